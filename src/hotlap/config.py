@@ -1,0 +1,108 @@
+"""Typed recipe configs and strict KEY=VALUE overrides.
+
+Every recipe's hyperparameters live in one frozen pydantic model (a subclass of `RecipeConfig`).
+Overrides from the command line are parsed with YAML's scalar rules (`0.5` is a float, `true` a
+bool, `null` None, `cyclic` a string) and validated strictly: an unknown key names the closest
+valid keys, a wrong type or an out-of-range value names the field and the allowed range.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hotlap.errors import ConfigError
+
+__all__ = ["RecipeConfig", "parse_overrides", "resolve_config"]
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+class RecipeConfig(BaseModel):
+    """Base class of every recipe config: immutable, no unknown keys, no silent coercion."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return list(cls.model_fields)
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """Parse `KEY=VALUE` strings into a dict, values typed by YAML's scalar rules."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"override {item!r} is not of the form KEY=VALUE")
+        if key in overrides:
+            raise ConfigError(f"override {key!r} is given twice")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw  # not a YAML scalar: keep the text, validation decides
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
+        if isinstance(value, list | dict):
+            raise ConfigError(f"override {key}={raw} must be a single value, not a list or mapping")
+        overrides[key] = value
+    return overrides
+
+
+def _closest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+    if close:
+        return "closest: " + ", ".join(close)
+    return "valid keys: " + ", ".join(valid)
+
+
+def _describe_error(error: Mapping[str, Any], config_cls: type[RecipeConfig]) -> str:
+    loc = ".".join(str(part) for part in error.get("loc", ())) or "config"
+    message = error.get("msg", "invalid value")
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    value = error.get("input")
+    field = config_cls.model_fields.get(loc)
+    hint = ""
+    if field is not None and field.annotation is not None:
+        hint = f" (type {_type_name(field.annotation)})"
+    if isinstance(value, Mapping):
+        return f"invalid config: {message}"
+    return f"invalid value for {loc}={value!r}: {message}{hint}"
+
+
+def _type_name(annotation: Any) -> str:
+    name = getattr(annotation, "__name__", None)
+    return name if name else str(annotation).replace("typing.", "")
+
+
+def resolve_config(
+    config_cls: type[RecipeConfig],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    base: RecipeConfig | None = None,
+    context: str = "",
+) -> RecipeConfig:
+    """Return `config_cls` with `overrides` applied on its defaults (or on `base`).
+
+    Raises ConfigError with a one-line message for unknown keys and invalid values.
+    """
+    overrides = dict(overrides or {})
+    valid = config_cls.field_names()
+    where = f" for {context}" if context else ""
+    for key in overrides:
+        if key not in valid:
+            raise ConfigError(f"unknown config key {key!r}{where} ({_closest(key, valid)})")
+    values = base.model_dump() if base is not None else {}
+    values.update(overrides)
+    try:
+        return config_cls.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(_describe_error(first, config_cls) + where) from None

@@ -1,0 +1,25 @@
+"""Errors that reach the user as one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class HotlapError(Exception):
+    """Bad input or a missing resource: the CLI prints the message on one line and exits 2.
+
+    Raise it for anything the user can fix (a typo in an override, a missing archive, a wrong
+    path). Bugs stay ordinary exceptions so they keep their traceback.
+    """
+
+    exit_code = 2
+
+
+class ConfigError(HotlapError):
+    """An override or config value that does not validate against a recipe's config."""
+
+
+class DataError(HotlapError):
+    """A dataset that cannot be downloaded, verified, parsed or found."""
+
+
+class RunFailed(Exception):
+    """A training run that could not finish (non-finite loss, for one); not a user error."""

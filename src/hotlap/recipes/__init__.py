@@ -1,0 +1,26 @@
+"""Recipes: a typed config plus one training function each, found by name."""
+
+from __future__ import annotations
+
+from hotlap.recipes import airbench94  # noqa: F401  (registers the recipe)
+from hotlap.recipes.base import (
+    Recipe,
+    RunResult,
+    count_parameters,
+    forward_flops,
+    get_recipe,
+    list_recipes,
+    recipe,
+    steps_per_epoch,
+)
+
+__all__ = [
+    "Recipe",
+    "RunResult",
+    "count_parameters",
+    "forward_flops",
+    "get_recipe",
+    "list_recipes",
+    "recipe",
+    "steps_per_epoch",
+]

@@ -1,0 +1,255 @@
+"""The command line: one-line errors with exit 2 and nothing written; a full run's directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from hotlap.cli import main
+from hotlap.recipes import get_recipe
+from hotlap.recipes.airbench94 import make_net
+
+
+def invoke(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["hotlap", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tree(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["not_a_key=1"], "unknown config key 'not_a_key'"),
+        (["lr=-1"], "lr=-1"),
+        (["batch_size=big"], "batch_size='big'"),
+        (["epochs"], "KEY=VALUE"),
+        (["--data", "digitz"], "unknown dataset 'digitz' (closest: digits)"),
+        (["--data", "cifar10:100"], "fixed size"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--seed-offset", "-1"], "--seed-offset"),
+        (["--target", "94"], "--target is an accuracy between 0 and 1"),
+        (["--device", "tpu"], "expected auto, cpu or cuda"),
+        (["batch_size=5000"], "leaves no training step"),
+    ],
+)
+def test_bad_run_input_exits_2_in_one_line_and_writes_nothing(
+    monkeypatch, capsys, tmp_path, args, fragment
+):
+    home = Path(os.environ["HOTLAP_HOME"])
+    before = tree(home)
+    out_dir = tmp_path / "out"
+    base = ["run", "airbench94", "--data", "digits", "--seeds", "2", "--out", str(out_dir)]
+    code, out, err = invoke(monkeypatch, capsys, *base, *args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hotlap: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in err + out
+    assert not out_dir.exists()
+    assert tree(home) == before
+
+
+def test_unknown_recipe_suggests_the_closest(monkeypatch, capsys):
+    code, _, err = invoke(monkeypatch, capsys, "run", "airbench49", "--data", "digits")
+    assert code == 2 and "unknown recipe 'airbench49' (closest: airbench94)" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_asking_for_cuda_without_a_gpu_is_a_user_error(monkeypatch, capsys):
+    code, _, err = invoke(
+        monkeypatch, capsys, "run", "airbench94", "--data", "digits", "--device", "cuda"
+    )
+    assert code == 2 and "no CUDA GPU is available" in err
+
+
+def test_an_existing_run_directory_is_not_overwritten(monkeypatch, capsys, tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    code, _, err = invoke(
+        monkeypatch, capsys, "run", "airbench94", "--data", "digits", "--out", str(tmp_path)
+    )
+    assert code == 2 and "is not an empty directory" in err
+    assert tree(tmp_path) == ["keep.txt"]
+
+
+def test_show_reports_the_reference_facts(monkeypatch, capsys):
+    code, out, _ = invoke(monkeypatch, capsys, "show", "airbench94")
+    assert code == 0
+    assert (
+        "476" in out and "1,972,792" in out and "360 TFLOPs" in out
+    )  # the reference: 0.36 PFLOPs per run
+
+
+def test_show_applies_overrides_and_validates_them(monkeypatch, capsys):
+    code, out, _ = invoke(
+        monkeypatch, capsys, "show", "airbench94", "batch_size=512", "--data", "digits"
+    )
+    assert code == 0 and "steps per epoch" in out and " 2 " in out  # 1437 // 512
+    code, _, err = invoke(monkeypatch, capsys, "show", "airbench94", "widht=2")
+    assert code == 2 and "closest: width" in err
+
+
+def test_recipes_and_datasets_list_what_is_registered(monkeypatch, capsys):
+    code, out, _ = invoke(monkeypatch, capsys, "recipes")
+    assert code == 0 and "airbench94" in out
+    code, out, _ = invoke(monkeypatch, capsys, "datasets")
+    assert code == 0 and all(name in out for name in ("cifar10", "cifar100", "digits", "synthetic"))
+
+
+def test_a_run_writes_a_complete_run_directory(tmp_path):
+    """Through the installed console script, as a user runs it."""
+    out_dir = tmp_path / "run"
+    overrides = {**get_recipe("airbench94").smoke, "epochs": 2, "width": 0.125}
+    smoke = [f"{k}={v}" for k, v in overrides.items()]
+    command = [
+        str(Path(sys.executable).parent / "hotlap"),
+        "run",
+        "airbench94",
+        *smoke,
+        "--data",
+        "digits",
+        "--seeds",
+        "2",
+        "--seed-offset",
+        "5",
+        "--device",
+        "cpu",
+        "--target",
+        "0.5",
+        "--out",
+        str(out_dir),
+    ]
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "±" in proc.stdout and "seeds 5..6" in proc.stdout
+
+    assert tree(out_dir) == sorted(
+        [
+            "config.json",
+            "env.json",
+            "log.txt",
+            "runs.jsonl",
+            "summary.json",
+            "weights",
+            "weights/seed-5.pt",
+            "weights/seed-6.pt",
+        ]
+    )
+    config = json.loads((out_dir / "config.json").read_text())
+    assert (
+        config["recipe"] == "airbench94"
+        and config["dataset"] == "digits"
+        and config["seeds"] == [5, 6]
+    )
+    assert config["config"]["width"] == 0.125 and config["config"]["lr"] == 30.0
+    assert config["config"]["momentum"] == 0.85  # fully resolved: defaults included
+
+    runs = [json.loads(line) for line in (out_dir / "runs.jsonl").read_text().splitlines()]
+    assert [r["seed"] for r in runs] == [5, 6]
+    for run in runs:
+        assert run["status"] == "done"
+        assert run["total_time"] == pytest.approx(run["train_time"] + run["eval_time"])
+        assert 0 <= run["accuracy"] <= 1 and 0 <= run["tta_accuracy"] <= 1
+        assert [h["epoch"] for h in run["history"]] == [1, 2]
+        assert run["accuracy"] == run["history"][-1]["val_acc"]
+
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["n"] == 2 and summary["failed"] == 0
+    accs = [r["tta_accuracy"] for r in runs]
+    assert summary["tta_accuracy"]["mean"] == pytest.approx(sum(accs) / 2)
+    assert summary["target"]["success_rate"] == sum(a >= 0.5 for a in accs) / 2
+
+    env = json.loads((out_dir / "env.json").read_text())
+    for key in ("hotlap", "torch", "cuda", "cudnn", "device_name", "hostname", "git_commit"):
+        assert key in env
+    log = (out_dir / "log.txt").read_text()
+    assert "[warmup]" in log and "seed 5 done" in log
+    assert not any("[warmup]" in line and "seed 5" in line for line in log.splitlines())
+
+    state = torch.load(out_dir / "weights" / "seed-6.pt", weights_only=True)
+    net = make_net(get_recipe("airbench94").config({"width": 0.125}))
+    net.load_state_dict(state)  # the weights load into a freshly built network
+
+
+def _hotlap() -> str:
+    return str(Path(sys.executable).parent / "hotlap")
+
+
+def test_a_diverging_seed_is_recorded_as_failed_and_the_exit_code_says_so(tmp_path):
+    out_dir = tmp_path / "run"
+    command = [
+        _hotlap(),
+        "run",
+        "airbench94",
+        "width=0.125",
+        "epochs=1",
+        "batch_size=256",
+        "lr=1e30",
+        "--data",
+        "digits",
+        "--seeds",
+        "2",
+        "--no-warmup",
+        "--out",
+        str(out_dir),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "2 seed(s) failed" in proc.stdout
+    runs = [json.loads(line) for line in (out_dir / "runs.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in runs] == ["failed", "failed"]
+    assert "non-finite training loss" in runs[0]["error"] and "Traceback" in runs[0]["traceback"]
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["n"] == 0 and summary["failed"] == 2 and summary["tta_accuracy"]["mean"] is None
+
+
+def test_ctrl_c_keeps_the_finished_seeds_and_says_where(tmp_path):
+    out_dir = tmp_path / "run"
+    command = [
+        _hotlap(),
+        "run",
+        "airbench94",
+        "width=0.125",
+        "epochs=1",
+        "batch_size=256",
+        "--data",
+        "digits",
+        "--seeds",
+        "50",
+        "--no-warmup",
+        "--out",
+        str(out_dir),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs_file = out_dir / "runs.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        runs_file.exists() and runs_file.read_text().count("\n") >= 1
+    ):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in out and str(out_dir) in out
+    summary = json.loads((out_dir / "summary.json").read_text())
+    finished = runs_file.read_text().count("\n")
+    assert summary["interrupted"] is True and summary["n"] == finished >= 1
+    assert summary["seeds_planned"] == 50
