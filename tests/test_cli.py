@@ -165,7 +165,7 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
     runs = [json.loads(line) for line in (out_dir / "runs.jsonl").read_text().splitlines()]
     assert [r["seed"] for r in runs] == [5, 6]
     for run in runs:
-        assert run["status"] == "done"
+        assert run["status"] == "done" and run["precision"] == "fp32"  # auto on the CPU
         assert run["total_time"] == pytest.approx(run["train_time"] + run["eval_time"])
         assert 0 <= run["accuracy"] <= 1 and 0 <= run["tta_accuracy"] <= 1
         assert [h["epoch"] for h in run["history"]] == [1, 2]

@@ -503,6 +503,7 @@ def train(
         train_time=timer["train"],
         eval_time=timer["eval"],
         history=history,
+        precision={v: k for k, v in DTYPES.items()}[dtype],
         state_dict={k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
         if keep_weights
         else None,

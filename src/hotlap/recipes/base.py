@@ -42,6 +42,7 @@ class RunResult:
     train_time: float
     eval_time: float
     history: list[dict[str, Any]] = field(default_factory=list)
+    precision: str = "fp32"  # the dtype the network actually ran in
     state_dict: dict[str, torch.Tensor] | None = None
     view_logits: torch.Tensor | None = None  # (views, test images, classes), fp16 on the CPU
 
@@ -58,6 +59,7 @@ class RunResult:
             "train_time": self.train_time,
             "eval_time": self.eval_time,
             "total_time": self.total_time,
+            "precision": self.precision,
             "history": self.history,
         }
 
