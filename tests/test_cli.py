@@ -189,28 +189,17 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
     net.load_state_dict(state)  # the weights load into a freshly built network
 
 
-def _hotlap() -> str:
-    return str(Path(sys.executable).parent / "hotlap")
+def tiny_run(out_dir: Path, seeds: int, *overrides: str) -> list[str]:
+    """The installed console script training a 1-epoch, 1/8-width airbench94 on digits."""
+    hotlap = str(Path(sys.executable).parent / "hotlap")
+    tiny = ["width=0.125", "epochs=1", "batch_size=256", *overrides]
+    return [hotlap, "run", "airbench94", *tiny, "--data", "digits", "--seeds", str(seeds),
+            "--no-warmup", "--out", str(out_dir)]  # fmt: skip
 
 
 def test_a_diverging_seed_is_recorded_as_failed_and_the_exit_code_says_so(tmp_path):
     out_dir = tmp_path / "run"
-    command = [
-        _hotlap(),
-        "run",
-        "airbench94",
-        "width=0.125",
-        "epochs=1",
-        "batch_size=256",
-        "lr=1e30",
-        "--data",
-        "digits",
-        "--seeds",
-        "2",
-        "--no-warmup",
-        "--out",
-        str(out_dir),
-    ]
+    command = tiny_run(out_dir, 2, "lr=1e30")
     proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr
     assert "2 seed(s) failed" in proc.stdout
@@ -223,21 +212,7 @@ def test_a_diverging_seed_is_recorded_as_failed_and_the_exit_code_says_so(tmp_pa
 
 def test_ctrl_c_keeps_the_finished_seeds_and_says_where(tmp_path):
     out_dir = tmp_path / "run"
-    command = [
-        _hotlap(),
-        "run",
-        "airbench94",
-        "width=0.125",
-        "epochs=1",
-        "batch_size=256",
-        "--data",
-        "digits",
-        "--seeds",
-        "50",
-        "--no-warmup",
-        "--out",
-        str(out_dir),
-    ]
+    command = tiny_run(out_dir, 50)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     runs_file = out_dir / "runs.jsonl"
     deadline = time.monotonic() + 120

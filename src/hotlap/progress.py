@@ -16,12 +16,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hotlap.runner import RunPlan
+from hotlap.runner import Reporter, RunPlan
 
 __all__ = ["RichReporter"]
 
 
-class RichReporter:
+class RichReporter(Reporter):
     """A bar over seeds with ETA and the last accuracy, and a transient bar over the current seed's
     epochs."""
 

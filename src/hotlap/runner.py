@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
@@ -32,7 +32,7 @@ from hotlap.errors import HotlapError, RunFailed
 from hotlap.io import append_jsonl, atomic_write, atomic_write_json
 from hotlap.recipes import Recipe, RunResult, get_recipe
 
-__all__ = ["RunPlan", "Worker", "default_workdir", "execute", "plan_run", "summarize"]
+__all__ = ["Reporter", "RunPlan", "Worker", "default_workdir", "execute", "plan_run", "summarize"]
 
 WARMUP_SEED = 0x5EED  # the warmup run's seed; never reported
 METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
@@ -172,18 +172,12 @@ def summarize(
     return summary
 
 
-class Reporter(Protocol):
-    """What `execute` tells the outside world while it works (progress bars, logs)."""
+class Reporter:
+    """What `execute` tells the outside world while it works; every method is a no-op here.
 
-    def start(self, plan: RunPlan) -> None: ...
-    def warmup(self, seconds: float) -> None: ...
-    def seed_started(self, seed: int, steps: int) -> None: ...
-    def epoch(self, record: dict[str, Any]) -> None: ...
-    def seed_finished(self, record: dict[str, Any]) -> None: ...
-    def finish(self) -> None: ...
+    Subclass it for progress bars or logging and override what you need.
+    """
 
-
-class NullReporter:
     def start(self, plan: RunPlan) -> None: ...
     def warmup(self, seconds: float) -> None: ...
     def seed_started(self, seed: int, steps: int) -> None: ...
@@ -214,7 +208,7 @@ def _fmt_epoch(record: dict[str, Any]) -> str:
 
 def execute(plan: RunPlan, reporter: Reporter | None = None) -> dict[str, Any]:
     """Load the data, warm up, train every seed, and write the run directory. Returns the summary."""
-    reporter = reporter or NullReporter()
+    reporter = reporter or Reporter()
     dataset = load_dataset(plan.dataset, plan.data_dir)  # may raise DataError: before any write
     out = plan.out_dir
     out.mkdir(parents=True, exist_ok=True)
