@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from hotlap.data import DeviceData, load_dataset
 from hotlap.data.synthetic import make_synthetic
+
+PLUGINS = Path(__file__).parent / "plugins"
+sys.path.insert(0, str(PLUGINS))
+import toy_recipe  # noqa: E402, F401  (registers the cheap `toy` recipe for engine tests)
 
 
 @pytest.fixture(autouse=True)
@@ -12,6 +20,36 @@ def _isolated_homes(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's data cache or ./hotlap-runs."""
     monkeypatch.setenv("HOTLAP_DATA", str(tmp_path_factory.mktemp("data")))
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture
+def plugin_env() -> dict[str, str]:
+    """Environment for a `hotlap` subprocess that knows the toy recipe."""
+    path = os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return {**os.environ, "PYTHONPATH": path, "HOTLAP_PLUGINS": "toy_recipe", "COLUMNS": "200"}
+
+
+def hotlap_script() -> str:
+    return str(Path(sys.executable).parent / "hotlap")
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run the CLI in this process: cli("status", ...) -> (exit code, stdout, stderr)."""
+    from hotlap.cli import main
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["hotlap", *args])
+        monkeypatch.setenv("COLUMNS", "200")
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
 
 
 @pytest.fixture(scope="session")

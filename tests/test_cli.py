@@ -13,20 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from hotlap.cli import main
+import hotlap
 from hotlap.recipes import get_recipe
 from hotlap.recipes.airbench94 import make_net
-
-
-def invoke(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["hotlap", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def tree(path: Path) -> list[str]:
@@ -49,14 +38,12 @@ def tree(path: Path) -> list[str]:
         (["batch_size=5000"], "leaves no training step"),
     ],
 )
-def test_bad_run_input_exits_2_in_one_line_and_writes_nothing(
-    monkeypatch, capsys, tmp_path, args, fragment
-):
+def test_bad_run_input_exits_2_in_one_line_and_writes_nothing(cli, tmp_path, args, fragment):
     home = Path(os.environ["HOTLAP_HOME"])
     before = tree(home)
     out_dir = tmp_path / "out"
     base = ["run", "airbench94", "--data", "digits", "--seeds", "2", "--out", str(out_dir)]
-    code, out, err = invoke(monkeypatch, capsys, *base, *args)
+    code, out, err = cli(*base, *args)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hotlap: error: ")
@@ -66,49 +53,43 @@ def test_bad_run_input_exits_2_in_one_line_and_writes_nothing(
     assert tree(home) == before
 
 
-def test_unknown_recipe_suggests_the_closest(monkeypatch, capsys):
-    code, _, err = invoke(monkeypatch, capsys, "run", "airbench49", "--data", "digits")
+def test_unknown_recipe_suggests_the_closest(cli):
+    code, _, err = cli("run", "airbench49", "--data", "digits")
     assert code == 2 and "unknown recipe 'airbench49' (closest: airbench94)" in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_asking_for_cuda_without_a_gpu_is_a_user_error(monkeypatch, capsys):
-    code, _, err = invoke(
-        monkeypatch, capsys, "run", "airbench94", "--data", "digits", "--device", "cuda"
-    )
+def test_asking_for_cuda_without_a_gpu_is_a_user_error(cli):
+    code, _, err = cli("run", "airbench94", "--data", "digits", "--device", "cuda")
     assert code == 2 and "no CUDA GPU is available" in err
 
 
-def test_an_existing_run_directory_is_not_overwritten(monkeypatch, capsys, tmp_path):
+def test_an_existing_run_directory_is_not_overwritten(cli, tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
-    code, _, err = invoke(
-        monkeypatch, capsys, "run", "airbench94", "--data", "digits", "--out", str(tmp_path)
-    )
+    code, _, err = cli("run", "airbench94", "--data", "digits", "--out", str(tmp_path))
     assert code == 2 and "is not an empty directory" in err
     assert tree(tmp_path) == ["keep.txt"]
 
 
-def test_show_reports_the_reference_facts(monkeypatch, capsys):
-    code, out, _ = invoke(monkeypatch, capsys, "show", "airbench94")
+def test_show_reports_the_reference_facts(cli):
+    code, out, _ = cli("show", "airbench94")
     assert code == 0
     assert (
         "476" in out and "1,972,792" in out and "360 TFLOPs" in out
     )  # the reference: 0.36 PFLOPs per run
 
 
-def test_show_applies_overrides_and_validates_them(monkeypatch, capsys):
-    code, out, _ = invoke(
-        monkeypatch, capsys, "show", "airbench94", "batch_size=512", "--data", "digits"
-    )
+def test_show_applies_overrides_and_validates_them(cli):
+    code, out, _ = cli("show", "airbench94", "batch_size=512", "--data", "digits")
     assert code == 0 and "steps per epoch" in out and " 2 " in out  # 1437 // 512
-    code, _, err = invoke(monkeypatch, capsys, "show", "airbench94", "widht=2")
+    code, _, err = cli("show", "airbench94", "widht=2")
     assert code == 2 and "closest: width" in err
 
 
-def test_recipes_and_datasets_list_what_is_registered(monkeypatch, capsys):
-    code, out, _ = invoke(monkeypatch, capsys, "recipes")
+def test_recipes_and_datasets_list_what_is_registered(cli):
+    code, out, _ = cli("recipes")
     assert code == 0 and "airbench94" in out
-    code, out, _ = invoke(monkeypatch, capsys, "datasets")
+    code, out, _ = cli("datasets")
     assert code == 0 and all(name in out for name in ("cifar10", "cifar100", "digits", "synthetic"))
 
 
@@ -141,19 +122,26 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "±" in proc.stdout and "seeds 5..6" in proc.stdout
 
-    assert tree(out_dir) == sorted(
-        [
-            "config.json",
-            "env.json",
-            "log.txt",
-            "runs.jsonl",
-            "summary.json",
-            "weights",
-            "weights/seed-5.pt",
-            "weights/seed-6.pt",
-        ]
-    )
     config = json.loads((out_dir / "config.json").read_text())
+    config_id = next(p.name for p in out_dir.iterdir() if p.is_dir() and p.name != "best")
+    expected = [
+        "config.json",
+        "env.json",
+        "log.txt",
+        "runs.jsonl",
+        "summary.json",
+        "spec.yaml",
+        ".lock",
+        "best",
+    ]
+    expected += [config_id] + [f"{config_id}/seed-{k}" for k in (5, 6)]
+    expected += [
+        f"{config_id}/seed-{k}/{f}"
+        for k in (5, 6)
+        for f in ("config.json", "metrics.json", "model.pt")
+    ]
+    expected += [f"best/{f}" for f in ("config.json", "metrics.json", "model.pt", "summary.json")]
+    assert tree(out_dir) == sorted(expected)
     assert (
         config["recipe"] == "airbench94"
         and config["dataset"] == "digits"
@@ -181,10 +169,18 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
     for key in ("hotlap", "torch", "cuda", "cudnn", "device_name", "hostname", "git_commit"):
         assert key in env
     log = (out_dir / "log.txt").read_text()
-    assert "[warmup]" in log and "seed 5 done" in log
+    assert "[warmup]" in log and f"config {config_id} seed 5 done" in log
     assert not any("[warmup]" in line and "seed 5" in line for line in log.splitlines())
 
-    state = torch.load(out_dir / "weights" / "seed-6.pt", weights_only=True)
+    # The run is a one-config sweep in the store of HOTLAP_HOME.
+    with hotlap.open(os.environ["HOTLAP_HOME"]) as store:
+        (sweep,) = store.sweeps()
+        assert sweep.id == summary["sweep"] and sweep.directory == out_dir and sweep.state == "done"
+        frame = store.to_pandas(sweep.id)
+        assert frame["seed"].tolist() == [5, 6] and (frame["status"] == "done").all()
+        assert frame["tta_accuracy"].tolist() == pytest.approx(accs)
+
+    state = torch.load(out_dir / config_id / "seed-6" / "model.pt", weights_only=True)
     net = make_net(get_recipe("airbench94").config({"width": 0.125}))
     net.load_state_dict(state)  # the weights load into a freshly built network
 

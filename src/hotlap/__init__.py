@@ -2,6 +2,35 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load_plugins", "open"]
+
+
+def open(workdir: str | os.PathLike[str] | None = None):
+    """The store of `workdir` (default `$HOTLAP_HOME`, else `./hotlap-runs`): sweeps, configs, runs.
+
+    >>> store = hotlap.open("hotlap-runs")
+    >>> sweep = store.sweeps()[-1]
+    >>> store.to_pandas(sweep.id)   # one row per run
+    """
+    from hotlap.store import open_store
+
+    return open_store(workdir, create=False)
+
+
+def load_plugins() -> list[str]:
+    """Import the modules named in `$HOTLAP_PLUGINS` (comma-separated), which register recipes,
+    datasets or executors with the decorators. Returns the names imported."""
+    from hotlap.errors import HotlapError
+
+    names = [n.strip() for n in os.environ.get("HOTLAP_PLUGINS", "").split(",") if n.strip()]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise HotlapError(f"HOTLAP_PLUGINS: cannot import {name!r} ({exc})") from None
+    return names

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hotlap.errors import HotlapError
@@ -90,40 +91,35 @@ def run(
     ] = 0.94,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="run directory [HOTLAP_HOME/runs/<recipe>-<data>-<time>]"),
+        typer.Option("--out", help="run directory [HOTLAP_HOME/sweeps/run-<recipe>-<data>-<time>]"),
     ] = None,
     data_dir: DataDirOpt = None,
     warmup: Annotated[
         bool, typer.Option("--warmup/--no-warmup", help="one untimed warmup run first")
     ] = True,
 ) -> None:
-    """Train RECIPE over N seeds, timed, and write a run directory."""
-    from hotlap.progress import RichReporter
+    """Train RECIPE over N seeds, timed; record them in the store and write a run directory."""
+    from hotlap.progress import RichSweepReporter
     from hotlap.runner import execute, plan_run
 
     plan = plan_run(
-        recipe,
-        overrides or [],
-        data=data,
-        seeds=seeds,
-        seed_offset=seed_offset,
-        device=device,
-        target=target,
-        out=out,
-        data_dir=data_dir,
-        warmup=warmup,
-    )
+        recipe, overrides or [], data=data, seeds=seeds, seed_offset=seed_offset, device=device,
+        target=target, out=out, data_dir=data_dir, warmup=warmup,
+    )  # fmt: skip
+    reporter = RichSweepReporter(label=f"{plan.recipe.name} on {plan.dataset}")
     try:
-        summary = execute(plan, RichReporter())
+        summary = execute(plan, reporter)
     except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted[/]; finished seeds are in {plan.out_dir}")
+        console.print(f"[yellow]interrupted[/]: the finished seeds are in {reporter.directory}")
         raise typer.Exit(130) from None
     title = f"{plan.recipe.name} on {plan.dataset}, {plan.device}, seeds {plan.seeds[0]}..{plan.seeds[-1]}"
     console.print(summary_table(summary, title))
-    console.print(f"run directory: {plan.out_dir}")
+    console.print(f"run directory: {summary['directory']}")
     if summary["failed"]:
         failed = summary["failed"]
-        console.print(f"[red]{failed} seed(s) failed[/]: see {plan.out_dir / 'runs.jsonl'}")
+        console.print(
+            f"[red]{failed} seed(s) failed[/]: see {Path(summary['directory']) / 'runs.jsonl'}"
+        )
         raise typer.Exit(1)
 
 
@@ -220,6 +216,205 @@ def download(
     )
 
 
+WorkdirOpt = Annotated[
+    Path | None,
+    typer.Option("--workdir", help="store and artifacts [env HOTLAP_HOME; ./hotlap-runs]"),
+]
+SpecOverrides = Annotated[
+    list[str] | None,
+    typer.Argument(help="spec overrides FIELD=VALUE (dotted: base.width=0.25)", show_default=False),
+]
+RetryOpt = Annotated[bool, typer.Option("--retry-failed", help="run failed runs again")]
+
+
+def _executor(dataset: str, device: str, data_dir: Path | None) -> Any:
+    """The in-process executor, with the data loaded and the device checked: before any write."""
+    from hotlap.executors import get_executor
+
+    executor = get_executor("inprocess")
+    executor.prepare(dataset, str(data_dir) if data_dir else None, device)
+    return executor
+
+
+def _drive(
+    store: Any, sweep: Any, executor: Any, retry_failed: bool, data_dir: Path | None
+) -> None:
+    from hotlap.progress import RichSweepReporter
+    from hotlap.sweep.engine import Engine
+
+    engine = Engine(
+        store, sweep, executor, reporter=RichSweepReporter(), retry_failed=retry_failed,
+        data_dir=str(data_dir) if data_dir else None,
+    )  # fmt: skip
+    try:
+        result = engine.run()
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]interrupted[/]: finished runs are stored; resume with: hotlap resume {sweep.id}"
+        )
+        raise typer.Exit(130) from None
+    color = {"done": "green", "stopped": "yellow", "failed": "red"}[result.state]
+    console.print(f"[{color}]sweep {result.state}[/]: {result.message}")
+    _print_status(store, result.sweep)
+    if result.state == "failed":
+        raise typer.Exit(1)
+
+
+def _print_status(store: Any, sweep: Any) -> None:
+    from hotlap.progress import format_metric
+    from hotlap.sweep.engine import is_locked
+    from hotlap.sweep.results import best_config, summarize_configs
+    from hotlap.sweep.spec import parse_spec
+
+    spec = parse_spec(sweep.spec)
+    counts = store.counts(sweep.id)
+    state = sweep.state
+    if state == "running" and not is_locked(sweep.directory):
+        state = "interrupted (no process is running it)"
+    table = Table(title=f"sweep {sweep.id}", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("state", state + (f": {sweep.message}" if sweep.message else ""))
+    table.add_row(
+        "recipe / dataset", f"{sweep.recipe} on {sweep.dataset}, strategy {spec.strategy.name}"
+    )
+    table.add_row("runs", ", ".join(f"{n} {status}" for status, n in counts.items()))
+    configs = store.configs(sweep.id)
+    table.add_row("configs", f"{len(configs)}, seeds {len(spec.seeds)} each")
+    best = best_config(summarize_configs(configs, store.runs(sweep.id)).values(), spec.primary)
+    if best is not None:
+        metric = spec.primary.metric
+        mean, std = best.mean(metric), best.std(metric)
+        shown = f"{metric} {format_metric(mean, metric)}" + (
+            f" ± {format_metric(std, metric)}" if std is not None else ""
+        )
+        params = ", ".join(f"{k}={v}" for k, v in best.params.items()) or "(base config)"
+        table.add_row(
+            "best so far",
+            escape(f"{best.config_id} [{params}]: {shown}, n={best.n} ({best.fidelity} fidelity)"),
+        )
+    table.add_row("directory", str(sweep.directory))
+    console.print(table)
+
+
+@app.command()
+def sweep(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="sweep spec")],
+    overrides: SpecOverrides = None,
+    workdir: WorkdirOpt = None,
+    retry_failed: RetryOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Run a sweep to its end; the same command continues it after a crash or Ctrl-C."""
+    from hotlap.store import open_store
+    from hotlap.sweep.engine import open_sweep
+    from hotlap.sweep.spec import load_spec
+
+    spec = load_spec(spec_path, overrides or [])
+    executor = _executor(spec.dataset, spec.device, data_dir)
+    with open_store(workdir) as store:
+        record, created = open_sweep(store, spec)
+        console.print(f"{'starting' if created else 'continuing'} sweep {record.id}")
+        _drive(store, record, executor, retry_failed, data_dir)
+
+
+@app.command()
+def resume(
+    sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
+    overrides: SpecOverrides = None,
+    workdir: WorkdirOpt = None,
+    retry_failed: RetryOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Continue a sweep from the store (FIELD=VALUE may change its budget or device)."""
+    from hotlap.store import open_store
+    from hotlap.sweep.engine import open_sweep
+    from hotlap.sweep.spec import SpecError, apply_overrides, parse_spec
+
+    with open_store(workdir, create=False) as store:
+        record = store.require(sweep_id)
+        try:
+            spec = parse_spec(apply_overrides(record.spec, overrides or []))
+        except SpecError as exc:
+            raise SpecError(f"sweep {record.id}: {exc}") from None
+        if spec.name != record.name:
+            raise SpecError("resume cannot rename a sweep")
+        executor = _executor(spec.dataset, spec.device, data_dir)
+        record, _ = open_sweep(store, spec)
+        console.print(f"continuing sweep {record.id}")
+        _drive(store, record, executor, retry_failed, data_dir)
+
+
+@app.command()
+def status(
+    sweep_id: Annotated[
+        str | None, typer.Argument(metavar="[ID]", help="sweep id or name [the latest]")
+    ] = None,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """Counts by status, progress and the best config so far."""
+    from hotlap.store import open_store
+
+    with open_store(workdir, create=False) as store:
+        if sweep_id is None:
+            sweeps = store.sweeps()
+            if not sweeps:
+                raise HotlapError(f"no sweeps in {store.workdir}")
+            record = sweeps[-1]
+        else:
+            record = store.require(sweep_id)
+        _print_status(store, record)
+
+
+@app.command("ls")
+def list_sweeps(workdir: WorkdirOpt = None) -> None:
+    """The sweeps in the store with their state."""
+    from hotlap.store import open_store
+    from hotlap.sweep.engine import is_locked
+
+    table = Table()
+    for column in ("sweep", "recipe", "dataset", "state", "done", "failed", "queued", "updated"):
+        table.add_column(column)
+    with open_store(workdir, create=False) as store:
+        sweeps = [(record, store.counts(record.id)) for record in store.sweeps()]
+    for record, counts in sweeps:
+        state = record.state
+        if state == "running" and not is_locked(record.directory):
+            state = "interrupted"
+        table.add_row(
+            record.id, record.recipe, record.dataset, state, str(counts["done"]), str(counts["failed"]),
+            str(counts["queued"] + counts["running"]), record.updated[:19].replace("T", " "),
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def export(
+    sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
+    format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="file to write [stdout]")] = None,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """One row per run: sweep, config id, swept keys, seed, fidelity, status, metrics."""
+    from hotlap.io import atomic_write_text
+    from hotlap.store import open_store
+
+    if format not in ("csv", "json"):
+        raise HotlapError(f"--format {format!r}: expected csv or json")
+    with open_store(workdir, create=False) as store:
+        frame = store.to_pandas(sweep_id)
+    text = (
+        frame.to_csv(index=False)
+        if format == "csv"
+        else frame.to_json(orient="records", indent=2) + "\n"
+    )
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(out, text)
+        console.print(f"{len(frame)} runs written to {out}", highlight=False)
+
+
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
@@ -234,6 +429,9 @@ def _root(
 def main() -> None:
     """Entry point: run the app; a HotlapError becomes one line on stderr and exit code 2."""
     try:
+        from hotlap import load_plugins
+
+        load_plugins()
         app()
     except HotlapError as exc:
         message = " ".join(str(exc).split())

@@ -9,6 +9,8 @@ valid keys, a wrong type or an out-of-range value names the field and the allowe
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hotlap.errors import ConfigError
 
-__all__ = ["RecipeConfig", "parse_overrides", "resolve_config"]
+__all__ = ["RecipeConfig", "config_hash", "parse_overrides", "parse_value", "resolve_config"]
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
@@ -33,8 +35,27 @@ class RecipeConfig(BaseModel):
         return list(cls.model_fields)
 
 
+def parse_value(text: str) -> Any:
+    """A command-line value, typed by YAML's rules; `1e-3` is a number too (YAML 1.1 says string)."""
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text  # not YAML: keep the text, validation decides
+    return _numbers(value)
+
+
+def _numbers(value: Any) -> Any:
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    return value
+
+
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """Parse `KEY=VALUE` strings into a dict, values typed by YAML's scalar rules."""
+    """Parse `KEY=VALUE` strings into a dict, values typed by `parse_value`."""
     overrides: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -43,12 +64,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             raise ConfigError(f"override {item!r} is not of the form KEY=VALUE")
         if key in overrides:
             raise ConfigError(f"override {key!r} is given twice")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw  # not a YAML scalar: keep the text, validation decides
-        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-            value = float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
+        value = parse_value(raw)
         if isinstance(value, list | dict):
             raise ConfigError(f"override {key}={raw} must be a single value, not a list or mapping")
         overrides[key] = value
@@ -106,3 +122,17 @@ def resolve_config(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(_describe_error(first, config_cls) + where) from None
+
+
+def config_hash(recipe: str, config: RecipeConfig | Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical resolved config: the same on every process and machine.
+
+    Canonical: the recipe name and every field (defaults included) as JSON with sorted keys,
+    compact separators and Python's shortest round-trip float repr, so `lr=12` and `lr=12.0`
+    and any override order give one hash.
+    """
+    values = config.model_dump() if isinstance(config, RecipeConfig) else dict(config)
+    text = json.dumps(
+        {"recipe": recipe, "config": values}, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+    return hashlib.sha256(text.encode()).hexdigest()

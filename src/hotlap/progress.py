@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,17 +16,28 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hotlap.runner import Reporter, RunPlan
+from hotlap.executors import Outcome
+from hotlap.store import RunRecord, SweepRecord
+from hotlap.sweep.engine import SweepReporter, SweepResult
+from hotlap.sweep.results import ConfigSummary
 
-__all__ = ["RichReporter"]
+__all__ = ["RichSweepReporter", "format_metric"]
 
 
-class RichReporter(Reporter):
-    """A bar over seeds with ETA and the last accuracy, and a transient bar over the current seed's
-    epochs."""
+def format_metric(value: float | None, metric: str) -> str:
+    """Accuracies in percent, times in seconds."""
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}%" if "accuracy" in metric else f"{value:.3f}s"
 
-    def __init__(self, console: Console | None = None) -> None:
+
+class RichSweepReporter(SweepReporter):
+    """Runs finished / planned with ETA and failures, then the best config so far (a sweep) or
+    the last run (`label` given: one config over seeds, as `hotlap run`)."""
+
+    def __init__(self, console: Console | None = None, label: str | None = None) -> None:
         self.console = console or Console(stderr=True)
+        self.label = label
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -35,49 +46,50 @@ class RichReporter(Reporter):
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[failures]}"),
             TextColumn("{task.fields[last]}"),
             console=self.console,
-            transient=False,
         )
-        self.seeds_task: Any = None
-        self.epoch_task: Any = None
-        self.target = 0.0
-        self.epochs = 0
+        self.task: Any = None
+        self.failures = 0
+        self.metric = "tta_accuracy"
+        self.directory: Path | None = None
 
-    def start(self, plan: RunPlan) -> None:
-        self.target = plan.target
-        epochs = getattr(plan.config, "epochs", None)
-        self.epochs = math.ceil(epochs) if epochs else 0
+    def start(self, sweep: SweepRecord, total: int | None, finished: int) -> None:
+        objective = sweep.spec.get("objective") or [{}]
+        self.metric = objective[0].get("metric", "tta_accuracy")
+        self.directory = sweep.directory
         self.progress.start()
-        description = f"{plan.recipe.name} on {plan.dataset}"
-        self.seeds_task = self.progress.add_task(description, total=len(plan.seeds), last="")
-        if plan.warmup:
-            self.progress.update(self.seeds_task, last="warming up (not timed)")
-
-    def warmup(self, seconds: float) -> None:
-        self.progress.update(self.seeds_task, last=f"warmup took {seconds:.1f}s")
-
-    def seed_started(self, seed: int, steps: int) -> None:
-        if self.epoch_task is not None:
-            self.progress.remove_task(self.epoch_task)
-        self.epoch_task = self.progress.add_task(
-            f"  seed {seed}", total=self.epochs or None, last=""
+        description = self.label or sweep.id
+        self.task = self.progress.add_task(
+            description, total=total, completed=finished, failures="", last=""
         )
 
-    def epoch(self, record: dict[str, Any]) -> None:
-        self.progress.update(
-            self.epoch_task, completed=record["epoch"], last=f"val_acc {record['val_acc']:.4f}"
-        )
+    def stage(self, name: str, fidelity: str) -> None:
+        if name == "promote":
+            self.progress.console.print("promoting the best configs to full fidelity")
 
-    def seed_finished(self, record: dict[str, Any]) -> None:
-        if record["status"] == "done":
-            last = f"last: {record['tta_accuracy']:.2%} in {record['total_time']:.2f}s"
-        else:
-            last = f"seed {record['seed']} failed: {record['error']}"
-        self.progress.update(self.seeds_task, advance=1, last=last)
+    def run_finished(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
+        if outcome.status != "done":
+            self.failures += 1
+        fields: dict[str, Any] = {
+            "failures": f"[red]{self.failures} failed[/]" if self.failures else ""
+        }
+        if self.label is not None:
+            if outcome.status == "done":
+                metrics = outcome.metrics
+                fields["last"] = (
+                    f"last: {format_metric(metrics['tta_accuracy'], 'tta_accuracy')} in {metrics['total_time']:.2f}s"
+                )
+        elif best is not None:
+            fields["last"] = (
+                f"best {best.config_id}: {self.metric} {format_metric(best.mean(self.metric), self.metric)} (n={best.n})"
+            )
+        self.progress.update(self.task, advance=1, **fields)
 
-    def finish(self) -> None:
-        if self.epoch_task is not None:
-            self.progress.remove_task(self.epoch_task)
-            self.epoch_task = None
+    def message(self, text: str) -> None:
+        if text.startswith(("re-queued", "promoting")):
+            self.progress.console.print(text)
+
+    def finish(self, result: SweepResult) -> None:
         self.progress.stop()

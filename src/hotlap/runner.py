@@ -1,15 +1,15 @@
-"""`hotlap run`: train one config over N seeds and write a self-describing run directory.
+"""`hotlap run`: train one config over N seeds, recorded in the store as a one-config sweep.
 
 Everything that can be wrong with the input is checked in `plan_run`, before a file is written or a
-dataset is loaded. `Worker` keeps the dataset on the device and pays the warmup once per process,
-so the timed runs never include loading or cuDNN autotuning. `execute` writes:
+dataset is loaded. `execute` drives the sweep engine (warm worker, exactly-once store) and leaves a
+self-describing run directory (`--out`, default `$HOTLAP_HOME/sweeps/<sweep id>`):
 
-    config.json   resolved config, recipe, dataset, seeds, device, target
+    config.json   resolved config, recipe, dataset, seeds, device, target, sweep id
     env.json      hotlap / torch / CUDA / cuDNN versions, git commit, device name, host
     runs.jsonl    one line per seed: metrics, times, per-epoch history (appended as each ends)
-    summary.json  n, mean/std of accuracies and times, success rate vs the target
+    summary.json  n, mean/std/min/max of accuracies and times, success rate vs the target
     log.txt       readable log; the warmup run is marked [warmup]
-    weights/seed-<k>.pt   final state_dict of each seed (torch.load(..., weights_only=True))
+    <config>/seed-<k>/model.pt   each seed's final state_dict (torch.load(..., weights_only=True))
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import statistics
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,21 +25,16 @@ from typing import Any
 import torch
 
 from hotlap.config import RecipeConfig, parse_overrides
-from hotlap.data import DeviceData, dataset_sizes, load_dataset
-from hotlap.envinfo import environment, resolve_device
-from hotlap.errors import HotlapError, RunFailed
-from hotlap.io import append_jsonl, atomic_write, atomic_write_json
-from hotlap.recipes import Recipe, RunResult, get_recipe
+from hotlap.data import dataset_sizes
+from hotlap.envinfo import resolve_device
+from hotlap.errors import HotlapError
+from hotlap.io import atomic_write_json
+from hotlap.recipes import Recipe, get_recipe
+from hotlap.store import Store, open_store
 
-__all__ = ["Reporter", "RunPlan", "Worker", "default_workdir", "execute", "plan_run", "summarize"]
+__all__ = ["RunPlan", "execute", "plan_run", "summarize"]
 
-WARMUP_SEED = 0x5EED  # the warmup run's seed; never reported
 METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
-
-
-def default_workdir() -> Path:
-    """`$HOTLAP_HOME`, else `./hotlap-runs`."""
-    return Path(os.environ.get("HOTLAP_HOME", "hotlap-runs"))
 
 
 @dataclass(frozen=True)
@@ -49,11 +43,12 @@ class RunPlan:
 
     recipe: Recipe
     config: RecipeConfig
+    overrides: dict[str, Any]
     dataset: str
     seeds: tuple[int, ...]
     device: torch.device
     target: float
-    out_dir: Path
+    out_dir: Path | None
     data_dir: Path | None = None
     warmup: bool = True
 
@@ -84,7 +79,8 @@ def plan_run(
 ) -> RunPlan:
     """Validate every input of a run; raise HotlapError (one line) on the first problem."""
     recipe = get_recipe(recipe_name)
-    config = recipe.config(parse_overrides(overrides))
+    parsed = parse_overrides(overrides)
+    config = recipe.config(parsed)
     train_size, _, _ = dataset_sizes(data)
     if recipe.total_steps(config, train_size) < 1:
         raise HotlapError(
@@ -98,16 +94,17 @@ def plan_run(
     if not 0.0 <= target <= 1.0:
         raise HotlapError(f"--target is an accuracy between 0 and 1 (got {target})")
     resolved_device = resolve_device(device)
-    if out is None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = default_workdir() / "runs" / f"{recipe.name}-{data.replace(':', '-')}-{stamp}"
-    else:
-        out_dir = Path(out)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    out_dir = Path(out) if out is not None else None
+    if (
+        out_dir is not None
+        and out_dir.exists()
+        and (not out_dir.is_dir() or any(out_dir.iterdir()))
+    ):
         raise HotlapError(f"--out {out_dir} exists and is not an empty directory; choose another")
     return RunPlan(
         recipe=recipe,
         config=config,
+        overrides=parsed,
         dataset=data,
         seeds=tuple(range(seed_offset, seed_offset + seeds)),
         device=resolved_device,
@@ -116,34 +113,6 @@ def plan_run(
         data_dir=Path(data_dir) if data_dir is not None else None,
         warmup=warmup,
     )
-
-
-class Worker:
-    """Holds one dataset on one device and trains (config, seed) pairs, warm after the first.
-
-    The first call of `warmup` trains once on random labels so that cuDNN autotuning (and, later,
-    compilation) is paid outside every measured run.
-    """
-
-    def __init__(self, data: DeviceData) -> None:
-        self.data = data
-        self.warmed_up = False
-        if data.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-
-    def warmup(self, recipe: Recipe, config: RecipeConfig) -> RunResult | None:
-        if self.warmed_up:
-            return None
-        result = recipe.train(
-            config, self.data.with_random_labels(WARMUP_SEED), WARMUP_SEED, keep_weights=False
-        )
-        self.warmed_up = True
-        return result
-
-    def run(
-        self, recipe: Recipe, config: RecipeConfig, seed: int, on_epoch: Any = None
-    ) -> RunResult:
-        return recipe.train(config, self.data, seed, on_epoch=on_epoch)
 
 
 def _describe(values: list[float]) -> dict[str, float | None]:
@@ -172,129 +141,51 @@ def summarize(
     return summary
 
 
-class Reporter:
-    """What `execute` tells the outside world while it works; every method is a no-op here.
-
-    Subclass it for progress bars or logging and override what you need.
-    """
-
-    def start(self, plan: RunPlan) -> None: ...
-    def warmup(self, seconds: float) -> None: ...
-    def seed_started(self, seed: int, steps: int) -> None: ...
-    def epoch(self, record: dict[str, Any]) -> None: ...
-    def seed_finished(self, record: dict[str, Any]) -> None: ...
-    def finish(self) -> None: ...
+def run_spec(plan: RunPlan) -> dict[str, Any]:
+    """The one-config sweep spec of a run."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"run-{plan.recipe.name}-{plan.dataset.replace(':', '-')}-{stamp}"
+    return {
+        "name": name, "recipe": plan.recipe.name, "dataset": plan.dataset, "device": str(plan.device),
+        "base": plan.overrides, "seeds": list(plan.seeds), "strategy": "grid", "keep_weights": True,
+    }  # fmt: skip
 
 
-@dataclass
-class RunLog:
-    """Appends readable, timestamped lines to log.txt."""
-
-    path: Path
-
-    def write(self, message: str) -> None:
-        line = f"{dt.datetime.now().isoformat(timespec='seconds')} {message}\n"
-        with self.path.open("a") as handle:
-            handle.write(line)
-
-
-def _fmt_epoch(record: dict[str, Any]) -> str:
-    return (
-        f"epoch {record['epoch']:>3} step {record['steps']:>5} loss {record['train_loss']:.4f} "
-        f"train_acc {record['train_acc']:.4f} val_acc {record['val_acc']:.4f} "
-        f"train_time {record['train_time']:.3f}s"
-    )
-
-
-def execute(plan: RunPlan, reporter: Reporter | None = None) -> dict[str, Any]:
-    """Load the data, warm up, train every seed, and write the run directory. Returns the summary."""
-    reporter = reporter or Reporter()
-    dataset = load_dataset(plan.dataset, plan.data_dir)  # may raise DataError: before any write
-    out = plan.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "weights").mkdir(exist_ok=True)
-    log = RunLog(out / "log.txt")
-    atomic_write_json(out / "config.json", plan.describe())
-    atomic_write_json(out / "env.json", environment(plan.device))
-    log.write(
-        f"hotlap run {plan.recipe.name} on {plan.dataset} ({dataset.train_size} train / "
-        f"{dataset.test_size} test), seeds {plan.seeds[0]}..{plan.seeds[-1]}, device {plan.device}"
-    )
-
-    worker = Worker(DeviceData.from_dataset(dataset, plan.device))
-    steps = plan.recipe.total_steps(plan.config, dataset.train_size)
-    reporter.start(plan)
-    records: list[dict[str, Any]] = []
-    try:
-        if plan.warmup:
-            log.write("[warmup] training once on random labels (excluded from all statistics)")
-            result = worker.warmup(plan.recipe, plan.config)
-            assert result is not None
-            log.write(
-                f"[warmup] done: train_time {result.train_time:.3f}s eval_time {result.eval_time:.3f}s"
-            )
-            reporter.warmup(result.total_time)
-        for seed in plan.seeds:
-            reporter.seed_started(seed, steps)
-
-            def on_epoch(record: dict[str, Any], seed: int = seed) -> None:
-                log.write(f"seed {seed} {_fmt_epoch(record)}")
-                reporter.epoch(record)
-
-            record = _train_one(worker, plan, seed, on_epoch, log)
-            records.append(record)
-            append_jsonl(out / "runs.jsonl", record)
-            reporter.seed_finished(record)
-    except KeyboardInterrupt:
-        log.write(f"interrupted after {len(records)} of {len(plan.seeds)} seeds")
-        _write_summary(out, plan, records, interrupted=True)
-        reporter.finish()
-        raise
-    summary = _write_summary(out, plan, records, interrupted=False)
-    reporter.finish()
-    return summary
-
-
-def _train_one(
-    worker: Worker, plan: RunPlan, seed: int, on_epoch: Any, log: RunLog
+def execute(
+    plan: RunPlan, reporter: Any = None, *, store: Store | None = None, executor: Any = None
 ) -> dict[str, Any]:
-    started = dt.datetime.now().isoformat(timespec="seconds")
+    """Train every seed through the engine and write the run directory. Returns the summary."""
+    from hotlap.executors import InProcessExecutor
+    from hotlap.sweep.engine import Engine, open_sweep
+    from hotlap.sweep.spec import parse_spec
+
+    data_dir = str(plan.data_dir) if plan.data_dir is not None else None
+    executor = executor or InProcessExecutor(warmup=plan.warmup)
+    executor.prepare(plan.dataset, data_dir, str(plan.device))  # data errors come before any write
+    spec = parse_spec(run_spec(plan))
+    if store is None:
+        with open_store() as own:
+            return execute(plan, reporter, store=own, executor=executor)
+    sweep, _ = open_sweep(store, spec, directory=plan.out_dir, sweep_id=spec.name)
+    out = sweep.directory
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "config.json", {**plan.describe(), "sweep": sweep.id})
+    engine = Engine(store, sweep, executor, reporter=reporter, data_dir=data_dir)
     try:
-        result = worker.run(plan.recipe, plan.config, seed, on_epoch=on_epoch)
-    except (RunFailed, torch.OutOfMemoryError) as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__
-        log.write(f"seed {seed} FAILED: {error}")
-        return {
-            "seed": seed,
-            "status": "failed",
-            "error": error,
-            "traceback": traceback.format_exc(),
-            "started": started,
-        }
-    if result.state_dict is not None:
-        atomic_write(
-            plan.out_dir / "weights" / f"seed-{seed}.pt", lambda h: torch.save(result.state_dict, h)
-        )
-    metrics = result.metrics()
-    record = {
-        "seed": metrics.pop("seed"),
-        "status": "done",
-        **metrics,
-        "started": started,
-        "ended": dt.datetime.now().isoformat(timespec="seconds"),
-    }
-    log.write(
-        f"seed {seed} done: accuracy {result.accuracy:.4f} tta_accuracy {result.tta_accuracy:.4f} "
-        f"train_time {result.train_time:.3f}s eval_time {result.eval_time:.3f}s"
-    )
-    return record
+        engine.run()
+    except KeyboardInterrupt:
+        _write_summary(store, sweep.id, plan, out, interrupted=True)
+        raise
+    return _write_summary(store, sweep.id, plan, out, interrupted=False)
 
 
 def _write_summary(
-    out: Path, plan: RunPlan, records: list[dict[str, Any]], *, interrupted: bool
+    store: Store, sweep_id: str, plan: RunPlan, out: Path, *, interrupted: bool
 ) -> dict[str, Any]:
+    runs = [r for r in store.runs(sweep_id) if r.status in ("done", "failed")]
+    records = [{"status": r.status, **{m: r.value(m) for m in METRICS}} for r in runs]
     summary = summarize(records, plan.target)
-    summary["seeds_planned"] = len(plan.seeds)
-    summary["interrupted"] = interrupted
+    summary.update({"seeds_planned": len(plan.seeds), "interrupted": interrupted, "sweep": sweep_id,
+                    "directory": str(out)})  # fmt: skip
     atomic_write_json(out / "summary.json", summary)
     return summary

@@ -1,0 +1,24 @@
+"""Executors run (config, seed) tasks for the engine; `inprocess` is the default."""
+
+from __future__ import annotations
+
+from hotlap.executors import inprocess  # noqa: F401  (registers the executor)
+from hotlap.executors.base import (
+    Executor,
+    Outcome,
+    Task,
+    get_executor,
+    list_executors,
+    register_executor,
+)
+from hotlap.executors.inprocess import InProcessExecutor
+
+__all__ = [
+    "Executor",
+    "InProcessExecutor",
+    "Outcome",
+    "Task",
+    "get_executor",
+    "list_executors",
+    "register_executor",
+]

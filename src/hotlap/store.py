@@ -1,0 +1,445 @@
+"""The crash-safe store: one SQLite database per workdir, every (config, seed, fidelity) once.
+
+Why it does not lock up or lose work:
+- WAL journal: readers never block the writer, and a killed process leaves a consistent database
+  (a transaction is either in the log whole or not at all).
+- Connections run in autocommit mode and every write is a short `BEGIN IMMEDIATE` transaction, so
+  a second writer waits on the busy timeout instead of failing with "database is locked" (the
+  deferred transactions that Python's sqlite3 opens by default can deadlock on the lock upgrade and
+  fail at once).
+- A run row moves queued -> running -> done | failed, each move guarded by the state it leaves,
+  and the (sweep, config, seed, fidelity) key is unique. Only the driver of a sweep writes its rows.
+- synchronous=NORMAL: a commit survives SIGKILL of the process at any moment; only a power cut
+  can lose the last commits (FULL would fsync on every commit, a few ms per run).
+
+The schema version lives in `PRAGMA user_version`; `MIGRATIONS[v]` takes a store from v-1 to v.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hotlap.errors import HotlapError
+
+__all__ = ["SCHEMA_VERSION", "ConfigRecord", "RunRecord", "Store", "SweepRecord", "open_store"]
+
+DB_NAME = "hotlap.db"
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, Sequence[str]] = {
+    1: (
+        """CREATE TABLE sweeps (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            recipe TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            spec_digest TEXT NOT NULL,
+            directory TEXT NOT NULL,
+            state TEXT NOT NULL,
+            message TEXT,
+            trials_asked INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )""",
+        """CREATE TABLE configs (
+            sweep_id TEXT NOT NULL REFERENCES sweeps(id),
+            config_id TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            origin TEXT NOT NULL,
+            is_baseline INTEGER NOT NULL DEFAULT 0,
+            params TEXT NOT NULL,
+            config TEXT NOT NULL,
+            created TEXT NOT NULL,
+            PRIMARY KEY (sweep_id, config_id)
+        )""",
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            sweep_id TEXT NOT NULL,
+            config_id TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            fidelity TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            accuracy REAL,
+            tta_accuracy REAL,
+            train_time REAL,
+            eval_time REAL,
+            total_time REAL,
+            wall_time REAL,
+            metrics TEXT,
+            device TEXT,
+            host TEXT,
+            worker TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            started TEXT,
+            ended TEXT,
+            error TEXT,
+            traceback TEXT,
+            UNIQUE (sweep_id, config_id, seed, fidelity),
+            FOREIGN KEY (sweep_id, config_id) REFERENCES configs(sweep_id, config_id)
+        )""",
+        "CREATE INDEX runs_by_status ON runs (sweep_id, status)",
+    ),
+}
+RUN_METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    id: str
+    name: str
+    recipe: str
+    dataset: str
+    spec: dict[str, Any]
+    spec_digest: str
+    directory: Path
+    state: str  # running, done, stopped, failed
+    message: str | None
+    trials_asked: int
+    created: str
+    updated: str
+
+
+@dataclass(frozen=True)
+class ConfigRecord:
+    sweep_id: str
+    config_id: str
+    config_hash: str
+    ordinal: int
+    origin: str  # baseline, grid, brute, random, tpe, nsga2, run
+    is_baseline: bool
+    params: dict[str, Any]  # the swept keys' values
+    config: dict[str, Any]  # the fully resolved recipe config
+    created: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One (config, seed, fidelity) of a sweep; immutable once read."""
+
+    id: int
+    sweep_id: str
+    config_id: str
+    seed: int
+    fidelity: str
+    status: str
+    accuracy: float | None
+    tta_accuracy: float | None
+    train_time: float | None
+    eval_time: float | None
+    total_time: float | None
+    wall_time: float | None
+    metrics: dict[str, Any] | None
+    device: str | None
+    host: str | None
+    worker: str | None
+    attempts: int
+    started: str | None
+    ended: str | None
+    error: str | None
+    traceback: str | None
+
+    def value(self, metric: str) -> float | None:
+        return getattr(self, metric)
+
+
+def _sweep(row: sqlite3.Row) -> SweepRecord:
+    data = dict(row)
+    data["spec"] = json.loads(data["spec"])
+    data["directory"] = Path(data["directory"])
+    return SweepRecord(**data)
+
+
+def _config(row: sqlite3.Row) -> ConfigRecord:
+    data = dict(row)
+    data["params"] = json.loads(data["params"])
+    data["config"] = json.loads(data["config"])
+    data["is_baseline"] = bool(data["is_baseline"])
+    return ConfigRecord(**data)
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    data = dict(row)
+    data["metrics"] = json.loads(data["metrics"]) if data["metrics"] else None
+    return RunRecord(**data)
+
+
+class Store:
+    """A workdir's database. Open it with `open_store(workdir)` (or `hotlap.open`)."""
+
+    def __init__(self, workdir: str | os.PathLike[str], *, create: bool = True) -> None:
+        self.workdir = Path(workdir)
+        self.path = self.workdir / DB_NAME
+        if not self.path.exists():
+            if not create:
+                raise HotlapError(
+                    f"no hotlap store in {self.workdir} (no {DB_NAME}); check --workdir / HOTLAP_HOME"
+                )
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(
+            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+        )
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA busy_timeout = 60000")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction, taken with the write lock up front."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise HotlapError(
+                    f"{self.path} has schema version {version}, newer than this hotlap's "
+                    f"{SCHEMA_VERSION}: upgrade hotlap"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- sweeps --------------------------------------------------------------------------------
+
+    def create_sweep(
+        self, *, sweep_id: str, name: str, recipe: str, dataset: str, spec: dict[str, Any], spec_digest: str,
+        directory: Path,
+    ) -> SweepRecord:  # fmt: skip
+        now = _now()
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO sweeps (id, name, recipe, dataset, spec, spec_digest, directory, state, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                (
+                    sweep_id,
+                    name,
+                    recipe,
+                    dataset,
+                    json.dumps(spec),
+                    spec_digest,
+                    str(directory),
+                    now,
+                    now,
+                ),
+            )
+        sweep = self.sweep(sweep_id)
+        assert sweep is not None
+        return sweep
+
+    def sweep(self, key: str) -> SweepRecord | None:
+        """A sweep by id or by name."""
+        row = self.db.execute(
+            "SELECT * FROM sweeps WHERE id = ? OR name = ?", (key, key)
+        ).fetchone()
+        return _sweep(row) if row else None
+
+    def sweeps(self) -> list[SweepRecord]:
+        return [_sweep(r) for r in self.db.execute("SELECT * FROM sweeps ORDER BY created")]
+
+    def update_sweep(self, sweep_id: str, **fields: Any) -> None:
+        allowed = {"state", "message", "spec", "trials_asked"}
+        assert set(fields) <= allowed, fields
+        if "spec" in fields:
+            fields["spec"] = json.dumps(fields["spec"])
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        with self.write() as db:
+            db.execute(
+                f"UPDATE sweeps SET {assignments}, updated = ? WHERE id = ?",
+                (*fields.values(), _now(), sweep_id),
+            )
+
+    # --- configs -------------------------------------------------------------------------------
+
+    def add_config(
+        self, sweep_id: str, *, config_id: str, config_hash: str, origin: str, is_baseline: bool,
+        params: dict[str, Any], config: dict[str, Any],
+    ) -> ConfigRecord:  # fmt: skip
+        """Insert a config if it is new to the sweep; return the stored record either way."""
+        with self.write() as db:
+            ordinal = db.execute(
+                "SELECT COUNT(*) FROM configs WHERE sweep_id = ?", (sweep_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT OR IGNORE INTO configs (sweep_id, config_id, config_hash, ordinal, origin, is_baseline,"
+                " params, config, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sweep_id, config_id, config_hash, ordinal, origin, int(is_baseline), json.dumps(params),
+                 json.dumps(config), _now()),
+            )  # fmt: skip
+            if is_baseline:
+                db.execute(
+                    "UPDATE configs SET is_baseline = 1 WHERE sweep_id = ? AND config_id = ?",
+                    (sweep_id, config_id),
+                )
+        row = self.db.execute(
+            "SELECT * FROM configs WHERE sweep_id = ? AND config_id = ?", (sweep_id, config_id)
+        ).fetchone()
+        return _config(row)
+
+    def configs(self, sweep_id: str) -> list[ConfigRecord]:
+        rows = self.db.execute(
+            "SELECT * FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,)
+        )
+        return [_config(r) for r in rows]
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    def ensure_runs(
+        self, sweep_id: str, config_id: str, seeds: Sequence[int], fidelity: str
+    ) -> None:
+        """Queue every (config, seed, fidelity) that has no row yet; existing rows are left alone."""
+        with self.write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO runs (sweep_id, config_id, seed, fidelity, status) VALUES (?, ?, ?, ?, 'queued')",
+                [(sweep_id, config_id, seed, fidelity) for seed in seeds],
+            )
+
+    def claim(self, run_id: int, *, worker: str) -> bool:
+        """queued -> running; False when the run is not queued any more."""
+        with self.write() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = 'running', worker = ?, started = ?, attempts = attempts + 1,"
+                " error = NULL, traceback = NULL WHERE id = ? AND status = 'queued'",
+                (worker, _now(), run_id),
+            )
+        return cursor.rowcount == 1
+
+    def finish(self, run_id: int, outcome: dict[str, Any]) -> bool:
+        """running -> done | failed with the outcome's fields; False when the run was not running."""
+        status = outcome["status"]
+        assert status in ("done", "failed")
+        metrics = outcome.get("metrics") or {}
+        values = [metrics.get(name) for name in RUN_METRICS]
+        extra = {k: v for k, v in metrics.items() if k not in RUN_METRICS}
+        with self.write() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = ?, accuracy = ?, tta_accuracy = ?, train_time = ?, eval_time = ?,"
+                " total_time = ?, wall_time = ?, metrics = ?, device = ?, host = ?, started = ?, ended = ?,"
+                " error = ?, traceback = ? WHERE id = ? AND status = 'running'",
+                (status, *values, outcome.get("wall_time"), json.dumps(extra) if extra else None,
+                 outcome.get("device"), outcome.get("host"), outcome.get("started"), outcome.get("ended"),
+                 outcome.get("error"), outcome.get("traceback"), run_id),
+            )  # fmt: skip
+        return cursor.rowcount == 1
+
+    def requeue(self, sweep_id: str, *, statuses: Sequence[str] = ("running",)) -> int:
+        """Put runs in `statuses` back in the queue (stale `running` after a kill; `failed` to retry)."""
+        marks = ", ".join("?" for _ in statuses)
+        with self.write() as db:
+            cursor = db.execute(
+                f"UPDATE runs SET status = 'queued', worker = NULL WHERE sweep_id = ? AND status IN ({marks})",
+                (sweep_id, *statuses),
+            )
+        return cursor.rowcount
+
+    def requeue_run(self, run_id: int) -> None:
+        with self.write() as db:
+            db.execute(
+                "UPDATE runs SET status = 'queued', worker = NULL WHERE id = ? AND status = 'running'",
+                (run_id,),
+            )
+
+    def runs(
+        self,
+        sweep_id: str,
+        *,
+        config_id: str | None = None,
+        status: str | None = None,
+        fidelity: str | None = None,
+    ) -> list[RunRecord]:
+        query, args = "SELECT * FROM runs WHERE sweep_id = ?", [sweep_id]
+        for column, value in (("config_id", config_id), ("status", status), ("fidelity", fidelity)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                args.append(value)
+        return [_run(r) for r in self.db.execute(query + " ORDER BY id", args)]
+
+    def counts(self, sweep_id: str) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT status, COUNT(*) FROM runs WHERE sweep_id = ? GROUP BY status", (sweep_id,)
+        )
+        counts = {"queued": 0, "running": 0, "done": 0, "failed": 0}
+        counts.update({status: n for status, n in rows})
+        return counts
+
+    def spent(self, sweep_id: str) -> tuple[int, float]:
+        """Finished runs and their summed wall time: what the budget counts."""
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(wall_time), 0) FROM runs WHERE sweep_id = ? AND status IN ('done', 'failed')",
+            (sweep_id,),
+        ).fetchone()
+        return int(row[0]), float(row[1])
+
+    def require(self, key: str) -> SweepRecord:
+        """A sweep by id or name, or a one-line error listing what exists."""
+        sweep = self.sweep(key)
+        if sweep is None:
+            known = [s.id for s in self.sweeps()]
+            hint = f"known: {', '.join(known[-5:])}" if known else "the store has no sweeps"
+            raise HotlapError(f"no sweep {key!r} in {self.workdir} ({hint})")
+        return sweep
+
+    def to_pandas(self, key: str):  # type: ignore[no-untyped-def]
+        """One row per run of sweep `key` (id or name): the columns of `hotlap export`."""
+        import pandas as pd
+
+        from hotlap.sweep.results import export_rows
+        from hotlap.sweep.spec import parse_spec
+
+        sweep = self.require(key)
+        swept = parse_spec(sweep.spec).swept_keys
+        rows = export_rows(sweep.name, swept, self.configs(sweep.id), self.runs(sweep.id))
+        return pd.DataFrame(rows, columns=export_columns(swept))
+
+
+def export_columns(swept_keys: Sequence[str]) -> list[str]:
+    return ["sweep", "config_id", "is_baseline", *swept_keys, "seed", "fidelity", "status", *RUN_METRICS,
+            "device", "host", "started", "ended", "error"]  # fmt: skip
+
+
+def default_workdir() -> Path:
+    """`$HOTLAP_HOME`, else `./hotlap-runs`."""
+    return Path(os.environ.get("HOTLAP_HOME", "hotlap-runs"))
+
+
+def open_store(workdir: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """The store of `workdir` (default `default_workdir()`)."""
+    return Store(workdir if workdir is not None else default_workdir(), create=create)

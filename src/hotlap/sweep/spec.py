@@ -1,0 +1,457 @@
+"""The sweep spec: one YAML file that describes a whole study, validated before anything runs.
+
+    name: lr-wd-grid
+    recipe: airbench94
+    dataset: cifar10
+    base: {epochs: 9.9}                       # overrides applied to every config
+    space:
+      lr: [10.0, 11.5, 13.0]                  # a list: grid values
+      weight_decay: {low: 0.01, high: 0.02, step: 0.005}   # a range (log, step optional)
+      label_smoothing: {choices: [0.1, 0.2]}
+    variants:                                 # named override sets, one more swept dimension
+      cyclic: {translate_schedule: cyclic}
+    strategy: grid                            # or {name: tpe, seed: 0, trials: 40}
+    seeds: 5                                  # or an explicit list [0, 1, 2]
+    objective: {maximize: tta_accuracy}       # or {maximize: [...], minimize: [...]}
+    budget: {max_runs: 500, max_time: 3600}
+    baseline: {}                              # overrides of the baseline config
+    fidelity: {key: epochs, low: 3, promote: 3}
+
+Every problem is reported as one line naming the field (`space.lr.low: ...`), as a SpecError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hotlap.config import RecipeConfig, parse_value, resolve_config
+from hotlap.errors import ConfigError, HotlapError
+
+__all__ = [
+    "METRICS",
+    "ChoicesSpec",
+    "RangeSpec",
+    "SpecError",
+    "SweepSpec",
+    "apply_overrides",
+    "load_spec",
+]
+
+METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
+VARIANT_KEY = "variant"
+STRATEGIES = ("grid", "brute", "random", "tpe", "nsga2")
+FINITE_STRATEGIES = ("grid", "brute")
+# Fields whose change makes stored results meaningless for the new spec.
+IDENTITY_FIELDS = (
+    "recipe", "dataset", "base", "space", "variants", "strategy", "seeds", "objective", "baseline", "fidelity",
+)  # fmt: skip
+
+
+class SpecError(HotlapError):
+    """A sweep spec that cannot run: one line naming the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Scalar = bool | int | float | str | None
+
+
+class RangeSpec(_Strict):
+    """A numeric range: ints when low, high (and step) are ints, floats otherwise."""
+
+    low: int | float
+    high: int | float
+    log: bool = False
+    step: int | float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RangeSpec:
+        if not self.low < self.high:
+            raise ValueError(
+                f"empty or inverted range: low {self.low} must be below high {self.high}"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0 (got {self.low})")
+        if self.log and self.step is not None:
+            raise ValueError("a range takes log or step, not both")
+        if self.step is not None and not 0 < self.step <= self.high - self.low:
+            raise ValueError(f"step must be in (0, high - low] (got {self.step})")
+        return self
+
+    @property
+    def is_int(self) -> bool:
+        numbers = [self.low, self.high] + ([self.step] if self.step is not None else [])
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in numbers)
+
+    @property
+    def finite(self) -> bool:
+        return self.step is not None
+
+    def values(self) -> list[int | float]:
+        """Every value low, low + step, ... <= high (a float step is rounded to 12 significant digits)."""
+        if self.step is None:
+            raise ValueError("a range without step has no finite list of values")
+        count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
+        if self.is_int:
+            return [int(self.low + i * self.step) for i in range(count)]
+        return [float(f"{self.low + i * self.step:.12g}") for i in range(count)]
+
+
+class ChoicesSpec(_Strict):
+    choices: list[Scalar] = Field(min_length=1)
+
+
+SpaceEntry = list[Scalar] | RangeSpec | ChoicesSpec
+
+
+class StrategySpec(_Strict):
+    name: Literal["grid", "brute", "random", "tpe", "nsga2"]
+    seed: int = Field(0, description="sampler seed (random order for brute)")
+    trials: int | None = Field(None, ge=1, description="configs to try (random, tpe, nsga2)")
+    n_startup_trials: int | None = Field(
+        None, ge=1, description="tpe: random trials before modelling"
+    )
+    population_size: int | None = Field(None, ge=2, description="nsga2: population size")
+
+
+class BudgetSpec(_Strict):
+    max_runs: int | None = Field(None, ge=1, description="stop after this many runs of this sweep")
+    max_time: float | None = Field(None, gt=0, description="stop after this many seconds of runs")
+
+
+class FidelitySpec(_Strict):
+    key: str
+    low: Scalar
+    promote: int = Field(ge=1)
+
+
+class Objective(_Strict):
+    metric: Literal["accuracy", "tta_accuracy", "train_time", "eval_time", "total_time"]
+    direction: Literal["maximize", "minimize"]
+
+
+class SweepSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+    recipe: str
+    dataset: str = "cifar10"
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    base: dict[str, Any] = Field(default_factory=dict)
+    space: dict[str, SpaceEntry] = Field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    strategy: StrategySpec = StrategySpec(name="grid")
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    objective: list[Objective] = Field(
+        default_factory=lambda: [Objective(metric="tta_accuracy", direction="maximize")]
+    )
+    budget: BudgetSpec = BudgetSpec()
+    baseline: dict[str, Any] | None = None
+    fidelity: FidelitySpec | None = None
+    max_consecutive_failures: int = Field(5, ge=1)
+    keep_weights: bool = True
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _strategy(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("seeds is a count or a list of seeds")
+        if isinstance(value, int):
+            if value < 1:
+                raise ValueError(f"at least one seed (got {value})")
+            return list(range(value))
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("the seed list is empty")
+            if len(set(map(repr, value))) != len(value):
+                raise ValueError("the seed list repeats a seed")
+            if any(isinstance(s, int) and s < 0 for s in value):
+                raise ValueError("seeds are non-negative integers")
+        return value
+
+    @field_validator("objective", mode="before")
+    @classmethod
+    def _objective(cls, value: Any) -> Any:
+        if isinstance(value, list) and all(isinstance(v, Mapping) and "metric" in v for v in value):
+            return value  # the stored form: [{metric, direction}, ...]
+        if not isinstance(value, Mapping):
+            raise ValueError(
+                "objective is a mapping like {maximize: tta_accuracy, minimize: train_time}"
+            )
+        out = []
+        for direction, metrics in value.items():
+            if direction not in ("maximize", "minimize"):
+                raise ValueError(f"unknown objective key {direction!r} (maximize or minimize)")
+            for metric in [metrics] if isinstance(metrics, str) else metrics or []:
+                if metric not in METRICS:
+                    raise ValueError(
+                        f"unknown metric {metric!r} ({_closest(str(metric), list(METRICS))})"
+                    )
+                out.append({"metric": metric, "direction": direction})
+        if not out:
+            raise ValueError("objective names no metric")
+        if len({o["metric"] for o in out}) != len(out):
+            raise ValueError("objective names a metric twice")
+        return out
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _space(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        out = {}
+        for key, entry in value.items():
+            if isinstance(entry, list) and not entry:
+                raise ValueError(f"{key}: empty list of values")
+            if isinstance(entry, list) and len(set(map(repr, entry))) != len(entry):
+                raise ValueError(f"{key}: a value is listed twice")
+            if (
+                isinstance(entry, Mapping)
+                and "choices" not in entry
+                and not {"low", "high"} <= set(entry)
+            ):
+                raise ValueError(f"{key}: a range needs low and high (or give choices: [...])")
+            if not isinstance(entry, list | Mapping):
+                raise ValueError(
+                    f"{key}: give a list, {{low, high}} or {{choices: [...]}} (got {entry!r})"
+                )
+            if isinstance(
+                entry, Mapping
+            ):  # its keys say which form was meant: report that one's errors
+                model = ChoicesSpec if "choices" in entry else RangeSpec
+                try:
+                    entry = model.model_validate(entry)
+                except ValidationError as exc:
+                    error = exc.errors()[0]
+                    field = ".".join(str(p) for p in error["loc"])
+                    message = error["msg"].removeprefix("Value error, ")
+                    if error["type"] == "extra_forbidden":
+                        message = f"unknown key ({_closest(field, list(model.model_fields))})"
+                    raise ValueError(f"{key}{'.' + field if field else ''}: {message}") from None
+            out[key] = entry
+        return out
+
+    @model_validator(mode="after")
+    def _check(self) -> SweepSpec:
+        strategy = self.strategy.name
+        if VARIANT_KEY in self.space:
+            raise ValueError(f"space.{VARIANT_KEY} is reserved for the variants section")
+        if strategy in FINITE_STRATEGIES:
+            for key, entry in self.space.items():
+                if (
+                    isinstance(entry, RangeSpec)
+                    and not entry.finite
+                    and not (strategy == "brute" and entry.is_int)
+                ):
+                    raise ValueError(
+                        f"space.{key}: strategy {strategy} enumerates a finite space, and this range has no step"
+                    )
+        elif (
+            self.strategy.trials is None
+            and self.budget.max_runs is None
+            and self.budget.max_time is None
+        ):
+            raise ValueError(
+                f"strategy {strategy} needs strategy.trials or a budget (max_runs, max_time)"
+            )
+        if strategy == "nsga2" and len(self.objective) < 2:
+            raise ValueError(
+                "strategy nsga2 is multi-objective: give two or more objective metrics"
+            )
+        if strategy not in FINITE_STRATEGIES and not (self.space or self.variants):
+            raise ValueError(f"strategy {strategy} needs a space to search")
+        if self.fidelity is not None and self.fidelity.key in self.space:
+            raise ValueError(f"fidelity.key {self.fidelity.key!r} is also swept in space")
+        return self
+
+    # --- derived -----------------------------------------------------------------------------
+
+    @property
+    def swept_keys(self) -> list[str]:
+        return ([VARIANT_KEY] if self.variants else []) + list(self.space)
+
+    @property
+    def primary(self) -> Objective:
+        return self.objective[0]
+
+    def overrides_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """base, then the variant's overrides, then the swept values."""
+        overrides = dict(self.base)
+        if VARIANT_KEY in params:
+            overrides.update(self.variants[params[VARIANT_KEY]])
+        overrides.update({k: v for k, v in params.items() if k != VARIANT_KEY})
+        return overrides
+
+    def identity(self) -> dict[str, Any]:
+        return {name: _plain(getattr(self, name)) for name in IDENTITY_FIELDS}
+
+    def to_plain(self) -> dict[str, Any]:
+        return _plain(self)
+
+    def digest(self) -> str:
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _closest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+    return f"closest: {', '.join(close)}" if close else f"valid: {', '.join(valid)}"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    # Drop pydantic's union-branch labels ("list[...]", "RangeSpec") from the path.
+    loc = [part for part in loc if not re.match(r"^(list\[|RangeSpec|ChoicesSpec|function-)", part)]
+    where = ".".join(loc) or "spec"
+    message = error.get("msg", "invalid")
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    if error.get("type") == "extra_forbidden":
+        parent = loc[:-1]
+        valid = _valid_keys(parent)
+        hint = f" ({_closest(loc[-1], valid)})" if valid else ""
+        return f"unknown key {where!r}{hint}"
+    return f"{where}: {message}"
+
+
+def _valid_keys(parent: list[str]) -> list[str]:
+    models: dict[tuple[str, ...], type[BaseModel]] = {
+        (): SweepSpec, ("strategy",): StrategySpec, ("budget",): BudgetSpec, ("fidelity",): FidelitySpec,
+    }  # fmt: skip
+    model = models.get(tuple(parent))
+    if model is None and len(parent) == 2 and parent[0] == "space":
+        model = RangeSpec
+    return list(model.model_fields) if model else []
+
+
+def _check_configs(spec: SweepSpec, config_cls: type[RecipeConfig], recipe_name: str) -> None:
+    """Every value a config can take must validate against the recipe's config."""
+    fields = config_cls.field_names()
+
+    def check(where: str, overrides: Mapping[str, Any]) -> None:
+        for key in overrides:
+            if key not in fields:
+                raise SpecError(
+                    f"{where}: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
+                )
+        try:
+            resolve_config(config_cls, overrides)
+        except ConfigError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+
+    check("base", spec.base)
+    for key, entry in spec.space.items():
+        if key not in fields:
+            raise SpecError(
+                f"space: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
+            )
+        if isinstance(entry, RangeSpec):
+            values = [entry.low, entry.high] if not entry.finite else entry.values()
+        elif isinstance(entry, ChoicesSpec):
+            values = entry.choices
+        else:
+            values = entry
+        for value in values:
+            check(f"space.{key}", {**spec.base, key: value})
+    for name, overrides in spec.variants.items():
+        clash = set(overrides) & set(spec.space)
+        if clash:
+            raise SpecError(f"variants.{name}: sets swept key(s) {', '.join(sorted(clash))}")
+        check(f"variants.{name}", {**spec.base, **overrides})
+    if spec.baseline is not None:
+        check("baseline", {**spec.base, **spec.baseline})
+    if spec.fidelity is not None:
+        if spec.fidelity.key not in fields:
+            raise SpecError(
+                f"fidelity.key: unknown config key {spec.fidelity.key!r} ({_closest(spec.fidelity.key, fields)})"
+            )
+        check("fidelity.low", {**spec.base, spec.fidelity.key: spec.fidelity.low})
+
+
+def apply_overrides(raw: dict[str, Any], items: list[str]) -> dict[str, Any]:
+    """Set dotted FIELD=VALUE overrides (`seeds=3`, `base.width=0.25`) on a raw spec mapping."""
+    out = json.loads(json.dumps(raw, default=str))
+    for item in items:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip():
+            raise SpecError(f"override {item!r} is not of the form FIELD=VALUE")
+        value = parse_value(text)
+        node = out
+        parts = path.strip().split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise SpecError(f"override {item!r}: {part} is not a mapping")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read, override and validate a spec file; raise SpecError (one line) on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SpecError(f"spec file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"spec file {path} cannot be read ({exc.__class__.__name__})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpecError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec is a YAML mapping of fields (name, recipe, space, ...)")
+    try:
+        return parse_spec(apply_overrides(raw, overrides or []))
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
+    """Validate a spec mapping, including every config value against the recipe."""
+    from hotlap.data import get_dataset_spec
+    from hotlap.recipes import get_recipe
+
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(_describe(exc.errors()[0])) from None
+    try:
+        recipe = get_recipe(spec.recipe)
+        get_dataset_spec(spec.dataset)
+    except HotlapError as exc:
+        raise SpecError(str(exc)) from None
+    _check_configs(spec, recipe.config_cls, recipe.name)
+    return spec

@@ -1,0 +1,62 @@
+"""A cheap recipe for engine tests: no training, a deterministic result per (config, seed).
+
+Registered when imported (HOTLAP_PLUGINS=toy_recipe with tests/plugins on PYTHONPATH).
+`tta_accuracy` peaks at x = 0.3; `seconds` makes a run take that long; `fail_seed` makes that
+seed raise; `nan` makes every run diverge.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import Field
+from torch import nn
+
+from hotlap.config import RecipeConfig
+from hotlap.errors import RunFailed
+from hotlap.recipes import RunResult, recipe
+
+
+class ToyConfig(RecipeConfig):
+    x: float = Field(0.5, ge=-10, le=10, description="the knob the sweep turns")
+    y: int = Field(1, ge=0, le=100, description="an integer knob")
+    choice: str = Field("a", description="a categorical knob")
+    epochs: float = Field(4.0, gt=0, description="fidelity: fewer epochs, lower accuracy")
+    seconds: float = Field(0.0, ge=0, description="how long a run takes")
+    fail_seed: int | None = Field(None, description="this seed raises")
+    nan: bool = Field(False, description="every run diverges")
+
+
+def _net(config: ToyConfig, num_classes: int) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, num_classes))
+
+
+@recipe(
+    "toy",
+    config=ToyConfig,
+    build_model=_net,
+    total_steps=lambda c, n: int(c.epochs),
+    summary="test recipe",
+)
+def train(
+    config: ToyConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True
+) -> RunResult:
+    if config.seconds:
+        time.sleep(config.seconds)
+    if config.nan:
+        raise RunFailed("non-finite training loss (nan) in epoch 0")
+    if config.fail_seed == seed:
+        raise ValueError(f"seed {seed} is cursed\nsecond line of the error")
+    noise = ((seed * 7919) % 13 - 6) / 1000
+    accuracy = 0.9 - (config.x - 0.3) ** 2 - 0.01 * config.y + noise - 0.02 / config.epochs
+    return RunResult(
+        seed=seed,
+        accuracy=accuracy,
+        tta_accuracy=accuracy + 0.005,
+        train_time=0.001 * (1 + config.y) * config.epochs,
+        eval_time=0.0005,
+        history=[{"epoch": 1, "val_acc": accuracy}],
+        state_dict={"w": _net(config, 10)[1].weight.detach()[:1, :4].clone()}
+        if keep_weights
+        else None,
+    )

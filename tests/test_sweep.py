@@ -1,0 +1,318 @@
+"""The sweep engine: every (config, seed) exactly once, across crashes, kills and resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+import hotlap
+from hotlap.errors import HotlapError
+from hotlap.executors import InProcessExecutor
+from hotlap.store import Store
+from hotlap.sweep import SpecError, parse_spec
+from hotlap.sweep.engine import Engine, open_sweep, sweep_lock
+
+from .conftest import hotlap_script
+
+GRID = {
+    "name": "grid",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "space": {"x": {"low": 0.0, "high": 0.75, "step": 0.25}, "y": [0, 2]},
+    "seeds": 3,
+    "baseline": {},
+}
+
+
+def run_sweep(workdir: Path, raw: dict, **engine_options):
+    with Store(workdir) as store:
+        record, _ = open_sweep(store, parse_spec(raw))
+        return Engine(store, record, InProcessExecutor(warmup=False), **engine_options).run()
+
+
+def frame(workdir: Path, name: str) -> pd.DataFrame:
+    with hotlap.open(workdir) as store:
+        return store.to_pandas(name)
+
+
+def test_a_grid_runs_every_config_on_every_seed_once(tmp_path):
+    result = run_sweep(tmp_path, GRID)
+    assert result.state == "done"
+    runs = frame(tmp_path, "grid")
+    assert len(runs) == (4 * 2 + 1) * 3  # grid points + baseline, 3 seeds each
+    assert not runs.duplicated(["config_id", "seed", "fidelity"]).any()
+    assert (runs["status"] == "done").all()
+    assert runs["is_baseline"].sum() == 3 and set(runs.loc[runs["is_baseline"], "x"]) == {0.5}
+    best = result.best
+    assert best.params == {"x": 0.25, "y": 0} and best.n == 3  # toy accuracy peaks at x = 0.3
+    best_dir = result.sweep.directory / "best"
+    summary = json.loads((best_dir / "summary.json").read_text())
+    assert summary["config_id"] == best.config_id and summary["params"] == {"x": 0.25, "y": 0}
+    assert json.loads((best_dir / "config.json").read_text())["config"]["x"] == 0.25
+    torch.load(best_dir / "model.pt", weights_only=True)
+    artifacts = result.sweep.directory / best.config_id
+    assert sorted(p.name for p in artifacts.iterdir()) == ["seed-0", "seed-1", "seed-2"]
+
+
+def test_running_the_same_sweep_again_runs_nothing_twice(tmp_path):
+    run_sweep(tmp_path, GRID)
+    before = frame(tmp_path, "grid")
+    result = run_sweep(tmp_path, GRID)
+    assert result.ran == 0 and result.state == "done"
+    pd.testing.assert_frame_equal(frame(tmp_path, "grid"), before)
+
+
+def test_a_budget_stops_the_sweep_and_a_larger_one_finishes_it(tmp_path):
+    stopped = run_sweep(tmp_path, {**GRID, "budget": {"max_runs": 10}})
+    assert stopped.state == "stopped" and "max_runs 10" in stopped.message
+    first = frame(tmp_path, "grid")
+    done_first = first[first["status"] == "done"]
+    assert len(done_first) == 10
+    finished = run_sweep(tmp_path, {**GRID, "budget": {"max_runs": 100}})  # a budget may change
+    assert finished.state == "done" and finished.ran == 27 - 10
+    after = frame(tmp_path, "grid").set_index(["config_id", "seed"])
+    for _, row in done_first.iterrows():  # finished results are unchanged
+        kept = after.loc[(row["config_id"], row["seed"])]
+        assert kept["tta_accuracy"] == row["tta_accuracy"] and kept["ended"] == row["ended"]
+
+
+def test_a_changed_spec_is_refused_naming_what_changed(tmp_path):
+    run_sweep(tmp_path, GRID)
+    with pytest.raises(SpecError, match=r"spec changed: space, seeds"):
+        run_sweep(tmp_path, {**GRID, "space": {"x": [0.1]}, "seeds": 4})
+    with pytest.raises(SpecError, match=r"spec changed: recipe, dataset"):
+        run_sweep(
+            tmp_path, {**GRID, "recipe": "airbench94", "dataset": "digits", "space": {"lr": [1.0]}}
+        )
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+    result = run_sweep(tmp_path, {**GRID, "base": {"fail_seed": 1}})
+    assert result.state == "done"
+    runs = frame(tmp_path, "grid")
+    failed = runs[runs["status"] == "failed"]
+    assert set(failed["seed"]) == {1} and len(failed) == 9
+    assert (runs.loc[runs["seed"] != 1, "status"] == "done").all()
+    assert set(failed["error"]) == {"ValueError: second line of the error"}
+    with hotlap.open(tmp_path) as store:
+        run = store.runs(result.sweep.id, status="failed")[0]
+        assert "Traceback" in run.traceback and "is cursed" in run.traceback
+
+
+def test_consecutive_failures_stop_the_sweep_with_a_clear_message(tmp_path):
+    result = run_sweep(tmp_path, {**GRID, "base": {"nan": True}, "max_consecutive_failures": 4})
+    assert result.state == "failed"
+    assert (
+        "4 consecutive failed runs" in result.message
+        and "non-finite training loss" in result.message
+    )
+    assert "--retry-failed" in result.message
+    counts = Store(tmp_path).counts(result.sweep.id)
+    assert counts["failed"] == 4 and counts["done"] == 0 and counts["running"] == 0
+
+
+def test_retry_failed_runs_failed_runs_again(tmp_path):
+    raw = {**GRID, "base": {"fail_seed": 1}, "max_consecutive_failures": 20}
+    run_sweep(tmp_path, raw)
+    again = run_sweep(tmp_path, raw, retry_failed=True)
+    assert again.ran == 9  # only the failed runs
+    with hotlap.open(tmp_path) as store:
+        attempts = {(r.config_id, r.seed): r.attempts for r in store.runs(again.sweep.id)}
+    assert {k: v for k, v in attempts.items() if k[1] == 1} == {k: 2 for k in attempts if k[1] == 1}
+    assert {v for k, v in attempts.items() if k[1] != 1} == {1}
+
+
+def test_fidelity_screens_cheaply_then_promotes_the_best(tmp_path):
+    raw = {**GRID, "fidelity": {"key": "epochs", "low": 1, "promote": 2}}
+    result = run_sweep(tmp_path, raw)
+    assert result.state == "done"
+    runs = frame(tmp_path, "grid")
+    low, full = runs[runs["fidelity"] == "low"], runs[runs["fidelity"] == "full"]
+    assert len(low) == 9 * 3  # every config, baseline included, at epochs=1
+    assert full["config_id"].nunique() == 3 and len(full) == 9  # the best 2 and the baseline
+    screened = low[~low["is_baseline"]].groupby("config_id")["tta_accuracy"].mean().sort_values()
+    assert set(full.loc[~full["is_baseline"], "config_id"]) == set(screened.index[-2:])
+    assert result.best.fidelity == "full"
+    with hotlap.open(tmp_path) as store:
+        config_id = full["config_id"].iloc[0]
+        low_config = json.loads(
+            (result.sweep.directory / config_id / "seed-0-low" / "config.json").read_text()
+        )
+        assert low_config["config"]["epochs"] == 1 and low_config["fidelity"] == "low"
+        assert (
+            store.configs(result.sweep.id)[0].config["epochs"] == 4.0
+        )  # the config itself is full
+
+
+@pytest.mark.parametrize("name", ["random", "tpe"])
+def test_samplers_run_their_trials_and_resume_where_they_were(tmp_path, name):
+    raw = {**GRID, "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 3}}, "seeds": 2,
+           "baseline": None, "strategy": {"name": name, "trials": 12, "seed": 0}}  # fmt: skip
+    stopped = run_sweep(tmp_path, {**raw, "budget": {"max_runs": 9}})
+    assert stopped.state == "stopped"
+    result = run_sweep(tmp_path, raw)
+    assert result.state == "done"
+    runs = frame(tmp_path, "grid")
+    assert result.sweep.trials_asked == 12
+    assert runs["config_id"].nunique() <= 12 and (runs.groupby("config_id").size() == 2).all()
+    assert not runs.duplicated(["config_id", "seed"]).any()
+
+
+def test_nsga2_searches_two_objectives(tmp_path):
+    raw = {**GRID, "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 20}}, "seeds": 1,
+           "strategy": {"name": "nsga2", "trials": 10, "population_size": 4},
+           "objective": {"maximize": "tta_accuracy", "minimize": "train_time"}}  # fmt: skip
+    result = run_sweep(tmp_path, raw)
+    assert result.state == "done" and result.sweep.trials_asked == 10
+    runs = frame(tmp_path, "grid")
+    # NSGA-II may propose a config twice (a child equal to a parent): its stored result is reused.
+    assert (
+        2 <= runs["config_id"].nunique() <= 10 + 1
+        and not runs.duplicated(["config_id", "seed"]).any()
+    )
+
+
+def test_one_driver_per_sweep(tmp_path):
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(GRID))
+        with sweep_lock(record.directory, record.id):
+            engine = Engine(store, record, InProcessExecutor(warmup=False))
+            with pytest.raises(HotlapError, match="is being run by pid"):
+                engine.run()
+
+
+def _wait_for_lines(path: Path, count: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if path.exists() and path.read_text().count("\n") >= count:
+            return
+        time.sleep(0.02)
+
+
+def _done_rows(workdir: Path) -> pd.DataFrame:
+    runs = frame(workdir, "slow")
+    return runs[runs["status"] == "done"].set_index(["config_id", "seed"])
+
+
+def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path, plugin_env):
+    """Killed four times at random points, then run to the end with the same command."""
+    spec = tmp_path / "slow.yaml"
+    spec.write_text(yaml.safe_dump({**GRID, "name": "slow", "base": {"seconds": 0.03}}))
+    workdir = tmp_path / "work"
+    command = [hotlap_script(), "sweep", str(spec), "--workdir", str(workdir)]
+    rng = random.Random(0)
+    total = 27
+    previous = None
+    for _ in range(4):
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plugin_env
+        )
+        sweep_dirs = (
+            list((workdir / "sweeps").glob("slow-*")) if (workdir / "sweeps").exists() else []
+        )
+        lines = (sweep_dirs[0] / "runs.jsonl").read_text().count("\n") if sweep_dirs else 0
+        target = min(total - 1, lines + rng.randint(1, 5))
+        while proc.poll() is None and not list((workdir / "sweeps").glob("slow-*/runs.jsonl")):
+            time.sleep(0.02)
+        runs_file = next((workdir / "sweeps").glob("slow-*/runs.jsonl"))
+        _wait_for_lines(runs_file, target, proc)
+        time.sleep(
+            rng.uniform(0, 0.05)
+        )  # anywhere inside a run, or between the steps of recording one
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        done = _done_rows(workdir)
+        if previous is not None:  # what was finished before this kill is unchanged
+            kept = done.loc[previous.index]
+            pd.testing.assert_frame_equal(
+                kept[["tta_accuracy", "ended"]], previous[["tta_accuracy", "ended"]]
+            )
+        previous = done
+    final = subprocess.run(command, capture_output=True, text=True, env=plugin_env, timeout=300)
+    assert final.returncode == 0, final.stderr
+    runs = frame(workdir, "slow")
+    assert len(runs) == total and (runs["status"] == "done").all()
+    assert not runs.duplicated(["config_id", "seed", "fidelity"]).any()
+    pd.testing.assert_frame_equal(
+        runs.set_index(["config_id", "seed"]).loc[previous.index, ["tta_accuracy", "ended"]],
+        previous[["tta_accuracy", "ended"]],
+    )
+    code = subprocess.run(
+        [hotlap_script(), "export", "slow", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        env=plugin_env,
+    )
+    assert code.returncode == 0 and code.stdout.count("\n") == total + 1
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, plugin_env):
+    spec = tmp_path / "slow.yaml"
+    spec.write_text(yaml.safe_dump({**GRID, "name": "slow", "base": {"seconds": 0.05}}))
+    workdir = tmp_path / "work"
+    command = [hotlap_script(), "sweep", str(spec), "--workdir", str(workdir)]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=plugin_env
+    )
+    while proc.poll() is None and not list((workdir / "sweeps").glob("slow-*/runs.jsonl")):
+        time.sleep(0.02)
+    _wait_for_lines(next((workdir / "sweeps").glob("slow-*/runs.jsonl")), 3, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume with: hotlap resume slow-" in out
+    with hotlap.open(workdir) as store:
+        (sweep,) = store.sweeps()
+        assert sweep.state == "stopped" and "interrupted" in sweep.message
+        assert store.counts(sweep.id)["running"] == 0
+    resumed = subprocess.run([hotlap_script(), "resume", sweep.id, "--workdir", str(workdir)],
+                             capture_output=True, text=True, env=plugin_env, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert (frame(workdir, "slow")["status"] == "done").sum() == 27
+
+
+def test_status_ls_and_export(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    run_sweep(tmp_path, {**GRID, "base": {"fail_seed": 2}})
+    code, out, _ = cli("status", "grid")
+    assert code == 0
+    assert "18 done, 9 failed" in out and "best so far" in out and "x=0.25, y=0" in out
+    code, out, _ = cli("ls")
+    assert code == 0 and "grid-" in out and "done" in out
+    code, out, _ = cli("export", "grid", "--format", "csv")
+    header = out.splitlines()[0].split(",")
+    assert header[:8] == [
+        "sweep",
+        "config_id",
+        "is_baseline",
+        "x",
+        "y",
+        "seed",
+        "fidelity",
+        "status",
+    ]
+    for column in ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time"):
+        assert column in header
+    assert len(out.splitlines()) == 28
+    target = tmp_path / "runs.json"
+    code, out, _ = cli("export", "grid", "--format", "json", "--out", str(target))
+    rows = json.loads(target.read_text())
+    assert code == 0 and len(rows) == 27 and {r["status"] for r in rows} == {"done", "failed"}
+    code, _, err = cli("export", "grid", "--format", "xml")
+    assert code == 2 and "expected csv or json" in err
+    code, _, err = cli("status", "nope")
+    assert code == 2 and "no sweep 'nope'" in err
+    code, _, err = cli("resume", "nope")
+    assert code == 2 and "no sweep 'nope'" in err
+    assert os.environ["HOTLAP_HOME"] == str(tmp_path)
