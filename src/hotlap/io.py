@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["append_jsonl", "atomic_write", "atomic_write_json", "atomic_write_text", "to_json"]
+__all__ = [
+    "append_jsonl",
+    "atomic_directory",
+    "atomic_write",
+    "atomic_write_json",
+    "atomic_write_text",
+    "to_json",
+]
 
 
 def _clean(value: Any) -> Any:
@@ -58,3 +67,23 @@ def append_jsonl(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside `target`; when the block ends, it replaces `target`.
+
+    A folder that exists is therefore either the old one whole or the new one whole; a failure in
+    the block leaves `target` as it was and removes the temporary folder.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

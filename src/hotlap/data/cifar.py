@@ -25,6 +25,7 @@ import numpy as np
 
 from hotlap.data.base import Dataset, register_dataset
 from hotlap.errors import DataError
+from hotlap.io import atomic_write
 
 __all__ = ["CIFAR_ARCHIVES", "CifarArchive", "download_archive", "load_cifar"]
 
@@ -219,23 +220,9 @@ def _convert(archive: CifarArchive, archive_path: Path, cache_path: Path) -> Non
                 raise DataError(
                     f"{archive.name}: {split} labels outside 0..{archive.num_classes - 1}"
                 )
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{cache_path.name}.", suffix=".npz", dir=cache_path.parent
-        )
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(
-                    out,
-                    version=np.int64(CACHE_VERSION),
-                    train_images=train[0],
-                    train_labels=train[1],
-                    test_images=test[0],
-                    test_labels=test[1],
-                )
-            os.replace(tmp_name, cache_path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        arrays = {"version": np.int64(CACHE_VERSION), "train_images": train[0], "train_labels": train[1],
+                  "test_images": test[0], "test_labels": test[1]}  # fmt: skip
+        atomic_write(cache_path, lambda out: np.savez(out, **arrays))
 
 
 def load_cifar(name: str, data_dir: Path) -> Dataset:

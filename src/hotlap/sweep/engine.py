@@ -19,7 +19,6 @@ import fcntl
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from typing import Any
 from hotlap.config import config_hash, resolve_config
 from hotlap.errors import HotlapError
 from hotlap.executors import Executor, Outcome, Task
-from hotlap.io import atomic_write_json, atomic_write_text, to_json
+from hotlap.io import atomic_directory, atomic_write_json, atomic_write_text, to_json
 from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.results import ConfigSummary, best_config, objective_values, summarize_configs
@@ -295,8 +294,8 @@ class Engine:
             s for s in self.summaries.values()
             if s.fidelity == "low" and s.n > 0 and not self.configs[s.config_id].is_baseline
         ]  # fmt: skip
-        sign = 1.0 if self.spec.primary.direction == "maximize" else -1.0
-        ranked.sort(key=lambda s: -sign * (s.mean(self.spec.primary.metric) or 0.0))
+        primary = self.spec.primary
+        ranked.sort(key=lambda s: -primary.sign * (s.mean(primary.metric) or 0.0))
         chosen = [self.configs[s.config_id] for s in ranked[: self.spec.fidelity.promote]]
         stage = _Stage("full")
         if self.spec.baseline is not None:
@@ -490,55 +489,36 @@ class Engine:
         return self.directory / config_id / f"seed-{seed}{suffix}"
 
     def _write_artifacts(self, run: RunRecord, config: ConfigRecord, outcome: Outcome) -> None:
-        """Write into a temporary folder, then rename it into place (replacing a rerun's leftovers)."""
-        target = self.run_directory(run.config_id, run.seed, run.fidelity)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            task = self._task(run, config)
-            described = {"recipe": task.recipe, "dataset": task.dataset, "seed": run.seed, "fidelity": run.fidelity,
-                         "config_id": run.config_id, "params": config.params, "config": task.config}  # fmt: skip
+        """The run's folder, complete or absent (a rerun after a kill replaces its leftovers)."""
+        task = self._task(run, config)
+        described = {"recipe": task.recipe, "dataset": task.dataset, "seed": run.seed, "fidelity": run.fidelity,
+                     "config_id": run.config_id, "params": config.params, "config": task.config}  # fmt: skip
+        with atomic_directory(self.run_directory(run.config_id, run.seed, run.fidelity)) as tmp:
             (tmp / "config.json").write_text(to_json(described, indent=2) + "\n")
             (tmp / "metrics.json").write_text(to_json(outcome.fields(), indent=2) + "\n")
             if outcome.weights is not None:
                 (tmp / "model.pt").write_bytes(outcome.weights)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def _copy_best(self, best: ConfigSummary) -> None:
         """The best run of the best config -> <sweep>/best/ (its config, metrics, weights)."""
-        metric, sign = (
-            self.spec.primary.metric,
-            1.0 if self.spec.primary.direction == "maximize" else -1.0,
-        )
+        primary = self.spec.primary
         runs = [
             r for r in self.store.runs(self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, status="done")
             if self.run_directory(r.config_id, r.seed, r.fidelity).exists()
         ]  # fmt: skip
         if not runs:
             return
-        top = max(runs, key=lambda r: sign * (r.value(metric) or 0.0))
-        source = self.run_directory(top.config_id, top.seed, top.fidelity)
-        target = self.directory / "best"
-        tmp = Path(tempfile.mkdtemp(prefix=".best.", dir=self.directory))
-        try:
-            shutil.copytree(source, tmp, dirs_exist_ok=True)
-            summary = {
-                "config_id": best.config_id, "fidelity": best.fidelity, "params": best.params, "n": best.n,
-                "seed": top.seed, "objective": self.spec.primary.model_dump(),
-                "mean": {m: best.mean(m) for m in METRICS}, "std": {m: best.std(m) for m in METRICS},
-            }  # fmt: skip
+        top = max(runs, key=lambda r: primary.sign * (r.value(primary.metric) or 0.0))
+        summary = {
+            "config_id": best.config_id, "fidelity": best.fidelity, "params": best.params, "n": best.n,
+            "seed": top.seed, "objective": primary.model_dump(),
+            "mean": {m: best.mean(m) for m in METRICS}, "std": {m: best.std(m) for m in METRICS},
+        }  # fmt: skip
+        with atomic_directory(self.directory / "best") as tmp:
+            shutil.copytree(
+                self.run_directory(top.config_id, top.seed, top.fidelity), tmp, dirs_exist_ok=True
+            )
             (tmp / "summary.json").write_text(to_json(summary, indent=2) + "\n")
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def _write_session_files(self) -> None:
         import yaml

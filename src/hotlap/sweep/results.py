@@ -77,8 +77,7 @@ def best_config(summaries: Iterable[ConfigSummary], primary: Objective) -> Confi
         return None
     top = max(FIDELITY_ORDER.get(s.fidelity, 0) for s in candidates)
     candidates = [s for s in candidates if FIDELITY_ORDER.get(s.fidelity, 0) == top]
-    sign = 1.0 if primary.direction == "maximize" else -1.0
-    return max(candidates, key=lambda s: sign * (s.mean(primary.metric) or 0.0))
+    return max(candidates, key=lambda s: primary.sign * (s.mean(primary.metric) or 0.0))
 
 
 EXPORT_METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")

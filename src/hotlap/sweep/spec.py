@@ -141,6 +141,11 @@ class Objective(_Strict):
     metric: Literal["accuracy", "tta_accuracy", "train_time", "eval_time", "total_time"]
     direction: Literal["maximize", "minimize"]
 
+    @property
+    def sign(self) -> float:
+        """+1 when larger is better: `max(key=sign * value)` picks the best."""
+        return 1.0 if self.direction == "maximize" else -1.0
+
 
 class SweepSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
