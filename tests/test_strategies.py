@@ -107,7 +107,7 @@ def test_nsga2_takes_one_value_per_objective():
 def test_restore_rebuilds_the_study_from_stored_results():
     s = spec(space={"x": {"low": 0.0, "high": 1.0}}, strategy={"name": "tpe", "trials": 10})
     strategy = get_strategy(s)
-    strategy.restore([({"x": 0.25}, [0.5]), ({"x": 0.75}, None)])
+    strategy.restore([({"x": 0.25}, [0.5], None), ({"x": 0.75}, None, None)])
     states = [t.state.name for t in strategy.study.trials]
     assert states == ["COMPLETE", "FAIL"]
     assert strategy.study.best_trial.params == {"x": 0.25}

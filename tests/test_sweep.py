@@ -292,7 +292,7 @@ def test_status_ls_and_export(tmp_path, cli, monkeypatch):
     assert code == 0 and "grid-" in out and "done" in out
     code, out, _ = cli("export", "grid", "--format", "csv")
     header = out.splitlines()[0].split(",")
-    assert header[:8] == [
+    expected = [
         "sweep",
         "config_id",
         "is_baseline",
@@ -300,8 +300,10 @@ def test_status_ls_and_export(tmp_path, cli, monkeypatch):
         "y",
         "seed",
         "fidelity",
+        "stage",
         "status",
     ]
+    assert header[:9] == expected
     for column in ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time"):
         assert column in header
     assert len(out.splitlines()) == 28
@@ -316,3 +318,85 @@ def test_status_ls_and_export(tmp_path, cli, monkeypatch):
     code, _, err = cli("resume", "nope")
     assert code == 2 and "no sweep 'nope'" in err
     assert os.environ["HOTLAP_HOME"] == str(tmp_path)
+
+
+RACE = {
+    "name": "race",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "space": {"x": [0.0, 0.25, 0.3], "y": [0, 2]},
+    "seeds": {"min": 3, "max": 15, "step": 3},
+    "objective": {
+        "target": {"metric": "tta_accuracy", "at_least": 0.88, "confidence": 0.95},
+        "minimize": "train_time",
+    },
+    "baseline": {},
+    "keep_weights": False,
+}
+
+
+def test_racing_spends_seeds_only_where_the_decision_is_open(tmp_path):
+    result = run_sweep(tmp_path, RACE)
+    assert result.state == "done"
+    runs = frame(tmp_path, "race")
+    per_config = runs.groupby(["x", "y"]).size().to_dict()
+    # x = 0: far below the target, dropped after the first 3 seeds.
+    assert per_config[(0.0, 0)] == 3 and per_config[(0.0, 2)] == 3
+    assert len(runs) < 7 * 15  # versus every config at 15 seeds
+    analysis = result.analysis
+    assert analysis.runs_max == 7 * 15 and analysis.runs_saved == 7 * 15 - len(runs)
+    # The recommendation: passing, and the fastest of the passing configs.
+    best = analysis.best
+    assert best.verdict.decision == "pass" and best.params == {"x": 0.3, "y": 0}
+    passing = [c for c in analysis.configs if c.verdict and c.verdict.decision == "pass"]
+    assert all(best.metrics["train_time"].mean <= c.metrics["train_time"].mean for c in passing)
+    assert analysis.recommendation.sentence.startswith(f"Use {best.config_id} [x=0.3, y=0]")
+    for report in analysis.configs:
+        assert report.verdict is not None
+        if report.verdict.decision == "fail":
+            assert report.verdict.high < 0.88
+
+
+def test_a_race_interrupted_and_resumed_ends_as_an_uninterrupted_one(tmp_path):
+    whole = run_sweep(tmp_path / "whole", RACE)
+    assert whole.state == "done"
+    for budget in (5, 11, 19, 26):
+        run_sweep(tmp_path / "parts", {**RACE, "budget": {"max_runs": budget}})
+    parts = run_sweep(tmp_path / "parts", RACE)
+    assert parts.state == "done"
+    key = ["config_id", "seed", "fidelity"]
+    left = (
+        frame(tmp_path / "whole", "race")
+        .sort_values(key)[[*key, "tta_accuracy"]]
+        .reset_index(drop=True)
+    )
+    right = (
+        frame(tmp_path / "parts", "race")
+        .sort_values(key)[[*key, "tta_accuracy"]]
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(left, right)
+
+
+def test_verification_reruns_the_recommendation_and_the_baseline_on_fresh_seeds(tmp_path):
+    result = run_sweep(tmp_path, {**RACE, "verify": {"seeds": 6}})
+    runs = frame(tmp_path, "race")
+    verify = runs[runs["stage"] == "verify"]
+    assert set(verify["seed"]) == set(range(15, 21))  # never used in the search (seeds 0..14)
+    recommended = result.analysis.recommendation.config
+    baseline = runs.loc[runs["is_baseline"], "config_id"].iloc[0]
+    assert set(verify["config_id"]) == {recommended, baseline} and len(verify) == 12
+    assert result.analysis.verification_held is True
+    assert {r.config_id for r in result.analysis.verification} == {recommended, baseline}
+
+
+def test_tpe_races_and_learns_the_target(tmp_path):
+    raw = {**RACE, "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 3}},
+           "strategy": {"name": "tpe", "trials": 10, "seed": 0}}  # fmt: skip
+    result = run_sweep(tmp_path, raw)
+    assert result.state == "done" and result.sweep.trials_asked == 10
+    runs = frame(tmp_path, "race")
+    assert not runs.duplicated(["config_id", "seed"]).any()
+    sizes = runs.groupby("config_id").size()
+    assert sizes.min() >= 3 and sizes.max() <= 15

@@ -31,7 +31,7 @@ from hotlap.errors import HotlapError
 __all__ = ["SCHEMA_VERSION", "ConfigRecord", "RunRecord", "Store", "SweepRecord", "open_store"]
 
 DB_NAME = "hotlap.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
         """CREATE TABLE sweeps (
@@ -86,6 +86,22 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             FOREIGN KEY (sweep_id, config_id) REFERENCES configs(sweep_id, config_id)
         )""",
         "CREATE INDEX runs_by_status ON runs (sweep_id, status)",
+    ),
+    # v2: a run's stage: `search` (screening, racing, promotion) or `verify` (fresh seeds).
+    2: (
+        "ALTER TABLE runs ADD COLUMN stage TEXT NOT NULL DEFAULT 'search'",
+        # A closed race: the config got its last seeds in that stage, and why it stopped.
+        """CREATE TABLE races (
+            sweep_id TEXT NOT NULL,
+            config_id TEXT NOT NULL,
+            fidelity TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            seeds INTEGER NOT NULL,
+            decision TEXT,
+            reason TEXT,
+            closed TEXT NOT NULL,
+            PRIMARY KEY (sweep_id, config_id, fidelity, stage)
+        )""",
     ),
 }
 RUN_METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
@@ -151,6 +167,7 @@ class RunRecord:
     ended: str | None
     error: str | None
     traceback: str | None
+    stage: str = "search"
 
     def value(self, metric: str) -> float | None:
         return getattr(self, metric)
@@ -323,13 +340,19 @@ class Store:
     # --- runs ----------------------------------------------------------------------------------
 
     def ensure_runs(
-        self, sweep_id: str, config_id: str, seeds: Sequence[int], fidelity: str
+        self,
+        sweep_id: str,
+        config_id: str,
+        seeds: Sequence[int],
+        fidelity: str,
+        stage: str = "search",
     ) -> None:
         """Queue every (config, seed, fidelity) that has no row yet; existing rows are left alone."""
         with self.write() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO runs (sweep_id, config_id, seed, fidelity, status) VALUES (?, ?, ?, ?, 'queued')",
-                [(sweep_id, config_id, seed, fidelity) for seed in seeds],
+                "INSERT OR IGNORE INTO runs (sweep_id, config_id, seed, fidelity, status, stage)"
+                " VALUES (?, ?, ?, ?, 'queued', ?)",
+                [(sweep_id, config_id, seed, fidelity, stage) for seed in seeds],
             )
 
     def claim(self, run_id: int, *, worker: str) -> bool:
@@ -384,13 +407,40 @@ class Store:
         config_id: str | None = None,
         status: str | None = None,
         fidelity: str | None = None,
+        stage: str | None = None,
     ) -> list[RunRecord]:
         query, args = "SELECT * FROM runs WHERE sweep_id = ?", [sweep_id]
-        for column, value in (("config_id", config_id), ("status", status), ("fidelity", fidelity)):
+        filters = (
+            ("config_id", config_id),
+            ("status", status),
+            ("fidelity", fidelity),
+            ("stage", stage),
+        )
+        for column, value in filters:
             if value is not None:
                 query += f" AND {column} = ?"
                 args.append(value)
         return [_run(r) for r in self.db.execute(query + " ORDER BY id", args)]
+
+    def close_race(
+        self, sweep_id: str, config_id: str, fidelity: str, stage: str, *, seeds: int, decision: str | None,
+        reason: str | None,
+    ) -> None:  # fmt: skip
+        """Record that a config's race ended: it gets no more seeds in this stage, even after a resume."""
+        with self.write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO races (sweep_id, config_id, fidelity, stage, seeds, decision, reason, closed)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (sweep_id, config_id, fidelity, stage, seeds, decision, reason, _now()),
+            )
+
+    def closed_races(self, sweep_id: str, fidelity: str, stage: str) -> dict[str, int]:
+        """config_id -> the seeds it had when its race closed."""
+        rows = self.db.execute(
+            "SELECT config_id, seeds FROM races WHERE sweep_id = ? AND fidelity = ? AND stage = ?",
+            (sweep_id, fidelity, stage),
+        )
+        return {config_id: seeds for config_id, seeds in rows}
 
     def counts(self, sweep_id: str) -> dict[str, int]:
         rows = self.db.execute(
@@ -431,7 +481,7 @@ class Store:
 
 
 def export_columns(swept_keys: Sequence[str]) -> list[str]:
-    return ["sweep", "config_id", "is_baseline", *swept_keys, "seed", "fidelity", "status", *RUN_METRICS,
+    return ["sweep", "config_id", "is_baseline", *swept_keys, "seed", "fidelity", "stage", "status", *RUN_METRICS,
             "device", "host", "started", "ended", "error"]  # fmt: skip
 
 

@@ -49,11 +49,13 @@ def train(
         raise ValueError(f"seed {seed} is cursed\nsecond line of the error")
     noise = ((seed * 7919) % 13 - 6) / 1000
     accuracy = 0.9 - (config.x - 0.3) ** 2 - 0.01 * config.y + noise - 0.02 / config.epochs
+    jitter = ((seed * 104729) % 11 - 5) / 200  # +-2.5% run-to-run time noise
+    train_time = 0.001 * (1 + config.y) * config.epochs * (1 + jitter)
     return RunResult(
         seed=seed,
         accuracy=accuracy,
         tta_accuracy=accuracy + 0.005,
-        train_time=0.001 * (1 + config.y) * config.epochs,
+        train_time=train_time,
         eval_time=0.0005,
         history=[{"epoch": 1, "val_acc": accuracy}],
         state_dict={"w": _net(config, 10)[1].weight.detach()[:1, :4].clone()}

@@ -27,14 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.config import config_hash, resolve_config
+from hotlap.decisions import Evidence, Verdict, race
 from hotlap.errors import HotlapError
 from hotlap.executors import Executor, Outcome, Task
 from hotlap.io import atomic_directory, atomic_write_json, atomic_write_text, to_json
 from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
+from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
 from hotlap.sweep.results import ConfigSummary, best_config, objective_values, summarize_configs
-from hotlap.sweep.spec import METRICS, SpecError, SweepSpec, parse_spec
-from hotlap.sweep.strategies import Proposal, get_strategy
+from hotlap.sweep.spec import METRICS, RacingSpec, SpecError, SweepSpec, parse_spec
+from hotlap.sweep.strategies import Proposal, Strategy, get_strategy
 
 __all__ = ["Engine", "SweepReporter", "SweepResult", "open_sweep"]
 
@@ -136,18 +138,41 @@ class SweepResult:
     sweep: SweepRecord
     state: str  # done, stopped, failed
     message: str
-    best: ConfigSummary | None
+    best: ConfigReport | None  # the recommended config (or the best by the primary objective)
     ran: int  # runs finished in this session
+    analysis: Analysis | None = None
 
 
 @dataclass
 class _Stage:
-    """The work of one stage: queued runs, unfinished runs per config, proposals awaiting results."""
+    """One stage's work: queued runs, runs left per config, seeds allotted (racing), proposals
+    waiting for a config's race to close."""
 
+    name: str  # search, promote or verify
     fidelity: str
+    seeds: list[int]
+    racing: RacingSpec | None
+    depth_first: bool  # extend racing configs before asking for new ones (sequential samplers)
+    run_stage: str = "search"  # the runs' `stage` column
     queue: collections.deque[RunRecord] = field(default_factory=collections.deque)
     remaining: collections.Counter[str] = field(default_factory=collections.Counter)
     pending: dict[str, list[Proposal | None]] = field(default_factory=dict)
+    allotted: dict[str, int] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
+    extensions: collections.deque[str] = field(default_factory=collections.deque)
+    recorded: dict[str, int] = field(
+        default_factory=dict
+    )  # races closed in earlier sessions: their seeds
+
+    def seeds_for(self, config_id: str) -> list[int]:
+        return self.seeds[: self.allotted[config_id]]
+
+
+class _Silent(Strategy):
+    """Stages without a strategy (promotion, verification) tell nobody."""
+
+    def ask(self) -> Proposal | None:
+        return None
 
 
 class _Stop(Exception):
@@ -216,51 +241,69 @@ class Engine:
     def _drive(self) -> tuple[str, str]:
         fidelity = self.spec.fidelity
         try:
-            self.reporter.stage("search", "low" if fidelity else "full")
             self._search("low" if fidelity else "full")
             if fidelity is not None:
-                self.reporter.stage("promote", "full")
                 self._promote()
+            if self.spec.verify is not None:
+                self._verify()
         except _Stop as stop:
             return stop.state, stop.message
         done = self.store.counts(self.sweep.id)
         return "done", f"{done['done']} runs done, {done['failed']} failed"
 
     def _finish(self, state: str, message: str) -> SweepResult:
-        best = best_config(self.summaries.values(), self.spec.primary)
-        if best is not None:
-            self._copy_best(best)
+        analysis = analyze(
+            self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id)
+        )
+        if analysis.best is not None:
+            self._copy_best(analysis)
         self.store.update_sweep(self.sweep.id, state=state, message=message)
         self._log(f"sweep {state}: {message}")
+        if analysis.configs:
+            self._log(analysis.recommendation.sentence)
         sweep = self.store.sweep(self.sweep.id)
         assert sweep is not None
-        result = SweepResult(sweep, state, message, best, self.ran)
+        result = SweepResult(sweep, state, message, analysis.best, self.ran, analysis)
         self.reporter.finish(result)
         return result
 
     # --- stages --------------------------------------------------------------------------------
 
+    def _stage(
+        self, name: str, fidelity: str, seeds: list[int] | None = None, run_stage: str = "search"
+    ) -> _Stage:
+        finite = self.spec.strategy.name in ("grid", "brute")
+        racing = self.spec.racing if run_stage == "search" else None
+        recorded = self.store.closed_races(self.sweep.id, fidelity, run_stage) if racing else {}
+        return _Stage(name, fidelity, seeds or list(self.spec.seeds), racing, depth_first=not finite,
+                      run_stage=run_stage, recorded=recorded)  # fmt: skip
+
     def _search(self, fidelity: str) -> None:
+        """Propose configs with the strategy and run each on its seeds (racing: as long as it must)."""
         strategy = get_strategy(self.spec)
-        stage = _Stage(fidelity)
+        stage = self._stage("search", fidelity)
+        self.reporter.stage("search", fidelity)
         history = []
-        for config in self.configs.values():
+        for config in list(self.configs.values()):
             if config.origin == "baseline":
                 continue
-            if self._unfinished(config.config_id, fidelity):
-                stage.pending[config.config_id] = [None]  # proposed in an earlier session
+            self._join(config, stage)
+            if config.config_id in stage.closed or (
+                stage.racing is None and stage.remaining[config.config_id] == 0
+            ):
+                stage.closed.add(config.config_id)  # finished in an earlier session
+                history.append((config.params, *self._told(config.config_id, stage)))
             else:
-                history.append((config.params, self._values(config.config_id, fidelity)))
+                stage.pending[config.config_id] = [None]  # told when its race closes
         strategy.restore(history)
         if self.spec.baseline is not None:
-            self._enqueue(self._register({}, origin="baseline", baseline=True), stage)
-        for config_id in stage.pending:
-            self._enqueue(self.configs[config_id], stage)
+            self._join(self._register({}, origin="baseline", baseline=True), stage)
+        self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
         finite = self.spec.strategy.name in ("grid", "brute")
         asked = self.sweep.trials_asked
 
         def refill() -> bool:
-            """Ask the strategy until a config has runs to do; False when it has nothing more."""
+            """Ask the strategy until a new config has runs to do; False when it has nothing more."""
             nonlocal asked
             while True:
                 if (
@@ -273,49 +316,200 @@ class Engine:
                 if proposal is None:
                     return False
                 config = self._register(proposal.params, origin=self.spec.strategy.name)
+                config_id = config.config_id
                 if not finite:
                     asked += 1
                     self.store.update_sweep(self.sweep.id, trials_asked=asked)
-                elif config.config_id not in stage.pending and not self._unfinished(
-                    config.config_id, fidelity
-                ):
-                    continue  # an enumerated config finished in an earlier session
-                stage.pending.setdefault(config.config_id, []).append(proposal)
-                if self._enqueue(config, stage):
+                if config_id in stage.closed:  # its result is known: a repeated proposal
+                    if not finite:
+                        strategy.tell(proposal, *self._told(config_id, stage))
+                    continue
+                if config_id in stage.allotted:  # still running or racing
+                    if not finite:
+                        stage.pending[config_id].append(proposal)
+                    continue
+                stage.pending[config_id] = [proposal]
+                self._join(config, stage)
+                if stage.queue:
                     return True
-                if stage.remaining[config.config_id] == 0:  # a duplicate of a finished config
-                    self._resolve(config.config_id, stage, strategy)
+                self._race(stage, strategy)
+                if stage.queue:
+                    return True
 
-        self._dispatch(stage, refill, lambda config_id: self._resolve(config_id, stage, strategy))
+        self._dispatch(stage, refill, strategy)
 
     def _promote(self) -> None:
+        """Run the best configs of the low-fidelity screening at full fidelity."""
         assert self.spec.fidelity is not None
+        # Rank on accuracy where a target is set: at low fidelity the target is out of reach.
+        metric = self.spec.target.metric if self.spec.target else self.spec.primary.metric
+        sign = 1.0 if self.spec.target else self.spec.primary.sign
         ranked = [
             s for s in self.summaries.values()
             if s.fidelity == "low" and s.n > 0 and not self.configs[s.config_id].is_baseline
         ]  # fmt: skip
-        primary = self.spec.primary
-        ranked.sort(key=lambda s: -primary.sign * (s.mean(primary.metric) or 0.0))
+        ranked.sort(key=lambda s: -sign * (s.mean(metric) or 0.0))
         chosen = [self.configs[s.config_id] for s in ranked[: self.spec.fidelity.promote]]
-        stage = _Stage("full")
-        if self.spec.baseline is not None:
-            self._enqueue(self._register({}, origin="baseline", baseline=True), stage)
-        for config in chosen:
-            self._enqueue(config, stage)
+        stage = self._stage("promote", "full")
+        self.reporter.stage("promote", "full")
         self._log(
             f"promoting {len(chosen)} config(s) to full fidelity: {', '.join(c.config_id for c in chosen)}"
         )
-        self._dispatch(stage, lambda: False, lambda config_id: None)
+        if self.spec.baseline is not None:
+            self._join(self._register({}, origin="baseline", baseline=True), stage)
+        for config in chosen:
+            self._join(config, stage)
+        silent = _Silent(self.spec)
+        self._race(stage, silent)
+        self._dispatch(stage, lambda: False, silent)
+
+    def _verify(self) -> None:
+        """The recommended config and the baseline again, on fresh seeds never used in the search."""
+        analysis = analyze(
+            self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id)
+        )
+        recommended = analysis.recommendation.config
+        if recommended is None:
+            self._log("verification skipped: no config to verify (none passes the target)")
+            return
+        stage = self._stage("verify", "full", self.spec.verify_seeds(), run_stage="verify")
+        self.reporter.stage("verify", "full")
+        names = [recommended]
+        if self.spec.baseline is not None:
+            baseline = self._register({}, origin="baseline", baseline=True)
+            if baseline.config_id != recommended:
+                names.append(baseline.config_id)
+        self._log(f"verifying {', '.join(names)} on {len(stage.seeds)} fresh seeds")
+        for config_id in names:
+            self._join(self.configs[config_id], stage)
+        silent = _Silent(self.spec)
+        self._race(stage, silent)
+        self._dispatch(stage, lambda: False, silent)
+
+    # --- racing --------------------------------------------------------------------------------
+
+    def _join(self, config: ConfigRecord, stage: _Stage) -> None:
+        """Add a config to a stage with its first seeds (more after a resume), and queue its runs."""
+        if config.config_id in stage.allotted:
+            return
+        if stage.racing is None:
+            allotted = len(stage.seeds)
+        elif config.config_id in stage.recorded:  # its race closed in an earlier session
+            allotted = stage.recorded[config.config_id]
+            stage.closed.add(config.config_id)
+        else:
+            existing = {r.seed for r in self._stage_runs(config.config_id, stage)}
+            given = sum(1 for seed in stage.seeds if seed in existing)
+            allotted = min(len(stage.seeds), max(stage.racing.min, given))
+        stage.allotted[config.config_id] = allotted
+        stage.pending.setdefault(config.config_id, [])
+        self._enqueue(config, stage)
+
+    def _race(self, stage: _Stage, strategy: Strategy) -> None:
+        """Judge every config whose current runs are all finished: more seeds, or close its race."""
+        ready = [c for c in stage.allotted if c not in stage.closed and stage.remaining[c] == 0]
+        if not ready:
+            return
+        verdicts = {}
+        if stage.racing is not None:
+            accuracy, time = self._race_metrics()
+            evidence = {}
+            for config_id in stage.allotted:
+                summary = self.summaries.get((config_id, stage.fidelity))
+                if summary is not None and summary.n > 0:
+                    evidence[config_id] = Evidence(summary.values[accuracy], summary.values[time])
+            target = self.spec.target.target() if self.spec.target else None
+            verdicts = race(
+                evidence,
+                target,
+                self.spec.look_alpha(),
+                maximize=self.spec.primary.direction == "maximize",
+            )
+        for config_id in ready:
+            verdict = verdicts.get(config_id)
+            if (
+                verdict is not None
+                and verdict.active
+                and stage.allotted[config_id] < len(stage.seeds)
+            ):
+                if config_id not in stage.extensions:
+                    stage.extensions.append(config_id)
+                continue
+            if config_id in stage.extensions:
+                stage.extensions.remove(config_id)
+            self._close(config_id, stage, strategy, verdict)
+
+    def _close(
+        self, config_id: str, stage: _Stage, strategy: Strategy, verdict: Verdict | None
+    ) -> None:
+        stage.closed.add(config_id)
+        values, constraint = self._told(config_id, stage)
+        for proposal in stage.pending.pop(config_id, []):
+            if proposal is None:
+                strategy.restore([(self.configs[config_id].params, values, constraint)])
+            else:
+                strategy.tell(proposal, values, constraint)
+        if stage.racing is not None:
+            decision = verdict.decision if verdict else None
+            reason = verdict.reason if verdict else "no finished run"
+            self.store.close_race(self.sweep.id, config_id, stage.fidelity, stage.run_stage,
+                                  seeds=stage.allotted[config_id], decision=decision, reason=reason)  # fmt: skip
+            self._log(
+                f"race closed for {config_id} after {stage.allotted[config_id]} seeds: {decision}, {reason}"
+            )
+
+    def _extend(self, stage: _Stage) -> bool:
+        """Give the next racing config `step` more seeds; False when none waits."""
+        assert stage.racing is not None or not stage.extensions
+        while stage.extensions:
+            config_id = stage.extensions.popleft()
+            stage.allotted[config_id] = min(
+                len(stage.seeds), stage.allotted[config_id] + stage.racing.step
+            )  # type: ignore[union-attr]
+            if self._enqueue(self.configs[config_id], stage):
+                return True
+        return False
+
+    def _race_metrics(self) -> tuple[str, str]:
+        if self.spec.target is not None:
+            time = next(
+                (o.metric for o in self.spec.objective if o.direction == "minimize"), "total_time"
+            )
+            return self.spec.target.metric, time
+        return self.spec.primary.metric, "total_time"
+
+    def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
+        """What the strategy learns of a config: its objective means, and the target constraint
+        (<= 0 when the mean reaches the target) where a target is set."""
+        summary = self.summaries.get((config_id, stage.fidelity))
+        if summary is None or summary.n == 0:
+            return None, None
+        values = objective_values(summary, self.spec.objective)
+        constraint = None
+        target = self.spec.target
+        if target is not None:
+            observed = summary.values[target.metric]
+            if target.criterion == "mean":
+                constraint = target.at_least - summary.mean(target.metric)  # type: ignore[operator]
+            else:
+                rate = sum(1 for v in observed if v >= target.at_least) / len(observed)
+                constraint = target.success_rate - rate
+        return values, constraint
 
     # --- dispatching runs ----------------------------------------------------------------------
 
-    def _dispatch(self, stage: _Stage, refill: Any, on_config_done: Any) -> None:
-        """Keep the executor full from the stage's queue, refilling it from the strategy."""
+    def _dispatch(self, stage: _Stage, refill: Any, strategy: Strategy) -> None:
+        """Keep the executor full: queued runs, then new configs and racing extensions."""
+        sources = (
+            (lambda: self._extend(stage), refill)
+            if stage.depth_first
+            else (refill, lambda: self._extend(stage))
+        )
         inflight: dict[Future[Outcome], RunRecord] = {}
         stop: _Stop | None = None
         while True:
             while stop is None and len(inflight) < self.executor.capacity:
-                if not stage.queue and not refill():
+                if not stage.queue and not any(source() for source in sources):
                     break
                 stop = self._budget_stop()
                 if stop is not None:
@@ -335,7 +529,7 @@ class Engine:
                 self._record(run, future.result())
                 stage.remaining[run.config_id] -= 1
                 if stage.remaining[run.config_id] == 0:
-                    on_config_done(run.config_id)
+                    self._race(stage, strategy)
                 if stop is None:
                     stop = self._failure_stop()
         if stop is not None:
@@ -383,38 +577,24 @@ class Engine:
         self.configs[record.config_id] = record
         return record
 
+    def _stage_runs(self, config_id: str, stage: _Stage) -> list[RunRecord]:
+        return self.store.runs(
+            self.sweep.id, config_id=config_id, fidelity=stage.fidelity, stage=stage.run_stage
+        )
+
     def _enqueue(self, config: ConfigRecord, stage: _Stage) -> bool:
-        """Queue the config's runs that still have to run; True if any were added."""
-        self.store.ensure_runs(self.sweep.id, config.config_id, self.spec.seeds, stage.fidelity)
+        """Queue the config's allotted runs that still have to run; True if any were added."""
+        self.store.ensure_runs(self.sweep.id, config.config_id, stage.seeds_for(config.config_id), stage.fidelity,
+                               stage.run_stage)  # fmt: skip
         queued = {run.id for run in stage.queue}
+        allotted = set(stage.seeds_for(config.config_id))
         runs = [
-            r for r in self.store.runs(self.sweep.id, config_id=config.config_id, fidelity=stage.fidelity, status="queued")
-            if r.id not in queued
+            r for r in self._stage_runs(config.config_id, stage)
+            if r.status == "queued" and r.id not in queued and r.seed in allotted
         ]  # fmt: skip
         stage.queue.extend(runs)
         stage.remaining[config.config_id] += len(runs)
         return bool(runs)
-
-    def _unfinished(self, config_id: str, fidelity: str) -> bool:
-        """Whether some seed of the config has no finished run at this fidelity."""
-        finished = {
-            r.seed for r in self.store.runs(self.sweep.id, config_id=config_id, fidelity=fidelity)
-            if r.status in ("done", "failed")
-        }  # fmt: skip
-        return not set(self.spec.seeds) <= finished
-
-    def _values(self, config_id: str, fidelity: str) -> list[float] | None:
-        summary = self.summaries.get((config_id, fidelity))
-        return objective_values(summary, self.spec.objective) if summary else None
-
-    def _resolve(self, config_id: str, stage: _Stage, strategy: Any) -> None:
-        """Tell the strategy a finished config's values, once for each time it proposed it."""
-        values = self._values(config_id, stage.fidelity)
-        for proposal in stage.pending.pop(config_id, []):
-            if proposal is None:
-                strategy.restore([(self.configs[config_id].params, values)])
-            else:
-                strategy.tell(proposal, values)
 
     def _task(self, run: RunRecord, config: ConfigRecord) -> Task:
         values = config.config
@@ -445,11 +625,15 @@ class Engine:
             )
         self.ran += 1
         key = (run.config_id, run.fidelity)
-        if key not in self.summaries:
+        if run.stage != "search":
+            pass  # verification runs are analysed apart, never raced or told
+        elif key not in self.summaries:
             self.summaries[key] = ConfigSummary(
                 run.config_id, run.fidelity, config.params, config.is_baseline
             )
-        if outcome.status == "done":
+        if run.stage != "search":
+            pass
+        elif outcome.status == "done":
             self.summaries[key].add(outcome.metrics)
         else:
             self.summaries[key].failed += 1
@@ -457,7 +641,7 @@ class Engine:
         metrics = fields.pop("metrics")
         for key in ("run_id", "status", "warmup_time"):
             fields.pop(key)
-        line = {"config_id": run.config_id, "seed": run.seed, "fidelity": run.fidelity,
+        line = {"config_id": run.config_id, "seed": run.seed, "fidelity": run.fidelity, "stage": run.stage,
                 "status": outcome.status, **metrics, **fields}  # fmt: skip
         with (self.directory / "runs.jsonl").open("a") as handle:
             handle.write(to_json(line) + "\n")
@@ -499,20 +683,22 @@ class Engine:
             if outcome.weights is not None:
                 (tmp / "model.pt").write_bytes(outcome.weights)
 
-    def _copy_best(self, best: ConfigSummary) -> None:
-        """The best run of the best config -> <sweep>/best/ (its config, metrics, weights)."""
-        primary = self.spec.primary
+    def _copy_best(self, analysis: Analysis) -> None:
+        """The best run of the recommended config -> <sweep>/best/ (its config, metrics, weights)."""
+        best = analysis.best
+        assert best is not None
+        metric = analysis.accuracy_metric
         runs = [
-            r for r in self.store.runs(self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, status="done")
-            if self.run_directory(r.config_id, r.seed, r.fidelity).exists()
+            r for r in self.store.runs(self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, stage="search")
+            if r.status == "done" and self.run_directory(r.config_id, r.seed, r.fidelity).exists()
         ]  # fmt: skip
         if not runs:
             return
-        top = max(runs, key=lambda r: primary.sign * (r.value(primary.metric) or 0.0))
+        top = max(runs, key=lambda r: r.value(metric) or 0.0)
         summary = {
             "config_id": best.config_id, "fidelity": best.fidelity, "params": best.params, "n": best.n,
-            "seed": top.seed, "objective": primary.model_dump(),
-            "mean": {m: best.mean(m) for m in METRICS}, "std": {m: best.std(m) for m in METRICS},
+            "seed": top.seed, "recommendation": analysis.recommendation.sentence,
+            "mean": {m: best.metrics[m].mean for m in METRICS}, "std": {m: best.metrics[m].std for m in METRICS},
         }  # fmt: skip
         with atomic_directory(self.directory / "best") as tmp:
             shutil.copytree(
@@ -536,7 +722,8 @@ class Engine:
 
     def _load(self) -> None:
         self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
-        self.summaries = summarize_configs(self.configs.values(), self.store.runs(self.sweep.id))
+        searched = self.store.runs(self.sweep.id, stage="search")
+        self.summaries = summarize_configs(self.configs.values(), searched)
 
     def _planned_runs(self) -> int | None:
         """Runs the whole sweep will make, where the strategy says how many configs it proposes."""
@@ -548,6 +735,8 @@ class Engine:
         total = (configs + baseline) * seeds
         if self.spec.fidelity is not None:
             total += (min(self.spec.fidelity.promote, configs) + baseline) * seeds
+        if self.spec.verify is not None:
+            total += (1 + baseline) * self.spec.verify.seeds
         if self.spec.budget.max_runs is not None:
             total = min(total, self.spec.budget.max_runs)
         return total

@@ -101,7 +101,9 @@ def export_rows(
         }
         for key in swept_keys:
             row[key] = config.params.get(key, config.config.get(key))
-        row.update({"seed": run.seed, "fidelity": run.fidelity, "status": run.status})
+        row.update(
+            {"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status}
+        )
         row.update({metric: run.value(metric) for metric in EXPORT_METRICS})
         row.update(
             {"device": run.device, "host": run.host, "started": run.started, "ended": run.ended}

@@ -35,6 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hotlap.config import RecipeConfig, parse_value, resolve_config
+from hotlap.decisions import Target, looks
 from hotlap.errors import ConfigError, HotlapError
 
 __all__ = [
@@ -54,6 +55,7 @@ FINITE_STRATEGIES = ("grid", "brute")
 # Fields whose change makes stored results meaningless for the new spec.
 IDENTITY_FIELDS = (
     "recipe", "dataset", "base", "space", "variants", "strategy", "seeds", "objective", "baseline", "fidelity",
+    "racing", "target",
 )  # fmt: skip
 
 
@@ -147,6 +149,36 @@ class Objective(_Strict):
         return 1.0 if self.direction == "maximize" else -1.0
 
 
+class RacingSpec(_Strict):
+    """Adaptive seeds: every config starts with `min`, undecided contenders get `step` more."""
+
+    min: int = Field(ge=2)
+    step: int = Field(ge=1)
+
+
+class TargetSpec(_Strict):
+    """The accuracy a config must reach, and how sure hotlap must be."""
+
+    metric: Literal["accuracy", "tta_accuracy"] = "tta_accuracy"
+    at_least: float = Field(gt=0, lt=1)
+    criterion: Literal["mean", "success_rate"] = "mean"
+    success_rate: float = Field(
+        0.5, gt=0, lt=1, description="criterion success_rate: P(metric >= at_least)"
+    )
+    confidence: float = Field(0.95, ge=0.5, lt=1)
+
+    def target(self) -> Target:
+        return Target(
+            self.metric, self.at_least, self.criterion, self.success_rate, self.confidence
+        )
+
+
+class VerifySpec(_Strict):
+    """Re-run the recommended config and the baseline on this many fresh seeds."""
+
+    seeds: int = Field(ge=2)
+
+
 class SweepSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
     recipe: str
@@ -163,8 +195,37 @@ class SweepSpec(_Strict):
     budget: BudgetSpec = BudgetSpec()
     baseline: dict[str, Any] | None = None
     fidelity: FidelitySpec | None = None
+    racing: RacingSpec | None = None
+    target: TargetSpec | None = None
+    verify: VerifySpec | None = None
     max_consecutive_failures: int = Field(5, ge=1)
     keep_weights: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _restructure(cls, data: Any) -> Any:
+        """`seeds: {min, max, step}` -> seeds 0..max-1 and `racing`; `objective.target` -> `target`."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        seeds = data.get("seeds")
+        if isinstance(seeds, Mapping):
+            unknown = set(seeds) - {"min", "max", "step"}
+            if unknown or not {"min", "max"} <= set(seeds):
+                raise ValueError("seeds: give a count, a list, or {min, max, step} for racing")
+            low, high, step = seeds["min"], seeds["max"], seeds.get("step", 5)
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high, step)):
+                raise ValueError("seeds: min, max and step are integers")
+            if not 2 <= low <= high:
+                raise ValueError(f"seeds: need 2 <= min <= max (got min {low}, max {high})")
+            data["seeds"] = list(range(high))
+            data["racing"] = {"min": low, "step": step}
+        objective = data.get("objective")
+        if isinstance(objective, Mapping) and "target" in objective:
+            objective = dict(objective)
+            data["target"] = objective.pop("target")
+            data["objective"] = objective or {"minimize": "total_time"}
+        return data
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -235,9 +296,8 @@ class SweepSpec(_Strict):
                 raise ValueError(
                     f"{key}: give a list, {{low, high}} or {{choices: [...]}} (got {entry!r})"
                 )
-            if isinstance(
-                entry, Mapping
-            ):  # its keys say which form was meant: report that one's errors
+            if isinstance(entry, Mapping):
+                # Its keys say which form was meant: report that form's errors only.
                 model = ChoicesSpec if "choices" in entry else RangeSpec
                 try:
                     entry = model.model_validate(entry)
@@ -274,7 +334,7 @@ class SweepSpec(_Strict):
             raise ValueError(
                 f"strategy {strategy} needs strategy.trials or a budget (max_runs, max_time)"
             )
-        if strategy == "nsga2" and len(self.objective) < 2:
+        if strategy == "nsga2" and len(self.objective) + (self.target is not None) < 2:
             raise ValueError(
                 "strategy nsga2 is multi-objective: give two or more objective metrics"
             )
@@ -282,6 +342,12 @@ class SweepSpec(_Strict):
             raise ValueError(f"strategy {strategy} needs a space to search")
         if self.fidelity is not None and self.fidelity.key in self.space:
             raise ValueError(f"fidelity.key {self.fidelity.key!r} is also swept in space")
+        if self.racing is not None and self.racing.step > len(self.seeds):
+            raise ValueError("seeds.step must not exceed seeds.max")
+        if self.target is not None and self.target.metric in {o.metric for o in self.objective}:
+            raise ValueError(
+                f"objective: {self.target.metric} is the target; minimize a time instead"
+            )
         return self
 
     # --- derived -----------------------------------------------------------------------------
@@ -293,6 +359,24 @@ class SweepSpec(_Strict):
     @property
     def primary(self) -> Objective:
         return self.objective[0]
+
+    @property
+    def confidence(self) -> float:
+        return self.target.confidence if self.target is not None else 0.95
+
+    def look_alpha(self) -> float:
+        """The alpha of one look: the sweep's alpha split over the planned looks (Bonferroni)."""
+        alpha = 1 - self.confidence
+        if self.racing is None:
+            return alpha
+        return alpha / looks(self.racing.min, len(self.seeds), self.racing.step)
+
+    def verify_seeds(self) -> list[int]:
+        """Fresh seeds, never used in the search: they start after the largest search seed."""
+        if self.verify is None:
+            return []
+        start = max(self.seeds) + 1
+        return list(range(start, start + self.verify.seeds))
 
     def overrides_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """base, then the variant's overrides, then the swept values."""
@@ -342,7 +426,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         valid = _valid_keys(parent)
         hint = f" ({_closest(loc[-1], valid)})" if valid else ""
         return f"unknown key {where!r}{hint}"
-    return f"{where}: {message}"
+    return f"{where}: {message}" if loc else message
 
 
 def _valid_keys(parent: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ from hotlap.sweep.spec import VARIANT_KEY, ChoicesSpec, RangeSpec, SweepSpec
 __all__ = ["Proposal", "Strategy", "get_strategy", "list_strategies", "register_strategy"]
 
 Params = dict[str, Any]
+CONSTRAINT = "target"  # a config's distance from the target: <= 0 when it reaches it
 
 
 @dataclass
@@ -40,10 +41,15 @@ class Strategy(ABC):
     def ask(self) -> Proposal | None:
         """The next config, or None when the strategy has nothing more to propose."""
 
-    def tell(self, proposal: Proposal, values: Sequence[float] | None) -> None:  # noqa: B027
-        """The mean of each objective metric (None: every run of the config failed)."""
+    def tell(  # noqa: B027
+        self, proposal: Proposal, values: Sequence[float] | None, constraint: float | None = None
+    ) -> None:
+        """The mean of each objective metric (None: every run of the config failed), and where a
+        target is set, how far the config is from it (<= 0: it reaches the target)."""
 
-    def restore(self, history: Sequence[tuple[Params, Sequence[float] | None]]) -> None:  # noqa: B027
+    def restore(  # noqa: B027 - a default that does nothing, like tell
+        self, history: Sequence[tuple[Params, Sequence[float] | None, float | None]]
+    ) -> None:
         """Rebuild the strategy's state from configs evaluated in an earlier session."""
 
     def total(self) -> int | None:
@@ -150,22 +156,35 @@ class OptunaStrategy(Strategy):
         trial = self.study.ask(self.distributions)
         return Proposal({k: _canonical(v) for k, v in trial.params.items()}, handle=trial)
 
-    def tell(self, proposal: Proposal, values: Sequence[float] | None) -> None:
+    def tell(
+        self, proposal: Proposal, values: Sequence[float] | None, constraint: float | None = None
+    ) -> None:
         state = self.optuna.trial.TrialState
         if values is None:
             self.study.tell(proposal.handle, state=state.FAIL)
-        else:
-            self.study.tell(proposal.handle, list(values))
+            return
+        if constraint is not None:
+            # TPE and NSGA-II prefer feasible trials (every constraint <= 0): those reaching the target.
+            proposal.handle.set_constraint(CONSTRAINT, constraint)
+        self.study.tell(proposal.handle, list(values))
 
-    def restore(self, history: Sequence[tuple[Params, Sequence[float] | None]]) -> None:
+    def restore(
+        self, history: Sequence[tuple[Params, Sequence[float] | None, float | None]]
+    ) -> None:
         create = self.optuna.trial.create_trial
         state = self.optuna.trial.TrialState
-        for params, values in history:
+        for params, values, constraint in history:
             params = {k: v for k, v in params.items() if k in self.distributions}
             if values is None:
                 trial = create(state=state.FAIL, params=params, distributions=self.distributions)
             else:
-                trial = create(params=params, distributions=self.distributions, values=list(values))
+                constraints = {CONSTRAINT: constraint} if constraint is not None else None
+                trial = create(
+                    params=params,
+                    distributions=self.distributions,
+                    values=list(values),
+                    constraints=constraints,
+                )
             self.study.add_trial(trial)
 
     def total(self) -> int | None:

@@ -1,0 +1,200 @@
+"""Decisions with stated confidence: does a config reach the target, which is fastest, who races on.
+
+A config *passes* when the one-sided lower confidence bound of its mean accuracy (criterion
+`mean`), or of its success rate P(accuracy >= at_least) (criterion `success_rate`, exact
+Clopper-Pearson), is at or above the threshold. It *fails* when the upper bound is below, and it is
+*undecided* otherwise.
+
+Racing looks at the data after every round, and each look is a chance to pass a config wrongly.
+`race` therefore takes the per-look alpha: the sweep's alpha divided by the number of planned looks
+(Bonferroni). By the union bound, a config that truly misses the target is passed with probability
+at most alpha over the whole race, whatever the looks showed. `tests/test_racing.py` checks this by
+simulation.
+
+Without a target, racing drops a config once its upper bound on the primary metric is below the
+best lower bound of the others (classic racing on the mean).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from hotlap.stats import mean_bounds, rate_bounds
+
+__all__ = ["Evidence", "Target", "Verdict", "judge", "looks", "race", "recommend"]
+
+Decision = Literal["pass", "fail", "undecided"]
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str = "tta_accuracy"
+    at_least: float = 0.94
+    criterion: Literal["mean", "success_rate"] = "mean"
+    success_rate: float = 0.5  # for criterion success_rate: P(metric >= at_least) must reach this
+    confidence: float = 0.95
+
+    @property
+    def alpha(self) -> float:
+        return 1 - self.confidence
+
+    def describe(self) -> str:
+        if self.criterion == "mean":
+            return f"mean {self.metric} >= {100 * self.at_least:.2f}%"
+        return f"P({self.metric} >= {100 * self.at_least:.2f}%) >= {self.success_rate:.0%}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A config's finished runs: the target (or primary) metric and the time to minimize."""
+
+    values: Sequence[float]
+    times: Sequence[float] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    low: float  # lower bound of the judged quantity (mean or rate), at the per-look alpha
+    high: float
+    time_low: float
+    time_high: float
+    eliminated: bool  # out of the race: fails, or cannot be the fastest passing (or the best)
+    active: bool  # would take more seeds: undecided, or still tied with a rival
+    reason: str
+
+
+def looks(minimum: int, maximum: int, step: int) -> int:
+    """How many times racing looks at the data: after min seeds, then after every step up to max."""
+    return 1 + math.ceil(max(0, maximum - minimum) / step)
+
+
+def judge(values: Sequence[float], target: Target, alpha: float) -> tuple[Decision, float, float]:
+    """pass / fail / undecided for one config, with the bounds it was decided on."""
+    if target.criterion == "mean":
+        low, high = mean_bounds(values, alpha)
+        threshold = target.at_least
+    else:
+        hits = sum(1 for v in values if v >= target.at_least)
+        low, high = rate_bounds(hits, len(values), alpha)
+        threshold = target.success_rate
+    if low >= threshold:
+        return "pass", low, high
+    if high < threshold:
+        return "fail", low, high
+    return "undecided", low, high
+
+
+def race(
+    evidence: Mapping[str, Evidence], target: Target | None, alpha: float, *, maximize: bool = True
+) -> dict[str, Verdict]:
+    """Verdicts for every config at one look, each bound at level 1 - alpha (the per-look alpha)."""
+    if target is None:
+        return _race_best(evidence, alpha, maximize)
+    judged = {key: judge(e.values, target, alpha) for key, e in evidence.items()}
+    times = {key: mean_bounds(e.times, alpha) for key, e in evidence.items()}
+    passing = [key for key, (decision, _, _) in judged.items() if decision == "pass"]
+    best_high = min((times[key][1] for key in passing), default=math.inf)
+    verdicts: dict[str, Verdict] = {}
+    for key, (decision, low, high) in judged.items():
+        t_low, t_high = times[key]
+        if decision == "fail":
+            eliminated, reason = True, "fails the target"
+        elif t_low > best_high:
+            eliminated, reason = True, "slower than a passing config"
+        else:
+            eliminated, reason = False, ""
+        verdicts[key] = Verdict(decision, low, high, t_low, t_high, eliminated, False, reason)
+    alive = [key for key, v in verdicts.items() if not v.eliminated]
+    for key in alive:
+        v = verdicts[key]
+        if v.decision == "undecided":
+            active, reason = True, "undecided"
+        else:
+            rivals = [o for o in alive if o != key and _overlap(v, verdicts[o])]
+            active = bool(rivals)
+            reason = (
+                "time tied with " + ", ".join(rivals) if rivals else "passes, fastest of the rest"
+            )
+        verdicts[key] = Verdict(
+            v.decision, v.low, v.high, v.time_low, v.time_high, False, active, reason
+        )
+    return verdicts
+
+
+def _overlap(a: Verdict, b: Verdict) -> bool:
+    """Whether two configs' times cannot be told apart at this look."""
+    return not (a.time_high < b.time_low or b.time_high < a.time_low)
+
+
+def _race_best(
+    evidence: Mapping[str, Evidence], alpha: float, maximize: bool
+) -> dict[str, Verdict]:
+    sign = 1.0 if maximize else -1.0
+    bounds = {}
+    for key, e in evidence.items():
+        low, high = mean_bounds([sign * v for v in e.values], alpha)
+        bounds[key] = (low, high)
+    best_low = max((low for low, _ in bounds.values()), default=-math.inf)
+    verdicts = {}
+    for key, (low, high) in bounds.items():
+        eliminated = high < best_low
+        rivals = [
+            o
+            for o, (o_low, o_high) in bounds.items()
+            if o != key and not o_high < low and not eliminated
+        ]
+        active = not eliminated and bool(rivals)
+        real_low, real_high = (low, high) if maximize else (-high, -low)
+        reason = (
+            "below the best"
+            if eliminated
+            else ("tied with " + ", ".join(rivals) if rivals else "best")
+        )
+        verdicts[key] = Verdict(
+            "undecided", real_low, real_high, -math.inf, math.inf, eliminated, active, reason
+        )
+    return verdicts
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    config: str | None  # None: no config passes
+    tied: tuple[str, ...]  # passing configs whose times cannot be told apart from it
+    sentence: str
+
+
+def recommend(verdicts: Mapping[str, Verdict], mean_times: Mapping[str, float], target: Target, alpha: float,
+              names: Mapping[str, str] | None = None) -> Recommendation:  # fmt: skip
+    """The passing config with the lowest mean time, and the passing configs tied with it."""
+    names = names or {}
+    passing = [key for key, v in verdicts.items() if v.decision == "pass"]
+    if not passing:
+        return Recommendation(
+            None,
+            (),
+            f"No config reaches {target.describe()} with {target.confidence:.0%} confidence.",
+        )
+    best = min(passing, key=lambda key: mean_times[key])
+    tied = tuple(
+        key for key in sorted(passing, key=lambda k: mean_times[k])
+        if key != best and not verdicts[best].time_high < verdicts[key].time_low
+    )  # fmt: skip
+    name = names.get(best, best)
+    sentence = (
+        f"Use {name}: it reaches {target.describe()} with {target.confidence:.0%} confidence "
+        f"(one-sided lower bound {_shown(verdicts[best].low, target)}) in {mean_times[best]:.3f} s on average, "
+        f"the fastest of {len(passing)} passing config{'s' if len(passing) > 1 else ''}."
+    )
+    if tied:
+        sentence += (
+            " Its time cannot be told apart from " + ", ".join(names.get(k, k) for k in tied) + "."
+        )
+    return Recommendation(best, tied, sentence)
+
+
+def _shown(value: float, target: Target) -> str:
+    return f"{100 * value:.2f}%" if target.criterion == "mean" else f"{value:.0%}"

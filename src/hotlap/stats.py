@@ -1,0 +1,198 @@
+"""Statistics over run results: pure functions, values in, numbers out (SciPy).
+
+- `describe`: n, mean, std, median, min, max, and the Student-t confidence interval of the mean.
+- `success_rate`: the share of runs at or above a threshold, with its exact (Clopper-Pearson)
+  interval.
+- `mean_bounds` / `rate_bounds`: one-sided lower and upper confidence bounds, each at level
+  1 - alpha, which is what decisions are made on.
+- `compare`: a config against a baseline. On shared seeds it runs a paired t-test and a Wilcoxon
+  signed-rank test; without shared seeds, Welch's t-test. It gives the difference of means with
+  its CI and an effect size.
+
+`std` is the sample standard deviation (n - 1). With fewer than two values a spread or bound is
+undefined and reported as None (or as the widest possible bound where a decision needs one).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from scipy import stats as sps
+
+__all__ = [
+    "Comparison",
+    "Rate",
+    "Summary",
+    "compare",
+    "describe",
+    "mean_bounds",
+    "rate_bounds",
+    "success_rate",
+]
+
+
+@lru_cache(maxsize=4096)
+def _t(q: float, df: int) -> float:
+    return float(sps.t.ppf(q, df))
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float | None
+    std: float | None
+    median: float | None
+    min: float | None
+    max: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+
+
+def describe(values: Sequence[float], confidence: float = 0.95) -> Summary:
+    """n, mean, sample std, median, min, max and the two-sided t CI of the mean."""
+    n = len(values)
+    if n == 0:
+        return Summary(0, None, None, None, None, None, None, None, confidence)
+    mean = statistics.fmean(values)
+    if n == 1:
+        return Summary(1, mean, None, mean, mean, mean, None, None, confidence)
+    std = statistics.stdev(values)
+    half = _t(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
+    return Summary(n, mean, std, statistics.median(values), min(values), max(values), mean - half, mean + half,
+                   confidence)  # fmt: skip
+
+
+def mean_bounds(values: Sequence[float], alpha: float) -> tuple[float, float]:
+    """One-sided lower and upper confidence bounds of the mean, each at level 1 - alpha.
+
+    With fewer than two values nothing is known: (-inf, inf).
+    """
+    n = len(values)
+    if n < 2:
+        return -math.inf, math.inf
+    mean = statistics.fmean(values)
+    half = _t(1 - alpha, n - 1) * statistics.stdev(values) / math.sqrt(n)
+    return mean - half, mean + half
+
+
+@dataclass(frozen=True)
+class Rate:
+    successes: int
+    n: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+
+
+def rate_bounds(successes: int, n: int, alpha: float) -> tuple[float, float]:
+    """One-sided exact (Clopper-Pearson) lower and upper bounds of a binomial rate, each at 1 - alpha."""
+    if n == 0:
+        return 0.0, 1.0
+    low = 0.0 if successes == 0 else float(sps.beta.ppf(alpha, successes, n - successes + 1))
+    high = 1.0 if successes == n else float(sps.beta.ppf(1 - alpha, successes + 1, n - successes))
+    return low, high
+
+
+def success_rate(values: Sequence[float], threshold: float, confidence: float = 0.95) -> Rate:
+    """Share of values >= threshold, with its two-sided exact interval."""
+    n = len(values)
+    k = sum(1 for v in values if v >= threshold)
+    if n == 0:
+        return Rate(0, 0, None, None, None, confidence)
+    low, high = rate_bounds(k, n, (1 - confidence) / 2)
+    return Rate(k, n, k / n, low, high, confidence)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`a` minus `b` (a config minus its baseline)."""
+
+    test: str  # "paired" (shared seeds) or "welch"
+    n_a: int
+    n_b: int
+    n_pairs: int
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None  # paired t or Welch t, two-sided
+    p_wilcoxon: float | None  # Wilcoxon signed-rank on the pairs, two-sided
+    effect_size: float | None  # Cohen's d_z (paired) or Hedges' g (Welch)
+    confidence: float
+
+
+def compare(a: Mapping[int, float], b: Mapping[int, float], confidence: float = 0.95) -> Comparison:
+    """Compare two configs' values keyed by seed: paired on shared seeds (two or more), else Welch."""
+    shared = sorted(set(a) & set(b))
+    if len(shared) >= 2:
+        return _paired([a[s] for s in shared], [b[s] for s in shared], len(a), len(b), confidence)
+    return _welch(list(a.values()), list(b.values()), confidence)
+
+
+def _paired(a: list[float], b: list[float], n_a: int, n_b: int, confidence: float) -> Comparison:
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    n = len(diffs)
+    mean = statistics.fmean(diffs)
+    sd = statistics.stdev(diffs)
+    half = _t(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+    if sd == 0:
+        p_value = 1.0 if mean == 0 else 0.0
+        effect = None
+    else:
+        p_value = float(sps.ttest_rel(a, b).pvalue)
+        effect = mean / sd
+    p_wilcoxon = None
+    if any(d != 0 for d in diffs):
+        p_wilcoxon = float(sps.wilcoxon(diffs).pvalue)
+    return Comparison(
+        "paired",
+        n_a,
+        n_b,
+        n,
+        mean,
+        mean - half,
+        mean + half,
+        p_value,
+        p_wilcoxon,
+        effect,
+        confidence,
+    )
+
+
+def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
+    n_a, n_b = len(a), len(b)
+    if n_a < 2 or n_b < 2:
+        diff = statistics.fmean(a) - statistics.fmean(b) if a and b else None
+        return Comparison("welch", n_a, n_b, 0, diff, None, None, None, None, None, confidence)
+    mean_a, mean_b = statistics.fmean(a), statistics.fmean(b)
+    var_a, var_b = statistics.variance(a), statistics.variance(b)
+    se2 = var_a / n_a + var_b / n_b
+    diff = mean_a - mean_b
+    if se2 == 0:
+        return Comparison(
+            "welch",
+            n_a,
+            n_b,
+            0,
+            diff,
+            diff,
+            diff,
+            1.0 if diff == 0 else 0.0,
+            None,
+            None,
+            confidence,
+        )
+    df = se2**2 / ((var_a / n_a) ** 2 / (n_a - 1) + (var_b / n_b) ** 2 / (n_b - 1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(se2)
+    p_value = float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    pooled = math.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
+    correction = 1 - 3 / (4 * (n_a + n_b) - 9)  # Hedges' small-sample correction
+    effect = diff / pooled * correction if pooled > 0 else None
+    return Comparison(
+        "welch", n_a, n_b, 0, diff, diff - half, diff + half, p_value, None, effect, confidence
+    )

@@ -1,0 +1,81 @@
+"""Statistics against SciPy's own results and known closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from hotlap.stats import compare, describe, mean_bounds, rate_bounds, success_rate
+
+RNG = np.random.default_rng(0)
+VALUES = list(RNG.normal(0.94, 0.0014, size=25))
+
+
+def test_describe_matches_numpy_and_the_t_interval():
+    s = describe(VALUES)
+    assert s.n == 25
+    assert s.mean == pytest.approx(np.mean(VALUES)) and s.std == pytest.approx(
+        np.std(VALUES, ddof=1)
+    )
+    assert s.median == pytest.approx(np.median(VALUES)) and (s.min, s.max) == (
+        min(VALUES),
+        max(VALUES),
+    )
+    low, high = sps.t.interval(0.95, 24, loc=np.mean(VALUES), scale=sps.sem(VALUES))
+    assert (s.ci_low, s.ci_high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_describe_handles_tiny_samples():
+    assert describe([]).mean is None
+    one = describe([0.5])
+    assert one.mean == 0.5 and one.std is None and one.ci_low is None
+
+
+def test_one_sided_bounds_are_the_two_sided_interval_at_twice_alpha():
+    low, high = mean_bounds(VALUES, alpha=0.05)
+    two_low, two_high = sps.t.interval(0.90, 24, loc=np.mean(VALUES), scale=sps.sem(VALUES))
+    assert (low, high) == (pytest.approx(two_low), pytest.approx(two_high))
+    assert mean_bounds([0.9], alpha=0.05) == (-math.inf, math.inf)
+
+
+def test_success_rate_has_the_exact_clopper_pearson_interval():
+    rate = success_rate([0.95] * 13 + [0.93] * 12, threshold=0.94)
+    assert (rate.successes, rate.n, rate.rate) == (13, 25, 13 / 25)
+    expected = sps.binomtest(13, 25).proportion_ci(confidence_level=0.95, method="exact")
+    assert (rate.ci_low, rate.ci_high) == (
+        pytest.approx(expected.low),
+        pytest.approx(expected.high),
+    )
+    assert rate_bounds(0, 10, 0.05)[0] == 0.0 and rate_bounds(10, 10, 0.05)[1] == 1.0
+    assert rate_bounds(10, 10, 0.05)[0] == pytest.approx(0.05 ** (1 / 10))  # closed form for k = n
+
+
+def test_compare_pairs_shared_seeds():
+    base = {seed: v for seed, v in enumerate(VALUES)}
+    better = {seed: v + 0.001 + RNG.normal(0, 0.0003) for seed, v in base.items()}
+    c = compare(better, base)
+    assert c.test == "paired" and c.n_pairs == 25
+    diffs = [better[s] - base[s] for s in base]
+    assert c.diff == pytest.approx(np.mean(diffs))
+    assert c.p_value == pytest.approx(
+        sps.ttest_rel(list(better.values()), list(base.values())).pvalue
+    )
+    assert c.p_wilcoxon == pytest.approx(sps.wilcoxon(diffs).pvalue)
+    assert c.effect_size == pytest.approx(np.mean(diffs) / np.std(diffs, ddof=1))
+    assert c.ci_low > 0  # the improvement is clear once the seed noise is paired away
+    unpaired = compare({s + 100: v for s, v in better.items()}, base)
+    assert unpaired.test == "welch" and unpaired.p_value > c.p_value
+
+
+def test_compare_welch_matches_scipy():
+    a = {i: v for i, v in enumerate(RNG.normal(4.0, 0.05, size=12))}
+    b = {100 + i: v for i, v in enumerate(RNG.normal(4.1, 0.08, size=20))}
+    c = compare(a, b)
+    result = sps.ttest_ind(list(a.values()), list(b.values()), equal_var=False)
+    assert c.test == "welch" and c.p_value == pytest.approx(result.pvalue)
+    ci = result.confidence_interval(0.95)
+    assert (c.ci_low, c.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert c.diff < 0 and c.effect_size < 0
