@@ -12,7 +12,7 @@ from hotlap.sweep import load_spec
 from hotlap.sweep.engine import Engine, open_sweep
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
-SMOKE = ["dataset=digits", "device=cpu", "seeds=1", "base.width=0.125", "base.epochs=1", "base.batch_size=256",
+SMOKE = ["dataset=digits", "device=cpu", "base.width=0.125", "base.epochs=1", "base.batch_size=256",
          "budget.max_runs=3"]  # fmt: skip
 
 
@@ -28,6 +28,7 @@ def test_example_states_its_question_and_runs_at_smoke_size(path, tmp_path):
     assert written.dataset == "cifar10"
     # A swept key wins over base: keep the smoke size where an example sweeps the epochs.
     extra = ["space.epochs=[1.0, 1.5]"] if "epochs" in written.space else []
+    extra += ["seeds={min: 2, max: 4, step: 2}"] if written.racing else ["seeds=1"]
     spec = load_spec(path, SMOKE + extra)
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)

@@ -225,13 +225,16 @@ SpecOverrides = Annotated[
     typer.Argument(help="spec overrides FIELD=VALUE (dotted: base.width=0.25)", show_default=False),
 ]
 RetryOpt = Annotated[bool, typer.Option("--retry-failed", help="run failed runs again")]
+WarmupOpt = Annotated[
+    bool, typer.Option("--warmup/--no-warmup", help="one untimed warmup run per process first")
+]
 
 
-def _executor(dataset: str, device: str, data_dir: Path | None) -> Any:
+def _executor(dataset: str, device: str, data_dir: Path | None, warmup: bool = True) -> Any:
     """The in-process executor, with the data loaded and the device checked: before any write."""
     from hotlap.executors import get_executor
 
-    executor = get_executor("inprocess")
+    executor = get_executor("inprocess", warmup=warmup)
     executor.prepare(dataset, str(data_dir) if data_dir else None, device)
     return executor
 
@@ -262,8 +265,8 @@ def _drive(
 
 def _print_status(store: Any, sweep: Any) -> None:
     from hotlap.progress import format_metric
+    from hotlap.sweep.analysis import analyze
     from hotlap.sweep.engine import is_locked
-    from hotlap.sweep.results import best_config, summarize_configs
     from hotlap.sweep.spec import parse_spec
 
     spec = parse_spec(sweep.spec)
@@ -274,25 +277,31 @@ def _print_status(store: Any, sweep: Any) -> None:
     table = Table(title=f"sweep {sweep.id}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")
-    table.add_row("state", state + (f": {sweep.message}" if sweep.message else ""))
+    table.add_row("state", escape(state + (f": {sweep.message}" if sweep.message else "")))
     table.add_row(
         "recipe / dataset", f"{sweep.recipe} on {sweep.dataset}, strategy {spec.strategy.name}"
     )
     table.add_row("runs", ", ".join(f"{n} {status}" for status, n in counts.items()))
     configs = store.configs(sweep.id)
-    table.add_row("configs", f"{len(configs)}, seeds {len(spec.seeds)} each")
-    best = best_config(summarize_configs(configs, store.runs(sweep.id)).values(), spec.primary)
+    seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
+    table.add_row("configs", f"{len(configs)}, seeds {seeds} each")
+    analysis = analyze(spec, configs, store.runs(sweep.id))
+    best = analysis.best
     if best is not None:
-        metric = spec.primary.metric
-        mean, std = best.mean(metric), best.std(metric)
-        shown = f"{metric} {format_metric(mean, metric)}" + (
-            f" ± {format_metric(std, metric)}" if std is not None else ""
-        )
-        params = ", ".join(f"{k}={v}" for k, v in best.params.items()) or "(base config)"
+        metric = analysis.accuracy_metric if spec.target else spec.primary.metric
+        summary = best.metrics[metric]
+        shown = f"{metric} {format_metric(summary.mean, metric)}"
+        if summary.std is not None:
+            shown += f" ± {format_metric(summary.std, metric)}"
+        label = "recommended so far" if spec.target else "best so far"
         table.add_row(
-            "best so far",
-            escape(f"{best.config_id} [{params}]: {shown}, n={best.n} ({best.fidelity} fidelity)"),
+            label,
+            escape(
+                f"{best.config_id} [{best.label()}]: {shown}, n={best.n} ({best.fidelity} fidelity)"
+            ),
         )
+    if analysis.configs:
+        table.add_row("decision", escape(analysis.recommendation.sentence))
     table.add_row("directory", str(sweep.directory))
     console.print(table)
 
@@ -304,6 +313,7 @@ def sweep(
     workdir: WorkdirOpt = None,
     retry_failed: RetryOpt = False,
     data_dir: DataDirOpt = None,
+    warmup: WarmupOpt = True,
 ) -> None:
     """Run a sweep to its end; the same command continues it after a crash or Ctrl-C."""
     from hotlap.store import open_store
@@ -311,7 +321,7 @@ def sweep(
     from hotlap.sweep.spec import load_spec
 
     spec = load_spec(spec_path, overrides or [])
-    executor = _executor(spec.dataset, spec.device, data_dir)
+    executor = _executor(spec.dataset, spec.device, data_dir, warmup)
     with open_store(workdir) as store:
         record, created = open_sweep(store, spec)
         console.print(f"{'starting' if created else 'continuing'} sweep {record.id}")
@@ -325,6 +335,7 @@ def resume(
     workdir: WorkdirOpt = None,
     retry_failed: RetryOpt = False,
     data_dir: DataDirOpt = None,
+    warmup: WarmupOpt = True,
 ) -> None:
     """Continue a sweep from the store (FIELD=VALUE may change its budget or device)."""
     from hotlap.store import open_store
@@ -339,7 +350,7 @@ def resume(
             raise SpecError(f"sweep {record.id}: {exc}") from None
         if spec.name != record.name:
             raise SpecError("resume cannot rename a sweep")
-        executor = _executor(spec.dataset, spec.device, data_dir)
+        executor = _executor(spec.dataset, spec.device, data_dir, warmup)
         record, _ = open_sweep(store, spec)
         console.print(f"continuing sweep {record.id}")
         _drive(store, record, executor, retry_failed, data_dir)
@@ -413,6 +424,113 @@ def export(
     else:
         atomic_write_text(out, text)
         console.print(f"{len(frame)} runs written to {out}", highlight=False)
+
+
+@app.command()
+def report(
+    sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
+    format: Annotated[str, typer.Option("--format", help="table, csv, json, md or html")] = "table",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="file for csv/json/md/html [stdout]; folder for table [<sweep>/report]"
+        ),
+    ] = None,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """Decisions per config, the recommendation with its confidence, plots and an HTML page."""
+    from hotlap.io import atomic_write_text
+    from hotlap.report import (
+        load_report,
+        render_csv,
+        render_html,
+        render_json,
+        render_markdown,
+        render_table,
+        write_report,
+    )
+    from hotlap.report.plots import draw_all
+    from hotlap.store import open_store
+
+    formats = ("table", "csv", "json", "md", "html")
+    if format not in formats:
+        raise HotlapError(f"--format {format!r}: expected one of {', '.join(formats)}")
+    with open_store(workdir, create=False) as store:
+        loaded = load_report(store, sweep_id)
+    analysis, sweep = loaded.analysis, loaded.sweep
+    if format == "table":
+        console.print(render_table(analysis, sweep))
+        files = write_report(loaded, out or sweep.directory / "report")
+        console.print(f"report files: {files['html'].parent} (report.html, report.csv, "
+                      f"{', '.join(p.name for k, p in files.items() if p.suffix == '.png')})")  # fmt: skip
+        return
+    if format == "html":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            text = render_html(analysis, sweep, loaded.environment, draw_all(analysis, Path(tmp)))
+    elif format == "csv":
+        text = render_csv(analysis)
+    elif format == "json":
+        text = render_json(analysis, sweep, loaded.environment)
+    else:
+        text = render_markdown(analysis, sweep)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(out, text)
+        console.print(f"report written to {out}", highlight=False)
+
+
+@app.command("compare")
+def compare_command(
+    a: Annotated[str, typer.Argument(metavar="A", help="sweep, config id, or SWEEP/CONFIG")],
+    b: Annotated[str, typer.Argument(metavar="B", help="the same, to compare A against")],
+    confidence: Annotated[float, typer.Option("--confidence", help="for the intervals")] = 0.95,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """A against B: difference of means with its CI, paired t / Wilcoxon or Welch, effect size."""
+    from hotlap.report.compare import compare_sides, resolve_side
+    from hotlap.store import open_store
+
+    if not 0.5 <= confidence < 1:
+        raise HotlapError(f"--confidence {confidence}: expected a level in [0.5, 1)")
+    with open_store(workdir, create=False) as store:
+        side_a, side_b = resolve_side(store, a), resolve_side(store, b)
+    rows = compare_sides(side_a, side_b, confidence)
+    table = Table(title=f"A = {side_a.label}  vs  B = {side_b.label}", title_justify="left")
+    for header in (
+        "metric",
+        "A mean (n)",
+        "B mean (n)",
+        "A - B",
+        f"{confidence:.0%} CI",
+        "test",
+        "p",
+        "Wilcoxon p",
+        "effect size",
+    ):
+        table.add_column(header, justify="left" if header in ("metric", "test") else "right")
+    for row in rows:
+        c = row.comparison
+        pct = "accuracy" in row.metric
+
+        def fmt(v: float | None, pct: bool = pct) -> str:
+            return "-" if v is None else (f"{100 * v:.3f}%" if pct else f"{v:.4f}s")
+
+        ci = f"{fmt(c.ci_low)} .. {fmt(c.ci_high)}" if c.ci_low is not None else "-"
+        p = "-" if c.p_value is None else f"{c.p_value:.3g}"
+        w = "-" if c.p_wilcoxon is None else f"{c.p_wilcoxon:.3g}"
+        effect = "-" if c.effect_size is None else f"{c.effect_size:+.2f}"
+        test = f"paired on {c.n_pairs} seeds" if c.test == "paired" else "Welch (no shared seeds)"
+        table.add_row(row.metric, f"{fmt(row.a.mean)} ({row.a.n})", f"{fmt(row.b.mean)} ({row.b.n})", fmt(c.diff), ci, test,
+                      p, w, effect)  # fmt: skip
+    console.print(table)
+    total = next(r for r in rows if r.metric == "total_time")
+    if total.a.mean is not None and total.b.mean:
+        saved = total.b.mean - total.a.mean
+        console.print(f"A takes {abs(saved):.3f} s ({100 * abs(saved) / total.b.mean:.1f}%) "
+                      f"{'less' if saved >= 0 else 'more'} total time than B per run.")  # fmt: skip
 
 
 @app.callback()

@@ -1,0 +1,231 @@
+"""The report's plots: the data of each is a pure function of the Analysis; drawing is a thin layer.
+
+- accuracy_time: mean accuracy vs mean time per config, CI bars on both, the target line, the
+  Pareto front (no other config is both more accurate and faster).
+- distributions: every config's per-seed accuracies, with the target line.
+- one_key: for a sweep over one key, mean accuracy with its CI and the success rate against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hotlap.sweep.analysis import Analysis, ConfigReport
+
+__all__ = ["PlotPoint", "accuracy_time_points", "draw_all", "one_key_series", "pareto_front"]
+
+MAX_DISTRIBUTIONS = 40  # a box per config; beyond this the figure stops being readable
+
+
+@dataclass(frozen=True)
+class PlotPoint:
+    config_id: str
+    label: str
+    accuracy: float
+    accuracy_low: float
+    accuracy_high: float
+    time: float
+    time_low: float
+    time_high: float
+    decision: str | None
+    is_baseline: bool
+    recommended: bool
+
+
+def _full(analysis: Analysis) -> list[ConfigReport]:
+    return [r for r in analysis.configs if r.fidelity == "full" and r.n > 0]
+
+
+def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
+    points = []
+    for report in _full(analysis):
+        acc, time = report.metrics[analysis.accuracy_metric], report.metrics[analysis.time_metric]
+        points.append(PlotPoint(
+            report.config_id, report.label(), acc.mean, acc.ci_low if acc.ci_low is not None else acc.mean,  # type: ignore[arg-type]
+            acc.ci_high if acc.ci_high is not None else acc.mean, time.mean,  # type: ignore[arg-type]
+            time.ci_low if time.ci_low is not None else time.mean, time.ci_high if time.ci_high is not None else time.mean,  # type: ignore[arg-type]
+            report.verdict.decision if report.verdict is not None and analysis.target else None, report.is_baseline,
+            report.config_id == analysis.recommendation.config,
+        ))  # fmt: skip
+    return points
+
+
+def pareto_front(points: list[PlotPoint]) -> list[PlotPoint]:
+    """Points no other point beats on both accuracy (higher) and time (lower), by time."""
+    front = [
+        p for p in points
+        if not any(q.accuracy >= p.accuracy and q.time <= p.time and (q.accuracy, q.time) != (p.accuracy, p.time)
+                   for q in points)
+    ]  # fmt: skip
+    return sorted(front, key=lambda p: p.time)
+
+
+def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | None:
+    """(key, rows of value / mean / CI / success rate) for a sweep over exactly one numeric key."""
+    keys = analysis.spec.swept_keys
+    if len(keys) != 1:
+        return None
+    key = keys[0]
+    rows = []
+    for report in _full(analysis):
+        value = report.params.get(key, report.config.get(key))
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        acc = report.metrics[analysis.accuracy_metric]
+        rows.append({
+            "value": value, "mean": acc.mean, "ci_low": acc.ci_low, "ci_high": acc.ci_high,
+            "success_rate": report.success.rate if report.success else None, "is_baseline": report.is_baseline,
+        })  # fmt: skip
+    rows.sort(key=lambda r: r["value"])
+    return (key, rows) if len(rows) >= 2 else None
+
+
+# --- drawing -------------------------------------------------------------------------------------
+
+COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "undecided": "#9a6700", None: "#0969da"}
+
+
+def _pct(value: float) -> float:
+    return 100 * value
+
+
+def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
+    """Draw every plot that applies into `directory` as PNG; returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    points = accuracy_time_points(analysis)
+    if points:
+        written.append(_draw_accuracy_time(analysis, points, directory / "accuracy_vs_time.png"))
+        written.append(_draw_distributions(analysis, directory / "accuracy_distributions.png"))
+    series = one_key_series(analysis)
+    if series is not None:
+        written.append(_draw_one_key(analysis, *series, directory / "by_key.png"))
+    return written
+
+
+def _target_line(ax: Any, analysis: Analysis, horizontal: bool = True) -> None:
+    if analysis.target is None:
+        return
+    value = _pct(analysis.target.at_least)
+    line = ax.axhline if horizontal else ax.axvline
+    line(value, color="#cf222e", linestyle="--", linewidth=1, label=f"target {value:.2f}%")
+
+
+def _save(fig: Any, path: Path) -> Path:
+    from hotlap.io import atomic_write
+
+    fig.tight_layout()
+    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for point in points:
+        color = COLORS.get(point.decision, COLORS[None])
+        ax.errorbar(
+            point.time, _pct(point.accuracy),
+            xerr=[[point.time - point.time_low], [point.time_high - point.time]],
+            yerr=[[_pct(point.accuracy - point.accuracy_low)], [_pct(point.accuracy_high - point.accuracy)]],
+            fmt="s" if point.is_baseline else "o", color=color, markersize=8 if point.recommended else 5,
+            markeredgecolor="black" if point.recommended else color, capsize=2, linewidth=0.8,
+        )  # fmt: skip
+    front = pareto_front(points)
+    ax.plot(
+        [p.time for p in front],
+        [_pct(p.accuracy) for p in front],
+        color="#6e7781",
+        linewidth=1,
+        label="Pareto front",
+    )
+    _target_line(ax, analysis)
+    for point in points:
+        if point.recommended or point.is_baseline:
+            text = "recommended" if point.recommended else "baseline"
+            ax.annotate(
+                text,
+                (point.time, _pct(point.accuracy)),
+                textcoords="offset points",
+                xytext=(6, 6),
+                fontsize=8,
+            )
+    ax.set_xlabel(f"mean {analysis.time_metric} (s), {analysis.spec.confidence:.0%} CI")
+    ax.set_ylabel(f"mean {analysis.accuracy_metric} (%), {analysis.spec.confidence:.0%} CI")
+    ax.set_title("accuracy vs time per config")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _draw_distributions(analysis: Analysis, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    reports = _full(analysis)[:MAX_DISTRIBUTIONS]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(reports) + 2), 4.5))
+    data = [[_pct(v) for v in r.values[analysis.accuracy_metric].values()] for r in reports]
+    ax.boxplot(data, showfliers=False)
+    for i, values in enumerate(data, start=1):
+        ax.scatter([i] * len(values), values, s=8, alpha=0.6, color="#0969da")
+    ax.set_xticks(range(1, len(reports) + 1))
+    ax.set_xticklabels(
+        [("* " if r.is_baseline else "") + r.config_id[:6] for r in reports],
+        rotation=60,
+        fontsize=7,
+    )
+    _target_line(ax, analysis)
+    ax.set_ylabel(f"{analysis.accuracy_metric} per seed (%)")
+    ax.set_title("accuracy distribution per config (* baseline)")
+    if analysis.target is not None:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path)
+
+
+def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = [r["value"] for r in rows]
+    means = [_pct(r["mean"]) for r in rows]
+    lows = [_pct(r["mean"] - (r["ci_low"] if r["ci_low"] is not None else r["mean"])) for r in rows]
+    highs = [
+        _pct((r["ci_high"] if r["ci_high"] is not None else r["mean"]) - r["mean"]) for r in rows
+    ]
+    ax.errorbar(
+        xs,
+        means,
+        yerr=[lows, highs],
+        fmt="o-",
+        color="#0969da",
+        capsize=3,
+        label=f"mean {analysis.accuracy_metric}",
+    )
+    _target_line(ax, analysis)
+    ax.set_xlabel(key)
+    ax.set_ylabel(f"mean {analysis.accuracy_metric} (%), {analysis.spec.confidence:.0%} CI")
+    if any(r["success_rate"] is not None for r in rows):
+        twin = ax.twinx()
+        twin.plot(
+            xs,
+            [100 * (r["success_rate"] or 0) for r in rows],
+            "s--",
+            color="#8250df",
+            label="success rate",
+        )
+        twin.set_ylabel("success rate (%)")
+        twin.set_ylim(0, 100)
+        twin.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title(f"accuracy against {key}")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

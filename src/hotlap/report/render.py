@@ -1,0 +1,276 @@
+"""The report as text: a rich table for the terminal, Markdown, CSV, JSON, and one HTML file."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from hotlap.io import to_json
+from hotlap.report.rows import config_rows, csv_columns, document
+from hotlap.store import SweepRecord
+from hotlap.sweep.analysis import Analysis
+
+__all__ = ["render_csv", "render_html", "render_json", "render_markdown", "render_table"]
+
+DECISION_STYLE = {"pass": "green", "fail": "red", "undecided": "yellow"}
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{100 * value:.{digits}f}"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
+    """The display cells of one config row, shared by the terminal, Markdown and HTML tables."""
+    swept = analysis.spec.swept_keys
+    label = ", ".join(f"{k}={row[k]}" for k in swept) if swept else "(base config)"
+    if row["is_baseline"]:
+        label += " (baseline)"
+    accuracy = (
+        f"{_pct(row['mean_accuracy'])} ± {_pct(row['std_accuracy'])}"
+        if row["std_accuracy"] is not None
+        else _pct(row["mean_accuracy"])
+    )
+    ci = f"{_pct(row['ci_low'])}-{_pct(row['ci_high'])}" if row["ci_low"] is not None else "-"
+    success = "-"
+    if row["success_rate"] is not None:
+        success = f"{_pct(row['success_rate'], 0)} ({_pct(row['success_ci_low'], 0)}-{_pct(row['success_ci_high'], 0)})"
+    time = (
+        f"{_num(row['mean_time'])} ± {_num(row['std_time'])}"
+        if row["std_time"] is not None
+        else _num(row["mean_time"])
+    )
+    vs = "-" if row["time_diff_pct"] is None else f"{row['time_diff_pct']:+.1f}%"
+    decision = row["decision"] or "-"
+    cells = [
+        row["config_id"],
+        label,
+        str(row["n"]) + (f" ({row['failed']} failed)" if row["failed"] else ""),
+    ]
+    cells += [accuracy, ci, success, time, vs, decision, _p(row["p_value_vs_baseline"])]
+    return cells
+
+
+def _headers(analysis: Analysis) -> list[str]:
+    acc, time = analysis.accuracy_metric, analysis.time_metric
+    confidence = f"{analysis.spec.confidence:.0%}"
+    success = f"≥ {_pct(analysis.target.at_least)}% (CI)" if analysis.target else "success"
+    return ["config", "swept values", "n", f"{acc} %", f"{confidence} CI %", success, f"{time} s",
+            "time vs baseline", "decision", "p vs baseline"]  # fmt: skip
+
+
+def _runs_line(analysis: Analysis) -> str:
+    if analysis.runs_max is None:
+        return f"{analysis.runs_used} runs."
+    saved = analysis.runs_saved or 0
+    share = 100 * saved / analysis.runs_max if analysis.runs_max else 0.0
+    return (f"{analysis.runs_used} runs; giving every config all {len(analysis.spec.seeds)} seeds would have taken "
+            f"{analysis.runs_max}: racing saved {saved} runs ({share:.0f}%).")  # fmt: skip
+
+
+def _verification_line(analysis: Analysis) -> str | None:
+    if not analysis.verification:
+        return None
+    seeds = analysis.spec.verify_seeds()
+    held = {
+        True: "the recommendation held",
+        False: "the recommendation did NOT hold",
+        None: "no decision",
+    }
+    return f"Verification on {len(seeds)} fresh seeds ({seeds[0]}-{seeds[-1]}): {held[analysis.verification_held]}."
+
+
+def render_table(analysis: Analysis, sweep: SweepRecord) -> Group:
+    """The terminal report: configs sorted by the objective, the recommendation, runs, verification."""
+    parts: list[Any] = []
+    headers = _headers(analysis)
+    title = f"sweep {sweep.id}: {sweep.recipe} on {sweep.dataset}"
+    if analysis.target is not None:
+        title += (
+            f", target {analysis.target.describe()} at {analysis.target.confidence:.0%} confidence"
+        )
+    rows = config_rows(analysis)
+    for fidelity in dict.fromkeys(r["fidelity"] for r in rows):
+        table = Table(
+            title=title + ("" if fidelity == "full" else " (low-fidelity screening)"),
+            title_justify="left",
+        )
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i < 2 else "right", overflow="fold")
+        for row in (r for r in rows if r["fidelity"] == fidelity):
+            cells = [escape(c) for c in _cells(row, analysis)]
+            style = DECISION_STYLE.get(row["decision"] or "", "")
+            if style:
+                cells[8] = f"[{style}]{cells[8]}[/]"
+            if row["config_id"] == analysis.recommendation.config and fidelity == "full":
+                cells[0] = f"[bold]{cells[0]} *[/]"
+            table.add_row(*cells)
+        parts.append(table)
+    parts.append(Text(analysis.recommendation.sentence, style="bold"))
+    parts.append(Text(_runs_line(analysis)))
+    line = _verification_line(analysis)
+    if line is not None:
+        verify = Table(title="screening vs verification", title_justify="left")
+        for header in (
+            "config",
+            "stage",
+            "n",
+            f"{analysis.accuracy_metric} %",
+            "CI %",
+            "decision",
+            f"{analysis.time_metric} s",
+        ):
+            verify.add_column(header)
+        for stage, reports in (
+            ("screening", analysis.configs),
+            ("verification", analysis.verification),
+        ):
+            for row in config_rows(analysis, reports):
+                if row["fidelity"] != "full" or not any(
+                    row["config_id"] == v.config_id for v in analysis.verification
+                ):
+                    continue
+                cells = _cells(row, analysis)
+                verify.add_row(row["config_id"] + (" (baseline)" if row["is_baseline"] else ""), stage, cells[2],
+                               cells[3], cells[4], cells[8], cells[6])  # fmt: skip
+        parts.extend([verify, Text(line, style="bold")])
+    return Group(*parts)
+
+
+def render_csv(analysis: Analysis) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=csv_columns(analysis), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in config_rows(analysis):
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def render_json(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None) -> str:
+    return to_json(document(analysis, sweep, environment), indent=2) + "\n"
+
+
+def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
+    headers = _headers(analysis)
+    lines = [f"# Sweep {sweep.id}", "", f"{sweep.recipe} on {sweep.dataset}.", ""]
+    lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in config_rows(analysis):
+        cells = _cells(row, analysis)
+        if row["fidelity"] != "full":
+            cells[1] += " (low fidelity)"
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += ["", f"**{analysis.recommendation.sentence}**", "", _runs_line(analysis)]
+    line = _verification_line(analysis)
+    if line:
+        lines += ["", line]
+    return "\n".join(lines) + "\n"
+
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 1200px;
+       color: #1f2328; padding: 0 1rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+th, td { border-bottom: 1px solid #d0d7de; padding: 0.3rem 0.5rem; text-align: right; white-space: nowrap; }
+th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
+tr.recommended td { font-weight: 600; background: #dafbe1; }
+td.pass { color: #1a7f37; } td.fail { color: #cf222e; } td.undecided { color: #9a6700; }
+.recommendation { font-size: 1.05rem; padding: 0.75rem 1rem; background: #ddf4ff; border-left: 4px solid #0969da; }
+.held-true { color: #1a7f37; font-weight: 600; } .held-false { color: #cf222e; font-weight: 600; }
+img { max-width: 100%; margin: 0.5rem 0; border: 1px solid #d0d7de; }
+pre { background: #f6f8fa; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
+"""
+
+
+def _html_table(analysis: Analysis, rows: Sequence[dict[str, Any]], table_id: str) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers(analysis))
+    body = []
+    for row in rows:
+        cells = _cells(row, analysis)
+        if row["fidelity"] != "full":
+            cells[1] += " (low fidelity)"
+        tds = []
+        for i, cell in enumerate(cells):
+            css = f' class="{row["decision"]}"' if i == 8 and row["decision"] else ""
+            tds.append(f"<td{css}>{html.escape(cell)}</td>")
+        css = (
+            ' class="recommended"'
+            if row["config_id"] == analysis.recommendation.config and row["fidelity"] == "full"
+            else ""
+        )
+        body.append(f"<tr{css}>{''.join(tds)}</tr>")
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def render_html(
+    analysis: Analysis,
+    sweep: SweepRecord,
+    environment: dict[str, Any] | None,
+    plots: Sequence[Path],
+) -> str:
+    """One self-contained HTML file: no scripts, no network fetches; plots embedded as data URIs."""
+    import yaml
+
+    sections = [
+        f"<h1>Sweep {html.escape(sweep.id)}</h1>",
+        f"<p>{html.escape(sweep.recipe)} on {html.escape(sweep.dataset)} &middot; state {html.escape(sweep.state)}"
+        + (
+            f" &middot; target {html.escape(analysis.target.describe())} at {analysis.target.confidence:.0%} confidence"
+            if analysis.target
+            else ""
+        )
+        + "</p>",
+        f'<p class="recommendation" id="recommendation">{html.escape(analysis.recommendation.sentence)}</p>',
+        f"<p>{html.escape(_runs_line(analysis))}</p>",
+        "<h2>Configs</h2>",
+        _html_table(analysis, config_rows(analysis), "configs"),
+    ]
+    line = _verification_line(analysis)
+    if line is not None:
+        held = f"held-{str(analysis.verification_held).lower()}"
+        sections += ["<h2>Screening vs verification</h2>",
+                     _html_table(analysis, config_rows(analysis, analysis.verification), "verification"),
+                     f'<p class="{held}">{html.escape(line)}</p>']  # fmt: skip
+    if plots:
+        sections.append("<h2>Plots</h2>")
+        for path in plots:
+            data = base64.b64encode(path.read_bytes()).decode()
+            sections.append(
+                f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+            )
+    sections += [
+        "<h2>Spec</h2>",
+        f"<pre>{html.escape(yaml.safe_dump(analysis.spec.to_plain(), sort_keys=False))}</pre>",
+    ]
+    if environment:
+        sections += [
+            "<h2>Environment</h2>",
+            f"<pre>{html.escape(json.dumps(environment, indent=2))}</pre>",
+        ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>hotlap report: {html.escape(sweep.id)}</title><style>{_STYLE}</style></head>"
+        f"<body>{''.join(sections)}</body></html>\n"
+    )

@@ -1,0 +1,101 @@
+"""The report's data: plain rows and a JSON-ready document, computed from an Analysis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotlap.store import SweepRecord
+from hotlap.sweep.analysis import Analysis, ConfigReport
+
+__all__ = ["config_rows", "csv_columns", "document"]
+
+CORE_COLUMNS = [
+    "fidelity", "is_baseline", "n", "failed", "mean_accuracy", "std_accuracy", "ci_low", "ci_high",
+    "success_rate", "success_ci_low", "success_ci_high", "mean_time", "std_time", "time_ci_low", "time_ci_high",
+    "accuracy_diff_vs_baseline", "time_diff_vs_baseline", "time_diff_pct", "achieves_target", "decision", "reason",
+    "p_value_vs_baseline", "p_wilcoxon_vs_baseline", "effect_size_vs_baseline", "time_p_value_vs_baseline",
+]  # fmt: skip
+
+
+def csv_columns(analysis: Analysis) -> list[str]:
+    return ["config_id", *analysis.spec.swept_keys, *CORE_COLUMNS]
+
+
+def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None) -> dict[str, Any]:
+    accuracy = report.metrics[analysis.accuracy_metric]
+    time = report.metrics[analysis.time_metric]
+    row: dict[str, Any] = {"config_id": report.config_id}
+    for key in analysis.spec.swept_keys:
+        row[key] = report.params.get(key, report.config.get(key))
+    success = report.success
+    vs, time_vs = report.vs_baseline, report.time_vs_baseline
+    base_time = baseline.metrics[analysis.time_metric].mean if baseline is not None else None
+    time_diff = time_vs.diff if time_vs is not None else None
+    decision = (
+        report.verdict.decision
+        if report.verdict is not None and analysis.target is not None
+        else None
+    )
+    row.update({
+        "fidelity": report.fidelity, "is_baseline": report.is_baseline, "n": report.n, "failed": report.failed,
+        "mean_accuracy": accuracy.mean, "std_accuracy": accuracy.std, "ci_low": accuracy.ci_low, "ci_high": accuracy.ci_high,
+        "success_rate": success.rate if success else None,
+        "success_ci_low": success.ci_low if success else None, "success_ci_high": success.ci_high if success else None,
+        "mean_time": time.mean, "std_time": time.std, "time_ci_low": time.ci_low, "time_ci_high": time.ci_high,
+        "accuracy_diff_vs_baseline": vs.diff if vs else None,
+        "time_diff_vs_baseline": time_diff,
+        "time_diff_pct": 100 * time_diff / base_time if time_diff is not None and base_time else None,
+        "achieves_target": decision == "pass" if decision is not None else None,
+        "decision": decision,
+        "reason": report.verdict.reason if report.verdict is not None else None,
+        "p_value_vs_baseline": vs.p_value if vs else None,
+        "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
+        "effect_size_vs_baseline": vs.effect_size if vs else None,
+        "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
+    })  # fmt: skip
+    return row
+
+
+def config_rows(
+    analysis: Analysis, reports: list[ConfigReport] | None = None
+) -> list[dict[str, Any]]:
+    """One row per config (and fidelity), in the analysis' order: the CSV of `hotlap report`."""
+    reports = analysis.configs if reports is None else reports
+    rows = []
+    for report in reports:
+        if report.n == 0 and report.failed == 0:
+            continue
+        baseline = next(
+            (r for r in reports if r.is_baseline and r.fidelity == report.fidelity), None
+        )
+        rows.append(_row(report, analysis, baseline))
+    return rows
+
+
+def document(
+    analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Everything the report says, as plain data (the JSON format)."""
+    rec = analysis.recommendation
+    return {
+        "sweep": {"id": sweep.id, "name": sweep.name, "recipe": sweep.recipe, "dataset": sweep.dataset,
+                  "state": sweep.state, "message": sweep.message},
+        "accuracy_metric": analysis.accuracy_metric,
+        "time_metric": analysis.time_metric,
+        "target": None if analysis.target is None else {
+            "metric": analysis.target.metric, "at_least": analysis.target.at_least,
+            "criterion": analysis.target.criterion, "success_rate": analysis.target.success_rate,
+            "confidence": analysis.target.confidence,
+        },
+        "alpha_per_look": analysis.alpha,
+        "recommendation": {"config_id": rec.config, "tied": list(rec.tied), "sentence": rec.sentence},
+        "runs": {"used": analysis.runs_used, "max_without_racing": analysis.runs_max, "saved": analysis.runs_saved},
+        "configs": config_rows(analysis),
+        "verification": {
+            "held": analysis.verification_held,
+            "seeds": analysis.spec.verify_seeds(),
+            "configs": config_rows(analysis, analysis.verification),
+        },
+        "spec": analysis.spec.to_plain(),
+        "environment": environment,
+    }  # fmt: skip

@@ -1,0 +1,184 @@
+"""`hotlap report` and `hotlap compare`: decisions, recommendation, every format, a real browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from hotlap.executors import InProcessExecutor
+from hotlap.store import Store
+from hotlap.sweep import parse_spec
+from hotlap.sweep.engine import Engine, open_sweep
+
+from .conftest import hotlap_script
+from .test_sweep import RACE
+
+REQUIRED_CSV = [
+    "config_id", "x", "y", "n", "mean_accuracy", "std_accuracy", "ci_low", "ci_high", "success_rate", "success_ci_low",
+    "success_ci_high", "mean_time", "std_time", "time_diff_vs_baseline", "time_diff_pct", "achieves_target", "decision",
+    "p_value_vs_baseline",
+]  # fmt: skip
+
+
+@pytest.fixture
+def raced(tmp_path, monkeypatch):
+    """A finished toy sweep with a baseline, racing, a target and verification."""
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec({**RACE, "verify": {"seeds": 4}}))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    return record
+
+
+def test_the_table_shows_decisions_the_recommendation_and_runs_saved(cli, raced):
+    code, out, _ = cli("report", "race")
+    assert code == 0
+    assert "decision" in out and "pass" in out and "fail" in out
+    assert "Use " in out and "with 95% confidence" in out
+    assert "racing saved" in out
+    assert "screening vs verification" in out and "the recommendation held" in out
+    report_dir = raced.directory / "report"
+    for name in ("report.csv", "report.json", "report.md", "report.html", "accuracy_vs_time.png",
+                 "accuracy_distributions.png"):  # fmt: skip
+        assert (report_dir / name).exists(), name
+    for png in report_dir.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_csv_has_the_columns_and_one_row_per_config(cli, raced):
+    code, out, _ = cli("report", "race", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert set(REQUIRED_CSV) <= set(rows[0])
+    assert len(rows) == 7  # six grid points and the baseline
+    decisions = {r["decision"] for r in rows}
+    assert decisions <= {"pass", "fail", "undecided"} and "pass" in decisions
+    passing = [r for r in rows if r["decision"] == "pass"]
+    assert all(r["achieves_target"] == "True" for r in passing)
+    assert all(
+        float(r["ci_low"]) <= float(r["mean_accuracy"]) <= float(r["ci_high"])
+        for r in rows
+        if r["ci_low"]
+    )
+    baseline = next(r for r in rows if r["is_baseline"] == "True")
+    assert baseline["p_value_vs_baseline"] == "" and baseline["time_diff_pct"] == ""
+
+
+def test_json_and_markdown_say_the_same(cli, raced, tmp_path):
+    target = tmp_path / "r.json"
+    code, _, _ = cli("report", "race", "--format", "json", "--out", str(target))
+    doc = json.loads(target.read_text())
+    assert code == 0 and doc["recommendation"]["config_id"] is not None
+    assert doc["runs"]["used"] + doc["runs"]["saved"] == doc["runs"]["max_without_racing"]
+    assert doc["verification"]["held"] is True and doc["verification"]["seeds"] == [15, 16, 17, 18]
+    assert doc["target"]["at_least"] == 0.88 and doc["spec"]["name"] == "race"
+    code, out, _ = cli("report", "race", "--format", "md")
+    assert out.startswith("# Sweep race-") and doc["recommendation"]["sentence"] in out
+
+
+def test_html_is_one_self_contained_file(cli, raced, tmp_path):
+    target = tmp_path / "r.html"
+    code, _, _ = cli("report", "race", "--format", "html", "--out", str(target))
+    text = target.read_text()
+    assert code == 0 and list(tmp_path.glob("*.png")) == []  # the plots live inside the file
+    assert '<table id="configs">' in text and '<table id="verification">' in text
+    assert text.count('src="data:image/png;base64,') >= 2
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+
+
+def test_a_one_key_sweep_gets_its_own_plot(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    spec = {**RACE, "name": "onekey", "space": {"x": {"low": 0.0, "high": 0.6, "step": 0.15}}}
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(spec))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    code, _, _ = cli("report", "onekey")
+    assert code == 0 and (record.directory / "report" / "by_key.png").exists()
+
+
+def test_bad_report_input_is_one_line(cli, raced):
+    code, _, err = cli("report", "race", "--format", "pdf")
+    assert code == 2 and "expected one of table, csv, json, md, html" in err
+    code, _, err = cli("report", "no-such-sweep")
+    assert code == 2 and "no sweep 'no-such-sweep'" in err
+
+
+def test_compare_two_configs_paired_on_their_seeds(cli, raced):
+    code, out, _ = cli("report", "race", "--format", "json")
+    doc = json.loads(out)
+    best = doc["recommendation"]["config_id"]
+    baseline = next(r["config_id"] for r in doc["configs"] if r["is_baseline"])
+    code, out, _ = cli("compare", f"race/{best}", f"race/{baseline}")
+    assert code == 0
+    assert "paired on" in out and "tta_accuracy" in out and "total time than B per run" in out
+    code, out, _ = cli(
+        "compare", "race", baseline[:6]
+    )  # a sweep (its recommendation) and a config id prefix
+    assert code == 0 and best in out
+    code, _, err = cli("compare", "race", "nothing-like-it")
+    assert code == 2 and "neither a sweep nor a config id" in err
+
+
+def test_the_html_renders_in_headless_chromium_without_console_errors(cli, raced, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip(
+            "Chromium is not installed (Debian package `chromium`); the HTML render check needs it"
+        )
+    target = tmp_path / "report.html"
+    cli("report", "race", "--format", "html", "--out", str(target))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]  # fmt: skip
+    proc = subprocess.run([browser, *flags, "--dump-dom", target.as_uri()], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "HOME": str(tmp_path)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert '<table id="configs">' in dom and dom.count("<img") >= 2 and "Use " in dom
+    console = [
+        line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Failed to load" in line
+    ]
+    assert console == [], console
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", target.as_uri()],
+                   capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})  # fmt: skip
+    assert (
+        shot.exists() and shot.stat().st_size > 20_000
+    )  # a page with tables and plots, not a blank one
+
+
+def test_a_digits_sweep_with_a_baseline_and_racing_reports_a_decision(tmp_path, plugin_env):
+    """The real recipe on real data: decisions, recommendation, CSV, PNG and HTML."""
+    spec = tmp_path / "digits.yaml"
+    spec.write_text(yaml.safe_dump({
+        "name": "digits-race", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
+        "base": {"width": 0.125, "epochs": 2, "batch_size": 128, "lr": 30.0},
+        "space": {"label_smoothing": [0.0]},
+        "seeds": {"min": 2, "max": 4, "step": 2},
+        "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.25, "confidence": 0.9}, "minimize": "total_time"},
+        "baseline": {}, "keep_weights": False,
+    }))  # fmt: skip
+    workdir = tmp_path / "work"
+    hotlap = hotlap_script()
+    env = {**plugin_env, "HOTLAP_HOME": str(workdir)}
+    command = [hotlap, "sweep", str(spec), "--no-warmup"]
+    sweep = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert sweep.returncode == 0, sweep.stderr
+    report = subprocess.run(
+        [hotlap, "report", "digits-race"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert report.returncode == 0, report.stderr
+    assert "decision" in report.stdout and (
+        "Use " in report.stdout or "No config reaches" in report.stdout
+    )
+    assert any(word in report.stdout for word in ("pass", "fail", "undecided"))
+    (folder,) = (workdir / "sweeps").glob("digits-race-*/report")
+    assert (folder / "report.csv").exists() and (folder / "report.html").exists()
+    assert list(folder.glob("*.png"))
