@@ -348,10 +348,15 @@ def test_racing_spends_seeds_only_where_the_decision_is_open(tmp_path):
     assert analysis.runs_max == 7 * 15 and analysis.runs_saved == 7 * 15 - len(runs)
     # The recommendation: passing, and the fastest of the passing configs.
     best = analysis.best
-    assert best.verdict.decision == "pass" and best.params == {"x": 0.3, "y": 0}
+    assert best.verdict.decision == "pass" and best.params in (
+        {"x": 0.3, "y": 0},
+        {"x": 0.25, "y": 0},
+    )
     passing = [c for c in analysis.configs if c.verdict and c.verdict.decision == "pass"]
     assert all(best.metrics["train_time"].mean <= c.metrics["train_time"].mean for c in passing)
-    assert analysis.recommendation.sentence.startswith(f"Use {best.config_id} [x=0.3, y=0]")
+    assert analysis.recommendation.sentence.startswith(f"Use {best.config_id} [{best.label()}]")
+    # x = 0.25 and x = 0.3 at y = 0 both pass in the same time: named as a tie, not split by noise.
+    assert "cannot be told apart" in analysis.recommendation.sentence
     for report in analysis.configs:
         assert report.verdict is not None
         if report.verdict.decision == "fail":

@@ -5,6 +5,10 @@ A config *passes* when the one-sided lower confidence bound of its mean accuracy
 Clopper-Pearson), is at or above the threshold. It *fails* when the upper bound is below, and it is
 *undecided* otherwise.
 
+Racing gives more seeds only to undecided configs that can still be the fastest passing one:
+a config leaves the race when it fails, when its time lower bound is above a passing config's
+time upper bound, or when it passes.
+
 Racing looks at the data after every round, and each look is a chance to pass a config wrongly.
 `race` therefore takes the per-look alpha: the sweep's alpha divided by the number of planned looks
 (Bonferroni). By the union bound, a config that truly misses the target is passed with probability
@@ -114,11 +118,11 @@ def race(
         if v.decision == "undecided":
             active, reason = True, "undecided"
         else:
+            # A pass is final: more seeds would only refine its time, and configs whose times
+            # cannot be told apart are named as such in the recommendation instead.
             rivals = [o for o in alive if o != key and _overlap(v, verdicts[o])]
-            active = bool(rivals)
-            reason = (
-                "time tied with " + ", ".join(rivals) if rivals else "passes, fastest of the rest"
-            )
+            active = False
+            reason = "passes, time overlaps " + ", ".join(rivals) if rivals else "passes"
         verdicts[key] = Verdict(
             v.decision, v.low, v.high, v.time_low, v.time_high, False, active, reason
         )
