@@ -120,6 +120,36 @@ def _report(
     )  # fmt: skip
 
 
+def _judge(
+    spec: SweepSpec, by_id: dict[str, ConfigRecord], groups: dict[tuple[str, str, str], list[RunRecord]],
+    keys: list[tuple[str, str, str]], target: Target | None, alpha: float | None, accuracy: str, time: str,
+) -> list[ConfigReport]:  # fmt: skip
+    """Reports of one group of configs (a fidelity of the search, or the verification), each with
+    its verdict at `alpha` (None: no decisions) and its comparison with the group's baseline."""
+    verdicts: dict[str, Verdict] = {}
+    if alpha is not None:
+        evidence = {}
+        for key in keys:
+            done = [r for r in groups[key] if r.status == "done"]
+            evidence[key[0]] = Evidence(
+                [r.value(accuracy) for r in done], [r.value(time) for r in done]
+            )  # type: ignore[misc]
+        maximize = spec.primary.direction == "maximize" if target is None else True
+        verdicts = race(evidence, target, alpha, maximize=maximize)
+    base_key = next((k for k in keys if by_id[k[0]].is_baseline), None)
+    baseline = None
+    if base_key is not None:
+        c, fidelity, stage = base_key
+        baseline = _report(
+            by_id[c], fidelity, stage, groups[base_key], spec, verdicts.get(c), None, accuracy, time
+        )
+    return [
+        baseline if baseline is not None and key == base_key
+        else _report(by_id[key[0]], key[1], key[2], groups[key], spec, verdicts.get(key[0]), baseline, accuracy, time)
+        for key in keys
+    ]  # fmt: skip
+
+
 def analyze(
     spec: SweepSpec, configs: Sequence[ConfigRecord], runs: Sequence[RunRecord]
 ) -> Analysis:
@@ -134,25 +164,8 @@ def analyze(
         {f for (_, f, s) in groups if s == "search"}, key=lambda f: FIDELITY_ORDER.get(f, 9)
     ):
         keys = [(c, f, s) for (c, f, s) in groups if f == fidelity and s == "search"]
-        evidence = {}
-        for key in keys:
-            done = [r for r in groups[key] if r.status == "done"]
-            evidence[key[0]] = Evidence(
-                [r.value(accuracy) for r in done], [r.value(time) for r in done]
-            )  # type: ignore[misc]
-        maximize = spec.primary.direction == "maximize" if target is None else True
-        verdicts = race(evidence, target, alpha, maximize=maximize) if target or spec.racing else {}
-        base_key = next((k for k in keys if by_id[k[0]].is_baseline), None)
-        baseline = None
-        if base_key is not None:
-            baseline = _report(by_id[base_key[0]], fidelity, "search", groups[base_key], spec, verdicts.get(base_key[0]),
-                               None, accuracy, time)  # fmt: skip
-        for key in keys:
-            if baseline is not None and key == base_key:
-                reports.append(baseline)
-                continue
-            reports.append(_report(by_id[key[0]], fidelity, "search", groups[key], spec, verdicts.get(key[0]), baseline,
-                                   accuracy, time))  # fmt: skip
+        decide = alpha if target is not None or spec.racing is not None else None
+        reports += _judge(spec, by_id, groups, keys, target, decide, accuracy, time)
         runs_used += sum(len(groups[k]) for k in keys)
         runs_max += len(keys) * len(spec.seeds)
     reports.sort(key=lambda r: _order(r, spec, target, time))
@@ -211,24 +224,9 @@ def _verification(
     if not keys:
         return [], None
     target = spec.target.target() if spec.target else None
-    evidence = {}
-    for key in keys:
-        done = [r for r in groups[key] if r.status == "done"]
-        evidence[key[0]] = Evidence(
-            [r.value(accuracy) for r in done], [r.value(time) for r in done]
-        )  # type: ignore[misc]
     # Verification is one look at fresh seeds: decided at the sweep's alpha, no correction needed.
-    verdicts = race(evidence, target, 1 - spec.confidence) if target else {}
-    base_key = next((k for k in keys if by_id[k[0]].is_baseline), None)
-    baseline = None
-    if base_key is not None:
-        baseline = _report(by_id[base_key[0]], "full", "verify", groups[base_key], spec, verdicts.get(base_key[0]),
-                           None, accuracy, time)  # fmt: skip
-    reports = [
-        baseline if (baseline is not None and key == base_key)
-        else _report(by_id[key[0]], "full", "verify", groups[key], spec, verdicts.get(key[0]), baseline, accuracy, time)
-        for key in keys
-    ]  # fmt: skip
+    decide = 1 - spec.confidence if target is not None else None
+    reports = _judge(spec, by_id, groups, keys, target, decide, accuracy, time)
     held = None
     if recommendation.config is not None and target is not None:
         mine = next((r for r in reports if r.config_id == recommendation.config), None)
