@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,23 +125,12 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
 
     config = json.loads((out_dir / "config.json").read_text())
     config_id = next(p.name for p in out_dir.iterdir() if p.is_dir() and p.name != "best")
-    expected = [
-        "config.json",
-        "env.json",
-        "log.txt",
-        "runs.jsonl",
-        "summary.json",
-        "spec.yaml",
-        ".lock",
-        "best",
-    ]
-    expected += [config_id] + [f"{config_id}/seed-{k}" for k in (5, 6)]
-    expected += [
-        f"{config_id}/seed-{k}/{f}"
-        for k in (5, 6)
-        for f in ("config.json", "metrics.json", "model.pt")
-    ]
-    expected += [f"best/{f}" for f in ("config.json", "metrics.json", "model.pt", "summary.json")]
+    files = ("config.json", "metrics.json", "model.pt", "logits.npy")
+    expected = ["config.json", "env.json", "log.txt", "runs.jsonl", "summary.json", "spec.yaml", ".lock", "best",
+                "test_labels.npy", config_id]  # fmt: skip
+    expected += [f"{config_id}/seed-{k}" for k in (5, 6)]
+    expected += [f"{config_id}/seed-{k}/{f}" for k in (5, 6) for f in files]
+    expected += [f"best/{f}" for f in (*files, "summary.json")]
     assert tree(out_dir) == sorted(expected)
     assert (
         config["recipe"] == "airbench94"
@@ -179,6 +169,16 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
         frame = store.to_pandas(sweep.id)
         assert frame["seed"].tolist() == [5, 6] and (frame["status"] == "done").all()
         assert frame["tta_accuracy"].tolist() == pytest.approx(accs)
+
+    # The stored per-view logits (fp16) reproduce the run's TTA accuracy.
+    logits = np.load(out_dir / config_id / "seed-6" / "logits.npy")
+    labels = np.load(out_dir / "test_labels.npy")
+    assert logits.dtype == np.float16 and logits.shape == (6, 360, 10) and labels.shape == (360,)
+    weights = np.array([0.25, 0.25, 0.125, 0.125, 0.125, 0.125])
+    offline = (
+        (weights[:, None, None] * logits.astype(np.float32)).sum(0).argmax(1) == labels
+    ).mean()
+    assert offline == pytest.approx(runs[1]["tta_accuracy"], abs=1 / 360)
 
     state = torch.load(out_dir / config_id / "seed-6" / "model.pt", weights_only=True)
     net = make_net(get_recipe("airbench94").config({"width": 0.125}))

@@ -1,4 +1,4 @@
-"""Every example spec validates as written and runs at smoke size on the digits data."""
+"""Every example spec validates as written and runs at smoke size on the digits data, through the CLI."""
 
 from __future__ import annotations
 
@@ -6,33 +6,56 @@ from pathlib import Path
 
 import pytest
 
-from hotlap.executors import InProcessExecutor
-from hotlap.store import Store
+import hotlap
 from hotlap.sweep import load_spec
-from hotlap.sweep.engine import Engine, open_sweep
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
-SMOKE = ["dataset=digits", "device=cpu", "base.width=0.125", "base.epochs=1", "base.batch_size=256",
-         "budget.max_runs=3"]  # fmt: skip
+SMOKE = ["dataset=digits", "device=cpu", "base.width=0.125", "base.epochs=1", "base.batch_size=256"]
+EXTRA = {  # what a smoke run must also shrink in a given example
+    "tpe": ["space.epochs=[1.0, 1.5]"],  # a swept key wins over base
+    "quick_sweep": [
+        "base.epochs=2",
+        "fidelity.low=1",
+        "fidelity.promote=1",
+        "space.lr=[10.0, 13.0]",
+        "space.weight_decay=[0.0153]",
+        "space.label_smoothing=[0.1, 0.2]",
+    ],
+}
 
 
-def test_there_are_examples():
+def test_there_are_the_seed_studies():
     names = {p.stem for p in EXAMPLES}
-    assert {"grid", "tpe", "tta_weights", "variants"} <= names
+    assert {"grid", "tpe", "tta_weights", "variants", "quick_sweep"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_example_states_its_question_and_runs_at_smoke_size(path, tmp_path):
+def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path, monkeypatch):
     assert path.read_text().startswith("# Question:")
     written = load_spec(path)
-    assert written.dataset == "cifar10"
-    # A swept key wins over base: keep the smoke size where an example sweeps the epochs.
-    extra = ["space.epochs=[1.0, 1.5]"] if "epochs" in written.space else []
-    extra += ["seeds={min: 2, max: 4, step: 2}"] if written.racing else ["seeds=1"]
-    spec = load_spec(path, SMOKE + extra)
-    with Store(tmp_path) as store:
-        record, _ = open_sweep(store, spec)
-        result = Engine(store, record, InProcessExecutor(warmup=False)).run()
-        assert result.state == "stopped" and "max_runs 3" in result.message
-        counts = store.counts(record.id)
-        assert counts["done"] == 3 and counts["failed"] == 0 and counts["running"] == 0
+    assert written.dataset == "cifar10"  # as written, the real study
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    seeds = ["seeds={min: 2, max: 4, step: 2}"] if written.racing else ["seeds=2"]
+    budget = [] if written.tta_weights or written.fidelity else ["budget.max_runs=3"]
+    verify = ["verify.seeds=2"] if written.verify else []
+    code, _, err = cli(
+        "sweep",
+        str(path),
+        *SMOKE,
+        *seeds,
+        *budget,
+        *verify,
+        *EXTRA.get(path.stem, []),
+        "--no-warmup",
+    )
+    assert code == 0, err
+    with hotlap.open(tmp_path) as store:
+        sweep = store.require(written.name)
+        counts = store.counts(sweep.id)
+        assert counts["done"] >= 2 and counts["failed"] == 0 and counts["running"] == 0
+        if written.tta_weights:
+            derived = store.require(f"{written.name}-tta")
+            assert len(store.configs(derived.id)) == len(written.tta_weight_values())
+        if written.fidelity:
+            fidelities = {r.fidelity for r in store.runs(sweep.id)}
+            assert fidelities == {"low", "full"}

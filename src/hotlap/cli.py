@@ -261,6 +261,13 @@ def _drive(
     _print_status(store, result.sweep)
     if result.state == "failed":
         raise typer.Exit(1)
+    if result.state == "done" and engine.spec.tta_weights is not None:
+        from hotlap.offline import reweight_tta
+
+        derived = reweight_tta(store, result.sweep.id, engine.spec.tta_weight_values())
+        console.print(f"TTA weightings re-evaluated offline: derived sweep {derived.id}")
+        _print_status(store, derived)
+        console.print(f"full report: hotlap report {derived.id}")
 
 
 def _print_status(store: Any, sweep: Any) -> None:
@@ -459,7 +466,7 @@ def report(
         loaded = load_report(store, sweep_id)
     analysis, sweep = loaded.analysis, loaded.sweep
     if format == "table":
-        console.print(render_table(analysis, sweep))
+        console.print(render_table(analysis, sweep, width=console.width))
         files = write_report(loaded, out or sweep.directory / "report")
         console.print(f"report files: {files['html'].parent} (report.html, report.csv, "
                       f"{', '.join(p.name for k, p in files.items() if p.suffix == '.png')})")  # fmt: skip
@@ -531,6 +538,79 @@ def compare_command(
         saved = total.b.mean - total.a.mean
         console.print(f"A takes {abs(saved):.3f} s ({100 * abs(saved) / total.b.mean:.1f}%) "
                       f"{'less' if saved >= 0 else 'more'} total time than B per run.")  # fmt: skip
+
+
+@app.command("eval")
+def eval_command(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ID] [KEY=VALUE ...]",
+            help="a sweep to re-weight, or config overrides with --weights",
+        ),
+    ] = None,
+    tta_weight: Annotated[
+        str | None,
+        typer.Option("--tta-weight", help="untranslated-view weights: LOW:HIGH:STEP or a,b,c"),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="name of the derived sweep [<sweep>-tta]")
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option("--weights", help="a saved state_dict to evaluate")
+    ] = None,
+    recipe: Annotated[
+        str | None, typer.Option("--recipe", help="with --weights: the recipe")
+    ] = None,
+    data: Annotated[str | None, typer.Option("--data", help="with --weights: the dataset")] = None,
+    tta_level: Annotated[
+        int | None, typer.Option("--tta-level", help="with --weights: 0, 1 or 2")
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N]")] = "auto",
+    data_dir: DataDirOpt = None,
+    warmup: WarmupOpt = True,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """Evaluate without training: re-weight a sweep's stored TTA logits, or re-evaluate saved weights."""
+    args = args or []
+    if weights is not None:
+        _eval_saved(args, weights, recipe, data, tta_level, device, data_dir, warmup)
+        return
+    if tta_weight is None or len(args) != 1:
+        raise HotlapError(
+            "give a sweep and --tta-weight (hotlap eval ID --tta-weight 0.30:0.70:0.05), "
+            "or --weights PATH --recipe NAME --data NAME"
+        )
+    from hotlap.offline import parse_weights, reweight_tta
+    from hotlap.store import open_store
+
+    values = parse_weights(tta_weight)
+    with open_store(workdir, create=False) as store:
+        derived = reweight_tta(store, args[0], values, name=name)
+        console.print(f"derived sweep {derived.id}: {derived.message}")
+        _print_status(store, derived)
+    console.print(f"full report: hotlap report {derived.id}")
+
+
+def _eval_saved(
+    overrides: list[str], weights: Path, recipe: str | None, data: str | None, tta_level: int | None, device: str,
+    data_dir: Path | None, warmup: bool,
+) -> None:  # fmt: skip
+    from hotlap.offline import evaluate_saved
+
+    if recipe is None or data is None:
+        raise HotlapError("--weights needs --recipe NAME and --data NAME")
+    result = evaluate_saved(
+        recipe, overrides, weights, data=data, device=device, tta_level=tta_level,
+        data_dir=str(data_dir) if data_dir else None, warmup=warmup,
+    )  # fmt: skip
+    table = Table(title=f"{weights} ({recipe} on {data}, {result.precision})", title_justify="left")
+    for column in ("accuracy %", "tta_accuracy %", "views", "eval_time s"):
+        table.add_column(column, justify="right")
+    views = result.view_logits.shape[0] if result.view_logits is not None else 1
+    table.add_row(f"{100 * result.accuracy:.2f}", f"{100 * result.tta_accuracy:.2f}", str(views),
+                  f"{result.eval_time:.4f}")  # fmt: skip
+    console.print(table)
 
 
 @app.callback()

@@ -422,6 +422,22 @@ class Store:
                 args.append(value)
         return [_run(r) for r in self.db.execute(query + " ORDER BY id", args)]
 
+    def record_done(self, sweep_id: str, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Insert finished runs computed without training (offline evaluation), exactly once each.
+
+        rows: (config_id, seed, metrics, device, host, started, ended). Returns the rows added.
+        """
+        before = self.db.total_changes
+        with self.write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO runs (sweep_id, config_id, seed, fidelity, status, accuracy, tta_accuracy,"
+                " train_time, eval_time, total_time, device, host, started, ended, attempts)"
+                " VALUES (?, ?, ?, 'full', 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                [(sweep_id, config_id, seed, *(metrics[m] for m in RUN_METRICS), device, host, started, ended)
+                 for config_id, seed, metrics, device, host, started, ended in rows],
+            )  # fmt: skip
+        return self.db.total_changes - before
+
     def close_race(
         self, sweep_id: str, config_id: str, fidelity: str, stage: str, *, seeds: int, decision: str | None,
         reason: str | None,

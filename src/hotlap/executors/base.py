@@ -29,6 +29,7 @@ class Task:
     device: str = "auto"
     data_dir: str | None = None
     keep_weights: bool = True
+    keep_logits: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +43,10 @@ class Outcome:
     status: str
     metrics: dict[str, Any] = field(default_factory=dict)  # accuracy, times, history, precision
     weights: bytes | None = None  # torch.save(state_dict) bytes, for weights_only loading
+    logits: bytes | None = (
+        None  # .npy bytes: per-view test logits, fp16 (views, test images, classes)
+    )
+    labels: bytes | None = None  # .npy bytes: the test labels those logits score against
     device: str | None = None
     host: str | None = None
     started: str | None = None
@@ -53,7 +58,8 @@ class Outcome:
 
     def fields(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("weights")
+        for blob in ("weights", "logits", "labels"):
+            data.pop(blob)
         return data
 
 

@@ -10,6 +10,7 @@ import traceback
 from concurrent.futures import Future
 from typing import Any
 
+import numpy as np
 import torch
 
 from hotlap.config import RecipeConfig
@@ -25,6 +26,12 @@ WARMUP_SEED = 0x5EED  # the warmup run's seed; never reported
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _last_line(exc: BaseException) -> str:
@@ -124,9 +131,13 @@ class InProcessExecutor(Executor):
             buffer = io.BytesIO()
             torch.save(result.state_dict, buffer)
             weights = buffer.getvalue()
+        logits = labels = None
+        if task.keep_logits and result.view_logits is not None:
+            logits = _npy(result.view_logits.numpy())
+            labels = _npy(worker.data.test_labels.cpu().numpy().astype(np.int16))
         metrics = result.metrics()
         metrics.pop("seed")
         return Outcome(
-            status="done", metrics=metrics, weights=weights, started=started, ended=_now(),
-            wall_time=time.perf_counter() - begin, **base,
+            status="done", metrics=metrics, weights=weights, logits=logits, labels=labels, started=started,
+            ended=_now(), wall_time=time.perf_counter() - begin, **base,
         )  # fmt: skip

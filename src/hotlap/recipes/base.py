@@ -84,6 +84,9 @@ class Recipe:
     total_steps: Callable[[Any, int], int]
     summary: str
     smoke: dict[str, Any] = field(default_factory=dict)
+    evaluate: Callable[..., RunResult] | None = (
+        None  # (config, data, state_dict) -> a timed evaluation
+    )
 
     def config(self, overrides: dict[str, Any] | None = None) -> RecipeConfig:
         from hotlap.config import resolve_config
@@ -102,6 +105,7 @@ def recipe(
     total_steps: Callable[[Any, int], int],
     summary: str,
     smoke: dict[str, Any] | None = None,
+    evaluate: Callable[..., RunResult] | None = None,
 ) -> Callable[[TrainFn], TrainFn]:
     """Decorator: register a training function as recipe `name`."""
 
@@ -109,7 +113,7 @@ def recipe(
         if name in _REGISTRY:
             raise ValueError(f"recipe {name!r} is registered twice")
         _REGISTRY[name] = Recipe(
-            name, config, train, build_model, total_steps, summary, dict(smoke or {})
+            name, config, train, build_model, total_steps, summary, dict(smoke or {}), evaluate
         )
         return train
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
@@ -43,23 +44,24 @@ def _p(value: float | None) -> str:
 def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
     """The display cells of one config row, shared by the terminal, Markdown and HTML tables."""
     swept = analysis.spec.swept_keys
-    label = ", ".join(f"{k}={row[k]}" for k in swept) if swept else "(base config)"
-    if row["is_baseline"]:
+    parts = [
+        str(row[k]) if k == "variant" else f"{k}={row[k]}"
+        for k in swept
+        if not (k == "variant" and row[k] is None)
+    ]
+    label = ", ".join(parts) or ("baseline" if row["is_baseline"] else "(base config)")
+    if row["is_baseline"] and label != "baseline":
         label += " (baseline)"
-    accuracy = (
-        f"{_pct(row['mean_accuracy'])} ± {_pct(row['std_accuracy'])}"
-        if row["std_accuracy"] is not None
-        else _pct(row["mean_accuracy"])
-    )
+    accuracy = _pct(row["mean_accuracy"])
+    if row["std_accuracy"] is not None:
+        accuracy += f"±{_pct(row['std_accuracy'])}"
     ci = f"{_pct(row['ci_low'])}-{_pct(row['ci_high'])}" if row["ci_low"] is not None else "-"
     success = "-"
     if row["success_rate"] is not None:
         success = f"{_pct(row['success_rate'], 0)} ({_pct(row['success_ci_low'], 0)}-{_pct(row['success_ci_high'], 0)})"
-    time = (
-        f"{_num(row['mean_time'])} ± {_num(row['std_time'])}"
-        if row["std_time"] is not None
-        else _num(row["mean_time"])
-    )
+    time = _num(row["mean_time"])
+    if row["std_time"] is not None:
+        time += f"±{_num(row['std_time'])}"
     vs = "-" if row["time_diff_pct"] is None else f"{row['time_diff_pct']:+.1f}%"
     decision = row["decision"] or "-"
     cells = [
@@ -76,7 +78,7 @@ def _headers(analysis: Analysis) -> list[str]:
     confidence = f"{analysis.spec.confidence:.0%}"
     success = f"≥ {_pct(analysis.target.at_least)}% (CI)" if analysis.target else "success"
     return ["config", "swept values", "n", f"{acc} %", f"{confidence} CI %", success, f"{time} s",
-            "time vs baseline", "decision", "p vs baseline"]  # fmt: skip
+            "vs baseline", "decision", "p"]  # fmt: skip
 
 
 def _runs_line(analysis: Analysis) -> str:
@@ -100,8 +102,45 @@ def _verification_line(analysis: Analysis) -> str | None:
     return f"Verification on {len(seeds)} fresh seeds ({seeds[0]}-{seeds[-1]}): {held[analysis.verification_held]}."
 
 
-def render_table(analysis: Analysis, sweep: SweepRecord) -> Group:
-    """The terminal report: configs sorted by the objective, the recommendation, runs, verification."""
+# Terminal columns after the config, by cell index, and the order they give way on a narrow terminal.
+_NUMBER_COLUMNS = (2, 3, 4, 5, 6, 7, 8, 9)
+_DROP_ORDER = (9, 7, 4, 5)  # p, vs baseline, CI, success: all of them stay in report.csv
+CONFIG_WIDTH = 16
+
+
+def _split_header(header: str) -> str:
+    """Two lines, so that a column is as wide as its numbers."""
+    first, _, rest = header.rpartition(" ")
+    return f"{first}\n{rest}" if first and rest else header
+
+
+def _fit(headers: list[str], rows: list[list[str]], width: int | None) -> list[int]:
+    """The number columns that fit in `width` next to the config column (dropping in _DROP_ORDER)."""
+    keep = list(_NUMBER_COLUMNS)
+    if width is None:
+        return keep
+
+    def need(columns: list[int]) -> int:
+        total = CONFIG_WIDTH
+        for i in columns:
+            lines = _split_header(headers[i]).split("\n") + [
+                Text.from_markup(r[i]).plain for r in rows
+            ]
+            total += max(len(line) for line in lines) + 3
+        return total
+
+    for column in _DROP_ORDER:
+        if need(keep) <= width:
+            break
+        keep.remove(column)
+    return keep
+
+
+def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = None) -> Group:
+    """The terminal report: configs sorted by the objective, the recommendation, runs, verification.
+
+    With `width` (the terminal's), the least essential columns give way rather than wrap.
+    """
     parts: list[Any] = []
     headers = _headers(analysis)
     title = f"sweep {sweep.id}: {sweep.recipe} on {sweep.dataset}"
@@ -111,12 +150,7 @@ def render_table(analysis: Analysis, sweep: SweepRecord) -> Group:
         )
     rows = config_rows(analysis)
     for fidelity in dict.fromkeys(r["fidelity"] for r in rows):
-        table = Table(
-            title=title + ("" if fidelity == "full" else " (low-fidelity screening)"),
-            title_justify="left",
-        )
-        for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i < 2 else "right", overflow="fold")
+        cells_list = []
         for row in (r for r in rows if r["fidelity"] == fidelity):
             cells = [escape(c) for c in _cells(row, analysis)]
             style = DECISION_STYLE.get(row["decision"] or "", "")
@@ -124,7 +158,23 @@ def render_table(analysis: Analysis, sweep: SweepRecord) -> Group:
                 cells[8] = f"[{style}]{cells[8]}[/]"
             if row["config_id"] == analysis.recommendation.config and fidelity == "full":
                 cells[0] = f"[bold]{cells[0]} *[/]"
-            table.add_row(*cells)
+            if row["decision"] == "undecided" and row["reason"] and row["reason"] != "undecided":
+                cells[1] += f" ({escape(row['reason'])})"  # why it got no more seeds
+            cells_list.append(cells)
+        keep = _fit(headers, cells_list, width)
+        hidden = [headers[i] for i in _NUMBER_COLUMNS if i not in keep]
+        table = Table(
+            title=title + ("" if fidelity == "full" else " (low-fidelity screening)"), title_justify="left",
+            box=box.SIMPLE_HEAD, pad_edge=False,
+            caption=f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)" if hidden else None,
+            caption_justify="left",
+        )  # fmt: skip
+        # The config's id, with its swept values under it (they may fold); numbers never wrap.
+        table.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+        for i in keep:
+            table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
+        for cells in cells_list:
+            table.add_row(f"{cells[0]}\n[dim]{cells[1]}[/]", *(cells[i] for i in keep))
         parts.append(table)
     parts.append(Text(analysis.recommendation.sentence, style="bold"))
     parts.append(Text(_runs_line(analysis)))

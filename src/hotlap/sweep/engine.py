@@ -30,7 +30,7 @@ from hotlap.config import config_hash, resolve_config
 from hotlap.decisions import Evidence, Verdict, race
 from hotlap.errors import HotlapError
 from hotlap.executors import Executor, Outcome, Task
-from hotlap.io import atomic_directory, atomic_write_json, atomic_write_text, to_json
+from hotlap.io import atomic_directory, atomic_write, atomic_write_json, atomic_write_text, to_json
 from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
@@ -212,6 +212,11 @@ class Engine:
     # --- the whole sweep -----------------------------------------------------------------------
 
     def run(self) -> SweepResult:
+        if self.spec.derived_from is not None:
+            raise HotlapError(
+                f"sweep {self.sweep.id} was derived offline from {self.spec.derived_from}: it has nothing to train; "
+                f"run `hotlap eval {self.spec.derived_from} --tta-weight ...` again to extend it"
+            )
         with sweep_lock(self.directory, self.sweep.id):
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
             retried = (
@@ -609,6 +614,7 @@ class Engine:
         return Task(
             run_id=run.id, recipe=self.recipe.name, config=values, dataset=self.spec.dataset, seed=run.seed,
             device=self.spec.device, data_dir=self.data_dir, keep_weights=self.spec.keep_weights,
+            keep_logits=self.spec.keep_logits,
         )  # fmt: skip
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:
@@ -682,6 +688,11 @@ class Engine:
             (tmp / "metrics.json").write_text(to_json(outcome.fields(), indent=2) + "\n")
             if outcome.weights is not None:
                 (tmp / "model.pt").write_bytes(outcome.weights)
+            if outcome.logits is not None:
+                (tmp / "logits.npy").write_bytes(outcome.logits)
+        labels = self.directory / "test_labels.npy"
+        if outcome.labels is not None and not labels.exists():
+            atomic_write(labels, lambda handle: handle.write(outcome.labels))  # type: ignore[arg-type]
 
     def _copy_best(self, analysis: Analysis) -> None:
         """The best run of the recommended config -> <sweep>/best/ (its config, metrics, weights)."""

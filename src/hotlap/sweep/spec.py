@@ -200,6 +200,28 @@ class SweepSpec(_Strict):
     verify: VerifySpec | None = None
     max_consecutive_failures: int = Field(5, ge=1)
     keep_weights: bool = True
+    keep_logits: bool = True
+    # Set by `hotlap eval`: the sweep whose stored runs this one re-evaluates.
+    derived_from: str | None = None
+    # After training: re-weight the TTA views offline into a derived sweep.
+    tta_weights: RangeSpec | list[float] | None = None
+
+    @field_validator("tta_weights")
+    @classmethod
+    def _tta_weights(cls, value: Any) -> Any:
+        values = value.values() if isinstance(value, RangeSpec) else value
+        if values is not None and (not values or any(not 0 <= v <= 1 for v in values)):
+            raise ValueError("TTA weights are between 0 and 1")
+        return value
+
+    def tta_weight_values(self) -> list[float]:
+        if self.tta_weights is None:
+            return []
+        return (
+            self.tta_weights.values()
+            if isinstance(self.tta_weights, RangeSpec)
+            else list(self.tta_weights)
+        )
 
     @model_validator(mode="before")
     @classmethod

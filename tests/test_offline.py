@@ -1,0 +1,149 @@
+"""Evaluation without retraining: offline TTA re-weighting and re-evaluating saved weights."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import hotlap
+from hotlap.offline import evaluate_saved, parse_weights, reweight_tta, view_weights
+from hotlap.recipes import get_recipe
+from hotlap.recipes.airbench94 import combine_views, make_net, predict_views, tta_view_weights
+
+TINY = {"width": 0.125, "epochs": 2, "batch_size": 128, "lr": 30.0}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished 3-seed airbench94 run on digits, with weights and per-view logits stored."""
+    workdir = tmp_path_factory.mktemp("work")
+    spec = {"name": "trained", "recipe": "airbench94", "dataset": "digits", "device": "cpu", "base": TINY,
+            "seeds": 3, "baseline": {}}  # fmt: skip
+    from hotlap.executors import InProcessExecutor
+    from hotlap.store import Store
+    from hotlap.sweep import parse_spec
+    from hotlap.sweep.engine import Engine, open_sweep
+
+    with Store(workdir) as store:
+        record, _ = open_sweep(store, parse_spec(spec))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    return workdir, record
+
+
+def test_offline_reweighting_equals_a_direct_evaluation(trained, digits_data):
+    workdir, record = trained
+    with hotlap.open(workdir) as store:
+        derived = reweight_tta(store, record.id, [0.3])
+        (config,) = store.configs(record.id)
+        offline = {(c.params["tta_untranslated_weight"], r.seed): r.tta_accuracy
+                   for c in store.configs(derived.id) for r in store.runs(derived.id, config_id=c.config_id)}  # fmt: skip
+    recipe = get_recipe("airbench94")
+    for seed in range(3):
+        folder = record.directory / config.config_id / f"seed-{seed}"
+        net = make_net(recipe.config({**TINY, "tta_untranslated_weight": 0.3}))
+        net.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+        images = digits_data.normalize(digits_data.test_images)
+        direct = combine_views(predict_views(net, images, 2, 2000), tta_view_weights(2, 0.3))
+        stored = np.load(folder / "logits.npy").astype(np.float32)
+        combined = np.tensordot(view_weights(0.3), stored, axes=1)
+        labels = digits_data.test_labels.numpy()
+        differ = direct.argmax(1).numpy() != combined.argmax(1)
+        top2 = torch.topk(direct, 2, dim=1).values
+        margin = (top2[:, 0] - top2[:, 1]).numpy()
+        assert (margin[differ] < 1e-2).all()  # only where fp16 rounding can flip a near tie
+        direct_accuracy = (direct.argmax(1).numpy() == labels).mean()
+        assert offline[(0.3, seed)] == pytest.approx(
+            direct_accuracy, abs=differ.sum() / len(labels) + 1e-12
+        )
+        # ... and the full re-evaluation of the saved model at that weight says the same
+        again = evaluate_saved("airbench94", [f"{k}={v}" for k, v in TINY.items()] + ["tta_untranslated_weight=0.3"],
+                               folder / "model.pt", data="digits", device="cpu", warmup=False)  # fmt: skip
+        assert again.tta_accuracy == pytest.approx(direct_accuracy)
+        assert again.eval_time > 0 and again.view_logits.shape == (6, 360, 10)
+
+
+def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monkeypatch):
+    workdir, record = trained
+    monkeypatch.setenv("HOTLAP_HOME", str(workdir))
+    code, out, err = cli("eval", record.id, "--tta-weight", "0.30:0.70:0.05", "--name", "weights")
+    assert code == 0, err
+    with hotlap.open(workdir) as store:
+        frame = store.to_pandas("weights")
+        derived = store.sweep("weights")
+    assert len(frame) == 9 * 3 and sorted(
+        frame["tta_untranslated_weight"].unique()
+    ) == parse_weights("0.30:0.70:0.05")
+    assert (
+        frame.groupby("tta_untranslated_weight")["seed"].apply(sorted).map(tuple).nunique() == 1
+    )  # paired
+    baseline = frame[frame["is_baseline"]]
+    assert set(baseline["tta_untranslated_weight"]) == {0.5} and len(baseline) == 3
+    # Training times are the source runs' own: the weighting costs nothing extra.
+    assert frame.groupby("seed")["train_time"].nunique().eq(1).all()
+    assert derived.state == "done" and derived.spec["derived_from"] == record.id
+    code, out, _ = cli("report", "weights")
+    assert code == 0 and "Best mean tta_accuracy" in out and "p vs baseline" in out
+    # Exactly once: the same command again adds nothing; other weights under the same name are refused.
+    code, _, _ = cli("eval", record.id, "--tta-weight", "0.30:0.70:0.05", "--name", "weights")
+    assert code == 0 and len(hotlap.open(workdir).to_pandas("weights")) == 27
+    code, _, err = cli("eval", record.id, "--tta-weight", "0.2,0.8", "--name", "weights")
+    assert code == 2 and "spec changed: space" in err
+    code, _, err = cli("resume", "weights")
+    assert code == 2 and "derived offline" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--tta-weight", "0.3:0.7"], "expected LOW:HIGH:STEP"),
+        (["--tta-weight", "0.7:0.3:0.1"], "expected LOW:HIGH:STEP"),
+        (["--tta-weight", "1.5"], "between 0 and 1"),
+        ([], "give a sweep and --tta-weight"),
+    ],
+)
+def test_bad_eval_input_is_one_line(trained, cli, monkeypatch, args, fragment):
+    workdir, record = trained
+    monkeypatch.setenv("HOTLAP_HOME", str(workdir))
+    code, _, err = cli("eval", record.id, *args)
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
+    _, record = trained
+    (config_dir,) = [p for p in record.directory.iterdir() if (p / "seed-0").is_dir()]
+    model = config_dir / "seed-0" / "model.pt"
+    base = ["eval", "--recipe", "airbench94", "--data", "digits", "--device", "cpu", "--no-warmup"]
+    tiny = [f"{k}={v}" for k, v in TINY.items()]
+    code, out, _ = cli(*base, "--weights", str(model), *tiny, "--tta-level", "1")
+    assert code == 0 and "tta_accuracy" in out and "2" in out  # two views at level 1
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(os.urandom(256))
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"w": os.system}))
+    for path, fragment in ((tmp_path / "absent.pt", "no such file"), (garbage, "not a loadable checkpoint"),
+                           (evil, "not a loadable checkpoint")):  # fmt: skip
+        code, _, err = cli(*base, "--weights", str(path), *tiny)
+        assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli(*base, "--weights", str(model), "width=0.25")
+    assert code == 2 and "does not fit airbench94" in err
+    code, _, err = cli("eval", "--weights", str(model))
+    assert code == 2 and "--weights needs --recipe" in err
+
+
+def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "work"))
+    spec = tmp_path / "tta.yaml"
+    spec.write_text(yaml.safe_dump({"name": "tta", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
+                                    "base": {**TINY, "epochs": 1}, "seeds": 2,
+                                    "tta_weights": {"low": 0.3, "high": 0.7, "step": 0.1}}))  # fmt: skip
+    code, out, err = cli("sweep", str(spec), "--no-warmup")
+    assert code == 0, err
+    assert "re-evaluated offline" in out and "hotlap report tta-tta" in out.replace("\n", "")
+    frame = hotlap.open(Path(os.environ["HOTLAP_HOME"])).to_pandas("tta-tta")
+    assert len(frame) == 5 * 2 and frame["is_baseline"].sum() == 2
