@@ -95,9 +95,9 @@ def _verification_line(analysis: Analysis) -> str | None:
         return None
     seeds = analysis.spec.verify_seeds()
     held = {
-        True: "the recommendation held",
-        False: "the recommendation did NOT hold",
-        None: "no decision",
+        True: "the recommendation held (it passes again)",
+        False: "the recommendation did NOT hold (it fails the target on fresh seeds)",
+        None: "inconclusive (too few fresh seeds to decide; raise verify.seeds and resume)",
     }
     return f"Verification on {len(seeds)} fresh seeds ({seeds[0]}-{seeds[-1]}): {held[analysis.verification_held]}."
 
@@ -180,29 +180,29 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
     parts.append(Text(_runs_line(analysis)))
     line = _verification_line(analysis)
     if line is not None:
-        verify = Table(title="screening vs verification", title_justify="left")
-        for header in (
-            "config",
-            "stage",
-            "n",
-            f"{analysis.accuracy_metric} %",
-            "CI %",
-            "decision",
-            f"{analysis.time_metric} s",
-        ):
-            verify.add_column(header)
+        verify = Table(
+            title="screening vs verification",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        verify.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+        for header in ("n", f"{analysis.accuracy_metric} %", f"{analysis.spec.confidence:.0%} CI %", "decision",
+                       f"{analysis.time_metric} s"):  # fmt: skip
+            verify.add_column(_split_header(header), justify="right", no_wrap=True)
+        verified = {v.config_id for v in analysis.verification}
         for stage, reports in (
             ("screening", analysis.configs),
             ("verification", analysis.verification),
         ):
             for row in config_rows(analysis, reports):
-                if row["fidelity"] != "full" or not any(
-                    row["config_id"] == v.config_id for v in analysis.verification
-                ):
+                if row["fidelity"] != "full" or row["config_id"] not in verified:
                     continue
                 cells = _cells(row, analysis)
-                verify.add_row(row["config_id"] + (" (baseline)" if row["is_baseline"] else ""), stage, cells[2],
-                               cells[3], cells[4], cells[8], cells[6])  # fmt: skip
+                name = row["config_id"] + (" (baseline)" if row["is_baseline"] else "")
+                verify.add_row(
+                    f"{name}\n[dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6]
+                )
         parts.extend([verify, Text(line, style="bold")])
     return Group(*parts)
 

@@ -231,5 +231,7 @@ def _verification(
     if recommendation.config is not None and target is not None:
         mine = next((r for r in reports if r.config_id == recommendation.config), None)
         if mine is not None and mine.verdict is not None:
-            held = mine.verdict.decision == "pass"
+            held = {"pass": True, "fail": False}.get(
+                mine.verdict.decision
+            )  # undecided: inconclusive
     return reports, held
