@@ -68,3 +68,16 @@ def test_readme_documents_every_config_key():
     for recipe in RECIPES:
         missing = [key for key in recipe.config_cls.model_fields if f"`{key}`" not in readme]
         assert not missing, f"README lacks {recipe.name} keys: {missing}"
+
+
+def test_readme_documents_every_spec_key_and_command():
+    from pathlib import Path
+
+    from hotlap.cli import app
+    from hotlap.sweep.spec import SweepSpec
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [key for key in SweepSpec.model_fields if f"`{key}`" not in readme]
+    assert not missing, f"README lacks spec keys: {missing}"
+    commands = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert [c for c in commands if f"hotlap {c}" not in readme] == []
