@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import pickle
 from pathlib import Path
@@ -88,7 +90,11 @@ def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monk
     assert frame.groupby("seed")["train_time"].nunique().eq(1).all()
     assert derived.state == "done" and derived.spec["derived_from"] == record.id
     code, out, _ = cli("report", "weights")
-    assert code == 0 and "Best mean tta_accuracy" in out and "p vs baseline" in out
+    assert code == 0 and "Best mean tta_accuracy" in out
+    code, out, _ = cli("report", "weights", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    paired = [r for r in rows if r["is_baseline"] == "False"]
+    assert len(paired) == 8 and all(r["p_value_vs_baseline"] != "" for r in paired)
     # Exactly once: the same command again adds nothing; other weights under the same name are refused.
     code, _, _ = cli("eval", record.id, "--tta-weight", "0.30:0.70:0.05", "--name", "weights")
     assert code == 0 and len(hotlap.open(workdir).to_pandas("weights")) == 27
