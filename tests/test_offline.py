@@ -120,6 +120,7 @@ def test_bad_eval_input_is_one_line(trained, cli, monkeypatch, args, fragment):
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the malicious file below
 def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
     _, record = trained
     (config_dir,) = [p for p in record.directory.iterdir() if (p / "seed-0").is_dir()]

@@ -103,6 +103,10 @@ BAD = [
     ({"base": {"seconds": -1}}, "base: invalid value for seconds=-1"),
     ({"space": {"x": {"low": 0.1}}}, "a range needs low and high"),
     ({"device": "tpu"}, "device"),
+    ({"tta_weights": [0.3, 1.5]}, "TTA weights are between 0 and 1"),
+    ({"seeds": {"min": 5, "max": 3}}, "need 2 <= min <= max"),
+    ({"verify": {"seeds": 1}}, "verify.seeds"),
+    ({"objective": {"target": {"at_least": 94}}}, "objective.target.at_least"),
 ]
 
 

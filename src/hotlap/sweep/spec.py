@@ -434,10 +434,18 @@ def _closest(key: str, valid: list[str]) -> str:
     return f"closest: {', '.join(close)}" if close else f"valid: {', '.join(valid)}"
 
 
+_WRITTEN_AS = {
+    "target": "objective.target",
+    "racing": "seeds",
+}  # stored field -> as written in a spec
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     # Drop pydantic's union-branch labels ("list[...]", "RangeSpec") from the path.
     loc = [part for part in loc if not re.match(r"^(list\[|RangeSpec|ChoicesSpec|function-)", part)]
+    if loc and loc[0] in _WRITTEN_AS:  # name the field as the user wrote it
+        loc = [*_WRITTEN_AS[loc[0]].split("."), *loc[1:]]
     where = ".".join(loc) or "spec"
     message = error.get("msg", "invalid")
     for prefix in ("Value error, ", "Assertion failed, "):
