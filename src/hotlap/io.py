@@ -77,8 +77,11 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     the block leaves `target` as it was and removes the temporary folder.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except FileNotFoundError:  # the parent is new: one mkdir then, not one per call
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield tmp
         if target.exists():

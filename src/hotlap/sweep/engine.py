@@ -14,6 +14,7 @@ fidelity. The baseline config runs in every stage.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import fcntl
 import os
@@ -159,6 +160,8 @@ class _Stage:
     pending: dict[str, list[Proposal | None]] = field(default_factory=dict)
     allotted: dict[str, int] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
+    # Configs whose race is open, in the order they joined (a dict: the order decides extensions).
+    open: dict[str, None] = field(default_factory=dict)
     extensions: collections.deque[str] = field(default_factory=collections.deque)
     recorded: dict[str, int] = field(
         default_factory=dict
@@ -208,6 +211,8 @@ class Engine:
         self.ran = 0
         self.configs: dict[str, ConfigRecord] = {}
         self.summaries: dict[tuple[str, str], ConfigSummary] = {}
+        self._best: ConfigSummary | None = None
+        self._handles: dict[str, Any] = {}
 
     # --- the whole sweep -----------------------------------------------------------------------
 
@@ -217,7 +222,8 @@ class Engine:
                 f"sweep {self.sweep.id} was derived offline from {self.spec.derived_from}: it has nothing to train; "
                 f"run `hotlap eval {self.spec.derived_from} --tta-weight ...` again to extend it"
             )
-        with sweep_lock(self.directory, self.sweep.id):
+        with sweep_lock(self.directory, self.sweep.id), contextlib.ExitStack() as files:
+            files.callback(self._close_files)
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
             retried = (
                 self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
@@ -297,6 +303,7 @@ class Engine:
                 stage.racing is None and stage.remaining[config.config_id] == 0
             ):
                 stage.closed.add(config.config_id)  # finished in an earlier session
+                stage.open.pop(config.config_id, None)
                 history.append((config.params, *self._told(config.config_id, stage)))
             else:
                 stage.pending[config.config_id] = [None]  # told when its race closes
@@ -408,11 +415,13 @@ class Engine:
             allotted = min(len(stage.seeds), max(stage.racing.min, given))
         stage.allotted[config.config_id] = allotted
         stage.pending.setdefault(config.config_id, [])
+        if config.config_id not in stage.closed:
+            stage.open[config.config_id] = None
         self._enqueue(config, stage)
 
     def _race(self, stage: _Stage, strategy: Strategy) -> None:
         """Judge every config whose current runs are all finished: more seeds, or close its race."""
-        ready = [c for c in stage.allotted if c not in stage.closed and stage.remaining[c] == 0]
+        ready = [c for c in stage.open if stage.remaining[c] == 0]
         if not ready:
             return
         verdicts = {}
@@ -448,6 +457,7 @@ class Engine:
         self, config_id: str, stage: _Stage, strategy: Strategy, verdict: Verdict | None
     ) -> None:
         stage.closed.add(config_id)
+        stage.open.pop(config_id, None)
         values, constraint = self._told(config_id, stage)
         for proposal in stage.pending.pop(config_id, []):
             if proposal is None:
@@ -649,16 +659,29 @@ class Engine:
             fields.pop(key)
         line = {"config_id": run.config_id, "seed": run.seed, "fidelity": run.fidelity, "stage": run.stage,
                 "status": outcome.status, **metrics, **fields}  # fmt: skip
-        with (self.directory / "runs.jsonl").open("a") as handle:
-            handle.write(to_json(line) + "\n")
+        self._append("runs.jsonl", to_json(line))
         if outcome.warmup_time is not None:
             self._log(
                 f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s, excluded from all statistics"
             )
         self._log(self._describe(run, outcome))
         self.reporter.run_finished(
-            run, outcome, best_config(self.summaries.values(), self.spec.primary)
+            run, outcome, self._best_after(key) if run.stage == "search" else self._best
         )
+
+    def _best_after(self, key: tuple[str, str]) -> ConfigSummary | None:
+        """The best config so far, kept up to date in O(1) per run: a full scan only when the
+        current best itself got a new result (its mean may have dropped)."""
+        candidate = self.summaries.get(key)
+        if (
+            self._best is None
+            or (self._best.config_id, self._best.fidelity) == key
+            or candidate is None
+        ):
+            self._best = best_config(self.summaries.values(), self.spec.primary)
+        else:
+            self._best = best_config([self._best, candidate], self.spec.primary)
+        return self._best
 
     def _describe(self, run: RunRecord, outcome: Outcome) -> str:
         where = f"config {run.config_id} seed {run.seed}" + (
@@ -754,6 +777,18 @@ class Engine:
 
     def _log(self, message: str) -> None:
         stamp = dt.datetime.now().isoformat(timespec="seconds")
-        with (self.directory / "log.txt").open("a") as handle:
-            handle.write(f"{stamp} {message}\n")
+        self._append("log.txt", f"{stamp} {message}")
         self.reporter.message(message)
+
+    def _close_files(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+    def _append(self, name: str, line: str) -> None:
+        """Append a whole line to a file of the sweep's folder, kept open for the session."""
+        handle = self._handles.get(name)
+        if handle is None:
+            handle = self._handles[name] = (self.directory / name).open("a")
+        handle.write(line + "\n")
+        handle.flush()  # whole lines on disk as they come: a kill loses none that was written
