@@ -111,3 +111,36 @@ def test_restore_rebuilds_the_study_from_stored_results():
     states = [t.state.name for t in strategy.study.trials]
     assert states == ["COMPLETE", "FAIL"]
     assert strategy.study.best_trial.params == {"x": 0.25}
+
+
+def test_a_registered_strategy_can_be_named_in_a_spec(tmp_path):
+    from hotlap.executors import InProcessExecutor
+    from hotlap.store import Store
+    from hotlap.sweep.engine import Engine, open_sweep
+    from hotlap.sweep.strategies import Proposal, Strategy, register_strategy
+
+    class Corners(Strategy):
+        """Proposes the ends of every list in the space: the smallest and the largest values."""
+
+        def __init__(self, spec):
+            super().__init__(spec)
+            self.points = [
+                {k: v[0] for k, v in spec.space.items()},
+                {k: v[-1] for k, v in spec.space.items()},
+            ]
+
+        def ask(self):
+            return Proposal(self.points.pop(0)) if self.points else None
+
+    register_strategy("corners", Corners)
+    s = spec(
+        space={"x": [0.1, 0.2, 0.3], "y": [0, 1, 2]},
+        strategy={"name": "corners", "trials": 2},
+        seeds=2,
+    )
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, s)
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+        assert sorted(c.params["x"] for c in store.configs(record.id)) == [0.1, 0.3]
+    with pytest.raises(Exception, match="unknown strategy 'corner' \\(closest: corners\\)"):
+        spec(space={"x": [0.1]}, strategy={"name": "corner", "trials": 2})

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
-    "append_jsonl",
     "atomic_directory",
     "atomic_write",
     "atomic_write_json",
@@ -58,15 +57,6 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def atomic_write_json(path: str | os.PathLike[str], value: Any) -> None:
     atomic_write_text(path, to_json(value, indent=2) + "\n")
-
-
-def append_jsonl(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
-    """Append one complete line and fsync, so a kill never leaves half a record."""
-    line = (to_json(record) + "\n").encode()
-    with open(path, "ab") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 @contextlib.contextmanager

@@ -50,7 +50,6 @@ __all__ = [
 
 METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
 VARIANT_KEY = "variant"
-STRATEGIES = ("grid", "brute", "random", "tpe", "nsga2")
 FINITE_STRATEGIES = ("grid", "brute")
 # Fields whose change makes stored results meaningless for the new spec.
 IDENTITY_FIELDS = (
@@ -119,13 +118,25 @@ SpaceEntry = list[Scalar] | RangeSpec | ChoicesSpec
 
 
 class StrategySpec(_Strict):
-    name: Literal["grid", "brute", "random", "tpe", "nsga2"]
+    name: (
+        str  # a registered strategy (hotlap.sweep.strategies: grid, brute, random, tpe, nsga2, ...)
+    )
     seed: int = Field(0, description="sampler seed (random order for brute)")
     trials: int | None = Field(None, ge=1, description="configs to try (random, tpe, nsga2)")
     n_startup_trials: int | None = Field(
         None, ge=1, description="tpe: random trials before modelling"
     )
     population_size: int | None = Field(None, ge=2, description="nsga2: population size")
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from hotlap.sweep.strategies import list_strategies
+
+        known = list_strategies()
+        if value not in known:
+            raise ValueError(f"unknown strategy {value!r} ({_closest(value, known)})")
+        return value
 
 
 class BudgetSpec(_Strict):
@@ -187,7 +198,7 @@ class SweepSpec(_Strict):
     base: dict[str, Any] = Field(default_factory=dict)
     space: dict[str, SpaceEntry] = Field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    strategy: StrategySpec = StrategySpec(name="grid")
+    strategy: StrategySpec = Field(default_factory=lambda: StrategySpec(name="grid"))
     seeds: list[int] = Field(default_factory=lambda: [0])
     objective: list[Objective] = Field(
         default_factory=lambda: [Objective(metric="tta_accuracy", direction="maximize")]
