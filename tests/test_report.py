@@ -106,6 +106,14 @@ def test_a_one_key_sweep_gets_its_own_plot(tmp_path, cli, monkeypatch):
 def test_bad_report_input_is_one_line(cli, raced):
     code, _, err = cli("report", "race", "--format", "pdf")
     assert code == 2 and "expected one of table, csv, json, md, html" in err
+    for args in (
+        ["--format", "csv", "--out", "/nonexistent/dir/r.csv"],
+        ["--out", "/etc/passwd/x"],
+    ):
+        code, _, err = cli("report", "race", *args)
+        assert code == 2 and "--out" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("export", "race", "--out", "/nonexistent/dir/x.csv")
+    assert code == 2 and "not a writable folder" in err
     code, _, err = cli("report", "no-such-sweep")
     assert code == 2 and "no sweep 'no-such-sweep'" in err
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -384,6 +385,23 @@ def status(
         _print_status(store, record)
 
 
+def _check_out(path: Path | None, *, folder: bool = False) -> None:
+    """An --out the command can write to, or a one-line error before any work is done."""
+    if path is None:
+        return
+    if folder:
+        existing = next((p for p in (path, *path.parents) if p.exists()), Path("/"))
+        if not existing.is_dir() or (existing != path and not os.access(existing, os.W_OK)):
+            raise HotlapError(f"--out {path}: cannot create a folder there")
+        if existing == path and not os.access(path, os.W_OK):
+            raise HotlapError(f"--out {path}: the folder is not writable")
+        return
+    if path.is_dir():
+        raise HotlapError(f"--out {path} is a folder; give a file name")
+    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise HotlapError(f"--out {path}: {path.parent} is not a writable folder")
+
+
 @app.command("ls")
 def list_sweeps(workdir: WorkdirOpt = None) -> None:
     """The sweeps in the store with their state."""
@@ -419,6 +437,7 @@ def export(
 
     if format not in ("csv", "json"):
         raise HotlapError(f"--format {format!r}: expected csv or json")
+    _check_out(out)
     with open_store(workdir, create=False) as store:
         frame = store.to_pandas(sweep_id)
     text = (
@@ -462,6 +481,7 @@ def report(
     formats = ("table", "csv", "json", "md", "html")
     if format not in formats:
         raise HotlapError(f"--format {format!r}: expected one of {', '.join(formats)}")
+    _check_out(out, folder=format == "table")
     with open_store(workdir, create=False) as store:
         loaded = load_report(store, sweep_id)
     analysis, sweep = loaded.analysis, loaded.sweep
