@@ -149,13 +149,16 @@ def test_a_run_keeps_every_tta_view(digits_data):
     tiny = config(width=0.125, epochs=2, batch_size=256)
     result = RECIPE.train(tiny, digits_data, seed=0, keep_weights=False)
     assert len(result.history) == 2 and result.history[-1]["steps"] == total_steps(tiny, 1437) == 10
-    assert result.view_logits.shape == (6, 360, 10) and result.view_logits.dtype == torch.float16
-    combined = combine_views(result.view_logits.float(), tta_view_weights(2))
+    assert (
+        result.artifacts["logits.npy"].shape == (6, 360, 10)
+        and result.artifacts["logits.npy"].dtype == torch.float16
+    )
+    combined = combine_views(result.artifacts["logits.npy"].float(), tta_view_weights(2))
     labels = digits_data.test_labels
     assert (combined.argmax(1) == labels).float().mean().item() == pytest.approx(
-        result.tta_accuracy, abs=0.01
+        result["tta_accuracy"], abs=0.01
     )
-    assert result.state_dict is None
+    assert "model.pt" not in result.artifacts
 
 
 def test_a_run_is_reproducible_from_config_and_seed_on_cpu(digits_data):
@@ -163,10 +166,13 @@ def test_a_run_is_reproducible_from_config_and_seed_on_cpu(digits_data):
     first = RECIPE.train(cfg, digits_data, seed=3)
     again = RECIPE.train(cfg, digits_data, seed=3)
     other = RECIPE.train(cfg, digits_data, seed=4)
-    assert first.tta_accuracy == again.tta_accuracy
-    for key, value in first.state_dict.items():
-        assert torch.equal(value, again.state_dict[key]), key
-    assert any(not torch.equal(v, other.state_dict[k]) for k, v in first.state_dict.items())
+    assert first["tta_accuracy"] == again["tta_accuracy"]
+    for key, value in first.artifacts["model.pt"].items():
+        assert torch.equal(value, again.artifacts["model.pt"][key]), key
+    assert any(
+        not torch.equal(v, other.artifacts["model.pt"][k])
+        for k, v in first.artifacts["model.pt"].items()
+    )
 
 
 def test_whitening_weights_move_only_when_unfrozen(digits_data):
@@ -177,8 +183,8 @@ def test_whitening_weights_move_only_when_unfrozen(digits_data):
     from hotlap.recipes.airbench94 import init_whitening
 
     init_whitening(net[0], digits_data.normalize(digits_data.train_images[:5000]), 5e-4)
-    torch.testing.assert_close(frozen.state_dict["0.weight"], net[0].weight.data)
-    assert not torch.allclose(unfrozen.state_dict["0.weight"], net[0].weight.data)
+    torch.testing.assert_close(frozen.artifacts["model.pt"]["0.weight"], net[0].weight.data)
+    assert not torch.allclose(unfrozen.artifacts["model.pt"]["0.weight"], net[0].weight.data)
 
 
 def test_a_diverging_run_fails_with_a_clear_error(digits_data):
@@ -200,5 +206,5 @@ def test_variants_train(digits_data, variant):
     result = RECIPE.train(
         config(width=0.125, epochs=1, batch_size=256, **variant), digits_data, seed=0
     )
-    assert 0.0 <= result.tta_accuracy <= 1.0
-    assert result.view_logits.shape[0] == len(VIEW_NAMES[config(**variant).tta_level])
+    assert 0.0 <= result["tta_accuracy"] <= 1.0
+    assert result.artifacts["logits.npy"].shape[0] == len(VIEW_NAMES[config(**variant).tta_level])

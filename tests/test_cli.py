@@ -34,7 +34,7 @@ def tree(path: Path) -> list[str]:
         (["--data", "cifar10:100"], "fixed size"),
         (["--seeds", "0"], "--seeds must be at least 1"),
         (["--seed-offset", "-1"], "--seed-offset"),
-        (["--target", "94"], "--target is an accuracy between 0 and 1"),
+        (["--target", "94"], "--target: tta_accuracy is a fraction between 0 and 1"),
         (["--device", "tpu"], "expected auto, cpu or cuda"),
         (["batch_size=5000"], "leaves no training step"),
     ],
@@ -125,9 +125,9 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
 
     config = json.loads((out_dir / "config.json").read_text())
     config_id = next(p.name for p in out_dir.iterdir() if p.is_dir() and p.name != "best")
-    files = ("config.json", "metrics.json", "model.pt", "logits.npy")
+    files = ("config.json", "metrics.json", "model.pt", "logits.npy", "labels.npy")
     expected = ["config.json", "env.json", "log.txt", "runs.jsonl", "summary.json", "spec.yaml", ".lock", "best",
-                "test_labels.npy", config_id]  # fmt: skip
+                config_id]  # fmt: skip
     expected += [f"{config_id}/seed-{k}" for k in (5, 6)]
     expected += [f"{config_id}/seed-{k}/{f}" for k in (5, 6) for f in files]
     expected += [f"best/{f}" for f in (*files, "summary.json")]
@@ -172,7 +172,7 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
 
     # The stored per-view logits (fp16) reproduce the run's TTA accuracy.
     logits = np.load(out_dir / config_id / "seed-6" / "logits.npy")
-    labels = np.load(out_dir / "test_labels.npy")
+    labels = np.load(out_dir / config_id / "seed-6" / "labels.npy")
     assert logits.dtype == np.float16 and logits.shape == (6, 360, 10) and labels.shape == (360,)
     weights = np.array([0.25, 0.25, 0.125, 0.125, 0.125, 0.125])
     offline = (

@@ -30,7 +30,8 @@ def trained(tmp_path_factory):
     from hotlap.executors import InProcessExecutor
     from hotlap.store import Store
     from hotlap.sweep import parse_spec
-    from hotlap.sweep.engine import Engine, open_sweep
+    from hotlap.sweep.engine import Engine
+    from hotlap.sweep.session import open_sweep
 
     with Store(workdir) as store:
         record, _ = open_sweep(store, parse_spec(spec))
@@ -43,7 +44,7 @@ def test_offline_reweighting_equals_a_direct_evaluation(trained, digits_data):
     with hotlap.open(workdir) as store:
         derived = reweight_tta(store, record.id, [0.3])
         (config,) = store.configs(record.id)
-        offline = {(c.params["tta_untranslated_weight"], r.seed): r.tta_accuracy
+        offline = {(c.params["tta_untranslated_weight"], r.seed): r.value("tta_accuracy")
                    for c in store.configs(derived.id) for r in store.runs(derived.id, config_id=c.config_id)}  # fmt: skip
     recipe = get_recipe("airbench94")
     for seed in range(3):
@@ -66,8 +67,8 @@ def test_offline_reweighting_equals_a_direct_evaluation(trained, digits_data):
         # ... and the full re-evaluation of the saved model at that weight says the same
         again = evaluate_saved("airbench94", [f"{k}={v}" for k, v in TINY.items()] + ["tta_untranslated_weight=0.3"],
                                folder / "model.pt", data="digits", device="cpu", warmup=False)  # fmt: skip
-        assert again.tta_accuracy == pytest.approx(direct_accuracy)
-        assert again.eval_time > 0 and again.view_logits.shape == (6, 360, 10)
+        assert again["tta_accuracy"] == pytest.approx(direct_accuracy)
+        assert again["eval_time"] > 0 and again.artifacts["logits.npy"].shape == (6, 360, 10)
 
 
 def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monkeypatch):

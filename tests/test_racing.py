@@ -62,7 +62,7 @@ def test_wrong_passes_stay_below_alpha_and_racing_saves_runs():
     # A grid's usual mix: clear misses, configs on the edge of the target, and clear passes.
     true_means = [0.9300, 0.9340, 0.9380, 0.9395, 0.9400, 0.9400, 0.9405, 0.9420, 0.9430]
     true_times = [3.70, 3.75, 3.80, 3.85, 3.90, 3.95, 4.00, 4.10, 4.20]
-    target = Target(metric="tta_accuracy", at_least=TARGET, criterion="mean", confidence=0.95)
+    target = Target(metric="tta_accuracy", threshold=TARGET, criterion="mean", confidence=0.95)
     replications = 1500
     wrong, passes, runs = simulate(true_means, true_times, target, replications, rng)
     at_or_below = [i for i, m in enumerate(true_means) if m <= TARGET]
@@ -78,7 +78,7 @@ def test_wrong_passes_stay_below_alpha_and_racing_saves_runs():
 def test_without_the_look_correction_a_target_on_the_edge_passes_too_often():
     """The correction is needed: at alpha per look, a config exactly at the target passes more often."""
     rng = np.random.default_rng(7)
-    target = Target(at_least=TARGET, confidence=0.95)
+    target = Target(threshold=TARGET, confidence=0.95)
     passes = 0
     replications = 1500
     for _ in range(replications):
@@ -93,7 +93,7 @@ def test_without_the_look_correction_a_target_on_the_edge_passes_too_often():
 
 def test_success_rate_criterion_is_exact_and_conservative():
     rng = np.random.default_rng(3)
-    target = Target(at_least=TARGET, criterion="success_rate", success_rate=0.5, confidence=0.95)
+    target = Target(threshold=TARGET, criterion="success_rate", success_rate=0.5, confidence=0.95)
     alpha = target.alpha / looks(SEEDS_MIN, SEEDS_MAX, STEP)
     wrong = 0
     replications = 1500
@@ -108,7 +108,7 @@ def test_success_rate_criterion_is_exact_and_conservative():
 
 
 def test_a_failing_config_and_a_slow_one_are_dropped():
-    target = Target(at_least=0.94)
+    target = Target(threshold=0.94, shown="94.00%")
     good = np.full(10, 0.945) + np.linspace(-1e-4, 1e-4, 10)
     evidence = {
         "fast": Evidence(good, np.full(10, 3.0) + np.linspace(-0.01, 0.01, 10)),

@@ -109,7 +109,7 @@ def test_run_states_move_only_from_the_state_they_leave(tmp_path):
         assert store.finish(first, {"status": "failed"}) is False  # done stays done
         assert store.requeue("s") == 0  # nothing running
         done = store.runs("s", status="done")
-        assert len(done) == 1 and done[0].tta_accuracy == 0.6 and done[0].attempts == 1
+        assert len(done) == 1 and done[0].value("tta_accuracy") == 0.6 and done[0].attempts == 1
         assert store.spent("s") == (1, 1.2)
 
 

@@ -116,7 +116,8 @@ def test_restore_rebuilds_the_study_from_stored_results():
 def test_a_registered_strategy_can_be_named_in_a_spec(tmp_path):
     from hotlap.executors import InProcessExecutor
     from hotlap.store import Store
-    from hotlap.sweep.engine import Engine, open_sweep
+    from hotlap.sweep.engine import Engine
+    from hotlap.sweep.session import open_sweep
     from hotlap.sweep.strategies import Proposal, Strategy, register_strategy
 
     class Corners(Strategy):

@@ -20,7 +20,8 @@ from hotlap.errors import HotlapError
 from hotlap.executors import InProcessExecutor
 from hotlap.store import Store
 from hotlap.sweep import SpecError, parse_spec
-from hotlap.sweep.engine import Engine, open_sweep, sweep_lock
+from hotlap.sweep.engine import Engine
+from hotlap.sweep.session import open_sweep, sweep_lock
 
 from .conftest import hotlap_script
 

@@ -48,31 +48,30 @@ def _flops(value: float) -> str:
     return f"{value:.0f} FLOPs"
 
 
-def summary_table(summary: dict[str, Any], title: str) -> Table:
+def summary_table(summary: dict[str, Any], title: str, metrics: Any) -> Table:
     """Metrics as rows: mean ± sample std, min and max over the finished seeds."""
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("mean ± std", justify="right")
     table.add_column("min", justify="right")
     table.add_column("max", justify="right")
-    for name, unit, pct in (
-        ("accuracy", "%", True),
-        ("tta_accuracy", "%", True),
-        ("train_time", "s", False),
-        ("eval_time", "s", False),
-        ("total_time", "s", False),
-    ):
-        stats = summary[name]
-        mean = _number(stats["mean"], pct)
+    for metric in metrics:
+        stats = summary[metric.name]
+
+        def shown(value: float | None, metric: Any = metric) -> str:
+            return metric.format(value, unit=False)
+
+        mean = shown(stats["mean"])
         if stats["std"] is not None:
-            mean += f" ± {_number(stats['std'], pct)}"
-        table.add_row(
-            f"{name} ({unit})", mean, _number(stats["min"], pct), _number(stats["max"], pct)
-        )
+            mean += f" ± {shown(stats['std'])}"
+        unit = f" ({metric.shown_unit})" if metric.shown_unit else ""
+        table.add_row(f"{metric.name}{unit}", mean, shown(stats["min"]), shown(stats["max"]))
     target = summary["target"]
     if target["success_rate"] is not None:
+        judged = next(m for m in metrics if m.name == target["metric"])
+        relation = "≥" if judged.direction == "maximize" else "≤"
         table.caption = (
-            f"n = {summary['n']}; {target['metric']} ≥ {100 * target['at_least']:.2f}% in "
+            f"n = {summary['n']}; {target['metric']} {relation} {judged.format(target['threshold'])} in "
             f"{target['successes']} of {summary['n']} runs ({100 * target['success_rate']:.0f}%)"
         )
         table.caption_justify = "left"
@@ -98,23 +97,27 @@ def run(
     warmup: Annotated[
         bool, typer.Option("--warmup/--no-warmup", help="one untimed warmup run first")
     ] = True,
+    executor: Annotated[str, typer.Option("--executor", help="executor by name")] = "inprocess",
+    callback: Annotated[
+        list[str] | None, typer.Option("--callback", help="a callback by name (repeatable)")
+    ] = None,
 ) -> None:
     """Train RECIPE over N seeds, timed; record them in the store and write a run directory."""
-    from hotlap.progress import RichSweepReporter
+    from hotlap.callbacks.progress import RichProgress
     from hotlap.runner import execute, plan_run
 
     plan = plan_run(
         recipe, overrides or [], data=data, seeds=seeds, seed_offset=seed_offset, device=device,
-        target=target, out=out, data_dir=data_dir, warmup=warmup,
+        target=target, out=out, data_dir=data_dir, warmup=warmup, executor=executor, callbacks=callback or [],
     )  # fmt: skip
-    reporter = RichSweepReporter(label=f"{plan.recipe.name} on {plan.dataset}")
+    reporter = RichProgress(label=f"{plan.recipe.name} on {plan.dataset}")
     try:
         summary = execute(plan, reporter)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: the finished seeds are in {reporter.directory}")
         raise typer.Exit(130) from None
     title = f"{plan.recipe.name} on {plan.dataset}, {plan.device}, seeds {plan.seeds[0]}..{plan.seeds[-1]}"
-    console.print(summary_table(summary, title))
+    console.print(summary_table(summary, title, plan.recipe.metrics))
     console.print(f"run directory: {summary['directory']}")
     if summary["failed"]:
         failed = summary["failed"]
@@ -231,24 +234,61 @@ WarmupOpt = Annotated[
 ]
 
 
-def _executor(dataset: str, device: str, data_dir: Path | None, warmup: bool = True) -> Any:
-    """The in-process executor, with the data loaded and the device checked: before any write."""
-    from hotlap.executors import get_executor
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option("--executor", help="executor by name [the spec's executor, else inprocess]"),
+]
+CallbackOpt = Annotated[
+    list[str] | None,
+    typer.Option("--callback", help="a callback by name: wandb, mlflow, ... (repeatable)"),
+]
+DeviceChangeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-device-change", help="resume on another device model (the report says times mix)"
+    ),
+]
 
-    executor = get_executor("inprocess", warmup=warmup)
-    executor.prepare(dataset, str(data_dir) if data_dir else None, device)
+
+def _cli_overrides(
+    executor: str | None, callbacks: list[str] | None, spec_callbacks: list[str]
+) -> list[str]:
+    """--executor and --callback as spec overrides (stored with the sweep)."""
+    items = [f"executor={executor}"] if executor else []
+    if callbacks:
+        merged = list(dict.fromkeys([*spec_callbacks, *callbacks]))
+        items.append(f"callbacks=[{', '.join(merged)}]")
+    return items
+
+
+def _executor(spec: Any, data_dir: Path | None, warmup: bool = True) -> Any:
+    """The spec's executor, with the data loaded and the device checked: before any write."""
+    from hotlap.executors import executor_options, get_executor
+
+    options = dict(spec.executor.options)
+    if not warmup and "warmup" in executor_options(spec.executor.name):
+        options["warmup"] = False
+    executor = get_executor(spec.executor.name, **options)
+    try:
+        executor.prepare(spec.dataset, str(data_dir) if data_dir else None, spec.device)
+    except BaseException:
+        executor.shutdown()
+        raise
     return executor
 
 
 def _drive(
-    store: Any, sweep: Any, executor: Any, retry_failed: bool, data_dir: Path | None
-) -> None:
-    from hotlap.progress import RichSweepReporter
+    store: Any, sweep: Any, executor: Any, retry_failed: bool, data_dir: Path | None, allow_device_change: bool = False
+) -> None:  # fmt: skip
+    from hotlap.callbacks import get_callback
+    from hotlap.callbacks.progress import RichProgress
     from hotlap.sweep.engine import Engine
 
+    names = [n for n in sweep.spec.get("callbacks") or [] if n != "progress"]
+    callbacks = [("progress", RichProgress()), *((name, get_callback(name)) for name in names)]
     engine = Engine(
-        store, sweep, executor, reporter=RichSweepReporter(), retry_failed=retry_failed,
-        data_dir=str(data_dir) if data_dir else None,
+        store, sweep, executor, callbacks=callbacks, retry_failed=retry_failed,
+        data_dir=str(data_dir) if data_dir else None, allow_device_change=allow_device_change,
     )  # fmt: skip
     try:
         result = engine.run()
@@ -272,12 +312,11 @@ def _drive(
 
 
 def _print_status(store: Any, sweep: Any) -> None:
-    from hotlap.progress import format_metric
     from hotlap.sweep.analysis import analyze
-    from hotlap.sweep.engine import is_locked
-    from hotlap.sweep.spec import parse_spec
+    from hotlap.sweep.session import is_locked
+    from hotlap.sweep.validate import stored_spec
 
-    spec = parse_spec(sweep.spec)
+    spec = stored_spec(sweep.spec)
     counts = store.counts(sweep.id)
     state = sweep.state
     if state == "running" and not is_locked(sweep.directory):
@@ -293,14 +332,16 @@ def _print_status(store: Any, sweep: Any) -> None:
     configs = store.configs(sweep.id)
     seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
     table.add_row("configs", f"{len(configs)}, seeds {seeds} each")
-    analysis = analyze(spec, configs, store.runs(sweep.id))
+    analysis = analyze(
+        spec, configs, store.runs(sweep.id), comparisons=False, devices=store.run_devices(sweep.id)
+    )
     best = analysis.best
     if best is not None:
-        metric = analysis.accuracy_metric if spec.target else spec.primary.metric
-        summary = best.metrics[metric]
-        shown = f"{metric} {format_metric(summary.mean, metric)}"
+        metric = spec.metric(analysis.quality_metric if spec.target else spec.primary.metric)
+        summary = best.metrics[metric.name]
+        shown = f"{metric.name} {metric.format(summary.mean)}"
         if summary.std is not None:
-            shown += f" ± {format_metric(summary.std, metric)}"
+            shown += f" ± {metric.format(summary.std)}"
         label = "recommended so far" if spec.target else "best so far"
         table.add_row(
             label,
@@ -310,6 +351,12 @@ def _print_status(store: Any, sweep: Any) -> None:
         )
     if analysis.configs:
         table.add_row("decision", escape(analysis.recommendation.sentence))
+    if analysis.mixes_devices:
+        table.add_row(
+            "warning",
+            "times mix devices: "
+            + ", ".join(f"{d} ({n} runs)" for d, n in analysis.devices.items()),
+        )
     table.add_row("directory", str(sweep.directory))
     console.print(table)
 
@@ -322,18 +369,27 @@ def sweep(
     retry_failed: RetryOpt = False,
     data_dir: DataDirOpt = None,
     warmup: WarmupOpt = True,
+    executor: ExecutorOpt = None,
+    callback: CallbackOpt = None,
+    allow_device_change: DeviceChangeOpt = False,
 ) -> None:
     """Run a sweep to its end; the same command continues it after a crash or Ctrl-C."""
     from hotlap.store import open_store
-    from hotlap.sweep.engine import open_sweep
-    from hotlap.sweep.spec import load_spec
+    from hotlap.sweep.session import open_sweep
+    from hotlap.sweep.validate import load_spec
 
     spec = load_spec(spec_path, overrides or [])
-    executor = _executor(spec.dataset, spec.device, data_dir, warmup)
-    with open_store(workdir) as store:
-        record, created = open_sweep(store, spec)
-        console.print(f"{'starting' if created else 'continuing'} sweep {record.id}")
-        _drive(store, record, executor, retry_failed, data_dir)
+    extra = _cli_overrides(executor, callback, spec.callbacks)
+    if extra:
+        spec = load_spec(spec_path, [*(overrides or []), *extra])
+    runner = _executor(spec, data_dir, warmup)
+    try:
+        with open_store(workdir) as store:
+            record, created = open_sweep(store, spec)
+            console.print(f"{'starting' if created else 'continuing'} sweep {record.id}")
+            _drive(store, record, runner, retry_failed, data_dir, allow_device_change)
+    finally:
+        runner.shutdown()
 
 
 @app.command()
@@ -344,24 +400,32 @@ def resume(
     retry_failed: RetryOpt = False,
     data_dir: DataDirOpt = None,
     warmup: WarmupOpt = True,
+    executor: ExecutorOpt = None,
+    callback: CallbackOpt = None,
+    allow_device_change: DeviceChangeOpt = False,
 ) -> None:
-    """Continue a sweep from the store (FIELD=VALUE may change its budget or device)."""
+    """Continue a sweep from the store (FIELD=VALUE may change its budget, device or executor)."""
     from hotlap.store import open_store
-    from hotlap.sweep.engine import open_sweep
-    from hotlap.sweep.spec import SpecError, apply_overrides, parse_spec
+    from hotlap.sweep.session import open_sweep
+    from hotlap.sweep.spec import SpecError, apply_overrides
+    from hotlap.sweep.validate import parse_spec
 
     with open_store(workdir, create=False) as store:
         record = store.require(sweep_id)
+        extra = _cli_overrides(executor, callback, record.spec.get("callbacks") or [])
         try:
-            spec = parse_spec(apply_overrides(record.spec, overrides or []))
+            spec = parse_spec(apply_overrides(record.spec, [*(overrides or []), *extra]))
         except SpecError as exc:
             raise SpecError(f"sweep {record.id}: {exc}") from None
         if spec.name != record.name:
             raise SpecError("resume cannot rename a sweep")
-        executor = _executor(spec.dataset, spec.device, data_dir, warmup)
-        record, _ = open_sweep(store, spec)
-        console.print(f"continuing sweep {record.id}")
-        _drive(store, record, executor, retry_failed, data_dir)
+        runner = _executor(spec, data_dir, warmup)
+        try:
+            record, _ = open_sweep(store, spec)
+            console.print(f"continuing sweep {record.id}")
+            _drive(store, record, runner, retry_failed, data_dir, allow_device_change)
+        finally:
+            runner.shutdown()
 
 
 @app.command()
@@ -406,7 +470,7 @@ def _check_out(path: Path | None, *, folder: bool = False) -> None:
 def list_sweeps(workdir: WorkdirOpt = None) -> None:
     """The sweeps in the store with their state."""
     from hotlap.store import open_store
-    from hotlap.sweep.engine import is_locked
+    from hotlap.sweep.session import is_locked
 
     table = Table()
     for column in ("sweep", "recipe", "dataset", "state", "done", "failed", "queued", "updated"):
@@ -540,24 +604,27 @@ def compare_command(
         table.add_column(header, justify="left" if header in ("metric", "test") else "right")
     for row in rows:
         c = row.comparison
-        pct = "accuracy" in row.metric
+        metric = row.metric
 
-        def fmt(v: float | None, pct: bool = pct) -> str:
-            return "-" if v is None else (f"{100 * v:.3f}%" if pct else f"{v:.4f}s")
+        def fmt(v: float | None, metric: Any = metric) -> str:
+            return metric.format(v, digits=3 if metric.percent else None)
 
         ci = f"{fmt(c.ci_low)} .. {fmt(c.ci_high)}" if c.ci_low is not None else "-"
         p = "-" if c.p_value is None else f"{c.p_value:.3g}"
         w = "-" if c.p_wilcoxon is None else f"{c.p_wilcoxon:.3g}"
         effect = "-" if c.effect_size is None else f"{c.effect_size:+.2f}"
         test = f"paired on {c.n_pairs} seeds" if c.test == "paired" else "Welch (no shared seeds)"
-        table.add_row(row.metric, f"{fmt(row.a.mean)} ({row.a.n})", f"{fmt(row.b.mean)} ({row.b.n})", fmt(c.diff), ci, test,
-                      p, w, effect)  # fmt: skip
+        table.add_row(metric.name, f"{fmt(row.a.mean)} ({row.a.n})", f"{fmt(row.b.mean)} ({row.b.n})", fmt(c.diff), ci,
+                      test, p, w, effect)  # fmt: skip
     console.print(table)
-    total = next(r for r in rows if r.metric == "total_time")
-    if total.a.mean is not None and total.b.mean:
+    total = next(
+        (r for r in rows if r.metric.kind == "time" and r.metric.name == "total_time"), None
+    )
+    total = total or next((r for r in rows if r.metric.kind == "time"), None)
+    if total is not None and total.a.mean is not None and total.b.mean:
         saved = total.b.mean - total.a.mean
         console.print(f"A takes {abs(saved):.3f} s ({100 * abs(saved) / total.b.mean:.1f}%) "
-                      f"{'less' if saved >= 0 else 'more'} total time than B per run.")  # fmt: skip
+                      f"{'less' if saved >= 0 else 'more'} {total.metric.name} than B per run.")  # fmt: skip
 
 
 @app.command("eval")
@@ -627,9 +694,15 @@ def _eval_saved(
     table = Table(title=f"{weights} ({recipe} on {data}, {result.precision})", title_justify="left")
     for column in ("accuracy %", "tta_accuracy %", "views", "eval_time s"):
         table.add_column(column, justify="right")
-    views = result.view_logits.shape[0] if result.view_logits is not None else 1
-    table.add_row(f"{100 * result.accuracy:.2f}", f"{100 * result.tta_accuracy:.2f}", str(views),
-                  f"{result.eval_time:.4f}")  # fmt: skip
+    logits = result.artifacts.get("logits.npy")
+    views = logits.shape[0] if logits is not None else 1
+    m = result.metrics
+    table.add_row(
+        f"{100 * m['accuracy']:.2f}",
+        f"{100 * m['tta_accuracy']:.2f}",
+        str(views),
+        f"{m['eval_time']:.4f}",
+    )
     console.print(table)
 
 

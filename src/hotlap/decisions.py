@@ -1,9 +1,10 @@
 """Decisions with stated confidence: does a config reach the target, which is fastest, who races on.
 
 A config *passes* when the one-sided lower confidence bound of its mean accuracy (criterion
-`mean`), or of its success rate P(accuracy >= at_least) (criterion `success_rate`, exact
+`mean`), or of its success rate P(accuracy >= threshold) (criterion `success_rate`, exact
 Clopper-Pearson), is at or above the threshold. It *fails* when the upper bound is below, and it is
-*undecided* otherwise.
+*undecided* otherwise. For a minimized metric (a loss, a latency: `at_most`) the bounds swap
+roles: it passes when the upper bound of its mean is at or below the threshold.
 
 Racing gives more seeds only to undecided configs that can still be the fastest passing one:
 a config leaves the race when it fails, when its time lower bound is above a passing config's
@@ -22,7 +23,7 @@ best lower bound of the others (classic racing on the mean).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,20 +36,35 @@ Decision = Literal["pass", "fail", "undecided"]
 
 @dataclass(frozen=True)
 class Target:
+    """The metric must reach `threshold`: at least it (`maximize`, an accuracy) or at most it."""
+
     metric: str = "tta_accuracy"
-    at_least: float = 0.94
+    threshold: float = 0.94
     criterion: Literal["mean", "success_rate"] = "mean"
-    success_rate: float = 0.5  # for criterion success_rate: P(metric >= at_least) must reach this
+    success_rate: float = (
+        0.5  # for criterion success_rate: P(metric reaches threshold) must reach this
+    )
     confidence: float = 0.95
+    maximize: bool = True
+    shown: str | None = None  # the threshold as the report writes it (94.00%); default: as a number
 
     @property
     def alpha(self) -> float:
         return 1 - self.confidence
 
+    @property
+    def at_least(self) -> float:  # the threshold (kept for readers of a maximized target)
+        return self.threshold
+
+    def reached(self, value: float) -> bool:
+        return value >= self.threshold if self.maximize else value <= self.threshold
+
     def describe(self) -> str:
+        relation = ">=" if self.maximize else "<="
+        shown = self.shown or f"{self.threshold:g}"
         if self.criterion == "mean":
-            return f"mean {self.metric} >= {100 * self.at_least:.2f}%"
-        return f"P({self.metric} >= {100 * self.at_least:.2f}%) >= {self.success_rate:.0%}"
+            return f"mean {self.metric} {relation} {shown}"
+        return f"P({self.metric} {relation} {shown}) >= {self.success_rate:.0%}"
 
 
 @dataclass(frozen=True)
@@ -80,14 +96,17 @@ def judge(values: Sequence[float], target: Target, alpha: float) -> tuple[Decisi
     """pass / fail / undecided for one config, with the bounds it was decided on."""
     if target.criterion == "mean":
         low, high = mean_bounds(values, alpha)
-        threshold = target.at_least
+        if target.maximize:
+            passes, fails = low >= target.threshold, high < target.threshold
+        else:
+            passes, fails = high <= target.threshold, low > target.threshold
     else:
-        hits = sum(1 for v in values if v >= target.at_least)
+        hits = sum(1 for v in values if target.reached(v))
         low, high = rate_bounds(hits, len(values), alpha)
-        threshold = target.success_rate
-    if low >= threshold:
+        passes, fails = low >= target.success_rate, high < target.success_rate
+    if passes:
         return "pass", low, high
-    if high < threshold:
+    if fails:
         return "fail", low, high
     return "undecided", low, high
 
@@ -171,10 +190,15 @@ class Recommendation:
     sentence: str
 
 
-def recommend(verdicts: Mapping[str, Verdict], mean_times: Mapping[str, float], target: Target, alpha: float,
-              names: Mapping[str, str] | None = None) -> Recommendation:  # fmt: skip
-    """The passing config with the lowest mean time, and the passing configs tied with it."""
+def recommend(verdicts: Mapping[str, Verdict], mean_costs: Mapping[str, float], target: Target, alpha: float,
+              names: Mapping[str, str] | None = None, cost: Callable[[float], str] | None = None,
+              bound: Callable[[float], str] | None = None) -> Recommendation:  # fmt: skip
+    """The passing config with the lowest mean cost (time), and the passing configs tied with it.
+
+    `cost` formats a mean cost (default `3.830 s`), `bound` the judged bound (default a number).
+    """
     names = names or {}
+    cost = cost or (lambda value: f"{value:.3f} s")
     passing = [key for key, v in verdicts.items() if v.decision == "pass"]
     if not passing:
         return Recommendation(
@@ -182,15 +206,22 @@ def recommend(verdicts: Mapping[str, Verdict], mean_times: Mapping[str, float], 
             (),
             f"No config reaches {target.describe()} with {target.confidence:.0%} confidence.",
         )
-    best = min(passing, key=lambda key: mean_times[key])
+    best = min(passing, key=lambda key: mean_costs[key])
     tied = tuple(
-        key for key in sorted(passing, key=lambda k: mean_times[k])
+        key for key in sorted(passing, key=lambda k: mean_costs[k])
         if key != best and not verdicts[best].time_high < verdicts[key].time_low
     )  # fmt: skip
     name = names.get(best, best)
+    verdict = verdicts[best]
+    side = "lower" if target.maximize or target.criterion == "success_rate" else "upper"
+    value = verdict.low if side == "lower" else verdict.high
+    if target.criterion == "success_rate":
+        shown = f"{value:.0%}"
+    else:
+        shown = bound(value) if bound is not None else f"{value:.4g}"
     sentence = (
         f"Use {name}: it reaches {target.describe()} with {target.confidence:.0%} confidence "
-        f"(one-sided lower bound {_shown(verdicts[best].low, target)}) in {mean_times[best]:.3f} s on average, "
+        f"(one-sided {side} bound {shown}) in {cost(mean_costs[best])} on average, "
         f"the fastest of {len(passing)} passing config{'s' if len(passing) > 1 else ''}."
     )
     if tied:
@@ -198,7 +229,3 @@ def recommend(verdicts: Mapping[str, Verdict], mean_times: Mapping[str, float], 
             " Its time cannot be told apart from " + ", ".join(names.get(k, k) for k in tied) + "."
         )
     return Recommendation(best, tied, sentence)
-
-
-def _shown(value: float, target: Target) -> str:
-    return f"{100 * value:.2f}%" if target.criterion == "mean" else f"{value:.0%}"

@@ -26,7 +26,8 @@ from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_text
 from hotlap.recipes import RunResult, get_recipe
 from hotlap.store import Store, SweepRecord
-from hotlap.sweep.spec import RangeSpec, SpecError, parse_spec
+from hotlap.sweep.spec import RangeSpec, SpecError
+from hotlap.sweep.validate import parse_spec, stored_spec
 
 __all__ = ["evaluate_saved", "parse_weights", "reweight_tta", "view_weights"]
 
@@ -65,10 +66,10 @@ def reweight_tta(
     store: Store, source_key: str, weights: Sequence[float], *, name: str | None = None
 ) -> SweepRecord:
     """Build (or complete) the derived sweep of `source_key` under each TTA weighting."""
-    from hotlap.sweep.engine import open_sweep
+    from hotlap.sweep.session import open_sweep
 
     source = store.require(source_key)
-    spec = parse_spec(source.spec)
+    spec = stored_spec(source.spec)
     recipe = get_recipe(spec.recipe)
     if KEY not in recipe.config_cls.model_fields:
         raise HotlapError(
@@ -76,12 +77,6 @@ def reweight_tta(
         )
     if KEY in spec.space:
         raise HotlapError(f"sweep {source.id} already sweeps {KEY}")
-    labels_path = source.directory / "test_labels.npy"
-    if not labels_path.exists():
-        raise HotlapError(
-            f"sweep {source.id} stored no TTA logits (keep_logits was off, or no run finished)"
-        )
-    labels = np.load(labels_path, allow_pickle=False).astype(np.int64)
     configs = [c for c in store.configs(source.id) if c.config.get("tta_level") == 2]
     if not configs:
         raise HotlapError(f"sweep {source.id} has no config at tta_level 2: nothing to re-weight")
@@ -126,23 +121,34 @@ def reweight_tta(
                 params={**config.params, KEY: weight}, config=values.model_dump(),
             )  # fmt: skip
         for run in runs:
-            path = source.directory / config.config_id / f"seed-{run.seed}" / "logits.npy"
-            if not path.exists():
+            folder = source.directory / config.config_id / f"seed-{run.seed}"
+            labels = _labels(folder, source.directory)
+            if not (folder / "logits.npy").exists() or labels is None:
                 continue
-            logits = np.load(path, allow_pickle=False).astype(np.float32)
+            logits = np.load(folder / "logits.npy", allow_pickle=False).astype(np.float32)
             for weight in weights:
                 combined = np.tensordot(view_weights(weight), logits, axes=1)
                 tta_accuracy = float((combined.argmax(1) == labels).mean())
                 digest = config_hash(
                     recipe.name, recipe.config_cls.model_validate({**config.config, KEY: weight})
                 )
-                metrics = {"accuracy": run.accuracy, "tta_accuracy": tta_accuracy, "train_time": run.train_time,
-                           "eval_time": run.eval_time, "total_time": run.total_time}  # fmt: skip
+                metrics = {**run.values, "tta_accuracy": tta_accuracy}
                 rows.append(
-                    (digest[:10], run.seed, metrics, run.device, run.host, run.started, run.ended)
+                    (
+                        digest[:10],
+                        run.seed,
+                        metrics,
+                        run.device,
+                        run.host,
+                        run.started,
+                        run.ended,
+                        run.session,
+                    )
                 )
     if not rows:
-        raise HotlapError(f"sweep {source.id} has no finished run with stored logits")
+        raise HotlapError(
+            f"sweep {source.id} has no finished run with stored TTA logits (keep_logits was off, or no run finished)"
+        )
     store.record_done(record.id, rows)
     record.directory.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
@@ -155,6 +161,15 @@ def reweight_tta(
     result = store.sweep(record.id)
     assert result is not None
     return result
+
+
+def _labels(folder: Path, sweep_directory: Path) -> np.ndarray | None:
+    """The test labels the run's logits score against: the run's own, or (sweeps stored before
+    runs kept theirs) the sweep's."""
+    for path in (folder / "labels.npy", sweep_directory / "test_labels.npy"):
+        if path.exists():
+            return np.load(path, allow_pickle=False).astype(np.int64)
+    return None
 
 
 def evaluate_saved(

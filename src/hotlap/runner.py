@@ -29,12 +29,11 @@ from hotlap.data import dataset_sizes
 from hotlap.envinfo import resolve_device
 from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json
+from hotlap.metrics import Metric
 from hotlap.recipes import Recipe, get_recipe
 from hotlap.store import Store, open_store
 
 __all__ = ["RunPlan", "execute", "plan_run", "summarize"]
-
-METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,8 @@ class RunPlan:
     out_dir: Path | None
     data_dir: Path | None = None
     warmup: bool = True
+    executor: str = "inprocess"
+    callbacks: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -76,9 +77,16 @@ def plan_run(
     out: str | os.PathLike[str] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     warmup: bool = True,
+    executor: str = "inprocess",
+    callbacks: Sequence[str] = (),
 ) -> RunPlan:
     """Validate every input of a run; raise HotlapError (one line) on the first problem."""
+    from hotlap.callbacks import check_callbacks
+    from hotlap.executors import check_executor
+
     recipe = get_recipe(recipe_name)
+    check_executor(executor)
+    check_callbacks(callbacks)
     parsed = parse_overrides(overrides)
     config = recipe.config(parsed)
     train_size, _, _ = dataset_sizes(data)
@@ -91,8 +99,10 @@ def plan_run(
         raise HotlapError(f"--seeds must be at least 1 (got {seeds})")
     if seed_offset < 0:
         raise HotlapError(f"--seed-offset must be at least 0 (got {seed_offset})")
-    if not 0.0 <= target <= 1.0:
-        raise HotlapError(f"--target is an accuracy between 0 and 1 (got {target})")
+    if recipe.metrics[0].kind == "fraction" and not 0.0 <= target <= 1.0:
+        raise HotlapError(
+            f"--target: {recipe.metrics[0].name} is a fraction between 0 and 1 (got {target})"
+        )
     resolved_device = resolve_device(device)
     out_dir = Path(out) if out is not None else None
     if (
@@ -112,6 +122,8 @@ def plan_run(
         out_dir=out_dir,
         data_dir=Path(data_dir) if data_dir is not None else None,
         warmup=warmup,
+        executor=executor,
+        callbacks=tuple(callbacks),
     )
 
 
@@ -124,17 +136,33 @@ def _describe(values: list[float]) -> dict[str, float | None]:
 
 
 def summarize(
-    records: Sequence[dict[str, Any]], target: float, metric: str = "tta_accuracy"
+    records: Sequence[dict[str, Any]],
+    target: float,
+    metrics: Sequence[Metric],
+    metric: str | None = None,
 ) -> dict[str, Any]:
-    """n, mean / sample std / min / max of every metric, and the share of runs with `metric` >= `target`."""
+    """n, mean / sample std / min / max of every metric, and the share of runs with `metric` (the
+    first declared) at or beyond `target`, in its direction."""
     done = [r for r in records if r.get("status", "done") == "done"]
-    summary: dict[str, Any] = {"n": len(done), "failed": len(records) - len(done)}
-    for name in METRICS:
-        summary[name] = _describe([float(r[name]) for r in done])
-    hits = sum(1 for r in done if r[metric] >= target)
+    summary: dict[str, Any] = {
+        "n": len(done),
+        "failed": len(records) - len(done),
+        "metrics": [m.name for m in metrics],
+    }
+    for entry in metrics:
+        summary[entry.name] = _describe(
+            [float(r[entry.name]) for r in done if r.get(entry.name) is not None]
+        )
+    judged = next(m for m in metrics if m.name == (metric or metrics[0].name))
+    hits = sum(
+        1
+        for r in done
+        if r.get(judged.name) is not None and judged.sign * r[judged.name] >= judged.sign * target
+    )
     summary["target"] = {
-        "metric": metric,
-        "at_least": target,
+        "metric": judged.name,
+        "direction": judged.direction,
+        "threshold": target,
         "successes": hits,
         "success_rate": hits / len(done) if done else None,
     }
@@ -148,6 +176,7 @@ def run_spec(plan: RunPlan) -> dict[str, Any]:
     return {
         "name": name, "recipe": plan.recipe.name, "dataset": plan.dataset, "device": str(plan.device),
         "base": plan.overrides, "seeds": list(plan.seeds), "strategy": "grid", "keep_weights": True,
+        "executor": plan.executor, "callbacks": list(plan.callbacks),
     }  # fmt: skip
 
 
@@ -155,12 +184,16 @@ def execute(
     plan: RunPlan, reporter: Any = None, *, store: Store | None = None, executor: Any = None
 ) -> dict[str, Any]:
     """Train every seed through the engine and write the run directory. Returns the summary."""
-    from hotlap.executors import InProcessExecutor
-    from hotlap.sweep.engine import Engine, open_sweep
-    from hotlap.sweep.spec import parse_spec
+    from hotlap.callbacks import get_callback
+    from hotlap.executors import get_executor
+    from hotlap.sweep.engine import Engine
+    from hotlap.sweep.session import open_sweep
+    from hotlap.sweep.validate import parse_spec
 
     data_dir = str(plan.data_dir) if plan.data_dir is not None else None
-    executor = executor or InProcessExecutor(warmup=plan.warmup)
+    executor = executor or get_executor(
+        plan.executor, **({"warmup": plan.warmup} if plan.executor == "inprocess" else {})
+    )
     executor.prepare(plan.dataset, data_dir, str(plan.device))  # data errors come before any write
     spec = parse_spec(run_spec(plan))
     if store is None:
@@ -170,7 +203,9 @@ def execute(
     out = sweep.directory
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "config.json", {**plan.describe(), "sweep": sweep.id})
-    engine = Engine(store, sweep, executor, reporter=reporter, data_dir=data_dir)
+    callbacks = [("progress", reporter)] if reporter is not None else []
+    callbacks += [(name, get_callback(name)) for name in plan.callbacks]
+    engine = Engine(store, sweep, executor, callbacks=callbacks, data_dir=data_dir)
     try:
         engine.run()
     except KeyboardInterrupt:
@@ -183,8 +218,8 @@ def _write_summary(
     store: Store, sweep_id: str, plan: RunPlan, out: Path, *, interrupted: bool
 ) -> dict[str, Any]:
     runs = [r for r in store.runs(sweep_id) if r.status in ("done", "failed")]
-    records = [{"status": r.status, **{m: r.value(m) for m in METRICS}} for r in runs]
-    summary = summarize(records, plan.target)
+    records = [{"status": r.status, **r.values} for r in runs]
+    summary = summarize(records, plan.target, plan.recipe.metrics)
     summary.update({"seeds_planned": len(plan.seeds), "interrupted": interrupted, "sweep": sweep_id,
                     "directory": str(out)})  # fmt: skip
     atomic_write_json(out / "summary.json", summary)

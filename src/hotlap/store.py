@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +28,13 @@ from typing import Any
 
 from hotlap.errors import HotlapError
 
-__all__ = ["SCHEMA_VERSION", "ConfigRecord", "RunRecord", "Store", "SweepRecord", "open_store"]
+__all__ = [
+    "SCHEMA_VERSION", "ConfigRecord", "RunRecord", "SessionRecord", "Store", "SweepRecord", "export_columns",
+    "export_rows", "open_store", "sweep_columns",
+]  # fmt: skip
 
 DB_NAME = "hotlap.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
         """CREATE TABLE sweeps (
@@ -103,8 +106,25 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             PRIMARY KEY (sweep_id, config_id, fidelity, stage)
         )""",
     ),
+    # v3: any metric. A run's metric values live in one JSON column (the five columns of v1 stay,
+    # read by nothing, for stores written before); the environment of every driving session is
+    # kept, and each run names the session it ran in.
+    3: (
+        "ALTER TABLE runs ADD COLUMN metric_values TEXT",
+        """UPDATE runs SET metric_values = json_object('accuracy', accuracy, 'tta_accuracy', tta_accuracy,
+            'train_time', train_time, 'eval_time', eval_time, 'total_time', total_time)
+            WHERE status = 'done'""",
+        "ALTER TABLE runs ADD COLUMN session INTEGER",
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            sweep_id TEXT NOT NULL REFERENCES sweeps(id),
+            started TEXT NOT NULL,
+            device_name TEXT,
+            environment TEXT NOT NULL
+        )""",
+    ),
 }
-RUN_METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
+V1_METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
 
 
 def _now() -> str:
@@ -152,13 +172,9 @@ class RunRecord:
     seed: int
     fidelity: str
     status: str
-    accuracy: float | None
-    tta_accuracy: float | None
-    train_time: float | None
-    eval_time: float | None
-    total_time: float | None
+    values: dict[str, float]  # metric -> value (done runs)
     wall_time: float | None
-    metrics: dict[str, Any] | None
+    details: dict[str, Any] | None  # precision, per-epoch history
     device: str | None
     host: str | None
     worker: str | None
@@ -168,9 +184,25 @@ class RunRecord:
     error: str | None
     traceback: str | None
     stage: str = "search"
+    session: int | None = None
 
     def value(self, metric: str) -> float | None:
-        return getattr(self, metric)
+        return self.values.get(metric)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One process that drove a sweep: where it ran."""
+
+    id: int
+    sweep_id: str
+    started: str
+    device_name: str | None
+    environment: dict[str, Any]
+
+
+RUN_COLUMNS = ("id, sweep_id, config_id, seed, fidelity, status, metric_values, wall_time, metrics, device, host,"
+               " worker, attempts, started, ended, error, traceback, stage, session")  # fmt: skip
 
 
 def _sweep(row: sqlite3.Row) -> SweepRecord:
@@ -189,9 +221,14 @@ def _config(row: sqlite3.Row) -> ConfigRecord:
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
-    data = dict(row)
-    data["metrics"] = json.loads(data["metrics"]) if data["metrics"] else None
-    return RunRecord(**data)
+    (id_, sweep_id, config_id, seed, fidelity, status, values, wall_time, details, device, host, worker,
+     attempts, started, ended, error, traceback, stage, session) = row  # fmt: skip
+    return RunRecord(
+        id_, sweep_id, config_id, seed, fidelity, status,
+        {k: v for k, v in json.loads(values).items() if v is not None} if values else {}, wall_time,
+        json.loads(details) if details else None, device, host, worker, attempts, started, ended, error,
+        traceback, stage, session,
+    )  # fmt: skip
 
 
 class Store:
@@ -365,21 +402,20 @@ class Store:
             )
         return cursor.rowcount == 1
 
-    def finish(self, run_id: int, outcome: dict[str, Any]) -> bool:
+    def finish(self, run_id: int, outcome: dict[str, Any], *, session: int | None = None) -> bool:
         """running -> done | failed with the outcome's fields; False when the run was not running."""
         status = outcome["status"]
         assert status in ("done", "failed")
-        metrics = outcome.get("metrics") or {}
-        values = [metrics.get(name) for name in RUN_METRICS]
-        extra = {k: v for k, v in metrics.items() if k not in RUN_METRICS}
+        values = outcome.get("metrics") or {}
+        details = {k: outcome[k] for k in ("precision", "history") if outcome.get(k)}
         with self.write() as db:
             cursor = db.execute(
-                "UPDATE runs SET status = ?, accuracy = ?, tta_accuracy = ?, train_time = ?, eval_time = ?,"
-                " total_time = ?, wall_time = ?, metrics = ?, device = ?, host = ?, started = ?, ended = ?,"
-                " error = ?, traceback = ? WHERE id = ? AND status = 'running'",
-                (status, *values, outcome.get("wall_time"), json.dumps(extra) if extra else None,
-                 outcome.get("device"), outcome.get("host"), outcome.get("started"), outcome.get("ended"),
-                 outcome.get("error"), outcome.get("traceback"), run_id),
+                "UPDATE runs SET status = ?, metric_values = ?, wall_time = ?, metrics = ?, device = ?, host = ?,"
+                " started = ?, ended = ?, error = ?, traceback = ?, session = ? WHERE id = ? AND status = 'running'",
+                (status, json.dumps(values) if values else None, outcome.get("wall_time"),
+                 json.dumps(details) if details else None, outcome.get("device"), outcome.get("host"),
+                 outcome.get("started"), outcome.get("ended"), outcome.get("error"), outcome.get("traceback"),
+                 session, run_id),
             )  # fmt: skip
         return cursor.rowcount == 1
 
@@ -420,23 +456,55 @@ class Store:
             if value is not None:
                 query += f" AND {column} = ?"
                 args.append(value)
-        return [_run(r) for r in self.db.execute(query + " ORDER BY id", args)]
+        query = query.replace("SELECT *", f"SELECT {RUN_COLUMNS}", 1)
+        cursor = self.db.execute(query + " ORDER BY id", args)
+        cursor.row_factory = None  # plain tuples: 50,000 rows read in a fraction of a second
+        return [_run(r) for r in cursor]
 
     def record_done(self, sweep_id: str, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert finished runs computed without training (offline evaluation), exactly once each.
 
-        rows: (config_id, seed, metrics, device, host, started, ended). Returns the rows added.
+        rows: (config_id, seed, metric values, device, host, started, ended, session). Returns the
+        rows added.
         """
         before = self.db.total_changes
         with self.write() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO runs (sweep_id, config_id, seed, fidelity, status, accuracy, tta_accuracy,"
-                " train_time, eval_time, total_time, device, host, started, ended, attempts)"
-                " VALUES (?, ?, ?, 'full', 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                [(sweep_id, config_id, seed, *(metrics[m] for m in RUN_METRICS), device, host, started, ended)
-                 for config_id, seed, metrics, device, host, started, ended in rows],
+                "INSERT OR IGNORE INTO runs (sweep_id, config_id, seed, fidelity, status, metric_values, device,"
+                " host, started, ended, session, attempts) VALUES (?, ?, ?, 'full', 'done', ?, ?, ?, ?, ?, ?, 0)",
+                [(sweep_id, config_id, seed, json.dumps(values), device, host, started, ended, session)
+                 for config_id, seed, values, device, host, started, ended, session in rows],
             )  # fmt: skip
         return self.db.total_changes - before
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def add_session(
+        self, sweep_id: str, device_name: str | None, environment: dict[str, Any]
+    ) -> int:
+        """Record a session that drives the sweep; returns its id, which its runs carry."""
+        with self.write() as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (sweep_id, started, device_name, environment) VALUES (?, ?, ?, ?)",
+                (sweep_id, _now(), device_name, json.dumps(environment)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def sessions(self, sweep_id: str) -> list[SessionRecord]:
+        rows = self.db.execute(
+            "SELECT id, sweep_id, started, device_name, environment FROM sessions WHERE sweep_id = ? ORDER BY id",
+            (sweep_id,),
+        )
+        return [SessionRecord(i, s, t, d, json.loads(e)) for i, s, t, d, e in rows]
+
+    def run_devices(self, sweep_id: str) -> dict[str, int]:
+        """Device name -> finished runs on it: more than one key means timings from several devices."""
+        rows = self.db.execute(
+            "SELECT device, COUNT(*) FROM runs WHERE sweep_id = ? AND status = 'done' AND device IS NOT NULL"
+            " GROUP BY device ORDER BY COUNT(*) DESC",
+            (sweep_id,),
+        )
+        return {device: n for device, n in rows}
 
     def close_race(
         self, sweep_id: str, config_id: str, fidelity: str, stage: str, *, seeds: int, decision: str | None,
@@ -487,18 +555,50 @@ class Store:
         """One row per run of sweep `key` (id or name): the columns of `hotlap export`."""
         import pandas as pd
 
-        from hotlap.sweep.results import export_rows
-        from hotlap.sweep.spec import parse_spec
-
         sweep = self.require(key)
-        swept = parse_spec(sweep.spec).swept_keys
-        rows = export_rows(sweep.name, swept, self.configs(sweep.id), self.runs(sweep.id))
-        return pd.DataFrame(rows, columns=export_columns(swept))
+        swept, metrics = sweep_columns(sweep)
+        rows = export_rows(sweep.name, swept, metrics, self.configs(sweep.id), self.runs(sweep.id))
+        return pd.DataFrame(rows, columns=export_columns(swept, metrics))
 
 
-def export_columns(swept_keys: Sequence[str]) -> list[str]:
-    return ["sweep", "config_id", "is_baseline", *swept_keys, "seed", "fidelity", "stage", "status", *RUN_METRICS,
-            "device", "host", "started", "ended", "error"]  # fmt: skip
+def sweep_columns(sweep: SweepRecord) -> tuple[list[str], list[str]]:
+    """The swept keys and the metric names of a stored sweep, read from its stored spec alone (no
+    recipe needed)."""
+    spec = sweep.spec
+    swept = (["variant"] if spec.get("variants") else []) + list(spec.get("space") or {})
+    metrics = [m["name"] for m in spec.get("metrics") or []] or list(V1_METRICS)
+    return swept, metrics
+
+
+def export_columns(swept_keys: Sequence[str], metrics: Sequence[str]) -> list[str]:
+    return ["sweep", "config_id", "is_baseline", *swept_keys, "seed", "fidelity", "stage", "status", *metrics,
+            "wall_time", "device", "host", "started", "ended", "error"]  # fmt: skip
+
+
+def export_rows(
+    sweep_name: str, swept_keys: Sequence[str], metrics: Sequence[str], configs: Iterable[ConfigRecord],
+    runs: Iterable[RunRecord],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """One row per run: sweep, config id, every swept key, seed, fidelity, status, every metric."""
+    by_id = {c.config_id: c for c in configs}
+    rows = []
+    for run in runs:
+        config = by_id[run.config_id]
+        row: dict[str, Any] = {
+            "sweep": sweep_name,
+            "config_id": run.config_id,
+            "is_baseline": config.is_baseline,
+        }
+        for key in swept_keys:
+            row[key] = config.params.get(key, config.config.get(key))
+        row.update(
+            {"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status}
+        )
+        row.update({metric: run.value(metric) for metric in metrics})
+        row.update({"wall_time": run.wall_time, "device": run.device, "host": run.host, "started": run.started,
+                    "ended": run.ended, "error": run.error})  # fmt: skip
+        rows.append(row)
+    return rows
 
 
 def default_workdir() -> Path:

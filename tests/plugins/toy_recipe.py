@@ -2,7 +2,7 @@
 
 Registered when imported (HOTLAP_PLUGINS=toy_recipe with tests/plugins on PYTHONPATH).
 `tta_accuracy` peaks at x = 0.3; `seconds` makes a run take that long; `fail_seed` makes that
-seed raise; `nan` makes every run diverge.
+seed raise; `nan` makes every run diverge. Its training shape is `y` (the warmup tests count it).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from torch import nn
 from hotlap.config import RecipeConfig
 from hotlap.errors import RunFailed
 from hotlap.recipes import RunResult, recipe
+
+WARMUPS: list[int] = []  # the y of every warmup run, in order (seed 0x5EED)
 
 
 class ToyConfig(RecipeConfig):
@@ -37,10 +39,14 @@ def _net(config: ToyConfig, num_classes: int) -> nn.Module:
     build_model=_net,
     total_steps=lambda c, n: int(c.epochs),
     summary="test recipe",
+    metrics=["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
+    shape=lambda c: c.y,
 )
 def train(
     config: ToyConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True
 ) -> RunResult:
+    if seed == 0x5EED:
+        WARMUPS.append(config.y)
     if config.seconds:
         time.sleep(config.seconds)
     if config.nan:
@@ -51,14 +57,21 @@ def train(
     accuracy = 0.9 - (config.x - 0.3) ** 2 - 0.01 * config.y + noise - 0.02 / config.epochs
     jitter = ((seed * 104729) % 11 - 5) / 200  # +-2.5% run-to-run time noise
     train_time = 0.001 * (1 + config.y) * config.epochs * (1 + jitter)
+    history = [{"epoch": 1, "val_acc": accuracy}]
+    if on_epoch is not None:
+        on_epoch(history[0])
+    artifacts = {}
+    if keep_weights:
+        artifacts["model.pt"] = {"w": _net(config, 10)[1].weight.detach()[:1, :4].clone()}
     return RunResult(
         seed=seed,
-        accuracy=accuracy,
-        tta_accuracy=accuracy + 0.005,
-        train_time=train_time,
-        eval_time=0.0005,
-        history=[{"epoch": 1, "val_acc": accuracy}],
-        state_dict={"w": _net(config, 10)[1].weight.detach()[:1, :4].clone()}
-        if keep_weights
-        else None,
+        metrics={
+            "accuracy": accuracy,
+            "tta_accuracy": accuracy + 0.005,
+            "train_time": train_time,
+            "eval_time": 0.0005,
+            "total_time": train_time + 0.0005,
+        },  # fmt: skip
+        history=history,
+        artifacts=artifacts,
     )

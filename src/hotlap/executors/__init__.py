@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from hotlap.executors import inprocess  # noqa: F401  (registers the executor)
 from hotlap.executors.base import (
+    EpochSink,
     Executor,
     Outcome,
     Task,
+    check_executor,
+    encode_artifacts,
+    error_line,
+    executor_options,
     get_executor,
     list_executors,
     register_executor,
@@ -14,10 +19,15 @@ from hotlap.executors.base import (
 from hotlap.executors.inprocess import InProcessExecutor
 
 __all__ = [
+    "EpochSink",
     "Executor",
     "InProcessExecutor",
     "Outcome",
     "Task",
+    "check_executor",
+    "encode_artifacts",
+    "error_line",
+    "executor_options",
     "get_executor",
     "list_executors",
     "register_executor",

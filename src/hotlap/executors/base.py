@@ -8,13 +8,19 @@ store: only the driver writes.
 
 from __future__ import annotations
 
+import inspect
+import io
+import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Executor", "Outcome", "Task", "get_executor", "list_executors", "register_executor"]
+__all__ = [
+    "EpochSink", "Executor", "Outcome", "Task", "check_executor", "encode_artifacts", "error_line",
+    "executor_options", "get_executor", "list_executors", "register_executor",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,8 @@ class Task:
     seed: int
     device: str = "auto"
     data_dir: str | None = None
-    keep_weights: bool = True
-    keep_logits: bool = True
+    keep_weights: bool = True  # model.pt
+    keep_artifacts: bool = True  # every other artifact of the run (logits, ...)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,16 +43,18 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a task. `status` is done or failed; failed outcomes carry the error."""
+    """What became of a task. `status` is done or failed; failed outcomes carry the error.
+
+    `artifacts` are the run folder's files as bytes (`model.pt`, `logits.npy`, ...), so an outcome
+    can cross a process or a network unchanged.
+    """
 
     run_id: int
     status: str
-    metrics: dict[str, Any] = field(default_factory=dict)  # accuracy, times, history, precision
-    weights: bytes | None = None  # torch.save(state_dict) bytes, for weights_only loading
-    logits: bytes | None = (
-        None  # .npy bytes: per-view test logits, fp16 (views, test images, classes)
-    )
-    labels: bytes | None = None  # .npy bytes: the test labels those logits score against
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    precision: str | None = None
+    artifacts: dict[str, bytes] = field(default_factory=dict)
     device: str | None = None
     host: str | None = None
     started: str | None = None
@@ -54,17 +62,61 @@ class Outcome:
     wall_time: float | None = None
     error: str | None = None
     traceback: str | None = None
-    warmup_time: float | None = None  # seconds of the worker's warmup run before this task, if any
+    warmup_time: float | None = None  # seconds of the worker's warmup before this task, if any
 
     def fields(self) -> dict[str, Any]:
+        """Everything but the artifacts: what the store and metrics.json keep."""
         data = asdict(self)
-        for blob in ("weights", "logits", "labels"):
-            data.pop(blob)
+        data.pop("artifacts")
         return data
+
+    @classmethod
+    def failure(cls, run_id: int, exc: BaseException, **fields: Any) -> Outcome:
+        """A failed outcome naming the exception in one line, with its traceback."""
+        return cls(run_id=run_id, status="failed", error=error_line(exc),
+                   traceback="".join(traceback.format_exception(exc)), **fields)  # fmt: skip
+
+
+def error_line(exc: BaseException) -> str:
+    """`ValueError: the last line of the message`."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines else ""
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+def encode_artifacts(artifacts: dict[str, Any]) -> dict[str, bytes]:
+    """A RunResult's artifacts as file contents: state_dicts through torch.save (for loading with
+    weights_only=True), tensors and arrays as .npy, text as UTF-8, bytes as they are."""
+    import numpy as np
+    import torch
+
+    out = {}
+    for name, value in artifacts.items():
+        if "/" in name or name.startswith(".") or not name:
+            raise ValueError(f"artifact name {name!r} is not a plain file name")
+        if isinstance(value, bytes):
+            out[name] = value
+        elif isinstance(value, str):
+            out[name] = value.encode()
+        elif name.endswith(".npy"):
+            array = value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            out[name] = buffer.getvalue()
+        else:
+            buffer = io.BytesIO()
+            torch.save(value, buffer)
+            out[name] = buffer.getvalue()
+    return out
 
 
 class Executor(ABC):
-    """Runs tasks. `capacity` tasks may be in flight at once."""
+    """Runs tasks. `capacity` tasks may be in flight at once.
+
+    One method to write (`submit`); `prepare` and `shutdown` have defaults that do nothing. A new
+    executor is a class registered with `@register_executor("name")`; its constructor's keyword
+    arguments are the options of `executor: {name: ..., option: value}` in a spec.
+    """
 
     capacity: int = 1
 
@@ -72,11 +124,15 @@ class Executor(ABC):
         """Load what every task will need before the first one is submitted (optional)."""
 
     @abstractmethod
-    def submit(self, task: Task) -> Future[Outcome]:
-        """Start a task; the future resolves to its Outcome (never to a training exception)."""
+    def submit(self, task: Task, on_epoch: EpochSink | None = None) -> Future[Outcome]:
+        """Start a task; the future resolves to its Outcome. `on_epoch(run_id, record)` receives
+        each epoch's record while the run trains (in the driver's process)."""
 
     def shutdown(self) -> None:  # noqa: B027
-        """Release workers and devices."""
+        """Release workers and devices. The engine always calls it, on errors and Ctrl-C too."""
+
+
+EpochSink = Callable[[int, dict[str, Any]], None]
 
 
 _REGISTRY: dict[str, Callable[..., Executor]] = {}
@@ -90,12 +146,41 @@ def register_executor(name: str) -> Callable[[Callable[..., Executor]], Callable
     return decorate
 
 
-def get_executor(name: str = "inprocess", **options: Any) -> Executor:
+def executor_options(name: str) -> list[str]:
+    """The options an executor takes: its constructor's keyword arguments."""
+    check_executor(name, None)
+    signature = inspect.signature(_REGISTRY[name])
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def check_executor(name: str, options: dict[str, Any] | None = None) -> None:
+    """A one-line HotlapError for an unknown executor or option."""
     from hotlap.errors import HotlapError
 
     if name not in _REGISTRY:
         raise HotlapError(f"unknown executor {name!r} (known: {', '.join(sorted(_REGISTRY))})")
-    return _REGISTRY[name](**options)
+    if not options:
+        return
+    unknown = sorted(set(options or {}) - set(executor_options(name)))
+    if unknown:
+        valid = ", ".join(executor_options(name)) or "none"
+        raise HotlapError(
+            f"executor {name}: unknown option(s) {', '.join(unknown)} (valid: {valid})"
+        )
+
+
+def get_executor(name: str = "inprocess", **options: Any) -> Executor:
+    from hotlap.errors import HotlapError
+
+    check_executor(name, options)
+    try:
+        return _REGISTRY[name](**options)
+    except (TypeError, ValueError) as exc:
+        raise HotlapError(f"executor {name}: {exc}") from None
 
 
 def list_executors() -> list[str]:

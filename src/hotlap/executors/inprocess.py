@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import io
 import socket
 import time
-import traceback
+from collections.abc import Hashable
 from concurrent.futures import Future
 from typing import Any
 
-import numpy as np
 import torch
 
 from hotlap.config import RecipeConfig
 from hotlap.data import DeviceData, load_dataset
 from hotlap.envinfo import device_name, resolve_device
-from hotlap.executors.base import Executor, Outcome, Task, register_executor
+from hotlap.executors.base import (
+    EpochSink,
+    Executor,
+    Outcome,
+    Task,
+    encode_artifacts,
+    register_executor,
+)
 from hotlap.recipes import Recipe, RunResult, get_recipe
 
 __all__ = ["InProcessExecutor", "Worker"]
@@ -28,39 +34,30 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _last_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[-1] if lines else ""
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
-
-
 class Worker:
     """Holds one dataset on one device and trains (config, seed) pairs, warm after the first.
 
-    The first call of `warmup` trains once on random labels so that cuDNN autotuning (and, later,
-    compilation) is paid outside every measured run.
+    `warmup` trains once on random labels for every distinct training shape the worker meets (the
+    recipe's `shape`: widths, batch size, dtype...), so that cuDNN autotuning and compilation are
+    paid outside every measured run, also when a later config has another shape.
     """
 
     def __init__(self, data: DeviceData) -> None:
         self.data = data
-        self.warmed_up = False
+        self.warmed: set[tuple[str, Hashable]] = set()
         if data.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
+    def needs_warmup(self, recipe: Recipe, config: RecipeConfig) -> bool:
+        return (recipe.name, recipe.shape_of(config)) not in self.warmed
+
     def warmup(self, recipe: Recipe, config: RecipeConfig) -> RunResult | None:
-        if self.warmed_up:
+        if not self.needs_warmup(recipe, config):
             return None
-        result = recipe.train(
+        self.warmed.add((recipe.name, recipe.shape_of(config)))
+        return recipe.train(
             config, self.data.with_random_labels(WARMUP_SEED), WARMUP_SEED, keep_weights=False
         )
-        self.warmed_up = True
-        return result
 
     def run(
         self,
@@ -75,16 +72,20 @@ class Worker:
 
 @register_executor("inprocess")
 class InProcessExecutor(Executor):
-    """Keeps each dataset on its device and pays the warmup once per process.
+    """Keeps each dataset on its device and warms up once per training shape.
 
     `submit` trains before it returns, so the future is already resolved: the engine treats it like
     any other executor's. Any exception inside a run (non-finite loss, CUDA out of memory, a bug in
     a recipe) becomes a failed Outcome; KeyboardInterrupt goes through.
+
+    Options: `warmup` (default true): one untimed run on random labels per training shape.
     """
 
     capacity = 1
 
     def __init__(self, warmup: bool = True) -> None:
+        if not isinstance(warmup, bool):
+            raise ValueError(f"warmup is true or false (got {warmup!r})")
         self.warmup = warmup
         self.workers: dict[tuple[str, str | None, str], Worker] = {}
         self.host = socket.gethostname()
@@ -100,44 +101,45 @@ class InProcessExecutor(Executor):
     def prepare(self, dataset: str, data_dir: str | None, device: str) -> None:
         self._worker(dataset, data_dir, device)
 
-    def submit(self, task: Task) -> Future[Outcome]:
+    def submit(self, task: Task, on_epoch: EpochSink | None = None) -> Future[Outcome]:
         future: Future[Outcome] = Future()
-        future.set_result(self._run(task))
+        future.set_result(self._run(task, on_epoch))
         return future
 
-    def _run(self, task: Task) -> Outcome:
+    def shutdown(self) -> None:
+        self.workers.clear()
+
+    def _run(self, task: Task, on_epoch: EpochSink | None) -> Outcome:
         worker = self._worker(task.dataset, task.data_dir, task.device)
         recipe = get_recipe(task.recipe)
         config = recipe.config_cls.model_validate(task.config)
         device = worker.data.device
-        base = {"run_id": task.run_id, "device": device_name(device), "host": self.host}
-        if self.warmup and not worker.warmed_up:
+        base: dict[str, Any] = {"device": device_name(device), "host": self.host}
+        if self.warmup and worker.needs_warmup(recipe, config):
             begin = time.perf_counter()
-            try:
+            with contextlib.suppress(Exception):  # the real run will fail the same way, and say why
                 worker.warmup(recipe, config)
-            except Exception:  # the real run will fail the same way and say why
-                worker.warmed_up = True
             base["warmup_time"] = time.perf_counter() - begin
+
+        def epoch(record: dict[str, Any]) -> None:
+            if on_epoch is not None:
+                on_epoch(task.run_id, record)
+
         started, begin = _now(), time.perf_counter()
         try:
-            result = worker.run(recipe, config, task.seed, keep_weights=task.keep_weights)
+            result = worker.run(
+                recipe, config, task.seed, on_epoch=epoch, keep_weights=task.keep_weights
+            )
+            kept = {
+                name: value for name, value in result.artifacts.items()
+                if (task.keep_weights if name == "model.pt" else task.keep_artifacts)
+            }  # fmt: skip
+            artifacts = encode_artifacts(kept)
         except Exception as exc:
-            return Outcome(
-                status="failed", started=started, ended=_now(), wall_time=time.perf_counter() - begin,
-                error=_last_line(exc), traceback=traceback.format_exc(), **base,
-            )  # fmt: skip
-        weights = None
-        if task.keep_weights and result.state_dict is not None:
-            buffer = io.BytesIO()
-            torch.save(result.state_dict, buffer)
-            weights = buffer.getvalue()
-        logits = labels = None
-        if task.keep_logits and result.view_logits is not None:
-            logits = _npy(result.view_logits.numpy())
-            labels = _npy(worker.data.test_labels.cpu().numpy().astype(np.int16))
-        metrics = result.metrics()
-        metrics.pop("seed")
+            return Outcome.failure(task.run_id, exc, started=started, ended=_now(),
+                                   wall_time=time.perf_counter() - begin, **base)  # fmt: skip
         return Outcome(
-            status="done", metrics=metrics, weights=weights, logits=logits, labels=labels, started=started,
+            run_id=task.run_id, status="done", metrics={k: float(v) for k, v in result.metrics.items()},
+            history=result.history, precision=result.precision, artifacts=artifacts, started=started,
             ended=_now(), wall_time=time.perf_counter() - begin, **base,
         )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -13,6 +13,7 @@ from torch import nn
 
 from hotlap.config import RecipeConfig
 from hotlap.errors import ConfigError
+from hotlap.metrics import Metric, resolve_metrics
 
 __all__ = [
     "EpochCallback",
@@ -32,36 +33,20 @@ class EpochCallback(Protocol):
 class RunResult:
     """What one training run of one seed produced.
 
-    `accuracy` is the final network's test accuracy without TTA; `tta_accuracy` with the config's
-    TTA level. Times are seconds under the timing convention (`hotlap.timing`).
+    `metrics` maps each metric the recipe declares to its value (times in seconds under the timing
+    convention, `hotlap.timing`). `history` is one record per epoch. `artifacts` maps a file name
+    to what is kept of the run: a state_dict (`model.pt`, saved for `weights_only` loading), a
+    tensor or array (`*.npy`), bytes or text; the executor turns them into files of the run folder.
     """
 
     seed: int
-    accuracy: float
-    tta_accuracy: float
-    train_time: float
-    eval_time: float
+    metrics: dict[str, float]
     history: list[dict[str, Any]] = field(default_factory=list)
     precision: str = "fp32"  # the dtype the network actually ran in
-    state_dict: dict[str, torch.Tensor] | None = None
-    view_logits: torch.Tensor | None = None  # (views, test images, classes), fp16 on the CPU
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def total_time(self) -> float:
-        return self.train_time + self.eval_time
-
-    def metrics(self) -> dict[str, Any]:
-        """Plain-data record of the run (no tensors)."""
-        return {
-            "seed": self.seed,
-            "accuracy": self.accuracy,
-            "tta_accuracy": self.tta_accuracy,
-            "train_time": self.train_time,
-            "eval_time": self.eval_time,
-            "total_time": self.total_time,
-            "precision": self.precision,
-            "history": self.history,
-        }
+    def __getitem__(self, metric: str) -> float:
+        return self.metrics[metric]
 
 
 TrainFn = Callable[..., RunResult]
@@ -71,10 +56,14 @@ TrainFn = Callable[..., RunResult]
 class Recipe:
     """A registered recipe.
 
-    train(config, data, seed, *, on_epoch=None) -> RunResult trains one seed on device-resident
-    data. build_model(config, num_classes) makes the network (for counting parameters and FLOPs);
-    total_steps(config, train_size) is the number of optimizer steps a run makes. `smoke` are
-    overrides that make a run CPU-sized on the digits data (tests and the demo use them).
+    train(config, data, seed, *, on_epoch=None, keep_weights=True) -> RunResult trains one seed on
+    device-resident data. build_model(config, num_classes) makes the network (for counting
+    parameters and FLOPs); total_steps(config, train_size) is the number of optimizer steps a run
+    makes. `metrics` are the metrics a run reports (the first is the default objective).
+    `smoke` are overrides that make a run CPU-sized on the digits data (tests and the demo use
+    them). `shape(config)` says which configs share compiled kernels and cuDNN's autotuning (a
+    worker warms up once per distinct shape; None: once per process). `eval_fields` are config
+    fields that change only the evaluation, never the training.
     """
 
     name: str
@@ -83,15 +72,29 @@ class Recipe:
     build_model: Callable[[Any, int], nn.Module]
     total_steps: Callable[[Any, int], int]
     summary: str
+    metrics: tuple[Metric, ...]
     smoke: dict[str, Any] = field(default_factory=dict)
     evaluate: Callable[..., RunResult] | None = (
         None  # (config, data, state_dict) -> a timed evaluation
     )
+    shape: Callable[[Any], Hashable] | None = None
+    eval_fields: frozenset[str] = frozenset()
 
     def config(self, overrides: dict[str, Any] | None = None) -> RecipeConfig:
         from hotlap.config import resolve_config
 
         return resolve_config(self.config_cls, overrides, context=f"recipe {self.name}")
+
+    def metric(self, name: str) -> Metric:
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric
+        raise ConfigError(
+            f"recipe {self.name} has no metric {name!r} (it reports: {', '.join(m.name for m in self.metrics)})"
+        )
+
+    def shape_of(self, config: RecipeConfig) -> Hashable:
+        return None if self.shape is None else self.shape(config)
 
 
 _REGISTRY: dict[str, Recipe] = {}
@@ -104,17 +107,30 @@ def recipe(
     build_model: Callable[[Any, int], nn.Module],
     total_steps: Callable[[Any, int], int],
     summary: str,
+    metrics: Sequence[str | Metric],
     smoke: dict[str, Any] | None = None,
     evaluate: Callable[..., RunResult] | None = None,
+    shape: Callable[[Any], Hashable] | None = None,
+    eval_fields: Sequence[str] = (),
 ) -> Callable[[TrainFn], TrainFn]:
-    """Decorator: register a training function as recipe `name`."""
+    """Decorator: register a training function as recipe `name`, reporting `metrics` (names of
+    registered metrics, or `Metric` objects, which are registered with it)."""
 
     def decorate(train: TrainFn) -> TrainFn:
         if name in _REGISTRY:
             raise ValueError(f"recipe {name!r} is registered twice")
+        declared = resolve_metrics(metrics)
+        if not declared:
+            raise ValueError(f"recipe {name!r} declares no metric")
+        unknown = set(eval_fields) - set(config.model_fields)
+        if unknown:
+            raise ValueError(
+                f"recipe {name!r}: eval_fields {sorted(unknown)} are not config fields"
+            )
         _REGISTRY[name] = Recipe(
-            name, config, train, build_model, total_steps, summary, dict(smoke or {}), evaluate
-        )
+            name, config, train, build_model, total_steps, summary, declared, dict(smoke or {}),
+            evaluate, shape, frozenset(eval_fields),
+        )  # fmt: skip
         return train
 
     return decorate

@@ -13,7 +13,7 @@ from hotlap.report.render import render_csv, render_html, render_json, render_ma
 from hotlap.report.rows import config_rows, csv_columns, document
 from hotlap.store import Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, analyze
-from hotlap.sweep.spec import parse_spec
+from hotlap.sweep.validate import stored_spec
 
 __all__ = [
     "Report",
@@ -39,8 +39,10 @@ class Report:
 
 def load_report(store: Store, key: str) -> Report:
     sweep = store.require(key)
-    spec = parse_spec(sweep.spec)
-    analysis = analyze(spec, store.configs(sweep.id), store.runs(sweep.id))
+    spec = stored_spec(sweep.spec)
+    analysis = analyze(
+        spec, store.configs(sweep.id), store.runs(sweep.id), devices=store.run_devices(sweep.id)
+    )
     env_path = sweep.directory / "env.json"
     environment = json.loads(env_path.read_text()) if env_path.exists() else None
     return Report(sweep, analysis, environment)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotlap.errors import HotlapError
+from hotlap.metrics import Metric
 from hotlap.stats import Comparison, Summary, compare, describe
 from hotlap.store import Store
 from hotlap.sweep.analysis import analyze
-from hotlap.sweep.spec import METRICS, parse_spec
+from hotlap.sweep.validate import stored_spec
 
 __all__ = ["Side", "compare_sides", "resolve_side"]
 
@@ -21,6 +22,7 @@ __all__ = ["Side", "compare_sides", "resolve_side"]
 class Side:
     label: str
     values: dict[str, dict[int, float]]  # metric -> seed -> value
+    metrics: tuple[Metric, ...] = ()
 
 
 def _side(store: Store, sweep_id: str, config_id: str) -> Side:
@@ -34,8 +36,13 @@ def _side(store: Store, sweep_id: str, config_id: str) -> Side:
         raise HotlapError(
             f"config {config_id} of sweep {sweep_id} has no finished full-fidelity run"
         )
-    values = {m: {r.seed: float(r.value(m)) for r in runs} for m in METRICS}  # type: ignore[arg-type]
-    return Side(f"{sweep_id}/{config_id}", values)
+    sweep = store.require(sweep_id)
+    metrics = tuple(stored_spec(sweep.spec).metric_defs())
+    values = {
+        m.name: {r.seed: float(r.values[m.name]) for r in runs if m.name in r.values}
+        for m in metrics
+    }
+    return Side(f"{sweep_id}/{config_id}", values, metrics)
 
 
 def resolve_side(store: Store, key: str) -> Side:
@@ -50,7 +57,12 @@ def resolve_side(store: Store, key: str) -> Side:
         return _side(store, sweep.id, matches[0].config_id)
     sweep = store.sweep(key)
     if sweep is not None:
-        analysis = analyze(parse_spec(sweep.spec), store.configs(sweep.id), store.runs(sweep.id))
+        analysis = analyze(
+            stored_spec(sweep.spec),
+            store.configs(sweep.id),
+            store.runs(sweep.id),
+            comparisons=False,
+        )
         if analysis.best is None:
             raise HotlapError(f"sweep {sweep.id} has no finished run to compare")
         return _side(store, sweep.id, analysis.best.config_id)
@@ -68,15 +80,20 @@ def resolve_side(store: Store, key: str) -> Side:
 
 @dataclass(frozen=True)
 class MetricComparison:
-    metric: str
+    metric: Metric
     a: Summary
     b: Summary
     comparison: Comparison
 
 
 def compare_sides(a: Side, b: Side, confidence: float = 0.95) -> list[MetricComparison]:
+    """Every metric both sides report, A minus B."""
+    shared = [
+        m for m in a.metrics if m.name in b.values and a.values.get(m.name) and b.values[m.name]
+    ]
     return [
-        MetricComparison(m, describe(list(a.values[m].values()), confidence), describe(list(b.values[m].values()), confidence),
-                         compare(a.values[m], b.values[m], confidence))
-        for m in METRICS
+        MetricComparison(m, describe(list(a.values[m.name].values()), confidence),
+                         describe(list(b.values[m.name].values()), confidence),
+                         compare(a.values[m.name], b.values[m.name], confidence))
+        for m in shared
     ]  # fmt: skip

@@ -41,7 +41,7 @@ def _full(analysis: Analysis) -> list[ConfigReport]:
 def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
     points = []
     for report in _full(analysis):
-        acc, time = report.metrics[analysis.accuracy_metric], report.metrics[analysis.time_metric]
+        acc, time = report.metrics[analysis.quality_metric], report.metrics[analysis.cost_metric]
         points.append(PlotPoint(
             report.config_id, report.label(), acc.mean, acc.ci_low if acc.ci_low is not None else acc.mean,  # type: ignore[arg-type]
             acc.ci_high if acc.ci_high is not None else acc.mean, time.mean,  # type: ignore[arg-type]
@@ -52,12 +52,18 @@ def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
     return points
 
 
-def pareto_front(points: list[PlotPoint]) -> list[PlotPoint]:
-    """Points no other point beats on both accuracy (higher) and time (lower), by time."""
+def pareto_front(
+    points: list[PlotPoint], quality_sign: float = 1.0, cost_sign: float = -1.0
+) -> list[PlotPoint]:
+    """Points no other point beats on both the quality and the cost (each in its metric's
+    direction: by default higher accuracy, lower time), sorted by cost."""
+
+    def key(p: PlotPoint) -> tuple[float, float]:
+        return quality_sign * p.accuracy, cost_sign * p.time
+
     front = [
         p for p in points
-        if not any(q.accuracy >= p.accuracy and q.time <= p.time and (q.accuracy, q.time) != (p.accuracy, p.time)
-                   for q in points)
+        if not any(key(q)[0] >= key(p)[0] and key(q)[1] >= key(p)[1] and key(q) != key(p) for q in points)
     ]  # fmt: skip
     return sorted(front, key=lambda p: p.time)
 
@@ -73,7 +79,7 @@ def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | Non
         value = report.params.get(key, report.config.get(key))
         if not isinstance(value, int | float) or isinstance(value, bool):
             return None
-        acc = report.metrics[analysis.accuracy_metric]
+        acc = report.metrics[analysis.quality_metric]
         rows.append({
             "value": value, "mean": acc.mean, "ci_low": acc.ci_low, "ci_high": acc.ci_high,
             "success_rate": report.success.rate if report.success else None, "is_baseline": report.is_baseline,
@@ -85,10 +91,6 @@ def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | Non
 # --- drawing -------------------------------------------------------------------------------------
 
 COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "undecided": "#9a6700", None: "#0969da"}
-
-
-def _pct(value: float) -> float:
-    return 100 * value
 
 
 def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
@@ -108,12 +110,18 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
     return written
 
 
+def _unit(metric: Any) -> str:
+    return f" ({metric.shown_unit})" if metric.shown_unit else ""
+
+
 def _target_line(ax: Any, analysis: Analysis, horizontal: bool = True) -> None:
     if analysis.target is None:
         return
-    value = _pct(analysis.target.at_least)
+    value = analysis.quality.scaled(analysis.target.threshold)
     line = ax.axhline if horizontal else ax.axvline
-    line(value, color="#cf222e", linestyle="--", linewidth=1, label=f"target {value:.2f}%")
+    line(
+        value, color="#cf222e", linestyle="--", linewidth=1, label=f"target {analysis.target.shown}"
+    )
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -130,20 +138,22 @@ def _save(fig: Any, path: Path) -> Path:
 def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
+    scale = analysis.quality.scaled
+
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for point in points:
         color = COLORS.get(point.decision, COLORS[None])
         ax.errorbar(
-            point.time, _pct(point.accuracy),
+            point.time, scale(point.accuracy),
             xerr=[[point.time - point.time_low], [point.time_high - point.time]],
-            yerr=[[_pct(point.accuracy - point.accuracy_low)], [_pct(point.accuracy_high - point.accuracy)]],
+            yerr=[[scale(point.accuracy - point.accuracy_low)], [scale(point.accuracy_high - point.accuracy)]],
             fmt="s" if point.is_baseline else "o", color=color, markersize=8 if point.recommended else 5,
             markeredgecolor="black" if point.recommended else color, capsize=2, linewidth=0.8,
         )  # fmt: skip
-    front = pareto_front(points)
+    front = pareto_front(points, analysis.quality.sign, analysis.cost.sign)
     ax.plot(
         [p.time for p in front],
-        [_pct(p.accuracy) for p in front],
+        [scale(p.accuracy) for p in front],
         color="#6e7781",
         linewidth=1,
         label="Pareto front",
@@ -154,14 +164,18 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
             text = "recommended" if point.recommended else "baseline"
             ax.annotate(
                 text,
-                (point.time, _pct(point.accuracy)),
+                (point.time, scale(point.accuracy)),
                 textcoords="offset points",
                 xytext=(6, 6),
                 fontsize=8,
             )
-    ax.set_xlabel(f"mean {analysis.time_metric} (s), {analysis.spec.confidence:.0%} CI")
-    ax.set_ylabel(f"mean {analysis.accuracy_metric} (%), {analysis.spec.confidence:.0%} CI")
-    ax.set_title("accuracy vs time per config")
+    ax.set_xlabel(
+        f"mean {analysis.cost_metric}{_unit(analysis.cost)}, {analysis.spec.confidence:.0%} CI"
+    )
+    ax.set_ylabel(
+        f"mean {analysis.quality_metric}{_unit(analysis.quality)}, {analysis.spec.confidence:.0%} CI"
+    )
+    ax.set_title(f"{analysis.quality_metric} vs {analysis.cost_metric} per config")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -170,9 +184,11 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
 def _draw_distributions(analysis: Analysis, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
+    scale = analysis.quality.scaled
+
     reports = _full(analysis)[:MAX_DISTRIBUTIONS]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(reports) + 2), 4.5))
-    data = [[_pct(v) for v in r.values[analysis.accuracy_metric].values()] for r in reports]
+    data = [[scale(v) for v in r.values[analysis.quality_metric].values()] for r in reports]
     ax.boxplot(data, showfliers=False)
     for i, values in enumerate(data, start=1):
         ax.scatter([i] * len(values), values, s=8, alpha=0.6, color="#0969da")
@@ -183,8 +199,8 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
         fontsize=7,
     )
     _target_line(ax, analysis)
-    ax.set_ylabel(f"{analysis.accuracy_metric} per seed (%)")
-    ax.set_title("accuracy distribution per config (* baseline)")
+    ax.set_ylabel(f"{analysis.quality_metric} per seed{_unit(analysis.quality)}")
+    ax.set_title(f"{analysis.quality_metric} per seed and config (* baseline)")
     if analysis.target is not None:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
@@ -194,12 +210,16 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
 def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
+    scale = analysis.quality.scaled
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
     xs = [r["value"] for r in rows]
-    means = [_pct(r["mean"]) for r in rows]
-    lows = [_pct(r["mean"] - (r["ci_low"] if r["ci_low"] is not None else r["mean"])) for r in rows]
+    means = [scale(r["mean"]) for r in rows]
+    lows = [
+        scale(r["mean"] - (r["ci_low"] if r["ci_low"] is not None else r["mean"])) for r in rows
+    ]
     highs = [
-        _pct((r["ci_high"] if r["ci_high"] is not None else r["mean"]) - r["mean"]) for r in rows
+        scale((r["ci_high"] if r["ci_high"] is not None else r["mean"]) - r["mean"]) for r in rows
     ]
     ax.errorbar(
         xs,
@@ -208,11 +228,13 @@ def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path
         fmt="o-",
         color="#0969da",
         capsize=3,
-        label=f"mean {analysis.accuracy_metric}",
+        label=f"mean {analysis.quality_metric}",
     )
     _target_line(ax, analysis)
     ax.set_xlabel(key)
-    ax.set_ylabel(f"mean {analysis.accuracy_metric} (%), {analysis.spec.confidence:.0%} CI")
+    ax.set_ylabel(
+        f"mean {analysis.quality_metric}{_unit(analysis.quality)}, {analysis.spec.confidence:.0%} CI"
+    )
     if any(r["success_rate"] is not None for r in rows):
         twin = ax.twinx()
         twin.plot(
@@ -226,6 +248,6 @@ def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path
         twin.set_ylim(0, 100)
         twin.legend(loc="lower right", fontsize=8)
     ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(f"accuracy against {key}")
+    ax.set_title(f"{analysis.quality_metric} against {key}")
     ax.grid(alpha=0.3)
     return _save(fig, path)

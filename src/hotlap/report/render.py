@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hotlap.io import to_json
-from hotlap.report.rows import config_rows, csv_columns, document
+from hotlap.report.rows import config_rows, csv_columns, document, named_rows
 from hotlap.store import SweepRecord
 from hotlap.sweep.analysis import Analysis
 
@@ -52,16 +52,18 @@ def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
     label = ", ".join(parts) or ("baseline" if row["is_baseline"] else "(base config)")
     if row["is_baseline"] and label != "baseline":
         label += " (baseline)"
-    accuracy = _pct(row["mean_accuracy"])
+    quality, cost = analysis.quality, analysis.cost
+    accuracy = quality.format(row["mean_accuracy"], unit=False)
     if row["std_accuracy"] is not None:
-        accuracy += f"±{_pct(row['std_accuracy'])}"
-    ci = f"{_pct(row['ci_low'])}-{_pct(row['ci_high'])}" if row["ci_low"] is not None else "-"
+        accuracy += f"±{quality.format(row['std_accuracy'], unit=False)}"
+    ci = (f"{quality.format(row['ci_low'], unit=False)}-{quality.format(row['ci_high'], unit=False)}"
+          if row["ci_low"] is not None else "-")  # fmt: skip
     success = "-"
     if row["success_rate"] is not None:
         success = f"{_pct(row['success_rate'], 0)} ({_pct(row['success_ci_low'], 0)}-{_pct(row['success_ci_high'], 0)})"
-    time = _num(row["mean_time"])
+    time = cost.format(row["mean_time"], unit=False)
     if row["std_time"] is not None:
-        time += f"±{_num(row['std_time'])}"
+        time += f"±{cost.format(row['std_time'], unit=False)}"
     vs = "-" if row["time_diff_pct"] is None else f"{row['time_diff_pct']:+.1f}%"
     decision = row["decision"] or "-"
     cells = [
@@ -74,11 +76,24 @@ def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
 
 
 def _headers(analysis: Analysis) -> list[str]:
-    acc, time = analysis.accuracy_metric, analysis.time_metric
-    confidence = f"{analysis.spec.confidence:.0%}"
-    success = f"≥ {_pct(analysis.target.at_least)}% (CI)" if analysis.target else "success"
-    return ["config", "swept values", "n", f"{acc} %", f"{confidence} CI %", success, f"{time} s",
-            "vs baseline", "decision", "p"]  # fmt: skip
+    quality, cost = analysis.quality, analysis.cost
+    acc = f"{quality.name} {quality.shown_unit}".strip()
+    time = f"{cost.name} {cost.shown_unit}".strip()
+    confidence = f"{analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
+    target = analysis.target
+    success = f"{'≥' if target.maximize else '≤'} {target.shown} (CI)" if target else "success"
+    return [
+        "config",
+        "swept values",
+        "n",
+        acc,
+        confidence,
+        success,
+        time,
+        "vs baseline",
+        "decision",
+        "p",
+    ]
 
 
 def _runs_line(analysis: Analysis) -> str:
@@ -100,6 +115,14 @@ def _verification_line(analysis: Analysis) -> str | None:
         None: "inconclusive (too few fresh seeds to decide; raise verify.seeds and resume)",
     }
     return f"Verification on {len(seeds)} fresh seeds ({seeds[0]}-{seeds[-1]}): {held[analysis.verification_held]}."
+
+
+def _devices_line(analysis: Analysis) -> str | None:
+    """Said plainly when timings come from more than one device (--allow-device-change)."""
+    if not analysis.mixes_devices:
+        return None
+    shown = ", ".join(f"{device} ({n} runs)" for device, n in analysis.devices.items())
+    return f"Warning: times mix devices: {shown}; compare times only within one device."
 
 
 # Terminal columns after the config, by cell index, and the order they give way on a narrow terminal.
@@ -178,6 +201,9 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
         parts.append(table)
     parts.append(Text(analysis.recommendation.sentence, style="bold"))
     parts.append(Text(_runs_line(analysis)))
+    devices = _devices_line(analysis)
+    if devices:
+        parts.append(Text(devices, style="bold red"))
     line = _verification_line(analysis)
     if line is not None:
         verify = Table(
@@ -187,8 +213,8 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
             pad_edge=False,
         )
         verify.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
-        for header in ("n", f"{analysis.accuracy_metric} %", f"{analysis.spec.confidence:.0%} CI %", "decision",
-                       f"{analysis.time_metric} s"):  # fmt: skip
+        for header in ("n", f"{analysis.quality_metric} %", f"{analysis.spec.confidence:.0%} CI %", "decision",
+                       f"{analysis.cost_metric} s"):  # fmt: skip
             verify.add_column(_split_header(header), justify="right", no_wrap=True)
         verified = {v.config_id for v in analysis.verification}
         for stage, reports in (
@@ -213,7 +239,7 @@ def render_csv(analysis: Analysis) -> str:
         buffer, fieldnames=csv_columns(analysis), extrasaction="ignore", lineterminator="\n"
     )
     writer.writeheader()
-    for row in config_rows(analysis):
+    for row in named_rows(analysis):
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return buffer.getvalue()
 
@@ -232,6 +258,8 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
             cells[1] += " (low fidelity)"
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += ["", f"**{analysis.recommendation.sentence}**", "", _runs_line(analysis)]
+    if _devices_line(analysis):
+        lines += ["", f"**{_devices_line(analysis)}**"]
     line = _verification_line(analysis)
     if line:
         lines += ["", line]
@@ -294,6 +322,9 @@ def render_html(
         + "</p>",
         f'<p class="recommendation" id="recommendation">{html.escape(analysis.recommendation.sentence)}</p>',
         f"<p>{html.escape(_runs_line(analysis))}</p>",
+        f'<p class="held-false">{html.escape(_devices_line(analysis) or "")}</p>'
+        if analysis.mixes_devices
+        else "",
         "<h2>Configs</h2>",
         _html_table(analysis, config_rows(analysis), "configs"),
     ]

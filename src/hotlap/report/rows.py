@@ -7,7 +7,7 @@ from typing import Any
 from hotlap.store import SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport
 
-__all__ = ["config_rows", "csv_columns", "document"]
+__all__ = ["config_rows", "csv_columns", "document", "named_rows"]
 
 CORE_COLUMNS = [
     "fidelity", "is_baseline", "n", "failed", "mean_accuracy", "std_accuracy", "ci_low", "ci_high",
@@ -17,19 +17,66 @@ CORE_COLUMNS = [
 ]  # fmt: skip
 
 
+# Internal row keys -> the CSV's and JSON's column names, which name the metrics: `mean_time` of a
+# sweep that minimizes train_time is written `mean_train_time`.
+def _renames(analysis: Analysis) -> dict[str, str]:
+    q, c = analysis.quality_metric, analysis.cost_metric
+    return {
+        "mean_accuracy": f"mean_{q}", "std_accuracy": f"std_{q}", "ci_low": f"ci_low_{q}", "ci_high": f"ci_high_{q}",
+        "mean_time": f"mean_{c}", "std_time": f"std_{c}", "time_ci_low": f"ci_low_{c}", "time_ci_high": f"ci_high_{c}",
+        "accuracy_diff_vs_baseline": f"{q}_diff_vs_baseline", "time_diff_vs_baseline": f"{c}_diff_vs_baseline",
+        "time_diff_pct": f"{c}_diff_pct", "time_p_value_vs_baseline": f"{c}_p_value_vs_baseline",
+    }  # fmt: skip
+
+
+def _other_metrics(analysis: Analysis) -> list[str]:
+    return [
+        m
+        for m in analysis.spec.metric_names
+        if m not in (analysis.quality_metric, analysis.cost_metric)
+    ]
+
+
 def csv_columns(analysis: Analysis) -> list[str]:
-    return ["config_id", *analysis.spec.swept_keys, *CORE_COLUMNS]
+    renames = _renames(analysis)
+    extra = [f"{stat}_{m}" for m in _other_metrics(analysis) for stat in ("mean", "std")]
+    return [
+        "config_id",
+        *analysis.spec.swept_keys,
+        *(renames.get(c, c) for c in CORE_COLUMNS),
+        *extra,
+    ]
+
+
+def named_rows(
+    analysis: Analysis, reports: list[ConfigReport] | None = None
+) -> list[dict[str, Any]]:
+    """`config_rows` with the columns named by metric (the CSV and the JSON), and the mean and
+    std of every other metric the recipe reports."""
+    renames = _renames(analysis)
+    reports = analysis.configs if reports is None else reports
+    by_id = {(r.config_id, r.fidelity): r for r in reports}
+    out = []
+    for row in config_rows(analysis, reports):
+        named = {renames.get(k, k): v for k, v in row.items()}
+        report = by_id[(row["config_id"], row["fidelity"])]
+        for metric in _other_metrics(analysis):
+            summary = report.metrics.get(metric)
+            named[f"mean_{metric}"] = summary.mean if summary else None
+            named[f"std_{metric}"] = summary.std if summary else None
+        out.append(named)
+    return out
 
 
 def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None) -> dict[str, Any]:
-    accuracy = report.metrics[analysis.accuracy_metric]
-    time = report.metrics[analysis.time_metric]
+    accuracy = report.metrics[analysis.quality_metric]
+    time = report.metrics[analysis.cost_metric]
     row: dict[str, Any] = {"config_id": report.config_id}
     for key in analysis.spec.swept_keys:
         row[key] = report.params.get(key, report.config.get(key))
     success = report.success
-    vs, time_vs = report.vs_baseline, report.time_vs_baseline
-    base_time = baseline.metrics[analysis.time_metric].mean if baseline is not None else None
+    vs, time_vs = report.vs_baseline, report.cost_vs_baseline
+    base_time = baseline.metrics[analysis.cost_metric].mean if baseline is not None else None
     time_diff = time_vs.diff if time_vs is not None else None
     decision = (
         report.verdict.decision
@@ -80,22 +127,25 @@ def document(
     return {
         "sweep": {"id": sweep.id, "name": sweep.name, "recipe": sweep.recipe, "dataset": sweep.dataset,
                   "state": sweep.state, "message": sweep.message},
-        "accuracy_metric": analysis.accuracy_metric,
-        "time_metric": analysis.time_metric,
+        "quality_metric": analysis.quality_metric,
+        "cost_metric": analysis.cost_metric,
         "target": None if analysis.target is None else {
-            "metric": analysis.target.metric, "at_least": analysis.target.at_least,
+            "metric": analysis.target.metric, "threshold": analysis.target.threshold,
+            "maximize": analysis.target.maximize,
             "criterion": analysis.target.criterion, "success_rate": analysis.target.success_rate,
             "confidence": analysis.target.confidence,
         },
         "alpha_per_look": analysis.alpha,
         "recommendation": {"config_id": rec.config, "tied": list(rec.tied), "sentence": rec.sentence},
         "runs": {"used": analysis.runs_used, "max_without_racing": analysis.runs_max, "saved": analysis.runs_saved},
-        "configs": config_rows(analysis),
+        "metrics": [analysis.spec.metric(m).to_plain() for m in analysis.spec.metric_names],
+        "configs": named_rows(analysis),
         "verification": {
             "held": analysis.verification_held,
             "seeds": analysis.spec.verify_seeds(),
-            "configs": config_rows(analysis, analysis.verification),
+            "configs": named_rows(analysis, analysis.verification),
         },
+        "devices": analysis.devices or None,
         "spec": analysis.spec.to_plain(),
         "environment": environment,
     }  # fmt: skip

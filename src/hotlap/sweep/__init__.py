@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from hotlap.sweep.spec import SpecError, SweepSpec, load_spec, parse_spec
+from hotlap.sweep.spec import SpecError, SweepSpec
 from hotlap.sweep.strategies import Proposal, Strategy, get_strategy, list_strategies
+from hotlap.sweep.validate import load_spec, parse_spec, stored_spec
 
 __all__ = [
     "Proposal",
@@ -14,4 +15,5 @@ __all__ = [
     "list_strategies",
     "load_spec",
     "parse_spec",
+    "stored_spec",
 ]

@@ -15,133 +15,39 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime as dt
-import fcntl
 import os
-import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from hotlap.callbacks import Callback, Callbacks, SweepInfo
 from hotlap.config import config_hash, resolve_config
-from hotlap.decisions import Evidence, Verdict, race
+from hotlap.decisions import Verdict
 from hotlap.errors import HotlapError
 from hotlap.executors import Executor, Outcome, Task
-from hotlap.io import atomic_directory, atomic_write, atomic_write_json, atomic_write_text, to_json
+from hotlap.io import to_json
 from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
-from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
-from hotlap.sweep.results import ConfigSummary, best_config, objective_values, summarize_configs
-from hotlap.sweep.spec import METRICS, RacingSpec, SpecError, SweepSpec, parse_spec
+from hotlap.sweep.analysis import Analysis, analyze
+from hotlap.sweep.artifacts import copy_best, run_directory, write_run
+from hotlap.sweep.judging import make_target, verdicts
+from hotlap.sweep.results import (
+    ConfigSummary,
+    SweepResult,
+    best_config,
+    objective_values,
+    summarize_configs,
+)
+from hotlap.sweep.session import SessionFiles, open_session, sweep_lock
+from hotlap.sweep.spec import RacingSpec
 from hotlap.sweep.strategies import Proposal, Strategy, get_strategy
+from hotlap.sweep.validate import stored_spec
 
-__all__ = ["Engine", "SweepReporter", "SweepResult", "open_sweep"]
+__all__ = ["Engine", "SweepResult"]
 
 CONFIG_ID_LENGTH = 10
-
-
-def _stamp() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def open_sweep(
-    store: Store, spec: SweepSpec, *, directory: Path | None = None, sweep_id: str | None = None
-) -> tuple[SweepRecord, bool]:
-    """The sweep named `spec.name`: created if new, else checked against the stored spec.
-
-    A changed space, recipe, dataset (or any field that defines the results) is refused with the
-    names of what changed; budget, device and failure limits may change between sessions.
-    """
-    existing = store.sweep(spec.name)
-    if existing is not None:
-        stored = parse_spec(existing.spec)
-        changed = [k for k, v in spec.identity().items() if stored.identity()[k] != v]
-        if changed:
-            raise SpecError(
-                f"sweep {spec.name!r} exists ({existing.id}) and its spec changed: {', '.join(changed)}; "
-                "restore those fields or give the sweep a new name"
-            )
-        if spec.to_plain() != existing.spec:
-            store.update_sweep(existing.id, spec=spec.to_plain())
-            existing = store.sweep(existing.id)
-            assert existing is not None
-        return existing, False
-    sweep_id = sweep_id or f"{spec.name}-{_stamp()}"
-    while store.sweep(sweep_id) is not None:  # two sweeps of one name within a second
-        sweep_id = f"{spec.name}-{_stamp()}-{os.urandom(2).hex()}"
-    directory = directory or store.workdir / "sweeps" / sweep_id
-    sweep = store.create_sweep(
-        sweep_id=sweep_id, name=spec.name, recipe=spec.recipe, dataset=spec.dataset, spec=spec.to_plain(),
-        spec_digest=spec.digest(), directory=directory,
-    )  # fmt: skip
-    return sweep, True
-
-
-@contextmanager
-def sweep_lock(directory: Path, sweep_id: str) -> Iterator[None]:
-    """Exclusive, process-lifetime lock on a sweep: the OS drops it when the holder dies."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / ".lock"
-    handle = path.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise HotlapError(
-            f"sweep {sweep_id} is being run by {holder}; wait for it or stop it first"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-    handle.flush()
-    try:
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
-
-
-def is_locked(directory: Path) -> bool:
-    """Whether a live process drives the sweep in `directory`."""
-    path = directory / ".lock"
-    if not path.exists():
-        return False
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
-
-
-class SweepReporter:
-    """What the engine tells the outside world; every method is a no-op here."""
-
-    def start(self, sweep: SweepRecord, total: int | None, finished: int) -> None: ...
-    def stage(self, name: str, fidelity: str) -> None: ...
-    def run_started(self, run: RunRecord, params: dict[str, Any]) -> None: ...
-    def run_finished(
-        self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None
-    ) -> None: ...
-    def message(self, text: str) -> None: ...
-    def finish(self, result: SweepResult) -> None: ...
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    sweep: SweepRecord
-    state: str  # done, stopped, failed
-    message: str
-    best: ConfigReport | None  # the recommended config (or the best by the primary objective)
-    ran: int  # runs finished in this session
-    analysis: Analysis | None = None
 
 
 @dataclass
@@ -186,57 +92,73 @@ class _Stop(Exception):
 
 
 class Engine:
+    """Drives one sweep in this process. `callbacks` are (name, Callback) pairs: progress,
+    trackers; one that fails is switched off with a warning and the sweep goes on."""
+
     def __init__(
         self,
         store: Store,
         sweep: SweepRecord,
         executor: Executor,
         *,
-        reporter: SweepReporter | None = None,
+        callbacks: Sequence[tuple[str, Callback]] = (),
         retry_failed: bool = False,
         data_dir: str | None = None,
+        allow_device_change: bool = False,
     ) -> None:
         self.store = store
         self.sweep = sweep
-        self.spec = parse_spec(sweep.spec)
+        self.spec = stored_spec(sweep.spec)
         self.recipe = get_recipe(self.spec.recipe)
         self.executor = executor
-        self.reporter = reporter or SweepReporter()
+        self.callbacks = Callbacks(callbacks, warn=self._log)
         self.retry_failed = retry_failed
         self.data_dir = data_dir
+        self.allow_device_change = allow_device_change
         self.directory = sweep.directory
         self.worker = f"pid {os.getpid()} on {socket.gethostname()}"
         self.consecutive_failures = 0
         self.last_error: str | None = None
         self.ran = 0
+        self.session: int | None = None
         self.configs: dict[str, ConfigRecord] = {}
         self.summaries: dict[tuple[str, str], ConfigSummary] = {}
         self._best: ConfigSummary | None = None
-        self._handles: dict[str, Any] = {}
+        self._files = SessionFiles(self.directory)
+        self._running: dict[int, RunRecord] = {}
 
     # --- the whole sweep -----------------------------------------------------------------------
 
     def run(self) -> SweepResult:
+        """Drive the sweep to its end (or its budget); the executor is shut down whatever happens."""
+        try:
+            return self._run()
+        finally:
+            self.executor.shutdown()
+
+    def _run(self) -> SweepResult:
         if self.spec.derived_from is not None:
             raise HotlapError(
                 f"sweep {self.sweep.id} was derived offline from {self.spec.derived_from}: it has nothing to train; "
                 f"run `hotlap eval {self.spec.derived_from} --tta-weight ...` again to extend it"
             )
         with sweep_lock(self.directory, self.sweep.id), contextlib.ExitStack() as files:
-            files.callback(self._close_files)
+            files.callback(self._files.close)
+            self.session, warning = open_session(self.store, self.sweep, self.spec,
+                                                 allow_device_change=self.allow_device_change)  # fmt: skip
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
             retried = (
                 self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
             )
             self.executor.prepare(self.spec.dataset, self.data_dir, self.spec.device)
             self.store.update_sweep(self.sweep.id, state="running", message=None)
-            self._write_session_files()
             self._load()
-            self.reporter.start(
-                self.sweep,
-                self._planned_runs(),
-                sum(s.n + s.failed for s in self.summaries.values()),
+            finished = sum(s.n + s.failed for s in self.summaries.values())
+            self.callbacks.sweep_start(
+                SweepInfo(self.sweep, self.spec, self.store.workdir, self._planned_runs(), finished)
             )
+            if warning:
+                self._log(warning)
             if stale:
                 self._log(f"re-queued {stale} run(s) left running by an earlier session")
             if retried:
@@ -262,10 +184,12 @@ class Engine:
         done = self.store.counts(self.sweep.id)
         return "done", f"{done['done']} runs done, {done['failed']} failed"
 
+    def _analysis(self) -> Analysis:
+        return analyze(self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id),
+                       comparisons=False, devices=self.store.run_devices(self.sweep.id))  # fmt: skip
+
     def _finish(self, state: str, message: str) -> SweepResult:
-        analysis = analyze(
-            self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id)
-        )
+        analysis = self._analysis()
         if analysis.best is not None:
             self._copy_best(analysis)
         self.store.update_sweep(self.sweep.id, state=state, message=message)
@@ -275,7 +199,7 @@ class Engine:
         sweep = self.store.sweep(self.sweep.id)
         assert sweep is not None
         result = SweepResult(sweep, state, message, analysis.best, self.ran, analysis)
-        self.reporter.finish(result)
+        self.callbacks.sweep_end(result)
         return result
 
     # --- stages --------------------------------------------------------------------------------
@@ -293,7 +217,7 @@ class Engine:
         """Propose configs with the strategy and run each on its seeds (racing: as long as it must)."""
         strategy = get_strategy(self.spec)
         stage = self._stage("search", fidelity)
-        self.reporter.stage("search", fidelity)
+        self.callbacks.stage("search", fidelity)
         history = []
         for config in list(self.configs.values()):
             if config.origin == "baseline":
@@ -363,7 +287,7 @@ class Engine:
         ranked.sort(key=lambda s: -sign * (s.mean(metric) or 0.0))
         chosen = [self.configs[s.config_id] for s in ranked[: self.spec.fidelity.promote]]
         stage = self._stage("promote", "full")
-        self.reporter.stage("promote", "full")
+        self.callbacks.stage("promote", "full")
         self._log(
             f"promoting {len(chosen)} config(s) to full fidelity: {', '.join(c.config_id for c in chosen)}"
         )
@@ -377,15 +301,13 @@ class Engine:
 
     def _verify(self) -> None:
         """The recommended config and the baseline again, on fresh seeds never used in the search."""
-        analysis = analyze(
-            self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id)
-        )
+        analysis = self._analysis()
         recommended = analysis.recommendation.config
         if recommended is None:
             self._log("verification skipped: no config to verify (none passes the target)")
             return
         stage = self._stage("verify", "full", self.spec.verify_seeds(), run_stage="verify")
-        self.reporter.stage("verify", "full")
+        self.callbacks.stage("verify", "full")
         names = [recommended]
         if self.spec.baseline is not None:
             baseline = self._register({}, origin="baseline", baseline=True)
@@ -424,23 +346,16 @@ class Engine:
         ready = [c for c in stage.open if stage.remaining[c] == 0]
         if not ready:
             return
-        verdicts = {}
+        judged: dict[str, Verdict] = {}
         if stage.racing is not None:
-            accuracy, time = self._race_metrics()
-            evidence = {}
+            values = {}
             for config_id in stage.allotted:
                 summary = self.summaries.get((config_id, stage.fidelity))
                 if summary is not None and summary.n > 0:
-                    evidence[config_id] = Evidence(summary.values[accuracy], summary.values[time])
-            target = self.spec.target.target() if self.spec.target else None
-            verdicts = race(
-                evidence,
-                target,
-                self.spec.look_alpha(),
-                maximize=self.spec.primary.direction == "maximize",
-            )
+                    values[config_id] = summary.values
+            judged = verdicts(self.spec, values, self.spec.look_alpha())
         for config_id in ready:
-            verdict = verdicts.get(config_id)
+            verdict = judged.get(config_id)
             if (
                 verdict is not None
                 and verdict.active
@@ -485,14 +400,6 @@ class Engine:
                 return True
         return False
 
-    def _race_metrics(self) -> tuple[str, str]:
-        if self.spec.target is not None:
-            time = next(
-                (o.metric for o in self.spec.objective if o.direction == "minimize"), "total_time"
-            )
-            return self.spec.target.metric, time
-        return self.spec.primary.metric, "total_time"
-
     def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
         """What the strategy learns of a config: its objective means, and the target constraint
         (<= 0 when the mean reaches the target) where a target is set."""
@@ -501,13 +408,14 @@ class Engine:
             return None, None
         values = objective_values(summary, self.spec.objective)
         constraint = None
-        target = self.spec.target
+        target = make_target(self.spec)
         if target is not None:
             observed = summary.values[target.metric]
             if target.criterion == "mean":
-                constraint = target.at_least - summary.mean(target.metric)  # type: ignore[operator]
+                mean = summary.mean(target.metric) or 0.0
+                constraint = target.threshold - mean if target.maximize else mean - target.threshold
             else:
-                rate = sum(1 for v in observed if v >= target.at_least) / len(observed)
+                rate = sum(1 for v in observed if target.reached(v)) / len(observed)
                 constraint = target.success_rate - rate
         return values, constraint
 
@@ -534,21 +442,45 @@ class Engine:
                 if not self.store.claim(run.id, worker=self.worker):
                     stage.remaining[run.config_id] -= 1  # taken out of the queue by someone else
                     continue
-                self.reporter.run_started(run, config.params)
-                inflight[self.executor.submit(self._task(run, config))] = run
+                self.callbacks.run_start(run, config.params, config.config)
+                self._running[run.id] = run
+                task = self._task(run, config)
+                try:
+                    inflight[self.executor.submit(task, self._epoch)] = run
+                except Exception as exc:  # the executor could not even start it
+                    self._running.pop(run.id, None)
+                    self._finished(stage, strategy, run, Outcome.failure(run.id, exc))
+                    if stop is None:
+                        stop = self._failure_stop()
             if not inflight:
                 break
             finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
             for future in finished:
                 run = inflight.pop(future)
-                self._record(run, future.result())
-                stage.remaining[run.config_id] -= 1
-                if stage.remaining[run.config_id] == 0:
-                    self._race(stage, strategy)
+                self._running.pop(run.id, None)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # a future that raises fails its run, not the sweep
+                    outcome = Outcome.failure(run.id, exc)
+                self._finished(stage, strategy, run, outcome)
                 if stop is None:
                     stop = self._failure_stop()
         if stop is not None:
             raise stop
+
+    def _finished(
+        self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome
+    ) -> None:
+        self._record(run, outcome)
+        stage.remaining[run.config_id] -= 1
+        if stage.remaining[run.config_id] == 0:
+            self._race(stage, strategy)
+
+    def _epoch(self, run_id: int, record: dict[str, Any]) -> None:
+        """An epoch's record, while its run trains: to the callbacks."""
+        run = self._running.get(run_id)
+        if run is not None:
+            self.callbacks.epoch(run, record)
 
     def _budget_stop(self) -> _Stop | None:
         budget = self.spec.budget
@@ -624,7 +556,7 @@ class Engine:
         return Task(
             run_id=run.id, recipe=self.recipe.name, config=values, dataset=self.spec.dataset, seed=run.seed,
             device=self.spec.device, data_dir=self.data_dir, keep_weights=self.spec.keep_weights,
-            keep_logits=self.spec.keep_logits,
+            keep_artifacts=self.spec.keep_logits,
         )  # fmt: skip
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:
@@ -635,39 +567,34 @@ class Engine:
         else:
             self.consecutive_failures += 1
             self.last_error = outcome.error
-        if not self.store.finish(run.id, outcome.fields()):
+        if not self.store.finish(run.id, outcome.fields(), session=self.session):
             raise HotlapError(
                 f"run {run.id} of sweep {self.sweep.id} was changed by another process"
             )
         self.ran += 1
         key = (run.config_id, run.fidelity)
-        if run.stage != "search":
-            pass  # verification runs are analysed apart, never raced or told
-        elif key not in self.summaries:
-            self.summaries[key] = ConfigSummary(
-                run.config_id, run.fidelity, config.params, config.is_baseline
-            )
-        if run.stage != "search":
-            pass
-        elif outcome.status == "done":
-            self.summaries[key].add(outcome.metrics)
-        else:
-            self.summaries[key].failed += 1
+        if run.stage == "search":  # verification runs are analysed apart, never raced or told
+            summary = self.summaries.get(key)
+            if summary is None:
+                summary = self.summaries[key] = ConfigSummary(run.config_id, run.fidelity, config.params,
+                                                              config.is_baseline)  # fmt: skip
+            if outcome.status == "done":
+                summary.add(outcome.metrics)
+            else:
+                summary.failed += 1
         fields = outcome.fields()
         metrics = fields.pop("metrics")
-        for key in ("run_id", "status", "warmup_time"):
-            fields.pop(key)
+        for name in ("run_id", "status", "warmup_time"):
+            fields.pop(name)
         line = {"config_id": run.config_id, "seed": run.seed, "fidelity": run.fidelity, "stage": run.stage,
-                "status": outcome.status, **metrics, **fields}  # fmt: skip
-        self._append("runs.jsonl", to_json(line))
+                "status": outcome.status, "session": self.session, **metrics, **fields}  # fmt: skip
+        self._files.append("runs.jsonl", to_json(line))
         if outcome.warmup_time is not None:
-            self._log(
-                f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s, excluded from all statistics"
-            )
+            self._log(f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s "
+                      "(a new training shape), excluded from all statistics")  # fmt: skip
         self._log(self._describe(run, outcome))
-        self.reporter.run_finished(
-            run, outcome, self._best_after(key) if run.stage == "search" else self._best
-        )
+        best = self._best_after(key) if run.stage == "search" else self._best
+        self.callbacks.run_end(run, outcome, best)
 
     def _best_after(self, key: tuple[str, str]) -> ConfigSummary | None:
         """The best config so far, kept up to date in O(1) per run: a full scan only when the
@@ -689,70 +616,40 @@ class Engine:
         )
         if outcome.status != "done":
             return f"{where} FAILED: {outcome.error}"
-        m = outcome.metrics
-        return (
-            f"{where} done: accuracy {m['accuracy']:.4f} tta_accuracy {m['tta_accuracy']:.4f} "
-            f"train_time {m['train_time']:.3f}s eval_time {m['eval_time']:.3f}s"
-        )
+        shown = []
+        for name, value in outcome.metrics.items():
+            try:
+                shown.append(f"{name} {self.spec.metric(name).format(value, unit=False)}")
+            except HotlapError:
+                shown.append(f"{name} {value:.4g}")
+        return f"{where} done: {' '.join(shown)}"
 
     # --- files ---------------------------------------------------------------------------------
 
-    def run_directory(self, config_id: str, seed: int, fidelity: str) -> Path:
-        suffix = "" if fidelity == "full" else f"-{fidelity}"
-        return self.directory / config_id / f"seed-{seed}{suffix}"
+    def run_directory(self, config_id: str, seed: int, fidelity: str):  # type: ignore[no-untyped-def]
+        return run_directory(self.directory, config_id, seed, fidelity)
 
     def _write_artifacts(self, run: RunRecord, config: ConfigRecord, outcome: Outcome) -> None:
-        """The run's folder, complete or absent (a rerun after a kill replaces its leftovers)."""
         task = self._task(run, config)
         described = {"recipe": task.recipe, "dataset": task.dataset, "seed": run.seed, "fidelity": run.fidelity,
-                     "config_id": run.config_id, "params": config.params, "config": task.config}  # fmt: skip
-        with atomic_directory(self.run_directory(run.config_id, run.seed, run.fidelity)) as tmp:
-            (tmp / "config.json").write_text(to_json(described, indent=2) + "\n")
-            (tmp / "metrics.json").write_text(to_json(outcome.fields(), indent=2) + "\n")
-            if outcome.weights is not None:
-                (tmp / "model.pt").write_bytes(outcome.weights)
-            if outcome.logits is not None:
-                (tmp / "logits.npy").write_bytes(outcome.logits)
-        labels = self.directory / "test_labels.npy"
-        if outcome.labels is not None and not labels.exists():
-            atomic_write(labels, lambda handle: handle.write(outcome.labels))  # type: ignore[arg-type]
+                     "config_id": run.config_id, "params": config.params, "config": task.config,
+                     "session": self.session}  # fmt: skip
+        write_run(self.directory, run, config, described, outcome)
 
     def _copy_best(self, analysis: Analysis) -> None:
         """The best run of the recommended config -> <sweep>/best/ (its config, metrics, weights)."""
         best = analysis.best
         assert best is not None
-        metric = analysis.accuracy_metric
-        runs = [
-            r for r in self.store.runs(self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, stage="search")
-            if r.status == "done" and self.run_directory(r.config_id, r.seed, r.fidelity).exists()
-        ]  # fmt: skip
-        if not runs:
-            return
-        top = max(runs, key=lambda r: r.value(metric) or 0.0)
+        runs = self.store.runs(
+            self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, stage="search"
+        )
+        quality = analysis.quality
         summary = {
             "config_id": best.config_id, "fidelity": best.fidelity, "params": best.params, "n": best.n,
-            "seed": top.seed, "recommendation": analysis.recommendation.sentence,
-            "mean": {m: best.metrics[m].mean for m in METRICS}, "std": {m: best.metrics[m].std for m in METRICS},
+            "recommendation": analysis.recommendation.sentence,
+            "mean": {m: s.mean for m, s in best.metrics.items()}, "std": {m: s.std for m, s in best.metrics.items()},
         }  # fmt: skip
-        with atomic_directory(self.directory / "best") as tmp:
-            shutil.copytree(
-                self.run_directory(top.config_id, top.seed, top.fidelity), tmp, dirs_exist_ok=True
-            )
-            (tmp / "summary.json").write_text(to_json(summary, indent=2) + "\n")
-
-    def _write_session_files(self) -> None:
-        import yaml
-
-        from hotlap.envinfo import environment, resolve_device
-
-        atomic_write_text(
-            self.directory / "spec.yaml", yaml.safe_dump(self.spec.to_plain(), sort_keys=False)
-        )
-        try:
-            device = resolve_device(self.spec.device)
-        except HotlapError:
-            return
-        atomic_write_json(self.directory / "env.json", environment(device))
+        copy_best(self.directory, runs, quality.name, quality.sign, summary)
 
     def _load(self) -> None:
         self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
@@ -776,19 +673,5 @@ class Engine:
         return total
 
     def _log(self, message: str) -> None:
-        stamp = dt.datetime.now().isoformat(timespec="seconds")
-        self._append("log.txt", f"{stamp} {message}")
-        self.reporter.message(message)
-
-    def _close_files(self) -> None:
-        for handle in self._handles.values():
-            handle.close()
-        self._handles.clear()
-
-    def _append(self, name: str, line: str) -> None:
-        """Append a whole line to a file of the sweep's folder, kept open for the session."""
-        handle = self._handles.get(name)
-        if handle is None:
-            handle = self._handles[name] = (self.directory / name).open("a")
-        handle.write(line + "\n")
-        handle.flush()  # whole lines on disk as they come: a kill loses none that was written
+        self._files.log(message)
+        self.callbacks.message(message)

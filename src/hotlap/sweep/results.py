@@ -1,46 +1,46 @@
-"""Pure functions over run records: per-config aggregates, the best config, export rows."""
+"""Pure functions over run records: per-config aggregates and the best config so far."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotlap.store import ConfigRecord, RunRecord
-from hotlap.sweep.spec import METRICS, Objective
+from hotlap.store import ConfigRecord, RunRecord, SweepRecord
+from hotlap.sweep.analysis import Analysis, ConfigReport
+from hotlap.sweep.spec import Objective
 
-__all__ = ["ConfigSummary", "best_config", "export_rows", "summarize_configs"]
+__all__ = ["ConfigSummary", "SweepResult", "best_config", "objective_values", "summarize_configs"]
 
 FIDELITY_ORDER = {"low": 0, "full": 1}
 
 
 @dataclass
 class ConfigSummary:
-    """A config's finished runs at one fidelity."""
+    """A config's finished runs at one fidelity: every metric's values, in the order they came."""
 
     config_id: str
     fidelity: str
     params: dict[str, Any]
     is_baseline: bool
-    values: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in METRICS})
+    values: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    n: int = 0  # done runs
     failed: int = 0
 
-    @property
-    def n(self) -> int:
-        return len(self.values[METRICS[0]])
-
     def mean(self, metric: str) -> float | None:
-        values = self.values[metric]
+        values = self.values.get(metric)
         return statistics.fmean(values) if values else None
 
     def std(self, metric: str) -> float | None:
-        values = self.values[metric]
+        values = self.values.get(metric) or []
         return statistics.stdev(values) if len(values) > 1 else None
 
-    def add(self, metrics: dict[str, Any]) -> None:
-        for metric in METRICS:
-            self.values[metric].append(float(metrics[metric]))
+    def add(self, metrics: Mapping[str, float]) -> None:
+        self.n += 1
+        for metric, value in metrics.items():
+            self.values[metric].append(float(value))
 
 
 def summarize_configs(
@@ -57,7 +57,7 @@ def summarize_configs(
             config = by_id[run.config_id]
             out[key] = ConfigSummary(run.config_id, run.fidelity, config.params, config.is_baseline)
         if run.status == "done":
-            out[key].add({m: run.value(m) for m in METRICS})
+            out[key].add(run.values)
         else:
             out[key].failed += 1
     return out
@@ -80,34 +80,13 @@ def best_config(summaries: Iterable[ConfigSummary], primary: Objective) -> Confi
     return max(candidates, key=lambda s: primary.sign * (s.mean(primary.metric) or 0.0))
 
 
-EXPORT_METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
+@dataclass(frozen=True)
+class SweepResult:
+    """How a session of a sweep ended."""
 
-
-def export_rows(
-    sweep_name: str,
-    swept_keys: Sequence[str],
-    configs: Iterable[ConfigRecord],
-    runs: Iterable[RunRecord],
-) -> list[dict[str, Any]]:
-    """One row per run: sweep, config id, every swept key, seed, fidelity, status, metrics."""
-    by_id = {c.config_id: c for c in configs}
-    rows = []
-    for run in runs:
-        config = by_id[run.config_id]
-        row: dict[str, Any] = {
-            "sweep": sweep_name,
-            "config_id": run.config_id,
-            "is_baseline": config.is_baseline,
-        }
-        for key in swept_keys:
-            row[key] = config.params.get(key, config.config.get(key))
-        row.update(
-            {"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status}
-        )
-        row.update({metric: run.value(metric) for metric in EXPORT_METRICS})
-        row.update(
-            {"device": run.device, "host": run.host, "started": run.started, "ended": run.ended}
-        )
-        row["error"] = run.error
-        rows.append(row)
-    return rows
+    sweep: SweepRecord
+    state: str  # done, stopped, failed
+    message: str
+    best: ConfigReport | None  # the recommended config (or the best by the primary objective)
+    ran: int  # runs finished in this session
+    analysis: Analysis | None = None

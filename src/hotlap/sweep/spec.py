@@ -12,12 +12,14 @@
       cyclic: {translate_schedule: cyclic}
     strategy: grid                            # or {name: tpe, seed: 0, trials: 40}
     seeds: 5                                  # or an explicit list [0, 1, 2]
-    objective: {maximize: tta_accuracy}       # or {maximize: [...], minimize: [...]}
+    objective: {maximize: tta_accuracy}       # any metric the recipe declares; or {maximize: [...], minimize: [...]}
     budget: {max_runs: 500, max_time: 3600}
     baseline: {}                              # overrides of the baseline config
     fidelity: {key: epochs, low: 3, promote: 3}
 
 Every problem is reported as one line naming the field (`space.lr.low: ...`), as a SpecError.
+This module holds the spec's shape; `hotlap.sweep.validate` checks it against the registries
+(recipes, metrics, datasets, strategies, executors, callbacks).
 """
 
 from __future__ import annotations
@@ -28,27 +30,37 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hotlap.config import RecipeConfig, parse_value, resolve_config
+from hotlap.config import parse_value
 from hotlap.decisions import Target, looks
-from hotlap.errors import ConfigError, HotlapError
+from hotlap.errors import HotlapError
+from hotlap.metrics import Metric, metric_from_plain
 
 __all__ = [
-    "METRICS",
     "ChoicesSpec",
     "RangeSpec",
     "SpecError",
     "SweepSpec",
     "apply_overrides",
-    "load_spec",
 ]
 
-METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
+# The metrics of sweeps stored before metrics were data (store schema < 3): airbench94's five.
+V1_METRICS = [
+    {
+        "name": "tta_accuracy",
+        "unit": "",
+        "direction": "maximize",
+        "kind": "fraction",
+        "scope": "run",
+    },
+    {"name": "accuracy", "unit": "", "direction": "maximize", "kind": "fraction", "scope": "run"},
+    {"name": "total_time", "unit": "s", "direction": "minimize", "kind": "time", "scope": "run"},
+    {"name": "train_time", "unit": "s", "direction": "minimize", "kind": "time", "scope": "run"},
+    {"name": "eval_time", "unit": "s", "direction": "minimize", "kind": "time", "scope": "run"},
+]
 VARIANT_KEY = "variant"
 FINITE_STRATEGIES = ("grid", "brute")
 # Fields whose change makes stored results meaningless for the new spec.
@@ -128,16 +140,6 @@ class StrategySpec(_Strict):
     )
     population_size: int | None = Field(None, ge=2, description="nsga2: population size")
 
-    @field_validator("name")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        from hotlap.sweep.strategies import list_strategies
-
-        known = list_strategies()
-        if value not in known:
-            raise ValueError(f"unknown strategy {value!r} ({_closest(value, known)})")
-        return value
-
 
 class BudgetSpec(_Strict):
     max_runs: int | None = Field(None, ge=1, description="stop after this many runs of this sweep")
@@ -151,7 +153,7 @@ class FidelitySpec(_Strict):
 
 
 class Objective(_Strict):
-    metric: Literal["accuracy", "tta_accuracy", "train_time", "eval_time", "total_time"]
+    metric: str  # a metric the recipe declares
     direction: Literal["maximize", "minimize"]
 
     @property
@@ -168,20 +170,59 @@ class RacingSpec(_Strict):
 
 
 class TargetSpec(_Strict):
-    """The accuracy a config must reach, and how sure hotlap must be."""
+    """The value a config's metric must reach, and how sure hotlap must be.
 
-    metric: Literal["accuracy", "tta_accuracy"] = "tta_accuracy"
-    at_least: float = Field(gt=0, lt=1)
+    `at_least` for a maximized metric (an accuracy), `at_most` for a minimized one (a loss, a
+    latency). `metric` defaults to the recipe's first declared metric.
+    """
+
+    metric: str | None = None
+    at_least: float | None = None
+    at_most: float | None = None
     criterion: Literal["mean", "success_rate"] = "mean"
     success_rate: float = Field(
-        0.5, gt=0, lt=1, description="criterion success_rate: P(metric >= at_least)"
+        0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
     )
     confidence: float = Field(0.95, ge=0.5, lt=1)
 
+    @model_validator(mode="after")
+    def _one_threshold(self) -> TargetSpec:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give at_least (a maximized metric) or at_most (a minimized one)")
+        return self
+
+    @property
+    def threshold(self) -> float:
+        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
+
     def target(self) -> Target:
+        assert self.metric is not None, "resolved by validation"
         return Target(
-            self.metric, self.at_least, self.criterion, self.success_rate, self.confidence
-        )
+            self.metric, self.threshold, self.criterion, self.success_rate, self.confidence,
+            maximize=self.at_least is not None,
+        )  # fmt: skip
+
+
+class MetricSpec(_Strict):
+    """A metric's definition as the sweep stores it (from the recipe's declaration)."""
+
+    name: str
+    unit: str = ""
+    direction: Literal["maximize", "minimize"] = "maximize"
+    kind: Literal["fraction", "time", "cost", "count"] = "fraction"
+    scope: Literal["run", "config"] = "run"
+    description: str = ""
+
+
+class ExecutorSpec(BaseModel):
+    """`executor: inprocess` or `{name: inprocess, warmup: false}`: the name and its options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = "inprocess"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
 class VerifySpec(_Strict):
@@ -200,9 +241,7 @@ class SweepSpec(_Strict):
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
     strategy: StrategySpec = Field(default_factory=lambda: StrategySpec(name="grid"))
     seeds: list[int] = Field(default_factory=lambda: [0])
-    objective: list[Objective] = Field(
-        default_factory=lambda: [Objective(metric="tta_accuracy", direction="maximize")]
-    )
+    objective: list[Objective] | None = None  # None: resolved from the recipe's metrics
     budget: BudgetSpec = BudgetSpec()
     baseline: dict[str, Any] | None = None
     fidelity: FidelitySpec | None = None
@@ -211,7 +250,13 @@ class SweepSpec(_Strict):
     verify: VerifySpec | None = None
     max_consecutive_failures: int = Field(5, ge=1)
     keep_weights: bool = True
-    keep_logits: bool = True
+    keep_logits: bool = (
+        True  # keep the other artifacts of each run (airbench: per-view test logits)
+    )
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    callbacks: list[str] = Field(default_factory=list)
+    # The recipe's metric definitions, stored with the sweep so that it describes itself.
+    metrics: list[MetricSpec] | None = None
     # Set by `hotlap eval`: the sweep whose stored runs this one re-evaluates.
     derived_from: str | None = None
     # After training: re-weight the TTA views offline into a derived sweep.
@@ -257,8 +302,13 @@ class SweepSpec(_Strict):
         if isinstance(objective, Mapping) and "target" in objective:
             objective = dict(objective)
             data["target"] = objective.pop("target")
-            data["objective"] = objective or {"minimize": "total_time"}
+            data["objective"] = objective or None
         return data
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _executor(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -286,6 +336,8 @@ class SweepSpec(_Strict):
     @field_validator("objective", mode="before")
     @classmethod
     def _objective(cls, value: Any) -> Any:
+        if value is None:
+            return None
         if isinstance(value, list) and all(isinstance(v, Mapping) and "metric" in v for v in value):
             return value  # the stored form: [{metric, direction}, ...]
         if not isinstance(value, Mapping):
@@ -297,10 +349,8 @@ class SweepSpec(_Strict):
             if direction not in ("maximize", "minimize"):
                 raise ValueError(f"unknown objective key {direction!r} (maximize or minimize)")
             for metric in [metrics] if isinstance(metrics, str) else metrics or []:
-                if metric not in METRICS:
-                    raise ValueError(
-                        f"unknown metric {metric!r} ({_closest(str(metric), list(METRICS))})"
-                    )
+                if not isinstance(metric, str):
+                    raise ValueError(f"objective.{direction}: a metric name or a list of names")
                 out.append({"metric": metric, "direction": direction})
         if not out:
             raise ValueError("objective names no metric")
@@ -367,7 +417,7 @@ class SweepSpec(_Strict):
             raise ValueError(
                 f"strategy {strategy} needs strategy.trials or a budget (max_runs, max_time)"
             )
-        if strategy == "nsga2" and len(self.objective) + (self.target is not None) < 2:
+        if strategy == "nsga2" and len(self.objective or [None]) + (self.target is not None) < 2:
             raise ValueError(
                 "strategy nsga2 is multi-objective: give two or more objective metrics"
             )
@@ -377,10 +427,6 @@ class SweepSpec(_Strict):
             raise ValueError(f"fidelity.key {self.fidelity.key!r} is also swept in space")
         if self.racing is not None and self.racing.step > len(self.seeds):
             raise ValueError("seeds.step must not exceed seeds.max")
-        if self.target is not None and self.target.metric in {o.metric for o in self.objective}:
-            raise ValueError(
-                f"objective: {self.target.metric} is the target; minimize a time instead"
-            )
         return self
 
     # --- derived -----------------------------------------------------------------------------
@@ -391,7 +437,25 @@ class SweepSpec(_Strict):
 
     @property
     def primary(self) -> Objective:
+        assert self.objective, "resolved by validation"
         return self.objective[0]
+
+    def metric_defs(self) -> list[Metric]:
+        """The sweep's metrics (the recipe's declaration, stored with it), in declared order."""
+        if self.metrics is None:
+            return [metric_from_plain(m) for m in V1_METRICS]
+        return [metric_from_plain(m.model_dump()) for m in self.metrics]
+
+    def metric(self, name: str) -> Metric:
+        for metric in self.metric_defs():
+            if metric.name == name:
+                return metric
+        known = ", ".join(m.name for m in self.metric_defs())
+        raise SpecError(f"unknown metric {name!r} (the recipe reports: {known})")
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [m.name for m in self.metric_defs()]
 
     @property
     def confidence(self) -> float:
@@ -480,50 +544,6 @@ def _valid_keys(parent: list[str]) -> list[str]:
     return list(model.model_fields) if model else []
 
 
-def _check_configs(spec: SweepSpec, config_cls: type[RecipeConfig], recipe_name: str) -> None:
-    """Every value a config can take must validate against the recipe's config."""
-    fields = config_cls.field_names()
-
-    def check(where: str, overrides: Mapping[str, Any]) -> None:
-        for key in overrides:
-            if key not in fields:
-                raise SpecError(
-                    f"{where}: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
-                )
-        try:
-            resolve_config(config_cls, overrides)
-        except ConfigError as exc:
-            raise SpecError(f"{where}: {exc}") from None
-
-    check("base", spec.base)
-    for key, entry in spec.space.items():
-        if key not in fields:
-            raise SpecError(
-                f"space: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
-            )
-        if isinstance(entry, RangeSpec):
-            values = [entry.low, entry.high] if not entry.finite else entry.values()
-        elif isinstance(entry, ChoicesSpec):
-            values = entry.choices
-        else:
-            values = entry
-        for value in values:
-            check(f"space.{key}", {**spec.base, key: value})
-    for name, overrides in spec.variants.items():
-        clash = set(overrides) & set(spec.space)
-        if clash:
-            raise SpecError(f"variants.{name}: sets swept key(s) {', '.join(sorted(clash))}")
-        check(f"variants.{name}", {**spec.base, **overrides})
-    if spec.baseline is not None:
-        check("baseline", {**spec.base, **spec.baseline})
-    if spec.fidelity is not None:
-        if spec.fidelity.key not in fields:
-            raise SpecError(
-                f"fidelity.key: unknown config key {spec.fidelity.key!r} ({_closest(spec.fidelity.key, fields)})"
-            )
-        check("fidelity.low", {**spec.base, spec.fidelity.key: spec.fidelity.low})
-
-
 def apply_overrides(raw: dict[str, Any], items: list[str]) -> dict[str, Any]:
     """Set dotted FIELD=VALUE overrides (`seeds=3`, `base.width=0.25`) on a raw spec mapping."""
     out = json.loads(json.dumps(raw, default=str))
@@ -543,45 +563,3 @@ def apply_overrides(raw: dict[str, Any], items: list[str]) -> dict[str, Any]:
             node = child
         node[parts[-1]] = value
     return out
-
-
-def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
-    """Read, override and validate a spec file; raise SpecError (one line) on any problem."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise SpecError(f"spec file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"spec file {path} cannot be read ({exc.__class__.__name__})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise SpecError(f"{path}: not valid YAML{where}: {problem}") from None
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path}: a spec is a YAML mapping of fields (name, recipe, space, ...)")
-    try:
-        return parse_spec(apply_overrides(raw, overrides or []))
-    except SpecError as exc:
-        raise SpecError(f"{path}: {exc}") from None
-
-
-def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
-    """Validate a spec mapping, including every config value against the recipe."""
-    from hotlap.data import get_dataset_spec
-    from hotlap.recipes import get_recipe
-
-    try:
-        spec = SweepSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise SpecError(_describe(exc.errors()[0])) from None
-    try:
-        recipe = get_recipe(spec.recipe)
-        get_dataset_spec(spec.dataset)
-    except HotlapError as exc:
-        raise SpecError(str(exc)) from None
-    _check_configs(spec, recipe.config_cls, recipe.name)
-    return spec

@@ -1,0 +1,202 @@
+"""A spec checked against the registries: recipes, metrics, datasets, strategies, executors and
+callbacks. `parse_spec` validates a new spec; `stored_spec` reads the spec a sweep was stored with,
+needing none of the registries, so a sweep can be reported after its recipe plugin is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from hotlap.config import RecipeConfig, resolve_config
+from hotlap.errors import ConfigError, HotlapError
+from hotlap.sweep.spec import (
+    ChoicesSpec,
+    Objective,
+    RangeSpec,
+    SpecError,
+    SweepSpec,
+    _closest,
+    _describe,
+    apply_overrides,
+)
+from hotlap.sweep.strategies import list_strategies
+
+__all__ = ["load_spec", "parse_spec", "stored_spec"]
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read, override and validate a spec file; raise SpecError (one line) on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SpecError(f"spec file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"spec file {path} cannot be read ({exc.__class__.__name__})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpecError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec is a YAML mapping of fields (name, recipe, space, ...)")
+    try:
+        return parse_spec(apply_overrides(raw, overrides or []))
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def stored_spec(raw: Mapping[str, Any]) -> SweepSpec:
+    """The spec of a stored sweep, as it was validated when the sweep was made: no registry is
+    consulted (its recipe, strategy or callbacks may be plugins that are not importable now)."""
+    try:
+        return SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(
+            f"the stored spec does not validate: {_describe(exc.errors()[0])}"
+        ) from None
+
+
+def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
+    """Validate a spec mapping against the registries; resolve the recipe's metrics into it, and
+    the default objective and target metric from them."""
+    from hotlap.callbacks import check_callbacks
+    from hotlap.data import get_dataset_spec
+    from hotlap.executors import check_executor
+    from hotlap.recipes import get_recipe
+
+    raw = dict(raw)
+    raw.pop("metrics", None)  # always the recipe's own declaration
+    strategy = raw.get("strategy")
+    name = strategy.get("name") if isinstance(strategy, Mapping) else strategy
+    if isinstance(name, str) and name not in list_strategies():
+        raise SpecError(
+            f"strategy.name: unknown strategy {name!r} ({_closest(name, list_strategies())})"
+        )
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(_describe(exc.errors()[0])) from None
+    try:
+        recipe = get_recipe(spec.recipe)
+        get_dataset_spec(spec.dataset)
+        check_executor(spec.executor.name, spec.executor.options)
+        check_callbacks(spec.callbacks)
+    except HotlapError as exc:
+        raise SpecError(str(exc)) from None
+    if spec.strategy.name not in list_strategies():
+        raise SpecError(
+            f"strategy.name: unknown strategy {spec.strategy.name!r} ({_closest(spec.strategy.name, list_strategies())})"
+        )
+    _check_configs(spec, recipe.config_cls, recipe.name)
+    return _resolve_metrics(spec, [m.to_plain() for m in recipe.metrics])
+
+
+def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSpec:
+    """Fill in the metrics, the default objective and the target's metric; check every metric name."""
+    spec = SweepSpec.model_validate({**spec.to_plain(), "metrics": declared})
+    metrics = {m.name: m for m in spec.metric_defs()}
+    updates: dict[str, Any] = {}
+    target = spec.target
+    if target is not None:
+        name = target.metric or next(iter(metrics))
+        if name not in metrics:
+            raise SpecError(f"objective.target.metric: unknown metric {name!r} ({_known(metrics)})")
+        metric = metrics[name]
+        if metric.direction == "maximize" and target.at_least is None:
+            raise SpecError(f"objective.target: {name} is maximized; give at_least, not at_most")
+        if metric.direction == "minimize" and target.at_most is None:
+            raise SpecError(f"objective.target: {name} is minimized; give at_most, not at_least")
+        if metric.kind == "fraction" and not 0 < target.threshold < 1:
+            which = "at_least" if target.at_least is not None else "at_most"
+            raise SpecError(
+                f"objective.target.{which}: {name} is a fraction; give a value in (0, 1)"
+            )
+        updates["target"] = target.model_copy(update={"metric": name})
+    objective = spec.objective
+    if objective is None:
+        if target is not None:  # the fastest config that reaches the target
+            cost = next((m for m in metrics.values() if m.kind == "time"), None) or next(
+                (m for m in metrics.values() if m.direction == "minimize" and m.name != updates["target"].metric), None
+            )  # fmt: skip
+            if cost is None:
+                raise SpecError(
+                    f"objective: with a target, name a metric to minimize ({_known(metrics)})"
+                )
+            objective = [Objective(metric=cost.name, direction="minimize")]
+        else:
+            first = next(iter(metrics.values()))
+            objective = [Objective(metric=first.name, direction=first.direction)]
+        updates["objective"] = objective
+    for entry in objective:
+        if entry.metric not in metrics:
+            raise SpecError(f"objective: unknown metric {entry.metric!r} ({_known(metrics)})")
+        natural = metrics[entry.metric].direction
+        if entry.direction != natural:
+            raise SpecError(
+                f"objective: {entry.metric} is {natural}d by its definition; "
+                f"write {{{natural}: {entry.metric}}}"
+            )
+    resolved_target = updates.get("target", target)
+    if resolved_target is not None and resolved_target.metric in {o.metric for o in objective}:
+        raise SpecError(
+            f"objective: {resolved_target.metric} is the target; minimize a time or a cost instead"
+        )
+    if spec.strategy.name == "nsga2" and len(objective) + (target is not None) < 2:
+        raise SpecError("strategy nsga2 is multi-objective: give two or more objective metrics")
+    return spec.model_copy(update=updates) if updates else spec
+
+
+def _known(metrics: Mapping[str, Any]) -> str:
+    return f"the recipe reports: {', '.join(metrics)}"
+
+
+def _check_configs(spec: SweepSpec, config_cls: type[RecipeConfig], recipe_name: str) -> None:
+    """Every value a config can take must validate against the recipe's config."""
+    fields = config_cls.field_names()
+
+    def check(where: str, overrides: Mapping[str, Any]) -> None:
+        for key in overrides:
+            if key not in fields:
+                raise SpecError(
+                    f"{where}: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
+                )
+        try:
+            resolve_config(config_cls, overrides)
+        except ConfigError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+
+    check("base", spec.base)
+    for key, entry in spec.space.items():
+        if key not in fields:
+            raise SpecError(
+                f"space: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
+            )
+        if isinstance(entry, RangeSpec):
+            values = [entry.low, entry.high] if not entry.finite else entry.values()
+        elif isinstance(entry, ChoicesSpec):
+            values = entry.choices
+        else:
+            values = entry
+        for value in values:
+            check(f"space.{key}", {**spec.base, key: value})
+    for name, overrides in spec.variants.items():
+        clash = set(overrides) & set(spec.space)
+        if clash:
+            raise SpecError(f"variants.{name}: sets swept key(s) {', '.join(sorted(clash))}")
+        check(f"variants.{name}", {**spec.base, **overrides})
+    if spec.baseline is not None:
+        check("baseline", {**spec.base, **spec.baseline})
+    if spec.fidelity is not None:
+        if spec.fidelity.key not in fields:
+            raise SpecError(
+                f"fidelity.key: unknown config key {spec.fidelity.key!r} ({_closest(spec.fidelity.key, fields)})"
+            )
+        check("fidelity.low", {**spec.base, spec.fidelity.key: spec.fidelity.low})
