@@ -71,7 +71,7 @@ def train(
             "train_time": train_time,
             "eval_time": 0.0005,
             "total_time": train_time + 0.0005,
-        },  # fmt: skip
+        },
         history=history,
         artifacts=artifacts,
     )
