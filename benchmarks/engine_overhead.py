@@ -24,12 +24,14 @@ from pathlib import Path
 from pydantic import Field
 from torch import nn
 
+from hotlap.callbacks import Callback
 from hotlap.config import RecipeConfig
 from hotlap.executors import InProcessExecutor
 from hotlap.recipes import RunResult, recipe
 from hotlap.store import Store
 from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine, SweepReporter, open_sweep
+from hotlap.sweep.engine import Engine
+from hotlap.sweep.session import open_sweep
 
 
 class NoopConfig(RecipeConfig):
@@ -37,18 +39,18 @@ class NoopConfig(RecipeConfig):
 
 
 @recipe("noop", config=NoopConfig, build_model=lambda c, n: nn.Identity(), total_steps=lambda c, n: 1,
-        summary="does nothing")  # fmt: skip
+        summary="does nothing", metrics=["accuracy", "train_time"])  # fmt: skip
 def train(
     config: NoopConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True
 ) -> RunResult:
-    return RunResult(seed=seed, accuracy=0.5, tta_accuracy=0.5, train_time=0.0, eval_time=0.0)
+    return RunResult(seed=seed, metrics={"accuracy": 0.5, "train_time": 0.0})
 
 
-class Clock(SweepReporter):
+class Clock(Callback):
     def __init__(self) -> None:
         self.stamps: list[float] = []
 
-    def run_finished(self, run, outcome, best) -> None:
+    def run_end(self, run, outcome, best) -> None:
         self.stamps.append(time.perf_counter())
 
 
@@ -63,7 +65,9 @@ def one_sweep(runs: int, seeds: int) -> tuple[list[float], float, int]:
         record, _ = open_sweep(store, spec)
         clock = Clock()
         begin = time.perf_counter()
-        result = Engine(store, record, InProcessExecutor(warmup=False), reporter=clock).run()
+        result = Engine(
+            store, record, InProcessExecutor(warmup=False), callbacks=[("clock", clock)]
+        ).run()
         total = time.perf_counter() - begin
     if result.state != "done":
         sys.exit(f"the sweep ended {result.state}: {result.message}")
@@ -78,7 +82,15 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="sweeps to run; the median of their medians"
     )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="config counts to compare, e.g. 100,5000: the per-run cost of the last 100 runs of each",
+    )
     args = parser.parse_args()
+    if args.sizes:
+        compare_sizes([int(n) for n in args.sizes.split(",")], args.repeat)
+        return
     medians, p90s = [], []
     for _ in range(args.repeat):
         gaps, total, ran = one_sweep(args.runs, args.seeds)
@@ -91,6 +103,24 @@ def main() -> None:
     print(f"{args.runs // args.seeds} configs x {args.seeds} seeds, {args.repeat} sweeps: median of medians "
           f"{1000 * statistics.median(medians):.2f} ms per run (p90 {1000 * statistics.median(p90s):.2f} ms); "
           f"workdir under {tempfile.gettempdir()}")  # fmt: skip
+
+
+def compare_sizes(sizes: list[int], repeat: int) -> None:
+    """The per-run cost once a sweep holds N configs (one seed each): the median gap of its last
+    100 runs, for each N, side by side in one process, and the ratio to the smallest N."""
+    costs = {}
+    for configs in sizes:
+        lasts = []
+        for _ in range(repeat):
+            gaps, _total, _ran = one_sweep(configs, 1)
+            lasts.append(statistics.median(gaps[-100:]))
+        costs[configs] = statistics.median(lasts)
+        print(f"  {configs} configs: {1000 * costs[configs]:.2f} ms per run over the last 100 runs")
+    smallest = costs[min(sizes)]
+    for configs in sizes:
+        print(
+            f"{configs} configs: {1000 * costs[configs]:.2f} ms per run, {costs[configs] / smallest:.2f}x the cost at {min(sizes)}"
+        )
 
 
 if __name__ == "__main__":
