@@ -25,6 +25,7 @@ This module holds the spec's shape; `hotlap.sweep.validate` checks it against th
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -440,18 +441,22 @@ class SweepSpec(_Strict):
         assert self.objective, "resolved by validation"
         return self.objective[0]
 
+    @functools.cached_property
+    def _metric_map(self) -> dict[str, Metric]:
+        """Built once per spec: the engine and the analysis look metrics up per run and config."""
+        plain = V1_METRICS if self.metrics is None else [m.model_dump() for m in self.metrics]
+        return {m["name"]: metric_from_plain(m) for m in plain}
+
     def metric_defs(self) -> list[Metric]:
         """The sweep's metrics (the recipe's declaration, stored with it), in declared order."""
-        if self.metrics is None:
-            return [metric_from_plain(m) for m in V1_METRICS]
-        return [metric_from_plain(m.model_dump()) for m in self.metrics]
+        return list(self._metric_map.values())
 
     def metric(self, name: str) -> Metric:
-        for metric in self.metric_defs():
-            if metric.name == name:
-                return metric
-        known = ", ".join(m.name for m in self.metric_defs())
-        raise SpecError(f"unknown metric {name!r} (the recipe reports: {known})")
+        metric = self._metric_map.get(name)
+        if metric is None:
+            known = ", ".join(self._metric_map)
+            raise SpecError(f"unknown metric {name!r} (the recipe reports: {known})")
+        return metric
 
     @property
     def metric_names(self) -> list[str]:
