@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # --no-compile: modules compile on first import instead of all of torch's at install (saves ~30 s).
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile
+# ...and that first import must be allowed to cache them: with PYTHONDONTWRITEBYTECODE set (some CI
+# images set it), every process (each CLI call of the tests) would compile torch again, ~2 s apiece.
+unexport PYTHONDONTWRITEBYTECODE
 
 # The variants study (examples/variants.yaml) at CPU size on the real digits data: quarter width,
 # 3 epochs, racing from 3 to 6 seeds against an 85% target (on digits at this size the baseline

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import textwrap
 from concurrent.futures import Future
 from pathlib import Path
@@ -85,7 +86,9 @@ def _hotlap(
                           timeout=300)  # fmt: skip
 
 
-def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(tmp_path):
+def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(
+    tmp_path, cli, monkeypatch
+):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "knob_recipe.py").write_text(textwrap.dedent(PLUGIN))
@@ -96,44 +99,43 @@ def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(tmp_pat
     assert ran.returncode == 0, ran.stderr
     # knob 1 and 2 miss 0.78; knob 3 passes with the lowest latency.
     assert "Use " in ran.stdout and "knob=3.0" in ran.stdout and "latency" in ran.stdout
+    with_plugin = tmp_path / "report-with-plugin"
+    report = _hotlap(["report", "knobs", *work, "--out", str(with_plugin)], tmp_path, plugins)
+    assert report.returncode == 0, report.stderr
 
+    # The rest runs in this process, which never imported the plugin: it is gone.
+    monkeypatch.delenv("HOTLAP_PLUGINS", raising=False)
+    assert "knob_recipe" not in sys.modules
     report_dir = tmp_path / "report"
-    for plugin_dir in (plugins, None):  # with the plugin, then after it is gone
-        report = _hotlap(["report", "knobs", *work, "--out", str(report_dir)], tmp_path, plugin_dir)
-        assert report.returncode == 0, report.stderr
-        rows = list(csv.DictReader(io.StringIO((report_dir / "report.csv").read_text())))
-        assert {
-            "mean_score",
-            "ci_low_score",
-            "mean_latency",
-            "latency_diff_pct",
-            "mean_energy",
-        } <= set(rows[0])
-        decisions = {r["knob"]: r["decision"] for r in rows}
-        assert decisions["1.0"] == "fail" and decisions["3.0"] == "pass"
-        assert "score %" in (report_dir / "report.md").read_text()
-        assert "latency ms" in (report_dir / "report.md").read_text()
-        assert {"accuracy_vs_time.png", "accuracy_distributions.png", "by_key.png"} <= {
-            p.name for p in report_dir.iterdir()
-        }
-        exported = _hotlap(["export", "knobs", *work], tmp_path, plugin_dir)
-        assert exported.returncode == 0, exported.stderr
-        frame = list(csv.DictReader(io.StringIO(exported.stdout)))
-        assert {"score", "latency", "energy"} <= set(frame[0])
-        assert all(float(r["energy"]) > 0 for r in frame)
-        status = _hotlap(["status", "knobs", *work], tmp_path, plugin_dir)
-        assert status.returncode == 0 and "score" in status.stdout, status.stderr
-        compared = _hotlap(
-            ["compare", "knobs", "knobs/" + rows[-1]["config_id"], *work], tmp_path, plugin_dir
-        )
-        assert compared.returncode == 0 and "energy" in compared.stdout, compared.stderr
-        document = json.loads(
-            _hotlap(["report", "knobs", *work, "--format", "json"], tmp_path, plugin_dir).stdout
-        )
-        assert [m["name"] for m in document["metrics"]] == ["score", "latency", "energy"]
+    code, _, err = cli("report", "knobs", *work, "--out", str(report_dir))
+    assert code == 0, err
+    assert (report_dir / "report.csv").read_text() == (with_plugin / "report.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO((report_dir / "report.csv").read_text())))
+    assert {"mean_score", "ci_low_score", "mean_latency", "latency_diff_pct", "mean_energy"} <= set(
+        rows[0]
+    )
+    decisions = {r["knob"]: r["decision"] for r in rows}
+    assert decisions["1.0"] == "fail" and decisions["3.0"] == "pass"
+    markdown = (report_dir / "report.md").read_text()
+    assert "score %" in markdown and "latency ms" in markdown
+    assert {"accuracy_vs_time.png", "accuracy_distributions.png", "by_key.png"} <= {
+        p.name for p in report_dir.iterdir()
+    }
+    code, out, err = cli("export", "knobs", *work)
+    assert code == 0, err
+    frame = list(csv.DictReader(io.StringIO(out)))
+    assert {"score", "latency", "energy"} <= set(frame[0])
+    assert all(float(r["energy"]) > 0 for r in frame)
+    code, out, err = cli("status", "knobs", *work)
+    assert code == 0 and "score" in out, err
+    code, out, err = cli("compare", "knobs", "knobs/" + rows[-1]["config_id"], *work)
+    assert code == 0 and "energy" in out, err
+    code, out, err = cli("report", "knobs", *work, "--format", "json")
+    assert code == 0, err
+    assert [m["name"] for m in json.loads(out)["metrics"]] == ["score", "latency", "energy"]
 
-    resumed = _hotlap(["resume", "knobs", *work], tmp_path, None)  # training needs the recipe
-    assert resumed.returncode == 2 and "unknown recipe 'knob'" in resumed.stderr
+    code, _, err = cli("resume", "knobs", *work)  # training needs the recipe
+    assert code == 2 and "unknown recipe 'knob'" in err
 
 
 # --- one judging function ----------------------------------------------------------------------
@@ -232,15 +234,20 @@ def test_a_worker_warms_up_once_per_training_shape_before_its_first_timed_run(tm
 def test_executors_are_chosen_by_name_with_checked_options(cli, plugin_env, tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text("name: e\nrecipe: toy\ndataset: synthetic:8\ndevice: cpu\nseeds: 1\n")
+    work = ["--workdir", str(tmp_path / "w")]
     for extra, fragment in (
         (["executor=gpu_farm"], "unknown executor 'gpu_farm'"),
         (["executor={name: inprocess, workers: 4}"], "unknown option(s) workers (valid: warmup)"),
-        (["callbacks=[wandbb]"], "unknown callback 'wandbb' (closest: wandb)"),
+        (["--executor", "gpu_farm"], "unknown executor 'gpu_farm'"),
     ):
-        proc = subprocess.run([hotlap_script(), "sweep", str(spec), *extra, "--workdir", str(tmp_path / "w")],
-                              capture_output=True, text=True, env=plugin_env, timeout=120)  # fmt: skip
-        assert proc.returncode == 2 and fragment in proc.stderr, proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1
+        code, _, err = cli("sweep", str(spec), *extra, *work)
+        assert code == 2 and fragment in err, err
+        assert len(err.strip().splitlines()) == 1
+    # The installed script, as a user runs it: the same one line.
+    proc = subprocess.run([hotlap_script(), "sweep", str(spec), "callbacks=[wandbb]", *work],
+                          capture_output=True, text=True, env=plugin_env, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "unknown callback 'wandbb' (closest: wandb)" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w").exists()
 
 
