@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import random
 import shutil
 import subprocess
 
@@ -18,7 +19,6 @@ from hotlap.sweep import parse_spec
 from hotlap.sweep.engine import Engine
 from hotlap.sweep.session import open_sweep
 
-from .conftest import hotlap_script
 from .test_sweep import RACE
 
 # The columns name the sweep's metrics: RACE judges tta_accuracy and minimizes train_time.
@@ -167,7 +167,7 @@ def test_the_html_renders_in_headless_chromium_without_console_errors(cli, raced
     )  # a page with tables and plots, not a blank one
 
 
-def test_a_digits_sweep_with_a_baseline_and_racing_reports_a_decision(tmp_path, plugin_env):
+def test_a_digits_sweep_with_a_baseline_and_racing_reports_a_decision(tmp_path, cli, monkeypatch):
     """The real recipe on real data: decisions, recommendation, CSV, PNG and HTML."""
     spec = tmp_path / "digits.yaml"
     spec.write_text(yaml.safe_dump({
@@ -179,19 +179,89 @@ def test_a_digits_sweep_with_a_baseline_and_racing_reports_a_decision(tmp_path, 
         "baseline": {}, "keep_weights": False,
     }))  # fmt: skip
     workdir = tmp_path / "work"
-    hotlap = hotlap_script()
-    env = {**plugin_env, "HOTLAP_HOME": str(workdir)}
-    command = [hotlap, "sweep", str(spec), "--no-warmup"]
-    sweep = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert sweep.returncode == 0, sweep.stderr
-    report = subprocess.run(
-        [hotlap, "report", "digits-race"], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert report.returncode == 0, report.stderr
-    assert "decision" in report.stdout and (
-        "Use " in report.stdout or "No config reaches" in report.stdout
-    )
-    assert any(word in report.stdout for word in ("pass", "fail", "undecided"))
+    monkeypatch.setenv("HOTLAP_HOME", str(workdir))
+    code, _, err = cli("sweep", str(spec), "--no-warmup")
+    assert code == 0, err
+    code, out, err = cli("report", "digits-race")
+    assert code == 0, err
+    assert "decision" in out and ("Use " in out or "No config reaches" in out)
+    assert any(word in out for word in ("pass", "fail", "undecided"))
     (folder,) = (workdir / "sweeps").glob("digits-race-*/report")
     assert (folder / "report.csv").exists() and (folder / "report.html").exists()
     assert list(folder.glob("*.png"))
+
+
+@pytest.mark.parametrize("signs", [(1.0, -1.0), (-1.0, -1.0), (1.0, 1.0)])
+def test_the_pareto_front_is_exactly_the_non_dominated_points(signs):
+    """The O(n log n) front equals the definition (no other point at least as good on both
+    metrics and different), with ties on either metric and repeated points."""
+    from hotlap.report.plots import PlotPoint, pareto_front
+
+    rng = random.Random(3)
+    points = [
+        PlotPoint(str(i), "", a, a, a, t, t, t, None, False, False)
+        for i, (a, t) in enumerate(
+            (rng.choice([0.90, 0.91, 0.92, 0.93]), rng.choice([1.0, 1.5, 2.0, 2.5, 3.0]))
+            for _ in range(200)
+        )
+    ]
+    quality, cost = signs
+
+    def key(p):
+        return quality * p.accuracy, cost * p.time
+
+    expected = {
+        p.config_id for p in points
+        if not any(key(q)[0] >= key(p)[0] and key(q)[1] >= key(p)[1] and key(q) != key(p) for q in points)
+    }  # fmt: skip
+    front = pareto_front(points, quality, cost)
+    assert {p.config_id for p in front} == expected and expected
+    assert [p.time for p in front] == sorted(p.time for p in front)
+
+
+def test_a_large_sweep_shows_its_head_in_the_terminal_and_every_config_in_the_files(cli, tmp_path):
+    """A sweep of 45 configs: the terminal table stops at 30 (plus the baseline, wherever it
+    ranks), says how many more there are, and report.csv holds all 45."""
+    spec = parse_spec({
+        "name": "wide", "recipe": "airbench94", "dataset": "synthetic:8", "device": "cpu",
+        "space": {"lr": {"low": 1.0, "high": 20.0}}, "strategy": {"name": "random", "trials": 44},
+        "seeds": 4, "baseline": {}, "objective": {"maximize": "tta_accuracy"},
+    })  # fmt: skip
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, spec)
+        rows = []
+        for index in range(45):
+            config_id = f"c{index:03d}"
+            store.add_config(record.id, config_id=config_id, config_hash=config_id, origin="random",
+                             is_baseline=index == 0, params={} if index == 0 else {"lr": 1.0 + index},
+                             config={})  # fmt: skip
+            for seed in range(4):  # the baseline ranks last: the lowest accuracy
+                accuracy = 0.90 + index / 1000 + seed / 10000
+                rows.append((config_id, seed, {"tta_accuracy": accuracy, "train_time": 3.0}, "cpu", "h", None,
+                             None, None))  # fmt: skip
+        store.record_done(record.id, rows)
+    code, out, err = cli("report", "wide", "--workdir", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    shown = {f"c{i:03d}" for i in range(45) if f"c{i:03d}" in out}
+    assert shown == {"c000"} | {f"c{i:03d}" for i in range(15, 45)}  # the best 30, and the baseline
+    assert "14 more configs" in out
+    assert len(list(csv.DictReader((tmp_path / "r" / "report.csv").open()))) == 45
+
+
+def test_a_registered_report_format_prints_and_lands_in_the_report_folder(cli, raced, tmp_path):
+    from hotlap.report import register_format
+    from hotlap.report.formats import _REGISTRY
+
+    @register_format("tsv", suffix="tsv")
+    def tsv(analysis, sweep, environment, plots):
+        return "\n".join(f"{r.config_id}\t{r.n}" for r in analysis.configs) + "\n"
+
+    try:
+        code, out, err = cli("report", "race", "--format", "tsv")
+        assert code == 0, err
+        assert all(len(line.split("\t")) == 2 for line in out.splitlines()) and out.count("\n") >= 2
+        code, _, err = cli("report", "race", "--out", str(tmp_path / "r"))
+        assert code == 0, err
+        assert (tmp_path / "r" / "report.tsv").read_text() == out
+    finally:
+        _REGISTRY.pop("tsv")

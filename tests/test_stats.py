@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from hotlap.stats import compare, describe, mean_bounds, rate_bounds, success_rate
+from hotlap.stats import compare, compare_many, describe, mean_bounds, rate_bounds, success_rate
 
 RNG = np.random.default_rng(0)
 VALUES = list(RNG.normal(0.94, 0.0014, size=25))
@@ -79,3 +79,47 @@ def test_compare_welch_matches_scipy():
     ci = result.confidence_interval(0.95)
     assert (c.ci_low, c.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert c.diff < 0 and c.effect_size < 0
+
+
+def test_compare_many_equals_scipy_pair_by_pair():
+    """The vectorized comparisons (one SciPy call per group of equal pair counts) give what
+    ttest_rel and wilcoxon give on each pair alone: with ties, zero differences, no spread at all,
+    groups of different sizes and pairs that share no seeds (Welch)."""
+    rng = np.random.default_rng(7)
+    baseline = {seed: float(v) for seed, v in enumerate(np.round(rng.normal(0.94, 0.002, 30), 3))}
+    pairs = []
+    for k in range(40):
+        n = (5, 10, 30)[k % 3]
+        values = {s: baseline[s] + float(np.round(rng.normal(0.0005, 0.002), 3)) for s in range(n)}
+        if k % 7 == 0:
+            values = {s: baseline[s] for s in range(n)}  # no difference at all
+        if k % 11 == 0:
+            values = {s: baseline[s] + 0.001 for s in range(n)}  # a constant difference
+        pairs.append((values, baseline))
+    pairs.append(({100 + s: 0.95 + s / 1000 for s in range(6)}, baseline))  # no shared seed
+    for (a, b), got in zip(pairs, compare_many(pairs), strict=True):
+        shared = sorted(set(a) & set(b))
+        if not shared:
+            assert got.test == "welch"
+            assert got.p_value == pytest.approx(
+                sps.ttest_ind(list(a.values()), list(b.values()), equal_var=False).pvalue
+            )
+            continue
+        x, y = [a[s] for s in shared], [b[s] for s in shared]
+        diffs = np.subtract(x, y)
+        assert (got.test, got.n_pairs) == ("paired", len(shared))
+        assert got.diff == pytest.approx(diffs.mean(), abs=1e-12)
+        if np.ptp(diffs) == 0:
+            assert got.p_value == (1.0 if diffs[0] == 0 else 0.0) and got.effect_size is None
+        else:
+            assert got.p_value == pytest.approx(sps.ttest_rel(x, y).pvalue, rel=1e-9)
+        if not diffs.any():
+            assert got.p_wilcoxon is None
+        else:
+            assert got.p_wilcoxon == pytest.approx(sps.wilcoxon(diffs).pvalue, rel=1e-9)
+        assert got == compare(a, b)
+
+
+def test_no_spread_is_exactly_zero_whatever_the_rounding():
+    s = describe([0.1] * 3 + [0.1] * 4)
+    assert s.std == 0.0 and s.mean == 0.1 and s.ci_low == s.ci_high == 0.1

@@ -17,6 +17,8 @@ The schema version lives in `PRAGMA user_version`; `MIGRATIONS[v]` takes a store
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import json
 import os
 import sqlite3
@@ -205,6 +207,9 @@ RUN_COLUMNS = ("id, sweep_id, config_id, seed, fidelity, status, metric_values, 
                " worker, attempts, started, ended, error, traceback, stage, session")  # fmt: skip
 
 
+RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))  # in the order of RUN_COLUMNS
+
+
 def _sweep(row: sqlite3.Row) -> SweepRecord:
     data = dict(row)
     data["spec"] = json.loads(data["spec"])
@@ -220,15 +225,27 @@ def _config(row: sqlite3.Row) -> ConfigRecord:
     return ConfigRecord(**data)
 
 
-def _run(row: sqlite3.Row) -> RunRecord:
-    (id_, sweep_id, config_id, seed, fidelity, status, values, wall_time, details, device, host, worker,
-     attempts, started, ended, error, traceback, stage, session) = row  # fmt: skip
-    return RunRecord(
-        id_, sweep_id, config_id, seed, fidelity, status,
-        {k: v for k, v in json.loads(values).items() if v is not None} if values else {}, wall_time,
-        json.loads(details) if details else None, device, host, worker, attempts, started, ended, error,
-        traceback, stage, session,
-    )  # fmt: skip
+def _runs(rows: list[tuple[Any, ...]]) -> list[RunRecord]:
+    """Run records of `RUN_COLUMNS` rows. Each JSON column is parsed in one call for all the rows
+    (one array), which reads 50,000 runs several times faster than a parse per row."""
+
+    def column(index: int) -> list[Any]:
+        return json.loads("[" + ",".join(row[index] or "null" for row in rows) + "]")
+
+    values, details = column(6), column(8)
+    records = []
+    new = object.__new__  # a frozen dataclass's __init__ sets 19 fields one by one: 2x slower
+    for row, metric_values, run_details in zip(rows, values, details, strict=True):
+        if not metric_values:
+            metric_values = {}
+        elif None in metric_values.values():  # a metric the run did not measure
+            metric_values = {k: v for k, v in metric_values.items() if v is not None}
+        record = new(RunRecord)
+        record.__dict__.update(
+            zip(RUN_FIELDS, (*row[:6], metric_values, row[7], run_details, *row[9:]), strict=True)
+        )
+        records.append(record)
+    return records
 
 
 class Store:
@@ -444,7 +461,10 @@ class Store:
         status: str | None = None,
         fidelity: str | None = None,
         stage: str | None = None,
+        details: bool = True,
     ) -> list[RunRecord]:
+        """A sweep's runs in id order. `details=False` leaves out each run's per-epoch history and
+        traceback (`details` and `traceback` are None): what the analysis reads, much faster."""
         query, args = "SELECT * FROM runs WHERE sweep_id = ?", [sweep_id]
         filters = (
             ("config_id", config_id),
@@ -456,10 +476,21 @@ class Store:
             if value is not None:
                 query += f" AND {column} = ?"
                 args.append(value)
-        query = query.replace("SELECT *", f"SELECT {RUN_COLUMNS}", 1)
+        columns = (
+            RUN_COLUMNS
+            if details
+            else RUN_COLUMNS.replace(" metrics,", " NULL,").replace(" traceback,", " NULL,")
+        )
+        query = query.replace("SELECT *", f"SELECT {columns}", 1)
         cursor = self.db.execute(query + " ORDER BY id", args)
         cursor.row_factory = None  # plain tuples: 50,000 rows read in a fraction of a second
-        return [_run(r) for r in cursor]
+        collecting = gc.isenabled()
+        gc.disable()  # 50,000 new records would set off full collections that find nothing to free
+        try:
+            return _runs(cursor.fetchall())
+        finally:
+            if collecting:
+                gc.enable()
 
     def record_done(self, sweep_id: str, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert finished runs computed without training (offline evaluation), exactly once each.

@@ -60,7 +60,7 @@ def resolve_side(store: Store, key: str) -> Side:
         analysis = analyze(
             stored_spec(sweep.spec),
             store.configs(sweep.id),
-            store.runs(sweep.id),
+            store.runs(sweep.id, details=False),
             comparisons=False,
         )
         if analysis.best is None:

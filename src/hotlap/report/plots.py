@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
     points = []
     for report in _full(analysis):
         acc, time = report.metrics[analysis.quality_metric], report.metrics[analysis.cost_metric]
+        if acc.mean is None or time.mean is None:  # a metric its runs did not report: no point
+            continue
         points.append(PlotPoint(
             report.config_id, report.label(), acc.mean, acc.ci_low if acc.ci_low is not None else acc.mean,  # type: ignore[arg-type]
             acc.ci_high if acc.ci_high is not None else acc.mean, time.mean,  # type: ignore[arg-type]
@@ -56,15 +59,20 @@ def pareto_front(
     points: list[PlotPoint], quality_sign: float = 1.0, cost_sign: float = -1.0
 ) -> list[PlotPoint]:
     """Points no other point beats on both the quality and the cost (each in its metric's
-    direction: by default higher accuracy, lower time), sorted by cost."""
-
-    def key(p: PlotPoint) -> tuple[float, float]:
-        return quality_sign * p.accuracy, cost_sign * p.time
-
-    front = [
-        p for p in points
-        if not any(key(q)[0] >= key(p)[0] and key(q)[1] >= key(p)[1] and key(q) != key(p) for q in points)
-    ]  # fmt: skip
+    direction: by default higher accuracy, lower time), sorted by cost. O(n log n): one pass over
+    the points from the best cost down, keeping the best quality seen so far."""
+    by_key: dict[tuple[float, float], list[PlotPoint]] = {}
+    for p in points:  # oriented so that larger is better on both
+        by_key.setdefault((quality_sign * p.accuracy, cost_sign * p.time), []).append(p)
+    front: list[PlotPoint] = []
+    best_quality = -math.inf  # the best quality among keys of a strictly better cost
+    keys = sorted(by_key, key=lambda k: (-k[1], -k[0]))  # best cost first; within it, best quality
+    for i, (quality, cost) in enumerate(keys):
+        if i > 0 and keys[i - 1][1] == cost:
+            continue  # beaten on quality by the first key of its cost
+        if quality > best_quality:
+            front += by_key[(quality, cost)]
+            best_quality = quality
     return sorted(front, key=lambda p: p.time)
 
 
@@ -141,14 +149,18 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
     scale = analysis.quality.scaled
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    for point in points:
-        color = COLORS.get(point.decision, COLORS[None])
+    groups: dict[tuple[str | None, bool, bool], list[PlotPoint]] = {}
+    for point in points:  # one errorbar call per look, not per config (a sweep may hold thousands)
+        groups.setdefault((point.decision, point.is_baseline, point.recommended), []).append(point)
+    for (decision, is_baseline, recommended), members in groups.items():
+        color = COLORS.get(decision, COLORS[None])
         ax.errorbar(
-            point.time, scale(point.accuracy),
-            xerr=[[point.time - point.time_low], [point.time_high - point.time]],
-            yerr=[[scale(point.accuracy - point.accuracy_low)], [scale(point.accuracy_high - point.accuracy)]],
-            fmt="s" if point.is_baseline else "o", color=color, markersize=8 if point.recommended else 5,
-            markeredgecolor="black" if point.recommended else color, capsize=2, linewidth=0.8,
+            [p.time for p in members], [scale(p.accuracy) for p in members],
+            xerr=[[p.time - p.time_low for p in members], [p.time_high - p.time for p in members]],
+            yerr=[[scale(p.accuracy - p.accuracy_low) for p in members],
+                  [scale(p.accuracy_high - p.accuracy) for p in members]],
+            fmt="s" if is_baseline else "o", color=color, markersize=8 if recommended else 5, linestyle="none",
+            markeredgecolor="black" if recommended else color, capsize=2, linewidth=0.8,
         )  # fmt: skip
     front = pareto_front(points, analysis.quality.sign, analysis.cost.sign)
     ax.plot(

@@ -159,6 +159,21 @@ def _fit(headers: list[str], rows: list[list[str]], width: int | None) -> list[i
     return keep
 
 
+MAX_TABLE_ROWS = 30  # configs per table in the terminal; the files hold every one
+
+
+def _shown_rows(rows: list[dict[str, Any]], analysis: Analysis) -> tuple[list[dict[str, Any]], int]:
+    """The first MAX_TABLE_ROWS rows in the report's order, plus the baseline and the
+    recommendation wherever they are; and how many rows are left out."""
+    if len(rows) <= MAX_TABLE_ROWS:
+        return rows, 0
+    keep = [
+        r for i, r in enumerate(rows)
+        if i < MAX_TABLE_ROWS or r["is_baseline"] or r["config_id"] == analysis.recommendation.config
+    ]  # fmt: skip
+    return keep, len(rows) - len(keep)
+
+
 def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = None) -> Group:
     """The terminal report: configs sorted by the objective, the recommendation, runs, verification.
 
@@ -174,7 +189,8 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
     rows = config_rows(analysis)
     for fidelity in dict.fromkeys(r["fidelity"] for r in rows):
         cells_list = []
-        for row in (r for r in rows if r["fidelity"] == fidelity):
+        shown, left_out = _shown_rows([r for r in rows if r["fidelity"] == fidelity], analysis)
+        for row in shown:
             cells = [escape(c) for c in _cells(row, analysis)]
             style = DECISION_STYLE.get(row["decision"] or "", "")
             if style:
@@ -189,7 +205,11 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
         table = Table(
             title=title + ("" if fidelity == "full" else " (low-fidelity screening)"), title_justify="left",
             box=box.SIMPLE_HEAD, pad_edge=False,
-            caption=f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)" if hidden else None,
+            caption="\n".join(
+                ([f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)"] if hidden else [])
+                + ([f"{left_out} more configs, further down the order: every config is in report.csv and "
+                    "report.html"] if left_out else [])
+            ) or None,
             caption_justify="left",
         )  # fmt: skip
         # The config's id, with its swept values under it (they may fold); numbers never wrap.

@@ -6,6 +6,7 @@ and the engine's `best/` folder all read it, so they always agree.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 
 from hotlap.decisions import Recommendation, Target, Verdict, recommend
 from hotlap.metrics import Metric
-from hotlap.stats import Comparison, Rate, Summary, compare, describe, success_rate
+from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, success_rate
 from hotlap.store import ConfigRecord, RunRecord
 from hotlap.sweep.judging import decision_metrics, make_target, verdicts
 from hotlap.sweep.spec import SweepSpec
@@ -102,7 +103,7 @@ def _group(runs: Iterable[RunRecord]) -> dict[tuple[str, str, str], list[RunReco
 
 def _report(
     config: ConfigRecord, fidelity: str, stage: str, runs: Sequence[RunRecord], spec: SweepSpec,
-    verdict: Verdict | None, baseline: ConfigReport | None, quality: str, cost: str, comparisons: bool,
+    verdict: Verdict | None,
 ) -> ConfigReport:  # fmt: skip
     done = sorted((r for r in runs if r.status == "done"), key=lambda r: r.seed)
     names = spec.metric_names
@@ -114,14 +115,10 @@ def _report(
         observed = list(values[target.metric].values())
         hits = [1.0 if target.reached(v) else 0.0 for v in observed]
         success = success_rate(hits, 0.5, spec.confidence)
-    vs = cost_vs = None
-    if comparisons and baseline is not None and baseline.config_id != config.config_id and done:
-        vs = compare(values[quality], baseline.values[quality], spec.confidence)
-        cost_vs = compare(values[cost], baseline.values[cost], spec.confidence)
     return ConfigReport(
         config.config_id, config.params, config.config, config.is_baseline, fidelity, stage,
         sum(1 for r in runs if r.status == "failed"), tuple(r.seed for r in done), metrics, values, success,
-        verdict, vs, cost_vs,
+        verdict, None, None,
     )  # fmt: skip
 
 
@@ -130,7 +127,8 @@ def _judge(
     keys: list[tuple[str, str, str]], alpha: float | None, comparisons: bool,
 ) -> list[ConfigReport]:  # fmt: skip
     """Reports of one group of configs (a fidelity of the search, or the verification), each with
-    its verdict at `alpha` (None: no decisions) and its comparison with the group's baseline."""
+    its verdict at `alpha` (None: no decisions) and its comparison with the group's baseline (all
+    of them at once: `compare_many`)."""
     metrics = decision_metrics(spec)
     quality, cost = metrics.quality.name, metrics.cost.name
     judged: dict[str, Verdict] = {}
@@ -142,18 +140,18 @@ def _judge(
                 m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)
             }
         judged = verdicts(spec, values, alpha)
-    base_key = next((k for k in keys if by_id[k[0]].is_baseline), None)
-    baseline = None
-    if base_key is not None:
-        c, fidelity, stage = base_key
-        baseline = _report(by_id[c], fidelity, stage, groups[base_key], spec, judged.get(c), None, quality, cost,
-                           comparisons)  # fmt: skip
-    return [
-        baseline if baseline is not None and key == base_key
-        else _report(by_id[key[0]], key[1], key[2], groups[key], spec, judged.get(key[0]), baseline, quality, cost,
-                     comparisons)
-        for key in keys
-    ]  # fmt: skip
+    reports = [_report(by_id[c], f, s, groups[(c, f, s)], spec, judged.get(c)) for c, f, s in keys]
+    baseline = next((r for r in reports if r.is_baseline), None)
+    if not comparisons or baseline is None:
+        return reports
+    compared = [i for i, r in enumerate(reports) if r is not baseline and r.n > 0]
+    pairs = [(reports[i].values[m], baseline.values[m]) for i in compared for m in (quality, cost)]
+    results = compare_many(pairs, spec.confidence)
+    for k, i in enumerate(compared):
+        reports[i] = dataclasses.replace(
+            reports[i], vs_baseline=results[2 * k], cost_vs_baseline=results[2 * k + 1]
+        )
+    return reports
 
 
 def analyze(
