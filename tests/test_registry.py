@@ -3,11 +3,22 @@ without writing a new test."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+import toy_recipe  # noqa: F401  (registers the cheap toy recipe the engine tests run)
 
 from hotlap.data import dataset_sizes, list_datasets, load_dataset
-from hotlap.recipes import count_parameters, forward_flops, list_recipes
+from hotlap.executors import Task, get_executor, list_executors
+from hotlap.metrics import list_metrics
+from hotlap.recipes import count_parameters, forward_flops, get_recipe, list_recipes
+from hotlap.store import Store
+from hotlap.sweep import parse_spec
+from hotlap.sweep.engine import Engine
+from hotlap.sweep.session import open_sweep
+from hotlap.sweep.spec import RangeSpec
+from hotlap.sweep.strategies import get_strategy, is_finite, list_strategies
 
 # hotlap's own recipes (the tests register a cheap `toy` recipe of their own).
 RECIPES = [r for r in list_recipes() if r.train.__module__.startswith("hotlap.")]
@@ -87,3 +98,116 @@ def test_readme_documents_every_spec_key_and_command():
     assert not missing, f"README lacks spec keys: {missing}"
     commands = [c.name or c.callback.__name__ for c in app.registered_commands]
     assert [c for c in commands if f"hotlap {c}" not in readme] == []
+
+
+# --- strategies ----------------------------------------------------------------------------------
+
+
+def _strategy_spec(name: str, **extra):
+    """A mixed space (a float range, an int range, a list) that every strategy can search."""
+    return parse_spec({
+        "name": f"conf-{name}", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
+        "space": {"x": {"low": 0.0, "high": 0.5, "step": 0.25}, "y": {"low": 0, "high": 1, "step": 1}, "epochs": [1.0, 2.0]},
+        "strategy": {"name": name, **({} if is_finite(name) else {"trials": 5})},
+        "objective": {"maximize": "tta_accuracy", "minimize": "train_time"}, "seeds": 2, **extra,
+    })  # fmt: skip
+
+
+def _inside(spec, params) -> bool:
+    for key, entry in spec.space.items():
+        value = params[key]
+        if isinstance(entry, RangeSpec):
+            if not entry.low <= value <= entry.high:
+                return False
+        elif value not in list(entry):
+            return False
+    return set(params) == set(spec.space)
+
+
+@pytest.mark.parametrize("name", list_strategies())
+def test_strategy_proposes_inside_the_space_and_learns(name):
+    spec = _strategy_spec(name)
+    strategy = get_strategy(spec)
+    limit = strategy.total() if is_finite(name) else spec.strategy.trials
+    assert limit is not None and limit > 0
+    proposals = []
+    for _ in range(limit):
+        proposal = strategy.ask()
+        assert proposal is not None and _inside(spec, proposal.params), proposal
+        proposals.append(proposal)
+        strategy.tell(proposal, [0.9 - proposal.params["x"], 1.0], constraint=-0.01)
+    if is_finite(name):
+        assert strategy.ask() is None  # each config once, then nothing more
+        assert len({tuple(sorted(p.params.items())) for p in proposals}) == limit
+    else:
+        extra = strategy.ask()
+        assert extra is not None
+        strategy.tell(extra, None)  # a config whose every run failed
+    again = get_strategy(spec)
+    again.restore(
+        [(p.params, [0.9, 1.0], None) for p in proposals[:2]] + [(proposals[-1].params, None, None)]
+    )
+    assert again.ask() is not None
+
+
+@pytest.mark.parametrize("name", list_strategies())
+def test_strategy_drives_a_sweep_where_every_config_and_seed_runs_once(name, tmp_path):
+    spec = _strategy_spec(name, space={"x": {"low": 0.0, "high": 0.5, "step": 0.25}, "y": [0, 1]})
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, spec)
+        result = Engine(store, record, get_executor("inprocess", warmup=False)).run()
+        runs = store.runs(record.id)
+        configs = store.configs(record.id)
+    assert result.state == "done", result.message
+    assert all(r.status == "done" for r in runs)
+    assert len({(r.config_id, r.seed) for r in runs}) == len(runs) == 2 * len(configs)
+    if is_finite(name):
+        assert len(configs) == get_strategy(spec).total()
+
+
+# --- executors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list_executors())
+def test_executor_runs_tasks_streams_epochs_and_returns_failures_as_outcomes(name):
+    executor = get_executor(name)
+    assert executor.capacity >= 1
+    executor.prepare("synthetic:8", None, "cpu")
+    epochs = []
+    declared = [m.name for m in get_recipe("toy").metrics]
+    try:
+        good = Task(
+            run_id=1, recipe="toy", config={"x": 0.3}, dataset="synthetic:8", seed=3, device="cpu"
+        )
+        outcome = executor.submit(good, lambda run_id, record: epochs.append(run_id)).result(
+            timeout=120
+        )
+        assert outcome.status == "done" and outcome.run_id == 1, outcome.error
+        assert set(outcome.metrics) == set(declared) and all(
+            math.isfinite(v) for v in outcome.metrics.values()
+        )
+        assert epochs == [1] and outcome.device and outcome.wall_time is not None
+        assert "model.pt" in outcome.artifacts and isinstance(outcome.artifacts["model.pt"], bytes)
+        bad = Task(run_id=2, recipe="toy", config={"fail_seed": 4}, dataset="synthetic:8", seed=4, device="cpu",
+                   keep_weights=False)  # fmt: skip
+        failed = executor.submit(bad).result(timeout=120)
+        assert failed.status == "failed" and failed.error.startswith("ValueError: ")
+        assert failed.traceback and not failed.artifacts
+    finally:
+        executor.shutdown()
+    executor.shutdown()  # twice is harmless
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", list_metrics(), ids=lambda m: m.name)
+def test_metric_is_fully_described_and_formats_its_values(metric):
+    assert metric.direction in ("maximize", "minimize") and metric.sign in (1.0, -1.0)
+    assert metric.kind in ("fraction", "time", "cost", "count") and metric.scope in (
+        "run",
+        "config",
+    )
+    assert metric.description
+    shown = metric.format(0.5)
+    assert shown and "None" not in shown

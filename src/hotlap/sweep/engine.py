@@ -32,17 +32,16 @@ from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
-from hotlap.sweep.judging import make_target, verdicts
 from hotlap.sweep.results import (
     ConfigSummary,
     SweepResult,
     best_config,
-    objective_values,
+    strategy_feedback,
     summarize_configs,
 )
+from hotlap.sweep.scheduler import SeedScheduler
 from hotlap.sweep.session import SessionFiles, open_session, sweep_lock
-from hotlap.sweep.spec import RacingSpec
-from hotlap.sweep.strategies import Proposal, Strategy, get_strategy
+from hotlap.sweep.strategies import Proposal, Strategy, get_strategy, is_finite
 from hotlap.sweep.validate import stored_spec
 
 __all__ = ["Engine", "SweepResult"]
@@ -52,29 +51,16 @@ CONFIG_ID_LENGTH = 10
 
 @dataclass
 class _Stage:
-    """One stage's work: queued runs, runs left per config, seeds allotted (racing), proposals
-    waiting for a config's race to close."""
+    """One stage's work: its seed scheduler, the runs queued for the executor, and the proposals
+    waiting for a config's race to close (to be told to the strategy)."""
 
     name: str  # search, promote or verify
     fidelity: str
-    seeds: list[int]
-    racing: RacingSpec | None
+    seeds: SeedScheduler
     depth_first: bool  # extend racing configs before asking for new ones (sequential samplers)
     run_stage: str = "search"  # the runs' `stage` column
     queue: collections.deque[RunRecord] = field(default_factory=collections.deque)
-    remaining: collections.Counter[str] = field(default_factory=collections.Counter)
     pending: dict[str, list[Proposal | None]] = field(default_factory=dict)
-    allotted: dict[str, int] = field(default_factory=dict)
-    closed: set[str] = field(default_factory=set)
-    # Configs whose race is open, in the order they joined (a dict: the order decides extensions).
-    open: dict[str, None] = field(default_factory=dict)
-    extensions: collections.deque[str] = field(default_factory=collections.deque)
-    recorded: dict[str, int] = field(
-        default_factory=dict
-    )  # races closed in earlier sessions: their seeds
-
-    def seeds_for(self, config_id: str) -> list[int]:
-        return self.seeds[: self.allotted[config_id]]
 
 
 class _Silent(Strategy):
@@ -185,7 +171,7 @@ class Engine:
         return "done", f"{done['done']} runs done, {done['failed']} failed"
 
     def _analysis(self) -> Analysis:
-        return analyze(self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id),
+        return analyze(self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id, details=False),
                        comparisons=False, devices=self.store.run_devices(self.sweep.id))  # fmt: skip
 
     def _finish(self, state: str, message: str) -> SweepResult:
@@ -207,11 +193,11 @@ class Engine:
     def _stage(
         self, name: str, fidelity: str, seeds: list[int] | None = None, run_stage: str = "search"
     ) -> _Stage:
-        finite = self.spec.strategy.name in ("grid", "brute")
+        finite = is_finite(self.spec.strategy.name)
         racing = self.spec.racing if run_stage == "search" else None
         recorded = self.store.closed_races(self.sweep.id, fidelity, run_stage) if racing else {}
-        return _Stage(name, fidelity, seeds or list(self.spec.seeds), racing, depth_first=not finite,
-                      run_stage=run_stage, recorded=recorded)  # fmt: skip
+        scheduler = SeedScheduler(seeds or list(self.spec.seeds), racing, recorded)
+        return _Stage(name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage)
 
     def _search(self, fidelity: str) -> None:
         """Propose configs with the strategy and run each on its seeds (racing: as long as it must)."""
@@ -223,11 +209,11 @@ class Engine:
             if config.origin == "baseline":
                 continue
             self._join(config, stage)
-            if config.config_id in stage.closed or (
-                stage.racing is None and stage.remaining[config.config_id] == 0
+            seeds = stage.seeds
+            if config.config_id in seeds.closed or (
+                seeds.racing is None and seeds.remaining[config.config_id] == 0
             ):
-                stage.closed.add(config.config_id)  # finished in an earlier session
-                stage.open.pop(config.config_id, None)
+                seeds.mark_closed(config.config_id)  # finished in an earlier session
                 history.append((config.params, *self._told(config.config_id, stage)))
             else:
                 stage.pending[config.config_id] = [None]  # told when its race closes
@@ -235,7 +221,7 @@ class Engine:
         if self.spec.baseline is not None:
             self._join(self._register({}, origin="baseline", baseline=True), stage)
         self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
-        finite = self.spec.strategy.name in ("grid", "brute")
+        finite = is_finite(self.spec.strategy.name)
         asked = self.sweep.trials_asked
 
         def refill() -> bool:
@@ -256,11 +242,11 @@ class Engine:
                 if not finite:
                     asked += 1
                     self.store.update_sweep(self.sweep.id, trials_asked=asked)
-                if config_id in stage.closed:  # its result is known: a repeated proposal
+                if config_id in stage.seeds.closed:  # its result is known: a repeated proposal
                     if not finite:
                         strategy.tell(proposal, *self._told(config_id, stage))
                     continue
-                if config_id in stage.allotted:  # still running or racing
+                if stage.seeds.joined(config_id):  # still running or racing
                     if not finite:
                         stage.pending[config_id].append(proposal)
                     continue
@@ -313,7 +299,7 @@ class Engine:
             baseline = self._register({}, origin="baseline", baseline=True)
             if baseline.config_id != recommended:
                 names.append(baseline.config_id)
-        self._log(f"verifying {', '.join(names)} on {len(stage.seeds)} fresh seeds")
+        self._log(f"verifying {', '.join(names)} on {len(stage.seeds.seeds)} fresh seeds")
         for config_id in names:
             self._join(self.configs[config_id], stage)
         silent = _Silent(self.spec)
@@ -324,100 +310,54 @@ class Engine:
 
     def _join(self, config: ConfigRecord, stage: _Stage) -> None:
         """Add a config to a stage with its first seeds (more after a resume), and queue its runs."""
-        if config.config_id in stage.allotted:
+        if stage.seeds.joined(config.config_id):
             return
-        if stage.racing is None:
-            allotted = len(stage.seeds)
-        elif config.config_id in stage.recorded:  # its race closed in an earlier session
-            allotted = stage.recorded[config.config_id]
-            stage.closed.add(config.config_id)
-        else:
-            existing = {r.seed for r in self._stage_runs(config.config_id, stage)}
-            given = sum(1 for seed in stage.seeds if seed in existing)
-            allotted = min(len(stage.seeds), max(stage.racing.min, given))
-        stage.allotted[config.config_id] = allotted
+        existing = (
+            {r.seed for r in self._stage_runs(config.config_id, stage)}
+            if stage.seeds.racing
+            else set()
+        )
+        stage.seeds.join(config.config_id, existing)
         stage.pending.setdefault(config.config_id, [])
-        if config.config_id not in stage.closed:
-            stage.open[config.config_id] = None
         self._enqueue(config, stage)
 
     def _race(self, stage: _Stage, strategy: Strategy) -> None:
         """Judge every config whose current runs are all finished: more seeds, or close its race."""
-        ready = [c for c in stage.open if stage.remaining[c] == 0]
-        if not ready:
-            return
-        judged: dict[str, Verdict] = {}
-        if stage.racing is not None:
-            values = {}
-            for config_id in stage.allotted:
+        values = {}
+        if stage.seeds.racing is not None:
+            for config_id in stage.seeds.allotted:
                 summary = self.summaries.get((config_id, stage.fidelity))
                 if summary is not None and summary.n > 0:
                     values[config_id] = summary.values
-            judged = verdicts(self.spec, values, self.spec.look_alpha())
-        for config_id in ready:
-            verdict = judged.get(config_id)
-            if (
-                verdict is not None
-                and verdict.active
-                and stage.allotted[config_id] < len(stage.seeds)
-            ):
-                if config_id not in stage.extensions:
-                    stage.extensions.append(config_id)
-                continue
-            if config_id in stage.extensions:
-                stage.extensions.remove(config_id)
+        for config_id, verdict in stage.seeds.judge(self.spec, values, self.spec.look_alpha()):
             self._close(config_id, stage, strategy, verdict)
 
     def _close(
         self, config_id: str, stage: _Stage, strategy: Strategy, verdict: Verdict | None
     ) -> None:
-        stage.closed.add(config_id)
-        stage.open.pop(config_id, None)
         values, constraint = self._told(config_id, stage)
         for proposal in stage.pending.pop(config_id, []):
             if proposal is None:
                 strategy.restore([(self.configs[config_id].params, values, constraint)])
             else:
                 strategy.tell(proposal, values, constraint)
-        if stage.racing is not None:
+        if stage.seeds.racing is not None:
+            seeds = stage.seeds.allotted[config_id]
             decision = verdict.decision if verdict else None
             reason = verdict.reason if verdict else "no finished run"
             self.store.close_race(self.sweep.id, config_id, stage.fidelity, stage.run_stage,
-                                  seeds=stage.allotted[config_id], decision=decision, reason=reason)  # fmt: skip
-            self._log(
-                f"race closed for {config_id} after {stage.allotted[config_id]} seeds: {decision}, {reason}"
-            )
+                                  seeds=seeds, decision=decision, reason=reason)  # fmt: skip
+            self._log(f"race closed for {config_id} after {seeds} seeds: {decision}, {reason}")
 
     def _extend(self, stage: _Stage) -> bool:
-        """Give the next racing config `step` more seeds; False when none waits."""
-        assert stage.racing is not None or not stage.extensions
-        while stage.extensions:
-            config_id = stage.extensions.popleft()
-            stage.allotted[config_id] = min(
-                len(stage.seeds), stage.allotted[config_id] + stage.racing.step
-            )  # type: ignore[union-attr]
+        """Give the next racing config more seeds and queue them; False when none waits."""
+        while (config_id := stage.seeds.extend()) is not None:
             if self._enqueue(self.configs[config_id], stage):
                 return True
         return False
 
     def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
-        """What the strategy learns of a config: its objective means, and the target constraint
-        (<= 0 when the mean reaches the target) where a target is set."""
-        summary = self.summaries.get((config_id, stage.fidelity))
-        if summary is None or summary.n == 0:
-            return None, None
-        values = objective_values(summary, self.spec.objective)
-        constraint = None
-        target = make_target(self.spec)
-        if target is not None:
-            observed = summary.values[target.metric]
-            if target.criterion == "mean":
-                mean = summary.mean(target.metric) or 0.0
-                constraint = target.threshold - mean if target.maximize else mean - target.threshold
-            else:
-                rate = sum(1 for v in observed if target.reached(v)) / len(observed)
-                constraint = target.success_rate - rate
-        return values, constraint
+        return strategy_feedback(self.summaries.get((config_id, stage.fidelity)), self.spec)
 
     # --- dispatching runs ----------------------------------------------------------------------
 
@@ -440,7 +380,7 @@ class Engine:
                 run = stage.queue.popleft()
                 config = self.configs[run.config_id]
                 if not self.store.claim(run.id, worker=self.worker):
-                    stage.remaining[run.config_id] -= 1  # taken out of the queue by someone else
+                    stage.seeds.finished(run.config_id)  # taken out of the queue by someone else
                     continue
                 self.callbacks.run_start(run, config.params, config.config)
                 self._running[run.id] = run
@@ -472,8 +412,7 @@ class Engine:
         self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome
     ) -> None:
         self._record(run, outcome)
-        stage.remaining[run.config_id] -= 1
-        if stage.remaining[run.config_id] == 0:
+        if stage.seeds.finished(run.config_id):
             self._race(stage, strategy)
 
     def _epoch(self, run_id: int, record: dict[str, Any]) -> None:
@@ -531,16 +470,17 @@ class Engine:
 
     def _enqueue(self, config: ConfigRecord, stage: _Stage) -> bool:
         """Queue the config's allotted runs that still have to run; True if any were added."""
-        self.store.ensure_runs(self.sweep.id, config.config_id, stage.seeds_for(config.config_id), stage.fidelity,
+        allotted = stage.seeds.seeds_for(config.config_id)
+        self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity,
                                stage.run_stage)  # fmt: skip
         queued = {run.id for run in stage.queue}
-        allotted = set(stage.seeds_for(config.config_id))
+        wanted = set(allotted)
         runs = [
             r for r in self._stage_runs(config.config_id, stage)
-            if r.status == "queued" and r.id not in queued and r.seed in allotted
+            if r.status == "queued" and r.id not in queued and r.seed in wanted
         ]  # fmt: skip
         stage.queue.extend(runs)
-        stage.remaining[config.config_id] += len(runs)
+        stage.seeds.queued(config.config_id, len(runs))
         return bool(runs)
 
     def _task(self, run: RunRecord, config: ConfigRecord) -> Task:
@@ -653,12 +593,12 @@ class Engine:
 
     def _load(self) -> None:
         self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
-        searched = self.store.runs(self.sweep.id, stage="search")
+        searched = self.store.runs(self.sweep.id, stage="search", details=False)
         self.summaries = summarize_configs(self.configs.values(), searched)
 
     def _planned_runs(self) -> int | None:
         """Runs the whole sweep will make, where the strategy says how many configs it proposes."""
-        finite = self.spec.strategy.name in ("grid", "brute")
+        finite = is_finite(self.spec.strategy.name)
         configs = get_strategy(self.spec).total() if finite else self.spec.strategy.trials
         if configs is None:
             return self.spec.budget.max_runs

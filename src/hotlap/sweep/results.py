@@ -10,9 +10,17 @@ from typing import Any
 
 from hotlap.store import ConfigRecord, RunRecord, SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport
-from hotlap.sweep.spec import Objective
+from hotlap.sweep.judging import make_target
+from hotlap.sweep.spec import Objective, SweepSpec
 
-__all__ = ["ConfigSummary", "SweepResult", "best_config", "objective_values", "summarize_configs"]
+__all__ = [
+    "ConfigSummary",
+    "SweepResult",
+    "best_config",
+    "objective_values",
+    "strategy_feedback",
+    "summarize_configs",
+]
 
 FIDELITY_ORDER = {"low": 0, "full": 1}
 
@@ -68,6 +76,27 @@ def objective_values(summary: ConfigSummary, objective: Sequence[Objective]) -> 
     if summary.n == 0:
         return None
     return [summary.mean(o.metric) for o in objective]  # type: ignore[misc]
+
+
+def strategy_feedback(
+    summary: ConfigSummary | None, spec: SweepSpec
+) -> tuple[list[float] | None, float | None]:
+    """What a strategy learns of a config: its objective means, and the target constraint (<= 0
+    when the mean, or the success rate, reaches the target) where a target is set."""
+    if summary is None or summary.n == 0:
+        return None, None
+    values = objective_values(summary, spec.objective)
+    constraint = None
+    target = make_target(spec)
+    if target is not None:
+        observed = summary.values[target.metric]
+        if target.criterion == "mean":
+            mean = summary.mean(target.metric) or 0.0
+            constraint = target.threshold - mean if target.maximize else mean - target.threshold
+        else:
+            rate = sum(1 for v in observed if target.reached(v)) / len(observed)
+            constraint = target.success_rate - rate
+    return values, constraint
 
 
 def best_config(summaries: Iterable[ConfigSummary], primary: Objective) -> ConfigSummary | None:

@@ -13,11 +13,18 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from hotlap.sweep.spec import VARIANT_KEY, ChoicesSpec, RangeSpec, SweepSpec
 
-__all__ = ["Proposal", "Strategy", "get_strategy", "list_strategies", "register_strategy"]
+__all__ = [
+    "Proposal",
+    "Strategy",
+    "get_strategy",
+    "is_finite",
+    "list_strategies",
+    "register_strategy",
+]
 
 Params = dict[str, Any]
 CONSTRAINT = "target"  # a config's distance from the target: <= 0 when it reaches it
@@ -32,7 +39,15 @@ class Proposal:
 
 
 class Strategy(ABC):
-    """Proposes configs and learns from their results."""
+    """Proposes configs and learns from their results.
+
+    A `finite` strategy proposes a fixed set of configs, each once, and says how many (`total`):
+    the engine then runs configs breadth-first and counts no trials. Others (samplers) are asked
+    until `strategy.trials` or the budget is spent, and a config's race closes before the next
+    config is asked for, so each answer can inform the next proposal.
+    """
+
+    finite: ClassVar[bool] = False
 
     def __init__(self, spec: SweepSpec) -> None:
         self.spec = spec
@@ -73,6 +88,8 @@ def finite_values(entry: Any) -> list[Any]:
 
 class _Enumeration(Strategy):
     """Every combination of the swept values, the last key varying fastest."""
+
+    finite = True
 
     def __init__(self, spec: SweepSpec) -> None:
         super().__init__(spec)
@@ -206,6 +223,11 @@ def register_strategy(name: str, factory: Callable[[SweepSpec], Strategy]) -> No
 
 def get_strategy(spec: SweepSpec) -> Strategy:
     return _REGISTRY[spec.strategy.name](spec)
+
+
+def is_finite(name: str) -> bool:
+    """Whether the registered strategy `name` enumerates a fixed set of configs."""
+    return bool(getattr(_REGISTRY[name], "finite", False))
 
 
 def list_strategies() -> list[str]:
