@@ -333,7 +333,11 @@ def _print_status(store: Any, sweep: Any) -> None:
     seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
     table.add_row("configs", f"{len(configs)}, seeds {seeds} each")
     analysis = analyze(
-        spec, configs, store.runs(sweep.id), comparisons=False, devices=store.run_devices(sweep.id)
+        spec,
+        configs,
+        store.runs(sweep.id, details=False),
+        comparisons=False,
+        devices=store.run_devices(sweep.id),
     )
     best = analysis.best
     if best is not None:
@@ -519,7 +523,10 @@ def export(
 @app.command()
 def report(
     sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
-    format: Annotated[str, typer.Option("--format", help="table, csv, json, md or html")] = "table",
+    format: Annotated[
+        str,
+        typer.Option("--format", help="table, or a registered format: csv, json, md, html, ..."),
+    ] = "table",
     out: Annotated[
         Path | None,
         typer.Option(
@@ -530,21 +537,11 @@ def report(
 ) -> None:
     """Decisions per config, the recommendation with its confidence, plots and an HTML page."""
     from hotlap.io import atomic_write_text
-    from hotlap.report import (
-        load_report,
-        render_csv,
-        render_html,
-        render_json,
-        render_markdown,
-        render_table,
-        write_report,
-    )
-    from hotlap.report.plots import draw_all
+    from hotlap.report import get_format, load_report, render_format, render_table, write_report
     from hotlap.store import open_store
 
-    formats = ("table", "csv", "json", "md", "html")
-    if format not in formats:
-        raise HotlapError(f"--format {format!r}: expected one of {', '.join(formats)}")
+    if format != "table":
+        get_format(format)  # an unknown format is a one-line error before any work
     _check_out(out, folder=format == "table")
     with open_store(workdir, create=False) as store:
         loaded = load_report(store, sweep_id)
@@ -555,17 +552,7 @@ def report(
         console.print(f"report files: {files['html'].parent} (report.html, report.csv, "
                       f"{', '.join(p.name for k, p in files.items() if p.suffix == '.png')})")  # fmt: skip
         return
-    if format == "html":
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            text = render_html(analysis, sweep, loaded.environment, draw_all(analysis, Path(tmp)))
-    elif format == "csv":
-        text = render_csv(analysis)
-    elif format == "json":
-        text = render_json(analysis, sweep, loaded.environment)
-    else:
-        text = render_markdown(analysis, sweep)
+    text = render_format(loaded, format)
     if out is None:
         sys.stdout.write(text)
     else:

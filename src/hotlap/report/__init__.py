@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hotlap.io import atomic_write_text
+from hotlap.report.formats import get_format, list_formats, register_format
 from hotlap.report.plots import draw_all
 from hotlap.report.render import render_csv, render_html, render_json, render_markdown, render_table
 from hotlap.report.rows import config_rows, csv_columns, document
@@ -20,8 +22,12 @@ __all__ = [
     "config_rows",
     "csv_columns",
     "document",
+    "get_format",
+    "list_formats",
     "load_report",
+    "register_format",
     "render_csv",
+    "render_format",
     "render_html",
     "render_json",
     "render_markdown",
@@ -41,7 +47,10 @@ def load_report(store: Store, key: str) -> Report:
     sweep = store.require(key)
     spec = stored_spec(sweep.spec)
     analysis = analyze(
-        spec, store.configs(sweep.id), store.runs(sweep.id), devices=store.run_devices(sweep.id)
+        spec,
+        store.configs(sweep.id),
+        store.runs(sweep.id, details=False),
+        devices=store.run_devices(sweep.id),
     )
     env_path = sweep.directory / "env.json"
     environment = json.loads(env_path.read_text()) if env_path.exists() else None
@@ -49,19 +58,26 @@ def load_report(store: Store, key: str) -> Report:
 
 
 def write_report(report: Report, directory: Path) -> dict[str, Path]:
-    """Every format into `directory`: report.csv, report.json, report.md, report.html and the PNGs."""
+    """Every registered format into `directory` (report.csv, report.json, report.md, report.html,
+    ...) and the PNGs; returns the files by format name and plot name."""
     directory.mkdir(parents=True, exist_ok=True)
     plots = draw_all(report.analysis, directory)
-    files = {
-        "csv": directory / "report.csv",
-        "json": directory / "report.json",
-        "md": directory / "report.md",
-        "html": directory / "report.html",
-    }
-    atomic_write_text(files["csv"], render_csv(report.analysis))
-    atomic_write_text(files["json"], render_json(report.analysis, report.sweep, report.environment))
-    atomic_write_text(files["md"], render_markdown(report.analysis, report.sweep))
-    atomic_write_text(
-        files["html"], render_html(report.analysis, report.sweep, report.environment, plots)
-    )
+    files = {}
+    for name in list_formats():
+        form = get_format(name)
+        files[name] = directory / f"report.{form.suffix}"
+        text = form.render(
+            report.analysis, report.sweep, report.environment, plots if form.plots else []
+        )
+        atomic_write_text(files[name], text)
     return {**files, **{path.stem: path for path in plots}}
+
+
+def render_format(report: Report, name: str) -> str:
+    """One format's text (its plots, where it shows them, drawn into a scratch folder)."""
+    form = get_format(name)
+    if not form.plots:
+        return form.render(report.analysis, report.sweep, report.environment, [])
+    with tempfile.TemporaryDirectory() as scratch:
+        plots = draw_all(report.analysis, Path(scratch))
+        return form.render(report.analysis, report.sweep, report.environment, plots)
