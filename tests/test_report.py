@@ -246,6 +246,10 @@ def test_a_large_sweep_shows_its_head_in_the_terminal_and_every_config_in_the_fi
     assert shown == {"c000"} | {f"c{i:03d}" for i in range(15, 45)}  # the best 30, and the baseline
     assert "14 more configs" in out
     assert len(list(csv.DictReader((tmp_path / "r" / "report.csv").open()))) == 45
+    document = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert [r["config_id"] for r in document["configs"]][:2] == ["c044", "c043"] and len(
+        document["configs"]
+    ) == 45
 
 
 def test_a_registered_report_format_prints_and_lands_in_the_report_folder(cli, raced, tmp_path):

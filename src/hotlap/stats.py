@@ -106,6 +106,7 @@ class Rate:
     confidence: float
 
 
+@lru_cache(maxsize=65536)  # few distinct (successes, n) in a sweep: each computed once
 def rate_bounds(successes: int, n: int, alpha: float) -> tuple[float, float]:
     """One-sided exact (Clopper-Pearson) lower and upper bounds of a binomial rate, each at 1 - alpha."""
     if n == 0:

@@ -108,15 +108,15 @@ def config_rows(
 ) -> list[dict[str, Any]]:
     """One row per config (and fidelity), in the analysis' order: the CSV of `hotlap report`."""
     reports = analysis.configs if reports is None else reports
-    rows = []
+    baselines: dict[str, ConfigReport] = {}
     for report in reports:
-        if report.n == 0 and report.failed == 0:
-            continue
-        baseline = next(
-            (r for r in reports if r.is_baseline and r.fidelity == report.fidelity), None
-        )
-        rows.append(_row(report, analysis, baseline))
-    return rows
+        if report.is_baseline:
+            baselines.setdefault(report.fidelity, report)
+    return [
+        _row(report, analysis, baselines.get(report.fidelity))
+        for report in reports
+        if report.n > 0 or report.failed > 0
+    ]
 
 
 def document(

@@ -16,7 +16,7 @@ from typing import Any
 from hotlap.decisions import Recommendation, Target, Verdict, recommend
 from hotlap.metrics import Metric
 from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, success_rate
-from hotlap.store import ConfigRecord, RunRecord
+from hotlap.store import ConfigRecord, RunRecord, without_gc
 from hotlap.sweep.judging import decision_metrics, make_target, verdicts
 from hotlap.sweep.spec import SweepSpec
 
@@ -160,6 +160,14 @@ def analyze(
 ) -> Analysis:  # fmt: skip
     """The sweep's decisions. `comparisons=False` skips the tests against the baseline (what
     `hotlap status` and the engine do not show)."""
+    with without_gc():
+        return _analyze(spec, configs, runs, comparisons, devices)
+
+
+def _analyze(
+    spec: SweepSpec, configs: Sequence[ConfigRecord], runs: Sequence[RunRecord], comparisons: bool,
+    devices: dict[str, int] | None,
+) -> Analysis:  # fmt: skip
     by_id = {c.config_id: c for c in configs}
     metrics = decision_metrics(spec)
     target = make_target(spec)
