@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -111,6 +112,19 @@ def test_run_states_move_only_from_the_state_they_leave(tmp_path):
         done = store.runs("s", status="done")
         assert len(done) == 1 and done[0].value("tta_accuracy") == 0.6 and done[0].attempts == 1
         assert store.spent("s") == (1, 1.2)
+        # The analysis' fast read: the same records, without history and traceback; an unmeasured
+        # metric (None) is left out of the values.
+        store.claim(runs[1].id, worker="me")
+        store.finish(runs[1].id, {"status": "done", "metrics": {"accuracy": 0.4, "eval_time": None},
+                                  "history": [{"epoch": 1}]})  # fmt: skip
+        full, light = store.runs("s"), store.runs("s", details=False)
+        assert (
+            [r.values for r in light]
+            == [r.values for r in full]
+            == [metrics, {"accuracy": 0.4}, {}]
+        )
+        assert full[1].details is not None and light[1].details is None
+        assert [dataclasses.replace(r, details=None, traceback=None) for r in full] == light
 
 
 def test_two_processes_write_to_one_store_at_once(tmp_path, plugin_env):
