@@ -269,10 +269,12 @@ def render_json(analysis: Analysis, sweep: SweepRecord, environment: dict[str, A
     json's C encoder (an indented dump of 5,000 configs takes a second)."""
     data = document(analysis, sweep, environment)
     rows = data.pop("configs")
-    placeholder = "__hotlap_configs__"
-    text = to_json({**data, "configs": placeholder}, indent=2)
-    lines = ",\n".join("    " + to_json(row) for row in rows)
-    return text.replace(f'"{placeholder}"', f"[\n{lines}\n  ]" if rows else "[]", 1) + "\n"
+    head = to_json(data, indent=2)
+    assert head.endswith("\n}")
+    body = ",\n".join("    " + to_json(row) for row in rows)
+    return (
+        head[: -len("\n}")] + ',\n  "configs": ' + (f"[\n{body}\n  ]" if rows else "[]") + "\n}\n"
+    )
 
 
 def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
