@@ -11,19 +11,21 @@ import torch
 from hotlap.errors import RunFailed
 from hotlap.recipes import count_parameters, get_recipe
 from hotlap.recipes.airbench94 import (
-    VIEW_NAMES,
-    combine_views,
     ema_decay_at,
     image_patches,
     label_smoothing_at,
     lr_multiplier,
     make_net,
     make_optimizer,
-    predict_views,
     total_steps,
+    whitening_filters,
+)
+from hotlap.recipes.tta import (
+    VIEW_NAMES,
+    combine_views,
+    predict_views,
     tta_view_weights,
     view_logits,
-    whitening_filters,
 )
 
 RECIPE = get_recipe("airbench94")

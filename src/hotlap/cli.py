@@ -181,7 +181,12 @@ def show(
     for name, field in entry.config_cls.model_fields.items():
         value = getattr(config, name)
         shown = f"[bold]{value!r}[/]" if value != getattr(defaults, name) else repr(value)
-        table.add_row(name, shown, field.description or "")
+        shared = (
+            " (evaluation only: configs differing in it share training)"
+            if name in entry.eval_fields
+            else ""
+        )
+        table.add_row(name, shown, (field.description or "") + shared)
     console.print(table)
 
     model = entry.build_model(config, num_classes)
@@ -278,7 +283,8 @@ def _executor(spec: Any, data_dir: Path | None, warmup: bool = True) -> Any:
 
 
 def _drive(
-    store: Any, sweep: Any, executor: Any, retry_failed: bool, data_dir: Path | None, allow_device_change: bool = False
+    store: Any, sweep: Any, executor: Any, retry_failed: bool, data_dir: Path | None, allow_device_change: bool = False,
+    warmup: bool = True,
 ) -> None:  # fmt: skip
     from hotlap.callbacks import get_callback
     from hotlap.callbacks.progress import RichProgress
@@ -302,13 +308,15 @@ def _drive(
     _print_status(store, result.sweep)
     if result.state == "failed":
         raise typer.Exit(1)
-    if result.state == "done" and engine.spec.tta_weights is not None:
-        from hotlap.offline import reweight_tta
-
-        derived = reweight_tta(store, result.sweep.id, engine.spec.tta_weight_values())
+    if (
+        result.state == "done"
+        and engine.spec.tta_weights is not None
+        and engine.spec.derived_from is None
+    ):
+        values = ",".join(f"{v:g}" for v in engine.spec.tta_weight_values())
+        derived = _derive(store, result.sweep.id, values, [], None, engine.spec.device)
         console.print(f"TTA weightings re-evaluated offline: derived sweep {derived.id}")
-        _print_status(store, derived)
-        console.print(f"full report: hotlap report {derived.id}")
+        _drive_derived(store, derived, data_dir, warmup)
 
 
 def _print_status(store: Any, sweep: Any) -> None:
@@ -391,7 +399,7 @@ def sweep(
         with open_store(workdir) as store:
             record, created = open_sweep(store, spec)
             console.print(f"{'starting' if created else 'continuing'} sweep {record.id}")
-            _drive(store, record, runner, retry_failed, data_dir, allow_device_change)
+            _drive(store, record, runner, retry_failed, data_dir, allow_device_change, warmup)
     finally:
         runner.shutdown()
 
@@ -427,7 +435,7 @@ def resume(
         try:
             record, _ = open_sweep(store, spec)
             console.print(f"continuing sweep {record.id}")
-            _drive(store, record, runner, retry_failed, data_dir, allow_device_change)
+            _drive(store, record, runner, retry_failed, data_dir, allow_device_change, warmup)
         finally:
             runner.shutdown()
 
@@ -620,12 +628,18 @@ def eval_command(
         list[str] | None,
         typer.Argument(
             metavar="[ID] [KEY=VALUE ...]",
-            help="a sweep to re-weight, or config overrides with --weights",
+            help="a sweep to evaluate again, or config overrides with --weights",
         ),
     ] = None,
     tta_weight: Annotated[
         str | None,
         typer.Option("--tta-weight", help="untranslated-view weights: LOW:HIGH:STEP or a,b,c"),
+    ] = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary", help="an evaluation-only field's values: FIELD=LOW:HIGH:STEP or FIELD=a,b,c"
+        ),
     ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="name of the derived sweep [<sweep>-tta]")
@@ -645,24 +659,54 @@ def eval_command(
     warmup: WarmupOpt = True,
     workdir: WorkdirOpt = None,
 ) -> None:
-    """Evaluate without training: re-weight a sweep's stored TTA logits, or re-evaluate saved weights."""
+    """Evaluate without training: a sweep's trained networks under other values of evaluation-only
+    fields (--tta-weight, --vary), as a derived sweep; or saved weights (--weights)."""
     args = args or []
     if weights is not None:
         _eval_saved(args, weights, recipe, data, tta_level, device, data_dir, warmup)
         return
-    if tta_weight is None or len(args) != 1:
+    if (tta_weight is None and not vary) or len(args) != 1:
         raise HotlapError(
-            "give a sweep and --tta-weight (hotlap eval ID --tta-weight 0.30:0.70:0.05), "
+            "give a sweep and --tta-weight or --vary (hotlap eval ID --tta-weight 0.30:0.70:0.05), "
             "or --weights PATH --recipe NAME --data NAME"
         )
-    from hotlap.offline import parse_weights, reweight_tta
     from hotlap.store import open_store
 
-    values = parse_weights(tta_weight)
     with open_store(workdir, create=False) as store:
-        derived = reweight_tta(store, args[0], values, name=name)
-        console.print(f"derived sweep {derived.id}: {derived.message}")
-        _print_status(store, derived)
+        derived = _derive(store, args[0], tta_weight, vary or [], name, device)
+        _drive_derived(store, derived, data_dir, warmup)
+
+
+def _derive(
+    store: Any, key: str, tta_weight: str | None, vary: list[str], name: str | None, device: str
+) -> Any:
+    """The derived sweep of `key` (created, or reopened to finish): --tta-weight re-weights the
+    airbench family's TTA views (level 2 configs, the reference weighting as the baseline)."""
+    from hotlap.offline import derive_sweep, parse_values
+
+    fields: dict[str, list[float]] = {}
+    reference, where = None, None
+    for item in vary:
+        field, sep, text = item.partition("=")
+        if not sep or not field.strip():
+            raise HotlapError(f"--vary {item!r}: expected FIELD=VALUES")
+        fields[field.strip()] = parse_values(text, f"--vary {field.strip()}")
+    if tta_weight is not None:
+        from hotlap.recipes.tta import REFERENCE_WEIGHT, WEIGHT_FIELD, check_weights, reweightable
+
+        fields[WEIGHT_FIELD] = check_weights(parse_values(tta_weight, "--tta-weight"))
+        reference, where = {WEIGHT_FIELD: REFERENCE_WEIGHT}, reweightable
+        name = name or f"{store.require(key).name}-tta"
+    return derive_sweep(
+        store, key, fields, reference=reference, where=where, name=name, device=device
+    )
+
+
+def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool) -> None:
+    from hotlap.sweep.validate import stored_spec
+
+    executor = _executor(stored_spec(derived.spec), data_dir, warmup)
+    _drive(store, derived, executor, False, data_dir)
     console.print(f"full report: hotlap report {derived.id}")
 
 

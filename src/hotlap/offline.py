@@ -1,41 +1,32 @@
-"""Evaluation without retraining.
+"""Evaluation without training.
 
-`reweight_tta` turns a finished sweep into a *derived sweep*: every stored run's per-view test
-logits are combined again under each TTA weighting (the weight of the untranslated views, level 2).
-The result is one config per weighting and source config, each on the same trained networks
-(paired by seed). It is stored like any sweep, so `hotlap report` and its statistics and
-recommendation work on it unchanged. It needs no GPU: 25 runs x 9 weightings take well under a
-second.
+`derive_sweep` turns a finished sweep into a *derived sweep*: each of its configs again under other
+values of the recipe's evaluation-only fields (airbench: the TTA weighting), one config per value
+and source config, evaluated on the same trained networks (paired by seed) by the recipe's
+`evaluate`. The engine drives it like any sweep (exactly once, resumable, callbacks), so `hotlap
+report` and its statistics and recommendation work on it unchanged. Re-weighting airbench's TTA
+views needs no GPU: it is a weighted sum of the stored per-view logits.
 
 `evaluate_saved` evaluates saved weights again, timed like a training run's final evaluation.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
-
 from hotlap.config import config_hash, parse_overrides
 from hotlap.errors import HotlapError
-from hotlap.io import atomic_write_text
-from hotlap.recipes import RunResult, get_recipe
+from hotlap.recipes import RunResult, SourceRun, get_recipe
 from hotlap.store import Store, SweepRecord
 from hotlap.sweep.spec import RangeSpec, SpecError
 from hotlap.sweep.validate import parse_spec, stored_spec
 
-__all__ = ["evaluate_saved", "parse_weights", "reweight_tta", "view_weights"]
-
-KEY = "tta_untranslated_weight"
-REFERENCE_WEIGHT = 0.5  # the reference recipe's weighting: the derived sweep's baseline
+__all__ = ["derive_sweep", "evaluate_saved", "parse_values"]
 
 
-def parse_weights(text: str) -> list[float]:
+def parse_values(text: str, option: str) -> list[float]:
     """`0.30:0.70:0.05` (low:high:step, both ends included) or `0.3,0.5,0.7`."""
     try:
         if ":" in text:
@@ -46,130 +37,81 @@ def parse_weights(text: str) -> list[float]:
     except (ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[-1] if str(exc) else "not numbers"
         raise HotlapError(
-            f"--tta-weight {text!r}: expected LOW:HIGH:STEP or a comma list ({reason})"
+            f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list ({reason})"
         ) from None
-    if not values or any(not 0 <= v <= 1 for v in values):
-        raise HotlapError(f"--tta-weight {text!r}: weights are between 0 and 1")
+    if not values:
+        raise HotlapError(f"{option} {text!r}: no value")
     return sorted({float(f"{v:.12g}") for v in values})
 
 
-def view_weights(weight: float) -> np.ndarray:
-    """Level-2 view weights (plain, mirror, then the four translated views): as the recipe's TTA."""
-    return np.array([weight / 2, weight / 2] + [(1 - weight) / 4] * 4, dtype=np.float32)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def reweight_tta(
-    store: Store, source_key: str, weights: Sequence[float], *, name: str | None = None
-) -> SweepRecord:
-    """Build (or complete) the derived sweep of `source_key` under each TTA weighting."""
+def derive_sweep(
+    store: Store, source_key: str, vary: Mapping[str, Sequence[Any]], *, reference: Mapping[str, Any] | None = None,
+    where: Callable[[dict[str, Any]], bool] | None = None, name: str | None = None, device: str | None = None,
+) -> SweepRecord:  # fmt: skip
+    """Create (or reopen) the derived sweep of `source_key` that varies the evaluation-only
+    fields in `vary`, over the source's configs for which `where(config)` holds. `reference`
+    values mark the baseline (the source's baseline at those values). Nothing is evaluated here:
+    drive the returned sweep with the engine."""
     from hotlap.sweep.session import open_sweep
 
     source = store.require(source_key)
     spec = stored_spec(source.spec)
+    if spec.derived_from is not None:
+        raise HotlapError(f"sweep {source.id} is itself derived: derive from {spec.derived_from}")
     recipe = get_recipe(spec.recipe)
-    if KEY not in recipe.config_cls.model_fields:
-        raise HotlapError(
-            f"recipe {recipe.name} has no {KEY}: offline TTA re-weighting does not apply"
-        )
-    if KEY in spec.space:
-        raise HotlapError(f"sweep {source.id} already sweeps {KEY}")
-    configs = [c for c in store.configs(source.id) if c.config.get("tta_level") == 2]
+    for field in vary:
+        if field not in recipe.config_cls.model_fields:
+            raise HotlapError(f"recipe {recipe.name} has no field {field!r}")
+        if field not in recipe.eval_fields:
+            shared = ", ".join(sorted(recipe.eval_fields)) or "none"
+            raise HotlapError(
+                f"{field} changes {recipe.name}'s training: only evaluation-only fields can be evaluated "
+                f"on trained networks ({shared}); sweep it instead"
+            )
+        if field in spec.space:
+            raise HotlapError(f"sweep {source.id} already sweeps {field}")
+    configs = [c for c in store.configs(source.id) if where is None or where(c.config)]
     if not configs:
-        raise HotlapError(f"sweep {source.id} has no config at tta_level 2: nothing to re-weight")
-    weights = sorted({*weights, REFERENCE_WEIGHT})
+        raise HotlapError(f"sweep {source.id} has no config to evaluate that way")
+    values = {field: sorted({*choices, *([reference[field]] if reference and field in reference else [])})
+              for field, choices in vary.items()}  # fmt: skip
+    combos = [{}]
+    for field, choices in values.items():
+        combos = [{**combo, field: value} for combo in combos for value in choices]
     single = len(configs) == 1
 
     raw = spec.to_plain()
     baseline = None
-    if spec.baseline is not None or single:
-        baseline = {**(spec.baseline or {}), KEY: REFERENCE_WEIGHT}
+    if reference is not None and (spec.baseline is not None or single):
+        baseline = {**(spec.baseline or {}), **reference}
     derived = {
-        **{
-            k: raw[k]
-            for k in ("recipe", "dataset", "device", "base", "variants", "objective", "target")
-        },
-        "name": name or f"{source.name}-tta",
-        "space": {**raw["space"], KEY: weights},
-        "strategy": "grid",
-        "seeds": raw["seeds"],
+        **{k: raw[k] for k in ("recipe", "dataset", "base", "variants", "objective", "target", "strategy", "metrics")},
+        "name": name or f"{source.name}-{'-'.join(vary)}",
+        "device": device or raw["device"],
+        "space": {**raw["space"], **values},
+        "seeds": list(spec.seeds),
         "baseline": baseline,
         "keep_weights": False,
         "keep_logits": False,
         "derived_from": source.id,
-    }
+    }  # fmt: skip
     try:
         derived_spec = parse_spec(derived)
     except SpecError as exc:
         raise HotlapError(f"the derived sweep of {source.id} does not validate: {exc}") from None
     record, _ = open_sweep(store, derived_spec)
-
-    rows: list[tuple[Any, ...]] = []
     for config in configs:
-        runs = store.runs(
-            source.id, config_id=config.config_id, fidelity="full", stage="search", status="done"
-        )
-        for weight in weights:
-            values = recipe.config_cls.model_validate({**config.config, KEY: weight})
-            digest = config_hash(recipe.name, values)
-            is_baseline = weight == REFERENCE_WEIGHT and (config.is_baseline or single)
-            store.add_config(
-                record.id, config_id=digest[:10], config_hash=digest, origin="offline", is_baseline=is_baseline,
-                params={**config.params, KEY: weight}, config=values.model_dump(),
+        for combo in combos:
+            resolved = recipe.config_cls.model_validate({**config.config, **combo})
+            digest = config_hash(recipe.name, resolved)
+            is_baseline = reference is not None and all(combo.get(k) == v for k, v in reference.items()) and (
+                config.is_baseline or single
             )  # fmt: skip
-        for run in runs:
-            folder = source.directory / config.config_id / f"seed-{run.seed}"
-            labels = _labels(folder, source.directory)
-            if not (folder / "logits.npy").exists() or labels is None:
-                continue
-            logits = np.load(folder / "logits.npy", allow_pickle=False).astype(np.float32)
-            for weight in weights:
-                combined = np.tensordot(view_weights(weight), logits, axes=1)
-                tta_accuracy = float((combined.argmax(1) == labels).mean())
-                digest = config_hash(
-                    recipe.name, recipe.config_cls.model_validate({**config.config, KEY: weight})
-                )
-                metrics = {**run.values, "tta_accuracy": tta_accuracy}
-                rows.append(
-                    (
-                        digest[:10],
-                        run.seed,
-                        metrics,
-                        run.device,
-                        run.host,
-                        run.started,
-                        run.ended,
-                        run.session,
-                    )
-                )
-    if not rows:
-        raise HotlapError(
-            f"sweep {source.id} has no finished run with stored TTA logits (keep_logits was off, or no run finished)"
-        )
-    store.record_done(record.id, rows)
-    record.directory.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
-        record.directory / "spec.yaml", yaml.safe_dump(derived_spec.to_plain(), sort_keys=False)
-    )
-    if (source.directory / "env.json").exists():
-        shutil.copyfile(source.directory / "env.json", record.directory / "env.json")
-    message = f"derived offline from {source.id}: {len(rows) // len(weights)} runs x {len(weights)} TTA weightings"
-    store.update_sweep(record.id, state="done", message=message)
-    result = store.sweep(record.id)
-    assert result is not None
-    return result
-
-
-def _labels(folder: Path, sweep_directory: Path) -> np.ndarray | None:
-    """The test labels the run's logits score against: the run's own, or (sweeps stored before
-    runs kept theirs) the sweep's."""
-    for path in (folder / "labels.npy", sweep_directory / "test_labels.npy"):
-        if path.exists():
-            return np.load(path, allow_pickle=False).astype(np.int64)
-    return None
+            store.add_config(
+                record.id, config_id=digest[:10], config_hash=digest, origin="derived", is_baseline=is_baseline,
+                params={**config.params, **combo}, config=resolved.model_dump(),
+            )  # fmt: skip
+    return record
 
 
 def evaluate_saved(
@@ -202,7 +144,7 @@ def evaluate_saved(
     resolved = resolve_device(device)
     device_data = DeviceData.from_dataset(load_dataset(data, data_dir), resolved)
     try:
-        return recipe.evaluate(config, device_data, state, warmup=warmup)
+        return recipe.evaluate(config, device_data, SourceRun(state=state), warmup=warmup)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise HotlapError(

@@ -437,7 +437,7 @@ class Store:
         status = outcome["status"]
         assert status in ("done", "failed")
         values = outcome.get("metrics") or {}
-        details = {k: outcome[k] for k in ("precision", "history") if outcome.get(k)}
+        details = {k: outcome[k] for k in ("precision", "history", "source_run") if outcome.get(k)}
         with self.write() as db:
             cursor = db.execute(
                 "UPDATE runs SET status = ?, metric_values = ?, wall_time = ?, metrics = ?, device = ?, host = ?,"

@@ -3,6 +3,8 @@
 Registered when imported (HOTLAP_PLUGINS=toy_recipe with tests/plugins on PYTHONPATH).
 `tta_accuracy` peaks at x = 0.3; `seconds` makes a run take that long; `fail_seed` makes that
 seed raise; `nan` makes every run diverge. Its training shape is `y` (the warmup tests count it).
+`bonus` is evaluation-only (added to `tta_accuracy`): configs differing in it share training, and
+`TRAINED` lists the (x, y, seed) of every training run (the shared-training tests count them).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from torch import nn
 
 from hotlap.config import RecipeConfig
 from hotlap.errors import RunFailed
-from hotlap.recipes import RunResult, recipe
+from hotlap.recipes import RunResult, SourceRun, recipe
 
 WARMUPS: list[int] = []  # the y of every warmup run, in order (seed 0x5EED)
+TRAINED: list[tuple[float, int, int]] = []  # (x, y, seed) of every run that trained
 
 
 class ToyConfig(RecipeConfig):
@@ -27,10 +30,24 @@ class ToyConfig(RecipeConfig):
     seconds: float = Field(0.0, ge=0, description="how long a run takes")
     fail_seed: int | None = Field(None, description="this seed raises")
     nan: bool = Field(False, description="every run diverges")
+    bonus: float = Field(0.0, ge=0, le=1, description="evaluation only: added to tta_accuracy")
 
 
 def _net(config: ToyConfig, num_classes: int) -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, num_classes))
+
+
+def _evaluate(config: ToyConfig, data, source: SourceRun, *, warmup: bool = True) -> RunResult:
+    """The source's network evaluated with another bonus: its weights must be there."""
+    source.state_dict()
+    return RunResult(
+        seed=-1,
+        metrics={
+            **source.metrics,
+            "tta_accuracy": source.metrics["accuracy"] + 0.005 + config.bonus,
+        },
+        history=source.history,
+    )
 
 
 @recipe(
@@ -41,12 +58,16 @@ def _net(config: ToyConfig, num_classes: int) -> nn.Module:
     summary="test recipe",
     metrics=["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
     shape=lambda c: c.y,
+    evaluate=_evaluate,
+    eval_fields=["bonus"],
 )
 def train(
     config: ToyConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True
 ) -> RunResult:
     if seed == 0x5EED:
         WARMUPS.append(config.y)
+    if seed != 0x5EED:
+        TRAINED.append((config.x, config.y, seed))
     if config.seconds:
         time.sleep(config.seconds)
     if config.nan:
@@ -67,7 +88,7 @@ def train(
         seed=seed,
         metrics={
             "accuracy": accuracy,
-            "tta_accuracy": accuracy + 0.005,
+            "tta_accuracy": accuracy + 0.005 + config.bonus,
             "train_time": train_time,
             "eval_time": 0.0005,
             "total_time": train_time + 0.0005,

@@ -25,7 +25,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Task:
-    """One training run to perform."""
+    """One run to perform: training a (config, seed), or, with `source`, evaluating the config on
+    the network a run of another config trained (configs that differ only in the recipe's
+    evaluation-only fields). `source` is plain data: the source run's `run_id`, `directory` (its
+    run folder), `config`, `metrics`, `history` and `device`."""
 
     run_id: int
     recipe: str
@@ -36,6 +39,7 @@ class Task:
     data_dir: str | None = None
     keep_weights: bool = True  # model.pt
     keep_artifacts: bool = True  # every other artifact of the run (logits, ...)
+    source: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +67,7 @@ class Outcome:
     error: str | None = None
     traceback: str | None = None
     warmup_time: float | None = None  # seconds of the worker's warmup before this task, if any
+    source_run: int | None = None  # the run whose trained network this evaluation used
 
     def fields(self) -> dict[str, Any]:
         """Everything but the artifacts: what the store and metrics.json keep."""

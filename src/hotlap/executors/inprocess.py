@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Hashable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +25,7 @@ from hotlap.executors.base import (
     register_executor,
 )
 from hotlap.recipes import Recipe, RunResult, get_recipe
+from hotlap.recipes.base import SourceRun
 
 __all__ = ["InProcessExecutor", "Worker"]
 
@@ -39,7 +41,8 @@ class Worker:
 
     `warmup` trains once on random labels for every distinct training shape the worker meets (the
     recipe's `shape`: widths, batch size, dtype...), so that cuDNN autotuning and compilation are
-    paid outside every measured run, also when a later config has another shape.
+    paid outside every measured run, also when a later config has another shape. An evaluation of a
+    shared network warms up its evaluation the same way, once per shape (the recipe's untimed pass).
     """
 
     def __init__(self, data: DeviceData) -> None:
@@ -68,6 +71,16 @@ class Worker:
         keep_weights: bool = True,
     ) -> RunResult:
         return recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights)
+
+    def evaluate(
+        self, recipe: Recipe, config: RecipeConfig, source: SourceRun, warmup: bool
+    ) -> RunResult:
+        """`config` evaluated on the network `source` trained (the recipe's `evaluate`)."""
+        assert recipe.evaluate is not None
+        key = (recipe.name, ("evaluate", recipe.shape_of(config)))
+        first = key not in self.warmed
+        self.warmed.add(key)
+        return recipe.evaluate(config, self.data, source, warmup=warmup and first)
 
 
 @register_executor("inprocess")
@@ -115,7 +128,7 @@ class InProcessExecutor(Executor):
         config = recipe.config_cls.model_validate(task.config)
         device = worker.data.device
         base: dict[str, Any] = {"device": device_name(device), "host": self.host}
-        if self.warmup and worker.needs_warmup(recipe, config):
+        if task.source is None and self.warmup and worker.needs_warmup(recipe, config):
             begin = time.perf_counter()
             with contextlib.suppress(Exception):  # the real run will fail the same way, and say why
                 worker.warmup(recipe, config)
@@ -127,9 +140,15 @@ class InProcessExecutor(Executor):
 
         started, begin = _now(), time.perf_counter()
         try:
-            result = worker.run(
-                recipe, config, task.seed, on_epoch=epoch, keep_weights=task.keep_weights
-            )
+            if task.source is None:
+                result = worker.run(
+                    recipe, config, task.seed, on_epoch=epoch, keep_weights=task.keep_weights
+                )
+            else:
+                result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
+                base["source_run"] = task.source["run_id"]
+                if not result.timed:  # every time is the source's: so is the device
+                    base["device"] = task.source.get("device") or base["device"]
             kept = {
                 name: value for name, value in result.artifacts.items()
                 if (task.keep_weights if name == "model.pt" else task.keep_artifacts)
@@ -143,3 +162,11 @@ class InProcessExecutor(Executor):
             history=result.history, precision=result.precision, artifacts=artifacts, started=started,
             ended=_now(), wall_time=time.perf_counter() - begin, **base,
         )  # fmt: skip
+
+
+def _source_run(source: dict[str, Any]) -> SourceRun:
+    directory = source.get("directory")
+    return SourceRun(
+        config=dict(source.get("config") or {}), metrics=dict(source.get("metrics") or {}),
+        history=list(source.get("history") or []), directory=Path(directory) if directory else None,
+    )  # fmt: skip

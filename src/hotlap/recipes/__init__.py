@@ -6,6 +6,7 @@ from hotlap.recipes import airbench94  # noqa: F401  (registers the recipe)
 from hotlap.recipes.base import (
     Recipe,
     RunResult,
+    SourceRun,
     count_parameters,
     forward_flops,
     get_recipe,
@@ -17,6 +18,7 @@ from hotlap.recipes.base import (
 __all__ = [
     "Recipe",
     "RunResult",
+    "SourceRun",
     "count_parameters",
     "forward_flops",
     "get_recipe",

@@ -22,7 +22,8 @@ from torch import nn
 from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
-from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
+from hotlap.recipes.base import EpochCallback, RunResult, SourceRun, recipe, steps_per_epoch
+from hotlap.recipes.tta import accuracy, combine_views, predict_views, reweighted, tta_view_weights
 from hotlap.timing import RegionTimer
 
 # =============================================================================================
@@ -323,58 +324,8 @@ class LookaheadState:
 
 
 # =============================================================================================
-#  Evaluation and test-time augmentation
+#  Evaluation and test-time augmentation (the views and their weights: hotlap.recipes.tta)
 # =============================================================================================
-
-VIEW_NAMES = {
-    0: ("plain",),
-    1: ("plain", "mirror"),
-    2: ("plain", "mirror", "up_left", "up_left_mirror", "down_right", "down_right_mirror"),
-}
-
-
-def tta_view_weights(level: int, untranslated_weight: float = 0.5) -> torch.Tensor:
-    """Weights of the views of `VIEW_NAMES[level]`; level 2 splits `untranslated_weight` over the
-    two untranslated views and the rest over the four translated ones (0.25 / 0.125 by default)."""
-    if level == 0:
-        return torch.tensor([1.0])
-    if level == 1:
-        return torch.tensor([0.5, 0.5])
-    w = untranslated_weight
-    return torch.tensor([w / 2, w / 2] + [(1 - w) / 4] * 4)
-
-
-def view_logits(net: nn.Module, inputs: torch.Tensor, level: int) -> list[torch.Tensor]:
-    """Logits of every TTA view of a batch, in the order of VIEW_NAMES[level]."""
-    views = [inputs]
-    if level >= 1:
-        views.append(inputs.flip(-1))
-    if level >= 2:
-        padded = F.pad(inputs, (1, 1, 1, 1), mode="reflect")
-        size = inputs.shape[-1]
-        for crop in (padded[:, :, 0:size, 0:size], padded[:, :, 2 : size + 2, 2 : size + 2]):
-            views.extend((crop, crop.flip(-1)))
-    return [net(view) for view in views]
-
-
-@torch.no_grad()
-def predict_views(
-    net: nn.Module, images: torch.Tensor, level: int, batch_size: int
-) -> torch.Tensor:
-    """(views, N, classes) fp32 logits of normalized test images."""
-    net.eval()
-    chunks = [
-        torch.stack(view_logits(net, batch, level)).float() for batch in images.split(batch_size)
-    ]
-    return torch.cat(chunks, dim=1)
-
-
-def combine_views(logits: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    return (weights.to(logits.device, logits.dtype).view(-1, 1, 1) * logits).sum(0)
-
-
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    return (logits.argmax(1) == labels).float().mean().item()
 
 
 def final_evaluation(
@@ -394,25 +345,37 @@ def final_evaluation(
 def evaluate(
     config: Airbench94Config,
     data: DeviceData,
-    state_dict: dict[str, torch.Tensor],
+    source: SourceRun,
     *,
     warmup: bool = True,
 ) -> RunResult:
-    """Evaluate saved weights again, timed like a training run's final evaluation (after one untimed
-    pass that absorbs cuDNN autotuning). `accuracy` is the plain view, `tta_accuracy` the config's
-    TTA level."""
+    """Evaluate `config` on the network `source` trained (configs that differ only in EVAL_FIELDS
+    share it). Another weighting of the same views is computed from the source's stored logits;
+    anything else runs the network again from its weights, timed like a training run's final
+    evaluation (after one untimed pass that absorbs cuDNN autotuning). Training metrics and times
+    are the source's."""
     dtype = resolve_dtype(config, data.device)
+    precision = {v: k for k, v in DTYPES.items()}[dtype]
+    metrics = reweighted(config, source, data.test_labels)
+    if metrics is not None:
+        return RunResult(seed=-1, metrics=metrics, history=source.history, precision=precision,
+                         timed=False)  # fmt: skip
     net = prepare_net(make_net(config, data.num_classes), data.device, dtype)
-    net.load_state_dict(state_dict)  # strict: a checkpoint of another shape is refused
+    net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
     if warmup:
         final_evaluation(net, data, config, RegionTimer(data.device))
     timer = RegionTimer(data.device)
     logits, tta_acc = final_evaluation(net, data, config, timer)
+    measured = {
+        "accuracy": accuracy(logits[0], data.test_labels),
+        "tta_accuracy": tta_acc,
+        "eval_time": timer["eval"],
+    }
+    if "train_time" in source.metrics:
+        measured["total_time"] = source.metrics["train_time"] + timer["eval"]
     return RunResult(
-        seed=-1,
-        metrics={"accuracy": accuracy(logits[0], data.test_labels), "tta_accuracy": tta_acc, "eval_time": timer["eval"]},
-        precision={v: k for k, v in DTYPES.items()}[dtype],
-        artifacts={"logits.npy": logits.half().cpu()},
+        seed=-1, metrics={**source.metrics, **measured}, history=source.history, precision=precision,
+        artifacts={"logits.npy": logits.half().cpu(), "labels.npy": data.test_labels.to(torch.int16).cpu()},
     )  # fmt: skip
 
 

@@ -6,19 +6,21 @@ import difflib
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 from torch import nn
 
-from hotlap.config import RecipeConfig
-from hotlap.errors import ConfigError
+from hotlap.config import RecipeConfig, config_hash
+from hotlap.errors import ConfigError, RunFailed
 from hotlap.metrics import Metric, resolve_metrics
 
 __all__ = [
     "EpochCallback",
     "Recipe",
     "RunResult",
+    "SourceRun",
     "get_recipe",
     "list_recipes",
     "recipe",
@@ -44,12 +46,57 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     precision: str = "fp32"  # the dtype the network actually ran in
     artifacts: dict[str, Any] = field(default_factory=dict)
+    # False for an evaluation that timed nothing itself (every time is its source run's, e.g. TTA
+    # logits weighted again): its times belong to the device the source ran on.
+    timed: bool = True
 
     def __getitem__(self, metric: str) -> float:
         return self.metrics[metric]
 
 
 TrainFn = Callable[..., RunResult]
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """A trained run whose network an evaluation-only config reuses (or saved weights to evaluate).
+
+    `config` is the source's resolved config, `metrics` its metrics (its training times among them),
+    `history` its per-epoch records; `directory` its run folder (None for a bare checkpoint, whose
+    weights are `state`). Files are read safely: `state_dict()` with `weights_only=True`,
+    `array()` without pickles.
+    """
+
+    config: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    directory: Path | None = None
+    state: dict[str, torch.Tensor] | None = None
+
+    def has(self, name: str) -> bool:
+        if name == "model.pt" and self.state is not None:
+            return True
+        return self.directory is not None and (self.directory / name).is_file()
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        if self.state is not None:
+            return self.state
+        if not self.has("model.pt"):
+            raise RunFailed(f"the source run kept no weights (no model.pt in {self.directory})")
+        assert self.directory is not None
+        return torch.load(self.directory / "model.pt", map_location="cpu", weights_only=True)
+
+    def array(self, name: str) -> Any:
+        """A stored `.npy` artifact as a numpy array (pickled objects refused)."""
+        import numpy as np
+
+        if not self.has(name):
+            raise RunFailed(f"the source run kept no {name} (in {self.directory})")
+        assert self.directory is not None
+        return np.load(self.directory / name, allow_pickle=False)
+
+
+EvaluateFn = Callable[..., RunResult]
 
 
 @dataclass(frozen=True)
@@ -62,8 +109,12 @@ class Recipe:
     makes. `metrics` are the metrics a run reports (the first is the default objective).
     `smoke` are overrides that make a run CPU-sized on the digits data (tests and the demo use
     them). `shape(config)` says which configs share compiled kernels and cuDNN's autotuning (a
-    worker warms up once per distinct shape; None: once per process). `eval_fields` are config
-    fields that change only the evaluation, never the training.
+    worker warms up once per distinct shape; None: once per process).
+
+    `eval_fields` are config fields that change only the evaluation, never the training: configs
+    that differ in them alone share one trained network per seed. `evaluate(config, data, source,
+    *, warmup=True) -> RunResult` evaluates `config` on the network of `source` (a `SourceRun`),
+    returning every metric a run reports (the training ones taken from the source).
     """
 
     name: str
@@ -74,9 +125,7 @@ class Recipe:
     summary: str
     metrics: tuple[Metric, ...]
     smoke: dict[str, Any] = field(default_factory=dict)
-    evaluate: Callable[..., RunResult] | None = (
-        None  # (config, data, state_dict) -> a timed evaluation
-    )
+    evaluate: EvaluateFn | None = None
     shape: Callable[[Any], Hashable] | None = None
     eval_fields: frozenset[str] = frozenset()
 
@@ -96,6 +145,15 @@ class Recipe:
     def shape_of(self, config: RecipeConfig) -> Hashable:
         return None if self.shape is None else self.shape(config)
 
+    def training_key(self, config: dict[str, Any]) -> str | None:
+        """What the training of a (resolved) config depends on: its hash with every evaluation-only
+        field at its default. Configs with one key train the same network per seed. None where the
+        recipe cannot evaluate apart from training."""
+        if not self.eval_fields or self.evaluate is None:
+            return None
+        defaults = {name: self.config_cls.model_fields[name].default for name in self.eval_fields}
+        return config_hash(self.name, self.config_cls.model_validate({**config, **defaults}))
+
 
 _REGISTRY: dict[str, Recipe] = {}
 
@@ -109,7 +167,7 @@ def recipe(
     summary: str,
     metrics: Sequence[str | Metric],
     smoke: dict[str, Any] | None = None,
-    evaluate: Callable[..., RunResult] | None = None,
+    evaluate: EvaluateFn | None = None,
     shape: Callable[[Any], Hashable] | None = None,
     eval_fields: Sequence[str] = (),
 ) -> Callable[[TrainFn], TrainFn]:
@@ -127,6 +185,8 @@ def recipe(
             raise ValueError(
                 f"recipe {name!r}: eval_fields {sorted(unknown)} are not config fields"
             )
+        if eval_fields and evaluate is None:
+            raise ValueError(f"recipe {name!r}: eval_fields need an evaluate function")
         _REGISTRY[name] = Recipe(
             name, config, train, build_model, total_steps, summary, declared, dict(smoke or {}),
             evaluate, shape, frozenset(eval_fields),

@@ -9,6 +9,13 @@ done, so a kill between the two only repeats that run.
 Stages: `search` proposes configs with the strategy (at the fidelity's low value when a fidelity
 is set) and runs each on every seed; `promote` then runs the best `promote` configs at full
 fidelity. The baseline config runs in every stage.
+
+Shared training: configs that differ only in the recipe's evaluation-only fields (airbench's TTA
+weighting) train one network per seed. The first of them to reach a (seed, fidelity) trains it; a
+sibling waits while it trains, then is *evaluated* on that network (the recipe's `evaluate`, from
+the source run's stored weights or logits) and recorded once, with the source's training times
+and a pointer to the source run. A derived sweep (`hotlap eval`) consists of such evaluations only,
+of another sweep's trained runs.
 """
 
 from __future__ import annotations
@@ -70,6 +77,9 @@ class _Silent(Strategy):
         return None
 
 
+_HOLD = object()  # a run waits for a sibling that trains its network
+
+
 class _Stop(Exception):
     def __init__(self, state: str, message: str) -> None:
         super().__init__(message)
@@ -112,6 +122,24 @@ class Engine:
         self._best: ConfigSummary | None = None
         self._files = SessionFiles(self.directory)
         self._running: dict[int, RunRecord] = {}
+        # Shared training (see the module's docstring): each config's training key; per (training
+        # key, seed, fidelity) the trained run to evaluate siblings on, the run training it now,
+        # and the siblings held until it finishes.
+        self._train_keys: dict[str, str | None] = {}
+        self._sources: dict[tuple[str, int, str], dict[str, Any]] = {}
+        self._training: dict[tuple[str, int, str], int] = {}
+        self._held: dict[tuple[str, int, str], list[RunRecord]] = {}
+        self._source_sweep: SweepRecord | None = None
+        self._device: str | None = None
+        touched = {
+            *self.spec.space, *(self.spec.baseline or {}),
+            *(key for overrides in self.spec.variants.values() for key in overrides),
+        }  # fmt: skip
+        self._shares = (
+            self.spec.derived_from is None
+            and self.recipe.evaluate is not None
+            and bool(self.recipe.eval_fields & touched)
+        )
 
     # --- the whole sweep -----------------------------------------------------------------------
 
@@ -123,15 +151,18 @@ class Engine:
             self.executor.shutdown()
 
     def _run(self) -> SweepResult:
-        if self.spec.derived_from is not None:
-            raise HotlapError(
-                f"sweep {self.sweep.id} was derived offline from {self.spec.derived_from}: it has nothing to train; "
-                f"run `hotlap eval {self.spec.derived_from} --tta-weight ...` again to extend it"
-            )
+        derived = self.spec.derived_from is not None
+        if derived:
+            self._source_sweep = self.store.require(str(self.spec.derived_from))
         with sweep_lock(self.directory, self.sweep.id), contextlib.ExitStack() as files:
             files.callback(self._files.close)
+            # A derived sweep's runs carry their source's device where they time nothing; a timed
+            # evaluation on another device is refused run by run instead (_mixed_devices).
             self.session, warning = open_session(self.store, self.sweep, self.spec,
-                                                 allow_device_change=self.allow_device_change)  # fmt: skip
+                                                 allow_device_change=self.allow_device_change or derived)  # fmt: skip
+            if derived:
+                warning = None
+            self._device = self.store.sessions(self.sweep.id)[-1].device_name
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
             retried = (
                 self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
@@ -160,10 +191,14 @@ class Engine:
     def _drive(self) -> tuple[str, str]:
         fidelity = self.spec.fidelity
         try:
-            self._search("low" if fidelity else "full")
+            if self.spec.derived_from is not None:
+                self._evaluate_derived()
+                fidelity = None
+            else:
+                self._search("low" if fidelity else "full")
             if fidelity is not None:
                 self._promote()
-            if self.spec.verify is not None:
+            if self.spec.verify is not None and self.spec.derived_from is None:
                 self._verify()
         except _Stop as stop:
             return stop.state, stop.message
@@ -285,6 +320,16 @@ class Engine:
         self._race(stage, silent)
         self._dispatch(stage, lambda: False, silent)
 
+    def _evaluate_derived(self) -> None:
+        """A derived sweep: every config evaluated on each trained network of its source config."""
+        stage = self._stage("search", "full")
+        self.callbacks.stage("search", "full")
+        for config in self.configs.values():
+            self._join(config, stage)
+        silent = _Silent(self.spec)
+        self._race(stage, silent)
+        self._dispatch(stage, lambda: False, silent)
+
     def _verify(self) -> None:
         """The recommended config and the baseline again, on fresh seeds never used in the search."""
         analysis = self._analysis()
@@ -379,12 +424,16 @@ class Engine:
                     break
                 run = stage.queue.popleft()
                 config = self.configs[run.config_id]
+                source = self._shared_source(run)
+                if source is _HOLD:
+                    continue
                 if not self.store.claim(run.id, worker=self.worker):
+                    self._trained(stage, run, None)
                     stage.seeds.finished(run.config_id)  # taken out of the queue by someone else
                     continue
                 self.callbacks.run_start(run, config.params, config.config)
                 self._running[run.id] = run
-                task = self._task(run, config)
+                task = self._task(run, config, source)
                 try:
                     inflight[self.executor.submit(task, self._epoch)] = run
                 except Exception as exc:  # the executor could not even start it
@@ -411,9 +460,97 @@ class Engine:
     def _finished(
         self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome
     ) -> None:
+        outcome = self._mixed_devices(run, outcome)
         self._record(run, outcome)
+        self._trained(stage, run, outcome)
         if stage.seeds.finished(run.config_id):
             self._race(stage, strategy)
+
+    # --- shared training -----------------------------------------------------------------------
+
+    def _sharing_key(self, run: RunRecord) -> tuple[str, int, str] | None:
+        key = self._train_keys.get(run.config_id)
+        if key is None or not (self._shares or self.spec.derived_from is not None):
+            return None
+        return (key, run.seed, run.fidelity)
+
+    def _shared_source(self, run: RunRecord) -> dict[str, Any] | object | None:
+        """The trained run to evaluate `run` on; None: `run` trains (and is the source of its
+        siblings); _HOLD: a sibling trains that network now, and `run` waits for it."""
+        key = self._sharing_key(run)
+        if key is None:
+            return None
+        source = self._sources.get(key)
+        if source is not None:
+            return source
+        holder = self._training.get(key)
+        if holder is not None and holder != run.id:
+            self._held.setdefault(key, []).append(run)
+            return _HOLD
+        self._training[key] = run.id
+        return None
+
+    def _trained(self, stage: _Stage, run: RunRecord, outcome: Outcome | None) -> None:
+        """A run that trained a shared network ended: done, it is the source of its siblings; the
+        siblings held for it go back to the front of the queue (after a failure one of them trains)."""
+        key = self._sharing_key(run)
+        if key is None or self._training.get(key) != run.id:
+            return
+        del self._training[key]
+        if outcome is not None and outcome.status == "done":
+            self._sources[key] = self._source_of(run, self.configs[run.config_id], self.directory,
+                                                 outcome.metrics, outcome.history, outcome.device)  # fmt: skip
+        stage.queue.extendleft(reversed(self._held.pop(key, [])))
+
+    def _source_of(
+        self, run: RunRecord, config: ConfigRecord, directory: Any, metrics: dict[str, float],
+        history: list[dict[str, Any]], device: str | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        return {
+            "run_id": run.id, "directory": str(run_directory(directory, run.config_id, run.seed, run.fidelity)),
+            "config": self._task(run, config).config, "metrics": dict(metrics), "history": history, "device": device,
+        }  # fmt: skip
+
+    def _load_sources(self) -> None:
+        """The trained runs that siblings can be evaluated on: this sweep's (on this session's
+        device: a sibling's evaluation is timed here), or for a derived sweep its source sweep's."""
+        if not (self._shares or self.spec.derived_from is not None):
+            return
+        sweep, configs = self.sweep, self.configs
+        if self._source_sweep is not None:
+            sweep = self._source_sweep
+            configs = {c.config_id: c for c in self.store.configs(sweep.id)}
+        keys = {cid: self.recipe.training_key(c.config) for cid, c in configs.items()}
+        runs = self.store.runs(sweep.id, status="done", **({"stage": "search", "fidelity": "full"}
+                               if self._source_sweep is not None else {}))  # fmt: skip
+        for run in runs:
+            details = run.details or {}
+            key = keys.get(run.config_id)
+            if key is None or details.get("source_run") is not None:
+                continue  # an evaluation: it trained nothing
+            if self._source_sweep is None and run.device != self._device:
+                continue  # its siblings' evaluation would be timed on another device
+            if not run_directory(sweep.directory, run.config_id, run.seed, run.fidelity).is_dir():
+                continue
+            self._sources.setdefault((key, run.seed, run.fidelity), self._source_of(
+                run, configs[run.config_id], sweep.directory, run.values, details.get("history") or [], run.device
+            ))  # fmt: skip
+
+    def _mixed_devices(self, run: RunRecord, outcome: Outcome) -> Outcome:
+        """An evaluation timed on another device than its source trained on fails: one run's times
+        would come from two devices."""
+        if outcome.status != "done" or outcome.source_run is None:
+            return outcome
+        key = self._sharing_key(run)
+        source = self._sources.get(key) if key is not None else None
+        trained_on = source.get("device") if source is not None else None
+        if trained_on is None or outcome.device == trained_on:
+            return outcome
+        error = (f"RunFailed: evaluated on {outcome.device} the network trained on {trained_on}: one run's "
+                 f"times would mix two devices; evaluate on {trained_on}")  # fmt: skip
+        return Outcome(run_id=outcome.run_id, status="failed", error=error, device=outcome.device,
+                       host=outcome.host, started=outcome.started, ended=outcome.ended,
+                       wall_time=outcome.wall_time, source_run=outcome.source_run)  # fmt: skip
 
     def _epoch(self, run_id: int, record: dict[str, Any]) -> None:
         """An epoch's record, while its run trains: to the callbacks."""
@@ -461,6 +598,8 @@ class Engine:
             is_baseline=baseline, params=params, config=config.model_dump(),
         )  # fmt: skip
         self.configs[record.config_id] = record
+        if self._shares:
+            self._train_keys[record.config_id] = self.recipe.training_key(record.config)
         return record
 
     def _stage_runs(self, config_id: str, stage: _Stage) -> list[RunRecord]:
@@ -469,8 +608,12 @@ class Engine:
         )
 
     def _enqueue(self, config: ConfigRecord, stage: _Stage) -> bool:
-        """Queue the config's allotted runs that still have to run; True if any were added."""
+        """Queue the config's allotted runs that still have to run; True if any were added. (A
+        derived sweep's config runs on the seeds its source config has a trained run of.)"""
         allotted = stage.seeds.seeds_for(config.config_id)
+        if self.spec.derived_from is not None:
+            key = self._train_keys.get(config.config_id)
+            allotted = [s for s in allotted if (key, s, stage.fidelity) in self._sources]
         self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity,
                                stage.run_stage)  # fmt: skip
         queued = {run.id for run in stage.queue}
@@ -483,7 +626,9 @@ class Engine:
         stage.seeds.queued(config.config_id, len(runs))
         return bool(runs)
 
-    def _task(self, run: RunRecord, config: ConfigRecord) -> Task:
+    def _task(
+        self, run: RunRecord, config: ConfigRecord, source: dict[str, Any] | None = None
+    ) -> Task:
         values = config.config
         if run.fidelity == "low":
             assert self.spec.fidelity is not None
@@ -495,8 +640,10 @@ class Engine:
             values = low.model_dump()
         return Task(
             run_id=run.id, recipe=self.recipe.name, config=values, dataset=self.spec.dataset, seed=run.seed,
-            device=self.spec.device, data_dir=self.data_dir, keep_weights=self.spec.keep_weights,
-            keep_artifacts=self.spec.keep_logits,
+            device=self.spec.device, data_dir=self.data_dir,
+            # a trained network that siblings share keeps its weights for their evaluation
+            keep_weights=self.spec.keep_weights or (self._shares and source is None),
+            keep_artifacts=self.spec.keep_logits or (self._shares and source is None), source=source,
         )  # fmt: skip
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:
@@ -554,6 +701,8 @@ class Engine:
         where = f"config {run.config_id} seed {run.seed}" + (
             " (low fidelity)" if run.fidelity == "low" else ""
         )
+        if outcome.source_run is not None:
+            where += f" (on the network run {outcome.source_run} trained)"
         if outcome.status != "done":
             return f"{where} FAILED: {outcome.error}"
         shown = []
@@ -595,9 +744,17 @@ class Engine:
         self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
         searched = self.store.runs(self.sweep.id, stage="search", details=False)
         self.summaries = summarize_configs(self.configs.values(), searched)
+        if self._shares or self.spec.derived_from is not None:
+            self._train_keys = {
+                cid: self.recipe.training_key(c.config) for cid, c in self.configs.items()
+            }
+            self._load_sources()
 
     def _planned_runs(self) -> int | None:
         """Runs the whole sweep will make, where the strategy says how many configs it proposes."""
+        if self.spec.derived_from is not None:  # one per config and trained source run
+            keys = collections.Counter(key for key, _, _ in self._sources)
+            return sum(keys[self._train_keys.get(c)] for c in self.configs)  # type: ignore[index]
         finite = is_finite(self.spec.strategy.name)
         configs = get_strategy(self.spec).total() if finite else self.spec.strategy.trials
         if configs is None:
