@@ -70,7 +70,8 @@ def in_process(workdir: Path, sweep_id: str, out: Path) -> dict[str, float]:
     """Seconds per phase of status and report, in this process (modules already imported)."""
     from rich.console import Console
 
-    from hotlap.cli import _print_status
+    from hotlap.cli.app import console
+    from hotlap.cli.driving import _print_status
     from hotlap.report import load_report, render_table, write_report
     from hotlap.sweep.analysis import analyze
     from hotlap.sweep.validate import stored_spec
@@ -88,15 +89,13 @@ def in_process(workdir: Path, sweep_id: str, out: Path) -> dict[str, float]:
         begin = time.perf_counter()
         analyze(stored_spec(sweep.spec), configs, runs)
         times["analysis (report: with comparisons)"] = time.perf_counter() - begin
-        import hotlap.cli
-
-        saved, hotlap.cli.console = hotlap.cli.console, quiet
+        saved, console.file = console.file, quiet.file
         try:
             begin = time.perf_counter()
             _print_status(store, sweep)
             times["status, whole"] = time.perf_counter() - begin
         finally:
-            hotlap.cli.console = saved
+            console.file = saved
         begin = time.perf_counter()
         loaded = load_report(store, sweep_id)
         times["report: read + analysis"] = time.perf_counter() - begin

@@ -168,3 +168,7 @@ BUILTIN = (
 )
 for _metric in BUILTIN:
     register_metric(_metric)
+
+# The metrics of sweeps stored before metrics were data (store schema < 3): airbench94's five, in
+# its declared order (the first is the default objective).
+V1_METRICS = ("tta_accuracy", "accuracy", "total_time", "train_time", "eval_time")

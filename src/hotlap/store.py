@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.errors import HotlapError
+from hotlap.metrics import V1_METRICS
 
 __all__ = [
     "SCHEMA_VERSION", "ConfigRecord", "RunRecord", "SessionRecord", "Store", "SweepRecord", "export_columns",
@@ -126,7 +127,6 @@ MIGRATIONS: dict[int, Sequence[str]] = {
         )""",
     ),
 }
-V1_METRICS = ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time")
 
 
 @contextmanager

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hotlap.config import parse_value
 from hotlap.decisions import Target, looks
 from hotlap.errors import HotlapError
-from hotlap.metrics import Metric, metric_from_plain
+from hotlap.metrics import V1_METRICS, Metric, get_metric, metric_from_plain
 
 __all__ = [
     "ChoicesSpec",
@@ -48,20 +48,6 @@ __all__ = [
     "apply_overrides",
 ]
 
-# The metrics of sweeps stored before metrics were data (store schema < 3): airbench94's five.
-V1_METRICS = [
-    {
-        "name": "tta_accuracy",
-        "unit": "",
-        "direction": "maximize",
-        "kind": "fraction",
-        "scope": "run",
-    },
-    {"name": "accuracy", "unit": "", "direction": "maximize", "kind": "fraction", "scope": "run"},
-    {"name": "total_time", "unit": "s", "direction": "minimize", "kind": "time", "scope": "run"},
-    {"name": "train_time", "unit": "s", "direction": "minimize", "kind": "time", "scope": "run"},
-    {"name": "eval_time", "unit": "s", "direction": "minimize", "kind": "time", "scope": "run"},
-]
 VARIANT_KEY = "variant"
 FINITE_STRATEGIES = ("grid", "brute")
 # Fields whose change makes stored results meaningless for the new spec.
@@ -444,8 +430,9 @@ class SweepSpec(_Strict):
     @functools.cached_property
     def _metric_map(self) -> dict[str, Metric]:
         """Built once per spec: the engine and the analysis look metrics up per run and config."""
-        plain = V1_METRICS if self.metrics is None else [m.model_dump() for m in self.metrics]
-        return {m["name"]: metric_from_plain(m) for m in plain}
+        if self.metrics is None:  # stored before metrics were data
+            return {name: get_metric(name) for name in V1_METRICS}
+        return {m.name: metric_from_plain(m.model_dump()) for m in self.metrics}
 
     def metric_defs(self) -> list[Metric]:
         """The sweep's metrics (the recipe's declaration, stored with it), in declared order."""

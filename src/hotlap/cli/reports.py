@@ -1,0 +1,135 @@
+"""What a sweep found: `export`, `report`, `compare`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from hotlap.cli.app import WorkdirOpt, _check_out, app, console
+from hotlap.errors import HotlapError
+
+
+@app.command()
+def export(
+    sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
+    format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="file to write [stdout]")] = None,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """One row per run: sweep, config id, swept keys, seed, fidelity, status, metrics."""
+    from hotlap.io import atomic_write_text
+    from hotlap.store import open_store
+
+    if format not in ("csv", "json"):
+        raise HotlapError(f"--format {format!r}: expected csv or json")
+    _check_out(out)
+    with open_store(workdir, create=False) as store:
+        frame = store.to_pandas(sweep_id)
+    text = (
+        frame.to_csv(index=False)
+        if format == "csv"
+        else frame.to_json(orient="records", indent=2) + "\n"
+    )
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(out, text)
+        console.print(f"{len(frame)} runs written to {out}", highlight=False)
+
+
+@app.command()
+def report(
+    sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
+    format: Annotated[
+        str,
+        typer.Option("--format", help="table, or a registered format: csv, json, md, html, ..."),
+    ] = "table",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="file for csv/json/md/html [stdout]; folder for table [<sweep>/report]"
+        ),
+    ] = None,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """Decisions per config, the recommendation with its confidence, plots and an HTML page."""
+    from hotlap.io import atomic_write_text
+    from hotlap.report import get_format, load_report, render_format, render_table, write_report
+    from hotlap.store import open_store
+
+    if format != "table":
+        get_format(format)  # an unknown format is a one-line error before any work
+    _check_out(out, folder=format == "table")
+    with open_store(workdir, create=False) as store:
+        loaded = load_report(store, sweep_id)
+    analysis, sweep = loaded.analysis, loaded.sweep
+    if format == "table":
+        console.print(render_table(analysis, sweep, width=console.width))
+        files = write_report(loaded, out or sweep.directory / "report")
+        console.print(f"report files: {files['html'].parent} (report.html, report.csv, "
+                      f"{', '.join(p.name for k, p in files.items() if p.suffix == '.png')})")  # fmt: skip
+        return
+    text = render_format(loaded, format)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(out, text)
+        console.print(f"report written to {out}", highlight=False)
+
+
+@app.command("compare")
+def compare_command(
+    a: Annotated[str, typer.Argument(metavar="A", help="sweep, config id, or SWEEP/CONFIG")],
+    b: Annotated[str, typer.Argument(metavar="B", help="the same, to compare A against")],
+    confidence: Annotated[float, typer.Option("--confidence", help="for the intervals")] = 0.95,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """A against B: difference of means with its CI, paired t / Wilcoxon or Welch, effect size."""
+    from hotlap.report.compare import compare_sides, resolve_side
+    from hotlap.store import open_store
+
+    if not 0.5 <= confidence < 1:
+        raise HotlapError(f"--confidence {confidence}: expected a level in [0.5, 1)")
+    with open_store(workdir, create=False) as store:
+        side_a, side_b = resolve_side(store, a), resolve_side(store, b)
+    rows = compare_sides(side_a, side_b, confidence)
+    table = Table(title=f"A = {side_a.label}  vs  B = {side_b.label}", title_justify="left")
+    for header in (
+        "metric",
+        "A mean (n)",
+        "B mean (n)",
+        "A - B",
+        f"{confidence:.0%} CI",
+        "test",
+        "p",
+        "Wilcoxon p",
+        "effect size",
+    ):
+        table.add_column(header, justify="left" if header in ("metric", "test") else "right")
+    for row in rows:
+        c = row.comparison
+        metric = row.metric
+
+        def fmt(v: float | None, metric: Any = metric) -> str:
+            return metric.format(v, digits=3 if metric.percent else None)
+
+        ci = f"{fmt(c.ci_low)} .. {fmt(c.ci_high)}" if c.ci_low is not None else "-"
+        p = "-" if c.p_value is None else f"{c.p_value:.3g}"
+        w = "-" if c.p_wilcoxon is None else f"{c.p_wilcoxon:.3g}"
+        effect = "-" if c.effect_size is None else f"{c.effect_size:+.2f}"
+        test = f"paired on {c.n_pairs} seeds" if c.test == "paired" else "Welch (no shared seeds)"
+        table.add_row(metric.name, f"{fmt(row.a.mean)} ({row.a.n})", f"{fmt(row.b.mean)} ({row.b.n})", fmt(c.diff), ci,
+                      test, p, w, effect)  # fmt: skip
+    console.print(table)
+    total = next(
+        (r for r in rows if r.metric.kind == "time" and r.metric.name == "total_time"), None
+    )
+    total = total or next((r for r in rows if r.metric.kind == "time"), None)
+    if total is not None and total.a.mean is not None and total.b.mean:
+        saved = total.b.mean - total.a.mean
+        console.print(f"A takes {abs(saved):.3f} s ({100 * abs(saved) / total.b.mean:.1f}%) "
+                      f"{'less' if saved >= 0 else 'more'} {total.metric.name} than B per run.")  # fmt: skip
