@@ -219,6 +219,40 @@ def test_the_pareto_front_is_exactly_the_non_dominated_points(signs):
     assert [p.time for p in front] == sorted(p.time for p in front)
 
 
+def test_the_box_plots_show_matplotlibs_own_statistics():
+    """The boxes are drawn from hotlap's statistics (fewer artists): they must be the ones
+    matplotlib's box plot would show, outliers and ties included."""
+    from matplotlib.cbook import boxplot_stats
+
+    from hotlap.report.plots import box_stats
+
+    rng = random.Random(5)
+    data = [[rng.gauss(94, 0.15) for _ in range(n)] for n in (2, 3, 5, 10, 50)]
+    data += [[94.0] * 6, [94.0, 94.1, 94.1, 94.2, 90.0], [1.0, 2.0, 3.0, 4.0, 100.0]]
+    ours = box_stats(data)
+    for i, theirs in enumerate(boxplot_stats(data)):
+        for name, key in (
+            ("q1", "q1"),
+            ("median", "med"),
+            ("q3", "q3"),
+            ("low", "whislo"),
+            ("high", "whishi"),
+        ):
+            assert ours[name][i] == pytest.approx(theirs[key]), (i, name)
+
+
+def test_a_plot_of_thousands_of_configs_keeps_the_recommendation_and_the_baseline_barred():
+    from hotlap.report.plots import MAX_ERRORBARS, PlotPoint, _with_bars
+
+    points = [PlotPoint(str(i), "", a, a, a, 1.0, 1.0, 1.0, None, i == 7, i == 3000)
+              for i, a in enumerate(random.Random(1).random() for _ in range(5000))]  # fmt: skip
+    barred, dotted = _with_bars(points, 1.0)
+    assert len(barred) == MAX_ERRORBARS and len(barred) + len(dotted) == 5000
+    assert {"7", "3000"} <= {p.config_id for p in barred}
+    best = sorted(points, key=lambda p: -p.accuracy)[: MAX_ERRORBARS - 2]
+    assert {p.config_id for p in best} <= {p.config_id for p in barred}
+
+
 def test_a_large_sweep_shows_its_head_in_the_terminal_and_every_config_in_the_files(cli, tmp_path):
     """A sweep of 45 configs: the terminal table stops at 30 (plus the baseline, wherever it
     ranks), says how many more there are, and report.csv holds all 45."""

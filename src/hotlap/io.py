@@ -33,7 +33,11 @@ def _clean(value: Any) -> Any:
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
-    return json.dumps(_clean(value), indent=indent, allow_nan=False, sort_keys=False)
+    """JSON with NaN and inf as null (the C encoder directly where there are none: the usual case)."""
+    try:
+        return json.dumps(value, indent=indent, allow_nan=False, sort_keys=False)
+    except ValueError:
+        return json.dumps(_clean(value), indent=indent, allow_nan=False, sort_keys=False)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:

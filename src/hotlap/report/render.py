@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hotlap.io import to_json
-from hotlap.report.rows import config_rows, csv_columns, document, named_rows
+from hotlap.report.rows import cached, config_rows, csv_columns, document, named_rows
 from hotlap.store import SweepRecord
 from hotlap.sweep.analysis import Analysis
 
@@ -39,6 +39,15 @@ def _p(value: float | None) -> str:
     if value is None:
         return "-"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _table_cells(analysis: Analysis, rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """`_cells` of each row (fresh lists, callers may change them); the config rows' once per
+    analysis, for every table that shows them."""
+    if rows is config_rows(analysis):
+        shared = cached("cells", analysis, lambda: [_cells(row, analysis) for row in rows])
+        return [list(cells) for cells in shared]
+    return [_cells(row, analysis) for row in rows]
 
 
 def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
@@ -255,12 +264,13 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
 
 def render_csv(analysis: Analysis) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=csv_columns(analysis), extrasaction="ignore", lineterminator="\n"
+    columns = csv_columns(analysis)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(
+        ["" if (value := row.get(column)) is None else value for column in columns]
+        for row in named_rows(analysis)
     )
-    writer.writeheader()
-    for row in named_rows(analysis):
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return buffer.getvalue()
 
 
@@ -281,8 +291,8 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
     headers = _headers(analysis)
     lines = [f"# Sweep {sweep.id}", "", f"{sweep.recipe} on {sweep.dataset}.", ""]
     lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for row in config_rows(analysis):
-        cells = _cells(row, analysis)
+    rows = config_rows(analysis)
+    for row, cells in zip(rows, _table_cells(analysis, rows), strict=True):
         if row["fidelity"] != "full":
             cells[1] += " (low fidelity)"
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
@@ -314,8 +324,7 @@ pre { background: #f6f8fa; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem
 def _html_table(analysis: Analysis, rows: Sequence[dict[str, Any]], table_id: str) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers(analysis))
     body = []
-    for row in rows:
-        cells = _cells(row, analysis)
+    for row, cells in zip(rows, _table_cells(analysis, rows), strict=True):
         if row["fidelity"] != "full":
             cells[1] += " (low fidelity)"
         tds = []

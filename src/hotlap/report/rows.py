@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 from hotlap.store import SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport
 
-__all__ = ["config_rows", "csv_columns", "document", "named_rows"]
+__all__ = ["cached", "config_rows", "csv_columns", "document", "named_rows"]
 
 CORE_COLUMNS = [
     "fidelity", "is_baseline", "n", "failed", "mean_accuracy", "std_accuracy", "ci_low", "ci_high",
@@ -48,16 +50,36 @@ def csv_columns(analysis: Analysis) -> list[str]:
     ]
 
 
+_Rows = list[Any]
+_CACHE: dict[str, tuple[weakref.ref[Analysis], _Rows]] = {}
+
+
+def cached(kind: str, analysis: Analysis, compute: Callable[[], _Rows]) -> _Rows:
+    """The rows of the latest analysis, computed once for all formats (the CSV, JSON, Markdown and
+    HTML of a 5,000-config report share them). Callers never modify them."""
+    cached = _CACHE.get(kind)
+    if cached is not None and cached[0]() is analysis:
+        return cached[1]
+    rows = compute()
+    _CACHE[kind] = (weakref.ref(analysis), rows)
+    return rows
+
+
 def named_rows(
     analysis: Analysis, reports: list[ConfigReport] | None = None
 ) -> list[dict[str, Any]]:
     """`config_rows` with the columns named by metric (the CSV and the JSON), and the mean and
     std of every other metric the recipe reports."""
+    if reports is None:
+        return cached("named", analysis, lambda: named_rows(analysis, analysis.configs))
     renames = _renames(analysis)
     reports = analysis.configs if reports is None else reports
     by_id = {(r.config_id, r.fidelity): r for r in reports}
     out = []
-    for row in config_rows(analysis, reports):
+    shared = (
+        config_rows(analysis) if reports is analysis.configs else config_rows(analysis, reports)
+    )
+    for row in shared:
         named = {renames.get(k, k): v for k, v in row.items()}
         report = by_id[(row["config_id"], row["fidelity"])]
         for metric in _other_metrics(analysis):
@@ -107,7 +129,8 @@ def config_rows(
     analysis: Analysis, reports: list[ConfigReport] | None = None
 ) -> list[dict[str, Any]]:
     """One row per config (and fidelity), in the analysis' order: the CSV of `hotlap report`."""
-    reports = analysis.configs if reports is None else reports
+    if reports is None:
+        return cached("config", analysis, lambda: config_rows(analysis, analysis.configs))
     baselines: dict[str, ConfigReport] = {}
     for report in reports:
         if report.is_baseline:
