@@ -10,12 +10,9 @@ Stages: `search` proposes configs with the strategy (at the fidelity's low value
 is set) and runs each on every seed; `promote` then runs the best `promote` configs at full
 fidelity. The baseline config runs in every stage.
 
-Shared training: configs that differ only in the recipe's evaluation-only fields (airbench's TTA
-weighting) train one network per seed. The first of them to reach a (seed, fidelity) trains it; a
-sibling waits while it trains, then is *evaluated* on that network (the recipe's `evaluate`, from
-the source run's stored weights or logits) and recorded once, with the source's training times
-and a pointer to the source run. A derived sweep (`hotlap eval`) consists of such evaluations only,
-of another sweep's trained runs.
+Configs that differ only in the recipe's evaluation-only fields share one training per seed, the
+others evaluated on it (`hotlap.sweep.sharing`); a derived sweep (`hotlap eval`) consists of such
+evaluations only.
 """
 
 from __future__ import annotations
@@ -48,6 +45,7 @@ from hotlap.sweep.results import (
 )
 from hotlap.sweep.scheduler import SeedScheduler
 from hotlap.sweep.session import SessionFiles, open_session, sweep_lock
+from hotlap.sweep.sharing import HOLD, SharedTraining, shares_training
 from hotlap.sweep.strategies import Proposal, Strategy, get_strategy, is_finite
 from hotlap.sweep.validate import stored_spec
 
@@ -75,9 +73,6 @@ class _Silent(Strategy):
 
     def ask(self) -> Proposal | None:
         return None
-
-
-_HOLD = object()  # a run waits for a sibling that trains its network
 
 
 class _Stop(Exception):
@@ -122,24 +117,12 @@ class Engine:
         self._best: ConfigSummary | None = None
         self._files = SessionFiles(self.directory)
         self._running: dict[int, RunRecord] = {}
-        # Shared training (see the module's docstring): each config's training key; per (training
-        # key, seed, fidelity) the trained run to evaluate siblings on, the run training it now,
-        # and the siblings held until it finishes.
-        self._train_keys: dict[str, str | None] = {}
-        self._sources: dict[tuple[str, int, str], dict[str, Any]] = {}
-        self._training: dict[tuple[str, int, str], int] = {}
-        self._held: dict[tuple[str, int, str], list[RunRecord]] = {}
-        self._source_sweep: SweepRecord | None = None
+        self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
-        touched = {
-            *self.spec.space, *(self.spec.baseline or {}),
-            *(key for overrides in self.spec.variants.values() for key in overrides),
-        }  # fmt: skip
-        self._shares = (
-            self.spec.derived_from is None
-            and self.recipe.evaluate is not None
-            and bool(self.recipe.eval_fields & touched)
-        )
+        derived = self.spec.derived_from is not None
+        self._shares = not derived and shares_training(self.spec, self.recipe)
+        self.sharing = SharedTraining(self.recipe, active=self._shares, derived=derived,
+                                      task_config=lambda run, config: self._task(run, config).config)  # fmt: skip
 
     # --- the whole sweep -----------------------------------------------------------------------
 
@@ -157,7 +140,7 @@ class Engine:
         with sweep_lock(self.directory, self.sweep.id), contextlib.ExitStack() as files:
             files.callback(self._files.close)
             # A derived sweep's runs carry their source's device where they time nothing; a timed
-            # evaluation on another device is refused run by run instead (_mixed_devices).
+            # evaluation on another device is refused run by run instead (sharing.check_device).
             self.session, warning = open_session(self.store, self.sweep, self.spec,
                                                  allow_device_change=self.allow_device_change or derived)  # fmt: skip
             if derived:
@@ -424,16 +407,18 @@ class Engine:
                     break
                 run = stage.queue.popleft()
                 config = self.configs[run.config_id]
-                source = self._shared_source(run)
-                if source is _HOLD:
+                source = self.sharing.source_for(run)
+                if source is HOLD:
                     continue
                 if not self.store.claim(run.id, worker=self.worker):
-                    self._trained(stage, run, None)
+                    stage.queue.extendleft(
+                        reversed(self.sharing.ended(run, config, None, self.directory))
+                    )
                     stage.seeds.finished(run.config_id)  # taken out of the queue by someone else
                     continue
                 self.callbacks.run_start(run, config.params, config.config)
                 self._running[run.id] = run
-                task = self._task(run, config, source)
+                task = self._task(run, config, source)  # type: ignore[arg-type]
                 try:
                     inflight[self.executor.submit(task, self._epoch)] = run
                 except Exception as exc:  # the executor could not even start it
@@ -460,97 +445,12 @@ class Engine:
     def _finished(
         self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome
     ) -> None:
-        outcome = self._mixed_devices(run, outcome)
+        outcome = self.sharing.check_device(run, outcome)
         self._record(run, outcome)
-        self._trained(stage, run, outcome)
+        released = self.sharing.ended(run, self.configs[run.config_id], outcome, self.directory)
+        stage.queue.extendleft(reversed(released))  # siblings held for its network: next
         if stage.seeds.finished(run.config_id):
             self._race(stage, strategy)
-
-    # --- shared training -----------------------------------------------------------------------
-
-    def _sharing_key(self, run: RunRecord) -> tuple[str, int, str] | None:
-        key = self._train_keys.get(run.config_id)
-        if key is None or not (self._shares or self.spec.derived_from is not None):
-            return None
-        return (key, run.seed, run.fidelity)
-
-    def _shared_source(self, run: RunRecord) -> dict[str, Any] | object | None:
-        """The trained run to evaluate `run` on; None: `run` trains (and is the source of its
-        siblings); _HOLD: a sibling trains that network now, and `run` waits for it."""
-        key = self._sharing_key(run)
-        if key is None:
-            return None
-        source = self._sources.get(key)
-        if source is not None:
-            return source
-        holder = self._training.get(key)
-        if holder is not None and holder != run.id:
-            self._held.setdefault(key, []).append(run)
-            return _HOLD
-        self._training[key] = run.id
-        return None
-
-    def _trained(self, stage: _Stage, run: RunRecord, outcome: Outcome | None) -> None:
-        """A run that trained a shared network ended: done, it is the source of its siblings; the
-        siblings held for it go back to the front of the queue (after a failure one of them trains)."""
-        key = self._sharing_key(run)
-        if key is None or self._training.get(key) != run.id:
-            return
-        del self._training[key]
-        if outcome is not None and outcome.status == "done":
-            self._sources[key] = self._source_of(run, self.configs[run.config_id], self.directory,
-                                                 outcome.metrics, outcome.history, outcome.device)  # fmt: skip
-        stage.queue.extendleft(reversed(self._held.pop(key, [])))
-
-    def _source_of(
-        self, run: RunRecord, config: ConfigRecord, directory: Any, metrics: dict[str, float],
-        history: list[dict[str, Any]], device: str | None,
-    ) -> dict[str, Any]:  # fmt: skip
-        return {
-            "run_id": run.id, "directory": str(run_directory(directory, run.config_id, run.seed, run.fidelity)),
-            "config": self._task(run, config).config, "metrics": dict(metrics), "history": history, "device": device,
-        }  # fmt: skip
-
-    def _load_sources(self) -> None:
-        """The trained runs that siblings can be evaluated on: this sweep's (on this session's
-        device: a sibling's evaluation is timed here), or for a derived sweep its source sweep's."""
-        if not (self._shares or self.spec.derived_from is not None):
-            return
-        sweep, configs = self.sweep, self.configs
-        if self._source_sweep is not None:
-            sweep = self._source_sweep
-            configs = {c.config_id: c for c in self.store.configs(sweep.id)}
-        keys = {cid: self.recipe.training_key(c.config) for cid, c in configs.items()}
-        runs = self.store.runs(sweep.id, status="done", **({"stage": "search", "fidelity": "full"}
-                               if self._source_sweep is not None else {}))  # fmt: skip
-        for run in runs:
-            details = run.details or {}
-            key = keys.get(run.config_id)
-            if key is None or details.get("source_run") is not None:
-                continue  # an evaluation: it trained nothing
-            if self._source_sweep is None and run.device != self._device:
-                continue  # its siblings' evaluation would be timed on another device
-            if not run_directory(sweep.directory, run.config_id, run.seed, run.fidelity).is_dir():
-                continue
-            self._sources.setdefault((key, run.seed, run.fidelity), self._source_of(
-                run, configs[run.config_id], sweep.directory, run.values, details.get("history") or [], run.device
-            ))  # fmt: skip
-
-    def _mixed_devices(self, run: RunRecord, outcome: Outcome) -> Outcome:
-        """An evaluation timed on another device than its source trained on fails: one run's times
-        would come from two devices."""
-        if outcome.status != "done" or outcome.source_run is None:
-            return outcome
-        key = self._sharing_key(run)
-        source = self._sources.get(key) if key is not None else None
-        trained_on = source.get("device") if source is not None else None
-        if trained_on is None or outcome.device == trained_on:
-            return outcome
-        error = (f"RunFailed: evaluated on {outcome.device} the network trained on {trained_on}: one run's "
-                 f"times would mix two devices; evaluate on {trained_on}")  # fmt: skip
-        return Outcome(run_id=outcome.run_id, status="failed", error=error, device=outcome.device,
-                       host=outcome.host, started=outcome.started, ended=outcome.ended,
-                       wall_time=outcome.wall_time, source_run=outcome.source_run)  # fmt: skip
 
     def _epoch(self, run_id: int, record: dict[str, Any]) -> None:
         """An epoch's record, while its run trains: to the callbacks."""
@@ -598,8 +498,7 @@ class Engine:
             is_baseline=baseline, params=params, config=config.model_dump(),
         )  # fmt: skip
         self.configs[record.config_id] = record
-        if self._shares:
-            self._train_keys[record.config_id] = self.recipe.training_key(record.config)
+        self.sharing.add_configs([record])
         return record
 
     def _stage_runs(self, config_id: str, stage: _Stage) -> list[RunRecord]:
@@ -612,8 +511,7 @@ class Engine:
         derived sweep's config runs on the seeds its source config has a trained run of.)"""
         allotted = stage.seeds.seeds_for(config.config_id)
         if self.spec.derived_from is not None:
-            key = self._train_keys.get(config.config_id)
-            allotted = [s for s in allotted if (key, s, stage.fidelity) in self._sources]
+            allotted = self.sharing.seeds_with_source(config.config_id, allotted, stage.fidelity)
         self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity,
                                stage.run_stage)  # fmt: skip
         queued = {run.id for run in stage.queue}
@@ -744,17 +642,17 @@ class Engine:
         self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
         searched = self.store.runs(self.sweep.id, stage="search", details=False)
         self.summaries = summarize_configs(self.configs.values(), searched)
-        if self._shares or self.spec.derived_from is not None:
-            self._train_keys = {
-                cid: self.recipe.training_key(c.config) for cid, c in self.configs.items()
-            }
-            self._load_sources()
+        self.sharing.add_configs(self.configs.values())
+        if self._source_sweep is not None:
+            source = {c.config_id: c for c in self.store.configs(self._source_sweep.id)}
+            self.sharing.load(self.store, self._source_sweep, source, self._device)
+        else:
+            self.sharing.load(self.store, self.sweep, self.configs, self._device)
 
     def _planned_runs(self) -> int | None:
         """Runs the whole sweep will make, where the strategy says how many configs it proposes."""
         if self.spec.derived_from is not None:  # one per config and trained source run
-            keys = collections.Counter(key for key, _, _ in self._sources)
-            return sum(keys[self._train_keys.get(c)] for c in self.configs)  # type: ignore[index]
+            return self.sharing.planned(self.configs)
         finite = is_finite(self.spec.strategy.name)
         configs = get_strategy(self.spec).total() if finite else self.spec.strategy.trials
         if configs is None:
