@@ -119,13 +119,24 @@ def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monk
         (["--tta-weight", "0.7:0.3:0.1"], "expected LOW:HIGH:STEP"),
         (["--tta-weight", "1.5"], "between 0 and 1"),
         ([], "give a sweep and --tta-weight"),
+        (["--vary", "tta_level"], "expected FIELD=VALUES"),
+        (["--vary", "tta_level=a,b"], "tta_level='a'"),
+        (["--vary", "tta_level=0:2"], "expected LOW:HIGH:STEP"),
+        (["--tta-weight", "a,b"], "weights are numbers between 0 and 1"),
+        (["--vary", "tta_level=5"], "tta_level"),
+        (["--vary", "width=0.5"], "changes airbench94's training"),
+        (["--vary", "nonsense=1"], "has no field 'nonsense'"),
     ],
 )
 def test_bad_eval_input_is_one_line(trained, cli, monkeypatch, args, fragment):
     workdir, record = trained
     monkeypatch.setenv("HOTLAP_HOME", str(workdir))
+    with hotlap.open(workdir) as store:
+        before = len(store.sweeps())
     code, _, err = cli("eval", record.id, *args)
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+    with hotlap.open(workdir) as store:
+        assert len(store.sweeps()) == before  # nothing half-written
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the malicious file below
@@ -162,3 +173,23 @@ def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, m
     assert "re-evaluated offline" in out and "hotlap report tta-tta" in out.replace("\n", "")
     frame = hotlap.open(Path(os.environ["HOTLAP_HOME"])).to_pandas("tta-tta")
     assert len(frame) == 5 * 2 and frame["is_baseline"].sum() == 2
+
+
+def test_other_tta_levels_are_evaluated_on_the_stored_networks_and_timed(trained, cli, monkeypatch):
+    workdir, record = trained
+    monkeypatch.setenv("HOTLAP_HOME", str(workdir))
+    code, _, err = cli(
+        "eval", record.id, "--vary", "tta_level=0,1", "--name", "levels", "--no-warmup"
+    )
+    assert code == 0, err
+    with hotlap.open(workdir) as store:
+        frame = store.to_pandas("levels")
+        source = store.to_pandas(record.id).set_index("seed")
+    assert len(frame) == 2 * 3 and (frame["status"] == "done").all()
+    for _, row in frame.iterrows():
+        trained_row = source.loc[row["seed"]]
+        assert row["train_time"] == trained_row["train_time"]  # the source's training
+        assert row["eval_time"] != trained_row["eval_time"]  # its own evaluation, timed
+        assert row["total_time"] == pytest.approx(row["train_time"] + row["eval_time"])
+    plain = frame[frame["tta_level"] == 0]
+    assert (plain["tta_accuracy"] - plain["accuracy"]).abs().max() < 1e-6  # one view: no TTA

@@ -136,6 +136,8 @@ def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(
 
     code, _, err = cli("resume", "knobs", *work)  # training needs the recipe
     assert code == 2 and "unknown recipe 'knob'" in err
+    code, _, err = cli("eval", "knobs", "--vary", "knob=1,2", *work)  # so does evaluating
+    assert code == 2 and "unknown recipe 'knob'" in err and len(err.strip().splitlines()) == 1
 
 
 # --- one judging function ----------------------------------------------------------------------

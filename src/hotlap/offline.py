@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hotlap.config import config_hash, parse_overrides
+from hotlap.config import config_hash, parse_overrides, parse_value
 from hotlap.errors import HotlapError
 from hotlap.recipes import RunResult, SourceRun, get_recipe
 from hotlap.store import Store, SweepRecord
@@ -26,14 +26,17 @@ from hotlap.sweep.validate import parse_spec, stored_spec
 __all__ = ["derive_sweep", "evaluate_saved", "parse_values"]
 
 
-def parse_values(text: str, option: str) -> list[float]:
-    """`0.30:0.70:0.05` (low:high:step, both ends included) or `0.3,0.5,0.7`."""
+def parse_values(text: str, option: str) -> list[Any]:
+    """`0.30:0.70:0.05` (low:high:step, both ends included; integers stay integers) or a comma list
+    `0,1,2` / `0.3,0.5` / `fp16,bf16` (each value typed as a config override is)."""
     try:
         if ":" in text:
             low, high, step = (float(part) for part in text.split(":"))
-            values = RangeSpec(low=low, high=high, step=step).values()
+            if all(v.is_integer() for v in (low, high, step)):
+                low, high, step = int(low), int(high), int(step)
+            values: list[Any] = RangeSpec(low=low, high=high, step=step).values()
         else:
-            values = [float(part) for part in text.split(",") if part.strip()]
+            values = [parse_value(part.strip()) for part in text.split(",") if part.strip()]
     except (ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[-1] if str(exc) else "not numbers"
         raise HotlapError(
@@ -41,7 +44,12 @@ def parse_values(text: str, option: str) -> list[float]:
         ) from None
     if not values:
         raise HotlapError(f"{option} {text!r}: no value")
-    return sorted({float(f"{v:.12g}") for v in values})
+    if any(isinstance(v, list | dict) or v is None for v in values):
+        raise HotlapError(
+            f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list of plain values"
+        )
+    rounded = {float(f"{v:.12g}") if isinstance(v, float) else v for v in values}
+    return sorted(rounded, key=lambda v: (isinstance(v, str), v))
 
 
 def derive_sweep(
@@ -99,18 +107,22 @@ def derive_sweep(
         derived_spec = parse_spec(derived)
     except SpecError as exc:
         raise HotlapError(f"the derived sweep of {source.id} does not validate: {exc}") from None
-    record, _ = open_sweep(store, derived_spec)
+    # Every derived config resolved (and a bad value refused in one line) before anything is written.
+    planned = []
     for config in configs:
         for combo in combos:
-            resolved = recipe.config_cls.model_validate({**config.config, **combo})
-            digest = config_hash(recipe.name, resolved)
+            resolved = recipe.config({**config.config, **combo})
             is_baseline = reference is not None and all(combo.get(k) == v for k, v in reference.items()) and (
                 config.is_baseline or single
             )  # fmt: skip
-            store.add_config(
-                record.id, config_id=digest[:10], config_hash=digest, origin="derived", is_baseline=is_baseline,
-                params={**config.params, **combo}, config=resolved.model_dump(),
-            )  # fmt: skip
+            planned.append((config, combo, resolved, is_baseline))
+    record, _ = open_sweep(store, derived_spec)
+    for config, combo, resolved, is_baseline in planned:
+        digest = config_hash(recipe.name, resolved)
+        store.add_config(
+            record.id, config_id=digest[:10], config_hash=digest, origin="derived", is_baseline=is_baseline,
+            params={**config.params, **combo}, config=resolved.model_dump(),
+        )  # fmt: skip
     return record
 
 

@@ -86,11 +86,14 @@ def reweightable(config: Mapping[str, Any]) -> bool:
     return config.get("tta_level") == 2
 
 
-def check_weights(values: Iterable[float], option: str = "--tta-weight") -> list[float]:
-    values = sorted({float(f"{v:.12g}") for v in values})
-    if not values or any(not 0 <= v <= 1 for v in values):
-        raise HotlapError(f"{option}: weights are between 0 and 1")
-    return values
+def check_weights(values: Iterable[Any], option: str = "--tta-weight") -> list[float]:
+    """The untranslated views' weights: numbers between 0 and 1."""
+    values = list(values)
+    if not values or any(
+        isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1 for v in values
+    ):
+        raise HotlapError(f"{option}: weights are numbers between 0 and 1")
+    return sorted({float(f"{v:.12g}") for v in values})
 
 
 def reweighted(config: Any, source: SourceRun, labels: torch.Tensor) -> dict[str, float] | None:
