@@ -14,7 +14,18 @@ RNG = np.random.default_rng(0)
 VALUES = list(RNG.normal(0.94, 0.0014, size=25))
 
 
-def test_describe_matches_numpy_and_the_t_interval():
+@pytest.mark.parametrize("n", [2, 4, 25, 50])  # even and odd: the median of each
+def test_describe_matches_numpy_and_the_t_interval(n):
+    values = list(RNG.normal(0.94, 0.0014, size=n))
+    s = describe(values)
+    assert s.n == n
+    assert s.median == pytest.approx(np.median(values)) and (s.min, s.max) == (
+        min(values),
+        max(values),
+    )
+    assert s.mean == pytest.approx(np.mean(values)) and s.std == pytest.approx(
+        np.std(values, ddof=1)
+    )
     s = describe(VALUES)
     assert s.n == 25
     assert s.mean == pytest.approx(np.mean(VALUES)) and s.std == pytest.approx(
