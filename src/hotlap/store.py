@@ -37,7 +37,7 @@ __all__ = [
 ]  # fmt: skip
 
 DB_NAME = "hotlap.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
         """CREATE TABLE sweeps (
@@ -126,6 +126,9 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             environment TEXT NOT NULL
         )""",
     ),
+    # v4: a new config's ordinal is found by index (counting a sweep's configs per new config
+    # made the engine slower as sweeps grew).
+    4: ("CREATE INDEX configs_by_ordinal ON configs (sweep_id, ordinal)",),
 }
 
 
@@ -278,12 +281,29 @@ class Store:
         )
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA busy_timeout = 60000")
-        self.db.execute("PRAGMA journal_mode = WAL")
+        self._wal()
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    def _wal(self) -> None:
+        """WAL mode (a property of the file, kept once set). Switching to it needs the database
+        alone, and SQLite does not wait for that: two processes that create one store at once
+        would see "database is locked". So the switch is retried for up to a minute."""
+        import time
+
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -379,8 +399,8 @@ class Store:
     ) -> ConfigRecord:  # fmt: skip
         """Insert a config if it is new to the sweep; return the stored record either way."""
         with self.write() as db:
-            ordinal = db.execute(
-                "SELECT COUNT(*) FROM configs WHERE sweep_id = ?", (sweep_id,)
+            ordinal = db.execute(  # ordinals are 0, 1, 2...: the next is the largest + 1
+                "SELECT COALESCE(MAX(ordinal), -1) + 1 FROM configs WHERE sweep_id = ?", (sweep_id,)
             ).fetchone()[0]
             db.execute(
                 "INSERT OR IGNORE INTO configs (sweep_id, config_id, config_hash, ordinal, origin, is_baseline,"
