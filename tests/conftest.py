@@ -17,9 +17,11 @@ import toy_recipe  # noqa: E402, F401  (registers the cheap `toy` recipe for eng
 
 @pytest.fixture(autouse=True)
 def _isolated_homes(tmp_path_factory, monkeypatch):
-    """No test reads or writes the user's data cache or ./hotlap-runs."""
+    """No test reads or writes the user's data cache, hotlap's cache or ./hotlap-runs (the cache of
+    calibrated levels is shared by the session's tests: computing each once is enough)."""
     monkeypatch.setenv("HOTLAP_DATA", str(tmp_path_factory.mktemp("data")))
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setenv("HOTLAP_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture

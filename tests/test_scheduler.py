@@ -5,6 +5,7 @@ from __future__ import annotations
 import toy_recipe  # noqa: F401  (registers the toy recipe the spec names)
 
 from hotlap.sweep import parse_spec
+from hotlap.sweep.judging import guarantee
 from hotlap.sweep.scheduler import SeedScheduler
 
 SPEC = parse_spec({
@@ -29,7 +30,7 @@ def test_an_undecided_config_races_on_and_a_clear_one_closes():
     assert _run_all(scheduler, "clear") == [False, True]  # True once nothing is left to wait for
     _run_all(scheduler, "close")
     values = {"clear": _values([0.99, 0.991]), "close": _values([0.89, 0.91])}
-    closing = scheduler.judge(SPEC, values, SPEC.look_alpha())
+    closing = scheduler.judge(SPEC, values, guarantee(SPEC).look_alpha)
     assert [(c, v.decision) for c, v in closing] == [("clear", "pass")]
     assert "clear" in scheduler.closed and list(scheduler.open) == ["close"]
     assert scheduler.extend() == "close" and scheduler.seeds_for("close") == [0, 1, 2, 3]
@@ -38,7 +39,7 @@ def test_an_undecided_config_races_on_and_a_clear_one_closes():
     scheduler.allotted["close"] = 6
     _run_all(scheduler, "close")
     values["close"] = _values([0.89, 0.91] * 3)
-    (closed,) = scheduler.judge(SPEC, values, SPEC.look_alpha())
+    (closed,) = scheduler.judge(SPEC, values, guarantee(SPEC).look_alpha)
     assert closed[0] == "close" and closed[1].decision == "undecided" and not scheduler.open
 
 
@@ -47,7 +48,7 @@ def test_a_config_is_judged_only_when_none_of_its_runs_is_left():
     scheduler.join("a", set())
     scheduler.queued("a", 2)
     scheduler.finished("a")
-    assert scheduler.judge(SPEC, {"a": _values([0.99])}, SPEC.look_alpha()) == []
+    assert scheduler.judge(SPEC, {"a": _values([0.99])}, guarantee(SPEC).look_alpha) == []
 
 
 def test_resumed_races_keep_their_seeds():

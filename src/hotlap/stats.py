@@ -69,8 +69,11 @@ class Summary:
     confidence: float
 
 
-def describe(values: Sequence[float], confidence: float = 0.95) -> Summary:
-    """n, mean, sample std, median, min, max and the two-sided t CI of the mean."""
+def describe(
+    values: Sequence[float], confidence: float = 0.95, bounds: tuple[float, float] | None = None
+) -> Summary:
+    """n, mean, sample std, median, min, max and the two-sided t CI of the mean (clipped to
+    `bounds`, the range the values live in: a fraction's interval stays within 0 and 1)."""
     n = len(values)
     if n == 0:
         return Summary(0, None, None, None, None, None, None, None, confidence)
@@ -86,20 +89,30 @@ def describe(values: Sequence[float], confidence: float = 0.95) -> Summary:
         mean = math.fsum(ordered) / n  # fsum is exactly rounded: the order does not matter
         std = math.sqrt(math.fsum((v - mean) ** 2 for v in ordered) / (n - 1))
     half = _t(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
-    return Summary(n, mean, std, median, low, high, mean - half, mean + half, confidence)
+    ci_low, ci_high = mean - half, mean + half
+    if bounds is not None:
+        ci_low, ci_high = max(bounds[0], ci_low), min(bounds[1], ci_high)
+    return Summary(n, mean, std, median, low, high, ci_low, ci_high, confidence)
 
 
-def mean_bounds(values: Sequence[float], alpha: float) -> tuple[float, float]:
+def mean_bounds(
+    values: Sequence[float], alpha: float, *, min_std: float = 0.0, bounds: tuple[float, float] | None = None
+) -> tuple[float, float]:  # fmt: skip
     """One-sided lower and upper confidence bounds of the mean, each at level 1 - alpha.
 
-    With fewer than two values nothing is known: (-inf, inf).
+    `min_std`: the smallest standard deviation the measurement can honestly have (an accuracy on N
+    test images moves in steps of 1/N): all-equal runs never make a bound certain. `bounds`: the
+    range the values live in (a fraction: 0 to 1); the bounds are clipped to it, which keeps their
+    coverage (the true mean is inside it too). With fewer than two values nothing is known: the
+    whole range.
     """
+    low_end, high_end = bounds if bounds is not None else (-math.inf, math.inf)
     n = len(values)
     if n < 2:
-        return -math.inf, math.inf
+        return low_end, high_end
     mean, std = _mean_std(values)
-    half = _t(1 - alpha, n - 1) * std / math.sqrt(n)
-    return mean - half, mean + half
+    half = _t(1 - alpha, n - 1) * max(std, min_std) / math.sqrt(n)
+    return max(low_end, mean - half), min(high_end, mean + half)
 
 
 @dataclass(frozen=True)

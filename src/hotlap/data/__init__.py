@@ -1,6 +1,12 @@
-"""Datasets (`cifar10`, `cifar100`, `digits`, `synthetic`) and the device-resident loader."""
+"""Datasets (`cifar10`, `cifar100`, `digits`, `synthetic`) and the device-resident loader.
+
+The loader (torch) is imported on first use: reading a dataset's sizes, as the statistics do,
+needs only numpy.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from hotlap.data import cifar, digits, synthetic  # noqa: F401  (registers the datasets)
 from hotlap.data.base import (
@@ -13,7 +19,17 @@ from hotlap.data.base import (
     load_dataset,
     register_dataset,
 )
-from hotlap.data.loader import DeviceData, DeviceLoader, batch_crop, cyclic_offsets, make_generator
+
+_LOADER = ("DeviceData", "DeviceLoader", "batch_crop", "cyclic_offsets", "make_generator")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOADER:
+        from hotlap.data import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module 'hotlap.data' has no attribute {name!r}")
+
 
 __all__ = [
     "Dataset",

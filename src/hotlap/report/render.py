@@ -114,6 +114,14 @@ def _runs_line(analysis: Analysis) -> str:
             f"{analysis.runs_max}: racing saved {saved} runs ({share:.0f}%).")  # fmt: skip
 
 
+def _guarantee_line(analysis: Analysis) -> str:
+    """What the decisions guarantee (family-wise or per config, alpha, looks): said in the report."""
+    promise = analysis.guarantee
+    if promise is None or (analysis.target is None and analysis.spec.racing is None):
+        return ""
+    return f"Decisions: {promise.describe()}."
+
+
 def _verification_line(analysis: Analysis) -> str | None:
     if not analysis.verification:
         return None
@@ -230,6 +238,8 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
         parts.append(table)
     parts.append(Text(analysis.recommendation.sentence, style="bold"))
     parts.append(Text(_runs_line(analysis)))
+    if _guarantee_line(analysis):
+        parts.append(Text(_guarantee_line(analysis), style="dim"))
     devices = _devices_line(analysis)
     if devices:
         parts.append(Text(devices, style="bold red"))
@@ -297,6 +307,8 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
             cells[1] += " (low fidelity)"
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += ["", f"**{analysis.recommendation.sentence}**", "", _runs_line(analysis)]
+    if _guarantee_line(analysis):
+        lines += ["", _guarantee_line(analysis)]
     if _devices_line(analysis):
         lines += ["", f"**{_devices_line(analysis)}**"]
     line = _verification_line(analysis)
@@ -360,6 +372,7 @@ def render_html(
         + "</p>",
         f'<p class="recommendation" id="recommendation">{html.escape(analysis.recommendation.sentence)}</p>',
         f"<p>{html.escape(_runs_line(analysis))}</p>",
+        f"<p>{html.escape(_guarantee_line(analysis))}</p>" if _guarantee_line(analysis) else "",
         f'<p class="held-false">{html.escape(_devices_line(analysis) or "")}</p>'
         if analysis.mixes_devices
         else "",

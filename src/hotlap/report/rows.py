@@ -159,6 +159,11 @@ def document(
             "confidence": analysis.target.confidence,
         },
         "alpha_per_look": analysis.alpha,
+        "guarantee": None if analysis.guarantee is None else {
+            "alpha": analysis.guarantee.alpha, "family": analysis.guarantee.family, "looks": analysis.guarantee.looks,
+            "look_alpha": analysis.guarantee.look_alpha, "futility": analysis.guarantee.futility,
+            "text": analysis.guarantee.describe(),
+        },
         "recommendation": {"config_id": rec.config, "tied": list(rec.tied), "sentence": rec.sentence},
         "runs": {"used": analysis.runs_used, "max_without_racing": analysis.runs_max, "saved": analysis.runs_saved},
         "metrics": [analysis.spec.metric(m).to_plain() for m in analysis.spec.metric_names],

@@ -17,7 +17,7 @@ from hotlap.decisions import Recommendation, Target, Verdict, recommend
 from hotlap.metrics import Metric
 from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, success_rate
 from hotlap.store import ConfigRecord, RunRecord, without_gc
-from hotlap.sweep.judging import decision_metrics, make_target, verdicts
+from hotlap.sweep.judging import Guarantee, decision_metrics, guarantee, make_target, verdicts
 from hotlap.sweep.spec import SweepSpec
 
 __all__ = ["Analysis", "ConfigReport", "analyze"]
@@ -70,6 +70,7 @@ class Analysis:
     verification: list[ConfigReport] = field(default_factory=list)
     verification_held: bool | None = None
     devices: dict[str, int] = field(default_factory=dict)  # device -> finished runs, when several
+    guarantee: Guarantee | None = None  # what the decisions guarantee, at which levels
 
     @property
     def quality(self) -> Metric:
@@ -93,6 +94,9 @@ class Analysis:
         )
 
 
+_BOUNDS = {"fraction": (0.0, 1.0)}  # the range a kind of metric lives in: its intervals stay inside
+
+
 def _group(runs: Iterable[RunRecord]) -> dict[tuple[str, str, str], list[RunRecord]]:
     groups: dict[tuple[str, str, str], list[RunRecord]] = defaultdict(list)
     for run in runs:
@@ -108,7 +112,8 @@ def _report(
     done = sorted((r for r in runs if r.status == "done"), key=lambda r: r.seed)
     names = spec.metric_names
     values = {m: {r.seed: float(r.values[m]) for r in done if m in r.values} for m in names}
-    metrics = {m: describe(list(values[m].values()), spec.confidence) for m in names}
+    metrics = {m: describe(list(values[m].values()), spec.confidence, _BOUNDS.get(spec.metric(m).kind))
+               for m in names}  # fmt: skip
     success = None
     target = make_target(spec)
     if target is not None:
@@ -171,7 +176,8 @@ def _analyze(
     by_id = {c.config_id: c for c in configs}
     metrics = decision_metrics(spec)
     target = make_target(spec)
-    alpha = spec.look_alpha()
+    promise = guarantee(spec, len(configs) if spec.derived_from is not None else None)
+    alpha = promise.look_alpha
     groups = _group(runs)
     reports: list[ConfigReport] = []
     runs_used, runs_max = 0, 0
@@ -190,7 +196,7 @@ def _analyze(
     return Analysis(
         spec, metrics.quality.name, metrics.cost.name, target, alpha, reports, recommendation, best, runs_used,
         runs_max if spec.racing is not None else None, verification, held,
-        dict(devices) if devices and len(devices) > 1 else {},
+        dict(devices) if devices and len(devices) > 1 else {}, promise,
     )  # fmt: skip
 
 

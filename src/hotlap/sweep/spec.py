@@ -36,7 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hotlap.config import parse_value
-from hotlap.decisions import Target, looks
+from hotlap.decisions import Target, look_schedule
 from hotlap.errors import HotlapError
 from hotlap.metrics import V1_METRICS, Metric, get_metric, metric_from_plain
 
@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 VARIANT_KEY = "variant"
+DEFAULT_FUTILITY = 0.2  # racing's fail level per look (benchmarks/racing.py measured the choice)
 FINITE_STRATEGIES = ("grid", "brute")
 # Fields whose change makes stored results meaningless for the new spec.
 IDENTITY_FIELDS = (
@@ -154,6 +155,10 @@ class RacingSpec(_Strict):
 
     min: int = Field(ge=2)
     step: int = Field(ge=1)
+    # A config fails once its opposite bound at this one-sided level misses the target: looser than
+    # the pass level, so configs that will not pass stop sooner (non-binding: a wrong pass gets no
+    # likelier). null: the pass level.
+    futility: float | None = Field(DEFAULT_FUTILITY, gt=0, lt=0.5)
 
 
 class TargetSpec(_Strict):
@@ -275,16 +280,22 @@ class SweepSpec(_Strict):
         data = dict(data)
         seeds = data.get("seeds")
         if isinstance(seeds, Mapping):
-            unknown = set(seeds) - {"min", "max", "step"}
+            unknown = set(seeds) - {"min", "max", "step", "futility"}
             if unknown or not {"min", "max"} <= set(seeds):
-                raise ValueError("seeds: give a count, a list, or {min, max, step} for racing")
+                raise ValueError(
+                    "seeds: give a count, a list, or {min, max, step, futility} for racing"
+                )
             low, high, step = seeds["min"], seeds["max"], seeds.get("step", 5)
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high, step)):
                 raise ValueError("seeds: min, max and step are integers")
             if not 2 <= low <= high:
                 raise ValueError(f"seeds: need 2 <= min <= max (got min {low}, max {high})")
             data["seeds"] = list(range(high))
-            data["racing"] = {"min": low, "step": step}
+            data["racing"] = {
+                "min": low,
+                "step": step,
+                **({"futility": seeds["futility"]} if "futility" in seeds else {}),
+            }
         objective = data.get("objective")
         if isinstance(objective, Mapping) and "target" in objective:
             objective = dict(objective)
@@ -453,12 +464,15 @@ class SweepSpec(_Strict):
     def confidence(self) -> float:
         return self.target.confidence if self.target is not None else 0.95
 
-    def look_alpha(self) -> float:
-        """The alpha of one look: the sweep's alpha split over the planned looks (Bonferroni)."""
-        alpha = 1 - self.confidence
+    def look_schedule(self) -> tuple[int, ...]:
+        """The seeds a racing config has at each planned look."""
         if self.racing is None:
-            return alpha
-        return alpha / looks(self.racing.min, len(self.seeds), self.racing.step)
+            return (len(self.seeds),)
+        return look_schedule(self.racing.min, len(self.seeds), self.racing.step)
+
+    def futility_alpha(self) -> float | None:
+        """The level a config fails at (None: the pass level)."""
+        return self.racing.futility if self.racing is not None else None
 
     def verify_seeds(self) -> list[int]:
         """Fresh seeds, never used in the search: they start after the largest search seed."""
