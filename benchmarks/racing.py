@@ -27,16 +27,21 @@ MIX_MEANS = [0.9300, 0.9340, 0.9380, 0.9395, 0.9400, 0.9400, 0.9405, 0.9420, 0.9
 MIX_TIMES = [3.70, 3.75, 3.80, 3.85, 3.90, 3.95, 4.00, 4.10, 4.20]
 
 
-def rules_for(rate: float | None = None) -> list[Rules]:
+def rules_for(rate: float | None = None, family: int = 1) -> list[Rules]:
+    """The rules before issue 9, and the new ones step by step (the last: hotlap's defaults)."""
     level = (
         calibrated_rate_alpha(ALPHA, SCHEDULE, rate) if rate else calibrated_alpha(ALPHA, SCHEDULE)
     )
-    return [
-        Rules("bonferroni", ALPHA / looks(5, 50, 5)),
+    rules = [
+        Rules("bonferroni (before)", ALPHA / looks(5, 50, 5)),
         Rules("calibrated", level),
         Rules("calibrated+futility 0.10", level, 0.10),
         Rules("calibrated+futility 0.20", level, 0.20),
     ]
+    if family > 1:
+        split = calibrated_alpha(ALPHA / family, SCHEDULE)
+        rules.append(Rules(f"family-wise over {family}, futility 0.20 (default)", split, 0.20))
+    return rules
 
 
 def row(name: str, rules: Rules, outcome, extra: str) -> str:
