@@ -107,7 +107,7 @@ def main() -> None:
         "\n| test mix (README, 9 configs) | rules | passes of the configs at or below the target (worst) | power at +0.20 | runs |"
     )
     print("|---|---|---|---|---|")
-    for rules in rules_for():
+    for rules in rules_for(family=len(MIX_MEANS)):
         out = simulate(
             MIX_MEANS,
             MIX_TIMES,
@@ -132,7 +132,7 @@ def main() -> None:
         means = list(np.linspace(0.9397, 0.9399, fast)) if fast_mean is None else [fast_mean] * fast
         means += list(np.linspace(0.9410, 0.9420, configs - fast))
         times = list(np.linspace(1.00, 1.02, fast)) + list(np.linspace(1.05, 1.15, configs - fast))
-        for rules in rules_for():
+        for rules in rules_for(family=configs):
             out = simulate(
                 means, times, target, rules, SCHEDULE, replications=n, rng=np.random.default_rng(4)
             )
