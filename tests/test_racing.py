@@ -81,6 +81,26 @@ def test_the_recommendation_is_wrong_at_most_alpha_over_the_whole_sweep():
     assert per_config.wrong_recommendation > out.wrong_recommendation  # the split is what does it
 
 
+def test_two_passing_configs_2_percent_apart_in_time_are_told_apart():
+    """Times compared by a one-sided Welch test at the calibrated level (tied ones race on): the
+    faster of two passing configs 2% apart (time std 1%) is named faster, not tied, in at least
+    80% of sweeps; two equally fast ones are called different at most about alpha of the time."""
+    target = Target(threshold=TARGET)
+    rules = Rules(
+        "default",
+        calibrated_alpha(target.alpha / 2, SCHEDULE),
+        0.2,
+        calibrated_alpha(target.alpha, SCHEDULE),
+    )
+    apart = simulate([0.942, 0.942], [1.00, 1.02], target, rules, SCHEDULE, replications=300,
+                     rng=np.random.default_rng(8))  # fmt: skip
+    named = apart.recommended[0] - apart.tied  # the faster, and not called tied
+    assert named >= 0.8, (apart.recommended, apart.tied)
+    same = simulate([0.942, 0.942], [1.00, 1.00], target, rules, SCHEDULE, replications=300,
+                    rng=np.random.default_rng(9))  # fmt: skip
+    assert 1 - same.tied <= target.alpha + 3 * same.error(target.alpha)
+
+
 def test_without_the_look_correction_a_target_on_the_edge_passes_too_often():
     """The correction is needed: at alpha per look, a config exactly at the target passes more often."""
     target = Target(threshold=TARGET)

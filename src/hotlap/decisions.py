@@ -6,15 +6,17 @@ Clopper-Pearson), is at or above the threshold. It *fails* when the upper bound 
 *undecided* otherwise. For a minimized metric (a loss, a latency: `at_most`) the bounds swap
 roles: it passes when the upper bound of its mean is at or below the threshold.
 
-Racing gives more seeds only to undecided configs that can still be the fastest passing one:
-a config leaves the race when it fails, when its time lower bound is above a passing config's
-time upper bound, or when it passes.
+Racing gives more seeds only to configs whose decision is open: undecided ones that can still be
+the fastest passing one, and passing ones not yet told apart in time from the fastest. A config
+leaves the race when it fails, when a one-sided Welch test (Holm over the rivals of the fastest
+passing config) says it is slower, or when it passes and is told apart.
 
 Racing looks at the data after every round, and each look is a chance to pass a config wrongly.
-`race` therefore takes the per-look alpha: the sweep's alpha divided by the number of planned looks
-(Bonferroni). By the union bound, a config that truly misses the target is passed with probability
-at most alpha over the whole race, whatever the looks showed. `tests/test_racing.py` checks this by
-simulation.
+`race` therefore takes the per-look level: `calibrated_alpha` makes a config exactly at the
+target pass at some planned look with probability (at most) the alpha it is given, where
+Bonferroni (alpha / looks) spent half of it; the caller (`hotlap.sweep.judging.guarantee`) gives
+each config the sweep's alpha split over its planned configs, so that the recommendation itself is
+wrong with probability at most alpha. `tests/test_racing.py` checks this by simulation.
 
 Without a target, racing drops a config once its upper bound on the primary metric is below the
 best lower bound of the others (classic racing on the mean).
@@ -36,6 +38,9 @@ __all__ = [
 ]  # fmt: skip
 
 Decision = Literal["pass", "fail", "undecided"]
+TIME_ALPHA = (
+    0.05  # "slower": one-sided Welch at this level per look, Holm over the fastest's rivals
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,9 @@ class Verdict:
     eliminated: bool  # out of the race: fails, or cannot be the fastest passing (or the best)
     active: bool  # would take more seeds: undecided, or still tied with a rival
     reason: str
+    # Holm-adjusted p of "slower than the fastest passing config" (one-sided Welch); None for
+    # that config itself, and where there is nothing to compare.
+    slower_p: float | None = None
 
 
 def looks(minimum: int, maximum: int, step: int) -> int:
@@ -222,46 +230,75 @@ def judge(
 
 def race(
     evidence: Mapping[str, Evidence], target: Target | None, alpha: float, *, maximize: bool = True,
-    futility: float | None = None,
+    futility: float | None = None, time_alpha: float = TIME_ALPHA,
 ) -> dict[str, Verdict]:  # fmt: skip
     """Verdicts for every config at one look, each bound at level 1 - alpha (the per-look alpha);
-    a config fails on its bound at level 1 - `futility` (default: alpha too)."""
+    a config fails on its bound at level 1 - `futility` (default: alpha too). A config is slower
+    than the fastest passing one when a one-sided Welch test says so at `time_alpha` (Holm over
+    the rivals); passing configs not yet told apart race on."""
     if target is None:
         return _race_best(evidence, alpha, maximize)
     judged = {key: judge(e.values, target, alpha, futility) for key, e in evidence.items()}
     times = {key: mean_bounds(e.times, alpha) for key, e in evidence.items()}
     passing = [key for key, (decision, _, _) in judged.items() if decision == "pass"]
-    best_high = min((times[key][1] for key in passing), default=math.inf)
+    fastest = min(passing, key=lambda k: _mean(evidence[k].times), default=None)
+    slower = _slower_than(
+        fastest, evidence, [k for k in judged if k != fastest and judged[k][0] != "fail"]
+    )
     verdicts: dict[str, Verdict] = {}
     for key, (decision, low, high) in judged.items():
         t_low, t_high = times[key]
+        p = slower.get(key)
         if decision == "fail":
-            eliminated, reason = True, "fails the target"
-        elif t_low > best_high:
-            eliminated, reason = True, "slower than a passing config"
+            eliminated, active, reason = True, False, "fails the target"
+        elif p is not None and p <= time_alpha:
+            eliminated, active, reason = True, False, f"slower than {fastest} (p {p:.2g})"
+        elif decision == "undecided":
+            eliminated, active, reason = False, True, "undecided"
+        elif key == fastest:
+            rivals = [k for k, q in slower.items() if q > time_alpha and judged[k][0] == "pass"]
+            eliminated, active = False, bool(rivals)  # tied rivals race on until told apart
+            reason = "passes, fastest" + (
+                ", not yet told apart from " + ", ".join(rivals) if rivals else ""
+            )
         else:
-            eliminated, reason = False, ""
-        verdicts[key] = Verdict(decision, low, high, t_low, t_high, eliminated, False, reason)
-    alive = [key for key, v in verdicts.items() if not v.eliminated]
-    for key in alive:
-        v = verdicts[key]
-        if v.decision == "undecided":
-            active, reason = True, "undecided"
-        else:
-            # A pass is final: more seeds would only refine its time, and configs whose times
-            # cannot be told apart are named as such in the recommendation instead.
-            rivals = [o for o in alive if o != key and _overlap(v, verdicts[o])]
-            active = False
-            reason = "passes, time overlaps " + ", ".join(rivals) if rivals else "passes"
-        verdicts[key] = Verdict(
-            v.decision, v.low, v.high, v.time_low, v.time_high, False, active, reason
-        )
+            eliminated, active, reason = False, True, f"passes, not yet told apart from {fastest}"
+        verdicts[key] = Verdict(decision, low, high, t_low, t_high, eliminated, active, reason, p)
     return verdicts
 
 
-def _overlap(a: Verdict, b: Verdict) -> bool:
-    """Whether two configs' times cannot be told apart at this look."""
-    return not (a.time_high < b.time_low or b.time_high < a.time_low)
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values) if len(values) else math.inf
+
+
+def _slower_than(
+    fastest: str | None, evidence: Mapping[str, Evidence], rivals: Sequence[str]
+) -> dict[str, float]:
+    """Holm-adjusted p-values of "slower than `fastest`" (one-sided Welch on times) per rival."""
+    if fastest is None:
+        return {}
+    raw = {k: welch_greater(evidence[k].times, evidence[fastest].times) for k in rivals}
+    order = sorted(raw, key=raw.__getitem__)
+    adjusted, running = {}, 0.0
+    for rank, key in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * raw[key]))
+        adjusted[key] = running
+    return adjusted
+
+
+def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
+    """One-sided Welch p-value that mean(a) > mean(b); 1 with fewer than two values each."""
+    from scipy.stats import t as student
+
+    if len(a) < 2 or len(b) < 2:
+        return 1.0
+    mean_a, mean_b = _mean(a), _mean(b)
+    var_a = math.fsum((v - mean_a) ** 2 for v in a) / (len(a) - 1) / len(a)
+    var_b = math.fsum((v - mean_b) ** 2 for v in b) / (len(b) - 1) / len(b)
+    if var_a + var_b == 0:
+        return 0.0 if mean_a > mean_b else 1.0
+    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
+    return float(student.sf((mean_a - mean_b) / math.sqrt(var_a + var_b), df))
 
 
 def _race_best(
@@ -303,7 +340,7 @@ class Recommendation:
 
 def recommend(verdicts: Mapping[str, Verdict], mean_costs: Mapping[str, float], target: Target, alpha: float,
               names: Mapping[str, str] | None = None, cost: Callable[[float], str] | None = None,
-              bound: Callable[[float], str] | None = None) -> Recommendation:  # fmt: skip
+              bound: Callable[[float], str] | None = None, time_alpha: float = TIME_ALPHA) -> Recommendation:  # fmt: skip
     """The passing config with the lowest mean cost (time), and the passing configs tied with it.
 
     `cost` formats a mean cost (default `3.830 s`), `bound` the judged bound (default a number).
@@ -320,7 +357,7 @@ def recommend(verdicts: Mapping[str, Verdict], mean_costs: Mapping[str, float], 
     best = min(passing, key=lambda key: mean_costs[key])
     tied = tuple(
         key for key in sorted(passing, key=lambda k: mean_costs[k])
-        if key != best and not verdicts[best].time_high < verdicts[key].time_low
+        if key != best and (verdicts[key].slower_p is None or verdicts[key].slower_p > time_alpha)
     )  # fmt: skip
     name = names.get(best, best)
     verdict = verdicts[best]

@@ -26,6 +26,7 @@ class Rules:
     name: str
     look_alpha: float
     futility: float | None = None
+    time_alpha: float = 0.05  # the level "slower" is claimed at, per look
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,13 @@ def simulate(
                 str(i): Evidence(accuracy[: schedule[look[i]], i], times[: schedule[look[i]], i])
                 for i in range(k)
             }  # fmt: skip
-            verdicts = race(evidence, target, rules.look_alpha, futility=rules.futility)
+            verdicts = race(
+                evidence,
+                target,
+                rules.look_alpha,
+                futility=rules.futility,
+                time_alpha=rules.time_alpha,
+            )
             moved = False
             for key, verdict in verdicts.items():
                 if key in final:
@@ -93,8 +100,16 @@ def simulate(
                     final[key] = verdict
             if not moved:
                 break
+        # The report judges every config once more on all its runs, as the analysis does.
+        evidence = {
+            str(i): Evidence(accuracy[: schedule[look[i]], i], times[: schedule[look[i]], i])
+            for i in range(k)
+        }
+        final = race(
+            evidence, target, rules.look_alpha, futility=rules.futility, time_alpha=rules.time_alpha
+        )
         costs = {str(i): float(times[: schedule[look[i]], i].mean()) for i in range(k)}
-        choice = recommend(final, costs, target, rules.look_alpha)
+        choice = recommend(final, costs, target, rules.look_alpha, time_alpha=rules.time_alpha)
         for key, verdict in final.items():
             passed[int(key)] += verdict.decision == "pass"
         runs += sum(schedule[j] for j in look)

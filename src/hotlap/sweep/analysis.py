@@ -129,7 +129,7 @@ def _report(
 
 def _judge(
     spec: SweepSpec, by_id: dict[str, ConfigRecord], groups: dict[tuple[str, str, str], list[RunRecord]],
-    keys: list[tuple[str, str, str]], alpha: float | None, comparisons: bool,
+    keys: list[tuple[str, str, str]], alpha: float | None, comparisons: bool, time_alpha: float = 0.05,
 ) -> list[ConfigReport]:  # fmt: skip
     """Reports of one group of configs (a fidelity of the search, or the verification), each with
     its verdict at `alpha` (None: no decisions) and its comparison with the group's baseline (all
@@ -144,7 +144,7 @@ def _judge(
             values[key[0]] = {
                 m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)
             }
-        judged = verdicts(spec, values, alpha)
+        judged = verdicts(spec, values, alpha, time_alpha)
     reports = [_report(by_id[c], f, s, groups[(c, f, s)], spec, judged.get(c)) for c, f, s in keys]
     baseline = next((r for r in reports if r.is_baseline), None)
     if not comparisons or baseline is None:
@@ -186,12 +186,12 @@ def _analyze(
     ):
         keys = [(c, f, s) for (c, f, s) in groups if f == fidelity and s == "search"]
         decide = alpha if target is not None or spec.racing is not None else None
-        reports += _judge(spec, by_id, groups, keys, decide, comparisons)
+        reports += _judge(spec, by_id, groups, keys, decide, comparisons, promise.time_alpha)
         runs_used += sum(len(groups[k]) for k in keys)
         runs_max += len(keys) * len(spec.seeds)
     reports.sort(key=lambda r: _order(r, spec, target, metrics.cost.name, metrics.cost.sign))
     full = [r for r in reports if r.fidelity == reports[0].fidelity] if reports else []
-    recommendation, best = _recommend(full, target, alpha, spec)
+    recommendation, best = _recommend(full, target, alpha, spec, promise.time_alpha)
     verification, held = _verification(spec, by_id, groups, recommendation, comparisons)
     return Analysis(
         spec, metrics.quality.name, metrics.cost.name, target, alpha, reports, recommendation, best, runs_used,
@@ -215,7 +215,11 @@ def _order(
 
 
 def _recommend(
-    reports: list[ConfigReport], target: Target | None, alpha: float, spec: SweepSpec
+    reports: list[ConfigReport],
+    target: Target | None,
+    alpha: float,
+    spec: SweepSpec,
+    time_alpha: float = 0.05,
 ) -> tuple[Recommendation, ConfigReport | None]:
     reports = [r for r in reports if r.n > 0]
     names = {r.config_id: f"{r.config_id} [{r.label()}]" for r in reports}
@@ -227,7 +231,7 @@ def _recommend(
         recommendation = recommend(
             judged, oriented, target, alpha, names,  # type: ignore[arg-type]
             cost=lambda v: f"{metrics.cost.format(metrics.cost_from_oriented(v))} {metrics.cost.name}",
-            bound=metrics.quality.format,
+            bound=metrics.quality.format, time_alpha=time_alpha,
         )  # fmt: skip
         best = next((r for r in reports if r.config_id == recommendation.config), None)
         return recommendation, best

@@ -36,7 +36,7 @@ from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
-from hotlap.sweep.judging import guarantee
+from hotlap.sweep.judging import Guarantee, guarantee
 from hotlap.sweep.results import (
     ConfigSummary,
     SweepResult,
@@ -118,7 +118,7 @@ class Engine:
         self._best: ConfigSummary | None = None
         self._files = SessionFiles(self.directory)
         self._running: dict[int, RunRecord] = {}
-        self._level: float | None = None  # the level each look is made at
+        self._level: Guarantee | None = None  # the levels each look is made at
         self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
         derived = self.spec.derived_from is not None
@@ -359,15 +359,18 @@ class Engine:
                 summary = self.summaries.get((config_id, stage.fidelity))
                 if summary is not None and summary.n > 0:
                     values[config_id] = summary.values
-        for config_id, verdict in stage.seeds.judge(self.spec, values, self._look_alpha()):
+        level = self._guarantee()
+        for config_id, verdict in stage.seeds.judge(
+            self.spec, values, level.look_alpha, level.time_alpha
+        ):
             self._close(config_id, stage, strategy, verdict)
 
-    def _look_alpha(self) -> float:
-        """The level of each look (alpha split over the planned configs, calibrated over the
+    def _guarantee(self) -> Guarantee:
+        """The levels of each look (alpha split over the planned configs, calibrated over the
         looks): the same the analysis decides at."""
         if self._level is None:
             derived = len(self.configs) if self.spec.derived_from is not None else None
-            self._level = guarantee(self.spec, derived).look_alpha
+            self._level = guarantee(self.spec, derived)
         return self._level
 
     def _close(

@@ -122,6 +122,7 @@ class Guarantee:
     looks: int
     look_alpha: float  # the one-sided level of each look
     futility: float | None  # the level a config fails at (None: the look's)
+    time_alpha: float = 0.05  # the level of "slower than the fastest passing config", per look
 
     def describe(self) -> str:
         scope = (
@@ -132,7 +133,10 @@ class Guarantee:
         text = f"error at most {self.alpha:g} {scope}; {looks}, each at one-sided level {self.look_alpha:.2g}"
         if self.futility is not None and self.looks > 1:
             text += f"; a config fails at level {self.futility:g} (non-binding)"
-        return text
+        return (
+            text
+            + f'; "slower" is one-sided Welch at {self.time_alpha:.2g} per look, Holm over the rivals'
+        )
 
 
 def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
@@ -145,8 +149,11 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
     family = family_size(spec, configs)
     split = alpha / family if family else alpha
     schedule = spec.look_schedule() if spec.racing is not None else (len(spec.seeds),)
-    level = split
+    level, time_level = split, alpha
     if len(schedule) > 1:
+        time_level = remembered(
+            "levels", f"mean {alpha!r} {schedule}", lambda: calibrated_alpha(alpha, schedule)
+        )
         if spec.target is not None and spec.target.criterion == "success_rate":
             rate = spec.target.success_rate
             level = remembered("levels", f"rate {split!r} {rate!r} {schedule}",
@@ -155,13 +162,17 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
             level = remembered(
                 "levels", f"mean {split!r} {schedule}", lambda: calibrated_alpha(split, schedule)
             )
-    return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha())
+    return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha(), time_level)
 
 
 def verdicts(
-    spec: SweepSpec, values: Mapping[str, Mapping[str, Sequence[float]]], alpha: float
+    spec: SweepSpec,
+    values: Mapping[str, Mapping[str, Sequence[float]]],
+    alpha: float,
+    time_alpha: float = 0.05,
 ) -> dict[str, Verdict]:
-    """The verdict of each config (config id -> metric -> its values) at per-look `alpha`."""
+    """The verdict of each config (config id -> metric -> its values) at per-look `alpha`, times
+    compared at `time_alpha`."""
     metrics = decision_metrics(spec)
     evidence = {
         key: Evidence(list(v.get(metrics.quality.name, ())), metrics.oriented_costs(v.get(metrics.cost.name, ())))
@@ -169,4 +180,11 @@ def verdicts(
     }  # fmt: skip
     target = make_target(spec)
     maximize = metrics.quality.direction == "maximize"
-    return race(evidence, target, alpha, maximize=maximize, futility=spec.futility_alpha())
+    return race(
+        evidence,
+        target,
+        alpha,
+        maximize=maximize,
+        futility=spec.futility_alpha(),
+        time_alpha=time_alpha,
+    )

@@ -78,15 +78,16 @@ class SeedScheduler:
         self.open.pop(config_id, None)
 
     def judge(
-        self, spec: SweepSpec, values: Mapping[str, Mapping[str, Sequence[float]]], alpha: float
-    ) -> list[tuple[str, Verdict | None]]:
+        self, spec: SweepSpec, values: Mapping[str, Mapping[str, Sequence[float]]], alpha: float,
+        time_alpha: float = 0.05,
+    ) -> list[tuple[str, Verdict | None]]:  # fmt: skip
         """Judge every open config with no run left to wait for, on `values` (config -> metric ->
         values, for every config of the stage with a finished run). Configs that race on are queued
         for an extension; the ones returned close, with their verdict (None without racing)."""
         ready = [c for c in self.open if self.remaining[c] == 0]
         if not ready:
             return []
-        judged = verdicts(spec, values, alpha) if self.racing is not None else {}
+        judged = verdicts(spec, values, alpha, time_alpha) if self.racing is not None else {}
         closing = []
         for config_id in ready:
             verdict = judged.get(config_id)
