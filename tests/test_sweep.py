@@ -397,6 +397,37 @@ def test_verification_reruns_the_recommendation_and_the_baseline_on_fresh_seeds(
     assert {r.config_id for r in result.analysis.verification} == {recommended, baseline}
 
 
+BINDING = {
+    "name": "binding", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "keep_weights": True,
+    "base": {"x": 0.3}, "variants": {"fast": {"y": 0, "late_drop": 0.1}, "slow": {"y": 1}}, "seeds": 15,
+    "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.87}, "minimize": "train_time"},
+}  # fmt: skip
+
+
+def test_verification_binds_the_next_candidate_when_the_first_fails_on_fresh_seeds(tmp_path):
+    """The fast variant passes the search but loses 0.1 on fresh seeds: it is not recommended;
+    the next passing config is verified, passes, and is the recommendation (and best/)."""
+    result = run_sweep(tmp_path, {**BINDING, "verify": {"seeds": 4, "candidates": 2}})
+    analysis = result.analysis
+    ids = {c.params["variant"]: c.config_id for c in analysis.configs}
+    assert analysis.candidates == (ids["fast"], ids["slow"])  # the search preferred the fast one
+    assert analysis.verified == ids["slow"] and analysis.recommendation.config == ids["slow"]
+    assert "verified on 4 fresh seeds" in analysis.recommendation.sentence
+    assert "did not pass verification" in analysis.recommendation.sentence
+    summary = json.loads((result.sweep.directory / "best" / "summary.json").read_text())
+    assert summary["config_id"] == ids["slow"]
+
+
+def test_when_no_candidate_passes_verification_nothing_is_recommended(tmp_path):
+    result = run_sweep(tmp_path, {**BINDING, "verify": {"seeds": 4}})  # one candidate: the fast one
+    analysis = result.analysis
+    assert analysis.verified is None and analysis.recommendation.config is None
+    assert analysis.recommendation.sentence.startswith("No config was verified")
+    assert not (result.sweep.directory / "best").exists()
+    runs = frame(tmp_path, "binding")
+    assert set(runs.loc[runs["stage"] == "verify", "variant"]) == {"fast"}  # the slow one never ran
+
+
 def test_tpe_races_and_learns_the_target(tmp_path):
     raw = {**RACE, "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 3}},
            "strategy": {"name": "tpe", "trials": 10, "seed": 0}}  # fmt: skip

@@ -31,6 +31,9 @@ class ToyConfig(RecipeConfig):
     fail_seed: int | None = Field(None, description="this seed raises")
     nan: bool = Field(False, description="every run diverges")
     bonus: float = Field(0.0, ge=0, le=1, description="evaluation only: added to tta_accuracy")
+    late_drop: float = Field(
+        0.0, ge=0, le=1, description="accuracy lost from seed 15 on (fresh seeds)"
+    )
 
 
 def _net(config: ToyConfig, num_classes: int) -> nn.Module:
@@ -76,6 +79,8 @@ def train(
         raise ValueError(f"seed {seed} is cursed\nsecond line of the error")
     noise = ((seed * 7919) % 13 - 6) / 1000
     accuracy = 0.9 - (config.x - 0.3) ** 2 - 0.01 * config.y + noise - 0.02 / config.epochs
+    if seed >= 15:  # a config whose screening seeds were kind: verification sees the truth
+        accuracy -= config.late_drop
     jitter = ((seed * 104729) % 11 - 5) / 200  # +-2.5% run-to-run time noise
     train_time = 0.001 * (1 + config.y) * config.epochs * (1 + jitter)
     history = [{"epoch": 1, "val_acc": accuracy}]

@@ -123,15 +123,27 @@ def _guarantee_line(analysis: Analysis) -> str:
 
 
 def _verification_line(analysis: Analysis) -> str | None:
+    """What verification found; binding: only a config that passed there is recommended."""
     if not analysis.verification:
         return None
     seeds = analysis.spec.verify_seeds()
+    where = f"Verification on {len(seeds)} fresh seeds ({seeds[0]}-{seeds[-1]})"
+    first = analysis.candidates[0] if analysis.candidates else None
+    if analysis.target is None:
+        return f"{where}: no target, so nothing to decide."
+    if analysis.verified is not None and analysis.verified == first:
+        return f"{where}: the recommendation held (it passes again); only a verified config is recommended."
+    if analysis.verified is not None:
+        return (f"{where}: the search's first choice {first} did NOT hold; the next candidate "
+                f"{analysis.verified} passed and is the recommendation.")  # fmt: skip
+    if analysis.recommendation.config is None:
+        return f"{where}: no candidate passed, so no config is recommended."
     held = {
-        True: "the recommendation held (it passes again)",
         False: "the recommendation did NOT hold (it fails the target on fresh seeds)",
-        None: "inconclusive (too few fresh seeds to decide; raise verify.seeds and resume)",
+        None: "not complete, or inconclusive (raise verify.seeds and resume)",
+        True: "the recommendation held",
     }
-    return f"Verification on {len(seeds)} fresh seeds ({seeds[0]}-{seeds[-1]}): {held[analysis.verification_held]}."
+    return f"{where}: {held[analysis.verification_held]}."
 
 
 def _devices_line(analysis: Analysis) -> str | None:

@@ -170,6 +170,8 @@ def document(
         "configs": named_rows(analysis),
         "verification": {
             "held": analysis.verification_held,
+            "verified": analysis.verified,
+            "candidates": list(analysis.candidates),
             "seeds": analysis.spec.verify_seeds(),
             "configs": named_rows(analysis, analysis.verification),
         },

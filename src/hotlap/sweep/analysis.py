@@ -71,6 +71,10 @@ class Analysis:
     verification_held: bool | None = None
     devices: dict[str, int] = field(default_factory=dict)  # device -> finished runs, when several
     guarantee: Guarantee | None = None  # what the decisions guarantee, at which levels
+    # Binding verification: the passing configs in the search's order (the candidates, best
+    # first), and the one that passed on fresh seeds (None: none did, or none was verified yet).
+    candidates: tuple[str, ...] = ()
+    verified: str | None = None
 
     @property
     def quality(self) -> Metric:
@@ -192,12 +196,83 @@ def _analyze(
     reports.sort(key=lambda r: _order(r, spec, target, metrics.cost.name, metrics.cost.sign))
     full = [r for r in reports if r.fidelity == reports[0].fidelity] if reports else []
     recommendation, best = _recommend(full, target, alpha, spec, promise.time_alpha)
+    candidates = _candidates(full, recommendation, spec)
     verification, held = _verification(spec, by_id, groups, recommendation, comparisons)
+    verified = None
+    if spec.verify is not None and target is not None and verification:
+        recommendation, best, verified = _bind(
+            spec, full, verification, candidates, recommendation, best
+        )
     return Analysis(
         spec, metrics.quality.name, metrics.cost.name, target, alpha, reports, recommendation, best, runs_used,
         runs_max if spec.racing is not None else None, verification, held,
-        dict(devices) if devices and len(devices) > 1 else {}, promise,
+        dict(devices) if devices and len(devices) > 1 else {}, promise, candidates, verified,
     )  # fmt: skip
+
+
+def _candidates(
+    full: list[ConfigReport], recommendation: Recommendation, spec: SweepSpec
+) -> tuple[str, ...]:
+    """The configs verification tries, in order: the recommendation, then the other passing
+    configs by their mean cost."""
+    if recommendation.config is None or spec.target is None:
+        return ()
+    cost = decision_metrics(spec).cost
+    passing = [
+        r for r in full if r.verdict is not None and r.verdict.decision == "pass" and r.n > 0
+    ]
+    passing.sort(key=lambda r: -cost.sign * (r.metrics[cost.name].mean or 0.0))
+    order = [recommendation.config] + [
+        r.config_id for r in passing if r.config_id != recommendation.config
+    ]
+    return tuple(order)
+
+
+def _bind(
+    spec: SweepSpec, full: list[ConfigReport], verification: list[ConfigReport], candidates: tuple[str, ...],
+    searched: Recommendation, best: ConfigReport | None,
+) -> tuple[Recommendation, ConfigReport | None, str | None]:  # fmt: skip
+    """Binding verification: the first candidate that passes on fresh seeds (each judged at alpha
+    over the candidates) is the recommendation, its verification mean the headline; while the
+    candidates are not all verified, the search's recommendation stands, marked unverified; when
+    none passed, there is no recommendation."""
+    assert spec.verify is not None
+    by_id = {r.config_id: r for r in verification}
+    tried = [c for c in candidates[: spec.verify.candidates] if c in by_id and by_id[c].n > 0]
+    passed = next(
+        (c for c in tried if by_id[c].verdict is not None and by_id[c].verdict.decision == "pass"),
+        None,
+    )
+    quality = decision_metrics(spec).quality
+    cost = decision_metrics(spec).cost
+    seeds = len(spec.verify_seeds())
+    level = (1 - spec.confidence) / spec.verify.candidates
+    if passed is not None:
+        mine, search = by_id[passed], next(r for r in full if r.config_id == passed)
+        summary, spent = mine.metrics[quality.name], mine.metrics[cost.name]
+        bound = mine.verdict.low if quality.direction == "maximize" else mine.verdict.high  # type: ignore[union-attr]
+        sentence = (
+            f"Use {passed} [{search.label()}]: verified on {mine.n} fresh seeds, mean {quality.name} "
+            f"{quality.format(summary.mean)} (one-sided bound {quality.format(bound)} at level {level:.2g}: it "
+            f"reaches the target with {spec.confidence:.0%} confidence), {cost.format(spent.mean)} {cost.name} on average."
+        )  # fmt: skip
+        if passed != searched.config:
+            sentence += f" (The search's first choice {searched.config} did not pass verification.)"
+        return Recommendation(passed, (), sentence), search, passed
+    if len(tried) < min(spec.verify.candidates, len(candidates)):
+        return (
+            Recommendation(
+                searched.config, searched.tied, searched.sentence + " Not yet verified."
+            ),
+            best,
+            None,
+        )
+    names = ", ".join(tried) or "none"
+    sentence = (
+        f"No config was verified: {names} did not pass on {seeds} fresh seeds (judged at level {level:.2g}); "
+        "the search's choice is not recommended. Raise verify.seeds or verify.candidates and resume."
+    )
+    return Recommendation(None, (), sentence), None, None
 
 
 def _order(
@@ -254,8 +329,10 @@ def _verification(
     keys = [k for k in groups if k[2] == "verify"]
     if not keys:
         return [], None
-    # Verification is one look at fresh seeds: decided at the sweep's alpha, no correction needed.
-    decide = 1 - spec.confidence if spec.target is not None else None
+    # Verification is one look at fresh seeds: decided at the sweep's alpha split over the
+    # candidates it may verify (independent of the search: no correction for the search needed).
+    candidates = spec.verify.candidates if spec.verify is not None else 1
+    decide = (1 - spec.confidence) / candidates if spec.target is not None else None
     reports = _judge(spec, by_id, groups, keys, decide, comparisons)
     held = None
     if recommendation.config is not None and spec.target is not None:

@@ -316,25 +316,36 @@ class Engine:
         self._dispatch(stage, lambda: False, silent)
 
     def _verify(self) -> None:
-        """The recommended config and the baseline again, on fresh seeds never used in the search."""
-        analysis = self._analysis()
-        recommended = analysis.recommendation.config
-        if recommended is None:
+        """Binding verification: the recommendation (and the baseline) again, on fresh seeds never
+        used in the search; if it does not pass there, the next passing config, up to
+        `verify.candidates`. Only a config that passes is recommended (the analysis decides)."""
+        assert self.spec.verify is not None
+        candidates = self._analysis().candidates[: self.spec.verify.candidates]
+        if not candidates:
             self._log("verification skipped: no config to verify (none passes the target)")
             return
-        stage = self._stage("verify", "full", self.spec.verify_seeds(), run_stage="verify")
         self.callbacks.stage("verify", "full")
-        names = [recommended]
-        if self.spec.baseline is not None:
-            baseline = self._register({}, origin="baseline", baseline=True)
-            if baseline.config_id != recommended:
+        baseline = (
+            self._register({}, origin="baseline", baseline=True)
+            if self.spec.baseline is not None
+            else None
+        )
+        for i, config_id in enumerate(candidates):
+            stage = self._stage("verify", "full", self.spec.verify_seeds(), run_stage="verify")
+            names = [config_id]
+            if i == 0 and baseline is not None and baseline.config_id != config_id:
                 names.append(baseline.config_id)
-        self._log(f"verifying {', '.join(names)} on {len(stage.seeds.seeds)} fresh seeds")
-        for config_id in names:
-            self._join(self.configs[config_id], stage)
-        silent = _Silent(self.spec)
-        self._race(stage, silent)
-        self._dispatch(stage, lambda: False, silent)
+            self._log(f"verifying {', '.join(names)} on {len(stage.seeds.seeds)} fresh seeds")
+            for name in names:
+                self._join(self.configs[name], stage)
+            silent = _Silent(self.spec)
+            self._race(stage, silent)
+            self._dispatch(stage, lambda: False, silent)
+            if self._analysis().verified is not None:
+                self._log(f"verified: {config_id} passes on fresh seeds")
+                return
+            self._log(f"{config_id} did not pass verification")
+        self._log("no config was verified")
 
     # --- racing --------------------------------------------------------------------------------
 

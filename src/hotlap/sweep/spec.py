@@ -218,9 +218,14 @@ class ExecutorSpec(BaseModel):
 
 
 class VerifySpec(_Strict):
-    """Re-run the recommended config and the baseline on this many fresh seeds."""
+    """Re-run the recommended config and the baseline on this many fresh seeds. Binding: only a
+    config that passes there is recommended; if the first candidate does not, the next passing
+    one is verified, up to `candidates` (the sweep's alpha split over them)."""
 
     seeds: int = Field(ge=2)
+    candidates: int = Field(
+        1, ge=1, le=10, description="passing configs verified at most, in order"
+    )
 
 
 class SweepSpec(_Strict):
