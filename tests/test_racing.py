@@ -187,3 +187,22 @@ def test_racing_without_a_target_drops_configs_below_the_best():
 )
 def test_looks_counts_every_planned_look(lo, hi, step, expected):
     assert looks(lo, hi, step) == expected
+
+
+def test_a_time_spread_beyond_five_percent_is_a_warning():
+    """On a loaded machine one config's time std reached 80% of its mean and nothing warned."""
+    from types import SimpleNamespace
+
+    from hotlap.metrics import get_metric
+    from hotlap.stats import describe
+    from hotlap.sweep.analysis import _time_spread
+
+    def report(config_id, times):
+        return SimpleNamespace(config_id=config_id, metrics={"train_time": describe(times)})
+
+    quiet = [report("a", [3.0, 3.02, 2.99, 3.01]), report("b", [3.1, 3.12, 3.09])]
+    assert _time_spread(quiet, get_metric("train_time")) == ()
+    noisy = [*quiet, report("c", [3.0, 5.5, 2.9, 3.1])]
+    (warning,) = _time_spread(noisy, get_metric("train_time"))
+    assert "c;" in warning and "1 of 3 configs" in warning and "not" not in warning.split(":")[0]
+    assert _time_spread(noisy, get_metric("tta_accuracy")) == ()  # only times are checked

@@ -255,6 +255,8 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
     devices = _devices_line(analysis)
     if devices:
         parts.append(Text(devices, style="bold red"))
+    for warning in analysis.warnings:
+        parts.append(Text(warning, style="bold red"))
     line = _verification_line(analysis)
     if line is not None:
         verify = Table(
@@ -323,6 +325,8 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
         lines += ["", _guarantee_line(analysis)]
     if _devices_line(analysis):
         lines += ["", f"**{_devices_line(analysis)}**"]
+    for warning in analysis.warnings:
+        lines += ["", f"**{warning}**"]
     line = _verification_line(analysis)
     if line:
         lines += ["", line]
@@ -388,6 +392,7 @@ def render_html(
         f'<p class="held-false">{html.escape(_devices_line(analysis) or "")}</p>'
         if analysis.mixes_devices
         else "",
+        *(f'<p class="held-false">{html.escape(warning)}</p>' for warning in analysis.warnings),
         "<h2>Configs</h2>",
         _html_table(analysis, config_rows(analysis), "configs"),
     ]

@@ -159,6 +159,7 @@ def document(
             "confidence": analysis.target.confidence,
         },
         "alpha_per_look": analysis.alpha,
+        "warnings": list(analysis.warnings),
         "guarantee": None if analysis.guarantee is None else {
             "alpha": analysis.guarantee.alpha, "family": analysis.guarantee.family, "looks": analysis.guarantee.looks,
             "look_alpha": analysis.guarantee.look_alpha, "futility": analysis.guarantee.futility,

@@ -75,6 +75,7 @@ class Analysis:
     # first), and the one that passed on fresh seeds (None: none did, or none was verified yet).
     candidates: tuple[str, ...] = ()
     verified: str | None = None
+    warnings: tuple[str, ...] = ()  # what makes a number unreliable, said in the report
 
     @property
     def quality(self) -> Metric:
@@ -203,11 +204,43 @@ def _analyze(
         recommendation, best, verified = _bind(
             spec, full, verification, candidates, recommendation, best
         )
+    warnings = _time_spread(full, metrics.cost)
+    if warnings and recommendation.config is not None:
+        recommendation = dataclasses.replace(
+            recommendation,
+            sentence=recommendation.sentence
+            + " Its time ranking is not reliable (see the warning).",
+        )
     return Analysis(
         spec, metrics.quality.name, metrics.cost.name, target, alpha, reports, recommendation, best, runs_used,
         runs_max if spec.racing is not None else None, verification, held,
-        dict(devices) if devices and len(devices) > 1 else {}, promise, candidates, verified,
+        dict(devices) if devices and len(devices) > 1 else {}, promise, candidates, verified, warnings,
     )  # fmt: skip
+
+
+MAX_TIME_CV = 0.05  # run-to-run time spread beyond which timings cannot rank configs
+
+
+def _time_spread(reports: list[ConfigReport], cost: Metric) -> tuple[str, ...]:
+    """A warning when a config's times vary by more than MAX_TIME_CV of their mean (3+ runs): on a
+    quiet machine a run's time varies by a percent or two; more means drift (thermal throttling,
+    other jobs, a shared GPU), and time differences of a few percent are then not measurable."""
+    if cost.kind != "time":
+        return ()
+    spreads = []
+    for report in reports:
+        summary = report.metrics.get(cost.name)
+        if summary is not None and summary.n >= 3 and summary.mean and summary.std is not None:
+            spreads.append((summary.std / abs(summary.mean), report.config_id))
+    if not spreads or max(spreads)[0] <= MAX_TIME_CV:
+        return ()
+    worst, config_id = max(spreads)
+    noisy = sum(1 for cv, _ in spreads if cv > MAX_TIME_CV)
+    return (
+        f"Warning: {cost.name} varies by up to {worst:.0%} of its mean from run to run ({config_id}; {noisy} of "
+        f"{len(spreads)} configs above {MAX_TIME_CV:.0%}): the machine's speed drifted or other jobs ran. Times "
+        "cannot rank configs a few percent apart; rerun on a quiet machine.",
+    )
 
 
 def _candidates(
