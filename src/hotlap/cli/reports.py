@@ -121,7 +121,11 @@ def compare_command(
         p = "-" if c.p_value is None else f"{c.p_value:.3g}"
         w = "-" if c.p_wilcoxon is None else f"{c.p_wilcoxon:.3g}"
         effect = "-" if c.effect_size is None else f"{c.effect_size:+.2f}"
-        test = f"paired on {c.n_pairs} seeds" if c.test == "paired" else "Welch (no shared seeds)"
+        test = (
+            f"paired on {c.n_pairs} seeds"
+            if c.test == "paired"
+            else f"Welch on {c.n_a} and {c.n_b} seeds"
+        )
         table.add_row(metric.name, f"{fmt(row.a.mean)} ({row.a.n})", f"{fmt(row.b.mean)} ({row.b.n})", fmt(c.diff), ci,
                       test, p, w, effect)  # fmt: skip
     console.print(table)
