@@ -60,51 +60,35 @@ def main() -> None:
     print(f"{n} replications per cell; +- is one Monte Carlo standard error.\n")
 
     print("| single config | rules | passes | runs |\n|---|---|---|---|")
+
+    def single(
+        label: str, mean: float, goal: Target, rules: Rules, seed: int, skew: float = 0.0
+    ) -> None:
+        out = simulate(
+            [mean],
+            [1.0],
+            goal,
+            rules,
+            SCHEDULE,
+            replications=n,
+            rng=np.random.default_rng(seed),
+            skew=skew,
+        )
+        rate = out.passed[0]
+        print(row(label, rules, out, f"{100 * rate:.1f}% +- {100 * out.error(rate):.1f}"))
+
     for label, mean, skew in (("at the target", 0.9400, 0.0), ("at the target, left-skewed", 0.9400, 0.05),
                               ("0.05 below", 0.9395, 0.0), ("0.05 above (power)", 0.9405, 0.0),
                               ("0.10 above (power)", 0.9410, 0.0)):  # fmt: skip
         for rules in rules_for():
-            out = simulate(
-                [mean],
-                [1.0],
-                target,
-                rules,
-                SCHEDULE,
-                replications=n,
-                rng=np.random.default_rng(1),
-                skew=skew,
-            )
-            print(
-                row(
-                    label,
-                    rules,
-                    out,
-                    f"{100 * out.passed[0]:.1f}% +- {100 * out.error(out.passed[0]):.1f}",
-                )
-            )
+            single(label, mean, target, rules, 1, skew)
     rate_target = Target(threshold=0.94, criterion="success_rate", success_rate=0.5)
     for label, mean in (
         ("success rate exactly 0.5", 0.9400),
         ("success rate 0.6 (power)", 0.9400 + 0.00035),
     ):
         for rules in rules_for(0.5)[:2]:
-            out = simulate(
-                [mean],
-                [1.0],
-                rate_target,
-                rules,
-                SCHEDULE,
-                replications=n,
-                rng=np.random.default_rng(2),
-            )
-            print(
-                row(
-                    label,
-                    rules,
-                    out,
-                    f"{100 * out.passed[0]:.1f}% +- {100 * out.error(out.passed[0]):.1f}",
-                )
-            )
+            single(label, mean, rate_target, rules, 2)
 
     print(
         "\n| test mix (README, 9 configs) | rules | passes of the configs at or below the target (worst) | power at +0.20 | runs |"
