@@ -206,3 +206,19 @@ def test_a_time_spread_beyond_five_percent_is_a_warning():
     (warning,) = _time_spread(noisy, get_metric("train_time"))
     assert "c;" in warning and "1 of 3 configs" in warning and "not" not in warning.split(":")[0]
     assert _time_spread(noisy, get_metric("tta_accuracy")) == ()  # only times are checked
+
+
+def test_skewed_runs_or_outliers_are_a_warning():
+    """Left-skewed accuracies (a few runs far low) make the t bound optimistic: the report says so."""
+    from types import SimpleNamespace
+
+    from hotlap.metrics import get_metric
+    from hotlap.sweep.analysis import _skewed
+
+    rng = np.random.default_rng(12)
+    normal = {seed: float(v) for seed, v in enumerate(rng.normal(0.94, 0.0014, 20))}
+    skewed = dict(normal) | {20: 0.930, 21: 0.931}  # two runs a point low
+    quality = get_metric("tta_accuracy")
+    assert _skewed([SimpleNamespace(config_id="a", values={"tta_accuracy": normal})], quality) == ()
+    (warning,) = _skewed([SimpleNamespace(config_id="b", values={"tta_accuracy": skewed})], quality)
+    assert "b (skewness -" in warning and "2 outliers" in warning
