@@ -136,3 +136,15 @@ def test_compare_many_equals_scipy_pair_by_pair():
 def test_no_spread_is_exactly_zero_whatever_the_rounding():
     s = describe([0.1] * 3 + [0.1] * 4)
     assert s.std == 0.0 and s.mean == 0.1 and s.ci_low == s.ci_high == 0.1
+
+
+def test_welch_greater_is_scipys_one_sided_welch():
+    from hotlap.stats import welch_greater
+
+    rng = np.random.default_rng(21)
+    for n_a, n_b in ((2, 2), (5, 50), (12, 7)):
+        a, b = list(rng.normal(1.02, 0.01, n_a)), list(rng.normal(1.0, 0.02, n_b))
+        assert welch_greater(a, b) == pytest.approx(
+            sps.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue, rel=1e-9
+        )
+    assert welch_greater([1.0, 1.0], [0.5, 0.5]) == 0.0 and welch_greater([1.0], [0.5, 0.6]) == 1.0

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from hotlap.stats import mean_bounds, rate_bounds
+from hotlap.stats import mean_bounds, rate_bounds, welch_greater
 
 __all__ = [
     "Evidence", "Target", "Verdict", "calibrated_alpha", "calibrated_rate_alpha", "judge", "look_schedule", "looks",
@@ -153,23 +153,20 @@ def rate_crossing(level: float, schedule: tuple[int, ...], rate: float) -> float
     """P(the exact binomial test at `level` rejects rate <= `rate` at one of the looks) when the
     success probability is exactly `rate`: the hits' distribution carried from look to look (a
     dynamic program over hit counts, no approximation)."""
+    import numpy as np
     from scipy.stats import binom
 
-    alive = {0: 1.0}  # hits so far -> probability of getting here without crossing
+    alive = np.ones(1)  # alive[h]: P(h hits so far, and no look has crossed)
     crossed, seen = 0.0, 0
     for n in schedule:
-        step = binom(n - seen, rate)
-        nxt: dict[int, float] = {}
-        for hits, mass in alive.items():
-            for new in range(n - seen + 1):
-                total = hits + new
-                nxt[total] = nxt.get(total, 0.0) + mass * float(step.pmf(new))
-        alive = {}
-        for hits, mass in nxt.items():
-            if binom.sf(hits - 1, n, rate) <= level:  # P(X >= hits) at the threshold rate
-                crossed += mass
-            else:
-                alive[hits] = mass
+        alive = np.convolve(
+            alive, binom.pmf(np.arange(n - seen + 1), n - seen, rate)
+        )  # the new runs
+        crossing = (
+            binom.sf(np.arange(n + 1) - 1, n, rate) <= level
+        )  # P(X >= hits) at the threshold rate
+        crossed += float(alive[crossing].sum())
+        alive = np.where(crossing, 0.0, alive)
         seen = n
     return crossed
 
@@ -206,12 +203,11 @@ def judge(
     futility = alpha if futility is None else futility
     if target.criterion == "mean":
         low, high = mean_bounds(values, alpha, min_std=target.min_std, bounds=target.bounds)
-        if futility != alpha:
-            pass_side = (low, high)
-            fail_low, fail_high = mean_bounds(
+        if futility != alpha:  # the failing side's bound at the futility level
+            f_low, f_high = mean_bounds(
                 values, futility, min_std=target.min_std, bounds=target.bounds
             )
-            low, high = (pass_side[0], fail_high) if target.maximize else (fail_low, pass_side[1])
+            low, high = (low, f_high) if target.maximize else (f_low, high)
         if target.maximize:
             passes, fails = low >= target.threshold, high < target.threshold
         else:
@@ -284,21 +280,6 @@ def _slower_than(
         running = max(running, min(1.0, (len(order) - rank) * raw[key]))
         adjusted[key] = running
     return adjusted
-
-
-def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
-    """One-sided Welch p-value that mean(a) > mean(b); 1 with fewer than two values each."""
-    from scipy.stats import t as student
-
-    if len(a) < 2 or len(b) < 2:
-        return 1.0
-    mean_a, mean_b = _mean(a), _mean(b)
-    var_a = math.fsum((v - mean_a) ** 2 for v in a) / (len(a) - 1) / len(a)
-    var_b = math.fsum((v - mean_b) ** 2 for v in b) / (len(b) - 1) / len(b)
-    if var_a + var_b == 0:
-        return 0.0 if mean_a > mean_b else 1.0
-    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    return float(student.sf((mean_a - mean_b) / math.sqrt(var_a + var_b), df))
 
 
 def _race_best(

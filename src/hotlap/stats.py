@@ -38,6 +38,7 @@ __all__ = [
     "mean_bounds",
     "rate_bounds",
     "success_rate",
+    "welch_greater",
 ]
 
 
@@ -222,6 +223,20 @@ def compare_many(
                 float(p_w[row]) if nonzero[row] else None, effect, confidence,
             )  # fmt: skip
     return results  # type: ignore[return-value]
+
+
+def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
+    """One-sided Welch p-value that mean(a) > mean(b) (`ttest_ind(a, b, equal_var=False,
+    alternative="greater")`, without its overhead: racing calls it per config per look); 1 with
+    fewer than two values on a side."""
+    if len(a) < 2 or len(b) < 2:
+        return 1.0
+    (mean_a, sd_a), (mean_b, sd_b) = _mean_std(a), _mean_std(b)
+    var_a, var_b = sd_a**2 / len(a), sd_b**2 / len(b)
+    if var_a + var_b == 0:
+        return 0.0 if mean_a > mean_b else 1.0
+    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
+    return float(sps.t.sf((mean_a - mean_b) / math.sqrt(var_a + var_b), df))
 
 
 def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
