@@ -195,7 +195,7 @@ def test_a_time_spread_beyond_five_percent_is_a_warning():
 
     from hotlap.metrics import get_metric
     from hotlap.stats import describe
-    from hotlap.sweep.analysis import _time_spread
+    from hotlap.sweep.reliability import time_spread as _time_spread
 
     def report(config_id, times):
         return SimpleNamespace(config_id=config_id, metrics={"train_time": describe(times)})
@@ -213,7 +213,7 @@ def test_skewed_runs_or_outliers_are_a_warning():
     from types import SimpleNamespace
 
     from hotlap.metrics import get_metric
-    from hotlap.sweep.analysis import _skewed
+    from hotlap.sweep.reliability import skewed as _skewed
 
     rng = np.random.default_rng(12)
     normal = {seed: float(v) for seed, v in enumerate(rng.normal(0.94, 0.0014, 20))}
