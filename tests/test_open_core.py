@@ -228,7 +228,8 @@ def test_a_worker_warms_up_once_per_training_shape_before_its_first_timed_run(tm
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         Engine(store, record, InProcessExecutor(warmup=True)).run()
-    assert toy_recipe.WARMUPS == [1, 2]  # y is the toy recipe's shape: one warmup each, in order
+    # y is the toy recipe's shape: one warmup each (in the order the runs came: random)
+    assert sorted(toy_recipe.WARMUPS) == [1, 2]
     log = (record.directory / "log.txt").read_text()
     assert log.count("[warmup]") == 2
 
@@ -316,11 +317,8 @@ def test_a_broken_tracker_leaves_the_results_identical(tmp_path):
         Engine(
             store, record, InProcessExecutor(warmup=False), callbacks=[("recorder", recorder)]
         ).run()
-    assert recorder.events[:3] == [
-        ("start", 0),
-        ("epoch", 1),
-        ("end", 0),
-    ]  # the epoch while it trains
+    (_, seed), epoch, end = recorder.events[:3]  # the epoch while it trains
+    assert epoch == ("epoch", 1) and end == ("end", seed)
     with Store(tmp_path / "broken") as store:
         record, _ = open_sweep(store, parse_spec(TRACKED))
         result = Engine(

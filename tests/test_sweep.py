@@ -16,6 +16,7 @@ import torch
 import yaml
 
 import hotlap
+from hotlap.callbacks import Callback
 from hotlap.errors import HotlapError
 from hotlap.executors import InProcessExecutor
 from hotlap.store import Store
@@ -45,6 +46,25 @@ def run_sweep(workdir: Path, raw: dict, **engine_options):
 def frame(workdir: Path, name: str) -> pd.DataFrame:
     with hotlap.open(workdir) as store:
         return store.to_pandas(name)
+
+
+class _Order(Callback):
+    def __init__(self) -> None:
+        self.configs: list[str] = []
+
+    def run_start(self, run, params, config):
+        self.configs.append(run.config_id)
+
+
+def test_runs_of_a_round_are_interleaved_across_configs_in_random_order(tmp_path):
+    """Drift of the machine's speed must spread over all configs, not land on whole ones: the
+    grid's 9 configs x 3 seeds are not run config by config (8 switches between configs)."""
+    order = _Order()
+    run_sweep(tmp_path, GRID, callbacks=[("order", order)])
+    assert len(order.configs) == 27 and len(set(order.configs)) == 9
+    switches = sum(a != b for a, b in zip(order.configs, order.configs[1:], strict=False))
+    assert switches >= 16  # a random order has about 23; config by config has 8
+    assert len(set(order.configs[:9])) >= 4  # config by config: 3 configs in the first 9 runs
 
 
 def test_a_grid_runs_every_config_on_every_seed_once(tmp_path):

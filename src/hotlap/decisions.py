@@ -25,12 +25,12 @@ best lower bound of the others (classic racing on the mean).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from hotlap.stats import mean_bounds, rate_bounds, welch_greater
+from hotlap.stats import holm, mean_bounds, rate_bounds, welch_greater
 
 __all__ = [
     "Evidence", "Target", "Verdict", "calibrated_alpha", "calibrated_rate_alpha", "judge", "look_schedule", "looks",
@@ -226,24 +226,50 @@ def judge(
 
 def race(
     evidence: Mapping[str, Evidence], target: Target | None, alpha: float, *, maximize: bool = True,
-    futility: float | None = None, time_alpha: float = TIME_ALPHA,
+    futility: float | None = None, time_alpha: float = TIME_ALPHA, only: Collection[str] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> dict[str, Verdict]:  # fmt: skip
     """Verdicts for every config at one look, each bound at level 1 - alpha (the per-look alpha);
     a config fails on its bound at level 1 - `futility` (default: alpha too). A config is slower
     than the fastest passing one when a one-sided Welch test says so at `time_alpha` (Holm over
-    the rivals); passing configs not yet told apart race on."""
+    the rivals); passing configs not yet told apart race on.
+
+    `only`: the configs whose verdicts are wanted (all of them decide who is fastest). `memo`: a
+    dict kept between calls over evidence that only grows (racing looks again and again): each
+    config's bounds and test are computed once per number of runs, not once per call."""
     if target is None:
         return _race_best(evidence, alpha, maximize)
-    judged = {key: judge(e.values, target, alpha, futility) for key, e in evidence.items()}
-    times = {key: mean_bounds(e.times, alpha) for key, e in evidence.items()}
+    memo = {} if memo is None else memo
+
+    def remembered(kind: str, key: str, compute: Callable[[], Any], *extra: Any) -> Any:
+        e = evidence[key]
+        slot = (kind, key, len(e.values), len(e.times), alpha, futility, *extra)
+        if slot not in memo:
+            memo[slot] = compute()
+        return memo[slot]
+
+    judged = {
+        key: remembered("judge", key, lambda e=e: judge(e.values, target, alpha, futility))
+        for key, e in evidence.items()
+    }
     passing = [key for key, (decision, _, _) in judged.items() if decision == "pass"]
-    fastest = min(passing, key=lambda k: _mean(evidence[k].times), default=None)
-    slower = _slower_than(
-        fastest, evidence, [k for k in judged if k != fastest and judged[k][0] != "fail"]
+    fastest = min(
+        passing, key=lambda k: remembered("mean", k, lambda: _mean(evidence[k].times)), default=None
     )
+    rivals = [k for k in judged if k != fastest and judged[k][0] != "fail"]
+    raw = {}
+    if fastest is not None:
+        best = evidence[fastest]
+        for key in rivals:
+            raw[key] = remembered("welch", key, lambda key=key: welch_greater(evidence[key].times, best.times),
+                                  fastest, len(best.times))  # fmt: skip
+    slower = dict(zip(raw, holm(list(raw.values())), strict=True))
     verdicts: dict[str, Verdict] = {}
-    for key, (decision, low, high) in judged.items():
-        t_low, t_high = times[key]
+    for key in judged if only is None else [k for k in only if k in judged]:
+        decision, low, high = judged[key]
+        t_low, t_high = remembered(
+            "times", key, lambda key=key: mean_bounds(evidence[key].times, alpha)
+        )
         p = slower.get(key)
         if decision == "fail":
             eliminated, active, reason = True, False, "fails the target"
@@ -252,10 +278,10 @@ def race(
         elif decision == "undecided":
             eliminated, active, reason = False, True, "undecided"
         elif key == fastest:
-            rivals = [k for k, q in slower.items() if q > time_alpha and judged[k][0] == "pass"]
-            eliminated, active = False, bool(rivals)  # tied rivals race on until told apart
+            tied = [k for k, q in slower.items() if q > time_alpha and judged[k][0] == "pass"]
+            eliminated, active = False, bool(tied)  # tied rivals race on until told apart
             reason = "passes, fastest" + (
-                ", not yet told apart from " + ", ".join(rivals) if rivals else ""
+                ", not yet told apart from " + ", ".join(tied) if tied else ""
             )
         else:
             eliminated, active, reason = False, True, f"passes, not yet told apart from {fastest}"
@@ -265,21 +291,6 @@ def race(
 
 def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values) if len(values) else math.inf
-
-
-def _slower_than(
-    fastest: str | None, evidence: Mapping[str, Evidence], rivals: Sequence[str]
-) -> dict[str, float]:
-    """Holm-adjusted p-values of "slower than `fastest`" (one-sided Welch on times) per rival."""
-    if fastest is None:
-        return {}
-    raw = {k: welch_greater(evidence[k].times, evidence[fastest].times) for k in rivals}
-    order = sorted(raw, key=raw.__getitem__)
-    adjusted, running = {}, 0.0
-    for rank, key in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * raw[key]))
-        adjusted[key] = running
-    return adjusted
 
 
 def _race_best(

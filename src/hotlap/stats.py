@@ -35,6 +35,7 @@ __all__ = [
     "compare",
     "compare_many",
     "describe",
+    "holm",
     "mean_bounds",
     "rate_bounds",
     "success_rate",
@@ -223,6 +224,18 @@ def compare_many(
                 float(p_w[row]) if nonzero[row] else None, effect, confidence,
             )  # fmt: skip
     return results  # type: ignore[return-value]
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment: each p-value such that rejecting where it is at most alpha
+    keeps the family-wise error of the whole set at alpha (`multipletests(method="holm")`)."""
+    order = sorted(range(len(p_values)), key=p_values.__getitem__)
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
 
 
 def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:

@@ -17,7 +17,14 @@ from hotlap.decisions import Recommendation, Target, Verdict, recommend
 from hotlap.metrics import Metric
 from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, success_rate
 from hotlap.store import ConfigRecord, RunRecord, without_gc
-from hotlap.sweep.judging import Guarantee, decision_metrics, guarantee, make_target, verdicts
+from hotlap.sweep.judging import (
+    Guarantee,
+    decision_metrics,
+    guarantee,
+    make_target,
+    planned_look,
+    verdicts,
+)
 from hotlap.sweep.reliability import skewed, time_spread
 from hotlap.sweep.spec import SweepSpec
 
@@ -145,8 +152,15 @@ def _judge(
     judged: dict[str, Verdict] = {}
     if alpha is not None:
         values = {}
+        racing = spec.racing is not None and all(stage == "search" for _, _, stage in keys)
+        schedule = spec.look_schedule()
         for key in keys:
             done = [r for r in groups[key] if r.status == "done"]
+            if racing:  # judged as racing saw it: at its last planned look (not a partial round)
+                look = set(
+                    spec.seeds[: planned_look({r.seed for r in groups[key]}, spec.seeds, schedule)]
+                )
+                done = [r for r in done if r.seed in look]
             values[key[0]] = {
                 m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)
             }

@@ -17,7 +17,6 @@ evaluations only.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import socket
@@ -37,6 +36,7 @@ from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
 from hotlap.sweep.judging import Guarantee, guarantee
+from hotlap.sweep.queue import RunQueue
 from hotlap.sweep.results import (
     ConfigSummary,
     SweepResult,
@@ -53,6 +53,9 @@ from hotlap.sweep.validate import stored_spec
 __all__ = ["Engine", "SweepResult"]
 
 CONFIG_ID_LENGTH = 10
+# A grid's or brute force's configs join in rounds of this many, their runs taken in random order
+# (drift spreads over them); registering a config costs about 1-2 ms, so a round starts within 2 s.
+ROUND_CONFIGS = 1000
 
 
 @dataclass
@@ -65,7 +68,7 @@ class _Stage:
     seeds: SeedScheduler
     depth_first: bool  # extend racing configs before asking for new ones (sequential samplers)
     run_stage: str = "search"  # the runs' `stage` column
-    queue: collections.deque[RunRecord] = field(default_factory=collections.deque)
+    queue: RunQueue = field(default_factory=RunQueue)  # taken in random order
     pending: dict[str, list[Proposal | None]] = field(default_factory=dict)
 
 
@@ -217,7 +220,10 @@ class Engine:
         racing = self.spec.racing if run_stage == "search" else None
         recorded = self.store.closed_races(self.sweep.id, fidelity, run_stage) if racing else {}
         scheduler = SeedScheduler(seeds or list(self.spec.seeds), racing, recorded)
-        return _Stage(name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage)
+        queue = RunQueue(f"{self.sweep.id}/{self.session}/{name}")  # the same order on a rerun
+        return _Stage(
+            name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage, queue=queue
+        )
 
     def _search(self, fidelity: str) -> None:
         """Propose configs with the strategy and run each on its seeds (racing: as long as it must)."""
@@ -245,18 +251,22 @@ class Engine:
         asked = self.sweep.trials_asked
 
         def refill() -> bool:
-            """Ask the strategy until a new config has runs to do; False when it has nothing more."""
+            """Ask the strategy for new configs with runs to do: one (a sequential sampler waits
+            for its results), or a round of up to ROUND_CONFIGS (a grid or brute force: their runs
+            are taken in random order); False when it has nothing more."""
             nonlocal asked
+            joined = 0
+            stage.seeds.new_round()
             while True:
                 if (
                     not finite
                     and self.spec.strategy.trials is not None
                     and asked >= self.spec.strategy.trials
                 ):
-                    return False
+                    return bool(stage.queue)
                 proposal = strategy.ask()
                 if proposal is None:
-                    return False
+                    return bool(stage.queue)
                 config = self._register(proposal.params, origin=self.spec.strategy.name)
                 config_id = config.config_id
                 if not finite:
@@ -272,10 +282,9 @@ class Engine:
                     continue
                 stage.pending[config_id] = [proposal]
                 self._join(config, stage)
-                if stage.queue:
-                    return True
-                self._race(stage, strategy)
-                if stage.queue:
+                self._race(stage, strategy)  # one whose runs all finished in an earlier session
+                joined += 1
+                if stage.queue and (stage.depth_first or joined >= ROUND_CONFIGS):
                     return True
 
         self._dispatch(stage, refill, strategy)
@@ -362,17 +371,17 @@ class Engine:
         stage.pending.setdefault(config.config_id, [])
         self._enqueue(config, stage)
 
-    def _race(self, stage: _Stage, strategy: Strategy) -> None:
-        """Judge every config whose current runs are all finished: more seeds, or close its race."""
-        values = {}
-        if stage.seeds.racing is not None:
-            for config_id in stage.seeds.allotted:
-                summary = self.summaries.get((config_id, stage.fidelity))
-                if summary is not None and summary.n > 0:
-                    values[config_id] = summary.values
+    def _race(self, stage: _Stage, strategy: Strategy, *, waiting: bool = False) -> None:
+        """Judge every config whose current runs are all finished (`waiting`: and those waiting for
+        an extension): more seeds, or close its race."""
+
+        def values(config_id: str) -> dict[str, list[float]] | None:
+            summary = self.summaries.get((config_id, stage.fidelity))
+            return summary.values if summary is not None and summary.n > 0 else None
+
         level = self._guarantee()
         for config_id, verdict in stage.seeds.judge(
-            self.spec, values, level.look_alpha, level.time_alpha
+            self.spec, values, level.look_alpha, level.time_alpha, waiting=waiting
         ):
             self._close(config_id, stage, strategy, verdict)
 
@@ -401,12 +410,19 @@ class Engine:
                                   seeds=seeds, decision=decision, reason=reason)  # fmt: skip
             self._log(f"race closed for {config_id} after {seeds} seeds: {decision}, {reason}")
 
-    def _extend(self, stage: _Stage) -> bool:
-        """Give the next racing config more seeds and queue them; False when none waits."""
-        while (config_id := stage.seeds.extend()) is not None:
-            if self._enqueue(self.configs[config_id], stage):
-                return True
-        return False
+    def _extend(self, stage: _Stage, strategy: Strategy) -> bool:
+        """Give every config waiting for an extension `racing.step` more seeds and queue their runs
+        (all of them: a round, taken in random order); False when none waits. Each is judged again
+        first: looks of the others since may have told it apart."""
+        while True:
+            self._race(stage, strategy, waiting=True)
+            stage.seeds.new_round()
+            extended = queued = False
+            while (config_id := stage.seeds.extend()) is not None:
+                extended = True
+                queued = self._enqueue(self.configs[config_id], stage) or queued
+            if queued or not extended:  # (extended with nothing to run: judged in the next pass)
+                return queued
 
     def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
         return strategy_feedback(self.summaries.get((config_id, stage.fidelity)), self.spec)
@@ -416,9 +432,9 @@ class Engine:
     def _dispatch(self, stage: _Stage, refill: Any, strategy: Strategy) -> None:
         """Keep the executor full: queued runs, then new configs and racing extensions."""
         sources = (
-            (lambda: self._extend(stage), refill)
+            (lambda: self._extend(stage, strategy), refill)
             if stage.depth_first
-            else (refill, lambda: self._extend(stage))
+            else (refill, lambda: self._extend(stage, strategy))
         )
         inflight: dict[Future[Outcome], RunRecord] = {}
         stop: _Stop | None = None
@@ -429,15 +445,13 @@ class Engine:
                 stop = self._budget_stop()
                 if stop is not None:
                     break
-                run = stage.queue.popleft()
+                run = stage.queue.take()
                 config = self.configs[run.config_id]
                 source = self.sharing.source_for(run)
                 if source is HOLD:
                     continue
                 if not self.store.claim(run.id, worker=self.worker):
-                    stage.queue.extendleft(
-                        reversed(self.sharing.ended(run, config, None, self.directory))
-                    )
+                    stage.queue.add_first(self.sharing.ended(run, config, None, self.directory))
                     stage.seeds.finished(run.config_id)  # taken out of the queue by someone else
                     continue
                 self.callbacks.run_start(run, config.params, config.config)
@@ -472,7 +486,7 @@ class Engine:
         outcome = self.sharing.check_device(run, outcome)
         self._record(run, outcome)
         released = self.sharing.ended(run, self.configs[run.config_id], outcome, self.directory)
-        stage.queue.extendleft(reversed(released))  # siblings held for its network: next
+        stage.queue.add_first(released)  # siblings held for its network: next
         if stage.seeds.finished(run.config_id):
             self._race(stage, strategy)
 
@@ -538,13 +552,12 @@ class Engine:
             allotted = self.sharing.seeds_with_source(config.config_id, allotted, stage.fidelity)
         self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity,
                                stage.run_stage)  # fmt: skip
-        queued = {run.id for run in stage.queue}
         wanted = set(allotted)
         runs = [
             r for r in self._stage_runs(config.config_id, stage)
-            if r.status == "queued" and r.id not in queued and r.seed in wanted
+            if r.status == "queued" and r.id not in stage.queue and r.seed in wanted
         ]  # fmt: skip
-        stage.queue.extend(runs)
+        stage.queue.add(runs)
         stage.seeds.queued(config.config_id, len(runs))
         return bool(runs)
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hotlap.decisions import Evidence, Target, Verdict, race
 from hotlap.metrics import Metric
@@ -27,6 +28,7 @@ __all__ = [
     "family_size",
     "guarantee",
     "make_target",
+    "planned_look",
     "verdicts",
 ]
 
@@ -165,26 +167,42 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
     return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha(), time_level)
 
 
+def planned_look(finished: Collection[int], seeds: Sequence[int], schedule: Sequence[int]) -> int:
+    """How many seeds a config's last planned look has: the largest point of the look schedule
+    whose seeds (`seeds[:point]`) all finished (done or failed); 0 before its first. Decisions
+    rest on those runs only, never on a partial round (a look the calibration did not plan)."""
+    reached, start = 0, 0
+    for point in schedule:
+        if not all(seed in finished for seed in seeds[start:point]):
+            break
+        reached, start = point, point
+    return reached
+
+
 def verdicts(
     spec: SweepSpec,
     values: Mapping[str, Mapping[str, Sequence[float]]],
     alpha: float,
     time_alpha: float = 0.05,
+    *,
+    only: Collection[str] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> dict[str, Verdict]:
     """The verdict of each config (config id -> metric -> its values) at per-look `alpha`, times
-    compared at `time_alpha`."""
+    compared at `time_alpha`; `only` and `memo` as for `hotlap.decisions.race` (values that only
+    grow between calls sharing a memo)."""
     metrics = decision_metrics(spec)
-    evidence = {
-        key: Evidence(list(v.get(metrics.quality.name, ())), metrics.oriented_costs(v.get(metrics.cost.name, ())))
-        for key, v in values.items()
-    }  # fmt: skip
+    memo = {} if memo is None else memo
+    evidence = {}
+    for key, v in values.items():
+        quality, cost = v.get(metrics.quality.name, ()), v.get(metrics.cost.name, ())
+        slot = ("evidence", key, len(quality), len(cost))
+        if slot not in memo:
+            memo[slot] = Evidence(list(quality), metrics.oriented_costs(cost))
+        evidence[key] = memo[slot]
     target = make_target(spec)
     maximize = metrics.quality.direction == "maximize"
     return race(
-        evidence,
-        target,
-        alpha,
-        maximize=maximize,
-        futility=spec.futility_alpha(),
-        time_alpha=time_alpha,
-    )
+        evidence, target, alpha, maximize=maximize, futility=spec.futility_alpha(),
+        time_alpha=time_alpha, only=only, memo=memo,
+    )  # fmt: skip

@@ -4,7 +4,7 @@ A config *joins* a stage with its first seeds (all of them without racing; `raci
 earlier session already gave it, with racing). When every run it was given has finished, the
 stage *judges* it with the one judging function (`hotlap.sweep.judging.verdicts`): a config whose
 verdict is still active and that has seeds left waits for an *extension* (`racing.step` more
-seeds, given in the order configs joined); any other config's race *closes*.
+seeds, given in the order configs were judged to race on); any other config's race *closes*.
 
 The scheduler holds no store, strategy or executor: it is bookkeeping over config ids and counts,
 which the engine drives and which tests can drive alone.
@@ -13,8 +13,9 @@ which the engine drives and which tests can drive alone.
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hotlap.decisions import Verdict
 from hotlap.sweep.judging import verdicts
@@ -38,7 +39,18 @@ class SeedScheduler:
     closed: set[str] = field(default_factory=set)
     # Configs whose race is open, in the order they joined (a dict: the order decides extensions).
     open: dict[str, None] = field(default_factory=dict)
-    extensions: collections.deque[str] = field(default_factory=collections.deque)
+    # Open configs judged to race on, waiting for more seeds, in the order they were judged so.
+    extensions: dict[str, None] = field(default_factory=dict)
+    # Each config's values at its last planned look, and the configs whose next look has come
+    # (no run left to wait for since they were last given seeds).
+    looked: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    due: dict[str, None] = field(default_factory=dict)
+    # Rounds: configs given seeds together are judged together, once all their looks have come.
+    round: int = 0
+    round_of: dict[str, int] = field(default_factory=dict)
+    unripe: collections.Counter[int] = field(default_factory=collections.Counter)
+    ripe: dict[int, list[str]] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)  # racing's bounds and tests, once per look
 
     def seeds_for(self, config_id: str) -> list[int]:
         return self.seeds[: self.allotted[config_id]]
@@ -60,34 +72,74 @@ class SeedScheduler:
         self.allotted[config_id] = allotted
         if config_id not in self.closed:
             self.open[config_id] = None
+        self._given(config_id)
         return self.seeds_for(config_id)
+
+    def new_round(self) -> None:
+        """Configs joined or extended from now on form a new round."""
+        self.round += 1
+
+    def _given(self, config_id: str) -> None:
+        self.round_of[config_id] = self.round
+        self.unripe[self.round] += 1
+        if self.remaining[config_id] == 0:  # due until runs are queued for it
+            self.due[config_id] = None
 
     def queued(self, config_id: str, runs: int) -> None:
         """`runs` more runs of the config are on their way."""
         self.remaining[config_id] += runs
+        if self.remaining[config_id] > 0:
+            self.due.pop(config_id, None)
 
     def finished(self, config_id: str) -> bool:
         """One of the config's runs finished (or was taken by another driver); True when it has
         none left to wait for."""
         self.remaining[config_id] -= 1
-        return self.remaining[config_id] == 0
+        if self.remaining[config_id] == 0:
+            self.due[config_id] = None
+            return True
+        return False
 
     def mark_closed(self, config_id: str) -> None:
         """Its race is over (its runs all finished in an earlier session, or it was judged)."""
         self.closed.add(config_id)
         self.open.pop(config_id, None)
+        self.extensions.pop(config_id, None)
 
     def judge(
-        self, spec: SweepSpec, values: Mapping[str, Mapping[str, Sequence[float]]], alpha: float,
-        time_alpha: float = 0.05,
+        self, spec: SweepSpec, values: Callable[[str], Mapping[str, Sequence[float]] | None], alpha: float,
+        time_alpha: float = 0.05, *, waiting: bool = False,
     ) -> list[tuple[str, Verdict | None]]:  # fmt: skip
-        """Judge every open config with no run left to wait for, on `values` (config -> metric ->
-        values, for every config of the stage with a finished run). Configs that race on are queued
-        for an extension; the ones returned close, with their verdict (None without racing)."""
-        ready = [c for c in self.open if self.remaining[c] == 0]
+        """Judge the open configs whose look has come (every run they were allotted finished), a
+        round at a time: the configs given seeds together are judged together, as the simulations
+        behind the calibration race them; `waiting`: those waiting for an extension too (the
+        others' looks since may have told them apart). `values(config_id)`: the config's finished values now (metric -> values; None: none
+        yet). Configs that race on wait for an extension; the ones returned close, with their
+        verdict (None without racing).
+
+        Every config is seen as it was at its last planned look: one with runs still in flight
+        (several workers) counts with its values of the look before, never with a partial round, so
+        that no decision rests on a look the calibration did not plan for."""
+        for config_id in self.due:
+            seen = values(config_id) if self.racing is not None else None
+            if seen:
+                self.looked[config_id] = {metric: list(v) for metric, v in seen.items()}
+            round_ = self.round_of[config_id]
+            self.unripe[round_] -= 1
+            self.ripe.setdefault(round_, []).append(config_id)
+        self.due.clear()
+        ready = []
+        for round_ in [r for r in self.ripe if self.unripe[r] == 0]:
+            ready += [c for c in self.ripe.pop(round_) if c in self.open]
+        if waiting:
+            ready += [c for c in self.extensions if c not in ready]
         if not ready:
             return []
-        judged = verdicts(spec, values, alpha, time_alpha) if self.racing is not None else {}
+        judged = (
+            verdicts(spec, self.looked, alpha, time_alpha, only=ready, memo=self.memo)
+            if self.racing is not None
+            else {}
+        )
         closing = []
         for config_id in ready:
             verdict = judged.get(config_id)
@@ -96,11 +148,8 @@ class SeedScheduler:
                 and verdict.active
                 and self.allotted[config_id] < len(self.seeds)
             ):
-                if config_id not in self.extensions:
-                    self.extensions.append(config_id)
+                self.extensions[config_id] = None
                 continue
-            if config_id in self.extensions:
-                self.extensions.remove(config_id)
             self.mark_closed(config_id)
             closing.append((config_id, verdict))
         return closing
@@ -111,6 +160,8 @@ class SeedScheduler:
         if not self.extensions:
             return None
         assert self.racing is not None
-        config_id = self.extensions.popleft()
+        config_id = next(iter(self.extensions))
+        del self.extensions[config_id]
         self.allotted[config_id] = min(len(self.seeds), self.allotted[config_id] + self.racing.step)
+        self._given(config_id)
         return config_id
