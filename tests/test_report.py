@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from hotlap.executors import InProcessExecutor
+from hotlap.stats import holm
 from hotlap.store import Store
 from hotlap.sweep import parse_spec
 from hotlap.sweep.engine import Engine
@@ -74,6 +75,14 @@ def test_csv_has_the_columns_and_one_row_per_config(cli, raced):
     )
     baseline = next(r for r in rows if r["is_baseline"] == "True")
     assert baseline["p_value_vs_baseline"] == "" and baseline["train_time_diff_pct"] == ""
+    # p-values vs the baseline, Holm-adjusted over the configs compared with it, per metric
+    for column in ("p_value_vs_baseline", "train_time_p_value_vs_baseline"):
+        holm_column = column.replace("p_value", "p_holm")
+        compared = [r for r in rows if r[column]]
+        assert len(compared) >= 2
+        expected = holm([float(r[column]) for r in compared])
+        assert [float(r[holm_column]) for r in compared] == pytest.approx(expected)
+        assert all(float(r[holm_column]) >= float(r[column]) for r in compared)
 
 
 def test_json_and_markdown_say_the_same(cli, raced, tmp_path):

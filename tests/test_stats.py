@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from hotlap.stats import compare, compare_many, describe, mean_bounds, rate_bounds, success_rate
+from hotlap.stats import compare, compare_many, describe, holm, mean_bounds, rate_bounds, success_rate
 
 RNG = np.random.default_rng(0)
 VALUES = list(RNG.normal(0.94, 0.0014, size=25))
@@ -148,3 +148,12 @@ def test_welch_greater_is_scipys_one_sided_welch():
             sps.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue, rel=1e-9
         )
     assert welch_greater([1.0, 1.0], [0.5, 0.5]) == 0.0 and welch_greater([1.0], [0.5, 0.6]) == 1.0
+
+
+def test_holm_is_the_step_down_adjustment():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1, each at least the one before
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == [1.0, 1.0] and holm([]) == [] and holm([0.2]) == [0.2]
+    rng = np.random.default_rng(0)  # family-wise error under the null: at most alpha
+    rejections = sum(min(holm(list(rng.random(10)))) <= 0.05 for _ in range(4000))
+    assert rejections / 4000 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 4000)

@@ -165,6 +165,9 @@ class Comparison:
     p_wilcoxon: float | None  # Wilcoxon signed-rank on the pairs, two-sided
     effect_size: float | None  # Cohen's d_z (paired) or Hedges' g (Welch)
     confidence: float
+    # p_value Holm-adjusted over every config compared with the same baseline on the same metric
+    # (set by the analysis; None for a comparison made alone)
+    p_holm: float | None = None
 
 
 def paired_enough(shared: int, n_a: int, n_b: int) -> bool:

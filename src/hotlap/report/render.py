@@ -80,7 +80,7 @@ def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
         label,
         str(row["n"]) + (f" ({row['failed']} failed)" if row["failed"] else ""),
     ]
-    cells += [accuracy, ci, success, time, vs, decision, _p(row["p_value_vs_baseline"])]
+    cells += [accuracy, ci, success, time, vs, decision, _p(row["p_holm_vs_baseline"])]
     return cells
 
 
@@ -101,7 +101,7 @@ def _headers(analysis: Analysis) -> list[str]:
         time,
         "vs baseline",
         "decision",
-        "p",
+        "p (Holm)",
     ]
 
 

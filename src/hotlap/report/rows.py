@@ -15,7 +15,8 @@ CORE_COLUMNS = [
     "fidelity", "is_baseline", "n", "failed", "mean_accuracy", "std_accuracy", "ci_low", "ci_high",
     "success_rate", "success_ci_low", "success_ci_high", "mean_time", "std_time", "time_ci_low", "time_ci_high",
     "accuracy_diff_vs_baseline", "time_diff_vs_baseline", "time_diff_pct", "achieves_target", "decision", "reason",
-    "p_value_vs_baseline", "p_wilcoxon_vs_baseline", "effect_size_vs_baseline", "time_p_value_vs_baseline",
+    "p_value_vs_baseline", "p_holm_vs_baseline", "p_wilcoxon_vs_baseline", "effect_size_vs_baseline",
+    "time_p_value_vs_baseline", "time_p_holm_vs_baseline",
 ]  # fmt: skip
 
 
@@ -28,6 +29,7 @@ def _renames(analysis: Analysis) -> dict[str, str]:
         "mean_time": f"mean_{c}", "std_time": f"std_{c}", "time_ci_low": f"ci_low_{c}", "time_ci_high": f"ci_high_{c}",
         "accuracy_diff_vs_baseline": f"{q}_diff_vs_baseline", "time_diff_vs_baseline": f"{c}_diff_vs_baseline",
         "time_diff_pct": f"{c}_diff_pct", "time_p_value_vs_baseline": f"{c}_p_value_vs_baseline",
+        "time_p_holm_vs_baseline": f"{c}_p_holm_vs_baseline",
     }  # fmt: skip
 
 
@@ -118,9 +120,11 @@ def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None
         "decision": decision,
         "reason": report.verdict.reason if report.verdict is not None else None,
         "p_value_vs_baseline": vs.p_value if vs else None,
+        "p_holm_vs_baseline": vs.p_holm if vs else None,
         "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
         "effect_size_vs_baseline": vs.effect_size if vs else None,
         "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
+        "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
     })  # fmt: skip
     return row
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from hotlap.decisions import Recommendation, Target, Verdict, recommend
 from hotlap.metrics import Metric
-from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, success_rate
+from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, success_rate
 from hotlap.store import ConfigRecord, RunRecord, without_gc
 from hotlap.sweep.judging import (
     Guarantee,
@@ -171,12 +171,24 @@ def _judge(
         return reports
     compared = [i for i, r in enumerate(reports) if r is not baseline and r.n > 0]
     pairs = [(reports[i].values[m], baseline.values[m]) for i in compared for m in (quality, cost)]
-    results = compare_many(pairs, spec.confidence)
+    results = _holm_per_metric(compare_many(pairs, spec.confidence), metrics=2)
     for k, i in enumerate(compared):
         reports[i] = dataclasses.replace(
             reports[i], vs_baseline=results[2 * k], cost_vs_baseline=results[2 * k + 1]
         )
     return reports
+
+
+def _holm_per_metric(results: list[Comparison], metrics: int) -> list[Comparison]:
+    """Each comparison's p-value adjusted (Holm) over the configs compared on the same metric:
+    `results` holds `metrics` comparisons per config, in the same order for each."""
+    out = list(results)
+    for m in range(metrics):
+        indices = [i for i in range(m, len(results), metrics) if results[i].p_value is not None]
+        adjusted = holm([results[i].p_value for i in indices])  # type: ignore[misc]
+        for i, p in zip(indices, adjusted, strict=True):
+            out[i] = dataclasses.replace(results[i], p_holm=p)
+    return out
 
 
 def analyze(

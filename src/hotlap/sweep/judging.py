@@ -137,8 +137,12 @@ class Guarantee:
             text += f"; a config fails at level {self.futility:g} (non-binding)"
         return (
             text
-            + f'; "slower" is one-sided Welch at {self.time_alpha:.2g} per look, Holm over the rivals'
+            + f'; "slower" is one-sided Welch at {self.time_alpha:.2g} per look, Bonferroni over the ordered pairs'
         )
+
+
+# The cache file of calibrated levels, named for the method: v2, importance-sampled calibration.
+LEVELS = "levels-v2"
 
 
 def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
@@ -154,15 +158,15 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
     level, time_level = split, alpha
     if len(schedule) > 1:
         time_level = remembered(
-            "levels", f"mean {alpha!r} {schedule}", lambda: calibrated_alpha(alpha, schedule)
+            LEVELS, f"mean {alpha!r} {schedule}", lambda: calibrated_alpha(alpha, schedule)
         )
         if spec.target is not None and spec.target.criterion == "success_rate":
             rate = spec.target.success_rate
-            level = remembered("levels", f"rate {split!r} {rate!r} {schedule}",
+            level = remembered(LEVELS, f"rate {split!r} {rate!r} {schedule}",
                                lambda: calibrated_rate_alpha(split, schedule, rate))  # fmt: skip
         else:
             level = remembered(
-                "levels", f"mean {split!r} {schedule}", lambda: calibrated_alpha(split, schedule)
+                LEVELS, f"mean {split!r} {schedule}", lambda: calibrated_alpha(split, schedule)
             )
     return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha(), time_level)
 
