@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from hotlap.stats import compare, compare_many, describe, holm, mean_bounds, rate_bounds, success_rate
+from hotlap.stats import (
+    compare,
+    compare_many,
+    describe,
+    holm,
+    mean_bounds,
+    rate_bounds,
+    success_rate,
+)
 
 RNG = np.random.default_rng(0)
 VALUES = list(RNG.normal(0.94, 0.0014, size=25))
