@@ -28,7 +28,9 @@ _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 class RecipeConfig(BaseModel):
     """Base class of every recipe config: immutable, no unknown keys, no silent coercion."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, validate_default=True, allow_inf_nan=False
+    )
 
     @classmethod
     def field_names(cls) -> list[str]:

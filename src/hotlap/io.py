@@ -17,6 +17,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_json",
     "atomic_write_text",
+    "load_weights",
     "to_json",
 ]
 
@@ -84,3 +85,31 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def load_weights(path: str | os.PathLike[str]) -> Any:
+    """A checkpoint's contents, read safely (`torch.load(weights_only=True)`: tensors and plain
+    containers, never code). Raises ValueError with one sentence on a file that is not one: torch's
+    own message is several paragraphs, and it warns about pickle protocols on the way."""
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Detected pickle protocol 4 ..."
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated file, a pickle with code in it, not a torch file at all
+        text = " ".join(str(exc).split())
+        refused = text.partition("Unsupported global: GLOBAL ")[2].split(" ")[0]
+        if refused:
+            raise ValueError(
+                f"it holds a pickled object ({refused}) that could run code on load; only tensors are read"
+            ) from None
+        detail = text.partition("WeightsUnpickler error: ")[2].split(" Check the documentation")[0]
+        if detail.strip():  # refused by the safe loader for another reason
+            raise ValueError(f"the safe loader refused it ({detail.strip().rstrip('.')})") from None
+        sentence = text.split(". ")[0].rstrip(".") if text else exc.__class__.__name__
+        if len(sentence) > 200:
+            sentence = sentence[:200].rsplit(" ", 1)[0] + " ..."
+        raise ValueError(sentence) from None

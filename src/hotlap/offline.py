@@ -18,6 +18,7 @@ from typing import Any
 
 from hotlap.config import config_hash, parse_overrides, parse_value
 from hotlap.errors import HotlapError
+from hotlap.io import load_weights
 from hotlap.recipes import RunResult, SourceRun, get_recipe
 from hotlap.store import Store, SweepRecord
 from hotlap.sweep.spec import RangeSpec, SpecError
@@ -147,10 +148,9 @@ def evaluate_saved(
     if not path.is_file():
         raise HotlapError(f"--weights {path}: no such file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated file, a pickle with code in it, not a torch file at all
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise HotlapError(f"--weights {path}: not a loadable checkpoint ({reason[:160]})") from None
+        state = load_weights(path)
+    except ValueError as exc:
+        raise HotlapError(f"--weights {path}: not a loadable checkpoint: {exc}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise HotlapError(f"--weights {path}: expected a state_dict (a mapping of tensors)")
     resolved = resolve_device(device)

@@ -14,6 +14,7 @@ from torch import nn
 
 from hotlap.config import RecipeConfig, config_hash
 from hotlap.errors import ConfigError, RunFailed
+from hotlap.io import load_weights
 from hotlap.metrics import Metric, resolve_metrics
 
 __all__ = [
@@ -84,7 +85,12 @@ class SourceRun:
         if not self.has("model.pt"):
             raise RunFailed(f"the source run kept no weights (no model.pt in {self.directory})")
         assert self.directory is not None
-        return torch.load(self.directory / "model.pt", map_location="cpu", weights_only=True)
+        try:
+            return load_weights(self.directory / "model.pt")  # type: ignore[no-any-return]
+        except ValueError as exc:
+            raise RunFailed(
+                f"the source run's weights ({self.directory / 'model.pt'}): {exc}"
+            ) from None
 
     def array(self, name: str) -> Any:
         """A stored `.npy` artifact as a numpy array (pickled objects refused)."""

@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -63,7 +63,7 @@ class SpecError(HotlapError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Scalar = bool | int | float | str | None
@@ -388,8 +388,11 @@ class SweepSpec(_Strict):
                 try:
                     entry = model.model_validate(entry)
                 except ValidationError as exc:
-                    error = exc.errors()[0]
-                    field = ".".join(str(p) for p in error["loc"])
+                    errors = exc.errors()
+                    error = next((e for e in errors if e["type"] == "finite_number"), errors[0])
+                    field = ".".join(
+                        str(p) for p in error["loc"] if not _UNION_BRANCH.match(str(p))
+                    )
                     message = error["msg"].removeprefix("Value error, ")
                     if error["type"] == "extra_forbidden":
                         message = f"unknown key ({_closest(field, list(model.model_fields))})"
@@ -526,10 +529,20 @@ _WRITTEN_AS = {
 }  # stored field -> as written in a spec
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+_UNION_BRANCH = re.compile(
+    r"^(list\[|RangeSpec|ChoicesSpec|function-|bool$|int$|float$|str$|none$)"
+)
+
+
+def _describe(errors: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> str:
+    """One line for pydantic's errors: the one that names the problem (a non-finite number rather
+    than the union branches it also failed), its path as the spec writes it."""
+    if isinstance(errors, Mapping):
+        errors = [errors]
+    error = next((e for e in errors if e.get("type") == "finite_number"), errors[0])
     loc = [str(part) for part in error.get("loc", ())]
-    # Drop pydantic's union-branch labels ("list[...]", "RangeSpec") from the path.
-    loc = [part for part in loc if not re.match(r"^(list\[|RangeSpec|ChoicesSpec|function-)", part)]
+    # Drop pydantic's union-branch labels ("list[...]", "RangeSpec", "int") from the path.
+    loc = [part for part in loc if not _UNION_BRANCH.match(part)]
     if loc and loc[0] in _WRITTEN_AS:  # name the field as the user wrote it
         loc = [*_WRITTEN_AS[loc[0]].split("."), *loc[1:]]
     where = ".".join(loc) or "spec"

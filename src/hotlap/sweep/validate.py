@@ -59,9 +59,7 @@ def stored_spec(raw: Mapping[str, Any]) -> SweepSpec:
     try:
         return SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(
-            f"the stored spec does not validate: {_describe(exc.errors()[0])}"
-        ) from None
+        raise SpecError(f"the stored spec does not validate: {_describe(exc.errors())}") from None
 
 
 def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
@@ -83,7 +81,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(_describe(exc.errors()[0])) from None
+        raise SpecError(_describe(exc.errors())) from None
     try:
         recipe = get_recipe(spec.recipe)
         get_dataset_spec(spec.dataset)

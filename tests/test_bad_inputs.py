@@ -1,0 +1,188 @@
+"""Bad input of every kind: one line on stderr naming the problem, exit code 2, no traceback, and
+the store and the workdir exactly as they were.
+
+Each case runs the CLI in this process against a workdir holding one finished sweep (`base`);
+its input files live outside the workdir. The workdir's files and the store's rows are compared
+before and after.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import shutil
+import sqlite3
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from hotlap.executors import InProcessExecutor
+from hotlap.store import Store
+from hotlap.sweep import parse_spec
+from hotlap.sweep.engine import Engine
+from hotlap.sweep.session import open_sweep
+
+SPEC = "name: {name}\nrecipe: toy\ndataset: synthetic:8\ndevice: cpu\nseeds: 2\nspace: {{x: [0.1, 0.2]}}\n"
+
+
+def _spec(extra: str = "", name: str = "bad") -> str:
+    return SPEC.format(name=name) + extra
+
+
+def _saved(value: object) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+class _Box:  # a class a checkpoint could name: the safe loader must refuse to build it
+    pass
+
+
+class _Evil:
+    def __reduce__(self):  # what a pickle in a checkpoint could run on load
+        return (shutil.rmtree, ("/nonexistent-hotlap-test",))
+
+
+# (id, files to write into the input folder, CLI arguments; {in} is the input folder)
+CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
+    # --- overrides on the command line ---
+    ("run-inf", {}, ["run", "toy", "x=.inf", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-overflow", {}, ["run", "toy", "x=1e400", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-nan-text", {}, ["run", "toy", "x=nan", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-unknown-key", {}, ["run", "toy", "lr=0.1", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-no-equals", {}, ["run", "toy", "x", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-twice", {}, ["run", "toy", "x=0.1", "x=0.2", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-list-value", {}, ["run", "toy", "x=[1,2]", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-wrong-type", {}, ["run", "toy", "y=abc", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-unknown-recipe", {}, ["run", "nosuch", "--data", "synthetic:8", "--device", "cpu"]),
+    ("run-unknown-data", {}, ["run", "toy", "--data", "nosuch", "--device", "cpu"]),
+    ("run-zero-seeds", {}, ["run", "toy", "--data", "synthetic:8", "--seeds", "0", "--device", "cpu"]),
+    ("run-bad-device", {}, ["run", "toy", "--data", "synthetic:8", "--device", "tpu"]),
+    ("show-unknown-recipe", {}, ["show", "nosuch"]),
+    ("show-inf", {}, ["show", "toy", "x=.inf", "--data", "synthetic:8"]),
+    ("download-unknown", {}, ["download", "nosuch"]),
+    # --- sweep specs ---
+    ("spec-missing", {}, ["sweep", "{in}/missing.yaml"]),
+    ("spec-yaml-syntax", {"s.yaml": "name: [unclosed\n"}, ["sweep", "{in}/s.yaml"]),
+    ("spec-python-tag", {"s.yaml": '!!python/object/apply:os.system ["echo hi"]\n'}, ["sweep", "{in}/s.yaml"]),
+    ("spec-not-mapping", {"s.yaml": "- a\n- b\n"}, ["sweep", "{in}/s.yaml"]),
+    ("spec-empty", {"s.yaml": ""}, ["sweep", "{in}/s.yaml"]),
+    ("spec-unknown-key", {"s.yaml": _spec("colour: red\n")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-base-inf", {"s.yaml": _spec("base: {y: 1}\n").replace("y: 1", "x: .inf")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-space-inf", {"s.yaml": _spec().replace("[0.1, 0.2]", "[0.1, .inf]")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-range-inf", {"s.yaml": _spec().replace("[0.1, 0.2]", "{low: 0, high: .inf, step: 1}")},
+     ["sweep", "{in}/s.yaml"]),
+    ("spec-target-nan", {"s.yaml": _spec("objective: {target: {metric: tta_accuracy, at_least: .nan}}\n")},
+     ["sweep", "{in}/s.yaml"]),
+    ("spec-target-out-of-range", {"s.yaml": _spec("objective: {target: {metric: tta_accuracy, at_least: 94}}\n")},
+     ["sweep", "{in}/s.yaml"]),
+    ("spec-budget-inf", {"s.yaml": _spec("budget: {max_time: .inf}\n")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-futility-nan", {"s.yaml": _spec().replace("seeds: 2", "seeds: {min: 2, max: 4, step: 2, futility: .nan}")},
+     ["sweep", "{in}/s.yaml"]),
+    ("spec-racing-min-above-max", {"s.yaml": _spec().replace("seeds: 2", "seeds: {min: 5, max: 2, step: 1}")},
+     ["sweep", "{in}/s.yaml"]),
+    ("spec-zero-seeds", {"s.yaml": _spec().replace("seeds: 2", "seeds: 0")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-no-seeds-list", {"s.yaml": _spec().replace("seeds: 2", "seeds: []")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-empty-values", {"s.yaml": _spec().replace("[0.1, 0.2]", "[]")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-value-twice", {"s.yaml": _spec().replace("[0.1, 0.2]", "[0.1, 0.1]")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-unknown-space-key", {"s.yaml": _spec().replace("{x: [0.1, 0.2]}", "{lr: [0.1, 0.2]}")},
+     ["sweep", "{in}/s.yaml"]),
+    ("spec-unknown-strategy", {"s.yaml": _spec("strategy: annealing\n")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-unknown-recipe", {"s.yaml": _spec().replace("recipe: toy", "recipe: nosuch")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-unknown-dataset", {"s.yaml": _spec().replace("synthetic:8", "nosuch")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-unknown-metric", {"s.yaml": _spec("objective: {maximize: sharpness}\n")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-unknown-executor", {"s.yaml": _spec("executor: quantum\n")}, ["sweep", "{in}/s.yaml"]),
+    ("spec-bad-override", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "seeds=abc"]),
+    ("spec-changed", {"s.yaml": _spec(name="base").replace("[0.1, 0.2]", "[0.3]")}, ["sweep", "{in}/s.yaml"]),
+    # --- sweeps in the store ---
+    ("status-unknown", {}, ["status", "nosuch"]),
+    ("report-unknown", {}, ["report", "nosuch"]),
+    ("report-bad-format", {}, ["report", "base", "--format", "docx"]),
+    ("export-unknown", {}, ["export", "nosuch"]),
+    ("export-bad-format", {}, ["export", "base", "--format", "xml"]),
+    ("resume-unknown", {}, ["resume", "nosuch"]),
+    ("resume-bad-override", {}, ["resume", "base", "colour=red"]),
+    ("compare-unknown", {}, ["compare", "nosuch", "base"]),
+    ("eval-unknown-sweep", {}, ["eval", "nosuch", "--vary", "bonus=0.1"]),
+    ("eval-training-field", {}, ["eval", "base", "--vary", "x=0.3"]),
+    ("eval-unknown-field", {}, ["eval", "base", "--vary", "colour=1,2"]),
+    ("eval-bad-values", {}, ["eval", "base", "--vary", "bonus=a:b:c"]),
+    # --- weights ---
+    ("weights-missing", {}, ["eval", "--weights", "{in}/none.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+    ("weights-garbage", {"w.pt": b"not a checkpoint at all"},
+     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+    ("weights-pickle", {"w.pt": pickle.dumps(_Evil())},
+     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+    ("weights-object", {"w.pt": _saved({"w": torch.zeros(2), "box": _Box()})},
+     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+    ("weights-truncated", {"w.pt": _saved({"w": torch.zeros(64)})[:200]},
+     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+    ("weights-not-a-state-dict", {"w.pt": _saved([1, 2, 3])},
+     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+]  # fmt: skip
+
+
+# What the line must name, for the cases where the reason matters most.
+NAMES = {
+    "run-inf": "finite", "run-overflow": "finite", "show-inf": "finite", "spec-base-inf": "finite",
+    "spec-space-inf": "space.x", "spec-range-inf": "x.high", "spec-target-nan": "at_least",
+    "spec-budget-inf": "max_time", "spec-futility-nan": "futility", "eval-training-field": "training",
+    "weights-pickle": "safe loader", "weights-object": "could run code", "weights-truncated": "not a loadable",
+    "weights-not-a-state-dict": "state_dict", "spec-python-tag": "s.yaml",
+}  # fmt: skip
+
+
+def _state(home: Path) -> dict[str, object]:
+    """Every file under the workdir (the store as its rows), to compare before and after."""
+    state: dict[str, object] = {}
+    for path in sorted(home.rglob("*")):
+        if path.name.startswith("hotlap.db"):
+            continue
+        state[str(path.relative_to(home))] = path.read_bytes() if path.is_file() else "dir"
+    with sqlite3.connect(home / "hotlap.db") as db:
+        state["store"] = list(db.iterdump())
+    return state
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A workdir with one finished sweep, `base`."""
+    home = tmp_path_factory.mktemp("home")
+    with Store(home) as store:
+        record, _ = open_sweep(store, parse_spec(yaml.safe_load(_spec(name="base"))))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    return home
+
+
+@pytest.mark.parametrize(("case", "files", "args"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    cli, finished, tmp_path, monkeypatch, case, files, args
+):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name, content in files.items():
+        target = inputs / name
+        target.write_bytes(content) if isinstance(content, bytes) else target.write_text(content)
+    monkeypatch.setenv("HOTLAP_HOME", str(finished))
+    monkeypatch.chdir(inputs)
+    before = _state(finished)
+    with warnings.catch_warnings(record=True) as caught:  # a warning is a second line to a user
+        warnings.simplefilter("always")
+        code, out, err = cli(*[a.replace("{in}", str(inputs)) for a in args])
+    hidden = (DeprecationWarning, PendingDeprecationWarning, ImportWarning)  # Python hides these
+    assert not [str(w.message) for w in caught if not issubclass(w.category, hidden)]
+    lines = err.strip().splitlines()
+    assert code == 2, (code, out, err)
+    assert len(lines) == 1 and lines[0].startswith("hotlap: error: "), err
+    assert NAMES.get(case, "") in lines[0]
+    assert "Traceback" not in err + out
+    assert _state(finished) == before
+    assert sorted(p.name for p in inputs.iterdir()) == sorted(files)  # nothing written beside
+
+
+def test_the_cases_are_distinct_and_many():
+    assert len({c[0] for c in CASES}) == len(CASES) >= 50
