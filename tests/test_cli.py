@@ -224,3 +224,16 @@ def test_ctrl_c_keeps_the_finished_seeds_and_says_where(tmp_path):
     finished = runs_file.read_text().count("\n")
     assert summary["interrupted"] is True and summary["n"] == finished >= 1
     assert summary["seeds_planned"] == 50
+
+
+def test_runs_started_within_one_second_get_their_own_sweeps():
+    """Two `hotlap run` with other overrides (or the same ones) in the same second never meet as
+    one sweep ("exists and its spec changed")."""
+    from hotlap.runner import plan_run, run_spec
+
+    one = run_spec(plan_run("toy", ["x=0.1"], data="synthetic:8", device="cpu"))
+    other = run_spec(plan_run("toy", ["x=0.2"], data="synthetic:8", device="cpu"))
+    again = run_spec(plan_run("toy", ["x=0.1"], data="synthetic:8", device="cpu"))
+    names = [one["name"], other["name"], again["name"]]
+    assert len(set(names)) == 3 and all(n.startswith("run-toy-synthetic-8-") for n in names)
+    assert one["name"].split("-")[-1][:6] != other["name"].split("-")[-1][:6]  # named by what runs

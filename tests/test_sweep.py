@@ -457,3 +457,37 @@ def test_tpe_races_and_learns_the_target(tmp_path):
     assert not runs.duplicated(["config_id", "seed"]).any()
     sizes = runs.groupby("config_id").size()
     assert sizes.min() >= 3 and sizes.max() <= 15
+
+
+def test_a_sweep_another_process_creates_between_the_check_and_the_insert_is_continued(
+    tmp_path, monkeypatch
+):
+    """Two `hotlap sweep` of one new spec at once: the loser of the insert continues the winner's
+    sweep instead of failing on the unique name (the race made deterministic: the name check is
+    made to miss the other process's row)."""
+    spec = parse_spec(GRID)
+    with Store(tmp_path) as store:
+        first, created = open_sweep(store, spec)
+        real, calls = store.sweep, []
+
+        def late(key):
+            calls.append(key)
+            return None if len(calls) == 1 else real(key)
+
+        monkeypatch.setattr(store, "sweep", late)
+        second, created_again = open_sweep(store, spec)
+        assert created and not created_again and second.id == first.id
+        assert len(store.sweeps()) == 1
+
+
+def test_a_driver_refused_by_the_lock_leaves_the_stored_sweep_as_it_was(tmp_path):
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(GRID))
+        with sweep_lock(record.directory, record.id):  # another driver runs it
+            changed, _ = open_sweep(store, parse_spec({**GRID, "budget": {"max_runs": 5}}))
+            with pytest.raises(HotlapError, match="being run by"):
+                Engine(store, changed, InProcessExecutor(warmup=False)).run()
+            assert store.sweep(record.id).spec == record.spec  # its budget unchanged
+        result = Engine(store, changed, InProcessExecutor(warmup=False)).run()
+        assert store.sweep(record.id).spec["budget"]["max_runs"] == 5  # stored by the driver
+        assert result.state == "stopped" and result.ran == 5

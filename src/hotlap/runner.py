@@ -15,7 +15,9 @@ self-describing run directory (`--out`, default `$HOTLAP_HOME/sweeps/<sweep id>`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import secrets
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from hotlap.config import RecipeConfig, parse_overrides
 from hotlap.data import dataset_sizes
 from hotlap.envinfo import resolve_device
 from hotlap.errors import HotlapError
-from hotlap.io import atomic_write_json
+from hotlap.io import atomic_write_json, to_json
 from hotlap.metrics import Metric
 from hotlap.recipes import Recipe, get_recipe
 from hotlap.store import Store, open_store
@@ -171,13 +173,17 @@ def summarize(
 
 def run_spec(plan: RunPlan) -> dict[str, Any]:
     """The one-config sweep spec of a run."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"run-{plan.recipe.name}-{plan.dataset.replace(':', '-')}-{stamp}"
-    return {
-        "name": name, "recipe": plan.recipe.name, "dataset": plan.dataset, "device": str(plan.device),
+    spec = {
+        "recipe": plan.recipe.name, "dataset": plan.dataset, "device": str(plan.device),
         "base": plan.overrides, "seeds": list(plan.seeds), "strategy": "grid", "keep_weights": True,
         "executor": plan.executor, "callbacks": list(plan.callbacks),
     }  # fmt: skip
+    # Named by its time, what it runs (two runs of other configs started within one second must not
+    # meet as one sweep) and a random part (nor two runs of the same one).
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    digest = hashlib.sha256(to_json(spec).encode()).hexdigest()[:6]
+    name = f"run-{plan.recipe.name}-{plan.dataset.replace(':', '-')}-{stamp}-{digest}{secrets.token_hex(2)}"
+    return {"name": name, **spec}
 
 
 def execute(

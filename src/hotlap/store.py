@@ -32,7 +32,7 @@ from hotlap.errors import HotlapError
 from hotlap.metrics import V1_METRICS
 
 __all__ = [
-    "SCHEMA_VERSION", "ConfigRecord", "RunRecord", "SessionRecord", "Store", "SweepRecord", "export_columns",
+    "SCHEMA_VERSION", "ConfigRecord", "RunRecord", "SessionRecord", "Store", "SweepExists", "SweepRecord", "export_columns",
     "export_rows", "open_store", "sweep_columns",
 ]  # fmt: skip
 
@@ -149,6 +149,10 @@ def _now() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class SweepExists(HotlapError):
+    """A new sweep's name is already taken (by another process, since the caller looked)."""
 
 
 @dataclass(frozen=True)
@@ -349,6 +353,18 @@ class Store:
         directory: Path,
     ) -> SweepRecord:  # fmt: skip
         now = _now()
+        try:
+            self._insert_sweep(sweep_id, name, recipe, dataset, spec, spec_digest, directory, now)
+        except sqlite3.IntegrityError:  # the name (or id) was taken since the caller looked
+            raise SweepExists(f"sweep {name!r} ({sweep_id}) exists") from None
+        sweep = self.sweep(sweep_id)
+        assert sweep is not None
+        return sweep
+
+    def _insert_sweep(
+        self, sweep_id: str, name: str, recipe: str, dataset: str, spec: dict[str, Any], spec_digest: str,
+        directory: Path, now: str,
+    ) -> None:  # fmt: skip
         with self.write() as db:
             db.execute(
                 "INSERT INTO sweeps (id, name, recipe, dataset, spec, spec_digest, directory, state, created, updated)"
@@ -365,9 +381,6 @@ class Store:
                     now,
                 ),
             )
-        sweep = self.sweep(sweep_id)
-        assert sweep is not None
-        return sweep
 
     def sweep(self, key: str) -> SweepRecord | None:
         """A sweep by id or by name."""

@@ -144,6 +144,10 @@ class Engine:
             self._source_sweep = self.store.require(str(self.spec.derived_from))
         with sweep_lock(self.directory, self.sweep.id), contextlib.ExitStack() as files:
             files.callback(self._files.close)
+            # A changed budget, device or limit is stored only now that this driver holds the lock.
+            stored = self.store.sweep(self.sweep.id)
+            if stored is not None and stored.spec != self.sweep.spec:
+                self.store.update_sweep(self.sweep.id, spec=self.sweep.spec)
             # A derived sweep's runs carry their source's device where they time nothing; a timed
             # evaluation on another device is refused run by run instead (sharing.check_device).
             self.session, warning = open_session(self.store, self.sweep, self.spec,

@@ -9,6 +9,7 @@ not pooled silently: resuming on another device is refused unless the user allow
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import os
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, atomic_write_text
-from hotlap.store import Store, SweepRecord
+from hotlap.store import Store, SweepExists, SweepRecord
 from hotlap.sweep.spec import SpecError, SweepSpec
 from hotlap.sweep.validate import stored_spec
 
@@ -49,18 +50,21 @@ def open_sweep(
                 "restore those fields or give the sweep a new name"
             )
         if spec.to_plain() != existing.spec:
-            store.update_sweep(existing.id, spec=spec.to_plain())
-            existing = store.sweep(existing.id)
-            assert existing is not None
+            # The new budget, device or limits are stored by the driver once it holds the sweep's
+            # lock (`Engine`): a driver refused by the lock must leave the stored sweep as it was.
+            existing = dataclasses.replace(existing, spec=spec.to_plain())
         return existing, False
     sweep_id = sweep_id or f"{spec.name}-{_stamp()}"
     while store.sweep(sweep_id) is not None:  # two sweeps of one name within a second
         sweep_id = f"{spec.name}-{_stamp()}-{os.urandom(2).hex()}"
     directory = directory or store.workdir / "sweeps" / sweep_id
-    sweep = store.create_sweep(
-        sweep_id=sweep_id, name=spec.name, recipe=spec.recipe, dataset=spec.dataset, spec=spec.to_plain(),
-        spec_digest=spec.digest(), directory=directory,
-    )  # fmt: skip
+    try:
+        sweep = store.create_sweep(
+            sweep_id=sweep_id, name=spec.name, recipe=spec.recipe, dataset=spec.dataset, spec=spec.to_plain(),
+            spec_digest=spec.digest(), directory=directory,
+        )  # fmt: skip
+    except SweepExists:  # another process created it since the check above: continue that one
+        return open_sweep(store, spec, directory=directory)
     return sweep, True
 
 
