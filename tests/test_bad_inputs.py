@@ -12,9 +12,11 @@ import io
 import pickle
 import shutil
 import sqlite3
+import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -46,6 +48,28 @@ class _Evil:
     def __reduce__(self):  # what a pickle in a checkpoint could run on load
         return (shutil.rmtree, ("/nonexistent-hotlap-test",))
 
+
+def _npz(n: int = 4, **arrays: np.ndarray) -> bytes:
+    """A cifar10 cache file: valid arrays of n images, `arrays` replacing some of them."""
+    fields = {"version": np.int64(1), "train_images": np.zeros((n, 32, 32, 3), np.uint8),
+              "train_labels": np.zeros(n, np.int64), "test_images": np.zeros((n, 32, 32, 3), np.uint8),
+              "test_labels": np.zeros(n, np.int64), **arrays}  # fmt: skip
+    buffer = io.BytesIO()
+    np.savez(buffer, **fields)
+    return buffer.getvalue()
+
+
+def _store_bytes() -> bytes:
+    """The file of a store holding one finished sweep, to truncate."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with Store(tmp) as store:
+            record, _ = open_sweep(store, parse_spec(yaml.safe_load(_spec(name="cut"))))
+            Engine(store, record, InProcessExecutor(warmup=False)).run()
+            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return (Path(tmp) / "hotlap.db").read_bytes()
+
+
+_STORE = _store_bytes()
 
 # (id, files to write into the input folder, CLI arguments; {in} is the input folder)
 CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
@@ -123,6 +147,53 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
      ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
     ("weights-not-a-state-dict", {"w.pt": _saved([1, 2, 3])},
      ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+    # --- the command line itself (click's usage errors, one line instead of a box) ---
+    ("cli-unknown-option", {}, ["status", "--bogus"]),
+    ("cli-missing-argument", {}, ["run"]),
+    ("cli-seeds-not-an-integer", {}, ["run", "toy", "--seeds", "abc", "--data", "synthetic:8"]),
+    ("cli-unknown-command", {}, ["nosuch"]),
+    ("spec-duplicate-key", {"s.yaml": _spec("seeds: 3\n")}, ["sweep", "{in}/s.yaml"]),
+    ("override-duplicate-key", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "base={x: 0.1, x: 0.2}"]),
+    # --- stores and workdirs ---
+    ("store-garbage", {"home/hotlap.db": b"SQLite format 3\x00" + bytes(range(256)) * 20},
+     ["ls", "--workdir", "{in}/home"]),
+    ("store-not-sqlite", {"home/hotlap.db": b"just some text, not a database at all\n" * 200},
+     ["status", "--workdir", "{in}/home"]),
+    ("store-truncated", {"home/hotlap.db": _STORE[:4096]}, ["ls", "--workdir", "{in}/home"]),
+    ("store-truncated-sweep", {"home/hotlap.db": _STORE[:4096], "s.yaml": _spec()},
+     ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"]),
+    ("store-is-a-folder", {"home/hotlap.db/x": ""}, ["ls", "--workdir", "{in}/home"]),
+    ("workdir-is-a-file", {"home": "not a folder"}, ["ls", "--workdir", "{in}/home"]),
+    ("workdir-is-a-file-sweep", {"home": "not a folder", "s.yaml": _spec()},
+     ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"]),
+    ("run-out-under-a-file", {"f": "x"},
+     ["run", "toy", "--data", "synthetic:8", "--device", "cpu", "--out", "{in}/f/out"]),
+    # --- data files and caches ---
+    ("data-dir-is-a-file", {"f": "x"},
+     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/f", "--device", "cpu"]),
+    ("cache-junk", {"d/cifar10.v1.npz": b"PK\x03\x04 not a zip"},
+     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
+    ("cache-bad-labels", {"d/cifar10.v1.npz": _npz(train_labels=np.full(4, 12, np.int64))},
+     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
+    ("cache-bad-shape", {"d/cifar10.v1.npz": _npz(train_images=np.zeros((4, 28, 28), np.uint8))},
+     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
+    ("cache-empty", {"d/cifar10.v1.npz": _npz(n=0)},
+     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
+    # --- sizes past the documented limits (each would allocate gigabytes) ---
+    ("huge-seeds", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "seeds=1000000000"]),
+    ("huge-racing-max", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "seeds={min: 2, max: 1000000000}"]),
+    ("huge-range", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "space.x={low: 0, high: 1, step: 0.00000001}"]),
+    ("huge-grid", {"s.yaml": _spec("strategy: brute\n")},
+     ["sweep", "{in}/s.yaml", "space={x: {low: 0, high: 5}, y: {low: 0, high: 100}, choice: [a, b, c, d]}",
+      "variants={" + ", ".join(f"v{i}: {{}}" for i in range(3000)) + "}"]),
+    ("huge-synthetic", {}, ["run", "toy", "--data", "synthetic:1000000000", "--device", "cpu"]),
+    ("huge-run-seeds", {}, ["run", "toy", "--data", "synthetic:8", "--seeds", "1000000000", "--device", "cpu"]),
+    # --- checked before any run: what would fail every run, or the sweep's end ---
+    ("spec-batch-too-big", {"s.yaml": _spec().replace("recipe: toy", "recipe: airbench94").replace(
+        "synthetic:8", "digits").replace("space: {x: [0.1, 0.2]}", "base: {batch_size: 5000}")},
+     ["sweep", "{in}/s.yaml"]),
+    ("spec-derived-name-too-long", {"s.yaml": _spec("tta_weights: [0.5]\n", name="n" * 80)},
+     ["sweep", "{in}/s.yaml"]),
 ]  # fmt: skip
 
 
@@ -133,7 +204,24 @@ NAMES = {
     "spec-budget-inf": "max_time", "spec-futility-nan": "futility", "eval-training-field": "training",
     "weights-pickle": "safe loader", "weights-object": "could run code", "weights-truncated": "not a loadable",
     "weights-not-a-state-dict": "state_dict", "spec-python-tag": "s.yaml",
+    "cli-unknown-option": "--bogus", "cli-missing-argument": "recipe", "cli-seeds-not-an-integer": "--seeds",
+    "spec-duplicate-key": "'seeds' is given twice", "override-duplicate-key": "'x' is given twice",
+    "store-garbage": "not a readable hotlap store", "store-not-sqlite": "not a readable hotlap store",
+    "store-truncated": "not a readable hotlap store", "store-truncated-sweep": "not a readable hotlap store",
+    "store-is-a-folder": "not a file", "workdir-is-a-file": "is a file", "workdir-is-a-file-sweep": "is a file",
+    "run-out-under-a-file": "is a file", "data-dir-is-a-file": "is a file", "cache-junk": "not a valid cache",
+    "cache-bad-labels": "labels outside", "cache-bad-shape": "train images", "cache-empty": "no train images",
+    "huge-seeds": "limit", "huge-racing-max": "limit", "huge-range": "limit", "huge-grid": "limit",
+    "huge-synthetic": "limit", "huge-run-seeds": "limit", "spec-batch-too-big": "no training step",
+    "spec-derived-name-too-long": "tta_weights",
 }  # fmt: skip
+
+
+def _files(folder: Path) -> dict[str, bytes | None]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def _state(home: Path) -> dict[str, object]:
@@ -166,7 +254,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     inputs.mkdir()
     for name, content in files.items():
         target = inputs / name
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content) if isinstance(content, bytes) else target.write_text(content)
+    given = _files(inputs)
     monkeypatch.setenv("HOTLAP_HOME", str(finished))
     monkeypatch.chdir(inputs)
     before = _state(finished)
@@ -181,8 +271,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert NAMES.get(case, "") in lines[0]
     assert "Traceback" not in err + out
     assert _state(finished) == before
-    assert sorted(p.name for p in inputs.iterdir()) == sorted(files)  # nothing written beside
+    assert _files(inputs) == given  # nothing written beside the inputs, none of them changed
 
 
 def test_the_cases_are_distinct_and_many():
-    assert len({c[0] for c in CASES}) == len(CASES) >= 50
+    assert len({c[0] for c in CASES}) == len(CASES) >= 60

@@ -189,3 +189,65 @@ def test_the_official_checksums_are_the_published_ones():
         cifar.CIFAR_ARCHIVES["cifar10"].url
         == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     )
+
+
+def _arrays(n=4, *, labels=None, images=None):
+    return {
+        "version": np.int64(1),
+        "train_images": images if images is not None else np.zeros((n, 32, 32, 3), np.uint8),
+        "train_labels": labels if labels is not None else np.zeros(n, np.int64),
+        "test_images": np.zeros((n, 32, 32, 3), np.uint8),
+        "test_labels": np.zeros(n, np.int64),
+    }
+
+
+BAD_CACHES = {
+    "junk": b"PK\x03\x04 this is no zip archive",
+    "labels-out-of-range": _arrays(labels=np.full(4, 10, np.int64)),
+    "negative-labels": _arrays(labels=np.full(4, -1, np.int64)),
+    "wrong-image-shape": _arrays(images=np.zeros((4, 28, 28, 1), np.uint8)),
+    "float-images": _arrays(images=np.zeros((4, 32, 32, 3), np.float32)),
+    "fewer-labels": _arrays(labels=np.zeros(3, np.int64)),
+    "empty": _arrays(n=0),
+    "missing-array": {"train_images": np.zeros((4, 32, 32, 3), np.uint8)},
+}
+
+
+def _write_cache(path: Path, content) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with path.open("wb") as out:
+            np.savez(out, **content)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CACHES))
+def test_a_bad_cache_without_its_archive_is_one_error_naming_it(tmp_path, case):
+    cache = tmp_path / "data" / "cifar10.v1.npz"
+    _write_cache(cache, BAD_CACHES[case])
+    with pytest.raises(DataError, match="not a valid cache") as caught:
+        load_dataset("cifar10", tmp_path / "data")
+    assert str(cache) in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("case", ["junk", "labels-out-of-range", "empty"])
+def test_a_bad_cache_is_rebuilt_from_the_archive_beside_it(served, tmp_path, capsys, case):
+    served("cifar10")
+    data_dir = tmp_path / "data"
+    good = load_dataset("cifar10", data_dir)  # downloads the archive and builds the cache
+    _write_cache(data_dir / "cifar10.v1.npz", BAD_CACHES[case])
+    rebuilt = load_dataset("cifar10", data_dir)
+    np.testing.assert_array_equal(rebuilt.train_images, good.train_images)
+    np.testing.assert_array_equal(rebuilt.test_labels, good.test_labels)
+    assert "rebuilding it from" in capsys.readouterr().err
+    assert sorted(p.name for p in data_dir.iterdir()) == [
+        "cifar-10-python.tar.gz",
+        "cifar10.v1.npz",
+    ]
+
+
+def test_a_data_dir_that_is_a_file_is_one_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match="is a file"):
+        load_dataset("cifar10", tmp_path / "file")

@@ -201,7 +201,7 @@ def test_a_future_that_raises_fails_its_run_and_the_sweep_goes_on(tmp_path):
     assert result.state == "done" and executor.shut
     failed = [r for r in runs if r.status == "failed"]
     assert {r.seed for r in failed} == {1} and len(failed) == 2
-    assert failed[0].error == "ConnectionError: its node went away"
+    assert failed[0].error == "ConnectionError: worker lost / its node went away"
     assert sum(r.status == "done" for r in runs) == 4
 
 

@@ -125,7 +125,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     failed = runs[runs["status"] == "failed"]
     assert set(failed["seed"]) == {1} and len(failed) == 9
     assert (runs.loc[runs["seed"] != 1, "status"] == "done").all()
-    assert set(failed["error"]) == {"ValueError: second line of the error"}
+    assert set(failed["error"]) == {"ValueError: seed 1 is cursed / second line of the error"}
     with hotlap.open(tmp_path) as store:
         run = store.runs(result.sweep.id, status="failed")[0]
         assert "Traceback" in run.traceback and "is cursed" in run.traceback

@@ -32,5 +32,16 @@ def load_plugins() -> list[str]:
         try:
             importlib.import_module(name)
         except ImportError as exc:
-            raise HotlapError(f"HOTLAP_PLUGINS: cannot import {name!r} ({exc})") from None
+            hint = "" if exc.name != name else "; is its folder on PYTHONPATH?"
+            raise HotlapError(f"HOTLAP_PLUGINS: cannot import {name!r} ({exc}){hint}") from exc
+        except Exception as exc:  # the plugin itself raised: one line, its traceback with --debug
+            where = ""
+            tb = exc.__traceback__
+            while tb is not None:
+                where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+                tb = tb.tb_next
+            raise HotlapError(
+                f"HOTLAP_PLUGINS: plugin {name!r} raised {type(exc).__name__}: {exc}{where} while "
+                "importing (run with --debug or HOTLAP_DEBUG=1 for the traceback)"
+            ) from exc
     return names

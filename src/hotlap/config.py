@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hotlap.errors import ConfigError
+from hotlap.io import DuplicateKeyError, load_yaml
 
 __all__ = ["RecipeConfig", "config_hash", "parse_overrides", "parse_value", "resolve_config"]
 
@@ -40,7 +41,9 @@ class RecipeConfig(BaseModel):
 def parse_value(text: str) -> Any:
     """A command-line value, typed by YAML's rules; `1e-3` is a number too (YAML 1.1 says string)."""
     try:
-        value = yaml.safe_load(text) if text.strip() else ""
+        value = load_yaml(text) if text.strip() else ""
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{text!r}: {exc}") from None
     except yaml.YAMLError:
         return text  # not YAML: keep the text, validation decides
     return _numbers(value)

@@ -41,6 +41,41 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
         return json.dumps(_clean(value), indent=indent, allow_nan=False, sort_keys=False)
 
 
+class DuplicateKeyError(ValueError):
+    """A YAML mapping that gives one key twice (YAML would keep the last one silently)."""
+
+
+def load_yaml(text: str) -> Any:
+    """`yaml.safe_load` that refuses a key given twice in one mapping: `lr: 1` then `lr: 2` is a
+    mistake, not an override. Raises DuplicateKeyError naming the key and its line."""
+    import yaml
+
+    class _UniqueKeys(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                hashable = key if not isinstance(key, list | dict) else repr(key)
+                if hashable in seen:
+                    line = key_node.start_mark.line + 1
+                    raise DuplicateKeyError(f"key {key!r} is given twice (line {line})")
+                seen.add(hashable)
+            return super().construct_mapping(node, deep=deep)
+
+    return yaml.load(text, Loader=_UniqueKeys)
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why a folder cannot be created (or written) at `path`, or None where it can. Checked before
+    any work, so a run never stops at its first write with an OSError."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("/"))
+    if not existing.is_dir():
+        return f"{existing} is a file, so no folder can be made at {path}"
+    if not os.access(existing, os.W_OK):
+        return f"{existing} is not writable"
+    return None
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
     """Call write(handle) on a temporary file next to `path`, fsync, then rename it to `path`."""
     path = Path(path)

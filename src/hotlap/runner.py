@@ -27,13 +27,13 @@ from typing import Any
 import torch
 
 from hotlap.config import RecipeConfig, parse_overrides
-from hotlap.data import dataset_sizes
 from hotlap.envinfo import resolve_device
 from hotlap.errors import HotlapError
-from hotlap.io import atomic_write_json, to_json
+from hotlap.io import atomic_write_json, folder_problem, to_json
 from hotlap.metrics import Metric
 from hotlap.recipes import Recipe, get_recipe
 from hotlap.store import Store, open_store
+from hotlap.sweep.spec import MAX_SEEDS
 
 __all__ = ["RunPlan", "execute", "plan_run", "summarize"]
 
@@ -91,14 +91,11 @@ def plan_run(
     check_callbacks(callbacks)
     parsed = parse_overrides(overrides)
     config = recipe.config(parsed)
-    train_size, _, _ = dataset_sizes(data)
-    if recipe.total_steps(config, train_size) < 1:
-        raise HotlapError(
-            f"{recipe.name} on {data}: batch_size {config.batch_size} leaves no training step "  # type: ignore[attr-defined]
-            f"for {train_size} training images"
-        )
+    recipe.check_trainable(config, data)
     if seeds < 1:
         raise HotlapError(f"--seeds must be at least 1 (got {seeds})")
+    if seeds > MAX_SEEDS:
+        raise HotlapError(f"--seeds {seeds:,} is over the limit of {MAX_SEEDS:,} seeds per config")
     if seed_offset < 0:
         raise HotlapError(f"--seed-offset must be at least 0 (got {seed_offset})")
     if recipe.metrics[0].kind == "fraction" and not 0.0 <= target <= 1.0:
@@ -113,6 +110,8 @@ def plan_run(
         and (not out_dir.is_dir() or any(out_dir.iterdir()))
     ):
         raise HotlapError(f"--out {out_dir} exists and is not an empty directory; choose another")
+    if out_dir is not None and (problem := folder_problem(out_dir)) is not None:
+        raise HotlapError(f"--out {out_dir}: {problem}")
     return RunPlan(
         recipe=recipe,
         config=config,
@@ -205,6 +204,11 @@ def execute(
     if store is None:
         with open_store() as own:
             return execute(plan, reporter, store=own, executor=executor)
+    if plan.out_dir is not None:  # made before the sweep is stored: a refused folder stores nothing
+        try:
+            plan.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HotlapError(f"--out {plan.out_dir}: {exc.strerror}") from None
     sweep, _ = open_sweep(store, spec, directory=plan.out_dir, sweep_id=spec.name)
     out = sweep.directory
     out.mkdir(parents=True, exist_ok=True)

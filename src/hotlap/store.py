@@ -17,10 +17,12 @@ The schema version lives in `PRAGMA user_version`; `MIGRATIONS[v]` takes a store
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -237,8 +239,18 @@ def _sweep(row: sqlite3.Row) -> SweepRecord:
     return SweepRecord(**data)
 
 
+_CONFIG_ID = re.compile(
+    r"^[0-9A-Za-z_][0-9A-Za-z_-]{0,63}$"
+)  # a SHA-256 prefix; never `..` or a `/`
+
+
 def _config(row: sqlite3.Row) -> ConfigRecord:
     data = dict(row)
+    if not _CONFIG_ID.match(str(data["config_id"])):  # it names folders: never a path
+        raise HotlapError(
+            f"the store holds config id {data['config_id']!r} (sweep {data['sweep_id']}), which is no "
+            "config id: the store was altered; hotlap will not use it in a path"
+        )
     data["params"] = json.loads(data["params"])
     data["config"] = json.loads(data["config"])
     data["is_baseline"] = bool(data["is_baseline"])
@@ -268,27 +280,60 @@ def _runs(rows: list[tuple[Any, ...]]) -> list[RunRecord]:
     return records
 
 
+def damaged(path: Path | None, exc: sqlite3.DatabaseError) -> str:
+    """The one line for a store SQLite cannot read or write (`path` None: the workdir's)."""
+    reason = str(exc).rstrip(".")
+    where = str(path) if path is not None else f"the workdir's {DB_NAME}"
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in reason:
+        return f"cannot open the store {where} ({reason}): is its folder writable?"
+    return (
+        f"{where} is not a readable hotlap store ({reason}); move it aside (or restore a backup) "
+        "and run again"
+    )
+
+
 class Store:
     """A workdir's database. Open it with `open_store(workdir)` (or `hotlap.open`)."""
 
     def __init__(self, workdir: str | os.PathLike[str], *, create: bool = True) -> None:
         self.workdir = Path(workdir)
         self.path = self.workdir / DB_NAME
+        if self.workdir.exists() and not self.workdir.is_dir():
+            raise HotlapError(
+                f"the workdir {self.workdir} is a file, not a folder; check --workdir / HOTLAP_HOME"
+            )
         if not self.path.exists():
             if not create:
                 raise HotlapError(
                     f"no hotlap store in {self.workdir} (no {DB_NAME}); check --workdir / HOTLAP_HOME"
                 )
-            self.workdir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(
-            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
-        )
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA busy_timeout = 60000")
-        self._wal()
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
+            try:
+                self.workdir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise HotlapError(
+                    f"cannot create the workdir {self.workdir}: {exc.strerror}"
+                ) from None
+        elif not self.path.is_file():
+            raise HotlapError(f"{self.path} is not a hotlap store (not a file); move it aside")
+        elif create and not os.access(self.workdir, os.W_OK):
+            raise HotlapError(
+                f"the workdir {self.workdir} is not writable; check --workdir / HOTLAP_HOME"
+            )
+        try:
+            self.db = sqlite3.connect(
+                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA busy_timeout = 60000")
+            self._wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self.db.execute("SELECT count(*) FROM sweeps").fetchone()  # reads the schema's pages
+        except sqlite3.DatabaseError as exc:  # a damaged or foreign file, or an unwritable folder
+            with contextlib.suppress(Exception):
+                self.db.close()
+            raise HotlapError(damaged(self.path, exc)) from None
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -381,6 +426,26 @@ class Store:
                     now,
                 ),
             )
+
+    def sweep_folder(self, sweep: SweepRecord) -> Path:
+        """The folder hotlap writes a sweep's files to (and replaces `best/`, `report/` in), as the
+        store names it: inside the workdir, or a folder hotlap made (`hotlap run --out`: it is new,
+        empty, or holds the sweep's spec.yaml or its run's config.json). A store that names any other folder was altered,
+        and writing there could replace the user's files: refused."""
+        folder = sweep.directory
+        if self.workdir.resolve() in folder.resolve().parents:
+            return folder
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise HotlapError(f"sweep {sweep.id}: its folder {folder} is not a folder hotlap made")
+        if not folder.exists() or (folder / "spec.yaml").is_file() or not any(folder.iterdir()):
+            return folder
+        with contextlib.suppress(OSError, ValueError):  # `hotlap run` writes config.json first
+            if json.loads((folder / "config.json").read_text()).get("sweep") == sweep.id:
+                return folder
+        raise HotlapError(
+            f"sweep {sweep.id}: the store names the folder {folder}, outside the workdir, and it is "
+            "not a sweep folder (no spec.yaml); hotlap will not write there"
+        )
 
     def sweep(self, key: str) -> SweepRecord | None:
         """A sweep by id or by name."""

@@ -29,6 +29,7 @@ class ToyConfig(RecipeConfig):
     epochs: float = Field(4.0, gt=0, description="fidelity: fewer epochs, lower accuracy")
     seconds: float = Field(0.0, ge=0, description="how long a run takes")
     fail_seed: int | None = Field(None, description="this seed raises")
+    fail_text: str = Field("", description="appended to the failing seed's error")
     nan: bool = Field(False, description="every run diverges")
     bonus: float = Field(0.0, ge=0, le=1, description="evaluation only: added to tta_accuracy")
     late_drop: float = Field(
@@ -76,7 +77,7 @@ def train(
     if config.nan:
         raise RunFailed("non-finite training loss (nan) in epoch 0")
     if config.fail_seed == seed:
-        raise ValueError(f"seed {seed} is cursed\nsecond line of the error")
+        raise ValueError(f"seed {seed} is cursed{config.fail_text}\nsecond line of the error")
     noise = ((seed * 7919) % 13 - 6) / 1000
     accuracy = 0.9 - (config.x - 0.3) ** 2 - 0.01 * config.y + noise - 0.02 / config.epochs
     if seed >= 15:  # a config whose screening seeds were kind: verification sees the truth

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -57,7 +58,12 @@ class RichProgress(Callback):
         self.progress.start()
         description = self.label or info.sweep.id
         self.task = self.progress.add_task(
-            description, total=info.total, completed=info.finished, failures="", last="", epoch=""
+            escape(description),
+            total=info.total,
+            completed=info.finished,
+            failures="",
+            last="",
+            epoch="",
         )
 
     def stage(self, name: str, fidelity: str) -> None:
@@ -69,7 +75,9 @@ class RichProgress(Callback):
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in list(record.items())[:3]
         )
-        self.progress.update(self.task, epoch=f"[dim]{run.config_id} seed {run.seed}: {shown}[/]")
+        self.progress.update(
+            self.task, epoch=f"[dim]{escape(f'{run.config_id} seed {run.seed}: {shown}')}[/]"
+        )
 
     def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
         if outcome.status != "done":
@@ -80,17 +88,17 @@ class RichProgress(Callback):
         metric = self.metric
         if metric is not None and self.label is not None:
             if outcome.status == "done" and metric.name in outcome.metrics:
-                fields["last"] = (
+                fields["last"] = escape(
                     f"last: {metric.name} {metric.format(outcome.metrics[metric.name])}"
                 )
         elif metric is not None and best is not None:
-            fields["last"] = (
+            fields["last"] = escape(
                 f"best {best.config_id}: {metric.name} {metric.format(best.mean(metric.name))} (n={best.n})"
             )
         self.progress.update(self.task, advance=1, **fields)
 
     def message(self, text: str) -> None:
-        if text.startswith(("re-queued", "promoting", "warning")):
+        if text.startswith(("re-queued", "repaired", "promoting", "warning")):
             self.progress.console.print(text, highlight=False, markup=False)
 
     def sweep_end(self, result: Any) -> None:

@@ -6,13 +6,15 @@ resume, status, ls), `reports` (export, report, compare), `evaluate` (eval).
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 from typing import Annotated
 
 import typer
 
 from hotlap.cli import evaluate, reports, runs, sweeps  # noqa: F401  (register the commands)
-from hotlap.cli.app import app, console
+from hotlap.cli.app import app, console, interrupt_said
 from hotlap.errors import HotlapError
 
 __all__ = ["app", "console", "main"]
@@ -25,25 +27,91 @@ app.registered_commands.sort(
 )
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from hotlap import __version__
 
-        console.print(f"hotlap {__version__}")
+        print(f"hotlap {__version__}")
         raise typer.Exit()
 
 
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="print the version and exit", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="show the traceback behind an error [env HOTLAP_DEBUG=1]"),
+    ] = False,
+) -> None:
+    """Find the fastest training configuration that reliably reaches a target accuracy."""
+
+
 def main() -> None:
-    """Entry point: run the app; a HotlapError becomes one line on stderr and exit code 2."""
+    """Entry point: run the app. A HotlapError, a usage error (unknown option, missing argument,
+    bad value) or a damaged store becomes one line on stderr and exit code 2."""
+    if "--debug" in sys.argv[1:]:  # anywhere on the line: errors then show their traceback
+        sys.argv.remove("--debug")
+        os.environ["HOTLAP_DEBUG"] = "1"
+    usage_error, click_error, no_args = _click_errors()
+    interrupt_said(reset=True)
     try:
         from hotlap import load_plugins
 
         load_plugins()
-        app()
+        code = app(standalone_mode=False)
     except HotlapError as exc:
-        message = " ".join(str(exc).split())
-        print(f"hotlap: error: {message}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code, exc)
+    except no_args as exc:
+        print(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        sys.exit(2)
+    except usage_error as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "hotlap"
+        _fail(f"{exc.format_message().rstrip('.')} (see: {where} --help)", 2)
+    except click_error as exc:  # a bad file argument, for one
+        _fail(exc.format_message(), 2)
+    except typer.Abort:  # Ctrl-D at a prompt
+        _fail("aborted", 130)
+    except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+        if isinstance(
+            exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError
+        ):
+            raise  # a bug, not a damaged file: keep its traceback
+        from hotlap.store import damaged
+
+        _fail(damaged(None, exc), 2)
+    except KeyboardInterrupt:  # outside the commands (plugins importing, the interpreter's exit)
+        code = 130
+    if code == 130 and not interrupt_said():
+        print(
+            "hotlap: interrupted; finished runs are stored (hotlap status shows where it stands)",
+            file=sys.stderr,
+        )
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_errors() -> tuple[type[Exception], type[Exception], type[Exception]]:
+    """Click's UsageError, ClickException and NoArgsIsHelpError as this typer raises them (typer
+    0.29 vendors click under another module name), found from typer's public BadParameter."""
+    mro = typer.BadParameter.__mro__
+    usage = next(c for c in mro if c.__name__ == "UsageError")
+    click_error = next(c for c in mro if c.__name__ == "ClickException")
+    no_args = getattr(sys.modules[usage.__module__], "NoArgsIsHelpError", None)
+    return usage, click_error, no_args or _Never
+
+
+class _Never(Exception):
+    """Stands for an exception class this click does not have."""
+
+
+def _fail(message: str, code: int, exc: BaseException | None = None) -> None:
+    if exc is not None and os.environ.get("HOTLAP_DEBUG") == "1":
+        import traceback
+
+        traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+    print(f"hotlap: error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(code)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from hotlap.errors import HotlapError
+from hotlap.io import folder_problem
 
 app = typer.Typer(
     name="hotlap",
@@ -19,6 +20,22 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console()
+_interrupt_said: list[str] = []  # what an interrupted command said (main says it otherwise)
+
+
+def interrupted(message: str) -> typer.Exit:
+    """Say what Ctrl-C left behind (rich markup), and the exit to raise: `raise interrupted(...)`."""
+    console.print(message)
+    _interrupt_said.append(message)
+    return typer.Exit(130)
+
+
+def interrupt_said(*, reset: bool = False) -> bool:
+    said = bool(_interrupt_said)
+    if reset:  # a new command line (the tests run several in one process)
+        _interrupt_said.clear()
+    return said
+
 
 Overrides = Annotated[
     list[str] | None, typer.Argument(help="config overrides KEY=VALUE", show_default=False)
@@ -66,11 +83,9 @@ def _check_out(path: Path | None, *, folder: bool = False) -> None:
     if path is None:
         return
     if folder:
-        existing = next((p for p in (path, *path.parents) if p.exists()), Path("/"))
-        if not existing.is_dir() or (existing != path and not os.access(existing, os.W_OK)):
-            raise HotlapError(f"--out {path}: cannot create a folder there")
-        if existing == path and not os.access(path, os.W_OK):
-            raise HotlapError(f"--out {path}: the folder is not writable")
+        problem = folder_problem(path)
+        if problem is not None:
+            raise HotlapError(f"--out {path}: {problem}")
         return
     if path.is_dir():
         raise HotlapError(f"--out {path} is a folder; give a file name")

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hotlap.cli.app import console
+from hotlap.cli.app import console, interrupted
 from hotlap.errors import HotlapError
 
 
@@ -47,12 +47,22 @@ def _drive(
     try:
         result = engine.run()
     except KeyboardInterrupt:
-        console.print(
+        raise interrupted(
             f"[yellow]interrupted[/]: finished runs are stored; resume with: hotlap resume {sweep.id}"
-        )
-        raise typer.Exit(130) from None
+        ) from None
+    try:
+        _after(store, engine, result, data_dir, warmup)
+    except KeyboardInterrupt:  # the sweep itself is complete and stored: only the summary is cut
+        raise interrupted(
+            f"[yellow]interrupted[/] while printing the summary; the sweep is stored: "
+            f"hotlap report {sweep.id}"
+        ) from None
+
+
+def _after(store: Any, engine: Any, result: Any, data_dir: Path | None, warmup: bool) -> None:
+    """What `sweep` and `resume` print once the engine is done, and the derived TTA sweep."""
     color = {"done": "green", "stopped": "yellow", "failed": "red"}[result.state]
-    console.print(f"[{color}]sweep {result.state}[/]: {result.message}")
+    console.print(f"[{color}]sweep {result.state}[/]: {escape(result.message)}")
     _print_status(store, result.sweep)
     if result.state == "failed":
         raise typer.Exit(1)
@@ -86,7 +96,9 @@ def _derive(
 
         fields[WEIGHT_FIELD] = check_weights(parse_values(tta_weight, "--tta-weight"))
         reference, where = {WEIGHT_FIELD: REFERENCE_WEIGHT}, reweightable
-        name = name or f"{store.require(key).name}-tta"
+        from hotlap.sweep.spec import TTA_SUFFIX
+
+        name = name or f"{store.require(key).name}{TTA_SUFFIX}"
     return derive_sweep(
         store, key, fields, reference=reference, where=where, name=name, device=device
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hotlap.cli.app import WorkdirOpt, _check_out, app, console
@@ -38,7 +39,7 @@ def export(
         sys.stdout.write(text)
     else:
         atomic_write_text(out, text)
-        console.print(f"{len(frame)} runs written to {out}", highlight=False)
+        console.print(f"{len(frame)} runs written to {escape(str(out))}", highlight=False)
 
 
 @app.command()
@@ -69,16 +70,20 @@ def report(
     analysis, sweep = loaded.analysis, loaded.sweep
     if format == "table":
         console.print(render_table(analysis, sweep, width=console.width))
-        files = write_report(loaded, out or sweep.directory / "report")
-        console.print(f"report files: {files['html'].parent} (report.html, report.csv, "
-                      f"{', '.join(p.name for k, p in files.items() if p.suffix == '.png')})")  # fmt: skip
+        files = write_report(loaded, out or store.sweep_folder(sweep) / "report")
+        names = [
+            "report.html",
+            "report.csv",
+            *(p.name for p in files.values() if p.suffix == ".png"),
+        ]
+        console.print(f"report files: {escape(str(files['html'].parent))} ({', '.join(names)})")
         return
     text = render_format(loaded, format)
     if out is None:
         sys.stdout.write(text)
     else:
         atomic_write_text(out, text)
-        console.print(f"report written to {out}", highlight=False)
+        console.print(f"report written to {escape(str(out))}", highlight=False)
 
 
 @app.command("compare")

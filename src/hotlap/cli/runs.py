@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from hotlap.cli.app import DataDirOpt, DataOpt, Overrides, app, console
+from hotlap.cli.app import DataDirOpt, DataOpt, Overrides, app, console, interrupted
 
 
 def _number(value: float | None, pct: bool) -> str:
@@ -90,15 +91,16 @@ def run(
     try:
         summary = execute(plan, reporter)
     except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted[/]: the finished seeds are in {reporter.directory}")
-        raise typer.Exit(130) from None
+        raise interrupted(
+            f"[yellow]interrupted[/]: the finished seeds are in {escape(str(reporter.directory))}"
+        ) from None
     title = f"{plan.recipe.name} on {plan.dataset}, {plan.device}, seeds {plan.seeds[0]}..{plan.seeds[-1]}"
     console.print(summary_table(summary, title, plan.recipe.metrics))
-    console.print(f"run directory: {summary['directory']}")
+    console.print(f"run directory: {escape(str(summary['directory']))}")
     if summary["failed"]:
         failed = summary["failed"]
         console.print(
-            f"[red]{failed} seed(s) failed[/]: see {Path(summary['directory']) / 'runs.jsonl'}"
+            f"[red]{failed} seed(s) failed[/]: see {escape(str(Path(summary['directory']) / 'runs.jsonl'))}"
         )
         raise typer.Exit(1)
 
@@ -112,7 +114,7 @@ def recipes() -> None:
     table.add_column("recipe")
     table.add_column("what it is")
     for entry in list_recipes():
-        table.add_row(entry.name, entry.summary)
+        table.add_row(escape(entry.name), escape(entry.summary))
     console.print(table)
 
 
@@ -162,7 +164,7 @@ def show(
             if name in entry.eval_fields
             else ""
         )
-        table.add_row(name, shown, (field.description or "") + shared)
+        table.add_row(name, escape(shown), escape((field.description or "") + shared))
     console.print(table)
 
     model = entry.build_model(config, num_classes)

@@ -73,6 +73,9 @@ class DatasetSpec:
 
 
 _REGISTRY: dict[str, DatasetSpec] = {}
+# The largest `name:N` a sized dataset takes: 10x CIFAR's training set, 1.4 GiB of images held in
+# memory (a bigger N is a typo that would allocate terabytes).
+MAX_SIZE = 500_000
 
 
 def register_dataset(
@@ -124,6 +127,11 @@ def parse_dataset_name(name: str) -> tuple[DatasetSpec, int | None]:
         raise DataError(f"dataset {name!r}: the size after ':' must be an integer") from None
     if size < 1:
         raise DataError(f"dataset {name!r}: the size after ':' must be at least 1")
+    if size > MAX_SIZE:
+        raise DataError(
+            f"dataset {name!r}: {size:,} images is over the limit of {MAX_SIZE:,} "
+            f"({MAX_SIZE * 3072 / 2**30:.1f} GiB of 32x32 images in memory)"
+        )
     return spec, size
 
 

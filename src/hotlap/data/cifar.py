@@ -13,10 +13,12 @@ import hashlib
 import http.client
 import os
 import pickle
+import sys
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -226,22 +228,27 @@ def _convert(archive: CifarArchive, archive_path: Path, cache_path: Path) -> Non
 
 
 def load_cifar(name: str, data_dir: Path) -> Dataset:
-    """Load CIFAR-10 or CIFAR-100 from the cache, building the cache on first use."""
+    """Load CIFAR-10 or CIFAR-100 from the cache, building the cache on first use.
+
+    A cache that does not hold what the conversion writes (a junk file, missing or empty arrays,
+    wrong shapes or dtypes, labels out of range) is rebuilt from the archive where the archive is
+    there, and is otherwise a one-line error: a bad cache never reaches a training run.
+    """
     archive = CIFAR_ARCHIVES[name]
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"{name}: the data directory {data_dir} is a file, not a folder")
     cache_path = data_dir / f"{name}.v{CACHE_VERSION}.npz"
     if not cache_path.exists():
-        archive_path = download_archive(archive, data_dir)
-        _convert(archive, archive_path, cache_path)
+        _convert(archive, download_archive(archive, data_dir), cache_path)
     try:
-        with np.load(cache_path, allow_pickle=False) as arrays:
-            fields = {
-                key: arrays[key]
-                for key in ("train_images", "train_labels", "test_images", "test_labels")
-            }
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(
-            f"{name}: the cache {cache_path} is unreadable ({exc}); delete it to rebuild"
-        ) from None
+        fields = read_cache(archive, cache_path)
+    except DataError as exc:
+        archive_path = data_dir / archive.filename
+        if not archive_path.is_file():
+            raise DataError(f"{exc}; delete it to rebuild it from a fresh download") from None
+        print(f"hotlap: {exc}; rebuilding it from {archive_path}", file=sys.stderr)
+        _convert(archive, download_archive(archive, data_dir), cache_path)
+        fields = read_cache(archive, cache_path)
     return Dataset(
         name=name,
         num_classes=archive.num_classes,
@@ -249,6 +256,41 @@ def load_cifar(name: str, data_dir: Path) -> Dataset:
         std=archive.std,
         **fields,
     )
+
+
+def read_cache(archive: CifarArchive, cache_path: Path) -> dict[str, np.ndarray]:
+    """The four arrays of a cache file, each checked against what `_convert` writes."""
+    bad = f"{archive.name}: the cache {cache_path} is not a valid cache"
+    try:
+        with cache_path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
+            if "version" in arrays.files and int(arrays["version"]) != CACHE_VERSION:
+                raise DataError(
+                    f"{bad} (version {int(arrays['version'])}, expected {CACHE_VERSION})"
+                )
+            fields = {
+                key: arrays[key]
+                for key in ("train_images", "train_labels", "test_images", "test_labels")
+            }
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        reason = f"no array {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+        raise DataError(f"{bad} ({reason})") from None
+    for split in ("train", "test"):
+        images, labels = fields[f"{split}_images"], fields[f"{split}_labels"]
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
+            raise DataError(
+                f"{bad} ({split} images {images.dtype} {images.shape}, expected uint8 (N, 32, 32, 3))"
+            )
+        if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(images):
+            raise DataError(
+                f"{bad} ({split} labels {labels.dtype} {labels.shape} for {len(images)} images)"
+            )
+        if not len(labels):
+            raise DataError(f"{bad} (no {split} images)")
+        if labels.min() < 0 or labels.max() >= archive.num_classes:
+            raise DataError(f"{bad} ({split} labels outside 0..{archive.num_classes - 1})")
+    return fields
 
 
 @register_dataset(

@@ -82,10 +82,15 @@ class Outcome:
                    traceback="".join(traceback.format_exception(exc)), **fields)  # fmt: skip
 
 
+ERROR_CHARS = 500  # of a failed run's error line; the whole traceback is stored beside it
+
+
 def error_line(exc: BaseException) -> str:
-    """`ValueError: the last line of the message`."""
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[-1] if lines else ""
+    """`ValueError: the message` on one line: every line of the message, joined by " / " (the first
+    often names the cause, a later one the detail), cut at ERROR_CHARS."""
+    text = " / ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
+    if len(text) > ERROR_CHARS:
+        text = text[: ERROR_CHARS - 1] + "…"
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 

@@ -25,7 +25,7 @@ from hotlap.executors.base import (
     register_executor,
 )
 from hotlap.recipes import Recipe, RunResult, get_recipe
-from hotlap.recipes.base import SourceRun
+from hotlap.recipes.base import SourceRun, check_learned
 
 __all__ = ["InProcessExecutor", "Worker"]
 
@@ -70,7 +70,9 @@ class Worker:
         on_epoch: Any = None,
         keep_weights: bool = True,
     ) -> RunResult:
-        return recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights)
+        result = recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights)
+        check_learned(result.history, self.data.num_classes)
+        return result
 
     def evaluate(
         self, recipe: Recipe, config: RecipeConfig, source: SourceRun, warmup: bool

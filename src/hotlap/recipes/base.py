@@ -148,6 +148,19 @@ class Recipe:
             f"recipe {self.name} has no metric {name!r} (it reports: {', '.join(m.name for m in self.metrics)})"
         )
 
+    def check_trainable(self, config: RecipeConfig, dataset: str) -> None:
+        """A config that makes no optimizer step on `dataset` (a batch larger than its training
+        set) is a ConfigError before anything runs; `hotlap run` and a sweep's spec both ask."""
+        from hotlap.data import dataset_sizes
+
+        train_size, _, _ = dataset_sizes(dataset)
+        if self.total_steps(config, train_size) < 1:
+            batch = getattr(config, "batch_size", None)
+            what = f"batch_size {batch}" if batch is not None else "the config"
+            raise ConfigError(
+                f"{self.name} on {dataset}: {what} leaves no training step for {train_size} training images"
+            )
+
     def shape_of(self, config: RecipeConfig) -> Hashable:
         return None if self.shape is None else self.shape(config)
 
@@ -212,6 +225,25 @@ def get_recipe(name: str) -> Recipe:
 
 def list_recipes() -> list[Recipe]:
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+CHANCE_TOLERANCE = 1e-3  # relative: lr=1e6 on digits stays at 2.302585 = ln 10 to 7 digits
+
+
+def check_learned(history: Sequence[dict[str, Any]], num_classes: int) -> None:
+    """Raise RunFailed where the training loss sat at ln(classes) in every epoch: the loss of a
+    constant prediction, so the network never learned (it diverged to constant logits, as
+    airbench94 does at lr=1e6), and its chance accuracy is not a result to average. Recipes that
+    log no `train_loss` are not judged."""
+    losses = [record.get("train_loss") for record in history]
+    if not losses or num_classes < 2 or not all(isinstance(v, int | float) for v in losses):
+        return
+    chance = math.log(num_classes)
+    if all(abs(loss - chance) <= CHANCE_TOLERANCE * chance for loss in losses):  # type: ignore[operator]
+        raise RunFailed(
+            f"diverged: the training loss stayed at ln({num_classes}) = {chance:.4f} (a constant "
+            f"prediction) in all {len(losses)} epochs; is the learning rate too high?"
+        )
 
 
 def steps_per_epoch(train_size: int, batch_size: int, drop_last: bool = True) -> int:

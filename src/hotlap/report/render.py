@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -311,25 +312,34 @@ def render_json(analysis: Analysis, sweep: SweepRecord, environment: dict[str, A
     )
 
 
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|])")  # `_` inside words is no emphasis: left as is
+
+
+def _md(text: str) -> str:
+    """Text from outside (variant names, swept values, sentences naming them) as literal Markdown:
+    HTML escaped (a `<script>` in a variant name stays text) and Markdown's marks backslashed."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
 def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
     headers = _headers(analysis)
-    lines = [f"# Sweep {sweep.id}", "", f"{sweep.recipe} on {sweep.dataset}.", ""]
-    lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines = [f"# Sweep {_md(sweep.id)}", "", f"{_md(sweep.recipe)} on {_md(sweep.dataset)}.", ""]
+    lines += ["| " + " | ".join(_md(h) for h in headers) + " |", "|" + "---|" * len(headers)]
     rows = config_rows(analysis)
     for row, cells in zip(rows, _table_cells(analysis, rows), strict=True):
         if row["fidelity"] != "full":
             cells[1] += " (low fidelity)"
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    lines += ["", f"**{analysis.recommendation.sentence}**", "", _runs_line(analysis)]
+        lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    lines += ["", f"**{_md(analysis.recommendation.sentence)}**", "", _md(_runs_line(analysis))]
     if _guarantee_line(analysis):
-        lines += ["", _guarantee_line(analysis)]
+        lines += ["", _md(_guarantee_line(analysis))]
     if _devices_line(analysis):
-        lines += ["", f"**{_devices_line(analysis)}**"]
+        lines += ["", f"**{_md(_devices_line(analysis))}**"]
     for warning in analysis.warnings:
-        lines += ["", f"**{warning}**"]
+        lines += ["", f"**{_md(warning)}**"]
     line = _verification_line(analysis)
     if line:
-        lines += ["", line]
+        lines += ["", _md(line)]
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.executors.base import Outcome
+from hotlap.faults import fault_point
 from hotlap.io import atomic_directory, to_json
 from hotlap.store import ConfigRecord, RunRecord
 
@@ -30,6 +31,7 @@ def write_run(
     """The run's folder, complete or absent (a rerun after a kill replaces its leftovers)."""
     with atomic_directory(run_directory(directory, run.config_id, run.seed, run.fidelity)) as tmp:
         (tmp / "config.json").write_text(to_json(described, indent=2) + "\n")
+        fault_point("run-folder")  # the torture test kills here: the hidden folder is then removed
         (tmp / "metrics.json").write_text(to_json(outcome.fields(), indent=2) + "\n")
         for name, data in outcome.artifacts.items():
             (tmp / name).write_bytes(data)

@@ -30,6 +30,7 @@ from hotlap.config import config_hash, resolve_config
 from hotlap.decisions import Verdict
 from hotlap.errors import HotlapError
 from hotlap.executors import Executor, Outcome, Task
+from hotlap.faults import fault_point
 from hotlap.io import to_json
 from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
@@ -37,6 +38,7 @@ from hotlap.sweep.analysis import Analysis, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
 from hotlap.sweep.judging import Guarantee, guarantee
 from hotlap.sweep.queue import RunQueue
+from hotlap.sweep.repair import RUNS_FILE, repair_files, runs_line
 from hotlap.sweep.results import (
     ConfigSummary,
     SweepResult,
@@ -110,7 +112,7 @@ class Engine:
         self.retry_failed = retry_failed
         self.data_dir = data_dir
         self.allow_device_change = allow_device_change
-        self.directory = sweep.directory
+        self.directory = store.sweep_folder(sweep)
         self.worker = f"pid {os.getpid()} on {socket.gethostname()}"
         self.consecutive_failures = 0
         self.last_error: str | None = None
@@ -155,6 +157,7 @@ class Engine:
             if derived:
                 warning = None
             self._device = self.store.sessions(self.sweep.id)[-1].device_name
+            repaired = repair_files(self.store, self.sweep.id, self.directory)
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
             retried = (
                 self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
@@ -168,6 +171,8 @@ class Engine:
             )
             if warning:
                 self._log(warning)
+            for line in repaired:
+                self._log(f"repaired: {line}")
             if stale:
                 self._log(f"re-queued {stale} run(s) left running by an earlier session")
             if retried:
@@ -593,6 +598,7 @@ class Engine:
         else:
             self.consecutive_failures += 1
             self.last_error = outcome.error
+        fault_point("before-finish")  # the torture test kills here: the run is then run again
         if not self.store.finish(run.id, outcome.fields(), session=self.session):
             raise HotlapError(
                 f"run {run.id} of sweep {self.sweep.id} was changed by another process"
@@ -608,13 +614,8 @@ class Engine:
                 summary.add(outcome.metrics)
             else:
                 summary.failed += 1
-        fields = outcome.fields()
-        metrics = fields.pop("metrics")
-        for name in ("run_id", "status", "warmup_time"):
-            fields.pop(name)
-        line = {"config_id": run.config_id, "seed": run.seed, "fidelity": run.fidelity, "stage": run.stage,
-                "status": outcome.status, "session": self.session, **metrics, **fields}  # fmt: skip
-        self._files.append("runs.jsonl", to_json(line))
+        fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
+        self._files.append(RUNS_FILE, to_json(runs_line(run, outcome.fields(), self.session)))
         if outcome.warmup_time is not None:
             self._log(f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s "
                       "(a new training shape), excluded from all statistics")  # fmt: skip

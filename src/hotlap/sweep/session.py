@@ -68,12 +68,25 @@ def open_sweep(
     return sweep, True
 
 
+def _open_lock(path: Path) -> IO[str]:
+    """The lock file, opened for reading and writing without following a link: a `.lock` that is a
+    symlink (planted to make hotlap truncate another file) is refused."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if path.is_symlink():
+            raise HotlapError(
+                f"{path} is a symbolic link; hotlap will not write through it: remove it"
+            ) from None
+        raise HotlapError(f"cannot open the sweep lock {path}: {exc.strerror}") from None
+    return os.fdopen(fd, "r+")
+
+
 @contextmanager
 def sweep_lock(directory: Path, sweep_id: str) -> Iterator[None]:
     """Exclusive, process-lifetime lock on a sweep: the OS drops it when the holder dies."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / ".lock"
-    handle = path.open("a+")
+    handle = _open_lock(directory / ".lock")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -97,9 +110,9 @@ def sweep_lock(directory: Path, sweep_id: str) -> Iterator[None]:
 def is_locked(directory: Path) -> bool:
     """Whether a live process drives the sweep in `directory`."""
     path = directory / ".lock"
-    if not path.exists():
+    if not path.exists() or path.is_symlink():
         return False
-    with path.open("a+") as handle:
+    with _open_lock(path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -49,6 +49,13 @@ __all__ = [
 ]
 
 VARIANT_KEY = "variant"
+# Limits (README, "Limits"): a study past them is a typo (`seeds=1000000000`), and planning it
+# would allocate gigabytes before the first run. Each is checked without building the list.
+MAX_SEEDS = 100_000  # seeds per config: a count, a list, racing's max, verify.seeds
+MAX_VALUES = 100_000  # values of one swept key (a range's steps, an integer range for brute)
+MAX_NAME = 81  # characters of a sweep name
+TTA_SUFFIX = "-tta"  # the derived sweep `tta_weights` makes is named NAME-tta
+MAX_CONFIGS = 1_000_000  # configs a finite strategy enumerates, and strategy.trials
 DEFAULT_FUTILITY = 0.2  # racing's fail level per look (benchmarks/racing.py measured the choice)
 FINITE_STRATEGIES = ("grid", "brute")
 # Fields whose change makes stored results meaningless for the new spec.
@@ -89,7 +96,17 @@ class RangeSpec(_Strict):
             raise ValueError("a range takes log or step, not both")
         if self.step is not None and not 0 < self.step <= self.high - self.low:
             raise ValueError(f"step must be in (0, high - low] (got {self.step})")
+        if self.count() is not None and self.count() > MAX_VALUES:  # type: ignore[operator]
+            raise ValueError(
+                f"{self.count():,} values, more than the limit of {MAX_VALUES:,}; raise step"
+            )
         return self
+
+    def count(self) -> int | None:
+        """How many values `values()` lists (None: a continuous range)."""
+        if self.step is None:
+            return None
+        return math.floor((self.high - self.low) / self.step + 1e-9) + 1
 
     @property
     def is_int(self) -> bool:
@@ -104,7 +121,8 @@ class RangeSpec(_Strict):
         """Every value low, low + step, ... <= high (a float step is rounded to 12 significant digits)."""
         if self.step is None:
             raise ValueError("a range without step has no finite list of values")
-        count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
+        count = self.count()
+        assert count is not None
         if self.is_int:
             return [int(self.low + i * self.step) for i in range(count)]
         return [float(f"{self.low + i * self.step:.12g}") for i in range(count)]
@@ -122,7 +140,9 @@ class StrategySpec(_Strict):
         str  # a registered strategy (hotlap.sweep.strategies: grid, brute, random, tpe, nsga2, ...)
     )
     seed: int = Field(0, description="sampler seed (random order for brute)")
-    trials: int | None = Field(None, ge=1, description="configs to try (random, tpe, nsga2)")
+    trials: int | None = Field(
+        None, ge=1, le=MAX_CONFIGS, description="configs to try (random, tpe, nsga2)"
+    )
     n_startup_trials: int | None = Field(
         None, ge=1, description="tpe: random trials before modelling"
     )
@@ -222,14 +242,24 @@ class VerifySpec(_Strict):
     config that passes there is recommended; if the first candidate does not, the next passing
     one is verified, up to `candidates` (the sweep's alpha split over them)."""
 
-    seeds: int = Field(ge=2)
+    seeds: int = Field(ge=2, le=MAX_SEEDS)
     candidates: int = Field(
         1, ge=1, le=10, description="passing configs verified at most, in order"
     )
 
 
+def _size(entry: Any) -> int:
+    """How many values a finite space entry has, without listing them."""
+    if isinstance(entry, RangeSpec):
+        count = entry.count()
+        return count if count is not None else int(entry.high) - int(entry.low) + 1  # brute, int
+    if isinstance(entry, ChoicesSpec):
+        return len(entry.choices)
+    return len(entry)
+
+
 class SweepSpec(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+    name: str = Field(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_NAME - 1}}}$")
     recipe: str
     dataset: str = "cifar10"
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
@@ -295,6 +325,10 @@ class SweepSpec(_Strict):
                 raise ValueError("seeds: min, max and step are integers")
             if not 2 <= low <= high:
                 raise ValueError(f"seeds: need 2 <= min <= max (got min {low}, max {high})")
+            if high > MAX_SEEDS:
+                raise ValueError(
+                    f"seeds.max {high:,} is over the limit of {MAX_SEEDS:,} seeds per config"
+                )
             data["seeds"] = list(range(high))
             data["racing"] = {
                 "min": low,
@@ -326,10 +360,16 @@ class SweepSpec(_Strict):
         if isinstance(value, int):
             if value < 1:
                 raise ValueError(f"at least one seed (got {value})")
+            if value > MAX_SEEDS:
+                raise ValueError(f"{value:,} seeds is over the limit of {MAX_SEEDS:,} per config")
             return list(range(value))
         if isinstance(value, list):
             if not value:
                 raise ValueError("the seed list is empty")
+            if len(value) > MAX_SEEDS:
+                raise ValueError(
+                    f"{len(value):,} seeds is over the limit of {MAX_SEEDS:,} per config"
+                )
             if len(set(map(repr, value))) != len(value):
                 raise ValueError("the seed list repeats a seed")
             if any(isinstance(s, int) and s < 0 for s in value):
@@ -415,6 +455,19 @@ class SweepSpec(_Strict):
                     raise ValueError(
                         f"space.{key}: strategy {strategy} enumerates a finite space, and this range has no step"
                     )
+            sizes = [len(self.variants)] if self.variants else []
+            for key, entry in self.space.items():
+                size = _size(entry)
+                if size > MAX_VALUES:
+                    raise ValueError(
+                        f"space.{key}: {size:,} values, more than the limit of {MAX_VALUES:,}"
+                    )
+                sizes.append(size)
+            if math.prod(sizes) > MAX_CONFIGS:
+                raise ValueError(
+                    f"the space has {math.prod(sizes):,} configs, more than the limit of {MAX_CONFIGS:,} "
+                    f"for strategy {strategy}; use random or tpe with strategy.trials"
+                )
         elif (
             self.strategy.trials is None
             and self.budget.max_runs is None
@@ -433,6 +486,11 @@ class SweepSpec(_Strict):
             raise ValueError(f"fidelity.key {self.fidelity.key!r} is also swept in space")
         if self.racing is not None and self.racing.step > len(self.seeds):
             raise ValueError("seeds.step must not exceed seeds.max")
+        if self.tta_weights is not None and len(self.name) + len(TTA_SUFFIX) > MAX_NAME:
+            raise ValueError(  # found before any run, not once the whole sweep has trained
+                f"name: with tta_weights the derived sweep is named {self.name}{TTA_SUFFIX}, longer than "
+                f"{MAX_NAME} characters; shorten the name to {MAX_NAME - len(TTA_SUFFIX)} at most"
+            )
         return self
 
     # --- derived -----------------------------------------------------------------------------

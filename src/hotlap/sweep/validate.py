@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
-from hotlap.config import RecipeConfig, resolve_config
+from hotlap.config import resolve_config
 from hotlap.errors import ConfigError, HotlapError
+from hotlap.io import DuplicateKeyError, load_yaml
 from hotlap.sweep.spec import (
     ChoicesSpec,
     Objective,
@@ -25,6 +26,9 @@ from hotlap.sweep.spec import (
     apply_overrides,
 )
 from hotlap.sweep.strategies import list_strategies
+
+if TYPE_CHECKING:
+    from hotlap.recipes import Recipe
 
 __all__ = ["load_spec", "parse_spec", "stored_spec"]
 
@@ -39,7 +43,9 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"spec file {path} cannot be read ({exc.__class__.__name__})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
+    except DuplicateKeyError as exc:
+        raise SpecError(f"{path}: {exc}; give each field once") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -93,7 +99,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         raise SpecError(
             f"strategy.name: unknown strategy {spec.strategy.name!r} ({_closest(spec.strategy.name, list_strategies())})"
         )
-    _check_configs(spec, recipe.config_cls, recipe.name)
+    _check_configs(spec, recipe)
     return _resolve_metrics(spec, [m.to_plain() for m in recipe.metrics])
 
 
@@ -156,8 +162,10 @@ def _known(metrics: Mapping[str, Any]) -> str:
     return f"the recipe reports: {', '.join(metrics)}"
 
 
-def _check_configs(spec: SweepSpec, config_cls: type[RecipeConfig], recipe_name: str) -> None:
-    """Every value a config can take must validate against the recipe's config."""
+def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
+    """Every value a config can take must validate against the recipe's config, and train on the
+    sweep's dataset (the same check as `hotlap run`'s)."""
+    config_cls, recipe_name = recipe.config_cls, recipe.name
     fields = config_cls.field_names()
 
     def check(where: str, overrides: Mapping[str, Any]) -> None:
@@ -167,7 +175,7 @@ def _check_configs(spec: SweepSpec, config_cls: type[RecipeConfig], recipe_name:
                     f"{where}: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
                 )
         try:
-            resolve_config(config_cls, overrides)
+            recipe.check_trainable(resolve_config(config_cls, overrides), spec.dataset)
         except ConfigError as exc:
             raise SpecError(f"{where}: {exc}") from None
 
