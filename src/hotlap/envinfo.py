@@ -14,7 +14,7 @@ import torch
 
 import hotlap
 
-__all__ = ["environment", "git_commit", "resolve_device"]
+__all__ = ["cpu_model", "device_name", "environment", "git_commit", "resolve_device"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -58,9 +58,32 @@ def git_commit(path: Path | None = None) -> str | None:
 
 
 def device_name(device: torch.device) -> str:
+    """The device model: CUDA's name of the GPU, or the CPU's model and architecture."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine() or "cpu"
+    machine = platform.machine() or "cpu"
+    model = cpu_model()
+    return f"{model} ({machine})" if model and model != machine else machine
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (`/proc/cpuinfo` on Linux, sysctl on macOS), None where unknown."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Hardware", "cpu model") and value.strip():
+                    return " ".join(value.split())
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
+                                 text=True, timeout=5, check=True).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        return out or None
+    return platform.processor() or None
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -69,8 +92,12 @@ def environment(device: torch.device) -> dict[str, Any]:
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        # What the run used: CUDA and cuDNN only where it ran on CUDA (the build's CUDA otherwise).
+        "cuda": torch.version.cuda if device.type == "cuda" else None,
+        "cudnn": torch.backends.cudnn.version()
+        if device.type == "cuda" and torch.backends.cudnn.is_available()
+        else None,
+        "torch_cuda_build": torch.version.cuda,
         "device": str(device),
         "device_name": device_name(device),
         "hostname": socket.gethostname(),

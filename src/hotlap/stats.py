@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats as sps
 
 __all__ = [
     "Comparison",
@@ -46,9 +45,18 @@ __all__ = [
 MIN_WILCOXON_PAIRS = 6  # below this the signed-rank test cannot reach 0.05 (two-sided)
 
 
+@lru_cache(maxsize=1)
+def _sps():  # type: ignore[no-untyped-def]
+    """scipy.stats, imported on first use: commands that only read the store never pay its
+    ~0.9 s import (`hotlap ls`, `status`)."""
+    from scipy import stats
+
+    return stats
+
+
 @lru_cache(maxsize=4096)
 def _t(q: float, df: int) -> float:
-    return float(sps.t.ppf(q, df))
+    return float(_sps().t.ppf(q, df))
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -135,8 +143,10 @@ def rate_bounds(successes: int, n: int, alpha: float) -> tuple[float, float]:
     """One-sided exact (Clopper-Pearson) lower and upper bounds of a binomial rate, each at 1 - alpha."""
     if n == 0:
         return 0.0, 1.0
-    low = 0.0 if successes == 0 else float(sps.beta.ppf(alpha, successes, n - successes + 1))
-    high = 1.0 if successes == n else float(sps.beta.ppf(1 - alpha, successes + 1, n - successes))
+    low = 0.0 if successes == 0 else float(_sps().beta.ppf(alpha, successes, n - successes + 1))
+    high = (
+        1.0 if successes == n else float(_sps().beta.ppf(1 - alpha, successes + 1, n - successes))
+    )
     return low, high
 
 
@@ -208,14 +218,14 @@ def compare_many(
         halves = _t(0.5 + confidence / 2, n - 1) * sds / math.sqrt(n)
         with np.errstate(divide="ignore", invalid="ignore"):
             t_values = means / (sds / math.sqrt(n))
-        p_t = 2 * sps.t.sf(np.abs(t_values), n - 1)  # ttest_rel, two-sided
+        p_t = 2 * _sps().t.sf(np.abs(t_values), n - 1)  # ttest_rel, two-sided
         # Wilcoxon's p can never fall below 0.0625 with 5 pairs: it says nothing there.
         nonzero = (diffs != 0).any(axis=1) & (n >= MIN_WILCOXON_PAIRS)
         p_w = np.full(len(members), np.nan)
         if nonzero.any():
             with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
                 warnings.simplefilter("ignore", RuntimeWarning)
-                p_w[nonzero] = sps.wilcoxon(diffs[nonzero], axis=1).pvalue
+                p_w[nonzero] = _sps().wilcoxon(diffs[nonzero], axis=1).pvalue
         for row, (index, _a, _b, n_a, n_b) in enumerate(members):
             mean, sd = float(means[row]), float(sds[row])
             if sd == 0:
@@ -252,7 +262,7 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
     if var_a + var_b == 0:
         return 0.0 if mean_a > mean_b else 1.0
     df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    return float(sps.t.sf((mean_a - mean_b) / math.sqrt(var_a + var_b), df))
+    return float(_sps().t.sf((mean_a - mean_b) / math.sqrt(var_a + var_b), df))
 
 
 def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
@@ -279,8 +289,8 @@ def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
             confidence,
         )
     df = se2**2 / ((var_a / n_a) ** 2 / (n_a - 1) + (var_b / n_b) ** 2 / (n_b - 1))
-    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(se2)
-    p_value = float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    half = float(_sps().t.ppf(0.5 + confidence / 2, df)) * math.sqrt(se2)
+    p_value = float(_sps().ttest_ind(a, b, equal_var=False).pvalue)
     pooled = math.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
     correction = 1 - 3 / (4 * (n_a + n_b) - 9)  # Hedges' small-sample correction
     effect = diff / pooled * correction if pooled > 0 else None

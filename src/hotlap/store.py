@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hotlap.devices import merge_devices
 from hotlap.errors import HotlapError
 from hotlap.metrics import V1_METRICS
 
@@ -641,7 +642,7 @@ class Store:
             " GROUP BY device ORDER BY COUNT(*) DESC",
             (sweep_id,),
         )
-        return {device: n for device, n in rows}
+        return merge_devices({device: n for device, n in rows})
 
     def close_race(
         self, sweep_id: str, config_id: str, fidelity: str, stage: str, *, seeds: int, decision: str | None,

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from hotlap.cli.app import (
@@ -129,17 +131,34 @@ def list_sweeps(workdir: WorkdirOpt = None) -> None:
     from hotlap.store import open_store
     from hotlap.sweep.session import is_locked
 
-    table = Table()
-    for column in ("sweep", "recipe", "dataset", "state", "done", "failed", "queued", "updated"):
-        table.add_column(column)
     with open_store(workdir, create=False) as store:
         sweeps = [(record, store.counts(record.id)) for record in store.sweeps()]
+    headers = ("sweep", "recipe", "dataset", "state", "done", "failed", "queued", "updated")
+    rows = []
     for record, counts in sweeps:
         state = record.state
         if state == "running" and not is_locked(record.directory):
             state = "interrupted"
-        table.add_row(
-            record.id, record.recipe, record.dataset, state, str(counts["done"]), str(counts["failed"]),
-            str(counts["queued"] + counts["running"]), record.updated[:19].replace("T", " "),
-        )  # fmt: skip
-    console.print(table)
+        rows.append((record.id, record.recipe, record.dataset, state, str(counts["done"]), str(counts["failed"]),
+                     str(counts["queued"] + counts["running"]), record.updated[:16].replace("T", " ")))  # fmt: skip
+    # The id is what every other command takes: never cut. Where the table does not fit the
+    # terminal, each sweep is its id on a line of its own and the rest on the line below.
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    if sum(widths) + 3 * (len(headers) - 1) <= console.width:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for index, header in enumerate(headers):
+            table.add_column(header, no_wrap=True, justify="right" if 4 <= index <= 6 else "left")
+        for row in rows:
+            table.add_row(*(escape(cell) for cell in row))
+        console.print(table)
+        return
+    for row in rows:
+        sweep_id, recipe, dataset, state, done, failed, queued, updated = row
+        console.print(sweep_id, highlight=False, markup=False, soft_wrap=True)
+        console.print(
+            f"  {state}: {done} done, {failed} failed, {queued} queued; {recipe} on {dataset}; "
+            f"updated {updated}",
+            highlight=False,
+            markup=False,
+            style="dim",
+        )

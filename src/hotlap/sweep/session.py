@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from hotlap.devices import same_device
 from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, atomic_write_text
 from hotlap.store import Store, SweepExists, SweepRecord
@@ -127,7 +128,7 @@ def check_device(
     """None, or a sentence saying that this session's device differs from the earlier runs'.
 
     Raises when it differs and `allow_change` is off: timings of two devices are not comparable."""
-    earlier = [d for d in store.run_devices(sweep.id) if d != device_name]
+    earlier = [d for d in store.run_devices(sweep.id) if not same_device(d, device_name)]
     if not earlier:
         return None
     if not allow_change:

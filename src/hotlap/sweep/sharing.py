@@ -18,6 +18,7 @@ import collections
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from hotlap.devices import same_device
 from hotlap.executors import Outcome
 from hotlap.recipes import Recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
@@ -147,7 +148,7 @@ class SharedTraining:
         key = self.key(run)
         source = self.sources.get(key) if key is not None else None
         trained_on = source.get("device") if source is not None else None
-        if trained_on is None or outcome.device == trained_on:
+        if trained_on is None or same_device(outcome.device or "", trained_on):
             return outcome
         error = (f"RunFailed: evaluated on {outcome.device} the network trained on {trained_on}: one run's "
                  f"times would mix two devices; evaluate on {trained_on}")  # fmt: skip

@@ -1,0 +1,66 @@
+"""Commands that only read the store start without torch (`ls` without scipy either): the CLI
+imports each command's heavy libraries inside the command. `benchmarks/cli_startup.py` times it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hotlap.executors import InProcessExecutor
+from hotlap.store import Store
+from hotlap.sweep import parse_spec
+from hotlap.sweep.engine import Engine
+from hotlap.sweep.session import open_sweep
+
+PROBE = """
+import json, sys
+absent = json.loads(sys.argv[2])
+sys.argv = ["hotlap", *json.loads(sys.argv[1])]
+from hotlap.cli import main
+code = 0
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "loaded": [m for m in absent if m in sys.modules]}),
+      file=sys.stderr)
+"""
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    spec = {"name": "quick", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 3,
+            "space": {"x": [0.1, 0.2]}}  # fmt: skip
+    with Store(home) as store:
+        record, _ = open_sweep(store, parse_spec(spec))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    return home
+
+
+@pytest.mark.parametrize(
+    ("args", "absent"),
+    [
+        (["--version"], ["torch", "scipy", "numpy", "pydantic"]),
+        (["ls"], ["torch", "scipy", "optuna", "pandas", "matplotlib"]),
+        (["status", "quick"], ["torch", "optuna", "pandas", "matplotlib"]),  # scipy: its decision
+        (["export", "quick"], ["torch", "optuna"]),
+        (["report", "quick", "--format", "json"], ["torch", "optuna"]),
+        (["report", "quick"], ["torch", "optuna"]),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) and v and v[0] != "torch" else "",
+)
+def test_store_only_commands_import_no_torch(workdir, args, absent):
+    env = {
+        k: v for k, v in os.environ.items() if k != "HOTLAP_PLUGINS"
+    }  # the toy plugin imports torch
+    env["HOTLAP_HOME"] = str(workdir)
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args), json.dumps(absent)],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    result = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert result["code"] in (0, None), proc.stderr
+    assert result["loaded"] == [], f"{' '.join(args)} imported {result['loaded']}"
