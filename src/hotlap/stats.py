@@ -47,16 +47,25 @@ MIN_WILCOXON_PAIRS = 6  # below this the signed-rank test cannot reach 0.05 (two
 
 @lru_cache(maxsize=1)
 def _sps():  # type: ignore[no-untyped-def]
-    """scipy.stats, imported on first use: commands that only read the store never pay its
-    ~0.9 s import (`hotlap ls`, `status`)."""
+    """scipy.stats, imported on first use (the tests of `compare`): `hotlap ls` and `status`
+    never pay its ~0.9 s import."""
     from scipy import stats
 
     return stats
 
 
+@lru_cache(maxsize=1)
+def _special():  # type: ignore[no-untyped-def]
+    """scipy.special, the distribution functions the decisions need (what scipy.stats's t and
+    beta call underneath, bit for bit), in under half of scipy.stats's import time."""
+    from scipy import special
+
+    return special
+
+
 @lru_cache(maxsize=4096)
 def _t(q: float, df: int) -> float:
-    return float(_sps().t.ppf(q, df))
+    return float(_special().stdtrit(df, q))  # scipy.stats.t.ppf(q, df)
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -143,10 +152,9 @@ def rate_bounds(successes: int, n: int, alpha: float) -> tuple[float, float]:
     """One-sided exact (Clopper-Pearson) lower and upper bounds of a binomial rate, each at 1 - alpha."""
     if n == 0:
         return 0.0, 1.0
-    low = 0.0 if successes == 0 else float(_sps().beta.ppf(alpha, successes, n - successes + 1))
-    high = (
-        1.0 if successes == n else float(_sps().beta.ppf(1 - alpha, successes + 1, n - successes))
-    )
+    betaincinv = _special().betaincinv  # scipy.stats.beta.ppf(q, a, b) is betaincinv(a, b, q)
+    low = 0.0 if successes == 0 else float(betaincinv(successes, n - successes + 1, alpha))
+    high = 1.0 if successes == n else float(betaincinv(successes + 1, n - successes, 1 - alpha))
     return low, high
 
 
@@ -262,7 +270,7 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
     if var_a + var_b == 0:
         return 0.0 if mean_a > mean_b else 1.0
     df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    return float(_sps().t.sf((mean_a - mean_b) / math.sqrt(var_a + var_b), df))
+    return float(_special().stdtr(df, -(mean_a - mean_b) / math.sqrt(var_a + var_b)))  # t.sf
 
 
 def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
