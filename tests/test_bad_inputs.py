@@ -135,6 +135,9 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("eval-training-field", {}, ["eval", "base", "--vary", "x=0.3"]),
     ("eval-unknown-field", {}, ["eval", "base", "--vary", "colour=1,2"]),
     ("eval-bad-values", {}, ["eval", "base", "--vary", "bonus=a:b:c"]),
+    ("eval-low-above-high", {}, ["eval", "base", "--vary", "bonus=0.3:0.1:0.1"]),
+    ("eval-step-zero", {}, ["eval", "base", "--vary", "bonus=0.1:0.3:0"]),
+    ("eval-value-out-of-range", {}, ["eval", "base", "--vary", "bonus=0.5,2"]),
     # --- weights ---
     ("weights-missing", {}, ["eval", "--weights", "{in}/none.pt", "--recipe", "toy", "--data", "synthetic:8"]),
     ("weights-garbage", {"w.pt": b"not a checkpoint at all"},
@@ -192,6 +195,7 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("spec-batch-too-big", {"s.yaml": _spec().replace("recipe: toy", "recipe: airbench94").replace(
         "synthetic:8", "digits").replace("space: {x: [0.1, 0.2]}", "base: {batch_size: 5000}")},
      ["sweep", "{in}/s.yaml"]),
+    ("run-target-above-one", {}, ["run", "toy", "--data", "synthetic:8", "--device", "cpu", "--target", "94"]),
     ("spec-derived-name-too-long", {"s.yaml": _spec("tta_weights: [0.5]\n", name="n" * 80)},
      ["sweep", "{in}/s.yaml"]),
 ]  # fmt: skip
@@ -214,6 +218,8 @@ NAMES = {
     "huge-seeds": "limit", "huge-racing-max": "limit", "huge-range": "limit", "huge-grid": "limit",
     "huge-synthetic": "limit", "huge-run-seeds": "limit", "spec-batch-too-big": "no training step",
     "spec-derived-name-too-long": "tta_weights",
+    "run-target-above-one": "--target", "eval-low-above-high": "LOW 0.3 is above HIGH 0.1",
+    "eval-step-zero": "STEP", "eval-value-out-of-range": "bonus",
 }  # fmt: skip
 
 

@@ -6,7 +6,9 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
+from hotlap.callbacks import Callback
 from hotlap.executors import InProcessExecutor
 from hotlap.store import Store
 from hotlap.sweep import parse_spec
@@ -14,6 +16,7 @@ from hotlap.sweep.engine import Engine
 from hotlap.sweep.session import open_sweep
 
 from .conftest import hotlap_script
+from .test_sweep import RACE
 
 LONG = "a-rather-long-sweep-name-for-the-grid-smoke-test"
 
@@ -52,3 +55,136 @@ def test_ls_never_cuts_a_sweep_id(workdir, columns):
         (line,) = [i for i, text in enumerate(lines) if sweep_id in text]
         assert "…" not in lines[line]
         assert "done" in lines[line] + (lines[line + 1] if line + 1 < len(lines) else "")
+
+
+def test_progress_is_plain_lines_where_output_is_not_a_terminal(cli, tmp_path, monkeypatch):
+    """Piped into a file (as `make demo | tee log` or CI), progress is lines while it runs, each
+    with runs done of at most how many, elapsed time and ETA; no live display, no escape codes."""
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**RACE, "name": "piped"}))
+    code, out, err = cli("sweep", str(spec))
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if " runs at most, " in line]
+    assert len(lines) >= 2 and lines[0].startswith("1/") and "elapsed" in lines[0]
+    assert "eta at most" in lines[0] and "\x1b[" not in out + err
+    done = [int(line.split("/")[0]) for line in lines]
+    assert done == sorted(done) and done[-1] == int(out.split("sweep done: ")[1].split()[0])
+
+
+class _Answers(Callback):
+    def __init__(self) -> None:
+        self.named: list[str | None] = []
+
+    def run_end(self, run, outcome, best):
+        self.named.append(best.config_id if best is not None else None)
+
+
+def test_the_live_best_is_the_decision_rules_current_answer(tmp_path):
+    """With a target, "best so far" is a config that passed, never the fastest of all (here the
+    fastest config, y=0 with x far from 0.3, misses the target; "near" races on after "right"
+    passed, and meanwhile "right" is the answer)."""
+    answers = _Answers()
+    with Store(tmp_path) as store:
+        variants = {
+            "fast_but_wrong": {"x": 0.0, "y": 0},
+            "right": {"x": 0.3, "y": 2},
+            "near": {"x": 0.44, "y": 1},
+        }
+        raw = {**RACE, "space": {}, "variants": variants, "baseline": None}
+        raw["objective"] = {
+            **RACE["objective"],
+            "target": {"metric": "tta_accuracy", "at_least": 0.86},
+        }
+        record, _ = open_sweep(store, parse_spec(raw))
+        result = Engine(
+            store, record, InProcessExecutor(warmup=False), callbacks=[("answers", answers)]
+        ).run()
+        decisions = {r.config_id: r.verdict.decision for r in result.analysis.configs if r.verdict}
+        fastest = min(result.analysis.configs, key=lambda r: r.metrics["train_time"].mean).config_id
+    named = [c for c in answers.named if c is not None]
+    assert named and answers.named[0] is None  # nothing has passed after the first run
+    assert all(decisions[c] == "pass" for c in named) and fastest not in named
+    assert decisions[fastest] == "fail"
+
+
+def test_show_prints_values_an_override_takes_back(cli):
+    """`show` prints YAML (null, true, cyclic), and every value it prints, given back as
+    KEY=VALUE, resolves to the same config."""
+    from hotlap.cli.runs import _yaml_scalar
+    from hotlap.config import parse_overrides
+    from hotlap.recipes import get_recipe
+
+    code, out, _ = cli("show", "airbench94")
+    assert code == 0 and " null " in out and "None" not in out and "'" not in out
+    recipe = get_recipe("airbench94")
+    config = recipe.config({})
+    shown = [
+        f"{name}={_yaml_scalar(getattr(config, name))}" for name in recipe.config_cls.model_fields
+    ]
+    assert recipe.config(parse_overrides(shown)) == config
+
+
+def test_a_partial_sweep_says_how_much_ran_and_how_to_go_on(cli, tmp_path, monkeypatch):
+    from .test_sweep import GRID
+
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**GRID, "budget": {"max_runs": 5}}))
+    code, out, _ = cli("sweep", str(spec))
+    flat = " ".join(out.split())
+    assert code == 0 and "budget reached: 5 runs" in flat and "hotlap resume grid-" in flat
+    assert "budget.max_runs=" in flat
+    code, out, _ = cli("status", "grid")
+    assert code == 0 and " of 9, seeds 3 each" in " ".join(out.split())  # 4 x 2 grid + baseline
+    code, out, _ = cli("report", "grid")
+    flat = " ".join(out.split())
+    assert code == 0 and "Partial: " in flat and "of 9 configs have runs so far" in flat
+    assert "the sweep is stopped" in flat
+    code, out, _ = cli("report", "grid", "--format", "md")
+    assert "Partial: " in out
+
+
+def test_run_target_is_the_sweeps_target(cli, tmp_path, monkeypatch):
+    """`hotlap run --target 0.5` stores 0.5 as its sweep's target: status and the report judge
+    against it, and never tell the user to set objective.target, which run has not."""
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    code, _, err = cli(
+        "run", "toy", "--data", "synthetic:8", "--device", "cpu", "--seeds", "3", "--target", "0.5"
+    )
+    assert code == 0, err
+    with Store(tmp_path / "home") as store:
+        (sweep,) = store.sweeps()
+    assert (
+        sweep.spec["target"]["at_least"] == 0.5 and sweep.spec["target"]["metric"] == "tta_accuracy"
+    )
+    code, out, _ = cli("status", sweep.id)
+    flat = " ".join(out.split())
+    assert code == 0 and "objective.target" not in flat and "50.00%" in flat
+
+
+def test_a_derived_name_clash_says_how_to_name_it(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    with Store(tmp_path) as store:
+        spec = {
+            "name": "src",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "seeds": 2,
+        }
+        record, _ = open_sweep(store, parse_spec(spec))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    assert cli("eval", "src", "--vary", "bonus=0.1")[0] == 0
+    code, _, err = cli("eval", "src", "--vary", "bonus=0.2")
+    assert code == 2 and "--name NAME" in err and err.count("\n") == 1
+    assert cli("eval", "src", "--vary", "bonus=0.2", "--name", "src-bonus-2")[0] == 0
+
+
+def test_a_base_key_the_space_replaces_is_a_warning(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({"name": "shadow", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
+                                    "seeds": 2, "base": {"x": 0.3}, "space": {"x": [0.1, 0.2]}}))  # fmt: skip
+    code, _, err = cli("sweep", str(spec))
+    assert code == 0 and "hotlap: warning: base.x=0.3 is ignored: x is swept in space" in err

@@ -217,3 +217,42 @@ def test_a_failed_runs_error_keeps_every_line(tmp_path):
     assert errors == {
         "ValueError: seed 1 is cursed / CUDA out of memory / second line of the error"
     }
+
+
+def test_every_file_and_folder_gets_the_umasks_permissions(cli, tmp_path, monkeypatch):
+    """Reports, spec.yaml, env.json, best/ and run folders are shared and served like any file the
+    user makes: the permissions of the umask, not the temporary files' 0600 and 0700."""
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    reference = tmp_path / "reference"
+    reference.write_text("x")
+    (tmp_path / "reference-dir").mkdir()
+    file_mode, folder_mode = (
+        reference.stat().st_mode & 0o777,
+        (tmp_path / "reference-dir").stat().st_mode & 0o777,
+    )
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "keep_weights": True}))
+    assert cli("sweep", str(spec))[0] == 0 and cli("report", "hard")[0] == 0
+    sweep_dir = next((tmp_path / "home" / "sweeps").iterdir())
+    assert (sweep_dir / "best").is_dir() and (sweep_dir / "report" / "report.html").is_file()
+    wrong = [
+        (str(p.relative_to(sweep_dir)), oct(p.stat().st_mode & 0o777))
+        for p in sweep_dir.rglob("*")
+        if p.name != ".lock"
+        and p.stat().st_mode & 0o777 != (folder_mode if p.is_dir() else file_mode)
+    ]
+    assert not wrong, wrong
+
+
+def test_a_plugin_can_be_named_by_its_file(tmp_path):
+    """HOTLAP_PLUGINS=./my_recipe.py needs no PYTHONPATH."""
+    plugin = Path(__file__).parent / "plugins" / "toy_recipe.py"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HOTLAP_PLUGINS")}
+    proc = subprocess.run([hotlap_script(), "recipes"], capture_output=True, text=True, timeout=120,
+                          env={**env, "HOTLAP_PLUGINS": str(plugin), "COLUMNS": "200"})  # fmt: skip
+    assert proc.returncode == 0 and "toy" in proc.stdout, proc.stderr
+    missing = subprocess.run([hotlap_script(), "recipes"], capture_output=True, text=True, timeout=120,
+                             env={**env, "HOTLAP_PLUGINS": str(tmp_path / "none.py")})  # fmt: skip
+    assert (
+        missing.returncode == 2 and "no file" in missing.stderr and missing.stderr.count("\n") == 1
+    )

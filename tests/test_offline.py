@@ -116,7 +116,7 @@ def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monk
     ("args", "fragment"),
     [
         (["--tta-weight", "0.3:0.7"], "expected LOW:HIGH:STEP"),
-        (["--tta-weight", "0.7:0.3:0.1"], "expected LOW:HIGH:STEP"),
+        (["--tta-weight", "0.7:0.3:0.1"], "LOW 0.7 is above HIGH 0.3; write 0.3:0.7:0.1"),
         (["--tta-weight", "1.5"], "between 0 and 1"),
         ([], "give a sweep and --tta-weight"),
         (["--vary", "tta_level"], "expected FIELD=VALUES"),

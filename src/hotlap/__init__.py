@@ -22,15 +22,36 @@ def open(workdir: str | os.PathLike[str] | None = None):
     return open_store(workdir, create=False)
 
 
+def _import_plugin(name: str) -> None:
+    """A module name (found on sys.path / PYTHONPATH), or a path to a .py file."""
+    if not name.endswith(".py"):
+        importlib.import_module(name)
+        return
+    import sys
+    from importlib import util
+    from pathlib import Path
+
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ImportError(f"no file {path}", name=name)
+    module = f"hotlap_plugin_{path.stem}"
+    spec = util.spec_from_file_location(module, path)
+    assert spec is not None and spec.loader is not None
+    loaded = util.module_from_spec(spec)
+    sys.modules[module] = loaded
+    spec.loader.exec_module(loaded)
+
+
 def load_plugins() -> list[str]:
-    """Import the modules named in `$HOTLAP_PLUGINS` (comma-separated), which register recipes,
-    datasets or executors with the decorators. Returns the names imported."""
+    """Import the plugins named in `$HOTLAP_PLUGINS` (comma-separated), which register recipes,
+    datasets or executors with the decorators: module names (on PYTHONPATH) or paths to .py files
+    (`HOTLAP_PLUGINS=./my_recipe.py`). Returns the names imported."""
     from hotlap.errors import HotlapError
 
     names = [n.strip() for n in os.environ.get("HOTLAP_PLUGINS", "").split(",") if n.strip()]
     for name in names:
         try:
-            importlib.import_module(name)
+            _import_plugin(name)
         except ImportError as exc:
             hint = "" if exc.name != name else "; is its folder on PYTHONPATH?"
             raise HotlapError(f"HOTLAP_PLUGINS: cannot import {name!r} ({exc}){hint}") from exc

@@ -76,11 +76,27 @@ def folder_problem(path: Path) -> str | None:
     return None
 
 
+def _read_umask() -> int:
+    """The process's umask (read by setting it, so set straight back: once, at import, before any
+    thread could create a file meanwhile)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+FILE_MODE = 0o666 & ~UMASK  # what open() would give a new file
+FOLDER_MODE = 0o777 & ~UMASK
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
-    """Call write(handle) on a temporary file next to `path`, fsync, then rename it to `path`."""
+    """Call write(handle) on a temporary file next to `path`, fsync, then rename it to `path`.
+    The file gets the permissions any other file would (0666 less the umask), not mkstemp's 0600:
+    reports and specs are meant to be shared."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -113,6 +129,7 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        tmp.chmod(FOLDER_MODE)  # a folder's usual permissions, not mkdtemp's 0700
         yield tmp
         if target.exists():
             shutil.rmtree(target)

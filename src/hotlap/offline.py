@@ -27,19 +27,45 @@ from hotlap.sweep.validate import parse_spec, stored_spec
 __all__ = ["derive_sweep", "evaluate_saved", "parse_values"]
 
 
+def _reason(exc: Exception) -> str:
+    """The cause of a bad value in a few words: pydantic's own message, without its help link."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            return "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in errors())
+        except Exception:  # not pydantic's
+            pass
+    lines = [
+        line for line in str(exc).splitlines() if line.strip() and "errors.pydantic.dev" not in line
+    ]
+    return lines[-1].strip() if lines else "not numbers"
+
+
 def parse_values(text: str, option: str) -> list[Any]:
     """`0.30:0.70:0.05` (low:high:step, both ends included; integers stay integers) or a comma list
     `0,1,2` / `0.3,0.5` / `fp16,bf16` (each value typed as a config override is)."""
     try:
         if ":" in text:
             low, high, step = (float(part) for part in text.split(":"))
+            if low > high:
+                raise HotlapError(
+                    f"{option} {text!r}: LOW {low:g} is above HIGH {high:g}; write {high:g}:{low:g}:{step:g}"
+                )
+            if step <= 0 or (high > low and step > high - low):
+                raise HotlapError(f"{option} {text!r}: STEP must be above 0 and at most HIGH - LOW")
+            if low == high:
+                return [
+                    int(low)
+                    if low.is_integer() and high.is_integer() and step.is_integer()
+                    else low
+                ]
             if all(v.is_integer() for v in (low, high, step)):
                 low, high, step = int(low), int(high), int(step)
             values: list[Any] = RangeSpec(low=low, high=high, step=step).values()
         else:
             values = [parse_value(part.strip()) for part in text.split(",") if part.strip()]
     except (ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[-1] if str(exc) else "not numbers"
+        reason = _reason(exc)
         raise HotlapError(
             f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list ({reason})"
         ) from None
@@ -94,7 +120,8 @@ def derive_sweep(
     if reference is not None and (spec.baseline is not None or single):
         baseline = {**(spec.baseline or {}), **reference}
     derived = {
-        **{k: raw[k] for k in ("recipe", "dataset", "base", "variants", "objective", "target", "strategy", "metrics")},
+        **{k: raw[k] for k in ("recipe", "dataset", "variants", "objective", "target", "strategy", "metrics")},
+        "base": {k: v for k, v in raw["base"].items() if k not in values},  # the varied keys: swept
         "name": name or f"{source.name}-{'-'.join(vary)}",
         "device": device or raw["device"],
         "space": {**raw["space"], **values},
@@ -117,7 +144,12 @@ def derive_sweep(
                 config.is_baseline or single
             )  # fmt: skip
             planned.append((config, combo, resolved, is_baseline))
-    record, _ = open_sweep(store, derived_spec)
+    try:
+        record, _ = open_sweep(store, derived_spec)
+    except SpecError as exc:  # a derived sweep of that name exists, with other values
+        raise SpecError(
+            f"{exc}; `hotlap eval --name NAME` gives this derived sweep a name of its own"
+        ) from None
     for config, combo, resolved, is_baseline in planned:
         digest = config_hash(recipe.name, resolved)
         store.add_config(

@@ -98,9 +98,9 @@ def plan_run(
         raise HotlapError(f"--seeds {seeds:,} is over the limit of {MAX_SEEDS:,} seeds per config")
     if seed_offset < 0:
         raise HotlapError(f"--seed-offset must be at least 0 (got {seed_offset})")
-    if recipe.metrics[0].kind == "fraction" and not 0.0 <= target <= 1.0:
+    if recipe.metrics[0].kind == "fraction" and not 0.0 < target < 1.0:
         raise HotlapError(
-            f"--target: {recipe.metrics[0].name} is a fraction between 0 and 1 (got {target})"
+            f"--target: {recipe.metrics[0].name} is a fraction; give a value between 0 and 1 (got {target})"
         )
     resolved_device = resolve_device(device)
     out_dir = Path(out) if out is not None else None
@@ -172,7 +172,16 @@ def summarize(
 
 def run_spec(plan: RunPlan) -> dict[str, Any]:
     """The one-config sweep spec of a run."""
+    first = plan.recipe.metrics[0]
+    bound = "at_least" if first.direction == "maximize" else "at_most"
+    # --target is the sweep's target, so status and report judge the run against it too.
+    target = (
+        {"objective": {"target": {"metric": first.name, bound: plan.target}}}
+        if first.kind == "fraction"
+        else {}
+    )
     spec = {
+        **target,
         "recipe": plan.recipe.name, "dataset": plan.dataset, "device": str(plan.device),
         "base": plan.overrides, "seeds": list(plan.seeds), "strategy": "grid", "keep_weights": True,
         "executor": plan.executor, "callbacks": list(plan.callbacks),

@@ -664,6 +664,16 @@ class Store:
         )
         return {config_id: seeds for config_id, seeds in rows}
 
+    def race_decisions(
+        self, sweep_id: str, stage: str = "search"
+    ) -> dict[tuple[str, str], str | None]:
+        """(config_id, fidelity) -> the decision its race closed with (pass, fail, undecided)."""
+        rows = self.db.execute(
+            "SELECT config_id, fidelity, decision FROM races WHERE sweep_id = ? AND stage = ?",
+            (sweep_id, stage),
+        )
+        return {(config_id, fidelity): decision for config_id, fidelity, decision in rows}
+
     def counts(self, sweep_id: str) -> dict[str, int]:
         rows = self.db.execute(
             "SELECT status, COUNT(*) FROM runs WHERE sweep_id = ? GROUP BY status", (sweep_id,)

@@ -59,7 +59,9 @@ class Callback:
 
     def epoch(self, run: RunRecord, record: dict[str, Any]) -> None: ...
 
-    def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None: ...
+    def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
+        """A run finished. `best` is the decision rule's current answer: with a target and racing,
+        the best config whose race passed (None while none has); otherwise the best mean."""
 
     def message(self, text: str) -> None: ...
 

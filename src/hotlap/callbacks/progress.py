@@ -1,8 +1,17 @@
-"""Live progress on the terminal (rich): runs finished / planned with ETA, failures, the best
-config so far (a sweep) or the last run (`hotlap run`), the current run's epoch."""
+"""Progress while a sweep runs: runs finished of those planned (at most, with racing), elapsed
+time and ETA, failures, the decision rule's current answer (a sweep) or the last run (`hotlap
+run`), the current run's epoch.
+
+On a terminal this is rich's live display on stderr. Where stdout or stderr is not a terminal (a
+pipe into `tee`, a log file, CI) a live display would print nothing for minutes and then one cut
+line, so progress is plain lines on stdout instead: one per finished run, at most one every
+`every` seconds (failures and the last run always), each with the whole picture.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 from hotlap.callbacks.base import Callback, SweepInfo, register_callback
 from hotlap.executors.base import Outcome
@@ -27,79 +37,153 @@ from hotlap.sweep.results import ConfigSummary
 __all__ = ["RichProgress"]
 
 
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
 @register_callback("progress")
 class RichProgress(Callback):
-    """The progress bar on stderr. `label` given: one config over seeds, as `hotlap run`."""
+    """Live progress. `label` given: one config over seeds, as `hotlap run`. `plain` None: plain
+    lines where stdout or stderr is not a terminal."""
 
-    def __init__(self, console: Console | None = None, label: str | None = None) -> None:
+    def __init__(
+        self, console: Console | None = None, label: str | None = None, *, plain: bool | None = None,
+        every: float = 2.0,
+    ) -> None:  # fmt: skip
         self.console = console or Console(stderr=True)
+        if plain is None:
+            plain = not (self.console.is_terminal and sys.stdout.isatty())
+        self.plain = plain
+        self.out = Console(soft_wrap=True, highlight=False) if plain else self.console
+        self.every = every
         self.label = label
         self.progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
+            TextColumn("{task.description}", table_column=Column(max_width=28, no_wrap=True)),
+            BarColumn(bar_width=16),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[planned]}"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
             TextColumn("{task.fields[failures]}"),
-            TextColumn("{task.fields[last]}"),
-            TextColumn("{task.fields[epoch]}"),
+            # The texts last: on a narrow terminal these are cut, never the counts and times.
+            TextColumn(
+                "{task.fields[last]}",
+                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+            ),
             console=self.console,
+            disable=plain,
         )
         self.task: Any = None
         self.failures = 0
         self.metric: Metric | None = None
         self.directory: Path | None = None
+        self.total: int | None = None
+        self.done = 0  # finished runs, this session's and the earlier ones
+        self.started_with = 0
+        self.at_most = False
+        self.judges = False
+        self.begin = time.monotonic()
+        self.last_line = 0.0
+        self.shown = ""
+        self.printed = 0  # finished runs when the last plain line was printed
 
     def sweep_start(self, info: SweepInfo) -> None:
         self.metric = info.spec.metric(info.spec.primary.metric)
         self.directory = info.sweep.directory
-        self.progress.start()
+        self.total, self.done, self.started_with = info.total, info.finished, info.finished
+        self.at_most = info.spec.racing is not None  # racing stops early: the total is a maximum
+        self.judges = info.spec.target is not None and info.spec.racing is not None
+        self.begin = time.monotonic()
+        self.printed = self.done
         description = self.label or info.sweep.id
-        self.task = self.progress.add_task(
-            escape(description),
-            total=info.total,
-            completed=info.finished,
-            failures="",
-            last="",
-            epoch="",
-        )
+        planned = "runs at most" if self.at_most else "runs"
+        if self.plain:
+            total = (
+                f"{'at most ' if self.at_most else ''}{self.total} runs" if self.total else "runs"
+            )
+            self.out.print(f"{description}: {self.done} of {total} done", markup=False)
+            return
+        self.progress.start()
+        self.task = self.progress.add_task(escape(description), total=info.total, completed=info.finished,
+                                           failures="", last="", planned=planned)  # fmt: skip
 
     def stage(self, name: str, fidelity: str) -> None:
         if name == "promote":
-            self.progress.console.print("promoting the best configs to full fidelity")
+            self.out.print("promoting the best configs to full fidelity", markup=False)
 
     def epoch(self, run: RunRecord, record: dict[str, Any]) -> None:
+        if self.plain:
+            return  # a line per epoch would bury the progress lines
         shown = ", ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in list(record.items())[:3]
         )
         self.progress.update(
-            self.task, epoch=f"[dim]{escape(f'{run.config_id} seed {run.seed}: {shown}')}[/]"
+            self.task, last=f"[dim]{escape(f'{run.config_id} seed {run.seed}: {shown}')}[/]"
         )
 
+    def _best(self, outcome: Outcome, best: ConfigSummary | None) -> str:
+        metric = self.metric
+        if metric is None:
+            return ""
+        if self.label is not None:
+            if outcome.status == "done" and metric.name in outcome.metrics:
+                return f"last: {metric.name} {metric.format(outcome.metrics[metric.name])}"
+            return ""
+        if best is None:
+            return "no config passes the target yet" if self.judges else ""
+        what = "recommended so far" if self.judges else "best so far"
+        return f"{what} {best.config_id}: {metric.name} {metric.format(best.mean(metric.name))} (n={best.n})"
+
     def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
+        self.done += 1
         if outcome.status != "done":
             self.failures += 1
-        fields: dict[str, Any] = {
-            "failures": f"[red]{self.failures} failed[/]" if self.failures else "", "epoch": "",
-        }  # fmt: skip
-        metric = self.metric
-        if metric is not None and self.label is not None:
-            if outcome.status == "done" and metric.name in outcome.metrics:
-                fields["last"] = escape(
-                    f"last: {metric.name} {metric.format(outcome.metrics[metric.name])}"
-                )
-        elif metric is not None and best is not None:
-            fields["last"] = escape(
-                f"best {best.config_id}: {metric.name} {metric.format(best.mean(metric.name))} (n={best.n})"
-            )
-        self.progress.update(self.task, advance=1, **fields)
+        self.shown = self._best(outcome, best)
+        if not self.plain:
+            failures = f"[red]{self.failures} failed[/]" if self.failures else ""
+            self.progress.update(self.task, advance=1, failures=failures, last=escape(self.shown))
+            return
+        now = time.monotonic()
+        final = self.total is not None and self.done >= self.total
+        if now - self.last_line < self.every and outcome.status == "done" and not final:
+            return
+        self.last_line = now
+        failure = (
+            None
+            if outcome.status == "done"
+            else f"config {run.config_id} seed {run.seed} FAILED: {outcome.error}"
+        )
+        self._print_line(now, failure)
+
+    def _print_line(self, now: float, failure: str | None = None) -> None:
+        self.printed = self.done
+        self.out.print(self._line(now, failure), markup=False)
+
+    def _line(self, now: float, failure: str | None) -> str:
+        elapsed = now - self.begin
+        parts = [f"{self.done}/{self.total} runs" + (" at most" if self.at_most else "") if self.total
+                 else f"{self.done} runs", f"{_clock(elapsed)} elapsed"]  # fmt: skip
+        ran = self.done - self.started_with
+        if self.total and ran:
+            eta = elapsed / ran * max(0, self.total - self.done)
+            parts.append(f"eta {'at most ' if self.at_most else ''}{_clock(eta)}")
+        if self.failures:
+            parts.append(f"{self.failures} failed")
+        if self.shown:
+            parts.append(self.shown)
+        if failure is not None:
+            parts.append(failure)
+        return ", ".join(parts)
 
     def message(self, text: str) -> None:
         if text.startswith(("re-queued", "repaired", "promoting", "warning")):
-            self.progress.console.print(text, highlight=False, markup=False)
+            self.out.print(text, highlight=False, markup=False)
 
     def sweep_end(self, result: Any) -> None:
+        if self.plain and self.done > self.printed:  # the runs since the last line
+            self._print_line(time.monotonic())
         self.progress.stop()

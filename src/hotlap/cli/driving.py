@@ -114,6 +114,7 @@ def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool
 
 def _print_status(store: Any, sweep: Any) -> None:
     from hotlap.sweep.analysis import analyze
+    from hotlap.sweep.judging import planned_configs
     from hotlap.sweep.session import is_locked
     from hotlap.sweep.validate import stored_spec
 
@@ -132,7 +133,9 @@ def _print_status(store: Any, sweep: Any) -> None:
     table.add_row("runs", ", ".join(f"{n} {status}" for status, n in counts.items()))
     configs = store.configs(sweep.id)
     seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
-    table.add_row("configs", f"{len(configs)}, seeds {seeds} each")
+    planned = planned_configs(spec)
+    of = f"{len(configs)} of {planned}" if planned and state != "done" else str(len(configs))
+    table.add_row("configs", f"{of}, seeds {seeds} each")
     analysis = analyze(
         spec,
         configs,

@@ -137,6 +137,14 @@ def datasets() -> None:
     console.print(table)
 
 
+def _yaml_scalar(value: Any) -> str:
+    """A value as YAML writes it on one line (what `KEY=VALUE` parses back to the same value)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return text.removesuffix("...").strip()
+
+
 @app.command()
 def show(
     recipe: Annotated[str, typer.Argument(help="recipe name (hotlap recipes)")],
@@ -158,13 +166,15 @@ def show(
     defaults = entry.config_cls()
     for name, field in entry.config_cls.model_fields.items():
         value = getattr(config, name)
-        shown = f"[bold]{value!r}[/]" if value != getattr(defaults, name) else repr(value)
+        shown = escape(_yaml_scalar(value))  # as an override takes it back: null, true, 0.5, cyclic
+        if value != getattr(defaults, name):
+            shown = f"[bold]{shown}[/]"
         shared = (
             " (evaluation only: configs differing in it share training)"
             if name in entry.eval_fields
             else ""
         )
-        table.add_row(name, escape(shown), escape((field.description or "") + shared))
+        table.add_row(name, shown, escape((field.description or "") + shared))
     console.print(table)
 
     model = entry.build_model(config, num_classes)

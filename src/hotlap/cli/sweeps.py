@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -52,12 +53,14 @@ def sweep(
     """Run a sweep to its end; the same command continues it after a crash or Ctrl-C."""
     from hotlap.store import open_store
     from hotlap.sweep.session import open_sweep
-    from hotlap.sweep.validate import load_spec
+    from hotlap.sweep.validate import load_spec, shadowed
 
     spec = load_spec(spec_path, overrides or [])
     extra = _cli_overrides(executor, callback, spec.callbacks)
     if extra:
         spec = load_spec(spec_path, [*(overrides or []), *extra])
+    for warning in shadowed(spec):
+        print(f"hotlap: {warning}", file=sys.stderr)
     runner = _executor(spec, data_dir, warmup)
     try:
         with open_store(workdir) as store:

@@ -27,7 +27,7 @@ import numpy as np
 
 from hotlap.data.base import Dataset, register_dataset
 from hotlap.errors import DataError
-from hotlap.io import atomic_write
+from hotlap.io import FILE_MODE, atomic_write
 
 __all__ = ["CIFAR_ARCHIVES", "CifarArchive", "download_archive", "load_cifar"]
 
@@ -112,6 +112,7 @@ def download_archive(archive: CifarArchive, data_dir: Path, *, timeout: float = 
         return path
     data_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{archive.filename}.", dir=data_dir)
+    os.fchmod(fd, FILE_MODE)  # the archive gets the umask's permissions, not mkstemp's 0600
     tmp = Path(tmp_name)
     try:
         try:

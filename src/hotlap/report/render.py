@@ -22,6 +22,7 @@ from hotlap.io import to_json
 from hotlap.report.rows import cached, config_rows, csv_columns, document, named_rows
 from hotlap.store import SweepRecord
 from hotlap.sweep.analysis import Analysis
+from hotlap.sweep.judging import planned_configs
 
 __all__ = ["render_csv", "render_html", "render_json", "render_markdown", "render_table"]
 
@@ -113,6 +114,18 @@ def _runs_line(analysis: Analysis) -> str:
     share = 100 * saved / analysis.runs_max if analysis.runs_max else 0.0
     return (f"{analysis.runs_used} runs; giving every config all {len(analysis.spec.seeds)} seeds would have taken "
             f"{analysis.runs_max}: racing saved {saved} runs ({share:.0f}%).")  # fmt: skip
+
+
+def _coverage_line(analysis: Analysis, sweep: SweepRecord) -> str:
+    """Where a sweep is not done, how much of it ran: a partial sweep must not look complete."""
+    if sweep.state == "done":
+        return ""
+    ran = len({c.config_id for c in analysis.configs})
+    planned = planned_configs(analysis.spec)
+    of = f"{ran} of {planned} configs" if planned else f"{ran} configs"
+    why = f" ({sweep.message})" if sweep.message else ""
+    return (f"Partial: {of} have runs so far; the sweep is {sweep.state}{why}. The decisions are "
+            f"about these configs only; continue it with: hotlap resume {sweep.id}")  # fmt: skip
 
 
 def _guarantee_line(analysis: Analysis) -> str:
@@ -251,6 +264,8 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
         parts.append(table)
     parts.append(Text(analysis.recommendation.sentence, style="bold"))
     parts.append(Text(_runs_line(analysis)))
+    if _coverage_line(analysis, sweep):
+        parts.append(Text(_coverage_line(analysis, sweep), style="bold yellow"))
     if _guarantee_line(analysis):
         parts.append(Text(_guarantee_line(analysis), style="dim"))
     devices = _devices_line(analysis)
@@ -331,6 +346,8 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
             cells[1] += " (low fidelity)"
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
     lines += ["", f"**{_md(analysis.recommendation.sentence)}**", "", _md(_runs_line(analysis))]
+    if _coverage_line(analysis, sweep):
+        lines += ["", f"**{_md(_coverage_line(analysis, sweep))}**"]
     if _guarantee_line(analysis):
         lines += ["", _md(_guarantee_line(analysis))]
     if _devices_line(analysis):
@@ -398,6 +415,9 @@ def render_html(
         + "</p>",
         f'<p class="recommendation" id="recommendation">{html.escape(analysis.recommendation.sentence)}</p>',
         f"<p>{html.escape(_runs_line(analysis))}</p>",
+        f'<p class="held-false">{html.escape(_coverage_line(analysis, sweep))}</p>'
+        if _coverage_line(analysis, sweep)
+        else "",
         f"<p>{html.escape(_guarantee_line(analysis))}</p>" if _guarantee_line(analysis) else "",
         f'<p class="held-false">{html.escape(_devices_line(analysis) or "")}</p>'
         if analysis.mixes_devices

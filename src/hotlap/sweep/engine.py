@@ -34,7 +34,7 @@ from hotlap.faults import fault_point
 from hotlap.io import to_json
 from hotlap.recipes import get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
-from hotlap.sweep.analysis import Analysis, analyze
+from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
 from hotlap.sweep.judging import Guarantee, guarantee
 from hotlap.sweep.queue import RunQueue
@@ -121,6 +121,10 @@ class Engine:
         self.configs: dict[str, ConfigRecord] = {}
         self.summaries: dict[tuple[str, str], ConfigSummary] = {}
         self._best: ConfigSummary | None = None
+        # With a target and racing, what the live display calls the best: the configs whose race
+        # closed with a pass (the decision rule's current answer), not the best mean of them all.
+        self._passed: set[tuple[str, str]] = set()
+        self._answer: ConfigSummary | None = None
         self._files = SessionFiles(self.directory)
         self._running: dict[int, RunRecord] = {}
         self._level: Guarantee | None = None  # the levels each look is made at
@@ -208,8 +212,10 @@ class Engine:
 
     def _finish(self, state: str, message: str) -> SweepResult:
         analysis = self._analysis()
-        if analysis.best is not None:
-            self._copy_best(analysis)
+        # A one-config sweep (`hotlap run`) has nothing to choose: best/ is its best seed, passing or not.
+        best = analysis.best or (analysis.configs[0] if len(analysis.configs) == 1 else None)
+        if best is not None and best.n:
+            self._copy_best(analysis, best)
         self.store.update_sweep(self.sweep.id, state=state, message=message)
         self._log(f"sweep {state}: {message}")
         if analysis.configs:
@@ -393,6 +399,11 @@ class Engine:
             self.spec, values, level.look_alpha, level.time_alpha, waiting=waiting
         ):
             self._close(config_id, stage, strategy, verdict)
+        if self._judges_target() and stage.run_stage == "search":
+            passed = {(c, stage.fidelity) for c, d in stage.seeds.decisions.items() if d == "pass"}
+            if not passed <= self._passed:
+                self._passed |= passed
+                self._answer = self._current_answer()
 
     def _guarantee(self) -> Guarantee:
         """The levels of each look (alpha split over the planned configs, calibrated over the
@@ -417,6 +428,9 @@ class Engine:
             reason = verdict.reason if verdict else "no finished run"
             self.store.close_race(self.sweep.id, config_id, stage.fidelity, stage.run_stage,
                                   seeds=seeds, decision=decision, reason=reason)  # fmt: skip
+            if decision == "pass" and stage.run_stage == "search" and self._judges_target():
+                self._passed.add((config_id, stage.fidelity))
+                self._answer = self._current_answer()
             self._log(f"race closed for {config_id} after {seeds} seeds: {decision}, {reason}")
 
     def _extend(self, stage: _Stage, strategy: Strategy) -> bool:
@@ -510,12 +524,13 @@ class Engine:
         if budget.max_runs is None and budget.max_time is None:
             return None
         runs, seconds = self.store.spent(self.sweep.id)
+        resume = f"; to go on, raise it: hotlap resume {self.sweep.id} budget.{{}}=..."
         if budget.max_runs is not None and runs >= budget.max_runs:
-            return _Stop("stopped", f"budget reached: {runs} runs (max_runs {budget.max_runs})")
+            why = f"budget reached: {runs} runs (max_runs {budget.max_runs})"
+            return _Stop("stopped", why + resume.format("max_runs"))
         if budget.max_time is not None and seconds >= budget.max_time:
-            return _Stop(
-                "stopped", f"budget reached: {seconds:.0f} s of runs (max_time {budget.max_time:g})"
-            )
+            why = f"budget reached: {seconds:.0f} s of runs (max_time {budget.max_time:g})"
+            return _Stop("stopped", why + resume.format("max_time"))
         return None
 
     def _failure_stop(self) -> _Stop | None:
@@ -621,6 +636,10 @@ class Engine:
                       "(a new training shape), excluded from all statistics")  # fmt: skip
         self._log(self._describe(run, outcome))
         best = self._best_after(key) if run.stage == "search" else self._best
+        if self._judges_target():
+            if key in self._passed:  # its mean moved
+                self._answer = self._current_answer()
+            best = self._answer
         self.callbacks.run_end(run, outcome, best)
 
     def _best_after(self, key: tuple[str, str]) -> ConfigSummary | None:
@@ -636,6 +655,14 @@ class Engine:
         else:
             self._best = best_config([self._best, candidate], self.spec.primary)
         return self._best
+
+    def _judges_target(self) -> bool:
+        return self.spec.target is not None and self.spec.racing is not None
+
+    def _current_answer(self) -> ConfigSummary | None:
+        """The best of the configs that passed the target so far (None: none has yet)."""
+        passed = [self.summaries[k] for k in self._passed if k in self.summaries]
+        return best_config(passed, self.spec.primary)
 
     def _describe(self, run: RunRecord, outcome: Outcome) -> str:
         where = f"config {run.config_id} seed {run.seed}" + (
@@ -665,10 +692,8 @@ class Engine:
                      "session": self.session}  # fmt: skip
         write_run(self.directory, run, config, described, outcome)
 
-    def _copy_best(self, analysis: Analysis) -> None:
+    def _copy_best(self, analysis: Analysis, best: ConfigReport) -> None:
         """The best run of the recommended config -> <sweep>/best/ (its config, metrics, weights)."""
-        best = analysis.best
-        assert best is not None
         runs = self.store.runs(
             self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, stage="search"
         )
@@ -684,6 +709,9 @@ class Engine:
         self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
         searched = self.store.runs(self.sweep.id, stage="search", details=False)
         self.summaries = summarize_configs(self.configs.values(), searched)
+        decided = self.store.race_decisions(self.sweep.id)
+        self._passed = {key for key, decision in decided.items() if decision == "pass"}
+        self._answer = self._current_answer() if self._judges_target() else None
         self.sharing.add_configs(self.configs.values())
         if self._source_sweep is not None:
             source = {c.config_id: c for c in self.store.configs(self._source_sweep.id)}

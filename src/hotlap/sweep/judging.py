@@ -115,6 +115,18 @@ def family_size(spec: SweepSpec, configs: int | None = None) -> int | None:
     return max(1, planned + int(spec.baseline is not None))
 
 
+def planned_configs(spec: SweepSpec) -> int | None:
+    """The configs a sweep plans to run: its strategy's (a grid's size, or `strategy.trials`) and
+    the baseline. None where nothing fixes it (a search bounded only by its budget, a derived
+    sweep)."""
+    from hotlap.sweep.strategies import get_strategy, is_finite
+
+    if spec.derived_from is not None:
+        return None
+    planned = get_strategy(spec).total() if is_finite(spec.strategy.name) else spec.strategy.trials
+    return None if planned is None else planned + int(spec.baseline is not None)
+
+
 @dataclass(frozen=True)
 class Guarantee:
     """What the decisions of a sweep guarantee, and the levels they are made at."""

@@ -51,6 +51,9 @@ class SeedScheduler:
     unripe: collections.Counter[int] = field(default_factory=collections.Counter)
     ripe: dict[int, list[str]] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)  # racing's bounds and tests, once per look
+    # Each judged config's decision at its last look, racing on or not (a pass racing on for its
+    # time is still a pass): what the live display names as the current answer.
+    decisions: dict[str, str] = field(default_factory=dict)
 
     def seeds_for(self, config_id: str) -> list[int]:
         return self.seeds[: self.allotted[config_id]]
@@ -143,6 +146,8 @@ class SeedScheduler:
         closing = []
         for config_id in ready:
             verdict = judged.get(config_id)
+            if verdict is not None:
+                self.decisions[config_id] = verdict.decision
             if (
                 verdict is not None
                 and verdict.active

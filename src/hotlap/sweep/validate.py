@@ -30,7 +30,7 @@ from hotlap.sweep.strategies import list_strategies
 if TYPE_CHECKING:
     from hotlap.recipes import Recipe
 
-__all__ = ["load_spec", "parse_spec", "stored_spec"]
+__all__ = ["load_spec", "parse_spec", "shadowed", "stored_spec"]
 
 
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
@@ -101,6 +101,15 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         )
     _check_configs(spec, recipe)
     return _resolve_metrics(spec, [m.to_plain() for m in recipe.metrics])
+
+
+def shadowed(spec: SweepSpec) -> list[str]:
+    """What the user should hear before a sweep runs: base keys that the space replaces in every
+    config (`base.lr=30` with `lr` swept is ignored), one sentence each."""
+    return [
+        f"warning: base.{key}={spec.base[key]!r} is ignored: {key} is swept in space, whose values replace it"
+        for key in sorted(set(spec.base) & set(spec.space))
+    ]
 
 
 def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSpec:
