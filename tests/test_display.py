@@ -24,19 +24,24 @@ LONG = "a-rather-long-sweep-name-for-the-grid-smoke-test"
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    with Store(home) as store:
-        for name in (LONG, "short"):
-            spec = {
-                "name": name,
-                "recipe": "toy",
-                "dataset": "synthetic:8",
-                "device": "cpu",
-                "seeds": 2,
-            }
-            record, _ = open_sweep(store, parse_spec(spec))
-            Engine(store, record, InProcessExecutor(warmup=False)).run()
-        ids = [s.id for s in store.sweeps()]
+    ids = [_toy_sweep(home, name).id for name in (LONG, "short")]
     return home, ids
+
+
+def _toy_sweep(home, name: str, **fields):
+    """A finished sweep of the toy recipe: 2 seeds of the base config, and `fields`."""
+    spec = {
+        "name": name,
+        "recipe": "toy",
+        "dataset": "synthetic:8",
+        "device": "cpu",
+        "seeds": 2,
+        **fields,
+    }
+    with Store(home) as store:
+        record, _ = open_sweep(store, parse_spec(spec))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    return record
 
 
 @pytest.mark.parametrize("columns", [80, 100, 160])
@@ -165,16 +170,7 @@ def test_run_target_is_the_sweeps_target(cli, tmp_path, monkeypatch):
 
 def test_a_derived_name_clash_says_how_to_name_it(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
-    with Store(tmp_path) as store:
-        spec = {
-            "name": "src",
-            "recipe": "toy",
-            "dataset": "synthetic:8",
-            "device": "cpu",
-            "seeds": 2,
-        }
-        record, _ = open_sweep(store, parse_spec(spec))
-        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    _toy_sweep(tmp_path, "src")
     assert cli("eval", "src", "--vary", "bonus=0.1")[0] == 0
     code, _, err = cli("eval", "src", "--vary", "bonus=0.2")
     assert code == 2 and "--name NAME" in err and err.count("\n") == 1
@@ -188,3 +184,28 @@ def test_a_base_key_the_space_replaces_is_a_warning(cli, tmp_path, monkeypatch):
                                     "seeds": 2, "base": {"x": 0.3}, "space": {"x": [0.1, 0.2]}}))  # fmt: skip
     code, _, err = cli("sweep", str(spec))
     assert code == 0 and "hotlap: warning: base.x=0.3 is ignored: x is swept in space" in err
+
+
+def test_vs_baseline_is_in_the_objectives_metric(cli, tmp_path, monkeypatch):
+    """A study that maximizes accuracy (no target) compares accuracies with the baseline, not times;
+    a target study (the fastest config that reaches it) compares times."""
+    from .test_sweep import GRID
+
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    with Store(tmp_path / "home") as store:
+        record, _ = open_sweep(
+            store, parse_spec({**GRID, "objective": {"maximize": "tta_accuracy"}})
+        )
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    code, out, _ = cli("report", "grid", "--format", "md")
+    header = out.splitlines()[4]
+    assert code == 0 and "vs baseline (tta_accuracy, points)" in header, header
+    code, csv_text, _ = cli("report", "grid", "--format", "csv")
+    import csv
+    import io
+
+    rows = {r["config_id"]: r for r in csv.DictReader(io.StringIO(csv_text))}
+    best = max(rows.values(), key=lambda r: float(r["mean_tta_accuracy"]))
+    diff = 100 * float(best["tta_accuracy_diff_vs_baseline"])
+    line = next(line for line in out.splitlines() if line.startswith(f"| {best['config_id']}"))
+    assert f"+{diff:.2f}" in line.split("|")[8]  # the vs-baseline cell: points of tta_accuracy

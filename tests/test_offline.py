@@ -157,7 +157,20 @@ def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
         code, _, err = cli(*base, "--weights", str(path), *tiny)
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
     code, _, err = cli(*base, "--weights", str(model), "width=0.25")
-    assert code == 2 and "does not fit airbench94" in err
+    assert code == 2 and "does not fit airbench94" in err and "for this config" in err
+    code, out, err = cli(
+        *base, "--weights", str(model), "--tta-level", "1"
+    )  # config.json beside it
+    assert code == 0, err
+    alone = tmp_path / "alone.pt"
+    alone.write_bytes(model.read_bytes())
+    code, _, err = cli(*base, "--weights", str(alone))
+    assert (
+        code == 2
+        and " in the file, " in err
+        and "width=" in err
+        and len(err.strip().splitlines()) == 1
+    )
     code, _, err = cli("eval", "--weights", str(model))
     assert code == 2 and "--weights needs --recipe" in err
 

@@ -41,6 +41,47 @@ def _reason(exc: Exception) -> str:
     return lines[-1].strip() if lines else "not numbers"
 
 
+def _saved_config(path: Path, recipe: Any) -> dict[str, Any]:
+    """The resolved config in the config.json beside saved weights (a run folder's, or best/'s),
+    where it names this recipe; {} where there is none."""
+    import json
+
+    try:
+        saved = json.loads((path.parent / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if (
+        not isinstance(saved, dict)
+        or saved.get("recipe") != recipe.name
+        or not isinstance(saved.get("config"), dict)
+    ):
+        return {}
+    fields = set(recipe.config_cls.model_fields)
+    return {k: v for k, v in saved["config"].items() if k in fields}
+
+
+def _misfit(expected: Mapping[str, Any], found: Mapping[str, Any]) -> str | None:
+    """What keeps `found` (a state_dict from a file) from loading into a network whose state_dict
+    is `expected`: missing and unexpected keys, and shapes that differ, the first few of each."""
+
+    def few(items: Sequence[str]) -> str:
+        return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    shapes = [
+        f"{k} is {tuple(found[k].shape)} in the file, {tuple(expected[k].shape)} for this config"
+        for k in expected
+        if k in found and tuple(found[k].shape) != tuple(expected[k].shape)
+    ]
+    parts = ([f"missing keys {few(missing)}"] if missing else []) + (
+        [f"unexpected keys {few(unexpected)}"] if unexpected else []
+    ) + ([few(shapes)] if shapes else [])  # fmt: skip
+    if not parts:
+        return None
+    return "; ".join(parts) + " (give the overrides it was trained with, e.g. width=...)"
+
+
 def parse_values(text: str, option: str) -> list[Any]:
     """`0.30:0.70:0.05` (low:high:step, both ends included; integers stay integers) or a comma list
     `0,1,2` / `0.3,0.5` / `fp16,bf16` (each value typed as a config override is)."""
@@ -175,10 +216,11 @@ def evaluate_saved(
     parsed = parse_overrides(overrides)
     if tta_level is not None:
         parsed["tta_level"] = tta_level
-    config = recipe.config(parsed)
     path = Path(weights_path)
     if not path.is_file():
         raise HotlapError(f"--weights {path}: no such file")
+    # The run folder's config.json says how the network was built (width, ...); overrides win.
+    config = recipe.config({**_saved_config(path, recipe), **parsed})
     try:
         state = load_weights(path)
     except ValueError as exc:
@@ -189,8 +231,9 @@ def evaluate_saved(
     device_data = DeviceData.from_dataset(load_dataset(data, data_dir), resolved)
     try:
         return recipe.evaluate(config, device_data, SourceRun(state=state), warmup=warmup)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
+    except RuntimeError as exc:  # load_state_dict refused it: say which keys and shapes
+        expected = recipe.build_model(config, device_data.num_classes).state_dict()
+        problem = _misfit(expected, state) or str(exc).strip().splitlines()[0][:300]
         raise HotlapError(
-            f"--weights {path} does not fit {recipe.name} with this config: {first[:200]}"
+            f"--weights {path} does not fit {recipe.name} with this config: {problem}"
         ) from None

@@ -75,7 +75,11 @@ def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
     time = cost.format(row["mean_time"], unit=False)
     if row["std_time"] is not None:
         time += f"±{cost.format(row['std_time'], unit=False)}"
-    vs = "-" if row["time_diff_pct"] is None else f"{row['time_diff_pct']:+.1f}%"
+    if _vs_quality(analysis):  # the objective is the quality metric: the difference in it
+        diff = row["accuracy_diff_vs_baseline"]
+        vs = "-" if diff is None else ("+" if diff >= 0 else "") + quality.format(diff, unit=False)
+    else:
+        vs = "-" if row["time_diff_pct"] is None else f"{row['time_diff_pct']:+.1f}%"
     decision = row["decision"] or "-"
     cells = [
         row["config_id"],
@@ -84,6 +88,19 @@ def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
     ]
     cells += [accuracy, ci, success, time, vs, decision, _p(row["p_holm_vs_baseline"])]
     return cells
+
+
+def _vs_quality(analysis: Analysis) -> bool:
+    """Whether "vs baseline" is the difference in the quality metric (the study maximizes or
+    minimizes it, with no target) rather than in time (the fastest config that reaches a target)."""
+    return analysis.target is None and analysis.spec.primary.metric == analysis.quality_metric
+
+
+def _vs_header(analysis: Analysis) -> str:
+    if not _vs_quality(analysis):
+        return f"vs baseline ({analysis.cost.name})"
+    quality = analysis.quality
+    return f"vs baseline ({quality.name}{', points' if quality.percent else ''})"
 
 
 def _headers(analysis: Analysis) -> list[str]:
@@ -101,7 +118,7 @@ def _headers(analysis: Analysis) -> list[str]:
         confidence,
         success,
         time,
-        "vs baseline",
+        _vs_header(analysis),
         "decision",
         "p (Holm)",
     ]
