@@ -209,3 +209,35 @@ def test_vs_baseline_is_in_the_objectives_metric(cli, tmp_path, monkeypatch):
     diff = 100 * float(best["tta_accuracy_diff_vs_baseline"])
     line = next(line for line in out.splitlines() if line.startswith(f"| {best['config_id']}"))
     assert f"+{diff:.2f}" in line.split("|")[8]  # the vs-baseline cell: points of tta_accuracy
+
+
+def test_plan_says_what_a_sweep_will_do_and_writes_nothing(cli, tmp_path, monkeypatch):
+    from .test_sweep import GRID
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOTLAP_HOME", str(home))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**RACE, "verify": {"seeds": 4}}))
+    code, out, err = cli("plan", str(spec))
+    flat = " ".join(out.split())
+    assert code == 0, err
+    # 3 x 2 grid + the baseline, racing 3-15 seeds; verification: the recommendation and the baseline
+    assert "search 7 3-15 (racing) 21-105" in flat and "verify on fresh seeds 2 4 8" in flat
+    assert "runs: 29-113" in flat and "no sweep named race yet" in flat
+    assert not home.exists()  # nothing written, not even a store
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump(GRID))
+    assert cli("sweep", str(grid))[0] == 0
+    before = sorted(p.relative_to(home) for p in home.rglob("*"))
+    code, out, _ = cli("sweep", str(grid), "--dry-run")
+    flat = " ".join(out.split())
+    assert (
+        code == 0
+        and "runs: 27" in flat
+        and "27 done" in flat
+        and "hotlap sweep continues it" in flat
+    )
+    assert "s a run (the median of 27 earlier runs of toy on synthetic:8 on this device)" in flat
+    code, out, _ = cli("plan", str(grid), "space.y=[0]")
+    assert "this spec changes space" in " ".join(out.split())
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == before

@@ -674,6 +674,18 @@ class Store:
         )
         return {(config_id, fidelity): decision for config_id, fidelity, decision in rows}
 
+    def wall_times(
+        self, recipe: str, dataset: str, *, limit: int = 1000
+    ) -> list[tuple[str, float]]:
+        """(device, wall time) of the latest finished runs of `recipe` on `dataset`, every sweep."""
+        rows = self.db.execute(
+            "SELECT runs.device, runs.wall_time FROM runs JOIN sweeps ON sweeps.id = runs.sweep_id"
+            " WHERE sweeps.recipe = ? AND sweeps.dataset = ? AND runs.status = 'done' AND runs.wall_time IS NOT NULL"
+            " ORDER BY runs.id DESC LIMIT ?",
+            (recipe, dataset, limit),
+        )
+        return [(device or "", float(seconds)) for device, seconds in rows]
+
     def counts(self, sweep_id: str) -> dict[str, int]:
         rows = self.db.execute(
             "SELECT status, COUNT(*) FROM runs WHERE sweep_id = ? GROUP BY status", (sweep_id,)

@@ -20,7 +20,7 @@ from hotlap.errors import HotlapError
 __all__ = ["app", "console", "main"]
 
 # `hotlap --help` lists the commands in the order of a study: run, sweep, read, evaluate.
-ORDER = ("run", "recipes", "datasets", "show", "download", "sweep", "resume", "status", "ls", "export", "report",
+ORDER = ("run", "recipes", "datasets", "show", "download", "plan", "sweep", "resume", "status", "ls", "export", "report",
          "compare", "eval")  # fmt: skip
 app.registered_commands.sort(
     key=lambda command: ORDER.index(command.name or command.callback.__name__)  # type: ignore[union-attr]

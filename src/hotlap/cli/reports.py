@@ -94,7 +94,7 @@ def compare_command(
     workdir: WorkdirOpt = None,
 ) -> None:
     """A against B: difference of means with its CI, paired t / Wilcoxon or Welch, effect size."""
-    from hotlap.report.compare import compare_sides, resolve_side
+    from hotlap.report.compare import compare_sides, resolve_side, time_claim
     from hotlap.store import open_store
 
     if not 0.5 <= confidence < 1:
@@ -114,7 +114,8 @@ def compare_command(
         "Wilcoxon p",
         "effect size",
     ):
-        table.add_column(header, justify="left" if header in ("metric", "test") else "right")
+        table.add_column(header, justify="left" if header in ("metric", "test") else "right",
+                         no_wrap=header == "metric")  # fmt: skip
     for row in rows:
         c = row.comparison
         metric = row.metric
@@ -127,18 +128,21 @@ def compare_command(
         w = "-" if c.p_wilcoxon is None else f"{c.p_wilcoxon:.3g}"
         effect = "-" if c.effect_size is None else f"{c.effect_size:+.2f}"
         test = (
-            f"paired on {c.n_pairs} seeds"
+            f"paired on {c.n_pairs} shared seeds"
             if c.test == "paired"
-            else f"Welch on {c.n_a} and {c.n_b} seeds"
+            else f"Welch on {c.n_a} and {c.n_b} seeds ({row.shared} shared)"
         )
         table.add_row(metric.name, f"{fmt(row.a.mean)} ({row.a.n})", f"{fmt(row.b.mean)} ({row.b.n})", fmt(c.diff), ci,
                       test, p, w, effect)  # fmt: skip
     console.print(table)
-    total = next(
-        (r for r in rows if r.metric.kind == "time" and r.metric.name == "total_time"), None
-    )
-    total = total or next((r for r in rows if r.metric.kind == "time"), None)
-    if total is not None and total.a.mean is not None and total.b.mean:
-        saved = total.b.mean - total.a.mean
-        console.print(f"A takes {abs(saved):.3f} s ({100 * abs(saved) / total.b.mean:.1f}%) "
-                      f"{'less' if saved >= 0 else 'more'} {total.metric.name} than B per run.")  # fmt: skip
+    if any(
+        r.comparison.test == "paired" and r.shared < max(r.comparison.n_a, r.comparison.n_b)
+        for r in rows
+    ):
+        console.print(
+            "Paired tests use the seeds both ran; their means are over those seeds.",
+            highlight=False,
+        )
+    claim = time_claim(rows, side_a.cost or side_b.cost, 1 - confidence)
+    if claim:
+        console.print(claim, highlight=False, markup=False)

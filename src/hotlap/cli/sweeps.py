@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -49,6 +49,9 @@ def sweep(
     executor: ExecutorOpt = None,
     callback: CallbackOpt = None,
     allow_device_change: DeviceChangeOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the plan (hotlap plan) and run nothing")
+    ] = False,
 ) -> None:
     """Run a sweep to its end; the same command continues it after a crash or Ctrl-C."""
     from hotlap.store import open_store
@@ -61,6 +64,9 @@ def sweep(
         spec = load_spec(spec_path, [*(overrides or []), *extra])
     for warning in shadowed(spec):
         print(f"hotlap: {warning}", file=sys.stderr)
+    if dry_run:
+        _print_plan(spec, workdir)
+        return
     runner = _executor(spec, data_dir, warmup)
     try:
         with open_store(workdir) as store:
@@ -69,6 +75,114 @@ def sweep(
             _drive(store, record, runner, retry_failed, data_dir, allow_device_change, warmup)
     finally:
         runner.shutdown()
+
+
+@app.command()
+def plan(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="sweep spec")],
+    overrides: SpecOverrides = None,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """What `hotlap sweep SPEC` would do: configs, seeds, stages, runs, time; nothing is run or written."""
+    from hotlap.sweep.validate import load_spec, shadowed
+
+    spec = load_spec(spec_path, overrides or [])
+    for warning in shadowed(spec):
+        print(f"hotlap: {warning}", file=sys.stderr)
+    _print_plan(spec, workdir)
+
+
+def _count(low: int | None, high: int | None) -> str:
+    if high is None:
+        return "up to the budget"
+    return f"{high:,}" if low == high or low is None else f"{low:,}-{high:,}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _print_plan(spec: Any, workdir: Path | None) -> None:
+    """The plan of `spec`, with what the store (if there is one) says; opens nothing for writing."""
+    from hotlap.devices import same_device
+    from hotlap.envinfo import device_name, resolve_device
+    from hotlap.store import DB_NAME, default_workdir, open_store
+    from hotlap.sweep.plan import make_plan
+    from hotlap.sweep.session import changed_fields
+
+    home = workdir if workdir is not None else default_workdir()
+    existing, changed, record, wall_times = None, [], None, []
+    device = device_name(resolve_device(spec.device))
+    if (home / DB_NAME).is_file():
+        with open_store(home, create=False) as store:
+            record = store.sweep(spec.name)
+            if record is not None:
+                existing, changed = store.counts(record.id), changed_fields(record, spec)
+            wall_times = [
+                t for d, t in store.wall_times(spec.recipe, spec.dataset) if same_device(d, device)
+            ]
+    planned = make_plan(spec, existing=existing, changed=changed, wall_times=wall_times)
+    strategy = spec.strategy.name + (
+        f", {spec.strategy.trials} trials" if spec.strategy.trials else ""
+    )
+    console.print(f"plan for sweep {spec.name}: {spec.recipe} on {spec.dataset}, strategy {strategy}, "
+                  f"device {spec.device} ({device})", highlight=False, markup=False)  # fmt: skip
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column, justify in (
+        ("stage", "left"),
+        ("configs", "right"),
+        ("seeds", "right"),
+        ("runs", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for stage in planned.stages:
+        seeds = _count(stage.seeds_min, stage.seeds_max) + (
+            " (racing)" if stage.seeds_min != stage.seeds_max else ""
+        )
+        configs = "budget" if stage.configs is None else f"{stage.configs:,}"
+        table.add_row(escape(stage.name), configs, seeds, _count(stage.runs_min, stage.runs_max))
+    console.print(table)
+    budget = [
+        f"{k} {v:g}"
+        for k, v in (("max_runs", spec.budget.max_runs), ("max_time", spec.budget.max_time))
+        if v
+    ]
+    runs = _count(planned.runs_min, planned.runs_max)
+    console.print(f"runs: {runs}" + (" (at least if every race closes at its first look, at most with all seeds)"
+                  if planned.runs_min != planned.runs_max else "") + (f"; budget {', '.join(budget)}" if budget else ""),
+                  highlight=False, markup=False)  # fmt: skip
+    if planned.seconds_per_run is not None:
+        low, high = planned.seconds(planned.runs_min), planned.seconds(planned.runs_max)
+        span = (
+            _duration(high or 0)
+            if low == high or low is None
+            else f"{_duration(low)} to {_duration(high or 0)}"
+        )
+        console.print(f"time: about {span} of runs at {planned.seconds_per_run:.2f} s a run (the median of "
+                      f"{planned.history} earlier runs of {spec.recipe} on {spec.dataset} on this device)",
+                      highlight=False, markup=False)  # fmt: skip
+    else:
+        console.print(f"time: no earlier run of {spec.recipe} on {spec.dataset} on this device in the store to "
+                      "estimate from", highlight=False, markup=False)  # fmt: skip
+    if record is None:
+        console.print(
+            f"store: no sweep named {spec.name} yet; hotlap sweep starts it",
+            highlight=False,
+            markup=False,
+        )
+    elif changed:
+        console.print(f"store: sweep {record.id} exists and this spec changes {', '.join(changed)}: hotlap sweep "
+                      "would refuse it (give the sweep a new name)", highlight=False, markup=False)  # fmt: skip
+    else:
+        assert existing is not None
+        counts = ", ".join(f"{n} {s}" for s, n in existing.items())
+        console.print(f"store: sweep {record.id} exists ({counts}); hotlap sweep continues it",
+                      highlight=False, markup=False)  # fmt: skip
+    console.print("nothing was run or written", style="dim")
 
 
 @app.command()

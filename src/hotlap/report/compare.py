@@ -15,7 +15,7 @@ from hotlap.store import Store
 from hotlap.sweep.analysis import analyze
 from hotlap.sweep.validate import stored_spec
 
-__all__ = ["Side", "compare_sides", "resolve_side"]
+__all__ = ["MetricComparison", "Side", "compare_sides", "resolve_side", "time_claim"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class Side:
     label: str
     values: dict[str, dict[int, float]]  # metric -> seed -> value
     metrics: tuple[Metric, ...] = ()
+    cost: str | None = (
+        None  # the sweep's minimized time or cost (its objective), for "A takes less"
+    )
 
 
 def _side(store: Store, sweep_id: str, config_id: str) -> Side:
@@ -37,12 +40,14 @@ def _side(store: Store, sweep_id: str, config_id: str) -> Side:
             f"config {config_id} of sweep {sweep_id} has no finished full-fidelity run"
         )
     sweep = store.require(sweep_id)
-    metrics = tuple(stored_spec(sweep.spec).metric_defs())
+    spec = stored_spec(sweep.spec)
+    metrics = tuple(spec.metric_defs())
     values = {
         m.name: {r.seed: float(r.values[m.name]) for r in runs if m.name in r.values}
         for m in metrics
     }
-    return Side(f"{sweep_id}/{config_id}", values, metrics)
+    cost = next((o.metric for o in spec.objective or [] if o.direction == "minimize"), None)
+    return Side(f"{sweep_id}/{config_id}", values, metrics, cost)
 
 
 def resolve_side(store: Store, key: str) -> Side:
@@ -74,16 +79,25 @@ def resolve_side(store: Store, key: str) -> Side:
     ]
     if not found:
         raise HotlapError(f"{key!r} is neither a sweep nor a config id in {store.workdir}")
-    sweep_record, config = found[0]  # the latest sweep holding it
+    if len(found) > 1:  # never pick one silently: each sweep has its own runs of it
+        where = ", ".join(f"{s.id}/{c.config_id}" for s, c in found[:4]) + (
+            f" and {len(found) - 4} more" if len(found) > 4 else ""
+        )
+        raise HotlapError(f"{key!r} is in {len(found)} places: {where}; write SWEEP/CONFIG")
+    sweep_record, config = found[0]
     return _side(store, sweep_record.id, config.config_id)
 
 
 @dataclass(frozen=True)
 class MetricComparison:
+    """A metric of both sides: the means are over the seeds the test used (the shared ones where
+    the test is paired), so that A - B is the difference of the means shown."""
+
     metric: Metric
     a: Summary
     b: Summary
     comparison: Comparison
+    shared: int  # seeds both sides ran
 
 
 def compare_sides(a: Side, b: Side, confidence: float = 0.95) -> list[MetricComparison]:
@@ -91,9 +105,30 @@ def compare_sides(a: Side, b: Side, confidence: float = 0.95) -> list[MetricComp
     shared = [
         m for m in a.metrics if m.name in b.values and a.values.get(m.name) and b.values[m.name]
     ]
-    return [
-        MetricComparison(m, describe(list(a.values[m.name].values()), confidence),
-                         describe(list(b.values[m.name].values()), confidence),
-                         compare(a.values[m.name], b.values[m.name], confidence))
-        for m in shared
-    ]  # fmt: skip
+    rows = []
+    for m in shared:
+        values_a, values_b = a.values[m.name], b.values[m.name]
+        comparison = compare(values_a, values_b, confidence)
+        seeds = sorted(set(values_a) & set(values_b))
+        if comparison.test == "paired":  # the test's own data: the shared seeds
+            values_a, values_b = {s: values_a[s] for s in seeds}, {s: values_b[s] for s in seeds}
+        rows.append(MetricComparison(m, describe(list(values_a.values()), confidence),
+                                     describe(list(values_b.values()), confidence), comparison, len(seeds)))  # fmt: skip
+    return rows
+
+
+def time_claim(rows: list[MetricComparison], cost: str | None, alpha: float) -> str:
+    """The sentence about time: which side takes less of the sweep's minimized time metric, said
+    only where the test tells them apart at `alpha`; otherwise that it cannot."""
+    row = next((r for r in rows if r.metric.name == cost), None) if cost else None
+    row = row or next((r for r in rows if r.metric.name == "total_time"), None)
+    row = row or next((r for r in rows if r.metric.kind == "time"), None)
+    if row is None or row.a.mean is None or not row.b.mean:
+        return ""
+    name, p = row.metric.name, row.comparison.p_value
+    if p is None or p >= alpha:
+        shown = "too few seeds to test" if p is None else f"p {p:.2g}"
+        return f"A and B cannot be told apart in {name} ({shown}, at level {alpha:g})."
+    saved = row.b.mean - row.a.mean
+    return (f"A takes {row.metric.format(abs(saved))} ({100 * abs(saved) / row.b.mean:.1f}%) "
+            f"{'less' if saved >= 0 else 'more'} {name} than B per run (p {p:.2g}).")  # fmt: skip

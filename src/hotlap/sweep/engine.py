@@ -37,6 +37,7 @@ from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
 from hotlap.sweep.judging import Guarantee, guarantee
+from hotlap.sweep.plan import planned_runs
 from hotlap.sweep.queue import RunQueue
 from hotlap.sweep.repair import RUNS_FILE, repair_files, runs_line
 from hotlap.sweep.results import (
@@ -720,22 +721,10 @@ class Engine:
             self.sharing.load(self.store, self.sweep, self.configs, self._device)
 
     def _planned_runs(self) -> int | None:
-        """Runs the whole sweep will make, where the strategy says how many configs it proposes."""
+        """Runs the whole sweep will make at most (`hotlap plan` shows the same count)."""
         if self.spec.derived_from is not None:  # one per config and trained source run
             return self.sharing.planned(self.configs)
-        finite = is_finite(self.spec.strategy.name)
-        configs = get_strategy(self.spec).total() if finite else self.spec.strategy.trials
-        if configs is None:
-            return self.spec.budget.max_runs
-        seeds, baseline = len(self.spec.seeds), int(self.spec.baseline is not None)
-        total = (configs + baseline) * seeds
-        if self.spec.fidelity is not None:
-            total += (min(self.spec.fidelity.promote, configs) + baseline) * seeds
-        if self.spec.verify is not None:
-            total += (1 + baseline) * self.spec.verify.seeds
-        if self.spec.budget.max_runs is not None:
-            total = min(total, self.spec.budget.max_runs)
-        return total
+        return planned_runs(self.spec)
 
     def _log(self, message: str) -> None:
         self._files.log(message)

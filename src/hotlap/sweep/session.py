@@ -26,11 +26,24 @@ from hotlap.store import Store, SweepExists, SweepRecord
 from hotlap.sweep.spec import SpecError, SweepSpec
 from hotlap.sweep.validate import stored_spec
 
-__all__ = ["SessionFiles", "is_locked", "open_session", "open_sweep", "sweep_lock"]
+__all__ = [
+    "SessionFiles",
+    "changed_fields",
+    "is_locked",
+    "open_session",
+    "open_sweep",
+    "sweep_lock",
+]
 
 
 def _stamp() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def changed_fields(existing: SweepRecord, spec: SweepSpec) -> list[str]:
+    """The fields that define a sweep's results (space, recipe, seeds, ...) that `spec` changes."""
+    stored = stored_spec(existing.spec)
+    return [k for k, v in spec.identity().items() if stored.identity()[k] != v]
 
 
 def open_sweep(
@@ -43,8 +56,7 @@ def open_sweep(
     """
     existing = store.sweep(spec.name)
     if existing is not None:
-        stored = stored_spec(existing.spec)
-        changed = [k for k, v in spec.identity().items() if stored.identity()[k] != v]
+        changed = changed_fields(existing, spec)
         if changed:
             raise SpecError(
                 f"sweep {spec.name!r} exists ({existing.id}) and its spec changed: {', '.join(changed)}; "
