@@ -241,3 +241,45 @@ def test_plan_says_what_a_sweep_will_do_and_writes_nothing(cli, tmp_path, monkey
     code, out, _ = cli("plan", str(grid), "space.y=[0]")
     assert "this spec changes space" in " ".join(out.split())
     assert sorted(p.relative_to(home) for p in home.rglob("*")) == before
+
+
+def _table_text(home, name: str, width: int) -> str:
+    from rich.console import Console
+
+    from hotlap.report import load_report, render_table
+
+    with Store(home) as store:
+        loaded = load_report(store, name)
+    console = Console(width=width, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(render_table(loaded.analysis, loaded.sweep, width=width))
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_a_multi_key_report_is_a_line_per_config_with_rounded_values(tmp_path, width):
+    """TPE-like values (0.266808801881) print to 4 significant digits in a column per swept key,
+    one line per config where the terminal has room; on a narrow one the values go under the id,
+    never cut mid-number; numbers never wrap."""
+    raw = {"name": "multi", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
+           "seeds": {"min": 3, "max": 9, "step": 3}, "space": {"x": {"low": 0.1, "high": 0.5}, "y": [0, 1, 2]},
+           "strategy": {"name": "random", "trials": 6, "seed": 1}, "baseline": {},
+           "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.85}, "minimize": "train_time"}}  # fmt: skip
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(raw))
+        result = Engine(store, record, InProcessExecutor(warmup=False)).run()
+    text = _table_text(tmp_path, "multi", width)
+    lines = text.splitlines()
+    assert all(len(line) <= width for line in lines)
+    for report in result.analysis.configs:
+        (index,) = [
+            i
+            for i, line in enumerate(lines)
+            if line.lstrip().startswith(report.config_id) and "±" in line
+        ]
+        x = f"{report.params.get('x', 0.5):.4g}"
+        row = lines[index] if width >= 100 else lines[index] + " " + lines[index + 1]
+        assert str(report.n) in lines[index]
+        assert (
+            x in row or not report.params
+        )  # its values, whole (the baseline: "baseline" in short)
+    assert "0.2668088" not in text  # no 10-digit values

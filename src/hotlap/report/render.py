@@ -52,11 +52,19 @@ def _table_cells(analysis: Analysis, rows: Sequence[dict[str, Any]]) -> list[lis
     return [_cells(row, analysis) for row in rows]
 
 
+def short_value(value: Any) -> str:
+    """A swept value as a reader wants it: floats to 4 significant digits (TPE's 38.59948084 is
+    38.6), everything else as it is."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
 def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
     """The display cells of one config row, shared by the terminal, Markdown and HTML tables."""
     swept = analysis.spec.swept_keys
     parts = [
-        str(row[k]) if k == "variant" else f"{k}={row[k]}"
+        str(row[k]) if k == "variant" else f"{k}={short_value(row[k])}"
         for k in swept
         if not (k == "variant" and row[k] is None)
     ]
@@ -189,6 +197,7 @@ def _devices_line(analysis: Analysis) -> str | None:
 _NUMBER_COLUMNS = (2, 3, 4, 5, 6, 7, 8, 9)
 _DROP_ORDER = (9, 7, 4, 5)  # p, vs baseline, CI, success: all of them stay in report.csv
 CONFIG_WIDTH = 16
+NOTE_WIDTH = 24  # the undecided configs' reasons ("slower than ..."), folded within it
 
 
 def _split_header(header: str) -> str:
@@ -197,26 +206,42 @@ def _split_header(header: str) -> str:
     return f"{first}\n{rest}" if first and rest else header
 
 
-def _fit(headers: list[str], rows: list[list[str]], width: int | None) -> list[int]:
-    """The number columns that fit in `width` next to the config column (dropping in _DROP_ORDER)."""
+def _fit(
+    headers: list[str], rows: list[list[str]], width: int | None, lead: int = CONFIG_WIDTH
+) -> list[int]:
+    """The number columns that fit in `width` next to the leading columns, `lead` wide (dropping
+    in _DROP_ORDER)."""
     keep = list(_NUMBER_COLUMNS)
     if width is None:
         return keep
 
-    def need(columns: list[int]) -> int:
-        total = CONFIG_WIDTH
-        for i in columns:
-            lines = _split_header(headers[i]).split("\n") + [
-                Text.from_markup(r[i]).plain for r in rows
-            ]
-            total += max(len(line) for line in lines) + 3
-        return total
-
     for column in _DROP_ORDER:
-        if need(keep) <= width:
+        if lead + _width(headers, rows, keep) <= width:
             break
         keep.remove(column)
     return keep
+
+
+def _width(headers: list[str], rows: list[list[str]], columns: list[int]) -> int:
+    """The terminal width the number columns `columns` take, padding included."""
+    total = 0
+    for i in columns:
+        lines = _split_header(headers[i]).split("\n") + [Text.from_markup(r[i]).plain for r in rows]
+        total += max(len(line) for line in lines) + 3
+    return total
+
+
+def _name_cell(row: dict[str, Any], analysis: Analysis, marked: str) -> str:
+    """A config's name in the terminal table: its variant where the sweep names them, else its id
+    (`marked`: the id cell, in bold with a * for the recommendation)."""
+    name = row.get("variant") if "variant" in analysis.spec.swept_keys else None
+    if name:
+        text = escape(str(name))
+        if marked.startswith("[bold]"):
+            text = f"[bold]{text} *[/]"
+    else:
+        text = marked
+    return text + (" [dim](baseline)[/]" if row["is_baseline"] and name != "baseline" else "")
 
 
 MAX_TABLE_ROWS = 30  # configs per table in the terminal; the files hold every one
@@ -260,7 +285,31 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
             if row["decision"] == "undecided" and row["reason"] and row["reason"] != "undecided":
                 cells[1] += f" ({escape(row['reason'])})"  # why it got no more seeds
             cells_list.append(cells)
-        keep = _fit(headers, cells_list, width)
+        # One line per config where it fits: its name (the variant, else the id), a column per
+        # swept key, the numbers; else (a narrow terminal) the swept values under the name.
+        names = [
+            _name_cell(row, analysis, cells[0])
+            for row, cells in zip(shown, cells_list, strict=True)
+        ]
+        keys = [k for k in analysis.spec.swept_keys if k != "variant"]
+        key_cells = [[escape(short_value(row[k])) for k in keys] for row in shown]
+        notes = [escape(row["reason"]) if row["decision"] == "undecided" and row["reason"]
+                 and row["reason"] != "undecided" else "" for row in shown]  # fmt: skip
+        name_width = max([6, *(len(Text.from_markup(n).plain) for n in names)])
+        lead = name_width + 3
+        lead += sum(max([len(k), *(len(c[i]) for c in key_cells)]) + 3 for i, k in enumerate(keys))
+        essential = [i for i in _NUMBER_COLUMNS if i not in _DROP_ORDER]
+        # A note column where every number still fits beside it; else the notes under the names.
+        note_column = any(notes) and (
+            width is None
+            or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == list(_NUMBER_COLUMNS)
+        )
+        if note_column:
+            lead += NOTE_WIDTH + 3
+        wide = width is None or lead + _width(headers, cells_list, essential) <= width
+        if not wide:  # the compact form: swept values (and the note) under the name
+            lead = CONFIG_WIDTH
+        keep = _fit(headers, cells_list, width, lead)
         hidden = [headers[i] for i in _NUMBER_COLUMNS if i not in keep]
         table = Table(
             title=title + ("" if fidelity == "full" else " (low-fidelity screening)"), title_justify="left",
@@ -272,12 +321,27 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
             ) or None,
             caption_justify="left",
         )  # fmt: skip
-        # The config's id, with its swept values under it (they may fold); numbers never wrap.
-        table.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+        if (
+            wide
+        ):  # numbers and names never wrap; only a note does (in its column, or under the name)
+            table.add_column("config", overflow="fold", min_width=name_width, max_width=name_width)
+            for key in keys:
+                table.add_column(escape(key), justify="right", no_wrap=True)
+        else:
+            table.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
         for i in keep:
             table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
-        for cells in cells_list:
-            table.add_row(f"{cells[0]}\n[dim]{cells[1]}[/]", *(cells[i] for i in keep))
+        if wide and note_column:
+            table.add_column("note", overflow="fold", min_width=NOTE_WIDTH)
+        for name, values, cells, note in zip(names, key_cells, cells_list, notes, strict=True):
+            if wide and note_column:
+                table.add_row(name, *values, *(cells[i] for i in keep), note)
+            elif wide:
+                table.add_row(
+                    name + (f"\n[dim]{note}[/]" if note else ""), *values, *(cells[i] for i in keep)
+                )
+            else:
+                table.add_row(f"{name}\n[dim]{cells[1]}[/]", *(cells[i] for i in keep))
         parts.append(table)
     parts.append(Text(analysis.recommendation.sentence, style="bold"))
     parts.append(Text(_runs_line(analysis)))

@@ -59,7 +59,11 @@ class ConfigReport:
 
     def label(self) -> str:
         if self.params:
-            return ", ".join(f"{k}={v}" for k, v in self.params.items())
+            # Floats to 4 significant digits: TPE's lr=38.59948084 reads as lr=38.6 (the id is exact).
+            return ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in self.params.items()
+            )
         return "baseline" if self.is_baseline else "(base config)"
 
 
