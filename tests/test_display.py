@@ -283,3 +283,52 @@ def test_a_multi_key_report_is_a_line_per_config_with_rounded_values(tmp_path, w
             x in row or not report.params
         )  # its values, whole (the baseline: "baseline" in short)
     assert "0.2668088" not in text  # no 10-digit values
+
+
+def test_plot_points_have_short_names_and_whiskers_inside_the_metrics_range(tmp_path):
+    from hotlap.report.plots import _clip, accuracy_time_points, short_label
+
+    assert _clip(-0.2, 0.1, 0.3, (0.0, float("inf"))) == (0.0, 0.3)  # no negative seconds
+    assert _clip(0.97, 0.99, 1.02, (0.0, 1.0)) == (0.97, 1.0)  # no accuracy above 100%
+    assert _clip(None, 0.5, None, (0.0, 1.0)) == (0.5, 0.5)
+    raw = {"name": "named", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 3,
+           "variants": {"narrow_block2": {"x": 0.3}, "a_rather_long_variant_name_indeed": {"x": 0.266808801881}},
+           "baseline": {}}  # fmt: skip
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(raw))
+        result = Engine(store, record, InProcessExecutor(warmup=False)).run()
+    labels = {short_label(r) for r in result.analysis.configs}
+    assert labels == {
+        "narrow_block2",
+        "a_rather_long_variant_n…",
+        "baseline",
+    }  # 24 characters at most
+    for point in accuracy_time_points(result.analysis):
+        assert 0 <= point.accuracy_low <= point.accuracy <= point.accuracy_high <= 1
+        assert 0 <= point.time_low <= point.time <= point.time_high
+
+
+def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(
+    tmp_path, monkeypatch
+):
+    import hotlap.report.plots as plots
+    from hotlap.offline import derive_sweep
+    from hotlap.sweep.analysis import analyze
+    from hotlap.sweep.validate import stored_spec
+
+    _toy_sweep(tmp_path, "src", seeds=3)
+    with Store(tmp_path) as store:
+        derived = derive_sweep(store, "src", {"bonus": [0.0, 0.05, 0.1]}, reference={"bonus": 0.0})
+        Engine(store, derived, InProcessExecutor(warmup=False)).run()
+        analysis = analyze(
+            stored_spec(derived.spec), store.configs(derived.id), store.runs(derived.id)
+        )
+    drawn = []
+    real = plots._draw_one_key
+    monkeypatch.setattr(
+        plots,
+        "_draw_one_key",
+        lambda a, key, rows, path: drawn.append((key, path.name)) or real(a, key, rows, path),
+    )
+    written = plots.draw_all(analysis, tmp_path / "plots")
+    assert ("bonus", "accuracy_vs_time.png") in drawn and all(p.is_file() for p in written)

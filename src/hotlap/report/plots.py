@@ -26,7 +26,7 @@ MAX_ERRORBARS = 300
 @dataclass(frozen=True)
 class PlotPoint:
     config_id: str
-    label: str
+    label: str  # short: the variant's name, else key=value with values to 4 significant digits
     accuracy: float
     accuracy_low: float
     accuracy_high: float
@@ -42,16 +42,42 @@ def _full(analysis: Analysis) -> list[ConfigReport]:
     return [r for r in analysis.configs if r.fidelity == "full" and r.n > 0]
 
 
+def short_label(report: ConfigReport, width: int = 24) -> str:
+    """What a plot calls a config: its variant's name, else its swept values (4 significant
+    digits), else baseline; cut to `width` characters."""
+    variant = report.params.get("variant")
+    text = str(variant) if variant else report.label()
+    if report.is_baseline and text != "baseline":
+        text = "baseline" if not report.params else f"{text} (baseline)"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _clip(
+    low: float | None, value: float, high: float | None, bounds: tuple[float, float]
+) -> tuple[float, float]:
+    """A CI's ends, defaulting to the value, inside the metric's range (no negative seconds, no
+    accuracy above 100%)."""
+    lo = value if low is None else low
+    hi = value if high is None else high
+    return max(bounds[0], min(lo, value)), min(bounds[1], max(hi, value))
+
+
 def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
     points = []
+    quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
+    cost_range = (
+        (0.0, math.inf)
+        if analysis.cost.kind in ("time", "cost", "count")
+        else (-math.inf, math.inf)
+    )
     for report in _full(analysis):
         acc, time = report.metrics[analysis.quality_metric], report.metrics[analysis.cost_metric]
         if acc.mean is None or time.mean is None:  # a metric its runs did not report: no point
             continue
+        acc_low, acc_high = _clip(acc.ci_low, acc.mean, acc.ci_high, quality_range)
+        time_low, time_high = _clip(time.ci_low, time.mean, time.ci_high, cost_range)
         points.append(PlotPoint(
-            report.config_id, report.label(), acc.mean, acc.ci_low if acc.ci_low is not None else acc.mean,  # type: ignore[arg-type]
-            acc.ci_high if acc.ci_high is not None else acc.mean, time.mean,  # type: ignore[arg-type]
-            time.ci_low if time.ci_low is not None else time.mean, time.ci_high if time.ci_high is not None else time.mean,  # type: ignore[arg-type]
+            report.config_id, short_label(report), acc.mean, acc_low, acc_high, time.mean, time_low, time_high,
             report.verdict.decision if report.verdict is not None and analysis.target else None, report.is_baseline,
             report.config_id == analysis.recommendation.config,
         ))  # fmt: skip
@@ -112,10 +138,14 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     points = accuracy_time_points(analysis)
-    if points:
+    series = one_key_series(analysis)
+    if points and len({p.time for p in points}) == 1 and series is not None:
+        # Every config took the same time (a derived sweep re-weighting the same networks): time
+        # says nothing, so the objective is drawn against the swept key.
+        written.append(_draw_one_key(analysis, *series, directory / "accuracy_vs_time.png"))
+    elif points:
         written.append(_draw_accuracy_time(analysis, points, directory / "accuracy_vs_time.png"))
         written.append(_draw_distributions(analysis, directory / "accuracy_distributions.png"))
-    series = one_key_series(analysis)
     if series is not None:
         written.append(_draw_one_key(analysis, *series, directory / "by_key.png"))
     return written
@@ -181,16 +211,25 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
         label="Pareto front",
     )
     _target_line(ax, analysis)
-    for point in points:
-        if point.recommended or point.is_baseline:
-            text = "recommended" if point.recommended else "baseline"
-            ax.annotate(
-                text,
-                (point.time, scale(point.accuracy)),
-                textcoords="offset points",
-                xytext=(6, 6),
-                fontsize=8,
-            )
+    from matplotlib.lines import Line2D
+
+    shown = {p.decision for p in points if p.decision is not None}
+    handles = [Line2D([], [], marker="o", linestyle="none", color=COLORS[d], label=d)
+               for d in ("pass", "undecided", "fail") if d in shown]  # fmt: skip
+    if any(p.is_baseline for p in points):
+        handles.append(
+            Line2D([], [], marker="s", linestyle="none", color="#6e7781", label="baseline")
+        )
+    if any(p.recommended for p in points):
+        handles.append(Line2D([], [], marker="o", linestyle="none", color="white", markeredgecolor="black",
+                              markersize=8, label="recommended"))  # fmt: skip
+    _label_points(ax, barred, scale)
+    ax.legend(
+        handles=[*ax.get_legend_handles_labels()[0], *handles],
+        loc="best",
+        fontsize=8,
+        framealpha=0.8,
+    )
     ax.set_xlabel(
         f"mean {analysis.cost_metric}{_unit(analysis.cost)}, {analysis.spec.confidence:.0%} CI"
     )
@@ -201,9 +240,31 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
     if dotted:
         title += f"\n(CIs of the {len(barred)} best; {len(dotted)} more as dots)"
     ax.set_title(title, fontsize=10 if dotted else None)
-    ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+MAX_LABELS = 25  # configs named on the accuracy-time plot; the rest would be a blur of text
+
+
+def _label_points(ax: Any, points: list[PlotPoint], scale: Any) -> None:
+    """Name the points (the recommendation and the baseline first, then by accuracy), skipping a
+    label that would overlap one already placed: a point's name is readable or absent."""
+    ax.figure.canvas.draw()  # the axes' final limits, to measure in display space
+    order = sorted(points, key=lambda p: (not p.recommended, not p.is_baseline, -p.accuracy))
+    placed: list[Any] = []
+    renderer = ax.figure.canvas.get_renderer()
+    spots = (((5, 4), "left"), ((-5, 4), "right"), ((5, -11), "left"), ((-5, -11), "right"))
+    for point in order[:MAX_LABELS]:
+        for offset, align in spots:  # right of the point, else left, else below
+            text = ax.annotate(point.label, (point.time, scale(point.accuracy)), textcoords="offset points",
+                               xytext=offset, ha=align, fontsize=7, color="#24292f")  # fmt: skip
+            box = text.get_window_extent(renderer).expanded(1.05, 1.2)
+            inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+            text.remove()
 
 
 def _with_bars(points: list[PlotPoint], sign: float) -> tuple[list[PlotPoint], list[PlotPoint]]:
@@ -266,14 +327,17 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
     ax.scatter([i for i, values in enumerate(data, start=1) for _ in values],
                [v for values in data for v in values], s=8, alpha=0.6, color="#0969da")  # fmt: skip
     ax.set_xticks(range(1, len(reports) + 1))
+    recommended = analysis.recommendation.config
     ax.set_xticklabels(
-        [("* " if r.is_baseline else "") + r.config_id[:6] for r in reports],
-        rotation=60,
-        fontsize=7,
-    )
+        [("★ " if r.config_id == recommended else "") + short_label(r, 20) for r in reports],
+        rotation=45, ha="right", fontsize=7,
+    )  # fmt: skip
+    for index, report in enumerate(reports, start=1):
+        if report.config_id == recommended:
+            ax.axvspan(index - 0.4, index + 0.4, color="#1a7f37", alpha=0.12, linewidth=0)
     _target_line(ax, analysis)
     ax.set_ylabel(f"{analysis.quality_metric} per seed{_unit(analysis.quality)}")
-    ax.set_title(f"{analysis.quality_metric} per seed and config (* baseline)")
+    ax.set_title(f"{analysis.quality_metric} per seed, best first (★ recommended)", fontsize=10)
     if analysis.target is not None:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
@@ -307,6 +371,10 @@ def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path
         band_high = [m + d for m, d in zip(means, highs, strict=True)]
         ax.fill_between(xs, band_low, band_high, color="#0969da", alpha=0.2, linewidth=0)
         ax.plot(xs, means, ".", color="#0969da", markersize=3, label=label)
+    base = [r for r in rows if r["is_baseline"]]
+    if base:
+        ax.plot([r["value"] for r in base], [scale(r["mean"]) for r in base], "s", color="#6e7781",
+                markersize=9, markerfacecolor="none", label="baseline")  # fmt: skip
     _target_line(ax, analysis)
     ax.set_xlabel(key)
     ax.set_ylabel(

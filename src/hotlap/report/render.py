@@ -111,13 +111,23 @@ def _vs_header(analysis: Analysis) -> str:
     return f"vs baseline ({quality.name}{', points' if quality.percent else ''})"
 
 
-def _headers(analysis: Analysis) -> list[str]:
+def _headers(analysis: Analysis, *, long: bool = False) -> list[str]:
+    """The table's column names; `long`: the HTML's, which have room to say what each means."""
     quality, cost = analysis.quality, analysis.cost
     acc = f"{quality.name} {quality.shown_unit}".strip()
     time = f"{cost.name} {cost.shown_unit}".strip()
     confidence = f"{analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
     target = analysis.target
     success = f"{'≥' if target.maximize else '≤'} {target.shown} (CI)" if target else "success"
+    if long:
+        confidence = (
+            f"{quality.name} {analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
+        )
+        if target:
+            success = (f"runs reaching {target.shown} ({'%' if quality.percent else 'share'}, "
+                       f"{analysis.spec.confidence:.0%} CI)")  # fmt: skip
+        return ["config", "swept values", "n (seeds)", f"mean {acc}", confidence, success,
+                f"mean {time}", _vs_header(analysis), "decision", f"p vs baseline ({quality.name}, Holm)"]  # fmt: skip
     return [
         "config",
         "swept values",
@@ -453,12 +463,14 @@ td.pass { color: #1a7f37; } td.fail { color: #cf222e; } td.undecided { color: #9
 .recommendation { font-size: 1.05rem; padding: 0.75rem 1rem; background: #ddf4ff; border-left: 4px solid #0969da; }
 .held-true { color: #1a7f37; font-weight: 600; } .held-false { color: #cf222e; font-weight: 600; }
 img { max-width: 100%; margin: 0.5rem 0; border: 1px solid #d0d7de; }
+.scroll { overflow-x: auto; max-width: 100%; }
+th { white-space: normal; vertical-align: bottom; }
 pre { background: #f6f8fa; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
 """
 
 
 def _html_table(analysis: Analysis, rows: Sequence[dict[str, Any]], table_id: str) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers(analysis))
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers(analysis, long=True))
     body = []
     for row, cells in zip(rows, _table_cells(analysis, rows), strict=True):
         if row["fidelity"] != "full":
@@ -473,7 +485,8 @@ def _html_table(analysis: Analysis, rows: Sequence[dict[str, Any]], table_id: st
             else ""
         )
         body.append(f"<tr{css}>{''.join(tds)}</tr>")
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    table = f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return f'<div class="scroll">{table}</div>'  # a wide multi-key table scrolls, the page does not
 
 
 def render_html(
