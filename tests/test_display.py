@@ -332,3 +332,32 @@ def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(
     )
     written = plots.draw_all(analysis, tmp_path / "plots")
     assert ("bonus", "accuracy_vs_time.png") in drawn and all(p.is_file() for p in written)
+
+
+def test_the_live_display_keeps_counts_and_times_at_100_columns(tmp_path):
+    """On a 100-column terminal the long texts give way, never the runs done, elapsed time or ETA."""
+    from rich.console import Console
+
+    from hotlap.callbacks import SweepInfo
+    from hotlap.callbacks.progress import RichProgress
+    from hotlap.executors import Outcome
+
+    record = _toy_sweep(tmp_path, "a-rather-long-sweep-name-for-the-live-display-test")
+    spec = parse_spec({**RACE, "name": "live"})
+    console = Console(width=100, force_terminal=True, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    progress = RichProgress(console=console, plain=False)
+    progress.sweep_start(SweepInfo(record, spec, tmp_path, 54, 0))
+    with Store(tmp_path) as store:
+        run = store.runs(record.id)[0]
+    summary = type(
+        "Best", (), {"config_id": "f876cec8bd", "n": 6, "mean": lambda self, m: 0.8958}
+    )()
+    progress.run_end(
+        run, Outcome(run_id=run.id, status="done", metrics={"tta_accuracy": 0.9}), summary
+    )
+    frame = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    frame.print(progress.progress.get_renderable())  # what the live display shows now
+    progress.sweep_end(None)
+    (line,) = frame.export_text().splitlines()
+    assert "1/54" in line and "runs at most" in line and "0:00:0" in line and "eta " in line
+    assert "recommended so" in line and len(line) <= 100  # the text is what gives way

@@ -58,16 +58,23 @@ class RichProgress(Callback):
         self.out = Console(soft_wrap=True, highlight=False) if plain else self.console
         self.every = every
         self.label = label
+
+        def fixed() -> Column:  # counts and times: never cut
+            return Column(no_wrap=True)
+
         self.progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}", table_column=Column(max_width=28, no_wrap=True)),
-            BarColumn(bar_width=16),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[planned]}"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[failures]}"),
+            TextColumn(
+                "{task.description}",
+                table_column=Column(max_width=28, no_wrap=True, overflow="ellipsis"),
+            ),
+            BarColumn(bar_width=12),
+            MofNCompleteColumn(table_column=fixed()),
+            TextColumn("{task.fields[planned]}", table_column=fixed()),
+            TimeElapsedColumn(table_column=fixed()),
+            TextColumn("eta", table_column=fixed()),
+            TimeRemainingColumn(table_column=fixed()),
+            TextColumn("{task.fields[failures]}", table_column=fixed()),
             # The texts last: on a narrow terminal these are cut, never the counts and times.
             TextColumn(
                 "{task.fields[last]}",
@@ -75,6 +82,7 @@ class RichProgress(Callback):
             ),
             console=self.console,
             disable=plain,
+            expand=True,  # the last text takes what is left of the line (and is cut), the rest keeps its width
         )
         self.task: Any = None
         self.failures = 0
