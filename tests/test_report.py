@@ -345,3 +345,20 @@ def test_a_registered_report_format_prints_and_lands_in_the_report_folder(cli, r
         assert (tmp_path / "r" / "report.tsv").read_text() == out
     finally:
         _REGISTRY.pop("tsv")
+
+
+def test_compare_at_80_columns_never_cuts_a_metric_name(cli, raced):
+    from .conftest import hotlap_script
+
+    _, out, _ = cli("report", "race", "--format", "json")
+    doc = json.loads(out)
+    best = doc["recommendation"]["config_id"]
+    baseline = next(r["config_id"] for r in doc["configs"] if r["is_baseline"])
+    env = {**{k: v for k, v in os.environ.items() if k != "HOTLAP_PLUGINS"}, "COLUMNS": "80"}
+    proc = subprocess.run([hotlap_script(), "compare", f"race/{best}", f"race/{baseline}"], capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    names = {
+        line.strip("│ ").split()[0] for line in proc.stdout.splitlines() if line.startswith("│")
+    }
+    assert {"tta_accuracy", "train_time", "total_time"} <= names

@@ -385,9 +385,9 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
                 if row["fidelity"] != "full" or row["config_id"] not in verified:
                     continue
                 cells = _cells(row, analysis)
-                name = row["config_id"] + (" (baseline)" if row["is_baseline"] else "")
+                name = _name_cell(row, analysis, escape(row["config_id"]))
                 verify.add_row(
-                    f"{name}\n[dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6]
+                    f"{name} [dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6]
                 )
         parts.extend([verify, Text(line, style="bold")])
     return Group(*parts)
