@@ -56,7 +56,7 @@ def test_bad_run_input_exits_2_in_one_line_and_writes_nothing(cli, tmp_path, arg
 
 def test_unknown_recipe_suggests_the_closest(cli):
     code, _, err = cli("run", "airbench49", "--data", "digits")
-    assert code == 2 and "unknown recipe 'airbench49' (closest: airbench94)" in err
+    assert code == 2 and "unknown recipe 'airbench49' (closest: " in err and "airbench94" in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -237,3 +237,17 @@ def test_runs_started_within_one_second_get_their_own_sweeps():
     names = [one["name"], other["name"], again["name"]]
     assert len(set(names)) == 3 and all(n.startswith("run-toy-synthetic-8-") for n in names)
     assert one["name"].split("-")[-1][:6] != other["name"].split("-")[-1][:6]  # named by what runs
+
+
+def test_show_airbench95_has_its_widths_epochs_and_lr(cli):
+    """airbench95 is airbench94 at widths 128/384/384, 15 epochs, lr 10: 48 x 15 = 720 steps."""
+    code, out, _ = cli("show", "airbench95")
+    flat = " ".join(out.split())
+    assert code == 0 and "optimizer steps │ 720" in flat
+    for key, value in (
+        ("block1_width", "128"),
+        ("block2_width", "384"),
+        ("epochs", "15.0"),
+        ("lr", "10.0"),
+    ):
+        assert f"{key} │ {value}" in flat, key
