@@ -251,3 +251,11 @@ def test_show_airbench95_has_its_widths_epochs_and_lr(cli):
         ("lr", "10.0"),
     ):
         assert f"{key} │ {value}" in flat, key
+
+
+def test_show_airbench94_muon_is_the_records_200_steps(cli):
+    """Batch 2000 for 8 epochs: 25 steps an epoch, 200 in all; the reference's 0.29 PFLOPs a run."""
+    code, out, _ = cli("show", "airbench94_muon")
+    flat = " ".join(out.split())
+    assert code == 0 and "optimizer steps │ 200" in flat and "steps per epoch │ 25" in flat
+    assert "298 TFLOPs" in flat
