@@ -1,0 +1,192 @@
+"""The text every report format shows: a config row's cells and the table's headers, and the
+sentences under the table (runs, coverage, guarantee, verification, devices). Pure: analysis in,
+strings out; the terminal, Markdown and HTML renderers lay them out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hotlap.report.rows import cached, config_rows
+from hotlap.store import SweepRecord
+from hotlap.sweep.analysis import Analysis
+from hotlap.sweep.judging import planned_configs
+
+DECISION_STYLE = {"pass": "green", "fail": "red", "undecided": "yellow"}
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{100 * value:.{digits}f}"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _table_cells(analysis: Analysis, rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """`_cells` of each row (fresh lists, callers may change them); the config rows' once per
+    analysis, for every table that shows them."""
+    if rows is config_rows(analysis):
+        shared = cached("cells", analysis, lambda: [_cells(row, analysis) for row in rows])
+        return [list(cells) for cells in shared]
+    return [_cells(row, analysis) for row in rows]
+
+
+def short_value(value: Any) -> str:
+    """A swept value as a reader wants it: floats to 4 significant digits (TPE's 38.59948084 is
+    38.6), everything else as it is."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
+    """The display cells of one config row, shared by the terminal, Markdown and HTML tables."""
+    swept = analysis.spec.swept_keys
+    parts = [
+        str(row[k]) if k == "variant" else f"{k}={short_value(row[k])}"
+        for k in swept
+        if not (k == "variant" and row[k] is None)
+    ]
+    label = ", ".join(parts) or ("baseline" if row["is_baseline"] else "(base config)")
+    if row["is_baseline"] and label != "baseline":
+        label += " (baseline)"
+    quality, cost = analysis.quality, analysis.cost
+    accuracy = quality.format(row["mean_accuracy"], unit=False)
+    if row["std_accuracy"] is not None:
+        accuracy += f"±{quality.format(row['std_accuracy'], unit=False)}"
+    ci = (f"{quality.format(row['ci_low'], unit=False)}-{quality.format(row['ci_high'], unit=False)}"
+          if row["ci_low"] is not None else "-")  # fmt: skip
+    success = "-"
+    if row["success_rate"] is not None:
+        success = f"{_pct(row['success_rate'], 0)} ({_pct(row['success_ci_low'], 0)}-{_pct(row['success_ci_high'], 0)})"
+    time = cost.format(row["mean_time"], unit=False)
+    if row["std_time"] is not None:
+        time += f"±{cost.format(row['std_time'], unit=False)}"
+    if _vs_quality(analysis):  # the objective is the quality metric: the difference in it
+        diff = row["accuracy_diff_vs_baseline"]
+        vs = "-" if diff is None else ("+" if diff >= 0 else "") + quality.format(diff, unit=False)
+    else:
+        vs = "-" if row["time_diff_pct"] is None else f"{row['time_diff_pct']:+.1f}%"
+    decision = row["decision"] or "-"
+    cells = [
+        row["config_id"],
+        label,
+        str(row["n"]) + (f" ({row['failed']} failed)" if row["failed"] else ""),
+    ]
+    cells += [accuracy, ci, success, time, vs, decision, _p(row["p_holm_vs_baseline"])]
+    return cells
+
+
+def _vs_quality(analysis: Analysis) -> bool:
+    """Whether "vs baseline" is the difference in the quality metric (the study maximizes or
+    minimizes it, with no target) rather than in time (the fastest config that reaches a target)."""
+    return analysis.target is None and analysis.spec.primary.metric == analysis.quality_metric
+
+
+def _vs_header(analysis: Analysis) -> str:
+    if not _vs_quality(analysis):
+        return f"vs baseline ({analysis.cost.name})"
+    quality = analysis.quality
+    return f"vs baseline ({quality.name}{', points' if quality.percent else ''})"
+
+
+def _headers(analysis: Analysis, *, long: bool = False) -> list[str]:
+    """The table's column names; `long`: the HTML's, which have room to say what each means."""
+    quality, cost = analysis.quality, analysis.cost
+    acc = f"{quality.name} {quality.shown_unit}".strip()
+    time = f"{cost.name} {cost.shown_unit}".strip()
+    confidence = f"{analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
+    target = analysis.target
+    success = f"{'≥' if target.maximize else '≤'} {target.shown} (CI)" if target else "success"
+    if long:
+        confidence = (
+            f"{quality.name} {analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
+        )
+        if target:
+            success = (f"runs reaching {target.shown} ({'%' if quality.percent else 'share'}, "
+                       f"{analysis.spec.confidence:.0%} CI)")  # fmt: skip
+        return ["config", "swept values", "n (seeds)", f"mean {acc}", confidence, success,
+                f"mean {time}", _vs_header(analysis), "decision", f"p vs baseline ({quality.name}, Holm)"]  # fmt: skip
+    return [
+        "config",
+        "swept values",
+        "n",
+        acc,
+        confidence,
+        success,
+        time,
+        _vs_header(analysis),
+        "decision",
+        "p (Holm)",
+    ]
+
+
+def _runs_line(analysis: Analysis) -> str:
+    if analysis.runs_max is None:
+        return f"{analysis.runs_used} runs."
+    saved = analysis.runs_saved or 0
+    share = 100 * saved / analysis.runs_max if analysis.runs_max else 0.0
+    return (f"{analysis.runs_used} runs; giving every config all {len(analysis.spec.seeds)} seeds would have taken "
+            f"{analysis.runs_max}: racing saved {saved} runs ({share:.0f}%).")  # fmt: skip
+
+
+def _coverage_line(analysis: Analysis, sweep: SweepRecord) -> str:
+    """Where a sweep is not done, how much of it ran: a partial sweep must not look complete."""
+    if sweep.state == "done":
+        return ""
+    ran = len({c.config_id for c in analysis.configs})
+    planned = planned_configs(analysis.spec)
+    of = f"{ran} of {planned} configs" if planned else f"{ran} configs"
+    why = f" ({sweep.message})" if sweep.message else ""
+    return (f"Partial: {of} have runs so far; the sweep is {sweep.state}{why}. The decisions are "
+            f"about these configs only; continue it with: hotlap resume {sweep.id}")  # fmt: skip
+
+
+def _guarantee_line(analysis: Analysis) -> str:
+    """What the decisions guarantee (family-wise or per config, alpha, looks): said in the report."""
+    promise = analysis.guarantee
+    if promise is None or (analysis.target is None and analysis.spec.racing is None):
+        return ""
+    return f"Decisions: {promise.describe()}."
+
+
+def _verification_line(analysis: Analysis) -> str | None:
+    """What verification found; binding: only a config that passed there is recommended."""
+    if not analysis.verification:
+        return None
+    seeds = analysis.spec.verify_seeds()
+    where = f"Verification on {len(seeds)} fresh seeds ({seeds[0]}-{seeds[-1]})"
+    first = analysis.candidates[0] if analysis.candidates else None
+    if analysis.target is None:
+        return f"{where}: no target, so nothing to decide."
+    if analysis.verified is not None and analysis.verified == first:
+        return f"{where}: the recommendation held (it passes again); only a verified config is recommended."
+    if analysis.verified is not None:
+        return (f"{where}: the search's first choice {first} did NOT hold; the next candidate "
+                f"{analysis.verified} passed and is the recommendation.")  # fmt: skip
+    if analysis.recommendation.config is None:
+        return f"{where}: no candidate passed, so no config is recommended."
+    held = {
+        False: "the recommendation did NOT hold (it fails the target on fresh seeds)",
+        None: "not complete, or inconclusive (raise verify.seeds and resume)",
+        True: "the recommendation held",
+    }
+    return f"{where}: {held[analysis.verification_held]}."
+
+
+def _devices_line(analysis: Analysis) -> str | None:
+    """Said plainly when timings come from more than one device (--allow-device-change)."""
+    if not analysis.mixes_devices:
+        return None
+    shown = ", ".join(f"{device} ({n} runs)" for device, n in analysis.devices.items())
+    return f"Warning: times mix devices: {shown}; compare times only within one device."
+
+
+# Terminal columns after the config, by cell index, and the order they give way on a narrow terminal.

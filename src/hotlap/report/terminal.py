@@ -1,0 +1,217 @@
+"""The terminal report (rich): a line per config where the terminal has room, the least
+essential columns giving way on a narrow one, the recommendation and what decided it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from hotlap.report.cells import (
+    DECISION_STYLE,
+    _cells,
+    _coverage_line,
+    _devices_line,
+    _guarantee_line,
+    _headers,
+    _runs_line,
+    _verification_line,
+    short_value,
+)
+from hotlap.report.rows import config_rows
+from hotlap.store import SweepRecord
+from hotlap.sweep.analysis import Analysis
+
+__all__ = ["render_table"]
+
+_NUMBER_COLUMNS = (2, 3, 4, 5, 6, 7, 8, 9)
+_DROP_ORDER = (9, 7, 4, 5)  # p, vs baseline, CI, success: all of them stay in report.csv
+CONFIG_WIDTH = 16
+NOTE_WIDTH = 24  # the undecided configs' reasons ("slower than ..."), folded within it
+
+
+def _split_header(header: str) -> str:
+    """Two lines, so that a column is as wide as its numbers."""
+    first, _, rest = header.rpartition(" ")
+    return f"{first}\n{rest}" if first and rest else header
+
+
+def _fit(
+    headers: list[str], rows: list[list[str]], width: int | None, lead: int = CONFIG_WIDTH
+) -> list[int]:
+    """The number columns that fit in `width` next to the leading columns, `lead` wide (dropping
+    in _DROP_ORDER)."""
+    keep = list(_NUMBER_COLUMNS)
+    if width is None:
+        return keep
+
+    for column in _DROP_ORDER:
+        if lead + _width(headers, rows, keep) <= width:
+            break
+        keep.remove(column)
+    return keep
+
+
+def _width(headers: list[str], rows: list[list[str]], columns: list[int]) -> int:
+    """The terminal width the number columns `columns` take, padding included."""
+    total = 0
+    for i in columns:
+        lines = _split_header(headers[i]).split("\n") + [Text.from_markup(r[i]).plain for r in rows]
+        total += max(len(line) for line in lines) + 3
+    return total
+
+
+def _name_cell(row: dict[str, Any], analysis: Analysis, marked: str) -> str:
+    """A config's name in the terminal table: its variant where the sweep names them, else its id
+    (`marked`: the id cell, in bold with a * for the recommendation)."""
+    name = row.get("variant") if "variant" in analysis.spec.swept_keys else None
+    if name:
+        text = escape(str(name))
+        if marked.startswith("[bold]"):
+            text = f"[bold]{text} *[/]"
+    else:
+        text = marked
+    return text + (" [dim](baseline)[/]" if row["is_baseline"] and name != "baseline" else "")
+
+
+MAX_TABLE_ROWS = 30  # configs per table in the terminal; the files hold every one
+
+
+def _shown_rows(rows: list[dict[str, Any]], analysis: Analysis) -> tuple[list[dict[str, Any]], int]:
+    """The first MAX_TABLE_ROWS rows in the report's order, plus the baseline and the
+    recommendation wherever they are; and how many rows are left out."""
+    if len(rows) <= MAX_TABLE_ROWS:
+        return rows, 0
+    keep = [
+        r for i, r in enumerate(rows)
+        if i < MAX_TABLE_ROWS or r["is_baseline"] or r["config_id"] == analysis.recommendation.config
+    ]  # fmt: skip
+    return keep, len(rows) - len(keep)
+
+
+def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = None) -> Group:
+    """The terminal report: configs sorted by the objective, the recommendation, runs, verification.
+
+    With `width` (the terminal's), the least essential columns give way rather than wrap.
+    """
+    parts: list[Any] = []
+    headers = _headers(analysis)
+    title = f"sweep {sweep.id}: {sweep.recipe} on {sweep.dataset}"
+    if analysis.target is not None:
+        title += (
+            f", target {analysis.target.describe()} at {analysis.target.confidence:.0%} confidence"
+        )
+    rows = config_rows(analysis)
+    for fidelity in dict.fromkeys(r["fidelity"] for r in rows):
+        cells_list = []
+        shown, left_out = _shown_rows([r for r in rows if r["fidelity"] == fidelity], analysis)
+        for row in shown:
+            cells = [escape(c) for c in _cells(row, analysis)]
+            style = DECISION_STYLE.get(row["decision"] or "", "")
+            if style:
+                cells[8] = f"[{style}]{cells[8]}[/]"
+            if row["config_id"] == analysis.recommendation.config and fidelity == "full":
+                cells[0] = f"[bold]{cells[0]} *[/]"
+            if row["decision"] == "undecided" and row["reason"] and row["reason"] != "undecided":
+                cells[1] += f" ({escape(row['reason'])})"  # why it got no more seeds
+            cells_list.append(cells)
+        # One line per config where it fits: its name (the variant, else the id), a column per
+        # swept key, the numbers; else (a narrow terminal) the swept values under the name.
+        names = [
+            _name_cell(row, analysis, cells[0])
+            for row, cells in zip(shown, cells_list, strict=True)
+        ]
+        keys = [k for k in analysis.spec.swept_keys if k != "variant"]
+        key_cells = [[escape(short_value(row[k])) for k in keys] for row in shown]
+        notes = [escape(row["reason"]) if row["decision"] == "undecided" and row["reason"]
+                 and row["reason"] != "undecided" else "" for row in shown]  # fmt: skip
+        name_width = max([6, *(len(Text.from_markup(n).plain) for n in names)])
+        lead = name_width + 3
+        lead += sum(max([len(k), *(len(c[i]) for c in key_cells)]) + 3 for i, k in enumerate(keys))
+        essential = [i for i in _NUMBER_COLUMNS if i not in _DROP_ORDER]
+        # A note column where every number still fits beside it; else the notes under the names.
+        note_column = any(notes) and (
+            width is None
+            or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == list(_NUMBER_COLUMNS)
+        )
+        if note_column:
+            lead += NOTE_WIDTH + 3
+        wide = width is None or lead + _width(headers, cells_list, essential) <= width
+        if not wide:  # the compact form: swept values (and the note) under the name
+            lead = CONFIG_WIDTH
+        keep = _fit(headers, cells_list, width, lead)
+        hidden = [headers[i] for i in _NUMBER_COLUMNS if i not in keep]
+        table = Table(
+            title=title + ("" if fidelity == "full" else " (low-fidelity screening)"), title_justify="left",
+            box=box.SIMPLE_HEAD, pad_edge=False,
+            caption="\n".join(
+                ([f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)"] if hidden else [])
+                + ([f"{left_out} more configs, further down the order: every config is in report.csv and "
+                    "report.html"] if left_out else [])
+            ) or None,
+            caption_justify="left",
+        )  # fmt: skip
+        if (
+            wide
+        ):  # numbers and names never wrap; only a note does (in its column, or under the name)
+            table.add_column("config", overflow="fold", min_width=name_width, max_width=name_width)
+            for key in keys:
+                table.add_column(escape(key), justify="right", no_wrap=True)
+        else:
+            table.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+        for i in keep:
+            table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
+        if wide and note_column:
+            table.add_column("note", overflow="fold", min_width=NOTE_WIDTH)
+        for name, values, cells, note in zip(names, key_cells, cells_list, notes, strict=True):
+            if wide and note_column:
+                table.add_row(name, *values, *(cells[i] for i in keep), note)
+            elif wide:
+                table.add_row(
+                    name + (f"\n[dim]{note}[/]" if note else ""), *values, *(cells[i] for i in keep)
+                )
+            else:
+                table.add_row(f"{name}\n[dim]{cells[1]}[/]", *(cells[i] for i in keep))
+        parts.append(table)
+    parts.append(Text(analysis.recommendation.sentence, style="bold"))
+    parts.append(Text(_runs_line(analysis)))
+    if _coverage_line(analysis, sweep):
+        parts.append(Text(_coverage_line(analysis, sweep), style="bold yellow"))
+    if _guarantee_line(analysis):
+        parts.append(Text(_guarantee_line(analysis), style="dim"))
+    devices = _devices_line(analysis)
+    if devices:
+        parts.append(Text(devices, style="bold red"))
+    for warning in analysis.warnings:
+        parts.append(Text(warning, style="bold red"))
+    line = _verification_line(analysis)
+    if line is not None:
+        verify = Table(
+            title="screening vs verification",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        verify.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+        for header in ("n", f"{analysis.quality_metric} %", f"{analysis.spec.confidence:.0%} CI %", "decision",
+                       f"{analysis.cost_metric} s"):  # fmt: skip
+            verify.add_column(_split_header(header), justify="right", no_wrap=True)
+        verified = {v.config_id for v in analysis.verification}
+        for stage, reports in (
+            ("screening", analysis.configs),
+            ("verification", analysis.verification),
+        ):
+            for row in config_rows(analysis, reports):
+                if row["fidelity"] != "full" or row["config_id"] not in verified:
+                    continue
+                cells = _cells(row, analysis)
+                name = _name_cell(row, analysis, escape(row["config_id"]))
+                verify.add_row(
+                    f"{name} [dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6]
+                )
+        parts.extend([verify, Text(line, style="bold")])
+    return Group(*parts)
