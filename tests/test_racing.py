@@ -9,6 +9,8 @@ below alpha, and racing must use far fewer runs than giving every config the max
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 import pytest
 from scipy.stats import t as student
@@ -230,6 +232,12 @@ def test_a_time_spread_beyond_five_percent_is_a_warning():
     (warning,) = _time_spread(noisy, get_metric("train_time"))
     assert "c;" in warning and "1 of 3 configs" in warning and "not" not in warning.split(":")[0]
     assert _time_spread(noisy, get_metric("tta_accuracy")) == ()  # only times are checked
+    named = SimpleNamespace(
+        **vars(report("d", [3.0, 5.5, 2.9, 3.1])), params={"variant": "narrow_block2"}
+    )
+    (warning,) = _time_spread([*quiet, named], get_metric("train_time"))
+    spread = statistics.stdev([3.0, 5.5, 2.9, 3.1]) / statistics.mean([3.0, 5.5, 2.9, 3.1])
+    assert "d (narrow_block2);" in warning and f"up to {spread:.1%} of its mean" in warning
 
 
 def test_skewed_runs_or_outliers_are_a_warning():

@@ -29,7 +29,7 @@ def skewed(reports: Sequence[Any], quality: Metric) -> tuple[str, ...]:
     for report in reports:
         values = list(report.values.get(quality.name, {}).values())
         if len(values) >= 8:
-            by_n[len(values)].append((report.config_id, values))
+            by_n[len(values)].append((_named(report), values))
     flagged = []
     for n, members in by_n.items():
         x = np.asarray([values for _, values in members], dtype=float)
@@ -56,6 +56,13 @@ def skewed(reports: Sequence[Any], quality: Metric) -> tuple[str, ...]:
     )
 
 
+def _named(report: Any) -> str:
+    """A config as a warning names it: its id, and its variant's name where it has one."""
+    params = getattr(report, "params", None) or {}
+    variant = params.get("variant")
+    return f"{report.config_id} ({variant})" if variant else report.config_id
+
+
 MAX_TIME_CV = 0.05  # run-to-run time spread beyond which timings cannot rank configs
 
 
@@ -69,13 +76,13 @@ def time_spread(reports: Sequence[Any], cost: Metric) -> tuple[str, ...]:
     for report in reports:
         summary = report.metrics.get(cost.name)
         if summary is not None and summary.n >= 3 and summary.mean and summary.std is not None:
-            spreads.append((summary.std / abs(summary.mean), report.config_id))
+            spreads.append((summary.std / abs(summary.mean), _named(report)))
     if not spreads or max(spreads)[0] <= MAX_TIME_CV:
         return ()
     worst, config_id = max(spreads)
     noisy = sum(1 for cv, _ in spreads if cv > MAX_TIME_CV)
     return (
-        f"Warning: {cost.name} varies by up to {worst:.0%} of its mean from run to run ({config_id}; {noisy} of "
+        f"Warning: {cost.name} varies by up to {worst:.1%} of its mean from run to run ({config_id}; {noisy} of "
         f"{len(spreads)} configs above {MAX_TIME_CV:.0%}): the machine's speed drifted or other jobs ran. Times "
         "cannot rank configs a few percent apart; rerun on a quiet machine.",
     )
