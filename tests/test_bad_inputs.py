@@ -196,6 +196,11 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         "synthetic:8", "digits").replace("space: {x: [0.1, 0.2]}", "base: {batch_size: 5000}")},
      ["sweep", "{in}/s.yaml"]),
     ("run-target-above-one", {}, ["run", "toy", "--data", "synthetic:8", "--device", "cpu", "--target", "94"]),
+    ("plan-workdir-is-a-file", {"home": "not a folder", "s.yaml": _spec()},
+     ["plan", "{in}/s.yaml", "--workdir", "{in}/home"]),
+    ("plan-yaml-syntax", {"s.yaml": "name: [unclosed\n"}, ["plan", "{in}/s.yaml"]),
+    ("show-compile-not-a-bool", {}, ["show", "airbench94", "compile=maybe"]),
+    ("show-muon-dtype", {}, ["show", "airbench94_muon", "muon_dtype=fp8"]),
     ("spec-derived-name-too-long", {"s.yaml": _spec("tta_weights: [0.5]\n", name="n" * 80)},
      ["sweep", "{in}/s.yaml"]),
 ]  # fmt: skip
@@ -218,7 +223,8 @@ NAMES = {
     "huge-seeds": "limit", "huge-racing-max": "limit", "huge-range": "limit", "huge-grid": "limit",
     "huge-synthetic": "limit", "huge-run-seeds": "limit", "spec-batch-too-big": "no training step",
     "spec-derived-name-too-long": "tta_weights",
-    "run-target-above-one": "--target", "eval-low-above-high": "LOW 0.3 is above HIGH 0.1",
+    "run-target-above-one": "--target", "plan-workdir-is-a-file": "is a file", "plan-yaml-syntax": "not valid YAML",
+    "show-compile-not-a-bool": "compile", "show-muon-dtype": "muon_dtype", "eval-low-above-high": "LOW 0.3 is above HIGH 0.1",
     "eval-step-zero": "STEP", "eval-value-out-of-range": "bonus",
 }  # fmt: skip
 

@@ -53,13 +53,19 @@ def load_plugins() -> list[str]:
         try:
             _import_plugin(name)
         except ImportError as exc:
-            hint = "" if exc.name != name else "; is its folder on PYTHONPATH?"
+            hint = (
+                "; is its folder on PYTHONPATH?"
+                if exc.name == name and not name.endswith(".py")
+                else ""
+            )
             raise HotlapError(f"HOTLAP_PLUGINS: cannot import {name!r} ({exc}){hint}") from exc
         except Exception as exc:  # the plugin itself raised: one line, its traceback with --debug
-            where = ""
+            where = ""  # the plugin's own last frame (a SyntaxError's message names its line)
             tb = exc.__traceback__
-            while tb is not None:
-                where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+            while tb is not None and not isinstance(exc, SyntaxError):
+                filename = tb.tb_frame.f_code.co_filename
+                if not filename.startswith("<frozen"):
+                    where = f" at {os.path.basename(filename)}:{tb.tb_lineno}"
                 tb = tb.tb_next
             raise HotlapError(
                 f"HOTLAP_PLUGINS: plugin {name!r} raised {type(exc).__name__}: {exc}{where} while "

@@ -23,5 +23,5 @@ def fault_point(name: str) -> None:
     if point != name:
         return
     _passed[name] = _passed.get(name, 0) + 1
-    if _passed[name] >= int(count or 1):
+    if _passed[name] >= (int(count) if count.isdigit() else 1):
         os.kill(os.getpid(), signal.SIGKILL)

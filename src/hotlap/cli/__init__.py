@@ -76,7 +76,7 @@ def main() -> None:
         _fail(exc.format_message(), 2)
     except typer.Abort:  # Ctrl-D at a prompt
         _fail("aborted", 130)
-    except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+    except sqlite3.DatabaseError as exc:  # OperationalError included
         if isinstance(
             exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError
         ):

@@ -115,6 +115,10 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
     from hotlap.sweep.session import changed_fields
 
     home = workdir if workdir is not None else default_workdir()
+    if home.exists() and not home.is_dir():
+        raise HotlapError(
+            f"the workdir {home} is a file, not a folder; check --workdir / HOTLAP_HOME"
+        )
     existing, changed, record, wall_times = None, [], None, []
     device = device_name(resolve_device(spec.device))
     if (home / DB_NAME).is_file():
