@@ -11,15 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hotlap.recipes.airbench94 import (
-    EVAL_FIELDS,
-    Airbench94Config,
-    evaluate,
-    make_net,
-    total_steps,
-    train,
-    training_shape,
-)
+from hotlap.recipes.airbench94 import LOOP, Airbench94Config, train
 from hotlap.recipes.base import recipe
 
 # =============================================================================================
@@ -46,15 +38,10 @@ class Airbench95Config(Airbench94Config):
 recipe(
     "airbench95",
     config=Airbench95Config,
-    build_model=make_net,
-    total_steps=total_steps,
     summary="CIFAR-10 to 95% (airbench95: airbench94 at widths 128/384/384, 15 epochs, lr 10)",
     # On digits: an eighth of the width (16/48/48, the size of airbench94's smoke network), 5
     # epochs of batch 128, lr 30 as airbench94's smoke run. 97.5% and 98.6% with TTA (seeds 0-1), 3-6 s
     # of training each on 2 CPU cores (2026-12-01).
     smoke={"width": 0.125, "epochs": 5, "batch_size": 128, "lr": 30.0},
-    evaluate=evaluate,
-    metrics=["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
-    shape=training_shape,
-    eval_fields=EVAL_FIELDS,
+    **LOOP,
 )(train)

@@ -9,7 +9,7 @@ from typing import Any
 
 from hotlap.report.rows import cached, config_rows
 from hotlap.store import SweepRecord
-from hotlap.sweep.analysis import Analysis
+from hotlap.sweep.analysis import Analysis, short_value
 from hotlap.sweep.judging import planned_configs
 
 DECISION_STYLE = {"pass": "green", "fail": "red", "undecided": "yellow"}
@@ -36,14 +36,6 @@ def _table_cells(analysis: Analysis, rows: Sequence[dict[str, Any]]) -> list[lis
         shared = cached("cells", analysis, lambda: [_cells(row, analysis) for row in rows])
         return [list(cells) for cells in shared]
     return [_cells(row, analysis) for row in rows]
-
-
-def short_value(value: Any) -> str:
-    """A swept value as a reader wants it: floats to 4 significant digits (TPE's 38.59948084 is
-    38.6), everything else as it is."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "-" if value is None else str(value)
 
 
 def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:

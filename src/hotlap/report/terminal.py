@@ -20,11 +20,10 @@ from hotlap.report.cells import (
     _headers,
     _runs_line,
     _verification_line,
-    short_value,
 )
 from hotlap.report.rows import config_rows
 from hotlap.store import SweepRecord
-from hotlap.sweep.analysis import Analysis
+from hotlap.sweep.analysis import Analysis, short_value
 
 __all__ = ["render_table"]
 

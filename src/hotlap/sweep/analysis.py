@@ -59,12 +59,16 @@ class ConfigReport:
 
     def label(self) -> str:
         if self.params:
-            # Floats to 4 significant digits: TPE's lr=38.59948084 reads as lr=38.6 (the id is exact).
-            return ", ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in self.params.items()
-            )
+            return ", ".join(f"{k}={short_value(v)}" for k, v in self.params.items())
         return "baseline" if self.is_baseline else "(base config)"
+
+
+def short_value(value: Any) -> str:
+    """A swept value as a reader wants it: floats to 4 significant digits (TPE's 38.59948084 is
+    38.6; the config id is exact), everything else as it is."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
 
 
 @dataclass(frozen=True)

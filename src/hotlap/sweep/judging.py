@@ -96,18 +96,11 @@ def family_size(spec: SweepSpec, configs: int | None = None) -> int | None:
     trials; with only `budget.max_runs`, the most configs that budget can start), plus the
     baseline; the promoted ones with a fidelity; a derived sweep's `configs`. None where nothing
     bounds it (an open-ended search with only a time budget): then the guarantee is per config."""
-    from hotlap.sweep.strategies import get_strategy, is_finite
-
     if spec.derived_from is not None:
         return configs
-    if is_finite(spec.strategy.name):
-        planned = get_strategy(spec).total()
-    elif spec.strategy.trials is not None:
-        planned = spec.strategy.trials
-    elif spec.budget.max_runs is not None:
+    planned = _strategy_configs(spec)
+    if planned is None and spec.budget.max_runs is not None:
         planned = math.ceil(spec.budget.max_runs / spec.look_schedule()[0])
-    else:
-        return None
     if planned is None:
         return None
     if spec.fidelity is not None:
@@ -115,15 +108,17 @@ def family_size(spec: SweepSpec, configs: int | None = None) -> int | None:
     return max(1, planned + int(spec.baseline is not None))
 
 
-def planned_configs(spec: SweepSpec) -> int | None:
-    """The configs a sweep plans to run: its strategy's (a grid's size, or `strategy.trials`) and
-    the baseline. None where nothing fixes it (a search bounded only by its budget, a derived
-    sweep)."""
+def _strategy_configs(spec: SweepSpec) -> int | None:
+    """The configs the strategy proposes: a grid's (or brute force's) size, else strategy.trials."""
     from hotlap.sweep.strategies import get_strategy, is_finite
 
-    if spec.derived_from is not None:
-        return None
-    planned = get_strategy(spec).total() if is_finite(spec.strategy.name) else spec.strategy.trials
+    return get_strategy(spec).total() if is_finite(spec.strategy.name) else spec.strategy.trials
+
+
+def planned_configs(spec: SweepSpec) -> int | None:
+    """The configs a sweep plans to run: its strategy's and the baseline. None where nothing fixes
+    it (a search bounded only by its budget, a derived sweep)."""
+    planned = None if spec.derived_from is not None else _strategy_configs(spec)
     return None if planned is None else planned + int(spec.baseline is not None)
 
 
