@@ -424,6 +424,7 @@ def test_no_import_cycles_and_lower_layers_import_no_higher_one():
     higher = ("hotlap.sweep", "hotlap.report", "hotlap.cli", "hotlap.callbacks")
     for lower in (
         "hotlap.store",
+        "hotlap.records",
         "hotlap.stats",
         "hotlap.config",
         "hotlap.decisions",

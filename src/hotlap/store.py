@@ -18,21 +18,28 @@ The schema version lives in `PRAGMA user_version`; `MIGRATIONS[v]` takes a store
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hotlap.devices import merge_devices
 from hotlap.errors import HotlapError
 from hotlap.metrics import V1_METRICS
+from hotlap.records import (  # re-exported: the store returns them
+    RUN_COLUMNS,
+    ConfigRecord,
+    RunRecord,
+    SessionRecord,
+    SweepRecord,
+    _config,
+    _runs,
+    _sweep,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "ConfigRecord", "RunRecord", "SessionRecord", "Store", "SweepExists", "SweepRecord", "export_columns",
@@ -156,129 +163,6 @@ def _now() -> str:
 
 class SweepExists(HotlapError):
     """A new sweep's name is already taken (by another process, since the caller looked)."""
-
-
-@dataclass(frozen=True)
-class SweepRecord:
-    id: str
-    name: str
-    recipe: str
-    dataset: str
-    spec: dict[str, Any]
-    spec_digest: str
-    directory: Path
-    state: str  # running, done, stopped, failed
-    message: str | None
-    trials_asked: int
-    created: str
-    updated: str
-
-
-@dataclass(frozen=True)
-class ConfigRecord:
-    sweep_id: str
-    config_id: str
-    config_hash: str
-    ordinal: int
-    origin: str  # baseline, grid, brute, random, tpe, nsga2, run
-    is_baseline: bool
-    params: dict[str, Any]  # the swept keys' values
-    config: dict[str, Any]  # the fully resolved recipe config
-    created: str
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One (config, seed, fidelity) of a sweep; immutable once read."""
-
-    id: int
-    sweep_id: str
-    config_id: str
-    seed: int
-    fidelity: str
-    status: str
-    values: dict[str, float]  # metric -> value (done runs)
-    wall_time: float | None
-    details: dict[str, Any] | None  # precision, per-epoch history
-    device: str | None
-    host: str | None
-    worker: str | None
-    attempts: int
-    started: str | None
-    ended: str | None
-    error: str | None
-    traceback: str | None
-    stage: str = "search"
-    session: int | None = None
-
-    def value(self, metric: str) -> float | None:
-        return self.values.get(metric)
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    """One process that drove a sweep: where it ran."""
-
-    id: int
-    sweep_id: str
-    started: str
-    device_name: str | None
-    environment: dict[str, Any]
-
-
-RUN_COLUMNS = ("id, sweep_id, config_id, seed, fidelity, status, metric_values, wall_time, metrics, device, host,"
-               " worker, attempts, started, ended, error, traceback, stage, session")  # fmt: skip
-
-
-RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))  # in the order of RUN_COLUMNS
-
-
-def _sweep(row: sqlite3.Row) -> SweepRecord:
-    data = dict(row)
-    data["spec"] = json.loads(data["spec"])
-    data["directory"] = Path(data["directory"])
-    return SweepRecord(**data)
-
-
-_CONFIG_ID = re.compile(
-    r"^[0-9A-Za-z_][0-9A-Za-z_-]{0,63}$"
-)  # a SHA-256 prefix; never `..` or a `/`
-
-
-def _config(row: sqlite3.Row) -> ConfigRecord:
-    data = dict(row)
-    if not _CONFIG_ID.match(str(data["config_id"])):  # it names folders: never a path
-        raise HotlapError(
-            f"the store holds config id {data['config_id']!r} (sweep {data['sweep_id']}), which is no "
-            "config id: the store was altered; hotlap will not use it in a path"
-        )
-    data["params"] = json.loads(data["params"])
-    data["config"] = json.loads(data["config"])
-    data["is_baseline"] = bool(data["is_baseline"])
-    return ConfigRecord(**data)
-
-
-def _runs(rows: list[tuple[Any, ...]]) -> list[RunRecord]:
-    """Run records of `RUN_COLUMNS` rows. Each JSON column is parsed in one call for all the rows
-    (one array), which reads 50,000 runs several times faster than a parse per row."""
-
-    def column(index: int) -> list[Any]:
-        return json.loads("[" + ",".join(row[index] or "null" for row in rows) + "]")
-
-    values, details = column(6), column(8)
-    records = []
-    new = object.__new__  # a frozen dataclass's __init__ sets 19 fields one by one: 2x slower
-    for row, metric_values, run_details in zip(rows, values, details, strict=True):
-        if not metric_values:
-            metric_values = {}
-        elif None in metric_values.values():  # a metric the run did not measure
-            metric_values = {k: v for k, v in metric_values.items() if v is not None}
-        record = new(RunRecord)
-        record.__dict__.update(
-            zip(RUN_FIELDS, (*row[:6], metric_values, row[7], run_details, *row[9:]), strict=True)
-        )
-        records.append(record)
-    return records
 
 
 def damaged(path: Path | None, exc: sqlite3.DatabaseError) -> str:
