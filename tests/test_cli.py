@@ -253,6 +253,20 @@ def test_show_airbench95_has_its_widths_epochs_and_lr(cli):
         assert f"{key} │ {value}" in flat, key
 
 
+def test_show_airbench96_has_its_widths_schedule_and_residual_network(cli):
+    """airbench96: widths 128/384/512, 37 epochs (48 x 37 = 1,776 steps), lr 9, wd 0.012, translate
+    4, cutout 12; ten convs (the reference's 4.91 PFLOPs a run, counted at 3x forward + TTA)."""
+    code, out, _ = cli("show", "airbench96")
+    flat = " ".join(out.split())
+    assert code == 0 and "optimizer steps │ 1,776" in flat and "4.99 PFLOPs" in flat
+    for key, value in (
+        ("block1_width", "128"), ("block2_width", "384"), ("block3_width", "512"), ("epochs", "37.0"),
+        ("lr", "9.0"), ("weight_decay", "0.012"), ("translate", "4"), ("cutout", "12"),
+        ("lr_end", "0.0"), ("lr_warmup_frac", "0.1"),
+    ):  # fmt: skip
+        assert f"{key} │ {value}" in flat, key
+
+
 def test_show_airbench94_muon_is_the_records_200_steps(cli):
     """Batch 2000 for 8 epochs: 25 steps an epoch, 200 in all; the reference's 0.29 PFLOPs a run."""
     code, out, _ = cli("show", "airbench94_muon")

@@ -12,6 +12,7 @@ The seed experiments' variants are fields of the same config, off by default:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -207,6 +208,10 @@ def make_net(config: Airbench94Config, num_classes: int = 10) -> nn.Sequential:
     return net
 
 
+# How a family member with another network passes it to `train` and `evaluate`.
+NetBuilder = Callable[[Airbench94Config, int], nn.Module]
+
+
 def prepare_net(net: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
     """Move to the device in `dtype`, channels_last on CUDA, BatchNorm kept in fp32."""
     net = net.to(device=device, dtype=dtype)
@@ -353,19 +358,21 @@ def evaluate(
     source: SourceRun,
     *,
     warmup: bool = True,
+    build_net: NetBuilder = make_net,
 ) -> RunResult:
     """Evaluate `config` on the network `source` trained (configs that differ only in EVAL_FIELDS
     share it). Another weighting of the same views is computed from the source's stored logits;
     anything else runs the network again from its weights, timed like a training run's final
     evaluation (after one untimed pass that absorbs cuDNN autotuning). Training metrics and times
-    are the source's."""
+    are the source's. `build_net` makes the network (a family member with another one passes its
+    own)."""
     dtype = resolve_dtype(config, data.device)
     precision = {v: k for k, v in DTYPES.items()}[dtype]
     metrics = reweighted(config, source, data.test_labels)
     if metrics is not None:
         return RunResult(seed=-1, metrics=metrics, history=source.history, precision=precision,
                          timed=False)  # fmt: skip
-    net = prepare_net(make_net(config, data.num_classes), data.device, dtype)
+    net = prepare_net(build_net(config, data.num_classes), data.device, dtype)
     net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
     if warmup:
         final_evaluation(net, data, config, RegionTimer(data.device))
@@ -447,8 +454,10 @@ def train(
     *,
     on_epoch: EpochCallback | None = None,
     keep_weights: bool = True,
+    build_net: NetBuilder = make_net,
 ) -> RunResult:
-    """Train one seed of airbench94 on device-resident data and evaluate it with TTA."""
+    """Train one seed of airbench94 on device-resident data and evaluate it with TTA. `build_net`
+    makes the network: airbench94's by default, airbench96 passes its residual one."""
     device = data.device
     dtype = resolve_dtype(config, device)
     channels_last = device.type == "cuda"
@@ -473,7 +482,7 @@ def train(
             f"batch_size {config.batch_size} exceeds the {data.train_size} training images"
         )
     steps = total_steps(config, data.train_size)
-    net = prepare_net(make_net(config, data.num_classes), device, dtype)
+    net = prepare_net(build_net(config, data.num_classes), device, dtype)
     forward: Any = net
     if config.compile:  # untimed: compiled once per worker and shape, every seed after reuses it
         key = ("airbench94", type(config).__name__, training_shape(config), config.whiten_unfreeze_epoch is None,
