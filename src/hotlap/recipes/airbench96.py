@@ -130,5 +130,5 @@ recipe(
         **LOOP,
         "build_model": make_net,
         "evaluate": functools.partial(evaluate, build_net=make_net),
-    },  # fmt: skip
+    },
 )(functools.partial(train, build_net=make_net))
