@@ -21,7 +21,19 @@ from hotlap.sweep.spec import RangeSpec
 from hotlap.sweep.strategies import get_strategy, is_finite, list_strategies
 
 # hotlap's own recipes (the tests register a cheap `toy` recipe of their own).
-RECIPES = [r for r in list_recipes() if r.train.__module__.startswith("hotlap.")]
+RECIPES = [r for r in list_recipes() if r.config_cls.__module__.startswith("hotlap.")]
+# Those that train a network on a dataset (`script` runs a program of its own: tests/test_script.py
+# runs its example on the digits).
+DATA_RECIPES = [r for r in RECIPES if r.uses_data]
+
+
+def test_every_recipe_of_the_family_is_conformance_tested():
+    assert {"airbench94", "airbench94_muon", "airbench95", "airbench96"} <= {
+        r.name for r in DATA_RECIPES
+    }
+    assert "script" in {r.name for r in RECIPES}
+
+
 LOCAL_DATASETS = [
     spec for spec in list_datasets() if not spec.name.startswith("cifar")
 ]  # cifar: test_cifar.py
@@ -31,13 +43,16 @@ LOCAL_DATASETS = [
 def test_recipe_config_documents_every_field(recipe):
     for name, field in recipe.config_cls.model_fields.items():
         assert field.description, f"{recipe.name}.{name} has no description"
+    if not recipe.uses_data:
+        assert recipe.build_model is None and recipe.total_steps is None and recipe.declare_metrics
+        return
     config = recipe.config()
     assert recipe.total_steps(config, 50_000) > 0
     model = recipe.build_model(config, 10)
     assert count_parameters(model) > 0 and forward_flops(model) > 0
 
 
-@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
+@pytest.mark.parametrize("recipe", DATA_RECIPES, ids=lambda r: r.name)
 def test_recipe_learns_digits_at_smoke_size(recipe, digits_data):
     assert recipe.smoke, f"{recipe.name} declares no smoke overrides"
     result = recipe.train(recipe.config(recipe.smoke), digits_data, seed=0)

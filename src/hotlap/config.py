@@ -117,8 +117,9 @@ def resolve_config(
     overrides = dict(overrides or {})
     valid = config_cls.field_names()
     where = f" for {context}" if context else ""
+    free = config_cls.model_config.get("extra") == "allow"  # a script's config takes its own keys
     for key in overrides:
-        if key not in valid:
+        if key not in valid and not free:
             raise ConfigError(f"unknown config key {key!r}{where} ({_closest(key, valid)})")
     values = base.model_dump() if base is not None else {}
     values.update(overrides)

@@ -22,4 +22,12 @@ class DataError(HotlapError):
 
 
 class RunFailed(Exception):
-    """A training run that could not finish (non-finite loss, for one); not a user error."""
+    """A training run that could not finish (non-finite loss, for one); not a user error.
+
+    `artifacts` are files of the failed run worth keeping (a script's standard output and error):
+    the run folder holds them beside the error.
+    """
+
+    def __init__(self, message: str, artifacts: dict[str, bytes] | None = None) -> None:
+        super().__init__(message)
+        self.artifacts = dict(artifacts or {})

@@ -30,9 +30,9 @@ __all__ = [
 ]
 
 Direction = Literal["maximize", "minimize"]
-Kind = Literal["fraction", "time", "cost", "count"]
+Kind = Literal["fraction", "time", "cost", "count", "score"]
 Scope = Literal["run", "config"]
-KINDS = ("fraction", "time", "cost", "count")
+KINDS = ("fraction", "time", "cost", "count", "score")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Metric:
     """One measured quantity.
 
     kind: `fraction` (a bounded share such as an accuracy: shown in percent), `time` (seconds),
-    `cost` (FLOPs, joules, bytes...: any unit), `count`. scope: `run` (measured per run: it varies
+    `cost` (FLOPs, joules, bytes...: any unit), `count`, `score` (any number on a scale hotlap does
+    not know, such as a training script's own metric: shown as it is, never bounded). scope: `run` (measured per run: it varies
     by seed) or `config` (static per config, such as a parameter count).
     """
 
@@ -165,6 +166,9 @@ BUILTIN = (
     Metric("eval_time", "s", "minimize", "time", description="timed final evaluation, seconds"),
     Metric("total_time", "s", "minimize", "time", description="train_time + eval_time"),
     Metric("parameters", "", "minimize", "count", "config", "parameters of the network"),
+    Metric(
+        "wall_time", "s", "minimize", "time", description="wall time of the run's process, seconds"
+    ),
 )
 for _metric in BUILTIN:
     register_metric(_metric)

@@ -87,6 +87,11 @@ def plan_run(
     from hotlap.executors import check_executor
 
     recipe = get_recipe(recipe_name)
+    if not recipe.uses_data:
+        raise HotlapError(
+            f"recipe {recipe.name} runs from a sweep spec: write its script: block in a YAML file "
+            "and run hotlap sweep FILE (README: Your own training script)"
+        )
     check_executor(executor)
     check_callbacks(callbacks)
     parsed = parse_overrides(overrides)

@@ -49,7 +49,7 @@ class MlflowCallback(Callback):
         )
         parent = self.client.create_run(
             self.experiment, run_name=info.sweep.id,
-            tags={"hotlap.sweep": info.sweep.id, "hotlap.recipe": info.spec.recipe, "hotlap.dataset": info.spec.dataset},
+            tags={"hotlap.sweep": info.sweep.id, "hotlap.recipe": info.spec.recipe_label, "hotlap.dataset": info.spec.dataset},
         )  # fmt: skip
         self.parent = parent.info.run_id
 

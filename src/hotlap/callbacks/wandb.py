@@ -40,9 +40,9 @@ class WandbCallback(Callback):
             job_type=run.config_id,
             name=f"{run.config_id}-seed{run.seed}" + ("" if run.fidelity == "full" else f"-{run.fidelity}"),
             config={**config, "seed": run.seed, "fidelity": run.fidelity, "stage": run.stage,
-                    "recipe": self.info.spec.recipe, "dataset": self.info.spec.dataset, "params": params},
+                    "recipe": self.info.spec.recipe_label, "dataset": self.info.spec.dataset, "params": params},
             dir=str(self.info.sweep.directory),
-            tags=[self.info.spec.recipe, run.stage],
+            tags=[*self.info.spec.recipe_names, run.stage],
             reinit="create_new",
         )  # fmt: skip
 

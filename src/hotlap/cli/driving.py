@@ -21,9 +21,12 @@ def _executor(spec: Any, data_dir: Path | None, warmup: bool = True) -> Any:
     options = dict(spec.executor.options)
     if not warmup and "warmup" in executor_options(spec.executor.name):
         options["warmup"] = False
+    from hotlap.recipes import get_recipe
+
     executor = get_executor(spec.executor.name, **options)
+    dataset = spec.dataset if get_recipe(spec.recipe).uses_data else None  # a script loads its own
     try:
-        executor.prepare(spec.dataset, str(data_dir) if data_dir else None, spec.device)
+        executor.prepare(dataset, str(data_dir) if data_dir else None, spec.device)
     except BaseException:
         executor.shutdown()
         raise

@@ -157,6 +157,9 @@ def show(
     from hotlap.recipes import count_parameters, forward_flops, get_recipe, steps_per_epoch
 
     entry = get_recipe(recipe)
+    if entry.build_model is None:  # a script: its config is a spec's script block and its own keys
+        console.print(_settings_table(entry))
+        return
     config = entry.config(parse_overrides(overrides or []))
     train_size, test_size, num_classes = dataset_sizes(data)
     table = Table(title=f"{entry.name} config", title_justify="left")
@@ -197,6 +200,34 @@ def show(
         run_flops = flops * (3 * steps * batch + views * test_size)
         facts.add_row("one run (training at 3x forward, TTA evaluation)", _flops(run_flops))
     console.print(facts)
+
+
+def _settings_table(entry: Any) -> Table:
+    """The keys of a recipe without a network (a script), nested blocks spelled out."""
+    from pydantic import BaseModel
+
+    table = Table(title=f"{entry.name} config (from a sweep spec)", title_justify="left")
+    table.add_column("key")
+    table.add_column("default", justify="right")
+    table.add_column("meaning")
+    for name, field in entry.config_cls.model_fields.items():
+        nested = field.annotation if isinstance(field.annotation, type) else None
+        if nested is not None and issubclass(nested, BaseModel):
+            for sub, subfield in nested.model_fields.items():
+                default = (
+                    "required"
+                    if subfield.is_required()
+                    else _yaml_scalar(subfield.get_default(call_default_factory=True))
+                )
+                table.add_row(f"{name}.{sub}", escape(default), escape(subfield.description or ""))
+        else:
+            table.add_row(name, "required" if field.is_required() else escape(_yaml_scalar(field.default)),
+                          escape(field.description or ""))  # fmt: skip
+    if entry.free_keys:
+        table.add_row(
+            "any other key", "-", "your program's own setting: a {key} placeholder of the command"
+        )
+    return table
 
 
 @app.command()

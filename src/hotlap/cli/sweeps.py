@@ -127,13 +127,15 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             if record is not None:
                 existing, changed = store.counts(record.id), changed_fields(record, spec)
             wall_times = [
-                t for d, t in store.wall_times(spec.recipe, spec.dataset) if same_device(d, device)
+                t
+                for d, t in store.wall_times(spec.recipe_label, spec.dataset)
+                if same_device(d, device)
             ]
     planned = make_plan(spec, existing=existing, changed=changed, wall_times=wall_times)
     strategy = spec.strategy.name + (
         f", {spec.strategy.trials} trials" if spec.strategy.trials else ""
     )
-    console.print(f"plan for sweep {spec.name}: {spec.recipe} on {spec.dataset}, strategy {strategy}, "
+    console.print(f"plan for sweep {spec.name}: {spec.recipe_label} on {spec.dataset}, strategy {strategy}, "
                   f"device {spec.device} ({device})", highlight=False, markup=False)  # fmt: skip
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column, justify in (
@@ -167,10 +169,10 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             else f"{_duration(low)} to {_duration(high or 0)}"
         )
         console.print(f"time: about {span} of runs at {planned.seconds_per_run:.2f} s a run (the median of "
-                      f"{planned.history} earlier runs of {spec.recipe} on {spec.dataset} on this device)",
+                      f"{planned.history} earlier runs of {spec.recipe_label} on {spec.dataset} on this device)",
                       highlight=False, markup=False)  # fmt: skip
     else:
-        console.print(f"time: no earlier run of {spec.recipe} on {spec.dataset} on this device in the store to "
+        console.print(f"time: no earlier run of {spec.recipe_label} on {spec.dataset} on this device in the store to "
                       "estimate from", highlight=False, markup=False)  # fmt: skip
     if record is None:
         console.print(

@@ -130,8 +130,9 @@ class Executor(ABC):
 
     capacity: int = 1
 
-    def prepare(self, dataset: str, data_dir: str | None, device: str) -> None:  # noqa: B027
-        """Load what every task will need before the first one is submitted (optional)."""
+    def prepare(self, dataset: str | None, data_dir: str | None, device: str) -> None:  # noqa: B027
+        """Load what every task will need before the first one is submitted (optional). `dataset`
+        None: the recipe loads no data (a script); only the device is checked."""
 
     @abstractmethod
     def submit(self, task: Task, on_epoch: EpochSink | None = None) -> Future[Outcome]:

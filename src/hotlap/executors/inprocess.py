@@ -25,7 +25,7 @@ from hotlap.executors.base import (
     register_executor,
 )
 from hotlap.recipes import Recipe, RunResult, get_recipe
-from hotlap.recipes.base import SourceRun, check_learned
+from hotlap.recipes.base import Placement, SourceRun, check_learned
 
 __all__ = ["InProcessExecutor", "Worker"]
 
@@ -45,19 +45,20 @@ class Worker:
     shared network warms up its evaluation the same way, once per shape (the recipe's untimed pass).
     """
 
-    def __init__(self, data: DeviceData) -> None:
+    def __init__(self, data: DeviceData | Placement) -> None:
         self.data = data
         self.warmed: set[tuple[str, Hashable]] = set()
         if data.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
     def needs_warmup(self, recipe: Recipe, config: RecipeConfig) -> bool:
-        return (recipe.name, recipe.shape_of(config)) not in self.warmed
+        return recipe.uses_data and (recipe.name, recipe.shape_of(config)) not in self.warmed
 
     def warmup(self, recipe: Recipe, config: RecipeConfig) -> RunResult | None:
         if not self.needs_warmup(recipe, config):
             return None
         self.warmed.add((recipe.name, recipe.shape_of(config)))
+        assert isinstance(self.data, DeviceData)
         return recipe.train(
             config, self.data.with_random_labels(WARMUP_SEED), WARMUP_SEED, keep_weights=False
         )
@@ -71,7 +72,8 @@ class Worker:
         keep_weights: bool = True,
     ) -> RunResult:
         result = recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights)
-        check_learned(result.history, self.data.num_classes)
+        if isinstance(self.data, DeviceData):
+            check_learned(result.history, self.data.num_classes)
         return result
 
     def evaluate(
@@ -105,15 +107,20 @@ class InProcessExecutor(Executor):
         self.workers: dict[tuple[str, str | None, str], Worker] = {}
         self.host = socket.gethostname()
 
-    def _worker(self, dataset: str, data_dir: str | None, device: str) -> Worker:
-        key = (dataset, data_dir, device)
+    def _worker(self, dataset: str | None, data_dir: str | None, device: str) -> Worker:
+        """The worker holding `dataset` on `device` (None: a worker without data, for recipes
+        that run something of their own)."""
+        key = (dataset or "", data_dir, device)
         if key not in self.workers:
             resolved = resolve_device(device)
-            data = DeviceData.from_dataset(load_dataset(dataset, data_dir), resolved)
-            self.workers[key] = Worker(data)
+            if dataset is None:
+                self.workers[key] = Worker(Placement(resolved))
+            else:
+                data = DeviceData.from_dataset(load_dataset(dataset, data_dir), resolved)
+                self.workers[key] = Worker(data)
         return self.workers[key]
 
-    def prepare(self, dataset: str, data_dir: str | None, device: str) -> None:
+    def prepare(self, dataset: str | None, data_dir: str | None, device: str) -> None:
         self._worker(dataset, data_dir, device)
 
     def submit(self, task: Task, on_epoch: EpochSink | None = None) -> Future[Outcome]:
@@ -125,8 +132,10 @@ class InProcessExecutor(Executor):
         self.workers.clear()
 
     def _run(self, task: Task, on_epoch: EpochSink | None) -> Outcome:
-        worker = self._worker(task.dataset, task.data_dir, task.device)
         recipe = get_recipe(task.recipe)
+        worker = self._worker(
+            task.dataset if recipe.uses_data else None, task.data_dir, task.device
+        )
         config = recipe.config_cls.model_validate(task.config)
         device = worker.data.device
         base: dict[str, Any] = {"device": device_name(device), "host": self.host}
@@ -157,8 +166,10 @@ class InProcessExecutor(Executor):
             }  # fmt: skip
             artifacts = encode_artifacts(kept)
         except Exception as exc:
+            kept = getattr(exc, "artifacts", None) if task.keep_artifacts else None
             return Outcome.failure(task.run_id, exc, started=started, ended=_now(),
-                                   wall_time=time.perf_counter() - begin, **base)  # fmt: skip
+                                   wall_time=time.perf_counter() - begin, artifacts=dict(kept or {}),
+                                   **base)  # fmt: skip
         return Outcome(
             run_id=task.run_id, status="done", metrics={k: float(v) for k, v in result.metrics.items()},
             history=result.history, precision=result.precision, artifacts=artifacts, started=started,

@@ -19,6 +19,7 @@ from hotlap.metrics import Metric, resolve_metrics
 
 __all__ = [
     "EpochCallback",
+    "Placement",
     "Recipe",
     "RunResult",
     "SourceRun",
@@ -56,6 +57,13 @@ class RunResult:
 
 
 TrainFn = Callable[..., RunResult]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a recipe with `uses_data=False` gets as its `data`: where the run is placed."""
+
+    device: torch.device
 
 
 @dataclass(frozen=True)
@@ -121,19 +129,40 @@ class Recipe:
     that differ in them alone share one trained network per seed. `evaluate(config, data, source,
     *, warmup=True) -> RunResult` evaluates `config` on the network of `source` (a `SourceRun`),
     returning every metric a run reports (the training ones taken from the source).
+
+    A recipe that runs something of its own (`script`) has `uses_data=False`: no dataset is
+    loaded, `data` is a `Placement` (the device only), no warmup run, no model to count
+    (`build_model` and `total_steps` None). `declare_metrics(config)` gives the metrics where the
+    config names them; `check_keys(config, keys)` checks a sweep's base config against every key
+    its configs can have (a ConfigError where one is missing).
     """
 
     name: str
     config_cls: type[RecipeConfig]
     train: TrainFn
-    build_model: Callable[[Any, int], nn.Module]
-    total_steps: Callable[[Any, int], int]
+    build_model: Callable[[Any, int], nn.Module] | None
+    total_steps: Callable[[Any, int], int] | None
     summary: str
     metrics: tuple[Metric, ...]
     smoke: dict[str, Any] = field(default_factory=dict)
     evaluate: EvaluateFn | None = None
     shape: Callable[[Any], Hashable] | None = None
     eval_fields: frozenset[str] = frozenset()
+    uses_data: bool = True
+    declare_metrics: Callable[[Any], Sequence[Metric]] | None = None
+    check_keys: Callable[[Any, frozenset[str]], None] | None = None
+
+    @property
+    def free_keys(self) -> bool:
+        """Whether a config takes keys the recipe does not declare (a script's own flags)."""
+        return self.config_cls.model_config.get("extra") == "allow"
+
+    def metrics_of(self, config: RecipeConfig) -> tuple[Metric, ...]:
+        """The metrics runs of `config` report: the recipe's declaration, or where the metrics are
+        the config's own (a script names what it prints), those."""
+        if self.declare_metrics is None:
+            return self.metrics
+        return tuple(self.declare_metrics(config))
 
     def config(self, overrides: dict[str, Any] | None = None) -> RecipeConfig:
         from hotlap.config import resolve_config
@@ -153,6 +182,8 @@ class Recipe:
         set) is a ConfigError before anything runs; `hotlap run` and a sweep's spec both ask."""
         from hotlap.data import dataset_sizes
 
+        if not self.uses_data or self.total_steps is None:
+            return
         train_size, _, _ = dataset_sizes(dataset)
         if self.total_steps(config, train_size) < 1:
             batch = getattr(config, "batch_size", None)
@@ -181,14 +212,17 @@ def recipe(
     name: str,
     *,
     config: type[RecipeConfig],
-    build_model: Callable[[Any, int], nn.Module],
-    total_steps: Callable[[Any, int], int],
+    build_model: Callable[[Any, int], nn.Module] | None,
+    total_steps: Callable[[Any, int], int] | None,
     summary: str,
     metrics: Sequence[str | Metric],
     smoke: dict[str, Any] | None = None,
     evaluate: EvaluateFn | None = None,
     shape: Callable[[Any], Hashable] | None = None,
     eval_fields: Sequence[str] = (),
+    uses_data: bool = True,
+    declare_metrics: Callable[[Any], Sequence[Metric]] | None = None,
+    check_keys: Callable[[Any, frozenset[str]], None] | None = None,
 ) -> Callable[[TrainFn], TrainFn]:
     """Decorator: register a training function as recipe `name`, reporting `metrics` (names of
     registered metrics, or `Metric` objects, which are registered with it)."""
@@ -208,7 +242,7 @@ def recipe(
             raise ValueError(f"recipe {name!r}: eval_fields need an evaluate function")
         _REGISTRY[name] = Recipe(
             name, config, train, build_model, total_steps, summary, declared, dict(smoke or {}),
-            evaluate, shape, frozenset(eval_fields),
+            evaluate, shape, frozenset(eval_fields), uses_data, declare_metrics, check_keys,
         )  # fmt: skip
         return train
 

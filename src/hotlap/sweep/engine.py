@@ -32,7 +32,7 @@ from hotlap.errors import HotlapError
 from hotlap.executors import Executor, Outcome, Task
 from hotlap.faults import fault_point
 from hotlap.io import to_json
-from hotlap.recipes import get_recipe
+from hotlap.recipes import Recipe, get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
@@ -107,7 +107,8 @@ class Engine:
         self.store = store
         self.sweep = sweep
         self.spec = stored_spec(sweep.spec)
-        self.recipe = get_recipe(self.spec.recipe)
+        self.recipe = get_recipe(self.spec.recipe)  # the default; a sweep may span several
+        self.recipes = {name: get_recipe(name) for name in self.spec.recipe_names}
         self.executor = executor
         self.callbacks = Callbacks(callbacks, warn=self._log)
         self.retry_failed = retry_failed
@@ -132,8 +133,10 @@ class Engine:
         self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
         derived = self.spec.derived_from is not None
-        self._shares = not derived and shares_training(self.spec, self.recipe)
-        self.sharing = SharedTraining(self.recipe, active=self._shares, derived=derived,
+        self._shares = not derived and any(
+            shares_training(self.spec, r) for r in self.recipes.values()
+        )
+        self.sharing = SharedTraining(self.recipe_of, active=self._shares, derived=derived,
                                       task_config=lambda run, config: self._task(run, config).config)  # fmt: skip
 
     # --- the whole sweep -----------------------------------------------------------------------
@@ -167,7 +170,8 @@ class Engine:
             retried = (
                 self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
             )
-            self.executor.prepare(self.spec.dataset, self.data_dir, self.spec.device)
+            dataset = self.spec.dataset if self.recipe.uses_data else None  # a script loads its own
+            self.executor.prepare(dataset, self.data_dir, self.spec.device)
             self.store.update_sweep(self.sweep.id, state="running", message=None)
             self._load()
             finished = sum(s.n + s.failed for s in self.summaries.values())
@@ -549,13 +553,10 @@ class Engine:
     def _register(
         self, params: dict[str, Any], *, origin: str, baseline: bool = False
     ) -> ConfigRecord:
-        overrides = (
-            {**self.spec.base, **(self.spec.baseline or {})}
-            if baseline
-            else self.spec.overrides_for(params)
-        )
-        config = self.recipe.config(overrides)
-        digest = config_hash(self.recipe.name, config)
+        overrides = self.spec.baseline_overrides() if baseline else self.spec.overrides_for(params)
+        recipe = self.recipes[self.spec.recipe_of(params, baseline=baseline)]
+        config = recipe.config(overrides)
+        digest = config_hash(recipe.name, config)
         record = self.store.add_config(
             self.sweep.id, config_id=digest[:CONFIG_ID_LENGTH], config_hash=digest, origin=origin,
             is_baseline=baseline, params=params, config=config.model_dump(),
@@ -563,6 +564,10 @@ class Engine:
         self.configs[record.config_id] = record
         self.sharing.add_configs([record])
         return record
+
+    def recipe_of(self, config: ConfigRecord) -> Recipe:
+        """The recipe a stored config belongs to (read from its swept values)."""
+        return self.recipes[self.spec.recipe_of(config.params, baseline=config.is_baseline)]
 
     def _stage_runs(self, config_id: str, stage: _Stage) -> list[RunRecord]:
         return self.store.runs(
@@ -590,16 +595,17 @@ class Engine:
         self, run: RunRecord, config: ConfigRecord, source: dict[str, Any] | None = None
     ) -> Task:
         values = config.config
+        recipe = self.recipe_of(config)
         if run.fidelity == "low":
             assert self.spec.fidelity is not None
             low = resolve_config(
-                self.recipe.config_cls,
+                recipe.config_cls,
                 {self.spec.fidelity.key: self.spec.fidelity.low},
-                base=self.recipe.config_cls.model_validate(values),
+                base=recipe.config_cls.model_validate(values),
             )
             values = low.model_dump()
         return Task(
-            run_id=run.id, recipe=self.recipe.name, config=values, dataset=self.spec.dataset, seed=run.seed,
+            run_id=run.id, recipe=recipe.name, config=values, dataset=self.spec.dataset, seed=run.seed,
             device=self.spec.device, data_dir=self.data_dir,
             # a trained network that siblings share keeps its weights for their evaluation
             keep_weights=self.spec.keep_weights or (self._shares and source is None),
@@ -612,6 +618,8 @@ class Engine:
             self._write_artifacts(run, config, outcome)
             self.consecutive_failures = 0
         else:
+            if outcome.artifacts:  # a failed script's output: its folder says why it failed
+                self._write_artifacts(run, config, outcome)
             self.consecutive_failures += 1
             self.last_error = outcome.error
         fault_point("before-finish")  # the torture test kills here: the run is then run again

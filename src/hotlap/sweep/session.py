@@ -73,7 +73,7 @@ def open_sweep(
     directory = directory or store.workdir / "sweeps" / sweep_id
     try:
         sweep = store.create_sweep(
-            sweep_id=sweep_id, name=spec.name, recipe=spec.recipe, dataset=spec.dataset, spec=spec.to_plain(),
+            sweep_id=sweep_id, name=spec.name, recipe=spec.recipe_label, dataset=spec.dataset, spec=spec.to_plain(),
             spec_digest=spec.digest(), directory=directory,
         )  # fmt: skip
     except SweepExists:  # another process created it since the check above: continue that one

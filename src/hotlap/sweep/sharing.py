@@ -49,9 +49,10 @@ class SharedTraining:
     """
 
     def __init__(
-        self, recipe: Recipe, *, active: bool, derived: bool, task_config: TaskConfig
-    ) -> None:
-        self.recipe = recipe
+        self, recipe_of: Callable[[ConfigRecord], Recipe], *, active: bool, derived: bool,
+        task_config: TaskConfig,
+    ) -> None:  # fmt: skip
+        self.recipe_of = recipe_of
         self.active = active or derived
         self.derived = derived
         self.task_config = task_config
@@ -63,7 +64,7 @@ class SharedTraining:
     def add_configs(self, configs: Iterable[ConfigRecord]) -> None:
         if self.active:
             for config in configs:
-                self.keys[config.config_id] = self.recipe.training_key(config.config)
+                self.keys[config.config_id] = self.recipe_of(config).training_key(config.config)
 
     def key(self, run: RunRecord) -> Key | None:
         key = self.keys.get(run.config_id) if self.active else None
@@ -116,7 +117,7 @@ class SharedTraining:
         (`sweep`, `configs`: the source's) trained full-fidelity search runs."""
         if not self.active:
             return
-        keys = {cid: self.recipe.training_key(c.config) for cid, c in configs.items()}
+        keys = {cid: self.recipe_of(c).training_key(c.config) for cid, c in configs.items()}
         where = {"stage": "search", "fidelity": "full"} if self.derived else {}
         for run in store.runs(sweep.id, status="done", **where):  # type: ignore[arg-type]
             details = run.details or {}

@@ -17,6 +17,9 @@
     baseline: {}                              # overrides of the baseline config
     fidelity: {key: epochs, low: 3, promote: 3}
 
+With `recipe: script`, a top-level `script:` block (command, metrics, timeout, cwd, env; see
+hotlap.recipes.script) becomes `base.script`, part of every config.
+
 Every problem is reported as one line naming the field (`space.lr.low: ...`), as a SpecError.
 This module holds the spec's shape; `hotlap.sweep.validate` checks it against the registries
 (recipes, metrics, datasets, strategies, executors, callbacks).
@@ -49,6 +52,9 @@ __all__ = [
 ]
 
 VARIANT_KEY = "variant"
+# A config key naming the config's recipe: swept in `space` (`recipe: [airbench94, airbench95]`) or
+# set by a variant, so one sweep spans recipes (each config keyed by its own recipe).
+RECIPE_KEY = "recipe"
 # Limits (README, "Limits"): a study past them is a typo (`seeds=1000000000`), and planning it
 # would allocate gigabytes before the first run. Each is checked without building the list.
 MAX_SEEDS = 100_000  # seeds per config: a count, a list, racing's max, verify.seeds
@@ -335,6 +341,23 @@ class SweepSpec(_Strict):
                 "step": step,
                 **({"futility": seeds["futility"]} if "futility" in seeds else {}),
             }
+        space = data.get("space")
+        swept = space.get(RECIPE_KEY) if isinstance(space, Mapping) else None
+        if swept is not None and not (
+            isinstance(swept, list) and swept and all(isinstance(n, str) for n in swept)
+        ):
+            raise ValueError(f"space.{RECIPE_KEY}: a list of recipe names")
+        if "recipe" not in data and swept:
+            data["recipe"] = swept[0]  # the recipe is swept: the first is the sweep's default
+        if "script" in data:  # recipe script: the block is part of every config (base.script)
+            base = data.get("base") or {}
+            if not isinstance(base, Mapping):
+                return data  # the field's own validation says what is wrong
+            if "script" in base:
+                raise ValueError(
+                    "give the script block once: at the top level or in base, not both"
+                )
+            data["base"] = {**base, "script": data.pop("script")}
         objective = data.get("objective")
         if isinstance(objective, Mapping) and "target" in objective:
             objective = dict(objective)
@@ -445,6 +468,11 @@ class SweepSpec(_Strict):
         strategy = self.strategy.name
         if VARIANT_KEY in self.space:
             raise ValueError(f"space.{VARIANT_KEY} is reserved for the variants section")
+        if RECIPE_KEY in self.base:
+            raise ValueError(
+                f"base.{RECIPE_KEY}: name the recipe at the top level (or sweep it in space)"
+            )
+
         if strategy in FINITE_STRATEGIES:
             for key, entry in self.space.items():
                 if (
@@ -548,12 +576,49 @@ class SweepSpec(_Strict):
         return list(range(start, start + self.verify.seeds))
 
     def overrides_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """base, then the variant's overrides, then the swept values."""
+        """base, then the variant's overrides, then the swept values (the recipe key apart:
+        `recipe_of` reads it)."""
         overrides = dict(self.base)
         if VARIANT_KEY in params:
             overrides.update(self.variants[params[VARIANT_KEY]])
         overrides.update({k: v for k, v in params.items() if k != VARIANT_KEY})
+        overrides.pop(RECIPE_KEY, None)
         return overrides
+
+    def baseline_overrides(self) -> dict[str, Any]:
+        overrides = {**self.base, **(self.baseline or {})}
+        overrides.pop(RECIPE_KEY, None)
+        return overrides
+
+    def recipe_of(self, params: Mapping[str, Any] | None, *, baseline: bool = False) -> str:
+        """The recipe of the config with these swept values: the swept recipe key, else the
+        variant's, else the spec's `recipe`."""
+        if baseline:
+            return str((self.baseline or {}).get(RECIPE_KEY, self.recipe))
+        params = params or {}
+        if RECIPE_KEY in params:
+            return str(params[RECIPE_KEY])
+        variant = self.variants.get(params.get(VARIANT_KEY, ""), {})
+        return str(variant.get(RECIPE_KEY, self.recipe))
+
+    @property
+    def recipe_names(self) -> list[str]:
+        """Every recipe a config of this sweep can have, in the order the spec names them."""
+        names: list[str] = []
+        swept = self.space.get(RECIPE_KEY)
+        if isinstance(swept, list):
+            names.extend(swept)
+        elif not self.variants or any(RECIPE_KEY not in v for v in self.variants.values()):
+            names.append(self.recipe)
+        names.extend(str(v[RECIPE_KEY]) for v in self.variants.values() if RECIPE_KEY in v)
+        if self.baseline is not None:
+            names.append(self.recipe_of(None, baseline=True))
+        return list(dict.fromkeys(names))
+
+    @property
+    def recipe_label(self) -> str:
+        """How the sweep names its recipe: the recipe, or the recipes it spans joined by "+"."""
+        return "+".join(self.recipe_names)
 
     def identity(self) -> dict[str, Any]:
         return {name: _plain(getattr(self, name)) for name in IDENTITY_FIELDS}

@@ -5,6 +5,7 @@ needing none of the registries, so a sweep can be reported after its recipe plug
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,10 @@ from pydantic import ValidationError
 from hotlap.config import resolve_config
 from hotlap.errors import ConfigError, HotlapError
 from hotlap.io import DuplicateKeyError, load_yaml
+from hotlap.metrics import Metric
 from hotlap.sweep.spec import (
+    RECIPE_KEY,
+    VARIANT_KEY,
     ChoicesSpec,
     Objective,
     RangeSpec,
@@ -30,7 +34,11 @@ from hotlap.sweep.strategies import list_strategies
 if TYPE_CHECKING:
     from hotlap.recipes import Recipe
 
-__all__ = ["load_spec", "parse_spec", "shadowed", "stored_spec"]
+__all__ = ["OWN_DATA", "load_spec", "parse_spec", "shadowed", "stored_spec"]
+
+# The dataset label of a sweep whose recipe loads no data (a script reads its own) and whose spec
+# names none: reports say "script on own-data".
+OWN_DATA = "own-data"
 
 
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
@@ -54,9 +62,22 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: a spec is a YAML mapping of fields (name, recipe, space, ...)")
     try:
-        return parse_spec(apply_overrides(raw, overrides or []))
+        return parse_spec(_script_folder(apply_overrides(raw, overrides or []), path.parent))
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
+
+
+def _script_folder(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A script block's `cwd` (default: the spec file's folder) as an absolute path, so that the
+    command finds its files wherever hotlap is started from."""
+    script = raw.get("script")
+    if not isinstance(script, Mapping):
+        return raw
+    cwd = script.get("cwd")
+    if cwd is not None and not isinstance(cwd, str):
+        return raw  # the block's validation names the problem
+    resolved = (folder / (cwd or ".")).resolve()
+    return {**raw, "script": {**script, "cwd": str(resolved)}}
 
 
 def stored_spec(raw: Mapping[str, Any]) -> SweepSpec:
@@ -78,6 +99,10 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
 
     raw = dict(raw)
     raw.pop("metrics", None)  # always the recipe's own declaration
+    if "dataset" not in raw and isinstance(raw.get("recipe"), str):
+        with contextlib.suppress(HotlapError):  # an unknown recipe is reported below
+            if not get_recipe(raw["recipe"]).uses_data:
+                raw["dataset"] = OWN_DATA
     strategy = raw.get("strategy")
     name = strategy.get("name") if isinstance(strategy, Mapping) else strategy
     if isinstance(name, str) and name not in list_strategies():
@@ -89,8 +114,9 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     except ValidationError as exc:
         raise SpecError(_describe(exc.errors())) from None
     try:
-        recipe = get_recipe(spec.recipe)
-        get_dataset_spec(spec.dataset)
+        recipes = [get_recipe(name) for name in spec.recipe_names]
+        if any(r.uses_data for r in recipes):
+            get_dataset_spec(spec.dataset)
         check_executor(spec.executor.name, spec.executor.options)
         check_callbacks(spec.callbacks)
     except HotlapError as exc:
@@ -99,8 +125,37 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         raise SpecError(
             f"strategy.name: unknown strategy {spec.strategy.name!r} ({_closest(spec.strategy.name, list_strategies())})"
         )
-    _check_configs(spec, recipe)
-    return _resolve_metrics(spec, [m.to_plain() for m in recipe.metrics])
+    if len(recipes) > 1:
+        _check_spanning(spec, recipes)
+    for recipe in recipes:
+        _check_configs(spec, recipe)
+    return _resolve_metrics(spec, [m.to_plain() for m in _common_metrics(spec, recipes)])
+
+
+def _check_spanning(spec: SweepSpec, recipes: list[Recipe]) -> None:
+    """A sweep over several recipes: each trains on the sweep's dataset, and what needs one
+    recipe (offline TTA weights, a shared training key) is refused in one line."""
+    own = [r.name for r in recipes if not r.uses_data]
+    if own:
+        raise SpecError(
+            f"recipe {own[0]} runs its own program and cannot share a sweep with other recipes"
+        )
+    if spec.tta_weights is not None:
+        raise SpecError(
+            "tta_weights: a sweep over several recipes cannot re-weight TTA offline yet"
+        )
+
+
+def _common_metrics(spec: SweepSpec, recipes: list[Recipe]) -> list[Metric]:
+    """The metrics every recipe of the sweep reports, in the first recipe's order (a config is
+    judged on what all of them measure)."""
+    declared = [r.metrics_of(resolve_config(r.config_cls, spec.base)) for r in recipes]
+    common = [m for m in declared[0] if all(m in other for other in declared[1:])]
+    if not common:
+        raise SpecError(
+            f"the recipes {', '.join(r.name for r in recipes)} report no metric in common"
+        )
+    return common
 
 
 def shadowed(spec: SweepSpec) -> list[str]:
@@ -176,10 +231,11 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
     sweep's dataset (the same check as `hotlap run`'s)."""
     config_cls, recipe_name = recipe.config_cls, recipe.name
     fields = config_cls.field_names()
+    free = recipe.free_keys  # a script takes any key: its own flags
 
     def check(where: str, overrides: Mapping[str, Any]) -> None:
         for key in overrides:
-            if key not in fields:
+            if key not in fields and not free:
                 raise SpecError(
                     f"{where}: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
                 )
@@ -188,9 +244,24 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
         except ConfigError as exc:
             raise SpecError(f"{where}: {exc}") from None
 
+    def applies(variant: str) -> bool:  # with the recipe swept in space, every variant does
+        return RECIPE_KEY in spec.space or spec.recipe_of({VARIANT_KEY: variant}) == recipe_name
+
     check("base", spec.base)
+    if recipe.check_keys is not None:
+        keys = {*spec.base, *spec.space, *(k for v in spec.variants.values() for k in v)} - {
+            RECIPE_KEY
+        }
+        if spec.fidelity is not None:
+            keys.add(spec.fidelity.key)
+        try:
+            recipe.check_keys(resolve_config(config_cls, spec.base), frozenset(keys))
+        except ConfigError as exc:
+            raise SpecError(str(exc)) from None
     for key, entry in spec.space.items():
-        if key not in fields:
+        if key == RECIPE_KEY:
+            continue
+        if key not in fields and not free:
             raise SpecError(
                 f"space: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
             )
@@ -206,11 +277,14 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
         clash = set(overrides) & set(spec.space)
         if clash:
             raise SpecError(f"variants.{name}: sets swept key(s) {', '.join(sorted(clash))}")
-        check(f"variants.{name}", {**spec.base, **overrides})
-    if spec.baseline is not None:
-        check("baseline", {**spec.base, **spec.baseline})
+        if applies(name):
+            merged = {**spec.base, **overrides}
+            merged.pop(RECIPE_KEY, None)
+            check(f"variants.{name}", merged)
+    if spec.baseline is not None and spec.recipe_of(None, baseline=True) == recipe_name:
+        check("baseline", spec.baseline_overrides())
     if spec.fidelity is not None:
-        if spec.fidelity.key not in fields:
+        if spec.fidelity.key not in fields and not free:
             raise SpecError(
                 f"fidelity.key: unknown config key {spec.fidelity.key!r} ({_closest(spec.fidelity.key, fields)})"
             )
