@@ -78,3 +78,15 @@ def test_configs_are_immutable():
     config = get_recipe("airbench94").config()
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises its own ValidationError
         config.lr = 1.0  # type: ignore[misc]
+
+
+def test_a_family_member_changes_a_default_and_keeps_the_bounds_and_meaning():
+    from hotlap.recipes import get_recipe
+    from hotlap.recipes.airbench94 import Airbench94Config
+    from hotlap.recipes.airbench96 import Airbench96Config
+
+    parent, child = Airbench94Config.model_fields["epochs"], Airbench96Config.model_fields["epochs"]
+    assert child.default == 37.0 and child.description == parent.description
+    assert child.metadata == parent.metadata  # gt=0, le=1000
+    with pytest.raises(ConfigError, match="epochs"):
+        get_recipe("airbench96").config({"epochs": 0.0})

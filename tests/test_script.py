@@ -362,3 +362,21 @@ def test_without_a_spec_file_the_program_runs_in_the_current_folder(program, mon
     assert json.loads(result.artifacts["stdout.txt"].decode().splitlines()[-1])["cwd"] == str(
         program.parent
     )
+
+
+def test_a_gpu_run_sees_only_the_gpu_it_is_placed_on(program, monkeypatch):
+    from hotlap.recipes.script import _environment
+
+    cfg = RECIPE.config(
+        {"script": {"command": ["x"], "metrics": {"a": "max"}, "env": {"MY_FLAG": "1"}}}
+    )
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")  # the user's own restriction is honoured
+    env = _environment(cfg, 3, Path("/run"), Placement(torch.device("cuda:1")))
+    assert env["CUDA_VISIBLE_DEVICES"] == "5" and env["HOTLAP_DEVICE"] == "cuda"
+    assert env["HOTLAP_SEED"] == "3" and env["HOTLAP_RUN_DIR"] == "/run" and env["MY_FLAG"] == "1"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert (
+        _environment(cfg, 3, Path("/run"), Placement(torch.device("cuda")))["CUDA_VISIBLE_DEVICES"]
+        == "0"
+    )
+    assert "CUDA_VISIBLE_DEVICES" not in _environment(cfg, 3, Path("/run"), CPU)

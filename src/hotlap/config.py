@@ -16,12 +16,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hotlap.errors import ConfigError
 from hotlap.io import DuplicateKeyError, load_yaml
 
-__all__ = ["RecipeConfig", "config_hash", "parse_overrides", "parse_value", "resolve_config"]
+__all__ = [
+    "RecipeConfig", "config_hash", "parse_overrides", "parse_value", "redefault", "resolve_config",
+]  # fmt: skip
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
@@ -36,6 +38,24 @@ class RecipeConfig(BaseModel):
     @classmethod
     def field_names(cls) -> list[str]:
         return list(cls.model_fields)
+
+
+def redefault(config_cls: type[RecipeConfig], name: str, default: Any) -> Any:
+    """Field `name` of `config_cls` with another default, its bounds and description kept: how a
+    family member (airbench95 from airbench94) changes a default without restating the field.
+
+        class Airbench95Config(Airbench94Config):
+            epochs: float = redefault(Airbench94Config, "epochs", 15.0)
+    """
+    import dataclasses
+
+    info = config_cls.model_fields[name]
+    bounds: dict[str, Any] = {}
+    for meta in info.metadata:  # annotated_types.Gt(gt=0) -> {"gt": 0}
+        if not dataclasses.is_dataclass(meta):
+            raise TypeError(f"{config_cls.__name__}.{name}: cannot carry over {meta!r}")
+        bounds.update(dataclasses.asdict(meta))  # type: ignore[arg-type]
+    return Field(default, description=info.description, **bounds)
 
 
 def parse_value(text: str) -> Any:

@@ -190,15 +190,18 @@ WHITEN_KERNEL = 2
 WHITEN_WIDTH = 2 * 3 * WHITEN_KERNEL**2  # 12 eigenvector filters and their negatives
 
 
-def make_net(config: Airbench94Config, num_classes: int = 10) -> nn.Sequential:
-    """The airbench94 network in fp32 on the CPU (`prepare_net` moves and casts it)."""
+def make_net(
+    config: Airbench94Config, num_classes: int = 10, group: type[ConvGroup] = ConvGroup
+) -> nn.Sequential:
+    """The airbench94 network in fp32 on the CPU (`prepare_net` moves and casts it). `group` is
+    the conv group's class (airbench96 passes its residual one)."""
     w1, w2, w3 = config.block_widths()
     net = nn.Sequential(
         Conv(3, WHITEN_WIDTH, WHITEN_KERNEL, padding=0, bias=True),  # 0: whitening
         nn.GELU(),
-        ConvGroup(WHITEN_WIDTH, w1, config.batchnorm_momentum),
-        ConvGroup(w1, w2, config.batchnorm_momentum),
-        ConvGroup(w2, w3, config.batchnorm_momentum),
+        group(WHITEN_WIDTH, w1, config.batchnorm_momentum),
+        group(w1, w2, config.batchnorm_momentum),
+        group(w2, w3, config.batchnorm_momentum),
         nn.MaxPool2d(3),
         nn.Flatten(),
         nn.Linear(w3, num_classes, bias=False),

@@ -9,8 +9,7 @@ file is airbench94's network, schedules and training loop with those defaults.
 
 from __future__ import annotations
 
-from pydantic import Field
-
+from hotlap.config import redefault
 from hotlap.recipes.airbench94 import LOOP, Airbench94Config, train
 from hotlap.recipes.base import recipe
 
@@ -22,13 +21,11 @@ from hotlap.recipes.base import recipe
 class Airbench95Config(Airbench94Config):
     """airbench94's hyperparameters with airbench95's widths, epochs and lr."""
 
-    epochs: float = Field(
-        15.0, gt=0, le=1000, description="training epochs; the last may be partial"
-    )
-    lr: float = Field(10.0, gt=0, description="learning rate per 1024 examples (decoupled)")
-    block1_width: int = Field(128, ge=1, description="channels of conv group 1")
-    block2_width: int = Field(384, ge=1, description="channels of conv group 2")
-    block3_width: int = Field(384, ge=1, description="channels of conv group 3")
+    epochs: float = redefault(Airbench94Config, "epochs", 15.0)
+    lr: float = redefault(Airbench94Config, "lr", 10.0)
+    block1_width: int = redefault(Airbench94Config, "block1_width", 128)
+    block2_width: int = redefault(Airbench94Config, "block2_width", 384)
+    block3_width: int = redefault(Airbench94Config, "block3_width", 384)
 
 
 # =============================================================================================

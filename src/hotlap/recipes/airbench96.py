@@ -21,17 +21,16 @@ from __future__ import annotations
 import functools
 
 import torch
-from pydantic import Field
 from torch import nn
 
+from hotlap.config import redefault
+from hotlap.recipes import airbench94
 from hotlap.recipes.airbench94 import (
     LOOP,
-    WHITEN_KERNEL,
-    WHITEN_WIDTH,
     Airbench94Config,
     BatchNorm,
     Conv,
-    Scale,
+    ConvGroup,
     evaluate,
     train,
 )
@@ -45,25 +44,17 @@ from hotlap.recipes.base import recipe
 class Airbench96Config(Airbench94Config):
     """airbench94's hyperparameters with airbench96's widths, schedule, augmentation and length."""
 
-    epochs: float = Field(
-        37.0, gt=0, le=1000, description="training epochs; the last may be partial"
-    )
-    lr: float = Field(9.0, gt=0, description="learning rate per 1024 examples (decoupled)")
-    weight_decay: float = Field(
-        0.012, ge=0, description="weight decay per 1024 examples, decoupled from lr"
-    )
-    lr_end: float = Field(0.0, ge=0, description="lr multiplier at the last step")
-    lr_warmup_frac: float = Field(
-        0.1, ge=0, lt=1, description="fraction of steps of linear warmup to 1.0"
-    )
-    translate: int = Field(4, ge=0, le=8, description="max random shift in px (reflect padding)")
-    cutout: int = Field(12, ge=0, le=32, description="side of a zeroed square per image; 0: off")
-    block1_width: int = Field(128, ge=1, description="channels of conv group 1")
-    block2_width: int = Field(384, ge=1, description="channels of conv group 2")
-    block3_width: int = Field(512, ge=1, description="channels of conv group 3")
-    batchnorm_momentum: float = Field(
-        0.9, gt=0, le=1, description="BN running stats kept per step (torch: 1 - this)"
-    )
+    epochs: float = redefault(Airbench94Config, "epochs", 37.0)
+    lr: float = redefault(Airbench94Config, "lr", 9.0)
+    weight_decay: float = redefault(Airbench94Config, "weight_decay", 0.012)
+    lr_end: float = redefault(Airbench94Config, "lr_end", 0.0)
+    lr_warmup_frac: float = redefault(Airbench94Config, "lr_warmup_frac", 0.1)
+    translate: int = redefault(Airbench94Config, "translate", 4)
+    cutout: int = redefault(Airbench94Config, "cutout", 12)
+    block1_width: int = redefault(Airbench94Config, "block1_width", 128)
+    block2_width: int = redefault(Airbench94Config, "block2_width", 384)
+    block3_width: int = redefault(Airbench94Config, "block3_width", 512)
+    batchnorm_momentum: float = redefault(Airbench94Config, "batchnorm_momentum", 0.9)
 
 
 # =============================================================================================
@@ -71,20 +62,15 @@ class Airbench96Config(Airbench94Config):
 # =============================================================================================
 
 
-class ResidualConvGroup(nn.Module):
-    """conv -> pool -> BN -> GELU, then two conv -> BN whose output is added to that activation
-    before the last GELU (the reference adds before activating, not after)."""
+class ResidualConvGroup(ConvGroup):
+    """airbench94's group (conv -> pool -> BN -> GELU, conv -> BN -> GELU) with a third conv -> BN
+    whose output is added to the first stage's activation before the last GELU (the reference adds
+    before activating, not after)."""
 
     def __init__(self, c_in: int, c_out: int, batchnorm_momentum: float) -> None:
-        super().__init__()
-        self.conv1 = Conv(c_in, c_out)
-        self.pool = nn.MaxPool2d(2)
-        self.norm1 = BatchNorm(c_out, batchnorm_momentum)
-        self.conv2 = Conv(c_out, c_out)
-        self.norm2 = BatchNorm(c_out, batchnorm_momentum)
+        super().__init__(c_in, c_out, batchnorm_momentum)
         self.conv3 = Conv(c_out, c_out)
         self.norm3 = BatchNorm(c_out, batchnorm_momentum)
-        self.activ = nn.GELU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.activ(self.norm1(self.pool(self.conv1(x))))
@@ -96,21 +82,7 @@ class ResidualConvGroup(nn.Module):
 def make_net(config: Airbench94Config, num_classes: int = 10) -> nn.Sequential:
     """The airbench96 network in fp32 on the CPU: airbench94's layout (whitening conv, three
     groups, max-pool, linear head, scaled logits) with residual groups."""
-    w1, w2, w3 = config.block_widths()
-    momentum = config.batchnorm_momentum
-    net = nn.Sequential(
-        Conv(3, WHITEN_WIDTH, WHITEN_KERNEL, padding=0, bias=True),  # 0: whitening
-        nn.GELU(),
-        ResidualConvGroup(WHITEN_WIDTH, w1, momentum),
-        ResidualConvGroup(w1, w2, momentum),
-        ResidualConvGroup(w2, w3, momentum),
-        nn.MaxPool2d(3),
-        nn.Flatten(),
-        nn.Linear(w3, num_classes, bias=False),
-        Scale(config.scaling_factor),
-    )
-    net[0].weight.requires_grad = False
-    return net
+    return airbench94.make_net(config, num_classes, group=ResidualConvGroup)
 
 
 # =============================================================================================
