@@ -31,3 +31,33 @@ def test_a_compiled_airbench94_compiles_once_per_shape_and_learns_as_the_plain_o
     )  # a new shape compiles
     recipe.train(recipe.config({**TINY, "compile": True, "lr": 20.0}), digits_data, seed=2)
     assert sum(COMPILES.values()) == before + 2  # another lr: the same shape, no compilation
+
+
+@pytest.mark.slow
+def test_a_compiled_airbench94_muon_makes_the_plain_ones_steps_and_compiles_once():
+    """On random CIFAR-shaped images (the digits have whitening channels of zero variance, where
+    BatchNorm's eps of 1e-12 turns kernel rounding into different runs, compiled or not), one
+    optimizer step of the compiled network gives the plain one's weights, seed by seed; the
+    Newton-Schulz iterations in fp32 so that bf16 rounding does not hide a difference."""
+    import torch
+
+    from hotlap.data.loader import DeviceData
+    from hotlap.data.synthetic import make_synthetic
+
+    recipe = get_recipe("airbench94_muon")
+    data = DeviceData.from_dataset(make_synthetic(train_size=512, test_size=64), "cpu")
+    one_step = {"width": 0.125, "batch_size": 128, "epochs": 0.25, "muon_dtype": "fp32"}
+    before = sum(COMPILES.values())
+    for seed in (0, 1):
+        plain = recipe.train(recipe.config(one_step), data, seed=seed)
+        fast = recipe.train(recipe.config({**one_step, "compile": True}), data, seed=seed)
+        assert plain.history[-1]["steps"] == fast.history[-1]["steps"] == 1
+        a, b = plain.artifacts["model.pt"], fast.artifacts["model.pt"]
+        assert a.keys() == b.keys()
+        assert max((a[k].float() - b[k].float()).abs().max().item() for k in a) < 1e-4
+        torch.manual_seed(seed)  # the run's initial weights, as train makes them
+        initial = recipe.build_model(recipe.config(one_step), 10).state_dict()
+        moved = max((a[k] - initial[k]).abs().max().item() for k in a if k.endswith("conv1.weight"))
+        assert moved > 1e-3  # the step did change the weights: agreeing is not trivial
+        assert torch.equal(plain.artifacts["labels.npy"], fast.artifacts["labels.npy"])
+    assert sum(COMPILES.values()) == before + 1  # two seeds, one compilation
