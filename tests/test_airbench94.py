@@ -12,13 +12,11 @@ from hotlap.errors import RunFailed
 from hotlap.recipes import count_parameters, get_recipe
 from hotlap.recipes.airbench94 import (
     ema_decay_at,
-    image_patches,
     label_smoothing_at,
     lr_multiplier,
     make_net,
     make_optimizer,
     total_steps,
-    whitening_filters,
 )
 from hotlap.recipes.tta import (
     VIEW_NAMES,
@@ -27,6 +25,7 @@ from hotlap.recipes.tta import (
     tta_view_weights,
     view_logits,
 )
+from hotlap.recipes.whitening import image_patches, whitening_filters
 
 RECIPE = get_recipe("airbench94")
 
@@ -118,6 +117,15 @@ def test_whitened_patch_covariance_is_identity(small_data):
     torch.testing.assert_close(covariance, torch.eye(12, dtype=torch.float64), atol=2e-3, rtol=0)
 
 
+def test_airbench94_muons_whitening_is_the_same_filters_in_eighs_ascending_order(small_data):
+    images = small_data.normalize(small_data.train_images, torch.float32, False)
+    largest_first = whitening_filters(images, 2, eps=5e-4)
+    ascending = whitening_filters(images, 2, eps=5e-4, largest_first=False)
+    assert torch.equal(largest_first.flip(0), ascending)
+    norms = ascending.flatten(1).norm(dim=1)  # 1/sqrt(eigenvalue): the weakest direction first
+    assert norms[0] > norms[-1]
+
+
 def test_whitening_eps_shrinks_only_the_weak_directions(small_data):
     images = small_data.normalize(small_data.train_images)
     patches = image_patches(images, 2).double().flatten(1)
@@ -182,7 +190,7 @@ def test_whitening_weights_move_only_when_unfrozen(digits_data):
     frozen = RECIPE.train(config(**base), digits_data, seed=0)
     unfrozen = RECIPE.train(config(**base, whiten_unfreeze_epoch=1), digits_data, seed=0)
     net = make_net(config(**base))
-    from hotlap.recipes.airbench94 import init_whitening
+    from hotlap.recipes.whitening import init_whitening
 
     init_whitening(net[0], digits_data.normalize(digits_data.train_images[:5000]), 5e-4)
     torch.testing.assert_close(frozen.artifacts["model.pt"]["0.weight"], net[0].weight.data)

@@ -25,7 +25,20 @@ from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.recipes.base import EpochCallback, RunResult, SourceRun, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
+from hotlap.recipes.decoupled import decoupled_sgd
+from hotlap.recipes.layers import (
+    DTYPES,
+    WHITEN_KERNEL,
+    WHITEN_WIDTH,
+    Conv,
+    ConvGroup,
+    Scale,
+    prepare_net,
+    resolve_dtype,
+)
+from hotlap.recipes.lookahead import LookaheadState, ema_decay
 from hotlap.recipes.tta import accuracy, combine_views, predict_views, reweighted, tta_view_weights
+from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
 # =============================================================================================
@@ -124,70 +137,13 @@ class Airbench94Config(RecipeConfig):
         )
 
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def resolve_dtype(config: Airbench94Config, device: torch.device) -> torch.dtype:
-    if config.dtype == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
-    return DTYPES[config.dtype]
-
-
 # =============================================================================================
 #  Network
 # =============================================================================================
 
 
-class BatchNorm(nn.BatchNorm2d):
-    """BatchNorm with the weight frozen at 1 (present, not trained) and a trained bias."""
-
-    def __init__(self, num_features: int, momentum: float, eps: float = 1e-12) -> None:
-        super().__init__(num_features, eps=eps, momentum=1 - momentum)
-        self.weight.requires_grad = False
-
-
-class Conv(nn.Conv2d):
-    """Conv with default init, then identity (Dirac) init on the first C_in output filters."""
-
-    def __init__(
-        self, c_in: int, c_out: int, kernel_size: int = 3, padding: Any = "same", bias: bool = False
-    ):
-        super().__init__(c_in, c_out, kernel_size=kernel_size, padding=padding, bias=bias)
-
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        if self.bias is not None:
-            self.bias.data.zero_()
-        weight = self.weight.data
-        torch.nn.init.dirac_(weight[: weight.size(1)])
-
-
-class ConvGroup(nn.Module):
-    def __init__(self, c_in: int, c_out: int, batchnorm_momentum: float) -> None:
-        super().__init__()
-        self.conv1 = Conv(c_in, c_out)
-        self.pool = nn.MaxPool2d(2)
-        self.norm1 = BatchNorm(c_out, batchnorm_momentum)
-        self.conv2 = Conv(c_out, c_out)
-        self.norm2 = BatchNorm(c_out, batchnorm_momentum)
-        self.activ = nn.GELU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.activ(self.norm1(self.pool(self.conv1(x))))
-        return self.activ(self.norm2(self.conv2(x)))
-
-
-class Scale(nn.Module):
-    def __init__(self, factor: float) -> None:
-        super().__init__()
-        self.factor = factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.factor
-
-
-WHITEN_KERNEL = 2
-WHITEN_WIDTH = 2 * 3 * WHITEN_KERNEL**2  # 12 eigenvector filters and their negatives
+# The layers (BatchNorm with a frozen weight, Dirac-initialized convs, the conv group, the logit
+# scale) and the dtype rules live in hotlap.recipes.layers, shared by the family.
 
 
 def make_net(
@@ -215,46 +171,13 @@ def make_net(
 NetBuilder = Callable[[Airbench94Config, int], nn.Module]
 
 
-def prepare_net(net: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
-    """Move to the device in `dtype`, channels_last on CUDA, BatchNorm kept in fp32."""
-    net = net.to(device=device, dtype=dtype)
-    if device.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)
-    for module in net.modules():
-        if isinstance(module, BatchNorm):
-            module.float()
-    return net
-
-
 # =============================================================================================
 #  Whitening initialization
 # =============================================================================================
 
 
-def image_patches(images: torch.Tensor, size: int) -> torch.Tensor:
-    """All size x size patches (stride 1) of NCHW images, as (n_patches, C, size, size) fp32."""
-    c = images.shape[1]
-    patches = images.unfold(2, size, 1).unfold(3, size, 1)  # N, C, H', W', size, size
-    return patches.transpose(1, 3).reshape(-1, c, size, size).float()
-
-
-def whitening_filters(images: torch.Tensor, kernel: int, eps: float) -> torch.Tensor:
-    """Eigenvectors of the uncentered patch covariance X^T X / n, divided by sqrt(eigenvalue + eps),
-    largest eigenvalue first, as conv filters (C*k*k, C, k, k)."""
-    patches = image_patches(images, kernel)
-    n, c, h, w = patches.shape
-    flat = patches.view(n, -1)
-    covariance = (flat.T @ flat) / n
-    eigenvalues, eigenvectors = torch.linalg.eigh(covariance, UPLO="U")
-    eigenvalues = eigenvalues.flip(0).view(-1, 1, 1, 1)
-    eigenvectors = eigenvectors.T.reshape(c * h * w, c, h, w).flip(0)
-    return eigenvectors / torch.sqrt(eigenvalues + eps)
-
-
-def init_whitening(layer: nn.Conv2d, images: torch.Tensor, eps: float) -> None:
-    """Set the whitening conv to the whitening filters and their negatives."""
-    filters = whitening_filters(images, layer.weight.shape[-1], eps)
-    layer.weight.data[:] = torch.cat((filters, -filters)).to(layer.weight.dtype)
+# hotlap.recipes.whitening: the eigenvectors of the first images' 2x2 patch covariance over the
+# square roots of their eigenvalues (+ whiten_eps), largest first, and their negatives.
 
 
 # =============================================================================================
@@ -287,20 +210,14 @@ def label_smoothing_at(step: int, total: int, config: Airbench94Config) -> float
 
 
 def ema_decay_at(step: int, total: int, config: Airbench94Config) -> float:
-    return config.ema_decay**config.ema_every * (step / total) ** config.ema_power
+    return ema_decay(step, total, config.ema_decay, config.ema_every, config.ema_power)
 
 
 def make_optimizer(net: nn.Module, config: Airbench94Config) -> torch.optim.SGD:
-    """SGD-Nesterov with the decoupled hyperparameters converted as the reference does.
-
-    With Nesterov momentum m and constant gradients, steps grow by 1 + 1/(1 - m) over the gradient;
-    dividing by that (per 1024 examples, since the loss is summed) keeps the step scale fixed when
-    momentum changes. Each group's weight_decay is wd_total / its lr, so the decay strength does not
-    change when lr (or a group's lr multiplier) changes.
-    """
-    scale = 1024 * (1 + 1 / (1 - config.momentum))
-    lr = config.lr / scale
-    wd_total = config.weight_decay * config.batch_size / scale
+    """SGD-Nesterov with the decoupled hyperparameters converted as the reference does
+    (hotlap.recipes.decoupled): the BatchNorm biases at bias_scaler x lr, the rest at lr, each
+    group's weight_decay the total decay over its lr."""
+    lr, wd_total = decoupled_sgd(config.lr, config.weight_decay, config.momentum, config.batch_size)
     lr_biases = lr * config.bias_scaler
     whiten = net[0]
     named = [(k, p) for k, p in net.named_parameters() if p is not whiten.weight]
@@ -323,17 +240,8 @@ def make_optimizer(net: nn.Module, config: Airbench94Config) -> torch.optim.SGD:
 # =============================================================================================
 
 
-class LookaheadState:
-    """Every `ema_every` steps the EMA moves toward the net and is copied back into it."""
-
-    def __init__(self, net: nn.Module) -> None:
-        self.ema = {k: v.clone() for k, v in net.state_dict().items()}
-
-    def update(self, net: nn.Module, decay: float) -> None:
-        for ema, current in zip(self.ema.values(), net.state_dict().values(), strict=True):
-            if current.dtype.is_floating_point:
-                ema.lerp_(current, 1 - decay)
-                current.copy_(ema)
+# hotlap.recipes.lookahead: every ema_every steps the EMA of the whole state moves toward the
+# network and is copied back into it.
 
 
 # =============================================================================================

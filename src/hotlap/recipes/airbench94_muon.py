@@ -7,7 +7,7 @@ Muon (`hotlap.optim.Muon`: Newton-Schulz orthogonalized Nesterov momentum, 3 ste
 every conv filter, SGD-Nesterov for the BatchNorm biases, the whitening bias and the head, every
 lr decaying linearly to 0 with no warmup, no Lookahead/EMA, the head's weights scaled to unit std
 and its logits divided by its width, the whitening filters in eigh's order. The loader, BatchNorm,
-conv groups, whitening filters and TTA are airbench94's (hotlap.recipes.airbench94, .tta).
+conv groups, whitening filters and TTA are the family's (hotlap.recipes.layers, .whitening, .tta).
 """
 
 from __future__ import annotations
@@ -24,18 +24,18 @@ from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.optim import Muon
-from hotlap.recipes.airbench94 import (
+from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
+from hotlap.recipes.compiling import compiled
+from hotlap.recipes.layers import (
     DTYPES,
     WHITEN_KERNEL,
     WHITEN_WIDTH,
     ConvGroup,
-    image_patches,
     prepare_net,
     resolve_dtype,
 )
-from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
-from hotlap.recipes.compiling import compiled
 from hotlap.recipes.tta import accuracy, combine_views, predict_views, tta_view_weights
+from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
 # =============================================================================================
@@ -147,18 +147,6 @@ def make_net(config: Airbench94MuonConfig, num_classes: int = 10) -> nn.Module:
     return MuonNet(config, num_classes)
 
 
-def init_whitening(layer: nn.Conv2d, images: torch.Tensor, eps: float) -> None:
-    """The whitening filters and their negatives, in eigh's (ascending) order as the reference."""
-    patches = image_patches(images, layer.weight.shape[-1])
-    n, c, h, w = patches.shape
-    flat = patches.view(n, -1)
-    eigenvalues, eigenvectors = torch.linalg.eigh((flat.T @ flat) / n, UPLO="U")
-    filters = eigenvectors.T.reshape(c * h * w, c, h, w) / torch.sqrt(eigenvalues + eps).view(
-        -1, 1, 1, 1
-    )
-    layer.weight.data[:] = torch.cat((filters, -filters)).to(layer.weight.dtype)
-
-
 # =============================================================================================
 #  Optimizers and schedules
 # =============================================================================================
@@ -262,7 +250,7 @@ def train(
 
     with timer.region("train"):  # timed: the whitening init
         first = data.normalize(data.train_images[: config.whiten_init_images], dtype, channels_last)
-        init_whitening(net.whiten, first, config.whiten_eps)  # type: ignore[arg-type]
+        init_whitening(net.whiten, first, config.whiten_eps, largest_first=False)  # type: ignore[arg-type]
 
     step = 0
     for epoch in range(math.ceil(config.epochs)):

@@ -25,16 +25,9 @@ from torch import nn
 
 from hotlap.config import redefault
 from hotlap.recipes import airbench94
-from hotlap.recipes.airbench94 import (
-    LOOP,
-    Airbench94Config,
-    BatchNorm,
-    Conv,
-    ConvGroup,
-    evaluate,
-    train,
-)
+from hotlap.recipes.airbench94 import LOOP, Airbench94Config, evaluate, train
 from hotlap.recipes.base import recipe
+from hotlap.recipes.layers import BatchNorm, Conv, ConvGroup
 
 # =============================================================================================
 #  Hyperparameters: airbench94's, with the reference's changes
