@@ -69,6 +69,10 @@ PROGRAM = textwrap.dedent(
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
         marks.write_text(str(child.pid))
         time.sleep(120)
+    elif args.mode == "orphan":  # leaves a child running that holds standard output open
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        marks.write_text(str(child.pid))
+        print(json.dumps({"val_acc": acc, "train_time": 0.1}))
     elif args.mode == "wait":  # an epoch, then wait until hotlap has seen it
         print(json.dumps({"epoch": 1, "val_acc": 0.5}), flush=True)
         while not marks.exists():
@@ -162,6 +166,21 @@ def test_a_run_past_its_timeout_is_killed_with_its_children(program, tmp_path):
     marks = tmp_path / "child.pid"
     error = failure(program, "hang", timeout=3, extra=["--marks", str(marks)])
     assert "timed out after 3 s (script.timeout): killed with its children" in str(error)
+    child = int(marks.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_a_child_left_running_does_not_hold_the_run_and_is_killed(program, tmp_path):
+    """The program exits, leaving a child that keeps standard output open: the run ends with the
+    program (not at its timeout), and the child goes with it."""
+    marks = tmp_path / "child.pid"
+    result = RECIPE.train(
+        config(program, "orphan", timeout=60, extra=["--marks", str(marks)]), CPU, seed=0
+    )
+    assert result["val_acc"] == pytest.approx(0.6) and result["wall_time"] < 60
     child = int(marks.read_text())
     deadline = time.monotonic() + 5
     while _alive(child) and time.monotonic() < deadline:

@@ -29,25 +29,22 @@ the program wrote to HOTLAP_RUN_DIR (its metrics.json as script-metrics.json). A
 fails the run with the last lines of standard error as its message; past `timeout` the program is
 killed with its children (its process group) and the run fails; Ctrl-C stops it the same way, and
 the sweep resumes as usual. Where the driver itself is killed, the program gets SIGKILL too (Linux).
+Running the program is hotlap.recipes.program's; this module is what a script config is and how
+its report is read.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import math
 import os
-import queue
 import shutil
 import signal
 import string
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,11 +54,11 @@ from hotlap.config import RecipeConfig
 from hotlap.errors import ConfigError, RunFailed
 from hotlap.metrics import Metric, get_metric
 from hotlap.recipes.base import EpochCallback, Placement, RunResult, recipe
+from hotlap.recipes.program import run_program
 
 # Placeholders that are not config keys, and so names a config cannot take.
 RESERVED = ("seed", "python", "run_dir")
 STDERR_LINES = 5  # of standard error, in the failure message of a non-zero exit
-KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL when a run is stopped
 # hotlap's own files in a run folder: a program's file of the same name is kept as script-NAME.
 OWN_FILES = ("config.json", "metrics.json", "stdout.txt", "stderr.txt")
 
@@ -232,37 +229,6 @@ def _environment(
     return env
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec function giving the child SIGKILL when hotlap dies (Linux's PR_SET_PDEATHSIG),
-    resolved before the fork so that the child only makes one system call."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-    return preexec
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the program's process group, SIGKILL after a grace period."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # children that outlived it
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def _json_object(line: str) -> dict[str, Any] | None:
     text = line.strip()
     if not text.startswith("{"):
@@ -272,37 +238,6 @@ def _json_object(line: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _pump(stream: Any, sink: Any, lines: queue.Queue[str | None]) -> None:
-    """Copy the program's standard output to its file, line by line, and hand each line on."""
-    try:
-        for raw in iter(stream.readline, b""):
-            sink.write(raw)
-            sink.flush()
-            lines.put(raw.decode(errors="replace"))
-    finally:
-        lines.put(None)
-
-
-def _watch(
-    process: subprocess.Popen[bytes], lines: queue.Queue[str | None], deadline: float | None,
-    on_line: Callable[[str], None],
-) -> bool:  # fmt: skip
-    """Hand each line of output to `on_line` until the output ends; False where the deadline
-    passed first (the program is then stopped)."""
-    while True:
-        timeout = None if deadline is None else deadline - time.monotonic()
-        if timeout is not None and timeout <= 0:
-            _stop(process)
-            return False
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            continue
-        if line is None:
-            return True
-        on_line(line)
 
 
 def _tail(path: Path, count: int) -> list[str]:
@@ -423,30 +358,14 @@ def train(
                 if on_epoch is not None:
                     on_epoch(entry)
 
-        with open(folder / "stdout.txt", "wb") as out, open(folder / "stderr.txt", "wb") as err:
-            begin = time.perf_counter()
-            try:
-                process = subprocess.Popen(
-                    argv, cwd=cwd, env=_environment(config, seed, run_dir, data), stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=err, start_new_session=True, preexec_fn=_die_with_parent(),
-                )  # fmt: skip
-            except OSError as exc:
-                raise RunFailed(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
-            lines: queue.Queue[str | None] = queue.Queue()
-            pump = threading.Thread(target=_pump, args=(process.stdout, out, lines), daemon=True)
-            pump.start()
-            deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
-            try:
-                finished = _watch(process, lines, deadline, on_line)
-                code = process.wait() if finished else None
-            except BaseException:  # Ctrl-C: stop the program too, then let the sweep stop
-                _stop(process)
-                raise
-            finally:
-                pump.join(timeout=KILL_GRACE)
-                if process.stdout is not None:
-                    process.stdout.close()
-            wall = time.perf_counter() - begin
+        try:
+            finished = run_program(
+                argv, cwd=cwd, env=_environment(config, seed, run_dir, data), stdout=folder / "stdout.txt",
+                stderr=folder / "stderr.txt", timeout=settings.timeout, on_line=on_line,
+            )  # fmt: skip
+        except OSError as exc:
+            raise RunFailed(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
+        code, wall = finished.code, finished.wall_time
         files = _collect(folder, run_dir)
         if code is None:
             raise RunFailed(
