@@ -73,6 +73,13 @@ PROGRAM = textwrap.dedent(
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
         marks.write_text(str(child.pid))
         print(json.dumps({"val_acc": acc, "train_time": 0.1}))
+    elif args.mode == "stuck":  # the seed-1 runs wait (with a child) until the marks file exists
+        if args.seed == 1 and not marks.exists():
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+            Path(str(marks) + ".child").write_text(str(child.pid))
+            while not marks.exists():
+                time.sleep(0.05)
+        print(json.dumps({"val_acc": acc, "train_time": 0.1}))
     elif args.mode == "wait":  # an epoch, then wait until hotlap has seen it
         print(json.dumps({"epoch": 1, "val_acc": 0.5}), flush=True)
         while not marks.exists():
@@ -338,6 +345,36 @@ def test_the_driver_killed_mid_run_takes_the_program_along_and_the_sweep_resumes
     )
     lines = (sweep.directory / "runs.jsonl").read_text().splitlines()
     assert len(lines) == 4
+
+
+def test_ctrl_c_during_a_sweep_stops_the_program_and_the_sweep_resumes(program, tmp_path):
+    path = _spec(program, tmp_path, "stuck")
+    workdir = tmp_path / "work"
+    child_mark = Path(str(tmp_path / "marks") + ".child")
+    proc = subprocess.Popen([hotlap_script(), "sweep", str(path), "--workdir", str(workdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not child_mark.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child_mark.exists(), proc.stderr.read() if proc.poll() is not None else "no seed-1 run"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "resume with: hotlap resume" in out, err
+    child = int(child_mark.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)  # the program's own child went with it
+    with Store(workdir) as store:
+        (sweep,) = store.sweeps()
+        assert sweep.state == "stopped" and store.counts(sweep.id)["running"] == 0
+    (tmp_path / "marks").write_text("go on")
+    resumed = subprocess.run([hotlap_script(), "resume", sweep.id, "--workdir", str(workdir)],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    with Store(workdir) as store:
+        runs = store.runs(sweep.id)
+    assert len(runs) == 4 and {r.status for r in runs} == {"done"}
 
 
 def test_the_example_sweeps_resumes_and_reports(cli, tmp_path, monkeypatch):
