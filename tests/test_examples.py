@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+import yaml
 
 import hotlap
 from hotlap.sweep import load_spec
@@ -14,6 +16,15 @@ EXAMPLES = sorted(
     p for p in (Path(__file__).parents[1] / "examples").glob("*.yaml") if p.stem != "script"
 )
 SMOKE = ["dataset=digits", "device=cpu", "base.width=0.125", "base.epochs=1", "base.batch_size=256"]
+# The resnet recipe at the digits' own 8x8, 2 epochs, 200 images held out; ResNet-50 stands in as
+# ResNet-18 (the smoke run checks the study's shape, not the model).
+SMOKE_RESNET = [
+    "dataset=digits",
+    "device=cpu",
+    "base.image_size=8",
+    "base.epochs=2",
+    "base.val_size=200",
+]
 EXTRA = {  # what a smoke run must also shrink in a given example
     "tpe": ["space.epochs=[1.0, 1.5]"],  # a swept key wins over base
     "quick_sweep": [
@@ -24,19 +35,36 @@ EXTRA = {  # what a smoke run must also shrink in a given example
         "space.weight_decay=[0.0153]",
         "space.label_smoothing=[0.1, 0.2]",
     ],
+    "resnet_cifar100": ["variants.r50.model=resnet18"],
+    "resnet_quick": [
+        "variants.r50.model=resnet18",
+        "fidelity.low=1",
+        "fidelity.promote=1",
+        "space.lr=[0.05]",
+    ],
+    "resnet_pretrained": ["base.model=resnet18", "space.epochs=[1, 2]"],
 }
 
 
 def test_there_are_the_seed_studies():
     names = {p.stem for p in EXAMPLES}
     assert {"grid", "tpe", "tta_weights", "variants", "quick_sweep", "records"} <= names
+    assert {"resnet_cifar100", "resnet_quick", "resnet_pretrained"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path, monkeypatch):
     assert path.read_text().startswith("# Question:")
-    written = load_spec(path)
-    assert written.dataset == "cifar10"  # as written, the real study
+    extra = list(EXTRA.get(path.stem, []))
+    raw = yaml.safe_load(path.read_text())
+    if "pretrained" in raw.get("base", {}):  # a local weights file, as a user downloads it
+        import torchvision
+
+        weights = tmp_path / "weights.pth"
+        torch.save(torchvision.models.resnet18().state_dict(), weights)
+        extra.append(f"base.pretrained={weights}")
+    written = load_spec(path, [o for o in extra if o.startswith("base.")])  # the weights must fit
+    assert written.dataset in ("cifar10", "cifar100")  # as written, the real study
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
     seeds = ["seeds={min: 2, max: 4, step: 2}"] if written.racing else ["seeds=2"]
     budget = [] if written.tta_weights or written.fidelity else ["budget.max_runs=3"]
@@ -44,11 +72,11 @@ def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path,
     code, _, err = cli(
         "sweep",
         str(path),
-        *SMOKE,
+        *(SMOKE_RESNET if written.recipe == "resnet" else SMOKE),
         *seeds,
         *budget,
         *verify,
-        *EXTRA.get(path.stem, []),
+        *extra,
         "--no-warmup",
     )
     assert code == 0, err

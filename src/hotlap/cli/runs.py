@@ -182,7 +182,10 @@ def show(
 
     model = entry.build_model(config, num_classes)
     steps = entry.total_steps(config, train_size)
-    flops = forward_flops(model)
+    side = (
+        config.input_size() if hasattr(config, "input_size") else 32
+    )  # resnet's imagenet stem: 224
+    flops = forward_flops(model, (3, side, side))
     batch = getattr(config, "batch_size", None)
     facts = Table(
         title=f"derived facts on {data} ({train_size:,} train / {test_size:,} test)",
@@ -191,7 +194,8 @@ def show(
     facts.add_column("fact")
     facts.add_column("value", justify="right")
     if batch:
-        facts.add_row("steps per epoch", f"{steps_per_epoch(train_size, batch):,}")
+        held_out = getattr(config, "val_size", 0)  # resnet's validation split trains on the rest
+        facts.add_row("steps per epoch", f"{steps_per_epoch(train_size - held_out, batch):,}")
     facts.add_row("optimizer steps", f"{steps:,}")
     facts.add_row("parameters (frozen included)", f"{count_parameters(model):,}")
     facts.add_row("forward pass of one image", _flops(flops))

@@ -25,6 +25,7 @@ __all__ = ["DeviceData", "DeviceLoader", "batch_crop", "cyclic_offsets", "make_g
 
 FlipMode = Literal["alternating", "random", "none"]
 TranslateSchedule = Literal["random", "cyclic"]
+PadMode = Literal["reflect", "black"]
 
 
 def make_generator(seed: int, device: torch.device | str) -> torch.Generator:
@@ -134,7 +135,8 @@ class DeviceLoader:
     flip: `alternating` (each image's orientation is drawn once, then the whole set is mirrored
     on every odd epoch, so each image is seen both ways on consecutive epochs), `random` (a fresh
     coin per image per epoch) or `none`. translate: shift by up to `translate` px, reading from
-    a reflect-padded copy; `random` draws an offset per image per epoch, `cyclic` applies one
+    a padded copy (`pad`: reflect, airbench's; or black, the padding of torchvision's RandomCrop
+    before normalization); `random` draws an offset per image per epoch, `cyclic` applies one
     offset to the whole set, taken from `cyclic_offsets` in turn epoch by epoch. cutout: zero a
     random `cutout` x `cutout` square inside each image.
     """
@@ -152,6 +154,7 @@ class DeviceLoader:
         translate: int = 0,
         translate_schedule: TranslateSchedule = "random",
         cutout: int = 0,
+        pad: PadMode = "reflect",
         shuffle: bool | None = None,
         drop_last: bool | None = None,
     ) -> None:
@@ -166,6 +169,7 @@ class DeviceLoader:
         self.translate = translate
         self.translate_schedule = translate_schedule
         self.cutout = cutout
+        self.pad = pad
         self.shuffle = train if shuffle is None else shuffle
         self.drop_last = train if drop_last is None else drop_last
         self.epoch = 0
@@ -196,8 +200,13 @@ class DeviceLoader:
             if self.flip == "alternating":
                 self._base_flip = self._coin(len(images))
                 images = torch.where(self._base_flip.view(-1, 1, 1, 1), images.flip(-1), images)
-            if self.translate > 0:
+            if self.translate > 0 and self.pad == "reflect":
                 images = F.pad(images, (self.translate,) * 4, mode="reflect")
+            elif self.translate > 0:  # black borders, as RandomCrop(padding=...) before Normalize
+                black = self.data.normalize(
+                    torch.zeros(1, 3, 1, 1, dtype=torch.uint8, device=images.device), images.dtype
+                )
+                images = F.pad(images - black, (self.translate,) * 4) + black
             self._base = images
         return self._base
 

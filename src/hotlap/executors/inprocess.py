@@ -60,7 +60,10 @@ class Worker:
         self.warmed.add((recipe.name, recipe.shape_of(config)))
         assert isinstance(self.data, DeviceData)
         return recipe.train(
-            config, self.data.with_random_labels(WARMUP_SEED), WARMUP_SEED, keep_weights=False
+            recipe.warmup_config(config),
+            self.data.with_random_labels(WARMUP_SEED),
+            WARMUP_SEED,
+            keep_weights=False,
         )
 
     def run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotlap.recipes import airbench94, airbench94_muon, airbench95, airbench96, script  # noqa: F401  (register the recipes)
+from hotlap.recipes import airbench94, airbench94_muon, airbench95, airbench96, resnet, script  # noqa: F401  (register the recipes)
 from hotlap.recipes.base import (
     Recipe,
     RunResult,

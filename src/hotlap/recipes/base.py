@@ -135,6 +135,11 @@ class Recipe:
     (`build_model` and `total_steps` None). `declare_metrics(config)` gives the metrics where the
     config names them; `check_keys(config, keys)` checks a sweep's base config against every key
     its configs can have (a ConfigError where one is missing).
+
+    `check(config, num_classes)` runs before anything else for every config a spec or `hotlap run`
+    can make (a pretrained file that is missing or does not fit: a ConfigError). `warmup(config)`
+    is the config of the executor's untimed warmup run (default: the config itself; a 200-epoch
+    recipe warms up on one epoch).
     """
 
     name: str
@@ -151,6 +156,12 @@ class Recipe:
     uses_data: bool = True
     declare_metrics: Callable[[Any], Sequence[Metric]] | None = None
     check_keys: Callable[[Any, frozenset[str]], None] | None = None
+    check: Callable[[Any, int], None] | None = None
+    warmup: Callable[[Any], Any] | None = None
+
+    def warmup_config(self, config: RecipeConfig) -> RecipeConfig:
+        """The config of the executor's untimed warmup run (a long recipe warms up shorter)."""
+        return config if self.warmup is None else self.warmup(config)
 
     @property
     def free_keys(self) -> bool:
@@ -184,7 +195,9 @@ class Recipe:
 
         if not self.uses_data or self.total_steps is None:
             return
-        train_size, _, _ = dataset_sizes(dataset)
+        train_size, _, num_classes = dataset_sizes(dataset)
+        if self.check is not None:
+            self.check(config, num_classes)
         if self.total_steps(config, train_size) < 1:
             batch = getattr(config, "batch_size", None)
             what = f"batch_size {batch}" if batch is not None else "the config"
@@ -223,6 +236,8 @@ def recipe(
     uses_data: bool = True,
     declare_metrics: Callable[[Any], Sequence[Metric]] | None = None,
     check_keys: Callable[[Any, frozenset[str]], None] | None = None,
+    check: Callable[[Any, int], None] | None = None,
+    warmup: Callable[[Any], Any] | None = None,
 ) -> Callable[[TrainFn], TrainFn]:
     """Decorator: register a training function as recipe `name`, reporting `metrics` (names of
     registered metrics, or `Metric` objects, which are registered with it)."""
@@ -242,7 +257,8 @@ def recipe(
             raise ValueError(f"recipe {name!r}: eval_fields need an evaluate function")
         _REGISTRY[name] = Recipe(
             name, config, train, build_model, total_steps, summary, declared, dict(smoke or {}),
-            evaluate, shape, frozenset(eval_fields), uses_data, declare_metrics, check_keys,
+            evaluate, shape, frozenset(eval_fields), uses_data, declare_metrics, check_keys, check,
+            warmup,
         )  # fmt: skip
         return train
 

@@ -1,0 +1,268 @@
+"""The resnet recipe: torchvision models and stems, schedules, augmentation with soft targets, the
+validation split, early stopping, progressive fine-tuning from a local file, AMP per device."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hotlap.errors import ConfigError
+from hotlap.recipes import count_parameters, get_recipe
+from hotlap.recipes.augment import color_jitter, mix, random_erasing, random_resized_crop
+from hotlap.recipes.resnet import (
+    build,
+    make_net,
+    make_optimizer,
+    resolve_amp,
+    split_validation,
+    total_steps,
+)
+from hotlap.recipes.schedules import LrSchedule
+
+RECIPE = get_recipe("resnet")
+# 8x8 (the digits' own resolution) keeps a ResNet-18 epoch on the digits to about a second.
+TINY = {"image_size": 8, "epochs": 2, "batch_size": 64, "val_size": 200, "milestones": [100]}
+
+
+def config(**overrides):
+    return RECIPE.config(overrides)
+
+
+def test_the_cifar_stem_resnet18_for_100_classes_has_11220132_parameters(cli):
+    assert count_parameters(make_net(config(), 100)) == 11_220_132
+    code, out, _ = cli("show", "resnet", "--data", "cifar100", "model=resnet18")
+    assert code == 0 and "11,220,132" in out
+    assert count_parameters(make_net(config(stem="imagenet"), 1000)) == 11_689_512  # torchvision's
+
+
+def test_every_model_builds_with_both_stems():
+    for model in ("resnet18", "resnet34", "resnet50", "wide_resnet50_2"):
+        cifar = make_net(config(model=model), 10)
+        assert cifar.conv1.kernel_size == (3, 3) and isinstance(cifar.maxpool, torch.nn.Identity)
+        assert make_net(config(model=model, stem="imagenet"), 10).conv1.kernel_size == (7, 7)
+
+
+def _lrs(scheduler, epochs=10, steps=2, val=None, **kw):
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    schedule = LrSchedule(optimizer, scheduler, epochs=epochs, steps_per_epoch=steps, **kw)
+    out = []
+    for epoch in range(epochs):
+        schedule.epoch_start(epoch)
+        out.append(schedule.lr)
+        for _ in range(steps):
+            optimizer.step()
+            schedule.batch_end()
+        schedule.epoch_end(None if val is None else val[epoch])
+    return out
+
+
+def test_each_schedule_follows_its_definition():
+    assert _lrs("none") == [1.0] * 10
+    assert _lrs("step", step_size=3, gamma=0.5) == pytest.approx(
+        [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125]
+    )
+    assert _lrs("multistep", milestones=[2, 5], gamma=0.2) == pytest.approx(
+        [1, 1, 0.2, 0.2, 0.2, 0.04, 0.04, 0.04, 0.04, 0.04]
+    )
+    cosine = _lrs("cosine")
+    assert cosine[0] == 1.0 and cosine == sorted(cosine, reverse=True)
+    assert cosine[5] == pytest.approx(0.5 * (1 + math.cos(math.pi * 5 / 10)))
+    # plateau: the validation accuracy stops improving after epoch 2; patience 2 -> x0.1 after 3 bad epochs
+    val = [0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
+    plateau = _lrs("plateau", val=val, plateau_patience=2, plateau_factor=0.1)
+    assert plateau[:6] == pytest.approx([1, 1, 1, 1, 1, 1]) and plateau[6] == pytest.approx(0.1)
+    onecycle = _lrs("onecycle", warmup_epochs=3)
+    peak = onecycle.index(max(onecycle))
+    assert onecycle[0] < 0.1 and peak == 3 and onecycle[-1] < onecycle[peak] / 10
+
+
+def test_warmup_rises_linearly_per_step_then_the_schedule_holds():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.4)
+    schedule = LrSchedule(optimizer, "multistep", epochs=4, steps_per_epoch=4, milestones=[3], gamma=0.1,
+                          warmup_epochs=1, warmup_start=0.25)  # fmt: skip
+    seen = []
+    for epoch in range(4):
+        schedule.epoch_start(epoch)
+        for _ in range(4):
+            seen.append(schedule.lr)
+            schedule.batch_end()
+    assert seen[:5] == pytest.approx([0.1, 0.175, 0.25, 0.325, 0.4])
+    assert seen[4:12] == pytest.approx([0.4] * 8) and seen[12:] == pytest.approx([0.04] * 4)
+
+
+def test_mixup_and_cutmix_give_soft_targets_the_loss_takes():
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 10, (16,))
+    for alphas in ((0.2, 0.0), (0.0, 1.0), (0.2, 0.2)):
+        mixed, targets = mix(x, y, 10, mixup_alpha=alphas[0], cutmix_alpha=alphas[1])
+        assert targets.shape == (16, 10) and torch.allclose(targets.sum(1), torch.ones(16))
+        assert (targets > 0).sum(1).max() == 2 and not torch.equal(mixed, x)
+        loss = F.cross_entropy(torch.randn(16, 10), targets, label_smoothing=0.1)
+        assert math.isfinite(loss.item())
+    same, labels = mix(x, y, 10, mixup_alpha=0.0, cutmix_alpha=0.0)
+    assert same is x and labels is y
+
+
+def test_per_image_augmentation_draws_per_image():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 3, 16, 16)
+    erased = random_erasing(x, p=1.0, generator=generator)
+    zeros = (erased == 0).all(1).flatten(1).sum(1)  # erased pixels per image
+    assert (zeros > 0).all() and zeros.unique().numel() > 5 and (zeros <= 0.34 * 256).all()
+    assert torch.equal(random_erasing(x, p=0.0, generator=generator), x)
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    images = (torch.rand(32, 3, 16, 16) - 0.5) / 0.25
+    assert torch.allclose(
+        color_jitter(
+            images, mean, std, brightness=0, contrast=0, saturation=0, generator=generator
+        ),
+        images,
+        atol=1e-6,
+    )
+    jittered = color_jitter(
+        images, mean, std, brightness=0.4, contrast=0.4, saturation=0.4, generator=generator
+    )
+    ratios = (jittered * 0.25 + 0.5).mean((1, 2, 3)) / (images * 0.25 + 0.5).mean((1, 2, 3))
+    assert ratios.std() > 0.01  # a factor per image, not one for the batch
+    crops = random_resized_crop(x, 24, scale=(0.3, 1.0), generator=generator)
+    assert crops.shape == (32, 3, 24, 24) and not torch.allclose(crops[0], crops[1])
+
+
+def test_black_padding_is_normalized_black(small_data):
+    from hotlap.data.loader import DeviceLoader, make_generator
+
+    loader = DeviceLoader(small_data, train=True, batch_size=64, generator=make_generator(0, "cpu"),
+                          translate=4, pad="black", flip="none")  # fmt: skip
+    images = loader.augmented_epoch()
+    black = small_data.normalize(torch.zeros(1, 3, 1, 1, dtype=torch.uint8))
+    shifted = loader.last_offsets[:, 1] == 4  # shifted 4 px right: the last 4 columns are padding
+    assert shifted.any()
+    border = images[shifted][:, :, :, -4:]
+    assert torch.allclose(border, black.expand_as(border))
+
+
+def test_the_validation_split_holds_out_training_images_only(digits_data):
+    cfg = config(val_size=200, val_seed=3)
+    train, val_images, val_labels = split_validation(digits_data, cfg)
+    assert len(val_labels) == 200 and train.train_size == digits_data.train_size - 200
+    assert torch.equal(train.test_images, digits_data.test_images)
+    again = split_validation(digits_data, cfg)
+    assert torch.equal(again[1], val_images)  # fixed per val_seed: the same for every run seed
+    flat = {tuple(img.flatten().tolist()) for img in train.train_images}
+    assert not any(tuple(img.flatten().tolist()) in flat for img in val_images[:50])
+
+
+def test_training_never_reads_the_test_set(digits_data):
+    """Two runs whose test sets differ in every label make the same training: the same
+    validation accuracies, lrs (plateau reads them) and early stopping; only the test metrics
+    differ."""
+    cfg = config(
+        **{**TINY, "epochs": 3, "scheduler": "plateau", "plateau_patience": 0, "early_stopping": 2}
+    )
+    scrambled = replace(digits_data, test_labels=(digits_data.test_labels + 1) % 10)
+    one = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    two = RECIPE.train(cfg, scrambled, seed=0, keep_weights=False)
+    keys = ("val_acc", "lr", "train_loss")
+    assert [[r[k] for k in keys] for r in one.history] == [
+        [r[k] for k in keys] for r in two.history
+    ]
+    assert one["accuracy"] != two["accuracy"]
+
+
+def test_early_stopping_ends_on_the_best_validated_weights(digits_data):
+    cfg = config(**{**TINY, "epochs": 8, "lr": 1e-6, "warmup_epochs": 0, "early_stopping": 1})
+    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    vals = [r["val_acc"] for r in result.history]
+    assert len(vals) < 8  # at lr 1e-6 the validation accuracy stops improving at once
+    assert result["val_accuracy"] == pytest.approx(max(vals))
+
+
+def test_the_batch_schedule_grows_the_batch_and_scales_the_lr(digits_data):
+    cfg = config(
+        **{**TINY, "epochs": 3, "batch_schedule": {2: 128}, "warmup_epochs": 0, "scheduler": "none"}
+    )
+    assert [cfg.batch_at(e) for e in range(3)] == [64, 128, 128]
+    assert total_steps(cfg, digits_data.train_size) == 1237 // 64 + 2 * (1237 // 128)
+    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    assert [r["batch_size"] for r in result.history] == [64, 128, 128]
+    assert [r["lr"] for r in result.history] == pytest.approx(
+        [0.1, 0.2, 0.2]
+    )  # lr 0.1, x2 with the batch
+
+
+def test_amp_is_fp16_with_a_scaler_on_cuda_and_fp32_on_the_cpu():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert resolve_amp(config(), cuda) == (torch.float16, True)
+    assert resolve_amp(config(), cpu) == (None, False)
+    assert resolve_amp(config(dtype="bf16"), cuda) == (torch.bfloat16, False)
+    assert resolve_amp(config(dtype="fp32"), cuda) == (None, False)
+
+
+@pytest.fixture
+def weights(tmp_path):
+    """A local torchvision ResNet-18 state dict, as a user downloads it (ImageNet head)."""
+    import torchvision
+
+    torch.manual_seed(1)
+    path = tmp_path / "resnet18-local.pth"
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    return path
+
+
+def test_pretrained_weights_load_under_a_new_head_with_progressive_lrs(weights):
+    cfg = config(stem="imagenet", pretrained=str(weights), lr=0.01)
+    net = build(cfg, 100)
+    saved = torch.load(weights, weights_only=True)
+    assert torch.equal(net.state_dict()["layer3.0.conv1.weight"], saved["layer3.0.conv1.weight"])
+    assert net.fc.out_features == 100
+    lrs = {g["name"]: g["lr"] for g in make_optimizer(net, cfg).param_groups}
+    assert lrs == pytest.approx({"stem": 0.0025, "layer1": 0.0025, "layer2": 0.0025, "layer3": 0.005,
+                                 "layer4": 0.01, "fc": 0.01})  # fmt: skip
+    plain = {
+        g["name"]: g["lr"]
+        for g in make_optimizer(make_net(config(), 10), config(lr=0.01)).param_groups
+    }
+    assert set(plain.values()) == {0.01}  # from scratch, every part at the lr
+
+
+def test_a_missing_or_misfit_pretrained_file_is_one_line(weights, tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="no weights file at"):
+        build(config(stem="imagenet", pretrained=str(tmp_path / "nope.pth")), 10)
+    hub = tmp_path / "hub"
+    (hub / "checkpoints").mkdir(parents=True)
+    (hub / "checkpoints" / "resnet50-11ad3fa6.pth").write_bytes(b"")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
+    with pytest.raises(ConfigError, match=r"torchvision's cache holds resnet50-11ad3fa6\.pth"):
+        build(config(stem="imagenet", pretrained=str(tmp_path / "nope.pth")), 10)
+    with pytest.raises(ConfigError, match=r"does not fit this model: missing .* key"):
+        build(config(model="resnet50", stem="imagenet", pretrained=str(weights)), 10)
+    with pytest.raises(ConfigError, match="imagenet stem"):
+        config(pretrained=str(weights))
+
+
+def test_a_bad_pretrained_file_in_a_run_is_exit_2_in_one_line(weights, tmp_path, cli):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    for path, message in ((tmp_path / "nope.pth", "no weights file"), (bad, "pretrained:")):
+        code, _, err = cli("run", "resnet", "stem=imagenet", f"pretrained={path}", "--data", "digits",
+                           "--device", "cpu", "--out", str(tmp_path / "out"))  # fmt: skip
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "out").exists()
+
+
+def test_fine_tuning_from_a_local_file_trains(weights, digits_data):
+    cfg = config(
+        **{**TINY, "epochs": 1, "stem": "imagenet", "image_size": 32, "pretrained": str(weights)}
+    )
+    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    assert result.history and 0 <= result["accuracy"] <= 1
+    assert result.history[0]["lr"] == pytest.approx(
+        0.1 * 0.25 * 0.1
+    )  # the stem's group, warming up
