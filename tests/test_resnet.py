@@ -266,3 +266,10 @@ def test_fine_tuning_from_a_local_file_trains(weights, digits_data):
     assert result.history[0]["lr"] == pytest.approx(
         0.1 * 0.25 * 0.1
     )  # the stem's group, warming up
+
+
+def test_what_reads_the_validation_set_needs_one():
+    for overrides in ({"scheduler": "plateau"}, {"early_stopping": 3}):
+        with pytest.raises(ConfigError, match="give val_size > 0"):
+            config(val_size=0, **overrides)
+    assert config(val_size=0).val_size == 0  # a fixed schedule trains on every image

@@ -154,6 +154,10 @@ class ResnetConfig(RecipeConfig):
             raise ValueError("finetune_lr: multipliers are at least 0")
         if any(e < 1 or b < 1 for e, b in self.batch_schedule.items()):
             raise ValueError("batch_schedule: epochs and batch sizes are at least 1")
+        if self.val_size == 0 and (self.scheduler == "plateau" or self.early_stopping is not None):
+            raise ValueError(
+                "plateau and early_stopping read the validation accuracy: give val_size > 0"
+            )
         if self.pretrained is not None and self.stem == "cifar":
             raise ValueError("pretrained weights come with the imagenet stem: set stem=imagenet")
         return self
@@ -412,6 +416,8 @@ def train(
         def exercise(compiled_forward: Any) -> None:
             for batch in sorted({config.batch_size, *config.batch_schedule.values()}):
                 x = torch.zeros(batch, 3, config.input_size(), config.input_size(), device=device)
+                if channels_last:  # the layout the run's batches have: no recompilation mid-run
+                    x = x.contiguous(memory_format=torch.channels_last)
                 with _amp(device, amp_dtype):
                     compiled_forward(x).float().sum().backward()
 
