@@ -273,3 +273,40 @@ def test_what_reads_the_validation_set_needs_one():
         with pytest.raises(ConfigError, match="give val_size > 0"):
             config(val_size=0, **overrides)
     assert config(val_size=0).val_size == 0  # a fixed schedule trains on every image
+
+
+def test_gradient_clipping_bounds_the_step(digits_data):
+    """With the gradient norm clipped to 1e-6, an epoch at lr 0.1 barely moves the weights;
+    without clipping it moves them by far more."""
+
+    def moved(**extra):
+        cfg = config(**{**TINY, "epochs": 1, "warmup_epochs": 0, "weight_decay": 0.0, **extra})
+        torch.manual_seed(0)
+        before = make_net(cfg, 10).state_dict()["layer1.0.conv1.weight"]
+        after = RECIPE.train(cfg, digits_data, seed=0).artifacts["model.pt"][
+            "layer1.0.conv1.weight"
+        ]
+        return (after - before).abs().max().item()
+
+    assert moved(grad_clip=1e-6) < 1e-4 < 1e-2 < moved()
+
+
+def test_a_bf16_run_on_the_cpu_autocasts_and_records_its_history(digits_data):
+    result = RECIPE.train(
+        config(**{**TINY, "epochs": 1, "dtype": "bf16"}), digits_data, seed=0, keep_weights=False
+    )
+    assert result.precision == "bf16" and 0 <= result["accuracy"] <= 1
+    record = result.history[0]
+    assert {
+        "train_loss",
+        "train_acc",
+        "val_acc",
+        "lr",
+        "batch_size",
+        "epoch_time",
+        "host_rss",
+        "peak_memory",
+    } <= set(record)
+    assert (
+        record["host_rss"] > 10_000_000 and record["peak_memory"] is None
+    )  # no device memory on the CPU
