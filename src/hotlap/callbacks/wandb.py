@@ -50,7 +50,8 @@ class WandbCallback(Callback):
         handle = self.runs.get(run.id)
         if handle is not None:
             step = record.get("epoch")
-            handle.log(dict(record), step=int(step) if isinstance(step, int | float) else None)
+            values = {k: v for k, v in record.items() if v is not None}  # no device memory on a CPU, ...
+            handle.log(values, step=int(step) if isinstance(step, int | float) else None)
 
     def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
         handle = self.runs.pop(run.id, None)
