@@ -36,14 +36,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def device_batches(data: DeviceData, batch: int, seed: int, channels_last: bool) -> Callable[[], Iterable]:
+def device_batches(
+    data: DeviceData, batch: int, seed: int, channels_last: bool
+) -> Callable[[], Iterable]:
     generator = make_generator(seed, data.device)
     loader = DeviceLoader(data, train=True, batch_size=batch, generator=generator, channels_last=channels_last,
                           flip="random", translate=4, pad="black")  # fmt: skip
     return lambda: iter(loader)
 
 
-def torchvision_batches(data: DeviceData, batch: int, workers: int, device: torch.device) -> Callable[[], Iterable]:
+def torchvision_batches(
+    data: DeviceData, batch: int, workers: int, device: torch.device
+) -> Callable[[], Iterable]:
     from PIL import Image
     from torchvision import transforms
 
@@ -73,7 +77,9 @@ def torchvision_batches(data: DeviceData, batch: int, workers: int, device: torc
     return epoch
 
 
-def timed_epoch(batches: Callable[[], Iterable], step: Callable | None, device: torch.device, size: int) -> float:
+def timed_epoch(
+    batches: Callable[[], Iterable], step: Callable | None, device: torch.device, size: int
+) -> float:
     _sync(device)
     begin = time.perf_counter()
     count = 0
@@ -92,7 +98,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--image-size", type=int, default=32, help="the model's input side (CPU: smaller is quicker)")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=32,
+        help="the model's input side (CPU: smaller is quicker)",
+    )
     args = parser.parse_args()
     device = resolve_device(args.device)
     channels_last = device.type == "cuda"
@@ -123,17 +134,21 @@ def main() -> None:
 
     pipelines = {
         "hotlap device loader": device_batches(data, args.batch, 0, channels_last),
-        f"torchvision DataLoader ({args.workers} workers)": torchvision_batches(data, args.batch, args.workers, device),
+        f"torchvision DataLoader ({args.workers} workers)": torchvision_batches(
+            data, args.batch, args.workers, device
+        ),
     }
     print(f"device {device}, {args.images} CIFAR-shaped images, batch {args.batch}, ResNet-18 (CIFAR stem) at "
           f"{args.image_size}x{args.image_size}, {args.repeat} timed epochs each, in turn")  # fmt: skip
     for label, use_model in (("data only", False), ("training epoch", True)):
         rates: dict[str, list[float]] = {name: [] for name in pipelines}
-        for name, batches in pipelines.items():  # untimed: workers start, kernels tune
+        for batches in pipelines.values():  # untimed: workers start, kernels tune
             timed_epoch(batches, step if use_model else None, device, args.image_size)
         for _ in range(args.repeat):
             for name, batches in pipelines.items():
-                rates[name].append(timed_epoch(batches, step if use_model else None, device, args.image_size))
+                rates[name].append(
+                    timed_epoch(batches, step if use_model else None, device, args.image_size)
+                )
         medians = {name: statistics.median(values) for name, values in rates.items()}
         hot, tv = medians.values()
         print(f"{label}:")

@@ -50,7 +50,9 @@ class WandbCallback(Callback):
         handle = self.runs.get(run.id)
         if handle is not None:
             step = record.get("epoch")
-            values = {k: v for k, v in record.items() if v is not None}  # no device memory on a CPU, ...
+            values = {
+                k: v for k, v in record.items() if v is not None
+            }  # no device memory on a CPU, ...
             handle.log(values, step=int(step) if isinstance(step, int | float) else None)
 
     def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:

@@ -40,6 +40,7 @@ class Task:
     keep_weights: bool = True  # model.pt
     keep_artifacts: bool = True  # every other artifact of the run (logits, ...)
     source: dict[str, Any] | None = None
+    costs: tuple[str, ...] = ()  # cost metrics the worker measures after the run (hotlap.costs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from hotlap.config import RecipeConfig
+from hotlap.costs import EnergyMeter, measure_inference, peak_host_memory
 from hotlap.data import DeviceData, load_dataset
 from hotlap.envinfo import device_name, resolve_device
 from hotlap.executors.base import (
@@ -78,6 +79,21 @@ class Worker:
         if isinstance(self.data, DeviceData):
             check_learned(result.history, self.data.num_classes)
         return result
+
+    def measure(
+        self, result: RunResult, wanted: tuple[str, ...], meter: EnergyMeter
+    ) -> dict[str, float]:
+        """The cost metrics asked for, untimed, after the run; those the device lacks are left out."""
+        if not wanted:
+            return {}
+        device = self.data.device
+        out = measure_inference(result.inference, wanted) if result.inference is not None else {}
+        if "peak_memory" in wanted and device.type == "cuda":
+            out["peak_memory"] = float(torch.cuda.max_memory_allocated(device))
+        if "peak_host_memory" in wanted:
+            out["peak_host_memory"] = float(peak_host_memory())
+        out.update({k: v for k, v in meter.metrics().items() if k in wanted})
+        return out
 
     def evaluate(
         self, recipe: Recipe, config: RecipeConfig, source: SourceRun, warmup: bool
@@ -153,16 +169,26 @@ class InProcessExecutor(Executor):
                 on_epoch(task.run_id, record)
 
         started, begin = _now(), time.perf_counter()
+        meter = (
+            EnergyMeter.for_device(device)
+            if {"energy", "mean_power"} & set(task.costs)
+            else EnergyMeter(lambda: None)
+        )
+        if task.costs and device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         try:
-            if task.source is None:
-                result = worker.run(
-                    recipe, config, task.seed, on_epoch=epoch, keep_weights=task.keep_weights
-                )
-            else:
-                result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
+            with meter:
+                if task.source is None:
+                    result = worker.run(
+                        recipe, config, task.seed, on_epoch=epoch, keep_weights=task.keep_weights
+                    )
+                else:
+                    result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
+            if task.source is not None:
                 base["source_run"] = task.source["run_id"]
                 if not result.timed:  # every time is the source's: so is the device
                     base["device"] = task.source.get("device") or base["device"]
+            result.metrics.update(worker.measure(result, task.costs, meter))
             kept = {
                 name: value for name, value in result.artifacts.items()
                 if (task.keep_weights if name == "model.pt" else task.keep_artifacts)

@@ -37,7 +37,14 @@ from hotlap.recipes.layers import (
     resolve_dtype,
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
-from hotlap.recipes.tta import accuracy, combine_views, predict_views, reweighted, tta_view_weights
+from hotlap.recipes.tta import (
+    accuracy,
+    combine_views,
+    predict_views,
+    reweighted,
+    tta_inference,
+    tta_view_weights,
+)
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -296,7 +303,11 @@ def evaluate(
     }
     if "train_time" in source.metrics:
         measured["total_time"] = source.metrics["train_time"] + timer["eval"]
+    channels_last = data.device.type == "cuda"
+    example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
+        inference=tta_inference(net, config.tta_level, config.tta_untranslated_weight, example,
+                                config.eval_batch_size, channels_last),
         seed=-1, metrics={**source.metrics, **measured}, history=source.history, precision=precision,
         artifacts={"logits.npy": logits.half().cpu(), "labels.npy": data.test_labels.to(torch.int16).cpu()},
     )  # fmt: skip
@@ -469,7 +480,16 @@ def train(
     }
     if keep_weights:
         artifacts["model.pt"] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
+        inference=tta_inference(
+            net,
+            config.tta_level,
+            config.tta_untranslated_weight,
+            example,
+            config.eval_batch_size,
+            channels_last,
+        ),
         seed=seed,
         metrics={
             "tta_accuracy": tta_acc,

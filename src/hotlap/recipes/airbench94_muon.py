@@ -34,7 +34,13 @@ from hotlap.recipes.layers import (
     prepare_net,
     resolve_dtype,
 )
-from hotlap.recipes.tta import accuracy, combine_views, predict_views, tta_view_weights
+from hotlap.recipes.tta import (
+    accuracy,
+    combine_views,
+    predict_views,
+    tta_inference,
+    tta_view_weights,
+)
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -296,6 +302,8 @@ def train(
     if keep_weights:
         artifacts["model.pt"] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     return RunResult(
+        inference=tta_inference(net, config.tta_level, config.tta_untranslated_weight, images[:1],
+                                config.eval_batch_size, channels_last),
         seed=seed,
         metrics={"tta_accuracy": tta_acc, "accuracy": history[-1]["val_acc"], "train_time": timer["train"],
                  "eval_time": timer["eval"], "total_time": timer["train"] + timer["eval"]},

@@ -51,6 +51,9 @@ class RunResult:
     # False for an evaluation that timed nothing itself (every time is its source run's, e.g. TTA
     # logits weighted again): its times belong to the device the source ran on.
     timed: bool = True
+    # How the trained network runs for inference (hotlap.costs.Inference): the worker measures
+    # latency and throughput with it after the run, untimed. Never stored.
+    inference: Any = None
 
     def __getitem__(self, metric: str) -> float:
         return self.metrics[metric]

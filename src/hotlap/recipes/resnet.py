@@ -32,6 +32,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from hotlap.config import RecipeConfig
+from hotlap.costs import Inference
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.metrics import Metric
@@ -538,6 +539,13 @@ def train(
     if math.isfinite(final_val):
         metrics["val_accuracy"] = final_val
     precision = "fp32" if amp_dtype is None else {v: k for k, v in DTYPES.items()}[amp_dtype]
-    return RunResult(
-        seed=seed, metrics=metrics, history=history, precision=precision, artifacts=artifacts
-    )
+
+    def infer(batch: torch.Tensor) -> torch.Tensor:  # as the test set is evaluated
+        net.eval()
+        with _amp(device, amp_dtype):
+            return net(resize(batch, config.input_size())).float()
+
+    example = train_data.normalize(data.test_images[:1], torch.float32, channels_last)
+    inference = Inference(infer, example, config.eval_batch_size, channels_last)
+    return RunResult(seed=seed, metrics=metrics, history=history, precision=precision, artifacts=artifacts,
+                     inference=inference)  # fmt: skip

@@ -73,6 +73,21 @@ def predict_views(
     return torch.cat(chunks, dim=1)
 
 
+def tta_inference(net: nn.Module, level: int, untranslated_weight: float, example: torch.Tensor,
+                  batch_size: int, channels_last: bool) -> Any:  # fmt: skip
+    """The trained network as it is evaluated (every TTA view, weighted), for the worker's latency
+    and throughput measurement (hotlap.costs)."""
+    from hotlap.costs import Inference
+
+    weights = tta_view_weights(level, untranslated_weight)
+
+    def forward(batch: torch.Tensor) -> torch.Tensor:
+        net.eval()
+        return combine_views(torch.stack(view_logits(net, batch, level)).float(), weights)
+
+    return Inference(forward, example, batch_size, channels_last)
+
+
 def combine_views(logits: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (weights.to(logits.device, logits.dtype).view(-1, 1, 1) * logits).sum(0)
 

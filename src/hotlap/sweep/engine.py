@@ -610,6 +610,7 @@ class Engine:
             # a trained network that siblings share keeps its weights for their evaluation
             keep_weights=self.spec.keep_weights or (self._shares and source is None),
             keep_artifacts=self.spec.keep_logits or (self._shares and source is None), source=source,
+            costs=tuple(self.spec.costs),
         )  # fmt: skip
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:

@@ -288,6 +288,8 @@ class SweepSpec(_Strict):
     )
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     callbacks: list[str] = Field(default_factory=list)
+    # Cost metrics the worker measures after each run (hotlap.costs): latency, memory, energy.
+    costs: list[str] = Field(default_factory=list)
     # The recipe's metric definitions, stored with the sweep so that it describes itself.
     metrics: list[MetricSpec] | None = None
     # Set by `hotlap eval`: the sweep whose stored runs this one re-evaluates.

@@ -129,7 +129,33 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         _check_spanning(spec, recipes)
     for recipe in recipes:
         _check_configs(spec, recipe)
-    return _resolve_metrics(spec, [m.to_plain() for m in _common_metrics(spec, recipes)])
+    spec, costs = _costs(spec, recipes)
+    declared = [*_common_metrics(spec, recipes), *costs]
+    return _resolve_metrics(spec, [m.to_plain() for m in declared])
+
+
+def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metric]]:
+    """The cost metrics to measure: those `costs` lists and those the objective or the target
+    names (hotlap.costs), each known, none for a recipe that runs a program of its own."""
+    from hotlap.costs import COST_NAMES
+    from hotlap.metrics import get_metric
+
+    unknown = [name for name in spec.costs if name not in COST_NAMES]
+    if unknown:
+        raise SpecError(
+            f"costs: unknown cost metric {unknown[0]!r} ({_closest(unknown[0], list(COST_NAMES))})"
+        )
+    named = {o.metric for o in spec.objective or []}
+    if spec.target is not None and spec.target.metric is not None:
+        named.add(spec.target.metric)
+    wanted = [name for name in COST_NAMES if name in spec.costs or name in named]
+    if wanted and not all(r.uses_data for r in recipes):
+        raise SpecError(
+            "costs: a program run by the script recipe measures its own costs (report them as metrics)"
+        )
+    if wanted != spec.costs:
+        spec = spec.model_copy(update={"costs": wanted})
+    return spec, [get_metric(name) for name in wanted]
 
 
 def _check_spanning(spec: SweepSpec, recipes: list[Recipe]) -> None:

@@ -1,0 +1,178 @@
+"""Cost metrics measured per run by the worker, never inside the timed training region.
+
+    latency_batch1    s       median forward time of one example (warm)
+    latency_batch     s       median forward time of an evaluation batch (warm)
+    throughput        img/s   evaluation batch size / latency_batch
+    peak_memory       B       peak device memory of the run (torch.cuda.max_memory_allocated, reset
+                              before it); CUDA only
+    peak_host_memory  B       peak resident memory of the worker process after the run
+                              (getrusage; a process-wide peak, never lower than an earlier run's)
+    energy            J       GPU energy of the run from the driver's energy counter (nvidia-ml-py);
+                              NVIDIA GPUs only
+    mean_power        W       energy / the run's wall time; NVIDIA GPUs only
+
+A measure that does not exist on the device (energy on a CPU) is left out of the run's metrics,
+never recorded as 0. Latencies are timed with CUDA events on a GPU and `perf_counter` on a CPU,
+after untimed warm-up passes, as the median of several repeats; the network is the recipe's trained
+one in its inference precision and layout (`RunResult.inference`).
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hotlap.metrics import Metric, register_metric
+
+__all__ = ["COSTS", "EnergyMeter", "Inference", "measure_inference", "peak_host_memory"]
+
+COSTS = tuple(
+    register_metric(m)
+    for m in (
+        Metric("latency_batch1", "s", "minimize", "time", description="median forward time of one example"),
+        Metric("latency_batch", "s", "minimize", "time", description="median forward time of an evaluation batch"),
+        Metric("throughput", "img/s", "maximize", "cost", description="evaluation images per second"),
+        Metric("peak_memory", "B", "minimize", "cost", description="peak device memory of the run (CUDA)"),
+        Metric("peak_host_memory", "B", "minimize", "cost", description="peak resident memory of the worker"),
+        Metric("energy", "J", "minimize", "cost", description="GPU energy of the run (NVIDIA driver counter)"),
+        Metric("mean_power", "W", "minimize", "cost", description="GPU energy / the run's wall time"),
+    )
+)  # fmt: skip
+COST_NAMES = tuple(m.name for m in COSTS)
+REPEATS_BATCH1 = 20
+REPEATS_BATCH = (
+    3  # an evaluation batch (airbench: 2,000 images x 6 TTA views) takes seconds on a CPU
+)
+WARMUP_PASSES = 1
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How a trained network is run for inference: `forward(batch)` (the recipe's own precision and
+    eval mode), one `example` input (a batch of one, on the device), the evaluation batch size, and
+    whether batches are channels_last."""
+
+    forward: Callable[[Any], Any]
+    example: Any
+    batch_size: int
+    channels_last: bool = False
+
+
+def _timer(device: Any) -> Callable[[Callable[[], Any]], float]:
+    import torch
+
+    if device.type == "cuda":
+
+        def timed(call: Callable[[], Any]) -> float:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            call()
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end) / 1000
+
+        return timed
+
+    def timed_cpu(call: Callable[[], Any]) -> float:
+        begin = time.perf_counter()
+        call()
+        return time.perf_counter() - begin
+
+    return timed_cpu
+
+
+def _median_time(call: Callable[[], Any], repeats: int, device: Any) -> float:
+    for _ in range(WARMUP_PASSES):
+        call()
+    timed = _timer(device)
+    return statistics.median(timed(call) for _ in range(repeats))
+
+
+def measure_inference(inference: Inference, wanted: Iterable[str]) -> dict[str, float]:
+    """The latencies and throughput asked for, of the trained network."""
+    import torch
+
+    wanted = set(wanted)
+    out: dict[str, float] = {}
+    if not wanted & {"latency_batch1", "latency_batch", "throughput"}:
+        return out
+    example = inference.example
+    device = example.device
+    with torch.no_grad():
+        if "latency_batch1" in wanted:
+            out["latency_batch1"] = _median_time(
+                lambda: inference.forward(example), REPEATS_BATCH1, device
+            )
+        if wanted & {"latency_batch", "throughput"}:
+            layout = torch.channels_last if inference.channels_last else torch.contiguous_format
+            batch = example.expand(inference.batch_size, *example.shape[1:]).contiguous(
+                memory_format=layout
+            )
+            latency = _median_time(lambda: inference.forward(batch), REPEATS_BATCH, device)
+            if "latency_batch" in wanted:
+                out["latency_batch"] = latency
+            if "throughput" in wanted:
+                out["throughput"] = inference.batch_size / latency
+    return out
+
+
+def peak_host_memory() -> int:
+    """Peak resident memory of this process, bytes (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+class EnergyMeter:
+    """The GPU's energy over a region, from the driver's cumulative counter (millijoules).
+
+    `counter` returns the counter's value in mJ, or None where there is none (no NVIDIA GPU, no
+    nvidia-ml-py, a GPU without the counter); `for_device` builds it from nvidia-ml-py."""
+
+    def __init__(self, counter: Callable[[], int | None]) -> None:
+        self.counter = counter
+        self.start: int | None = None
+        self.begin = 0.0
+
+    @classmethod
+    def for_device(cls, device: Any) -> EnergyMeter:
+        if getattr(device, "type", None) != "cuda":
+            return cls(lambda: None)
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            handle = pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
+        except Exception:  # no driver or no nvidia-ml-py: energy is missing, not 0
+            return cls(lambda: None)
+
+        def counter() -> int | None:
+            try:
+                return int(pynvml.nvmlDeviceGetTotalEnergyConsumption(handle))
+            except Exception:  # the counter is not supported on this GPU
+                return None
+
+        return cls(counter)
+
+    def __enter__(self) -> EnergyMeter:
+        self.start = self.counter()
+        self.begin = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.begin
+        self.end = self.counter()
+
+    def metrics(self) -> dict[str, float]:
+        """energy (J) and mean_power (W) of the region; nothing where the counter is missing."""
+        if self.start is None or self.end is None or self.end < self.start:
+            return {}
+        joules = (self.end - self.start) / 1000
+        out = {"energy": joules}
+        if self.wall > 0:
+            out["mean_power"] = joules / self.wall
+        return out

@@ -1,0 +1,101 @@
+"""Cost metrics measured by the worker after each run: latency, throughput, memory, energy; a
+measure the device lacks is missing, never 0."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import hotlap
+from hotlap.costs import COST_NAMES, EnergyMeter, Inference, measure_inference
+from hotlap.sweep import SpecError, parse_spec
+
+SPEC = {
+    "name": "costs", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
+    "base": {"width": 0.125, "epochs": 1, "batch_size": 256, "eval_batch_size": 64},
+    "space": {"lr": [20.0, 30.0]}, "seeds": 2,
+    "objective": {"maximize": "tta_accuracy", "minimize": "latency_batch1"},
+    "costs": ["throughput", "peak_host_memory", "energy"],
+}  # fmt: skip
+
+
+def test_energy_is_the_counters_difference_and_missing_without_one():
+    readings = iter([1_000, 6_000])  # millijoules, as the driver counts
+    meter = EnergyMeter(lambda: next(readings))
+    with meter:
+        pass
+    meter.wall = 2.0  # seconds of the region
+    assert meter.metrics() == {"energy": 5.0, "mean_power": 2.5}
+    with EnergyMeter(lambda: None) as none:
+        pass
+    assert none.metrics() == {}  # no counter (a CPU): nothing, not 0
+    backwards = iter([6_000, 1_000])  # a counter that went back (reset): no figure
+    with EnergyMeter(lambda: next(backwards)) as reset:
+        pass
+    assert reset.metrics() == {}
+    assert EnergyMeter.for_device(torch.device("cpu")).counter() is None
+
+
+def test_latency_and_throughput_of_a_network():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 10)).eval()
+    inference = Inference(net, torch.zeros(1, 3, 8, 8), batch_size=32)
+    measured = measure_inference(inference, ["latency_batch1", "latency_batch", "throughput"])
+    assert measured["latency_batch1"] > 0 and measured["latency_batch"] > 0
+    assert measured["throughput"] == pytest.approx(32 / measured["latency_batch"])
+    assert set(measure_inference(inference, ["latency_batch1"])) == {"latency_batch1"}
+    assert measure_inference(inference, ["energy"]) == {}
+
+
+def test_a_sweep_measures_the_costs_it_names_and_leaves_out_what_the_cpu_lacks(tmp_path, cli):
+    spec = parse_spec(SPEC)
+    assert spec.costs == [
+        "latency_batch1",
+        "throughput",
+        "peak_host_memory",
+        "energy",
+    ]  # the objective's too
+    assert {"latency_batch1", "throughput", "energy"} <= set(spec.metric_names)
+    from hotlap.executors import InProcessExecutor
+    from hotlap.store import Store
+    from hotlap.sweep.engine import Engine
+    from hotlap.sweep.session import open_sweep
+
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, spec)
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+        runs = store.runs(record.id)
+    assert len(runs) == 4 and {r.status for r in runs} == {"done"}
+    for run in runs:
+        assert run.values["latency_batch1"] > 0 and run.values["throughput"] > 0
+        assert run.values["peak_host_memory"] > 50e6  # a Python process with torch
+        assert "energy" not in run.values and "mean_power" not in run.values  # missing on a CPU
+    with hotlap.open(tmp_path) as store:
+        frame = store.to_pandas("costs")
+    assert frame["energy"].isna().all() and (frame["latency_batch1"] > 0).all()
+    code, out, err = cli("report", "costs", "--workdir", str(tmp_path))
+    assert code == 0 and "latency_batch1" in out, err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"costs": ["latency"]}, "costs: unknown cost metric 'latency'"),
+        ({"recipe": "script", "costs": ["energy"], "base": {},
+          "script": {"command": ["x"], "metrics": {"a": "max"}}, "space": {}, "objective": None},
+         "measures its own costs"),
+    ],
+)  # fmt: skip
+def test_bad_costs_are_one_line(change, message):
+    raw = {**SPEC, **change}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    with pytest.raises(SpecError) as caught:
+        parse_spec(raw)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_every_cost_metric_is_registered_with_a_unit():
+    from hotlap.metrics import get_metric
+
+    for name in COST_NAMES:
+        metric = get_metric(name)
+        assert metric.unit and metric.description
