@@ -173,6 +173,32 @@ def _verification_line(analysis: Analysis) -> str | None:
     return f"{where}: {held[analysis.verification_held]}."
 
 
+def _pareto_table(analysis: Analysis) -> tuple[str, list[str], list[list[str]]] | None:
+    """(title, headers, rows) of the Pareto front with two or more objectives: each
+    non-dominated config with its objectives' means (None: a single objective)."""
+    objectives = analysis.spec.objective or []
+    if len(objectives) < 2:
+        return None
+    metrics = [analysis.spec.metric(o.metric) for o in objectives]
+    shown = ", ".join(
+        f"{m.name} ({'max' if m.direction == 'maximize' else 'min'})" for m in metrics
+    )
+    total = sum(1 for r in analysis.configs if r.fidelity == "full")
+    title = f"Pareto front on {shown}: {len(analysis.pareto)} of {total} configs (no other is at least as good on every objective and better on one)"
+    headers = [
+        "config",
+        *(f"{m.name} ({m.shown_unit})" if m.shown_unit else m.name for m in metrics),
+    ]
+    rows = []
+    for config_id in analysis.pareto:
+        report = analysis.report_for(config_id)
+        if report is None:
+            continue
+        label = f"{config_id} [{report.label()}]" if report.params else config_id
+        rows.append([label, *(m.format(report.metrics[m.name].mean, unit=False) for m in metrics)])
+    return title, headers, rows
+
+
 def _devices_line(analysis: Analysis) -> str | None:
     """Said plainly when timings come from more than one device (--allow-device-change)."""
     if not analysis.mixes_devices:

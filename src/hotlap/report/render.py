@@ -19,6 +19,7 @@ from hotlap.report.cells import (
     _devices_line,
     _guarantee_line,
     _headers,
+    _pareto_table,
     _runs_line,
     _table_cells,
     _verification_line,
@@ -83,6 +84,11 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
         lines += ["", f"**{_md(_devices_line(analysis))}**"]
     for warning in analysis.warnings:
         lines += ["", f"**{_md(warning)}**"]
+    pareto = _pareto_table(analysis)
+    if pareto is not None:
+        title, headers, rows = pareto
+        lines += ["", f"## {_md(title)}", "", "| " + " | ".join(_md(h) for h in headers) + " |",
+                  "|" + "---|" * len(headers), *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows)]  # fmt: skip
     line = _verification_line(analysis)
     if line:
         lines += ["", _md(line)]
@@ -158,6 +164,15 @@ def render_html(
         "<h2>Configs</h2>",
         _html_table(analysis, config_rows(analysis), "configs"),
     ]
+    pareto = _pareto_table(analysis)
+    if pareto is not None:
+        title, headers, rows = pareto
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        )
+        sections += ["<h2>Pareto front</h2>", f"<p>{html.escape(title)}</p>",
+                     f'<div class="scroll"><table id="pareto"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>']  # fmt: skip
     line = _verification_line(analysis)
     if line is not None:
         held = f"held-{str(analysis.verification_held).lower()}"

@@ -49,6 +49,7 @@ def csv_columns(analysis: Analysis) -> list[str]:
         *analysis.spec.swept_keys,
         *(renames.get(c, c) for c in CORE_COLUMNS),
         *extra,
+        *(["pareto"] if len(analysis.spec.objective or []) >= 2 else []),
     ]
 
 
@@ -77,6 +78,7 @@ def named_rows(
     renames = _renames(analysis)
     reports = analysis.configs if reports is None else reports
     by_id = {(r.config_id, r.fidelity): r for r in reports}
+    front = set(analysis.pareto)
     out = []
     shared = (
         config_rows(analysis) if reports is analysis.configs else config_rows(analysis, reports)
@@ -88,6 +90,8 @@ def named_rows(
             summary = report.metrics.get(metric)
             named[f"mean_{metric}"] = summary.mean if summary else None
             named[f"std_{metric}"] = summary.std if summary else None
+        if len(analysis.spec.objective or []) >= 2:  # on the front of the objectives' means
+            named["pareto"] = report.fidelity == "full" and report.config_id in front
         out.append(named)
     return out
 

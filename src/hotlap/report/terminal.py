@@ -18,6 +18,7 @@ from hotlap.report.cells import (
     _devices_line,
     _guarantee_line,
     _headers,
+    _pareto_table,
     _runs_line,
     _verification_line,
 )
@@ -187,6 +188,17 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
         parts.append(Text(devices, style="bold red"))
     for warning in analysis.warnings:
         parts.append(Text(warning, style="bold red"))
+    pareto = _pareto_table(analysis)
+    if pareto is not None:
+        title, headers, rows = pareto
+        parts.append(Text(title, style="bold"))
+        front = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        front.add_column(headers[0], overflow="fold")
+        for header in headers[1:]:
+            front.add_column(escape(header), justify="right", no_wrap=True)
+        for row in rows:
+            front.add_row(escape(row[0]), *row[1:])
+        parts.append(front)
     line = _verification_line(analysis)
     if line is not None:
         verify = Table(

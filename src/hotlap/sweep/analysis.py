@@ -25,6 +25,7 @@ from hotlap.sweep.judging import (
     planned_look,
     verdicts,
 )
+from hotlap.sweep.pareto import non_dominated
 from hotlap.sweep.reliability import skewed, time_spread
 from hotlap.sweep.spec import SweepSpec
 
@@ -92,6 +93,9 @@ class Analysis:
     candidates: tuple[str, ...] = ()
     verified: str | None = None
     warnings: tuple[str, ...] = ()  # what makes a number unreliable, said in the report
+    # With two or more objectives: the full-fidelity configs no other beats on every objective's
+    # mean (hotlap.sweep.pareto), in the report's order.
+    pareto: tuple[str, ...] = ()
 
     @property
     def quality(self) -> Metric:
@@ -250,7 +254,22 @@ def _analyze(
         spec, metrics.quality.name, metrics.cost.name, target, alpha, reports, recommendation, best, runs_used,
         runs_max if spec.racing is not None else None, verification, held,
         dict(devices) if devices and len(devices) > 1 else {}, promise, candidates, verified, warnings,
+        _pareto(full, spec),
     )  # fmt: skip
+
+
+def _pareto(full: list[ConfigReport], spec: SweepSpec) -> tuple[str, ...]:
+    """The non-dominated configs on the objectives' means (two or more objectives only)."""
+    objectives = spec.objective or []
+    if len(objectives) < 2:
+        return ()
+    names = [o.metric for o in objectives]
+    rows = [
+        [r.metrics[m].mean if r.metrics[m].mean is not None else math.nan for m in names]
+        for r in full
+    ]
+    signs = [1.0 if o.direction == "maximize" else -1.0 for o in objectives]
+    return tuple(full[i].config_id for i in sorted(non_dominated(rows, signs)))
 
 
 def _candidates(
