@@ -438,6 +438,8 @@ def train(
         raise RunFailed(f"batch_size {batch} exceeds the {train_data.train_size} training images")
     schedule = make_schedule(optimizer, config, len(train_loader))
     timer = RegionTimer(device)
+    if device.type == "cuda":  # the history's peak_memory is the run's so far (as hotlap.costs reads it)
+        torch.cuda.reset_peak_memory_stats(device)
     history: list[dict[str, Any]] = []
     best: tuple[float, dict[str, torch.Tensor]] | None = None
     since_best = 0
@@ -450,8 +452,6 @@ def train(
             batch, train_loader = wanted, loader(wanted)
             train_loader.epoch = epoch
         schedule.epoch_start(epoch)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
         begin = time.perf_counter()
         lr_at_start = schedule.lr
         with timer.region("train"):
