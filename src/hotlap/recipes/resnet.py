@@ -438,7 +438,9 @@ def train(
         raise RunFailed(f"batch_size {batch} exceeds the {train_data.train_size} training images")
     schedule = make_schedule(optimizer, config, len(train_loader))
     timer = RegionTimer(device)
-    if device.type == "cuda":  # the history's peak_memory is the run's so far (as hotlap.costs reads it)
+    if (
+        device.type == "cuda"
+    ):  # the history's peak_memory is the run's so far (as hotlap.costs reads it)
         torch.cuda.reset_peak_memory_stats(device)
     history: list[dict[str, Any]] = []
     best: tuple[float, dict[str, torch.Tensor]] | None = None
