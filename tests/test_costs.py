@@ -103,3 +103,12 @@ def test_every_cost_metric_is_registered_with_a_unit():
     for name in COST_NAMES:
         metric = get_metric(name)
         assert metric.unit and metric.description
+
+
+def test_a_plugin_may_declare_a_cost_again_with_the_same_meaning_only():
+    from hotlap.metrics import Metric, get_metric, register_metric
+
+    again = register_metric(Metric("energy", "J", "minimize", "cost", description="energy per run"))
+    assert again is get_metric("energy")  # the first description stays
+    with pytest.raises(ValueError, match="another definition"):
+        register_metric(Metric("energy", "kWh", "minimize", "cost"))

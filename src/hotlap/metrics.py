@@ -114,11 +114,20 @@ def metric_from_plain(data: Mapping[str, Any]) -> Metric:
 _REGISTRY: dict[str, Metric] = {}
 
 
+def _meaning(metric: Metric) -> tuple[str, str, str, str]:
+    return (metric.unit, metric.direction, metric.kind, metric.scope)
+
+
 def register_metric(metric: Metric) -> Metric:
-    """Make `metric` known by name; registering the same definition twice is harmless."""
+    """Make `metric` known by name; registering the same definition twice is harmless, and so
+    is one that differs only in its description (a plugin declaring `energy` in joules, minimized,
+    as hotlap's own: the first description stays). Another unit, direction, kind or scope under a
+    known name is refused."""
     known = _REGISTRY.get(metric.name)
-    if known is not None and known != metric:
-        raise ValueError(f"metric {metric.name!r} is registered with another definition")
+    if known is not None:
+        if _meaning(known) != _meaning(metric):
+            raise ValueError(f"metric {metric.name!r} is registered with another definition")
+        return known
     _REGISTRY[metric.name] = metric
     return metric
 
