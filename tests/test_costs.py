@@ -102,7 +102,7 @@ def test_every_cost_metric_is_registered_with_a_unit():
 
     for name in COST_NAMES:
         metric = get_metric(name)
-        assert metric.unit and metric.description
+        assert (metric.unit or metric.kind == "count") and metric.description
 
 
 def test_a_plugin_may_declare_a_cost_again_with_the_same_meaning_only():
@@ -112,3 +112,78 @@ def test_a_plugin_may_declare_a_cost_again_with_the_same_meaning_only():
     assert again is get_metric("energy")  # the first description stays
     with pytest.raises(ValueError, match="another definition"):
         register_metric(Metric("energy", "kWh", "minimize", "cost"))
+
+
+def test_flops_of_a_conv_and_a_linear_layer_are_the_formulas():
+    from hotlap.recipes.base import forward_flops
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.nn.Flatten(), torch.nn.Linear(8 * 32 * 32, 10, bias=False)
+    )  # fmt: skip
+    conv = 2 * (8 * 3 * 3 * 3) * (32 * 32)  # 2 FLOPs per multiply-add, per output position
+    linear = 2 * (8 * 32 * 32) * 10
+    assert forward_flops(net) == conv + linear == 606_208
+
+
+def test_static_costs_of_airbench94_are_the_hand_counts():
+    from hotlap.costs import static_costs
+    from hotlap.recipes import count_parameters, forward_flops, get_recipe
+    from hotlap.recipes.airbench94 import make_net
+
+    recipe = get_recipe("airbench94")
+    config = recipe.config()
+    costs = static_costs(recipe, config, 10, 50_000, 10_000)
+    forward = forward_flops(make_net(config, 10))
+    assert costs["parameters"] == count_parameters(make_net(config, 10)) == 1_972_792
+    assert costs["forward_flops"] == forward
+    assert costs["run_flops"] == forward * (
+        3 * 476 * 1024 + 6 * 10_000
+    )  # 476 steps of 1,024; 6 TTA views
+    assert static_costs(get_recipe("script"), None, 10, 1, 1) == {}
+
+
+def test_a_sweep_records_the_static_costs_and_the_stored_weights_size(tmp_path):
+    from hotlap.executors import InProcessExecutor
+    from hotlap.recipes.airbench94 import make_net
+    from hotlap.store import Store
+    from hotlap.sweep.engine import Engine
+    from hotlap.sweep.session import open_sweep
+
+    raw = {**SPEC, "name": "static", "costs": ["parameters", "run_flops", "model_bytes"], "keep_weights": False,
+           "objective": {"maximize": "tta_accuracy", "minimize": "run_flops"}, "space": {"width": [0.125, 0.25]}}  # fmt: skip
+    spec = parse_spec(raw)
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, spec)
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+        runs = store.runs(record.id)
+        configs = {c.config_id: c for c in store.configs(record.id)}
+    assert len(runs) == 4 and {r.status for r in runs} == {"done"}
+    for run in runs:
+        config = get_config(configs[run.config_id])
+        net = make_net(config, 10)
+        assert run.values["parameters"] == sum(p.numel() for p in net.parameters())
+        # fp32 weights on the CPU, and each BatchNorm's int64 step counter
+        assert run.values["model_bytes"] == sum(
+            t.numel() * t.element_size() for t in net.state_dict().values()
+        )
+        assert run.values["model_bytes"] == 4 * sum(p.numel() for p in net.parameters()) + sum(
+            4 * b.numel() if b.dtype.is_floating_point else 8 for b in net.buffers()
+        )
+    small, large = sorted({r.values["run_flops"] for r in runs})
+    assert small < large  # the wider network costs more, the same for both of its seeds
+    assert not list(tmp_path.rglob("model.pt"))  # measured, not kept
+
+
+def get_config(record):
+    from hotlap.recipes import get_recipe
+
+    return get_recipe("airbench94").config_cls.model_validate(record.config)
+
+
+def test_a_target_on_a_per_config_cost_is_refused():
+    raw = {
+        **SPEC,
+        "objective": {"target": {"metric": "run_flops", "at_most": 1e12}, "minimize": "train_time"},
+    }
+    with pytest.raises(SpecError, match="same for every seed of a config"):
+        parse_spec(raw)

@@ -10,6 +10,10 @@
     energy            J       GPU energy of the run from the driver's energy counter (nvidia-ml-py);
                               NVIDIA GPUs only
     mean_power        W       energy / the run's wall time; NVIDIA GPUs only
+    model_bytes       B       the trained state dict's tensors at the precision the run stores them
+    parameters        -       parameters of the network (frozen ones included): per config
+    forward_flops     FLOPs   one example's forward pass (torch.utils.flop_counter): per config
+    run_flops         FLOPs   3x forward per trained example + every evaluation view: per config
 
 A measure that does not exist on the device (energy on a CPU) is left out of the run's metrics,
 never recorded as 0. Latencies are timed with CUDA events on a GPU and `perf_counter` on a CPU,
@@ -41,8 +45,13 @@ COSTS = tuple(
         Metric("peak_host_memory", "B", "minimize", "cost", description="peak resident memory of the worker"),
         Metric("energy", "J", "minimize", "cost", description="GPU energy of the run (NVIDIA driver counter)"),
         Metric("mean_power", "W", "minimize", "cost", description="GPU energy / the run's wall time"),
+        Metric("model_bytes", "B", "minimize", "cost", description="the trained weights' size as the run stores them"),
+        Metric("parameters", "", "minimize", "count", "config", "parameters of the network"),
+        Metric("forward_flops", "FLOPs", "minimize", "cost", "config", "FLOPs of one example's forward pass"),
+        Metric("run_flops", "FLOPs", "minimize", "cost", "config", "FLOPs of a run: 3x forward per trained example + the evaluation"),
     )
 )  # fmt: skip
+STATIC = ("parameters", "forward_flops", "run_flops")  # known from the config alone, before any run
 COST_NAMES = tuple(m.name for m in COSTS)
 REPEATS_BATCH1 = 20
 REPEATS_BATCH = (
@@ -119,6 +128,38 @@ def measure_inference(inference: Inference, wanted: Iterable[str]) -> dict[str, 
             if "throughput" in wanted:
                 out["throughput"] = inference.batch_size / latency
     return out
+
+
+def static_costs(
+    recipe: Any, config: Any, num_classes: int, train_size: int, test_size: int
+) -> dict[str, float]:
+    """The costs a config has before it trains: parameters (frozen ones included), FLOPs of one
+    example's forward pass (torch.utils.flop_counter: 2 per multiply-add), and FLOPs of a run:
+    3x the forward pass for each trained example (forward and backward) plus the forward pass of
+    each evaluation view of each test image (TTA: 2 or 6 views). Empty for a recipe without a
+    network. Trained examples are optimizer steps x `batch_size` (with a batch schedule, the
+    first batch size)."""
+    from hotlap.recipes.base import count_parameters, forward_flops
+
+    if recipe.build_model is None:
+        return {}
+    model = recipe.build_model(config, num_classes)
+    side = config.input_size() if hasattr(config, "input_size") else 32
+    forward = forward_flops(model, (3, side, side))
+    out = {"parameters": float(count_parameters(model)), "forward_flops": float(forward)}
+    batch = getattr(config, "batch_size", None)
+    if recipe.total_steps is not None and batch:
+        views = {0: 1, 1: 2, 2: 6}.get(getattr(config, "tta_level", 0), 1)
+        examples = recipe.total_steps(config, train_size) * batch
+        out["run_flops"] = float(forward * (3 * examples + views * test_size))
+    return out
+
+
+def state_bytes(state: Any) -> int:
+    """Bytes of a state dict's tensors at the precision they are stored in."""
+    return int(
+        sum(t.numel() * t.element_size() for t in state.values() if hasattr(t, "element_size"))
+    )
 
 
 def peak_host_memory() -> int:

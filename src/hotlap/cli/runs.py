@@ -153,8 +153,9 @@ def show(
 ) -> None:
     """Print RECIPE's resolved config and derived facts (steps, parameters, FLOPs)."""
     from hotlap.config import parse_overrides
+    from hotlap.costs import static_costs
     from hotlap.data import dataset_sizes
-    from hotlap.recipes import count_parameters, forward_flops, get_recipe, steps_per_epoch
+    from hotlap.recipes import get_recipe, steps_per_epoch
 
     entry = get_recipe(recipe)
     if entry.build_model is None:  # a script: its config is a spec's script block and its own keys
@@ -180,12 +181,8 @@ def show(
         table.add_row(name, shown, escape((field.description or "") + shared))
     console.print(table)
 
-    model = entry.build_model(config, num_classes)
     steps = entry.total_steps(config, train_size)
-    side = (
-        config.input_size() if hasattr(config, "input_size") else 32
-    )  # resnet's imagenet stem: 224
-    flops = forward_flops(model, (3, side, side))
+    costs = static_costs(entry, config, num_classes, train_size, test_size)
     batch = getattr(config, "batch_size", None)
     facts = Table(
         title=f"derived facts on {data} ({train_size:,} train / {test_size:,} test)",
@@ -197,12 +194,12 @@ def show(
         held_out = getattr(config, "val_size", 0)  # resnet's validation split trains on the rest
         facts.add_row("steps per epoch", f"{steps_per_epoch(train_size - held_out, batch):,}")
     facts.add_row("optimizer steps", f"{steps:,}")
-    facts.add_row("parameters (frozen included)", f"{count_parameters(model):,}")
-    facts.add_row("forward pass of one image", _flops(flops))
-    if batch:
-        views = {0: 1, 1: 2, 2: 6}.get(getattr(config, "tta_level", 0), 1)
-        run_flops = flops * (3 * steps * batch + views * test_size)
-        facts.add_row("one run (training at 3x forward, TTA evaluation)", _flops(run_flops))
+    facts.add_row("parameters (frozen included)", f"{int(costs['parameters']):,}")
+    facts.add_row("forward pass of one image", _flops(costs["forward_flops"]))
+    if "run_flops" in costs:
+        facts.add_row(
+            "one run (training at 3x forward, TTA evaluation)", _flops(costs["run_flops"])
+        )
     console.print(facts)
 
 

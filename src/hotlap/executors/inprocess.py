@@ -13,8 +13,15 @@ from typing import Any
 
 import torch
 
-from hotlap.config import RecipeConfig
-from hotlap.costs import EnergyMeter, measure_inference, peak_host_memory
+from hotlap.config import RecipeConfig, config_hash
+from hotlap.costs import (
+    STATIC,
+    EnergyMeter,
+    measure_inference,
+    peak_host_memory,
+    state_bytes,
+    static_costs,
+)
 from hotlap.data import DeviceData, load_dataset
 from hotlap.envinfo import device_name, resolve_device
 from hotlap.executors.base import (
@@ -49,6 +56,7 @@ class Worker:
     def __init__(self, data: DeviceData | Placement) -> None:
         self.data = data
         self.warmed: set[tuple[str, Hashable]] = set()
+        self.statics: dict[tuple[str, str], dict[str, float]] = {}  # per config: costs.static_costs
         if data.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
@@ -81,13 +89,23 @@ class Worker:
         return result
 
     def measure(
-        self, result: RunResult, wanted: tuple[str, ...], meter: EnergyMeter
-    ) -> dict[str, float]:
+        self, recipe: Recipe, config: RecipeConfig, result: RunResult, wanted: tuple[str, ...],
+        meter: EnergyMeter,
+    ) -> dict[str, float]:  # fmt: skip
         """The cost metrics asked for, untimed, after the run; those the device lacks are left out."""
         if not wanted:
             return {}
         device = self.data.device
         out = measure_inference(result.inference, wanted) if result.inference is not None else {}
+        if "model_bytes" in wanted and isinstance(result.artifacts.get("model.pt"), dict):
+            out["model_bytes"] = float(state_bytes(result.artifacts["model.pt"]))
+        if set(STATIC) & set(wanted) and isinstance(self.data, DeviceData):
+            key = (recipe.name, config_hash(recipe.name, config))
+            if key not in self.statics:
+                data = self.data
+                self.statics[key] = static_costs(recipe, config, data.num_classes, data.train_size,
+                                                 len(data.test_labels))  # fmt: skip
+            out.update({k: v for k, v in self.statics[key].items() if k in wanted})
         if "peak_memory" in wanted and device.type == "cuda":
             out["peak_memory"] = float(torch.cuda.max_memory_allocated(device))
         if "peak_host_memory" in wanted:
@@ -179,8 +197,11 @@ class InProcessExecutor(Executor):
         try:
             with meter:
                 if task.source is None:
+                    keep = (
+                        task.keep_weights or "model_bytes" in task.costs
+                    )  # dropped below if not kept
                     result = worker.run(
-                        recipe, config, task.seed, on_epoch=epoch, keep_weights=task.keep_weights
+                        recipe, config, task.seed, on_epoch=epoch, keep_weights=keep
                     )
                 else:
                     result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
@@ -188,7 +209,7 @@ class InProcessExecutor(Executor):
                 base["source_run"] = task.source["run_id"]
                 if not result.timed:  # every time is the source's: so is the device
                     base["device"] = task.source.get("device") or base["device"]
-            result.metrics.update(worker.measure(result, task.costs, meter))
+            result.metrics.update(worker.measure(recipe, config, result, task.costs, meter))
             kept = {
                 name: value for name, value in result.artifacts.items()
                 if (task.keep_weights if name == "model.pt" else task.keep_artifacts)

@@ -204,6 +204,11 @@ def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSp
         if name not in metrics:
             raise SpecError(f"objective.target.metric: unknown metric {name!r} ({_known(metrics)})")
         metric = metrics[name]
+        if metric.scope == "config":
+            raise SpecError(
+                f"objective.target: {name} is the same for every seed of a config, nothing to decide with "
+                "confidence; minimize it instead"
+            )
         if metric.direction == "maximize" and target.at_least is None:
             raise SpecError(f"objective.target: {name} is maximized; give at_least, not at_most")
         if metric.direction == "minimize" and target.at_most is None:
