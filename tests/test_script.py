@@ -160,6 +160,14 @@ def test_each_failure_names_its_cause_and_keeps_the_output(program, mode, messag
     assert "stdout.txt" in error.artifacts and "stderr.txt" in error.artifacts
 
 
+def _dies(pid: int, within: float) -> bool:
+    """Whether process `pid` is gone (or a zombie) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _alive(pid)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -174,10 +182,7 @@ def test_a_run_past_its_timeout_is_killed_with_its_children(program, tmp_path):
     error = failure(program, "hang", timeout=3, extra=["--marks", str(marks)])
     assert "timed out after 3 s (script.timeout): killed with its children" in str(error)
     child = int(marks.read_text())
-    deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    assert _dies(child, within=5)
 
 
 def test_a_child_left_running_does_not_hold_the_run_and_is_killed(program, tmp_path):
@@ -189,10 +194,7 @@ def test_a_child_left_running_does_not_hold_the_run_and_is_killed(program, tmp_p
     )
     assert result["val_acc"] == pytest.approx(0.6) and result["wall_time"] < 60
     child = int(marks.read_text())
-    deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    assert _dies(child, within=5)
 
 
 def test_epochs_reach_the_callback_while_the_program_runs(program, tmp_path):
@@ -231,10 +233,7 @@ def test_ctrl_c_stops_the_program_and_its_children(program, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         RECIPE.train(cfg, CPU, seed=0, on_epoch=interrupt)
     child = int(marks.read_text())
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    assert _dies(child, within=10)
 
 
 def test_a_program_that_cannot_start_is_a_failed_run(tmp_path):
@@ -361,10 +360,7 @@ def test_ctrl_c_during_a_sweep_stops_the_program_and_the_sweep_resumes(program, 
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "resume with: hotlap resume" in out, err
     child = int(child_mark.read_text())
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)  # the program's own child went with it
+    assert _dies(child, within=10)  # the program's own child went with it
     with Store(workdir) as store:
         (sweep,) = store.sweeps()
         assert sweep.state == "stopped" and store.counts(sweep.id)["running"] == 0
