@@ -72,7 +72,7 @@ def test_dotted_overrides_reach_into_the_spec():
 
 
 BAD = [
-    ({"strategi": "grid"}, "unknown key 'strategi' (closest: strategy)"),
+    ({"strategi": "grid"}, "unknown key 'strategi' (closest: strategy"),
     ({"space": {"xx": [1.0]}}, "unknown config key 'xx' for recipe toy (closest: x)"),
     ({"seeds": "five"}, "seeds"),
     ({"seeds": 0}, "at least one seed"),

@@ -199,6 +199,19 @@ def _pareto_table(analysis: Analysis) -> tuple[str, list[str], list[list[str]]] 
     return title, headers, rows
 
 
+def _constraints_line(analysis: Analysis) -> str | None:
+    """What the constraints are and which configs broke them (on their means)."""
+    bounds = analysis.spec.constraints
+    if not bounds:
+        return None
+    text = "Constraints: " + "; ".join(b.describe() for b in bounds) + "."
+    if not analysis.broken:
+        return text + " Every config keeps them."
+    shown = "; ".join(f"{cid} ({what})" for cid, what in list(analysis.broken.items())[:10])
+    more = f" and {len(analysis.broken) - 10} more" if len(analysis.broken) > 10 else ""
+    return f"{text} Broken by {len(analysis.broken)} config(s), never recommended: {shown}{more}."
+
+
 def _devices_line(analysis: Analysis) -> str | None:
     """Said plainly when timings come from more than one device (--allow-device-change)."""
     if not analysis.mixes_devices:

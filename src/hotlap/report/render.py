@@ -15,6 +15,7 @@ from typing import Any
 
 from hotlap.io import to_json
 from hotlap.report.cells import (
+    _constraints_line,
     _coverage_line,
     _devices_line,
     _guarantee_line,
@@ -84,6 +85,8 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
         lines += ["", f"**{_md(_devices_line(analysis))}**"]
     for warning in analysis.warnings:
         lines += ["", f"**{_md(warning)}**"]
+    if _constraints_line(analysis):
+        lines += ["", _md(_constraints_line(analysis) or "")]
     pareto = _pareto_table(analysis)
     if pareto is not None:
         title, headers, rows = pareto
@@ -161,6 +164,9 @@ def render_html(
         if analysis.mixes_devices
         else "",
         *(f'<p class="held-false">{html.escape(warning)}</p>' for warning in analysis.warnings),
+        f'<p id="constraints">{html.escape(_constraints_line(analysis) or "")}</p>'
+        if _constraints_line(analysis)
+        else "",
         "<h2>Configs</h2>",
         _html_table(analysis, config_rows(analysis), "configs"),
     ]

@@ -50,6 +50,7 @@ def csv_columns(analysis: Analysis) -> list[str]:
         *(renames.get(c, c) for c in CORE_COLUMNS),
         *extra,
         *(["pareto"] if len(analysis.spec.objective or []) >= 2 else []),
+        *(["constraints_kept"] if analysis.spec.constraints else []),
     ]
 
 
@@ -92,6 +93,8 @@ def named_rows(
             named[f"std_{metric}"] = summary.std if summary else None
         if len(analysis.spec.objective or []) >= 2:  # on the front of the objectives' means
             named["pareto"] = report.fidelity == "full" and report.config_id in front
+        if analysis.spec.constraints:
+            named["constraints_kept"] = report.config_id not in analysis.broken
         out.append(named)
     return out
 

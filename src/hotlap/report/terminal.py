@@ -14,6 +14,7 @@ from rich.text import Text
 from hotlap.report.cells import (
     DECISION_STYLE,
     _cells,
+    _constraints_line,
     _coverage_line,
     _devices_line,
     _guarantee_line,
@@ -188,6 +189,8 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
         parts.append(Text(devices, style="bold red"))
     for warning in analysis.warnings:
         parts.append(Text(warning, style="bold red"))
+    if _constraints_line(analysis):
+        parts.append(Text(_constraints_line(analysis) or "", style="bold"))
     pareto = _pareto_table(analysis)
     if pareto is not None:
         title, headers, rows = pareto

@@ -96,6 +96,9 @@ class Analysis:
     # With two or more objectives: the full-fidelity configs no other beats on every objective's
     # mean (hotlap.sweep.pareto), in the report's order.
     pareto: tuple[str, ...] = ()
+    # Configs whose means break a `constraints` bound (config id -> what it broke): never
+    # recommended, never on the Pareto front.
+    broken: dict[str, str] = field(default_factory=dict)
 
     @property
     def quality(self) -> Metric:
@@ -235,13 +238,15 @@ def _analyze(
         runs_max += len(keys) * len(spec.seeds)
     reports.sort(key=lambda r: _order(r, spec, target, metrics.cost.name, metrics.cost.sign))
     full = [r for r in reports if r.fidelity == reports[0].fidelity] if reports else []
-    recommendation, best = _recommend(full, target, alpha, spec, promise.time_alpha)
-    candidates = _candidates(full, recommendation, spec)
+    broken = _broken(full, spec)
+    eligible = [r for r in full if r.config_id not in broken]
+    recommendation, best = _recommend(eligible, target, alpha, spec, promise.time_alpha)
+    candidates = _candidates(eligible, recommendation, spec)
     verification, held = _verification(spec, by_id, groups, recommendation, comparisons)
     verified = None
     if spec.verify is not None and target is not None and verification:
         recommendation, best, verified = _bind(
-            spec, full, verification, candidates, recommendation, best
+            spec, eligible, verification, candidates, recommendation, best
         )
     warnings = time_spread(full, metrics.cost) + skewed(full, metrics.quality)
     if warnings and recommendation.config is not None:
@@ -254,8 +259,24 @@ def _analyze(
         spec, metrics.quality.name, metrics.cost.name, target, alpha, reports, recommendation, best, runs_used,
         runs_max if spec.racing is not None else None, verification, held,
         dict(devices) if devices and len(devices) > 1 else {}, promise, candidates, verified, warnings,
-        _pareto(full, spec),
+        _pareto(eligible, spec), broken,
     )  # fmt: skip
+
+
+def _broken(full: list[ConfigReport], spec: SweepSpec) -> dict[str, str]:
+    """The configs whose mean breaks a `constraints` bound, with what they broke."""
+    out = {}
+    for report in full:
+        broken = []
+        for bound in spec.constraints:
+            summary = report.metrics.get(bound.metric)
+            mean = summary.mean if summary is not None else None
+            violation = bound.violation(mean)
+            if violation is not None and violation > 0:
+                broken.append(f"{bound.metric} {spec.metric(bound.metric).format(mean)}")
+        if broken:
+            out[report.config_id] = ", ".join(broken)
+    return out
 
 
 def _pareto(full: list[ConfigReport], spec: SweepSpec) -> tuple[str, ...]:

@@ -661,9 +661,13 @@ class Engine:
             or (self._best.config_id, self._best.fidelity) == key
             or candidate is None
         ):
-            self._best = best_config(self.summaries.values(), self.spec.primary)
+            self._best = best_config(
+                self.summaries.values(), self.spec.primary, self.spec.constraints
+            )
         else:
-            self._best = best_config([self._best, candidate], self.spec.primary)
+            self._best = best_config(
+                [self._best, candidate], self.spec.primary, self.spec.constraints
+            )
         return self._best
 
     def _judges_target(self) -> bool:
@@ -672,7 +676,7 @@ class Engine:
     def _current_answer(self) -> ConfigSummary | None:
         """The best of the configs that passed the target so far (None: none has yet)."""
         passed = [self.summaries[k] for k in self._passed if k in self.summaries]
-        return best_config(passed, self.spec.primary)
+        return best_config(passed, self.spec.primary, self.spec.constraints)
 
     def _describe(self, run: RunRecord, outcome: Outcome) -> str:
         where = f"config {run.config_id} seed {run.seed}" + (

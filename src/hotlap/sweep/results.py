@@ -11,7 +11,7 @@ from typing import Any
 from hotlap.store import ConfigRecord, RunRecord, SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport
 from hotlap.sweep.judging import make_target
-from hotlap.sweep.spec import Objective, SweepSpec
+from hotlap.sweep.spec import ConstraintSpec, Objective, SweepSpec
 
 __all__ = [
     "ConfigSummary",
@@ -81,8 +81,8 @@ def objective_values(summary: ConfigSummary, objective: Sequence[Objective]) -> 
 def strategy_feedback(
     summary: ConfigSummary | None, spec: SweepSpec
 ) -> tuple[list[float] | None, float | None]:
-    """What a strategy learns of a config: its objective means, and the target constraint (<= 0
-    when the mean, or the success rate, reaches the target) where a target is set."""
+    """What a strategy learns of a config: its objective means, and the constraint (<= 0 when the
+    mean, or the success rate, reaches the target, and every `constraints` bound holds)."""
     if summary is None or summary.n == 0:
         return None, None
     values = objective_values(summary, spec.objective)
@@ -96,17 +96,32 @@ def strategy_feedback(
         else:
             rate = sum(1 for v in observed if target.reached(v)) / len(observed)
             constraint = target.success_rate - rate
+    for (
+        bound
+    ) in spec.constraints:  # feasible only where every one is <= 0: Optuna takes the largest
+        violation = bound.violation(summary.mean(bound.metric))
+        if violation is not None:
+            constraint = violation if constraint is None else max(constraint, violation)
     return values, constraint
 
 
-def best_config(summaries: Iterable[ConfigSummary], primary: Objective) -> ConfigSummary | None:
-    """The config with the best mean of the primary metric, at the highest fidelity that has one."""
-    candidates = [s for s in summaries if s.n > 0]
+def best_config(
+    summaries: Iterable[ConfigSummary],
+    primary: Objective,
+    constraints: Sequence[ConstraintSpec] = (),
+) -> ConfigSummary | None:
+    """The config with the best mean of the primary metric, at the highest fidelity that has one,
+    among those whose means keep every constraint."""
+    candidates = [s for s in summaries if s.n > 0 and _keeps(s, constraints)]
     if not candidates:
         return None
     top = max(FIDELITY_ORDER.get(s.fidelity, 0) for s in candidates)
     candidates = [s for s in candidates if FIDELITY_ORDER.get(s.fidelity, 0) == top]
     return max(candidates, key=lambda s: primary.sign * (s.mean(primary.metric) or 0.0))
+
+
+def _keeps(summary: ConfigSummary, constraints: Sequence[ConstraintSpec]) -> bool:
+    return all((b.violation(summary.mean(b.metric)) or 0.0) <= 0 for b in constraints)
 
 
 @dataclass(frozen=True)

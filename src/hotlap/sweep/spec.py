@@ -45,6 +45,7 @@ from hotlap.metrics import V1_METRICS, Metric, get_metric, metric_from_plain
 
 __all__ = [
     "ChoicesSpec",
+    "ConstraintSpec",
     "RangeSpec",
     "SpecError",
     "SweepSpec",
@@ -187,6 +188,33 @@ class RacingSpec(_Strict):
     futility: float | None = Field(DEFAULT_FUTILITY, gt=0, lt=0.5)
 
 
+class ConstraintSpec(_Strict):
+    """A bound every recommended config must keep on a metric's mean: `at_most` or `at_least`."""
+
+    metric: str
+    at_most: float | None = None
+    at_least: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> ConstraintSpec:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give at_most or at_least")
+        return self
+
+    def violation(self, mean: float | None) -> float | None:
+        """How far the mean is outside the bound (<= 0: kept; None: no mean yet)."""
+        if mean is None:
+            return None
+        return mean - self.at_most if self.at_most is not None else self.at_least - mean  # type: ignore[operator]
+
+    def describe(self) -> str:
+        return (
+            f"{self.metric} <= {self.at_most:g}"
+            if self.at_most is not None
+            else f"{self.metric} >= {self.at_least:g}"
+        )
+
+
 class TargetSpec(_Strict):
     """The value a config's metric must reach, and how sure hotlap must be.
 
@@ -290,6 +318,8 @@ class SweepSpec(_Strict):
     callbacks: list[str] = Field(default_factory=list)
     # Cost metrics the worker measures after each run (hotlap.costs): latency, memory, energy.
     costs: list[str] = Field(default_factory=list)
+    # Bounds a recommended config must keep on its metrics' means (a latency, FLOPs, memory).
+    constraints: list[ConstraintSpec] = Field(default_factory=list)
     # The recipe's metric definitions, stored with the sweep so that it describes itself.
     metrics: list[MetricSpec] | None = None
     # Set by `hotlap eval`: the sweep whose stored runs this one re-evaluates.

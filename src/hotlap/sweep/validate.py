@@ -145,7 +145,7 @@ def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metr
         raise SpecError(
             f"costs: unknown cost metric {unknown[0]!r} ({_closest(unknown[0], list(COST_NAMES))})"
         )
-    named = {o.metric for o in spec.objective or []}
+    named = {o.metric for o in spec.objective or []} | {c.metric for c in spec.constraints}
     if spec.target is not None and spec.target.metric is not None:
         named.add(spec.target.metric)
     wanted = [name for name in COST_NAMES if name in spec.costs or name in named]
@@ -248,6 +248,11 @@ def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSp
         raise SpecError(
             f"objective: {resolved_target.metric} is the target; minimize a time or a cost instead"
         )
+    for i, constraint in enumerate(spec.constraints):
+        if constraint.metric not in metrics:
+            raise SpecError(
+                f"constraints.{i}.metric: unknown metric {constraint.metric!r} ({_known(metrics)})"
+            )
     if spec.strategy.name == "nsga2" and len(objective) + (target is not None) < 2:
         raise SpecError("strategy nsga2 is multi-objective: give two or more objective metrics")
     return spec.model_copy(update=updates) if updates else spec
