@@ -202,7 +202,8 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
             fmt="s" if is_baseline else "o", color=color, markersize=8 if recommended else 5, linestyle="none",
             markeredgecolor="black" if recommended else color, capsize=2, linewidth=0.8,
         )  # fmt: skip
-    front = pareto_front(points, analysis.quality.sign, analysis.cost.sign)
+    kept = [p for p in points if p.config_id not in analysis.broken]  # constraints: off the front
+    front = pareto_front(kept, analysis.quality.sign, analysis.cost.sign)
     ax.plot(
         [p.time for p in front],
         [scale(p.accuracy) for p in front],
