@@ -263,10 +263,10 @@ def test_the_best_config_is_not_rescanned_after_every_run(tmp_path, monkeypatch)
     scans = []
     real = engine.best_config
 
-    def counting(summaries, primary):
+    def counting(summaries, primary, constraints=()):
         summaries = list(summaries)
         scans.append(len(summaries))
-        return real(summaries, primary)
+        return real(summaries, primary, constraints)
 
     monkeypatch.setattr(engine, "best_config", counting)
     spec = parse_spec({"name": "many", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
