@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import hotlap
-from hotlap.costs import COST_NAMES, EnergyMeter, Inference, measure_inference
+from hotlap.costs import COST_NAMES, EnergyMeter, measure_inference
+from hotlap.recipes.base import Inference
 from hotlap.sweep import SpecError, parse_spec
 
 SPEC = {

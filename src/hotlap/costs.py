@@ -28,12 +28,21 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotlap.metrics import Metric, register_metric
 
-__all__ = ["COSTS", "EnergyMeter", "Inference", "measure_inference", "peak_host_memory"]
+if TYPE_CHECKING:
+    from hotlap.recipes.base import Inference  # what a recipe hands over to be measured
+
+__all__ = [
+    "COSTS",
+    "EnergyMeter",
+    "measure_inference",
+    "peak_host_memory",
+    "state_bytes",
+    "static_costs",
+]
 
 COSTS = tuple(
     register_metric(m)
@@ -58,18 +67,6 @@ REPEATS_BATCH = (
     3  # an evaluation batch (airbench: 2,000 images x 6 TTA views) takes seconds on a CPU
 )
 WARMUP_PASSES = 1
-
-
-@dataclass(frozen=True)
-class Inference:
-    """How a trained network is run for inference: `forward(batch)` (the recipe's own precision and
-    eval mode), one `example` input (a batch of one, on the device), the evaluation batch size, and
-    whether batches are channels_last."""
-
-    forward: Callable[[Any], Any]
-    example: Any
-    batch_size: int
-    channels_last: bool = False
 
 
 def _timer(device: Any) -> Callable[[Callable[[], Any]], float]:

@@ -19,6 +19,7 @@ from hotlap.metrics import Metric, resolve_metrics
 
 __all__ = [
     "EpochCallback",
+    "Inference",
     "Placement",
     "Recipe",
     "RunResult",
@@ -51,12 +52,24 @@ class RunResult:
     # False for an evaluation that timed nothing itself (every time is its source run's, e.g. TTA
     # logits weighted again): its times belong to the device the source ran on.
     timed: bool = True
-    # How the trained network runs for inference (hotlap.costs.Inference): the worker measures
-    # latency and throughput with it after the run, untimed. Never stored.
-    inference: Any = None
+    # How the trained network runs for inference (`Inference`): the worker measures latency and
+    # throughput with it after the run, untimed (hotlap.costs). Never stored.
+    inference: Inference | None = None
 
     def __getitem__(self, metric: str) -> float:
         return self.metrics[metric]
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How a trained network is run for inference: `forward(batch)` (the recipe's own precision and
+    eval mode), one `example` input (a batch of one, on the device), the evaluation batch size, and
+    whether batches are channels_last."""
+
+    forward: Callable[[Any], Any]
+    example: Any
+    batch_size: int
+    channels_last: bool = False
 
 
 TrainFn = Callable[..., RunResult]

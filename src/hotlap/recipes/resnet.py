@@ -32,12 +32,11 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from hotlap.config import RecipeConfig
-from hotlap.costs import Inference
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.metrics import Metric
 from hotlap.recipes.augment import color_jitter, mix, random_erasing, random_resized_crop, resize
-from hotlap.recipes.base import EpochCallback, RunResult, recipe
+from hotlap.recipes.base import EpochCallback, Inference, RunResult, recipe
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.finetune import GROUPS, load_pretrained, parameter_groups
 from hotlap.recipes.layers import DTYPES

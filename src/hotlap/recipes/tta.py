@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hotlap.errors import HotlapError
-from hotlap.recipes.base import SourceRun
+from hotlap.recipes.base import Inference, SourceRun
 
 __all__ = [
     "REFERENCE_WEIGHT", "VIEW_NAMES", "WEIGHT_FIELD", "accuracy", "check_weights", "combine_views",
@@ -77,8 +77,6 @@ def tta_inference(net: nn.Module, level: int, untranslated_weight: float, exampl
                   batch_size: int, channels_last: bool) -> Any:  # fmt: skip
     """The trained network as it is evaluated (every TTA view, weighted), for the worker's latency
     and throughput measurement (hotlap.costs)."""
-    from hotlap.costs import Inference
-
     weights = tta_view_weights(level, untranslated_weight)
 
     def forward(batch: torch.Tensor) -> torch.Tensor:
