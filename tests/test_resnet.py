@@ -310,3 +310,11 @@ def test_a_bf16_run_on_the_cpu_autocasts_and_records_its_history(digits_data):
     assert (
         record["host_rss"] > 10_000_000 and record["peak_memory"] is None
     )  # no device memory on the CPU
+
+
+def test_a_validation_split_as_large_as_the_training_set_is_one_line(cli, tmp_path):
+    code, _, err = cli(
+        "run", "resnet", "--data", "digits", "--device", "cpu", "--out", str(tmp_path / "out")
+    )
+    assert code == 2 and "val_size 5000 holds out all of the 1437 training images" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

@@ -152,8 +152,9 @@ class Recipe:
     config names them; `check_keys(config, keys)` checks a sweep's base config against every key
     its configs can have (a ConfigError where one is missing).
 
-    `check(config, num_classes)` runs before anything else for every config a spec or `hotlap run`
-    can make (a pretrained file that is missing or does not fit: a ConfigError). `warmup(config)`
+    `check(config, num_classes, train_size)` runs before anything else for every config a spec or
+    `hotlap run` can make (a pretrained file that is missing or does not fit, a validation split
+    larger than the training set: a ConfigError). `warmup(config)`
     is the config of the executor's untimed warmup run (default: the config itself; a 200-epoch
     recipe warms up on one epoch).
     """
@@ -172,7 +173,7 @@ class Recipe:
     uses_data: bool = True
     declare_metrics: Callable[[Any], Sequence[Metric]] | None = None
     check_keys: Callable[[Any, frozenset[str]], None] | None = None
-    check: Callable[[Any, int], None] | None = None
+    check: Callable[[Any, int, int], None] | None = None
     warmup: Callable[[Any], Any] | None = None
 
     def warmup_config(self, config: RecipeConfig) -> RecipeConfig:
@@ -213,7 +214,7 @@ class Recipe:
             return
         train_size, _, num_classes = dataset_sizes(dataset)
         if self.check is not None:
-            self.check(config, num_classes)
+            self.check(config, num_classes, train_size)
         if self.total_steps(config, train_size) < 1:
             batch = getattr(config, "batch_size", None)
             what = f"batch_size {batch}" if batch is not None else "the config"
@@ -252,7 +253,7 @@ def recipe(
     uses_data: bool = True,
     declare_metrics: Callable[[Any], Sequence[Metric]] | None = None,
     check_keys: Callable[[Any, frozenset[str]], None] | None = None,
-    check: Callable[[Any, int], None] | None = None,
+    check: Callable[[Any, int, int], None] | None = None,
     warmup: Callable[[Any], Any] | None = None,
 ) -> Callable[[TrainFn], TrainFn]:
     """Decorator: register a training function as recipe `name`, reporting `metrics` (names of

@@ -33,7 +33,7 @@ from torch import nn
 
 from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
-from hotlap.errors import RunFailed
+from hotlap.errors import ConfigError, RunFailed
 from hotlap.metrics import Metric
 from hotlap.recipes.augment import color_jitter, mix, random_erasing, random_resized_crop, resize
 from hotlap.recipes.base import EpochCallback, Inference, RunResult, recipe
@@ -214,10 +214,15 @@ def build(config: ResnetConfig, num_classes: int) -> nn.Module:
     return model
 
 
-def check(config: ResnetConfig, num_classes: int) -> None:
-    """Before anything runs: the pretrained file exists and fits (a one-line ConfigError)."""
+def check(config: ResnetConfig, num_classes: int, train_size: int) -> None:
+    """Before anything runs: the pretrained file exists and fits, and the validation split leaves
+    images to train on (a one-line ConfigError)."""
     if config.pretrained is not None:
         build(config, num_classes)
+    if config.val_size >= train_size:
+        raise ConfigError(
+            f"val_size {config.val_size} holds out all of the {train_size} training images"
+        )
 
 
 # =============================================================================================
