@@ -23,6 +23,7 @@ one in its inference precision and layout (`RunResult.inference`).
 
 from __future__ import annotations
 
+import functools
 import resource
 import statistics
 import sys
@@ -165,6 +166,24 @@ def peak_host_memory() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+@functools.cache
+def _nvml_handle(index: int) -> Any:
+    """NVML's handle of torch's CUDA device `index`, found by the GPU's UUID (NVML counts every
+    GPU of the machine, torch only those CUDA_VISIBLE_DEVICES shows); resolved once per device.
+    None where NVML or the GPU cannot be reached."""
+    try:
+        import pynvml
+        import torch
+
+        pynvml.nvmlInit()
+        uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+        if uuid is not None:
+            return pynvml.nvmlDeviceGetHandleByUUID(f"GPU-{uuid}")
+        return pynvml.nvmlDeviceGetHandleByIndex(index)
+    except Exception:
+        return None
+
+
 class EnergyMeter:
     """The GPU's energy over a region, from the driver's cumulative counter (millijoules).
 
@@ -180,15 +199,13 @@ class EnergyMeter:
     def for_device(cls, device: Any) -> EnergyMeter:
         if getattr(device, "type", None) != "cuda":
             return cls(lambda: None)
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            handle = pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
-        except Exception:  # no driver or no nvidia-ml-py: energy is missing, not 0
+        handle = _nvml_handle(device.index or 0)
+        if handle is None:  # no driver or no nvidia-ml-py: energy is missing, not 0
             return cls(lambda: None)
 
         def counter() -> int | None:
+            import pynvml
+
             try:
                 return int(pynvml.nvmlDeviceGetTotalEnergyConsumption(handle))
             except Exception:  # the counter is not supported on this GPU

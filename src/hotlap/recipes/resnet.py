@@ -19,11 +19,13 @@ pass excluded, as airbench's logging evaluation), `eval_time` the final test eva
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import resource
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -214,11 +216,20 @@ def build(config: ResnetConfig, num_classes: int) -> nn.Module:
     return model
 
 
+@functools.lru_cache(maxsize=16)
+def _check_pretrained(path: str, stamp: tuple[int, int] | None, model: str) -> None:
+    load_pretrained(make_net(ResnetConfig(model=model, stem="imagenet"), 1000), path)  # type: ignore[arg-type]
+
+
 def check(config: ResnetConfig, num_classes: int, train_size: int) -> None:
     """Before anything runs: the pretrained file exists and fits, and the validation split leaves
     images to train on (a one-line ConfigError)."""
-    if config.pretrained is not None:
-        build(config, num_classes)
+    if (
+        config.pretrained is not None
+    ):  # once per file and model: a spec checks every value it sweeps
+        path = Path(config.pretrained).expanduser()
+        stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
+        _check_pretrained(str(path), stamp, config.model)
     if config.val_size >= train_size:
         raise ConfigError(
             f"val_size {config.val_size} holds out all of the {train_size} training images"
