@@ -22,7 +22,7 @@ from hotlap.errors import ConfigError
 from hotlap.io import DuplicateKeyError, load_yaml
 
 __all__ = [
-    "RecipeConfig", "config_hash", "parse_overrides", "parse_value", "redefault", "resolve_config",
+    "RecipeConfig", "config_hash", "flatten", "parse_overrides", "parse_value", "redefault", "resolve_config",
 ]  # fmt: skip
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -38,6 +38,23 @@ class RecipeConfig(BaseModel):
     @classmethod
     def field_names(cls) -> list[str]:
         return list(cls.model_fields)
+
+    @classmethod
+    def mapping_fields(cls) -> frozenset[str]:
+        """Fields that hold a mapping of their own keys (a quantization's per-layer formats): a
+        dotted key `FIELD.KEY` sets one entry (`quant.conv.weight_bits=4`)."""
+        import typing
+
+        return frozenset(
+            name for name, info in cls.model_fields.items()
+            if typing.get_origin(info.annotation) is dict
+        )  # fmt: skip
+
+    @classmethod
+    def knows(cls, key: str) -> bool:
+        """Whether `key` is a field, or a dotted key into a mapping field."""
+        head, dot, rest = key.partition(".")
+        return key in cls.model_fields or (bool(dot and rest) and head in cls.mapping_fields())
 
 
 def redefault(config_cls: type[RecipeConfig], name: str, default: Any) -> Any:
@@ -56,6 +73,20 @@ def redefault(config_cls: type[RecipeConfig], name: str, default: Any) -> Any:
             raise TypeError(f"{config_cls.__name__}.{name}: cannot carry over {meta!r}")
         bounds.update(dataclasses.asdict(meta))  # type: ignore[arg-type]
     return Field(default, description=info.description, **bounds)
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one level of dotted keys: {conv: {weight_bits: 4}} -> {conv.weight_bits: 4}.
+    A key given twice (nested and dotted) is a ValueError."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        items = flatten(value, f"{name}.") if isinstance(value, Mapping) else {name: value}
+        for flat, item in items.items():
+            if flat in out:
+                raise ValueError(f"{flat} is given twice")
+            out[flat] = item
+    return out
 
 
 def parse_value(text: str) -> Any:
@@ -114,7 +145,7 @@ def _describe_error(error: Mapping[str, Any], config_cls: type[RecipeConfig]) ->
     if field is not None and field.annotation is not None:
         hint = f" (type {_type_name(field.annotation)})"
     if isinstance(value, Mapping):
-        return f"invalid config: {message}"
+        return f"invalid {loc}: {message}" if field is not None else f"invalid config: {message}"
     return f"invalid value for {loc}={value!r}: {message}{hint}"
 
 
@@ -139,10 +170,19 @@ def resolve_config(
     where = f" for {context}" if context else ""
     free = config_cls.model_config.get("extra") == "allow"  # a script's config takes its own keys
     for key in overrides:
-        if key not in valid and not free:
+        if not config_cls.knows(key) and not free:
             raise ConfigError(f"unknown config key {key!r}{where} ({_closest(key, valid)})")
     values = base.model_dump() if base is not None else {}
-    values.update(overrides)
+    dotted = {k: v for k, v in overrides.items() if k not in valid and config_cls.knows(k)}
+    values.update({k: v for k, v in overrides.items() if k not in dotted})
+    for key, value in dotted.items():  # FIELD.KEY sets one entry of a mapping field
+        head, _, rest = key.partition(".")
+        current = values.get(head)
+        try:
+            entries = flatten(current) if isinstance(current, Mapping) else {}
+        except ValueError as exc:
+            raise ConfigError(f"invalid value for {head}: {exc}{where}") from None
+        values[head] = {**entries, rest: value}
     try:
         return config_cls.model_validate(values)
     except ValidationError as exc:

@@ -14,6 +14,9 @@
     parameters        -       parameters of the network (frozen ones included): per config
     forward_flops     FLOPs   one example's forward pass (torch.utils.flop_counter): per config
     run_flops         FLOPs   3x forward per trained example + every evaluation view: per config
+    avg_bits          bits    mean width of the parameters under the config's `quant`: per config
+    memory_density    x       32 / avg_bits: per config
+    quantized_bytes   B       the parameters at their quantized widths, bits / 8: per config
 
 A measure that does not exist on the device (energy on a CPU) is left out of the run's metrics,
 never recorded as 0. Latencies are timed with CUDA events on a GPU and `perf_counter` on a CPU,
@@ -59,9 +62,20 @@ COSTS = tuple(
         Metric("parameters", "", "minimize", "count", "config", "parameters of the network"),
         Metric("forward_flops", "FLOPs", "minimize", "cost", "config", "FLOPs of one example's forward pass"),
         Metric("run_flops", "FLOPs", "minimize", "cost", "config", "FLOPs of a run: 3x forward per trained example + the evaluation"),
+        Metric("avg_bits", "bits", "minimize", "cost", "config", "mean bit width of the parameters (quantized)"),
+        Metric("memory_density", "x", "maximize", "cost", "config", "32 / the mean bit width of the parameters"),
+        Metric("quantized_bytes", "B", "minimize", "cost", "config", "the parameters at their quantized widths"),
     )
 )  # fmt: skip
-STATIC = ("parameters", "forward_flops", "run_flops")  # known from the config alone, before any run
+# known from the config alone, before any run
+STATIC = (
+    "parameters",
+    "forward_flops",
+    "run_flops",
+    "avg_bits",
+    "memory_density",
+    "quantized_bytes",
+)
 COST_NAMES = tuple(m.name for m in COSTS)
 REPEATS_BATCH1 = 20
 REPEATS_BATCH = (
@@ -136,12 +150,18 @@ def static_costs(
     3x the forward pass for each trained example (forward and backward) plus the forward pass of
     each evaluation view of each test image (TTA: 2 or 6 views). Empty for a recipe without a
     network. Trained examples are optimizer steps x `batch_size` (with a batch schedule, the
-    first batch size)."""
+    first batch size). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
+    quantized_bytes: hotlap.recipes.quantize.bit_widths; 32 bits where `quant` is {})."""
     from hotlap.recipes.base import count_parameters, forward_flops
 
     if recipe.build_model is None:
         return {}
     model = recipe.build_model(config, num_classes)
+    quant = {}
+    if hasattr(config, "quant"):
+        from hotlap.recipes.quantize import bit_widths
+
+        quant = bit_widths(model, config.quant).metrics()
     side = config.input_size() if hasattr(config, "input_size") else 32
     forward = forward_flops(model, (3, side, side))
     out = {"parameters": float(count_parameters(model)), "forward_flops": float(forward)}
@@ -150,7 +170,7 @@ def static_costs(
         views = {0: 1, 1: 2, 2: 6}.get(getattr(config, "tta_level", 0), 1)
         examples = recipe.total_steps(config, train_size) * batch
         out["run_flops"] = float(forward * (3 * examples + views * test_size))
-    return out
+    return {**out, **{k: float(v) for k, v in quant.items()}}
 
 
 def state_bytes(state: Any) -> int:

@@ -136,9 +136,9 @@ def derive_sweep(
         raise HotlapError(f"sweep {source.id} is itself derived: derive from {spec.derived_from}")
     recipe = get_recipe(spec.recipe)
     for field in vary:
-        if field not in recipe.config_cls.model_fields:
+        if not recipe.config_cls.knows(field):
             raise HotlapError(f"recipe {recipe.name} has no field {field!r}")
-        if field not in recipe.eval_fields:
+        if field.partition(".")[0] not in recipe.eval_fields:  # quant.conv.weight_bits: quant's
             shared = ", ".join(sorted(recipe.eval_fields)) or "none"
             raise HotlapError(
                 f"{field} changes {recipe.name}'s training: only evaluation-only fields can be evaluated "

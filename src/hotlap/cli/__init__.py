@@ -1,7 +1,7 @@
 """The `hotlap` command line: parses, calls the library, prints. User errors exit 2 in one line.
 
 One module per command group: `runs` (run, recipes, datasets, show, download), `sweeps` (sweep,
-resume, status, ls), `reports` (export, report, compare), `evaluate` (eval).
+resume, status, ls), `reports` (export, report, compare, best-so-far), `evaluate` (eval).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["app", "console", "main"]
 
 # `hotlap --help` lists the commands in the order of a study: run, sweep, read, evaluate.
 ORDER = ("run", "recipes", "datasets", "show", "download", "plan", "sweep", "resume", "status", "ls", "export", "report",
-         "compare", "eval")  # fmt: skip
+         "compare", "best-so-far", "eval")  # fmt: skip
 app.registered_commands.sort(
     key=lambda command: ORDER.index(command.name or command.callback.__name__)  # type: ignore[union-attr]
 )

@@ -146,3 +146,64 @@ def compare_command(
     claim = time_claim(rows, side_a.cost or side_b.cost, 1 - confidence)
     if claim:
         console.print(claim, highlight=False, markup=False)
+
+
+@app.command("best-so-far")
+def best_so_far_command(
+    sweeps: Annotated[
+        list[str], typer.Argument(metavar="ID...", help="sweeps to compare (ids or names)")
+    ],
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="PNG to write [<first sweep>/report/best_so_far.png]"),
+    ] = None,
+    workdir: WorkdirOpt = None,
+) -> None:
+    """The best objective each sweep had found against the evaluations it spent (which strategy
+    finds a good config with fewer runs): a table and a plot."""
+    from hotlap.report import load_report
+    from hotlap.report.plots import draw_best_so_far
+    from hotlap.store import open_store
+    from hotlap.sweep.anytime import best_so_far
+
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise HotlapError(f"--plot {plot}: the plot is a .png file")
+    if plot is not None and not plot.parent.is_dir():
+        raise HotlapError(f"--plot {plot}: {plot.parent} is not a folder")
+    curves, labels = [], {}
+    with open_store(workdir, create=False) as store:
+        for key in sweeps:
+            loaded = load_report(store, key)
+            order = [c.config_id for c in store.configs(loaded.sweep.id)]
+            curve = best_so_far(loaded.analysis, order, loaded.sweep.name)
+            curves.append((curve, loaded.analysis))
+            labels.update({r.config_id: r.label() for r in loaded.analysis.configs})
+        folder = store.sweep_folder(store.require(sweeps[0])) / "report"
+    names = {c.metric for c, _ in curves}
+    if len(names) > 1:
+        raise HotlapError(f"the sweeps optimize different metrics ({', '.join(sorted(names))})")
+    metric = curves[0][1].spec.metric(curves[0][0].metric)
+    finals = [c.final.best for c, _ in curves if c.final is not None and c.final.best is not None]
+    overall = (max if curves[0][0].maximize else min)(finals) if finals else None
+    table = Table(title=f"best mean {metric.name} found", title_justify="left")
+    for header in ("sweep", "strategy", "configs", "runs", "best", "config", "found after",
+                   "reaches the best after"):  # fmt: skip
+        table.add_column(
+            header, justify="left" if header in ("sweep", "strategy", "config") else "right"
+        )
+    for curve, _ in curves:
+        final, found = curve.final, curve.found_at()
+        reach = curve.reached(overall) if overall is not None else None
+        table.add_row(
+            escape(curve.sweep), curve.strategy, str(final.configs if final else 0), str(final.runs if final else 0),
+            metric.format(final.best if final else None),
+            escape(labels.get(found.best_config or "", "-")) if found else "-",
+            f"{found.configs} configs, {found.runs} runs" if found else "-",
+            f"{reach.configs} configs, {reach.runs} runs" if reach else "never",
+        )  # fmt: skip
+    console.print(table)
+    if plot is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        plot = folder / "best_so_far.png"
+    draw_best_so_far([c for c, _ in curves], metric, plot)
+    console.print(f"plot written to {escape(str(plot))}", highlight=False)

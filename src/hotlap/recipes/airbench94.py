@@ -11,13 +11,14 @@ The seed experiments' variants are fields of the same config, off by default:
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch import nn
 
 from hotlap.config import RecipeConfig
@@ -37,6 +38,7 @@ from hotlap.recipes.layers import (
     resolve_dtype,
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
+from hotlap.recipes.quantize import CALIBRATION_IMAGES, normalize_quant, quantize_network
 from hotlap.recipes.tta import (
     accuracy,
     combine_views,
@@ -128,6 +130,10 @@ class Airbench94Config(RecipeConfig):
         0.5, ge=0, le=1, description="weight of the untranslated views in TTA level 2"
     )
     eval_batch_size: int = Field(2000, ge=1, description="images per evaluation batch")
+    quant: dict[str, int | str] = Field(
+        {}, description="post-training fake quantization per layer, SELECTOR.ATTRIBUTE: value "
+        "(hotlap.recipes.quantize); {}: full precision",
+    )  # fmt: skip
     # --- numerics
     dtype: Literal["auto", "fp32", "fp16", "bf16"] = Field(
         "auto", description="auto: fp16 on CUDA, fp32 on CPU; BatchNorm always fp32"
@@ -136,6 +142,8 @@ class Airbench94Config(RecipeConfig):
         False,
         description="torch.compile the training network (max-autotune on CUDA), once per worker and shape",
     )
+
+    _quant = field_validator("quant", mode="before")(lambda value: normalize_quant(value))
 
     def block_widths(self) -> tuple[int, int, int]:
         return tuple(  # type: ignore[return-value]
@@ -256,6 +264,23 @@ def make_optimizer(net: nn.Module, config: Airbench94Config) -> torch.optim.SGD:
 # =============================================================================================
 
 
+def quantized(net: nn.Module, data: DeviceData, config: Airbench94Config) -> nn.Module:
+    """Untimed: the trained network under the config's post-training quantization (a copy: the
+    trained one stays as it is; integer inputs calibrated on the first training images), or the
+    network itself where `quant` is {}."""
+    if not config.quant:
+        return net
+    dtype = resolve_dtype(config, data.device)
+    channels_last = data.device.type == "cuda"
+    clone = copy.deepcopy(net)
+    quantize_network(
+        clone, config.quant,
+        lambda: data.normalize(data.train_images[:CALIBRATION_IMAGES], dtype, channels_last),
+        config.eval_batch_size,
+    )  # fmt: skip
+    return clone
+
+
 def final_evaluation(
     net: nn.Module, data: DeviceData, config: Airbench94Config, timer: RegionTimer
 ) -> tuple[torch.Tensor, float]:
@@ -292,6 +317,7 @@ def evaluate(
                          timed=False)  # fmt: skip
     net = prepare_net(build_net(config, data.num_classes), data.device, dtype)
     net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
+    net = quantized(net, data, config)
     if warmup:
         final_evaluation(net, data, config, RegionTimer(data.device))
     timer = RegionTimer(data.device)
@@ -315,7 +341,7 @@ def evaluate(
 
 # Fields that change only the final evaluation: configs that differ in them alone train the same
 # network per seed.
-EVAL_FIELDS = ("tta_level", "tta_untranslated_weight", "eval_batch_size")
+EVAL_FIELDS = ("tta_level", "tta_untranslated_weight", "eval_batch_size", "quant")
 
 
 def training_shape(config: Airbench94Config) -> tuple[Any, ...]:
@@ -472,14 +498,18 @@ def train(
         if on_epoch is not None:
             on_epoch(record)
 
+    trained = (
+        {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
+    )
+    net = quantized(net, data, config)  # untimed; the weights kept are the trained ones
     logits, tta_acc = final_evaluation(net, data, config, timer)
 
     artifacts: dict[str, Any] = {
         "logits.npy": logits.half().cpu(),  # every TTA view: offline re-weighting needs no GPU
         "labels.npy": test_labels.to(torch.int16).cpu(),
     }
-    if keep_weights:
-        artifacts["model.pt"] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    if trained is not None:
+        artifacts["model.pt"] = trained
     example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
         inference=tta_inference(
@@ -493,7 +523,9 @@ def train(
         seed=seed,
         metrics={
             "tta_accuracy": tta_acc,
-            "accuracy": history[-1]["val_acc"],
+            "accuracy": accuracy(logits[0], test_labels)
+            if config.quant
+            else history[-1]["val_acc"],
             "train_time": timer["train"],
             "eval_time": timer["eval"],
             "total_time": timer["train"] + timer["eval"],

@@ -213,6 +213,10 @@ class Recipe:
         if not self.uses_data or self.total_steps is None:
             return
         train_size, _, num_classes = dataset_sizes(dataset)
+        if getattr(config, "quant", None) and self.build_model is not None:
+            from hotlap.recipes.quantize import check_quant  # a layer named that the network lacks
+
+            check_quant(self.build_model(config, num_classes), config.quant)
         if self.check is not None:
             self.check(config, num_classes, train_size)
         if self.total_steps(config, train_size) < 1:

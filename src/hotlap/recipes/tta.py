@@ -117,7 +117,7 @@ def reweighted(config: Any, source: SourceRun, labels: torch.Tensor) -> dict[str
     same_views = all(
         source.config.get(name) == getattr(config, name)
         for name in ("tta_level", "eval_batch_size")
-    )
+    ) and source.config.get("quant", {}) == getattr(config, "quant", {})  # the same numbers too
     if not (same_views and source.has("logits.npy") and "tta_accuracy" in source.metrics):
         return None
     logits = torch.from_numpy(source.array("logits.npy").astype(np.float32))

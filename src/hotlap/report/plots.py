@@ -4,6 +4,7 @@
   Pareto front (no other config is both more accurate and faster).
 - distributions: every config's per-seed accuracies, with the target line.
 - one_key: for a sweep over one key, mean accuracy with its CI and the success rate against it.
+- best_so_far (`hotlap best-so-far`): the best objective found against the runs spent, per sweep.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 from hotlap.sweep.analysis import Analysis, ConfigReport
 
-__all__ = ["PlotPoint", "accuracy_time_points", "draw_all", "one_key_series", "pareto_front"]
+__all__ = [
+    "PlotPoint", "accuracy_time_points", "draw_all", "draw_best_so_far", "one_key_series", "pareto_front",
+]  # fmt: skip
 
 MAX_DISTRIBUTIONS = 30  # a box per config; beyond this the figure stops being readable
 # Confidence intervals drawn per config, at most: beyond a few hundred crosses a plot is ink, and
@@ -397,4 +400,35 @@ def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path
     sampled = f"\n(every {every}th of {total} configs by {key})" if many else ""
     ax.set_title(f"{analysis.quality_metric} against {key}{sampled}", fontsize=10 if many else None)
     ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def draw_best_so_far(curves: list[Any], metric: Any, path: Path) -> Path:
+    """The best objective found against the runs spent, one step line per sweep (its strategy
+    named), each ending at its last evaluation (hotlap.sweep.anytime)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for curve in curves:
+        points = [p for p in curve.points if p.best is not None]
+        if not points:
+            continue
+        xs = [p.runs for p in points]
+        ys = [metric.scaled(p.best) for p in points]
+        ax.step(xs, ys, where="post", label=f"{curve.sweep} ({curve.strategy})", linewidth=1.6)
+        found = curve.found_at()
+        if found is not None:
+            ax.plot(
+                [found.runs],
+                [metric.scaled(found.best)],
+                marker="o",
+                color=ax.lines[-1].get_color(),
+            )
+    ax.set_xlabel("evaluations (runs)")
+    ax.set_ylabel(f"best mean {metric.name} so far{_unit(metric)}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)

@@ -733,6 +733,14 @@ def apply_overrides(raw: dict[str, Any], items: list[str]) -> dict[str, Any]:
         value = parse_value(text)
         node = out
         parts = path.strip().split(".")
+        if len(parts) > 2 and parts[0] == "space" and isinstance(out.get("space"), dict):
+            # a swept key with dots of its own (`space.quant.conv.weight_bits=[4, 8]`): the
+            # longest key the space has, or the whole rest where it has none
+            rest = parts[1:]
+            known = [n for n in range(len(rest), 0, -1) if ".".join(rest[:n]) in out["space"]]
+            if known or not any(part in ("low", "high", "step", "log", "choices") for part in rest):
+                n = known[0] if known else len(rest)
+                parts = ["space", ".".join(rest[:n]), *rest[n:]]
         for part in parts[:-1]:
             child = node.get(part)
             if child is None:

@@ -271,7 +271,7 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
 
     def check(where: str, overrides: Mapping[str, Any]) -> None:
         for key in overrides:
-            if key not in fields and not free:
+            if not config_cls.knows(key) and not free:
                 raise SpecError(
                     f"{where}: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
                 )
@@ -297,7 +297,7 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
     for key, entry in spec.space.items():
         if key == RECIPE_KEY:
             continue
-        if key not in fields and not free:
+        if not config_cls.knows(key) and not free:
             raise SpecError(
                 f"space: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
             )
@@ -320,7 +320,7 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
     if spec.baseline is not None and spec.recipe_of(None, baseline=True) == recipe_name:
         check("baseline", spec.baseline_overrides())
     if spec.fidelity is not None:
-        if spec.fidelity.key not in fields and not free:
+        if not config_cls.knows(spec.fidelity.key) and not free:
             raise SpecError(
                 f"fidelity.key: unknown config key {spec.fidelity.key!r} ({_closest(spec.fidelity.key, fields)})"
             )
