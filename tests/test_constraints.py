@@ -26,7 +26,12 @@ def run(tmp_path, raw):
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         Engine(store, record, InProcessExecutor(warmup=False)).run()
-        return spec, analyze(spec, store.configs(record.id), store.runs(record.id))
+        return spec, analyze(
+            spec,
+            store.configs(record.id),
+            store.runs(record.id),
+            excluded=store.excluded(record.id),
+        )
 
 
 def test_the_best_config_that_keeps_the_bound_is_recommended(tmp_path, cli):
@@ -67,7 +72,8 @@ def test_a_broken_config_is_off_the_pareto_front_and_optuna_hears_of_it(tmp_path
 
 def test_a_flops_constraint_on_digits_with_a_latency_objective(tmp_path):
     """The done-when sweep: maximize TTA accuracy, minimize latency at batch 1, run FLOPs bounded
-    between the two widths' counts: the wider network is excluded."""
+    between the two widths' counts: the wider network is excluded before it runs (its FLOPs are
+    known from its config)."""
     from hotlap.costs import static_costs
     from hotlap.recipes import get_recipe
 
@@ -82,8 +88,11 @@ def test_a_flops_constraint_on_digits_with_a_latency_objective(tmp_path):
     spec, analysis = run(tmp_path, raw)
     assert spec.costs == ["latency_batch1", "run_flops"]  # measured because they are named
     by_width = {r.params["width"]: r for r in analysis.configs}
-    assert by_width[0.25].metrics["run_flops"].mean == flops[0.25]
-    assert set(analysis.broken) == {by_width[0.25].config_id}
+    assert set(by_width) == {0.125}  # the wider one never ran
+    assert by_width[0.125].metrics["run_flops"].mean == flops[0.125]
+    assert not analysis.broken and len(analysis.excluded) == 1
+    (reason,) = analysis.excluded.values()
+    assert reason.startswith("run_flops ") and "at most" in reason
     assert analysis.pareto == (by_width[0.125].config_id,)
     assert analysis.recommendation.config == by_width[0.125].config_id
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from hotlap.config import flatten
 from hotlap.errors import ConfigError
-from hotlap.recipes import SourceRun, get_recipe
+from hotlap.recipes import SourceRun, get_recipe, list_recipes
 from hotlap.recipes.quantize import bit_widths, fake_quantize, layer_formats, quantize_network
 from hotlap.recipes.tta import reweighted
 
@@ -107,6 +107,11 @@ def test_quant_takes_dotted_and_nested_keys_and_refuses_bad_ones_in_one_line():
     assert config.quant == {"conv.weight_bits": 4, "linear.weight_bits": 8}
     assert recipe.config({"quant.conv.weight_bits": 4}).quant == {"conv.weight_bits": 4}
     assert flatten({"a": {"b": 1}, "c": 2}) == {"a.b": 1, "c": 2}
+    from hotlap.config import parse_overrides
+
+    assert parse_overrides(["quant={}"]) == {"quant": {}}  # `hotlap show` prints it so
+    with pytest.raises(ConfigError, match=r"set one entry: quant.KEY=VALUE"):
+        parse_overrides(["quant={conv.weight_bits: 4}"])
     for overrides, message in [
         ({"quant.conv.weight_bits": 40}, "40 bits is not a width from 2 to 32"),
         ({"quant.conv.bits": 4}, "unknown attribute 'bits'"),
@@ -131,41 +136,54 @@ def test_quant_is_evaluation_only_and_never_reuses_another_formats_logits():
     assert reweighted(quantized, source, torch.zeros(3, dtype=torch.long)) is None
 
 
-@pytest.fixture(scope="module")
-def trained(digits_data):
-    recipe = get_recipe("airbench94")
-    config = recipe.config({**recipe.smoke, "width": 0.125, "epochs": 2})
+QUANTIZABLE = [r.name for r in list_recipes() if "quant" in r.eval_fields]
+
+
+def test_every_recipe_with_a_network_to_evaluate_can_be_quantized():
+    assert {"airbench94", "airbench95", "airbench96", "airbench94_muon", "resnet"} <= set(
+        QUANTIZABLE
+    )
+
+
+@pytest.mark.parametrize("name", QUANTIZABLE)
+def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(name, digits_data):
+    """On each quantizable recipe's trained network: `quant: {}` and every width at 32 give the
+    same logits as the run's own evaluation; 2-bit weights change them; a run trained with a
+    quant config keeps its full-precision weights and evaluates a quantized copy."""
+    from hotlap.costs import static_costs
+
+    recipe = get_recipe(name)
+    config = recipe.config({**recipe.smoke, "epochs": 2})
     result = recipe.train(config, digits_data, 0)
-    return recipe, config, result
-
-
-def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(trained, digits_data):
-    recipe, config, result = trained
     source = SourceRun(
         config=config.model_dump(), metrics=result.metrics, state=result.artifacts["model.pt"]
     )
 
+    def with_quant(quant):
+        return recipe.config({**config.model_dump(), "quant": quant})
+
     def evaluated(quant):
-        cfg = recipe.config({**config.model_dump(), "quant": quant})
-        return recipe.evaluate(cfg, digits_data, source, warmup=False)
+        return recipe.evaluate(with_quant(quant), digits_data, source, warmup=False)
 
     full = evaluated({})
-    assert full.metrics["tta_accuracy"] == result.metrics["tta_accuracy"]
+    assert torch.equal(full.artifacts["logits.npy"], result.artifacts["logits.npy"])
     at_32 = evaluated({"all.weight_bits": 32, "all.act_bits": 32, "all.format": "int"})
     assert torch.equal(at_32.artifacts["logits.npy"], full.artifacts["logits.npy"])
-    assert at_32.metrics["tta_accuracy"] == full.metrics["tta_accuracy"]
-    two = evaluated({"all.weight_bits": 2, "all.format": "int_channel"})
-    assert not torch.equal(two.artifacts["logits.npy"], full.artifacts["logits.npy"])
-    # a run that trains with a quant config keeps its full-precision weights, quantizes a copy
-    cfg = recipe.config(
-        {**config.model_dump(), "quant": {"all.weight_bits": 2, "all.format": "int_channel"}}
+
+    def measured(result):  # the accuracies (times are measured again)
+        return {k: v for k, v in result.metrics.items() if not k.endswith("_time")}
+
+    assert measured(at_32) == measured(full) and measured(full) == measured(result)
+    two = {"all.weight_bits": 2, "all.format": "int_channel"}
+    assert not torch.equal(evaluated(two).artifacts["logits.npy"], full.artifacts["logits.npy"])
+    again = recipe.train(with_quant(two), digits_data, 0)
+    assert not torch.equal(again.artifacts["logits.npy"], full.artifacts["logits.npy"])
+    assert again.artifacts["model.pt"].keys() == result.artifacts["model.pt"].keys()
+    sizes = (digits_data.num_classes, digits_data.train_size, len(digits_data.test_labels))
+    bits = static_costs(recipe, with_quant(two), *sizes, wanted={"avg_bits"})["avg_bits"]
+    assert (
+        2 < bits < 3 and static_costs(recipe, config, *sizes, wanted={"avg_bits"})["avg_bits"] == 32
     )
-    again = recipe.train(cfg, digits_data, 0)
-    assert all(
-        torch.equal(again.artifacts["model.pt"][k], v)
-        for k, v in result.artifacts["model.pt"].items()
-    )
-    assert torch.equal(again.artifacts["logits.npy"], two.artifacts["logits.npy"])
 
 
 EXAMPLE = str(Path(__file__).parents[1] / "examples" / "quantize.yaml")
@@ -230,3 +248,32 @@ def test_the_quantization_study_runs_with_tpe_and_brute_force(cli, tmp_path):
     assert plot.stat().st_size > 1000
     code, _, err = cli("best-so-far", "qz-tpe", "--plot", str(tmp_path / "curve.txt"))
     assert code == 2 and "--plot" in err and "\n" not in err.strip()
+
+
+def test_configs_breaking_a_per_config_bound_never_run(cli):
+    """avg_bits is known before a run: a config above the bound is excluded, recorded as such,
+    never run (also when the same command runs again), and the report says so."""
+    from hotlap.store import open_store
+
+    small = [o for o in SMALL if not o.startswith(("constraints", "space."))]
+    args = ["sweep", EXAMPLE, *small, "strategy=brute", "name=qz-bound", "space.quant.conv.weight_bits=[4, 16]",
+            "space.quant.linear.weight_bits=[8]", "space.quant.all.act_bits=[32]"]  # fmt: skip
+    code, out, err = cli(*args)
+    assert code == 0, err
+    with open_store(None, create=False) as store:
+        sweep = store.require("qz-bound")
+        by_bits = {
+            c.params.get("quant.conv.weight_bits"): c.config_id for c in store.configs(sweep.id)
+        }
+        excluded = store.excluded(sweep.id)
+        assert list(excluded) == [by_bits[16]] and "avg_bits 16" in excluded[by_bits[16]]
+        assert "at most 6.5" in excluded[by_bits[16]]
+        runs = store.runs(sweep.id)
+        assert {r.config_id for r in runs} == {by_bits[4], by_bits[None]}  # and the baseline
+    assert "excluded" in out + err
+    code, _, err = cli(*args)
+    assert code == 0, err
+    with open_store(None, create=False) as store:
+        assert len(store.runs(sweep.id)) == len(runs)
+    code, out, _ = cli("report", "qz-bound")
+    assert "Excluded before running, 1 config(s)" in out and by_bits[16] in out

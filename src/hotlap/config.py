@@ -121,8 +121,12 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
         if key in overrides:
             raise ConfigError(f"override {key!r} is given twice")
         value = parse_value(raw)
-        if isinstance(value, list | dict):
-            raise ConfigError(f"override {key}={raw} must be a single value, not a list or mapping")
+        if isinstance(value, list) or (isinstance(value, dict) and value):
+            # ({} is a value: an empty mapping field, e.g. quant={}; its entries are dotted keys)
+            raise ConfigError(
+                f"override {key}={raw} must be a single value, not a list or mapping"
+                + (f" (set one entry: {key}.KEY=VALUE)" if isinstance(value, dict) else "")
+            )
         overrides[key] = value
     return overrides
 

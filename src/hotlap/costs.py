@@ -143,15 +143,17 @@ def measure_inference(inference: Inference, wanted: Iterable[str]) -> dict[str, 
 
 
 def static_costs(
-    recipe: Any, config: Any, num_classes: int, train_size: int, test_size: int
-) -> dict[str, float]:
+    recipe: Any, config: Any, num_classes: int, train_size: int, test_size: int,
+    wanted: Iterable[str] | None = None,
+) -> dict[str, float]:  # fmt: skip
     """The costs a config has before it trains: parameters (frozen ones included), FLOPs of one
     example's forward pass (torch.utils.flop_counter: 2 per multiply-add), and FLOPs of a run:
     3x the forward pass for each trained example (forward and backward) plus the forward pass of
     each evaluation view of each test image (TTA: 2 or 6 views). Empty for a recipe without a
     network. Trained examples are optimizer steps x `batch_size` (with a batch schedule, the
     first batch size). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
-    quantized_bytes: hotlap.recipes.quantize.bit_widths; 32 bits where `quant` is {})."""
+    quantized_bytes: hotlap.recipes.quantize.bit_widths; 32 bits where `quant` is {}). `wanted`:
+    only those (the FLOP count, the slow part, is skipped where neither FLOPs metric is wanted)."""
     from hotlap.recipes.base import count_parameters, forward_flops
 
     if recipe.build_model is None:
@@ -162,15 +164,18 @@ def static_costs(
         from hotlap.recipes.quantize import bit_widths
 
         quant = bit_widths(model, config.quant).metrics()
-    side = config.input_size() if hasattr(config, "input_size") else 32
-    forward = forward_flops(model, (3, side, side))
-    out = {"parameters": float(count_parameters(model)), "forward_flops": float(forward)}
-    batch = getattr(config, "batch_size", None)
-    if recipe.total_steps is not None and batch:
-        views = {0: 1, 1: 2, 2: 6}.get(getattr(config, "tta_level", 0), 1)
-        examples = recipe.total_steps(config, train_size) * batch
-        out["run_flops"] = float(forward * (3 * examples + views * test_size))
-    return {**out, **{k: float(v) for k, v in quant.items()}}
+    out = {"parameters": float(count_parameters(model)), **{k: float(v) for k, v in quant.items()}}
+    names = set(STATIC if wanted is None else wanted)
+    if names & {"forward_flops", "run_flops"}:
+        side = config.input_size() if hasattr(config, "input_size") else 32
+        forward = forward_flops(model, (3, side, side))
+        out["forward_flops"] = float(forward)
+        batch = getattr(config, "batch_size", None)
+        if recipe.total_steps is not None and batch:
+            views = {0: 1, 1: 2, 2: 6}.get(getattr(config, "tta_level", 0), 1)
+            examples = recipe.total_steps(config, train_size) * batch
+            out["run_flops"] = float(forward * (3 * examples + views * test_size))
+    return {k: v for k, v in out.items() if k in names}
 
 
 def state_bytes(state: Any) -> int:

@@ -59,6 +59,9 @@ class Target:
     # over sqrt(12)), and the range it lives in (a fraction: 0 to 1).
     min_std: float = 0.0
     bounds: tuple[float, float] | None = None
+    # The judged values are differences from the baseline on the same seeds (`within`): the
+    # threshold is a difference (-0.005: at most half a point below the baseline).
+    relative: bool = False
 
     @property
     def alpha(self) -> float:

@@ -48,6 +48,7 @@ __all__ = [
 
 DB_NAME = "hotlap.db"
 SCHEMA_VERSION = 4
+EXCLUDED = "excluded"  # a race's decision for a config never run (a per-config bound it breaks)
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
         """CREATE TABLE sweeps (
@@ -539,6 +540,21 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (sweep_id, config_id, fidelity, stage, seeds, decision, reason, _now()),
             )
+
+    def exclude_config(self, sweep_id: str, config_id: str, fidelity: str, reason: str) -> None:
+        """Record that a config is never run: it breaks a per-config bound (known before it runs).
+        Kept as a race closed with no seeds, decision `excluded`."""
+        self.close_race(
+            sweep_id, config_id, fidelity, "search", seeds=0, decision=EXCLUDED, reason=reason
+        )
+
+    def excluded(self, sweep_id: str) -> dict[str, str]:
+        """config_id -> why it was excluded before running (`exclude_config`)."""
+        rows = self.db.execute(
+            "SELECT config_id, reason FROM races WHERE sweep_id = ? AND stage = 'search' AND decision = ?",
+            (sweep_id, EXCLUDED),
+        )
+        return {config_id: reason or "" for config_id, reason in rows}
 
     def closed_races(self, sweep_id: str, fidelity: str, stage: str) -> dict[str, int]:
         """config_id -> the seeds it had when its race closed."""

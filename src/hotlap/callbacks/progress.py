@@ -102,7 +102,10 @@ class RichProgress(Callback):
         self.metric = info.spec.metric(info.spec.primary.metric)
         self.directory = info.sweep.directory
         self.total, self.done, self.started_with = info.total, info.finished, info.finished
-        self.at_most = info.spec.racing is not None  # racing stops early: the total is a maximum
+        # racing stops early, and configs that break a per-config bound never run: the total is a maximum
+        self.at_most = info.spec.racing is not None or any(
+            info.spec.metric(b.metric).scope == "config" for b in info.spec.constraints
+        )
         self.judges = info.spec.target is not None and info.spec.racing is not None
         self.begin = time.monotonic()
         self.printed = self.done
@@ -188,7 +191,7 @@ class RichProgress(Callback):
         return ", ".join(parts)
 
     def message(self, text: str) -> None:
-        if text.startswith(("re-queued", "repaired", "promoting", "warning")):
+        if text.startswith(("re-queued", "repaired", "promoting", "warning", "excluded")):
             self.out.print(text, highlight=False, markup=False)
 
     def sweep_end(self, result: Any) -> None:

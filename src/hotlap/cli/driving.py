@@ -138,6 +138,9 @@ def _print_status(store: Any, sweep: Any) -> None:
     seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
     planned = planned_configs(spec)
     of = f"{len(configs)} of {planned}" if planned and state != "done" else str(len(configs))
+    excluded = store.excluded(sweep.id)
+    if excluded:  # never run: they break a per-config bound
+        of += f" ({len(excluded)} excluded before running)"
     table.add_row("configs", f"{of}, seeds {seeds} each")
     analysis = analyze(
         spec,

@@ -185,7 +185,12 @@ def best_so_far_command(
     metric = curves[0][1].spec.metric(curves[0][0].metric)
     finals = [c.final.best for c, _ in curves if c.final is not None and c.final.best is not None]
     overall = (max if curves[0][0].maximize else min)(finals) if finals else None
-    table = Table(title=f"best mean {metric.name} found", title_justify="left")
+    among = (
+        " among configs that pass the target"
+        if any(a.target is not None for _, a in curves)
+        else ""
+    )
+    table = Table(title=f"best mean {metric.name} found{among}", title_justify="left")
     for header in ("sweep", "strategy", "configs", "runs", "best", "config", "found after",
                    "reaches the best after"):  # fmt: skip
         table.add_column(
@@ -202,6 +207,11 @@ def best_so_far_command(
             f"{reach.configs} configs, {reach.runs} runs" if reach else "never",
         )  # fmt: skip
     console.print(table)
+    console.print(
+        "Bests are means over each config's seeds; whether two of them differ is a question for "
+        "hotlap compare SWEEP/CONFIG SWEEP/CONFIG (paired on shared seeds).",
+        highlight=False,
+    )
     if plot is None:
         folder.mkdir(parents=True, exist_ok=True)
         plot = folder / "best_so_far.png"

@@ -11,14 +11,13 @@ The seed experiments' variants are fields of the same config, off by default:
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, field_validator
+from pydantic import Field
 from torch import nn
 
 from hotlap.config import RecipeConfig
@@ -38,7 +37,7 @@ from hotlap.recipes.layers import (
     resolve_dtype,
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
-from hotlap.recipes.quantize import CALIBRATION_IMAGES, normalize_quant, quantize_network
+from hotlap.recipes.quantize import CALIBRATION_IMAGES, quant_check, quant_field, quantized_copy
 from hotlap.recipes.tta import (
     accuracy,
     combine_views,
@@ -130,10 +129,7 @@ class Airbench94Config(RecipeConfig):
         0.5, ge=0, le=1, description="weight of the untranslated views in TTA level 2"
     )
     eval_batch_size: int = Field(2000, ge=1, description="images per evaluation batch")
-    quant: dict[str, int | str] = Field(
-        {}, description="post-training fake quantization per layer, SELECTOR.ATTRIBUTE: value "
-        "(hotlap.recipes.quantize); {}: full precision",
-    )  # fmt: skip
+    quant: dict[str, int | str] = quant_field()  # post-training, per layer: hotlap.recipes.quantize
     # --- numerics
     dtype: Literal["auto", "fp32", "fp16", "bf16"] = Field(
         "auto", description="auto: fp16 on CUDA, fp32 on CPU; BatchNorm always fp32"
@@ -143,7 +139,7 @@ class Airbench94Config(RecipeConfig):
         description="torch.compile the training network (max-autotune on CUDA), once per worker and shape",
     )
 
-    _quant = field_validator("quant", mode="before")(lambda value: normalize_quant(value))
+    _quant = quant_check()
 
     def block_widths(self) -> tuple[int, int, int]:
         return tuple(  # type: ignore[return-value]
@@ -268,17 +264,13 @@ def quantized(net: nn.Module, data: DeviceData, config: Airbench94Config) -> nn.
     """Untimed: the trained network under the config's post-training quantization (a copy: the
     trained one stays as it is; integer inputs calibrated on the first training images), or the
     network itself where `quant` is {}."""
-    if not config.quant:
-        return net
     dtype = resolve_dtype(config, data.device)
     channels_last = data.device.type == "cuda"
-    clone = copy.deepcopy(net)
-    quantize_network(
-        clone, config.quant,
+    return quantized_copy(
+        net, config.quant,
         lambda: data.normalize(data.train_images[:CALIBRATION_IMAGES], dtype, channels_last),
         config.eval_batch_size,
     )  # fmt: skip
-    return clone
 
 
 def final_evaluation(

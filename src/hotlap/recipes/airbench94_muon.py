@@ -12,6 +12,7 @@ conv groups, whitening filters and TTA are the family's (hotlap.recipes.layers, 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.optim import Muon
+from hotlap.recipes.airbench94 import EVAL_FIELDS, evaluate, final_evaluation, quantized
 from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.layers import (
@@ -34,12 +36,11 @@ from hotlap.recipes.layers import (
     prepare_net,
     resolve_dtype,
 )
+from hotlap.recipes.quantize import quant_check, quant_field
 from hotlap.recipes.tta import (
     accuracy,
-    combine_views,
     predict_views,
     tta_inference,
-    tta_view_weights,
 )
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
@@ -100,6 +101,7 @@ class Airbench94MuonConfig(RecipeConfig):
         0.5, ge=0, le=1, description="weight of the untranslated views in TTA level 2"
     )
     eval_batch_size: int = Field(2000, ge=1, description="images per evaluation batch")
+    quant: dict[str, int | str] = quant_field()  # post-training, per layer: hotlap.recipes.quantize
     # --- numerics
     dtype: Literal["auto", "fp32", "fp16", "bf16"] = Field(
         "auto", description="auto: fp16 on CUDA, fp32 on CPU; BatchNorm always fp32"
@@ -111,6 +113,8 @@ class Airbench94MuonConfig(RecipeConfig):
         False,
         description="torch.compile the training network (max-autotune on CUDA), once per worker and shape",
     )
+
+    _quant = quant_check()
 
     def block_widths(self) -> tuple[int, int, int]:
         return tuple(  # type: ignore[return-value]
@@ -216,6 +220,9 @@ def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
     smoke={"width": 0.25, "batch_size": 128, "epochs": 8.0},
     metrics=["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
     shape=lambda c: shape_of(c),
+    # A trained network evaluated again (other TTA, a quantization) as airbench94's, with this net.
+    evaluate=functools.partial(evaluate, build_net=make_net),
+    eval_fields=EVAL_FIELDS,
 )
 def train(
     config: Airbench94MuonConfig, data: DeviceData, seed: int, *, on_epoch: EpochCallback | None = None,
@@ -290,22 +297,24 @@ def train(
         if step >= steps:
             break
 
-    with timer.region("eval"):  # timed: the final evaluation with TTA
-        images = data.normalize(data.test_images, dtype, channels_last)
-        logits = predict_views(net, images, config.tta_level, config.eval_batch_size)
-        tta_acc = accuracy(combine_views(logits, tta_view_weights(config.tta_level, config.tta_untranslated_weight)),
-                           data.test_labels)  # fmt: skip
+    trained = (
+        {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
+    )
+    net = quantized(net, data, config)  # type: ignore[arg-type]  (untimed; the weights kept are the trained ones)
+    logits, tta_acc = final_evaluation(net, data, config, timer)  # type: ignore[arg-type]  (timed, as airbench94's)
     artifacts: dict[str, Any] = {
         "logits.npy": logits.half().cpu(),
         "labels.npy": data.test_labels.to(torch.int16).cpu(),
     }
-    if keep_weights:
-        artifacts["model.pt"] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    if trained is not None:
+        artifacts["model.pt"] = trained
+    plain = accuracy(logits[0], data.test_labels) if config.quant else history[-1]["val_acc"]
+    example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
-        inference=tta_inference(net, config.tta_level, config.tta_untranslated_weight, images[:1],
+        inference=tta_inference(net, config.tta_level, config.tta_untranslated_weight, example,
                                 config.eval_batch_size, channels_last),
         seed=seed,
-        metrics={"tta_accuracy": tta_acc, "accuracy": history[-1]["val_acc"], "train_time": timer["train"],
+        metrics={"tta_accuracy": tta_acc, "accuracy": plain, "train_time": timer["train"],
                  "eval_time": timer["eval"], "total_time": timer["train"] + timer["eval"]},
         history=history, precision={v: k for k, v in DTYPES.items()}[dtype], artifacts=artifacts,
     )  # fmt: skip

@@ -41,7 +41,7 @@ from hotlap.errors import ConfigError
 
 __all__ = [
     "ATTRIBUTES", "CALIBRATION_IMAGES", "FULL", "BitWidths", "LayerFormat", "bit_widths", "check_quant",
-    "fake_quantize", "layer_formats", "normalize_quant", "quantize_network",
+    "fake_quantize", "layer_formats", "normalize_quant", "quant_field", "quantize_network", "quantized_copy",
 ]  # fmt: skip
 
 FULL = 32  # a width at which a tensor stays as stored
@@ -106,6 +106,41 @@ def normalize_quant(value: Any) -> dict[str, int | str]:
         if attribute.endswith("_frac") and not 0 <= item <= FULL:
             raise ValueError(f"{key}: {item} fractional bits is not from 0 to {FULL}")
     return flat  # type: ignore[return-value]
+
+
+def quant_field() -> Any:
+    """A recipe config's `quant` field (evaluation-only: list it in the recipe's eval_fields), with
+    its check: `quant: dict[str, int | str] = quant_field()` and `_quant = quant_check()`."""
+    from pydantic import Field
+
+    return Field(
+        {}, description="post-training fake quantization per layer, SELECTOR.ATTRIBUTE: value "
+        "(hotlap.recipes.quantize); {}: full precision",
+    )  # fmt: skip
+
+
+def quant_check() -> Any:
+    """The `quant` field's validator: the mapping checked and made flat (`normalize_quant`)."""
+    from pydantic import field_validator
+
+    return field_validator("quant", mode="before")(lambda value: normalize_quant(value))
+
+
+def quantized_copy(
+    net: nn.Module,
+    quant: Mapping[str, Any],
+    calibration: Callable[[], torch.Tensor],
+    batch_size: int,
+) -> nn.Module:
+    """Untimed: a quantized copy of the trained `net` (which stays as it is: its weights are the
+    ones a run keeps), or `net` itself where `quant` is {}."""
+    if not quant:
+        return net
+    import copy
+
+    clone = copy.deepcopy(net)
+    quantize_network(clone, quant, calibration, batch_size)
+    return clone
 
 
 def _quantizable(net: nn.Module) -> dict[str, nn.Module]:

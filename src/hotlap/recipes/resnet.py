@@ -24,7 +24,7 @@ import math
 import resource
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,10 +38,11 @@ from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import ConfigError, RunFailed
 from hotlap.metrics import Metric
 from hotlap.recipes.augment import color_jitter, mix, random_erasing, random_resized_crop, resize
-from hotlap.recipes.base import EpochCallback, Inference, RunResult, recipe
+from hotlap.recipes.base import EpochCallback, Inference, RunResult, SourceRun, recipe
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.finetune import GROUPS, load_pretrained, parameter_groups
 from hotlap.recipes.layers import DTYPES
+from hotlap.recipes.quantize import CALIBRATION_IMAGES, quant_check, quant_field, quantized_copy
 from hotlap.recipes.schedules import LrSchedule, SchedulerName
 from hotlap.timing import RegionTimer
 
@@ -144,6 +145,9 @@ class ResnetConfig(RecipeConfig):
     )
     compile: bool = Field(False, description="torch.compile the network, once per worker and shape")
     eval_batch_size: int = Field(1000, ge=1, description="images per evaluation batch")
+    quant: dict[str, int | str] = quant_field()  # post-training, per layer: hotlap.recipes.quantize
+
+    _quant = quant_check()
 
     @model_validator(mode="after")
     def _consistent(self) -> ResnetConfig:
@@ -384,30 +388,6 @@ def warmup_config(config: ResnetConfig) -> ResnetConfig:
                                      "batch_schedule": {}, "scheduler": "none"})  # fmt: skip
 
 
-@recipe(
-    "resnet",
-    config=ResnetConfig,
-    build_model=make_net,
-    total_steps=total_steps,
-    summary="torchvision ResNet-18/34/50 and WRN-50-2 on CIFAR-100/10: SGD/AdamW, schedules, AMP, mixup/cutmix, fine-tuning",
-    # On the 1,437 digits: ResNet-18 with the CIFAR stem at the digits' own 8x8 (an epoch in about
-    # a second on 2 CPU cores), 200 held out, 5 epochs of batch 64, one of warmup, cosine from lr
-    # 0.02, no crop (a 4-px crop at 32 is a 1-px one at 8): 97.2% and 94.4% (seeds 0-1), 6 s of
-    # training each (2026-12-01). At lr 0.05 with the crop: 94% after 6 epochs.
-    smoke={
-        "image_size": 8,
-        "epochs": 5,
-        "batch_size": 64,
-        "lr": 0.02,
-        "val_size": 200,
-        "scheduler": "cosine",
-        "crop_padding": 0,
-    },
-    metrics=["accuracy", TOP5, VAL, "train_time", "eval_time", "total_time"],
-    shape=shape_of,
-    check=check,
-    warmup=warmup_config,
-)
 def train(
     config: ResnetConfig, data: DeviceData, seed: int, *, on_epoch: EpochCallback | None = None,
     keep_weights: bool = True,
@@ -530,39 +510,154 @@ def train(
     if best is not None:  # early stopping ends on the best validated weights
         net.load_state_dict(best[1])
 
-    with timer.region("eval"):  # timed: the test set, once
-        logits = predict(
-            net,
-            data.test_images,
-            train_data,
-            config,
-            amp_dtype,
-            train_data.normalize,
-            channels_last,
-        )
-        top1, top5 = top_k(logits, data.test_labels, 1), top_k(logits, data.test_labels, 5)
-    final_val = (
-        top_k(predict(net, val_images, train_data, config, amp_dtype, train_data.normalize, channels_last), val_labels, 1)
-        if len(val_labels) else float("nan")
-    )  # fmt: skip
-    artifacts: dict[str, Any] = {
-        "logits.npy": logits.half().cpu(),
-        "labels.npy": data.test_labels.to(torch.int16).cpu(),
-    }
-    if keep_weights:
+    artifacts: dict[str, Any] = {}
+    if keep_weights:  # the trained weights (a quantized config evaluates a quantized copy)
         artifacts["model.pt"] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-    metrics = {"accuracy": top1, "top5_accuracy": top5, "train_time": timer["train"], "eval_time": timer["eval"],
-               "total_time": timer["train"] + timer["eval"]}  # fmt: skip
-    if math.isfinite(final_val):
-        metrics["val_accuracy"] = final_val
-    precision = "fp32" if amp_dtype is None else {v: k for k, v in DTYPES.items()}[amp_dtype]
+    final = Final(data, train_data, val_images, val_labels, config, amp_dtype, channels_last)
+    net = final.quantized(net)
+    logits, metrics = final.evaluate(net, timer)
+    artifacts.update(final.artifacts(logits))
+    metrics.update({"train_time": timer["train"], "total_time": timer["train"] + timer["eval"]})
+    return RunResult(seed=seed, metrics=metrics, history=history, precision=final.precision, artifacts=artifacts,
+                     inference=final.inference(net))  # fmt: skip
 
-    def infer(batch: torch.Tensor) -> torch.Tensor:  # as the test set is evaluated
-        net.eval()
-        with _amp(device, amp_dtype):
-            return net(resize(batch, config.input_size())).float()
 
-    example = train_data.normalize(data.test_images[:1], torch.float32, channels_last)
-    inference = Inference(infer, example, config.eval_batch_size, channels_last)
-    return RunResult(seed=seed, metrics=metrics, history=history, precision=precision, artifacts=artifacts,
-                     inference=inference)  # fmt: skip
+# =============================================================================================
+#  Evaluation: the test set once, at the end (and on a trained network again: `evaluate`)
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class Final:
+    """The final evaluation of a trained network: the test set (timed), the validation split."""
+
+    data: DeviceData
+    train_data: DeviceData  # the training images kept (its normalization: ImageNet's for that stem)
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    config: ResnetConfig
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+
+    @property
+    def precision(self) -> str:
+        return (
+            "fp32" if self.amp_dtype is None else {v: k for k, v in DTYPES.items()}[self.amp_dtype]
+        )
+
+    def predict(self, net: nn.Module, images: torch.Tensor) -> torch.Tensor:
+        return predict(net, images, self.train_data, self.config, self.amp_dtype, self.train_data.normalize,
+                       self.channels_last)  # fmt: skip
+
+    def quantized(self, net: nn.Module) -> nn.Module:
+        """Untimed: the config's post-training quantization of a copy (integer inputs calibrated on
+        the first training images), or the network itself."""
+        size = self.config.input_size()
+        return quantized_copy(
+            net, self.config.quant,
+            lambda: resize(self.train_data.normalize(self.train_data.train_images[:CALIBRATION_IMAGES],
+                                                     torch.float32, self.channels_last), size),
+            self.config.eval_batch_size,
+        )  # fmt: skip
+
+    def evaluate(self, net: nn.Module, timer: RegionTimer) -> tuple[torch.Tensor, dict[str, float]]:
+        """The test set's logits (timed: `eval`), top-1 and top-5 accuracy, and the validation
+        split's accuracy where there is one (untimed)."""
+        with timer.region("eval"):  # timed: the test set, once
+            logits = self.predict(net, self.data.test_images)
+            top1, top5 = (
+                top_k(logits, self.data.test_labels, 1),
+                top_k(logits, self.data.test_labels, 5),
+            )
+        metrics = {"accuracy": top1, "top5_accuracy": top5, "eval_time": timer["eval"]}
+        if len(self.val_labels):
+            metrics["val_accuracy"] = top_k(self.predict(net, self.val_images), self.val_labels, 1)
+        return logits, metrics
+
+    def artifacts(self, logits: torch.Tensor) -> dict[str, Any]:
+        return {
+            "logits.npy": logits.half().cpu(),
+            "labels.npy": self.data.test_labels.to(torch.int16).cpu(),
+        }
+
+    def inference(self, net: nn.Module) -> Inference:
+        device, amp_dtype, size = self.data.device, self.amp_dtype, self.config.input_size()
+
+        def infer(batch: torch.Tensor) -> torch.Tensor:  # as the test set is evaluated
+            net.eval()
+            with _amp(device, amp_dtype):
+                return net(resize(batch, size)).float()
+
+        example = self.train_data.normalize(
+            self.data.test_images[:1], torch.float32, self.channels_last
+        )
+        return Inference(infer, example, self.config.eval_batch_size, self.channels_last)
+
+
+def evaluate(
+    config: ResnetConfig, data: DeviceData, source: SourceRun, *, warmup: bool = True
+) -> RunResult:
+    """Evaluate `config` on the network `source` trained (configs that differ only in EVAL_FIELDS
+    share it): from its weights, quantized where the config says, timed like a training run's
+    final evaluation (after one untimed pass where `warmup`). Training metrics and times are the
+    source's."""
+    device = data.device
+    amp_dtype, _ = resolve_amp(config, device)
+    channels_last = device.type == "cuda"
+    train_data, val_images, val_labels = split_validation(data, config)
+    if config.stem == "imagenet":
+        train_data = replace(train_data, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    net = make_net(config, data.num_classes).to(
+        device
+    )  # a pretrained run's weights are all in its state
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
+    final = Final(data, train_data, val_images, val_labels, config, amp_dtype, channels_last)
+    net = final.quantized(net)
+    if warmup:
+        final.evaluate(net, RegionTimer(device))
+    timer = RegionTimer(device)
+    logits, measured = final.evaluate(net, timer)
+    metrics = {**source.metrics, **measured}
+    if "train_time" in source.metrics:
+        metrics["total_time"] = source.metrics["train_time"] + timer["eval"]
+    return RunResult(seed=-1, metrics=metrics, history=source.history, precision=final.precision,
+                     artifacts=final.artifacts(logits), inference=final.inference(net))  # fmt: skip
+
+
+# Fields that change only the final evaluation: configs that differ in them alone train the same
+# network per seed.
+EVAL_FIELDS = ("quant", "eval_batch_size")
+
+
+# =============================================================================================
+#  Registration
+# =============================================================================================
+
+recipe(
+    "resnet",
+    config=ResnetConfig,
+    build_model=make_net,
+    total_steps=total_steps,
+    summary="torchvision ResNet-18/34/50 and WRN-50-2 on CIFAR-100/10: SGD/AdamW, schedules, AMP, mixup/cutmix, fine-tuning",
+    # On the 1,437 digits: ResNet-18 with the CIFAR stem at the digits' own 8x8 (an epoch in about
+    # a second on 2 CPU cores), 200 held out, 5 epochs of batch 64, one of warmup, cosine from lr
+    # 0.02, no crop (a 4-px crop at 32 is a 1-px one at 8): 97.2% and 94.4% (seeds 0-1), 6 s of
+    # training each (2026-12-01). At lr 0.05 with the crop: 94% after 6 epochs.
+    smoke={
+        "image_size": 8,
+        "epochs": 5,
+        "batch_size": 64,
+        "lr": 0.02,
+        "val_size": 200,
+        "scheduler": "cosine",
+        "crop_padding": 0,
+    },
+    metrics=["accuracy", TOP5, VAL, "train_time", "eval_time", "total_time"],
+    shape=shape_of,
+    check=check,
+    warmup=warmup_config,
+    evaluate=evaluate,
+    eval_fields=EVAL_FIELDS,
+)(train)

@@ -51,6 +51,7 @@ def load_report(store: Store, key: str) -> Report:
         store.configs(sweep.id),
         store.runs(sweep.id, details=False),
         devices=store.run_devices(sweep.id),
+        excluded=store.excluded(sweep.id),
     )
     env_path = sweep.directory / "env.json"
     environment = json.loads(env_path.read_text()) if env_path.exists() else None

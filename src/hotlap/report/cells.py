@@ -95,7 +95,9 @@ def _headers(analysis: Analysis, *, long: bool = False) -> list[str]:
     acc = f"{quality.name} {quality.shown_unit}".strip()
     time = f"{cost.name} {cost.shown_unit}".strip()
     confidence = f"{analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
-    target = analysis.target
+    target = (
+        analysis.target if analysis.target is not None and not analysis.target.relative else None
+    )
     success = f"{'≥' if target.maximize else '≤'} {target.shown} (CI)" if target else "success"
     if long:
         confidence = (
@@ -205,8 +207,16 @@ def _constraints_line(analysis: Analysis) -> str | None:
     if not bounds:
         return None
     text = "Constraints: " + "; ".join(b.describe() for b in bounds) + "."
+    if analysis.excluded:
+        shown = "; ".join(f"{cid} ({what})" for cid, what in list(analysis.excluded.items())[:10])
+        more = f" and {len(analysis.excluded) - 10} more" if len(analysis.excluded) > 10 else ""
+        text += f" Excluded before running, {len(analysis.excluded)} config(s): {shown}{more}."
     if not analysis.broken:
-        return text + " Every config keeps them."
+        return text + (
+            " Every config that ran keeps them."
+            if analysis.excluded
+            else " Every config keeps them."
+        )
     shown = "; ".join(f"{cid} ({what})" for cid, what in list(analysis.broken.items())[:10])
     more = f" and {len(analysis.broken) - 10} more" if len(analysis.broken) > 10 else ""
     return f"{text} Broken by {len(analysis.broken)} config(s), never recommended: {shown}{more}."

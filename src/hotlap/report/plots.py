@@ -159,7 +159,7 @@ def _unit(metric: Any) -> str:
 
 
 def _target_line(ax: Any, analysis: Analysis, horizontal: bool = True) -> None:
-    if analysis.target is None:
+    if analysis.target is None or analysis.target.relative:  # a difference: no line on the values
         return
     value = analysis.quality.scaled(analysis.target.threshold)
     line = ax.axhline if horizontal else ax.axvline
@@ -342,7 +342,7 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
     _target_line(ax, analysis)
     ax.set_ylabel(f"{analysis.quality_metric} per seed{_unit(analysis.quality)}")
     ax.set_title(f"{analysis.quality_metric} per seed, best first (★ recommended)", fontsize=10)
-    if analysis.target is not None:
+    if analysis.target is not None and not analysis.target.relative:  # (its line has the label)
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return _save(fig, path)

@@ -168,6 +168,7 @@ def document(
             "maximize": analysis.target.maximize,
             "criterion": analysis.target.criterion, "success_rate": analysis.target.success_rate,
             "confidence": analysis.target.confidence,
+            "relative_to": "baseline" if analysis.target.relative else None,
         },
         "alpha_per_look": analysis.alpha,
         "warnings": list(analysis.warnings),

@@ -99,6 +99,9 @@ class Analysis:
     # Configs whose means break a `constraints` bound (config id -> what it broke): never
     # recommended, never on the Pareto front.
     broken: dict[str, str] = field(default_factory=dict)
+    # Configs never run: they break a bound on a per-config metric, known before a run
+    # (hotlap.sweep.exclusion; config id -> what it broke). Recorded by the engine.
+    excluded: dict[str, str] = field(default_factory=dict)
 
     @property
     def quality(self) -> Metric:
@@ -144,7 +147,7 @@ def _report(
                for m in names}  # fmt: skip
     success = None
     target = make_target(spec)
-    if target is not None:
+    if target is not None and not target.relative:  # (a relative one: differences, in `verdict`)
         observed = list(values[target.metric].values())
         hits = [1.0 if target.reached(v) else 0.0 for v in observed]
         success = success_rate(hits, 0.5, spec.confidence)
@@ -165,9 +168,15 @@ def _judge(
     metrics = decision_metrics(spec)
     quality, cost = metrics.quality.name, metrics.cost.name
     judged: dict[str, Verdict] = {}
+    target = make_target(spec)
     if alpha is not None:
         values = {}
         racing = spec.racing is not None and all(stage == "search" for _, _, stage in keys)
+        reference = (
+            _baseline_values(by_id, groups, keys, quality)
+            if target is not None and target.relative
+            else None
+        )
         schedule = spec.look_schedule()
         for key in keys:
             done = [r for r in groups[key] if r.status == "done"]
@@ -179,6 +188,11 @@ def _judge(
             values[key[0]] = {
                 m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)
             }
+            if reference is not None:  # judged on the differences from the baseline, seed by seed
+                values[key[0]][quality] = [
+                    r.values[quality] - reference[r.seed]
+                    for r in sorted(done, key=lambda r: r.seed) if quality in r.values and r.seed in reference
+                ]  # fmt: skip
         judged = verdicts(spec, values, alpha, time_alpha)
     reports = [_report(by_id[c], f, s, groups[(c, f, s)], spec, judged.get(c)) for c, f, s in keys]
     baseline = next((r for r in reports if r.is_baseline), None)
@@ -192,6 +206,20 @@ def _judge(
             reports[i], vs_baseline=results[2 * k], cost_vs_baseline=results[2 * k + 1]
         )
     return reports
+
+
+def _baseline_values(
+    by_id: dict[str, ConfigRecord], groups: dict[tuple[str, str, str], list[RunRecord]],
+    keys: list[tuple[str, str, str]], metric: str,
+) -> dict[int, float]:  # fmt: skip
+    """The group's baseline's value of `metric` per seed (done runs): what a relative target
+    pairs each config with. Empty where the group has no baseline."""
+    key = next((k for k in keys if by_id[k[0]].is_baseline), None)
+    if key is None:
+        return {}
+    return {
+        r.seed: r.values[metric] for r in groups[key] if r.status == "done" and metric in r.values
+    }
 
 
 def _holm_per_metric(results: list[Comparison], metrics: int) -> list[Comparison]:
@@ -208,12 +236,14 @@ def _holm_per_metric(results: list[Comparison], metrics: int) -> list[Comparison
 
 def analyze(
     spec: SweepSpec, configs: Sequence[ConfigRecord], runs: Sequence[RunRecord], *,
-    comparisons: bool = True, devices: dict[str, int] | None = None,
+    comparisons: bool = True, devices: dict[str, int] | None = None, excluded: dict[str, str] | None = None,
 ) -> Analysis:  # fmt: skip
     """The sweep's decisions. `comparisons=False` skips the tests against the baseline (what
-    `hotlap status` and the engine do not show)."""
+    `hotlap status` and the engine do not show). `excluded`: the configs the engine never ran
+    (`Store.excluded`), said in the report."""
     with without_gc():
-        return _analyze(spec, configs, runs, comparisons, devices)
+        analysis = _analyze(spec, configs, runs, comparisons, devices)
+    return dataclasses.replace(analysis, excluded=dict(excluded)) if excluded else analysis
 
 
 def _analyze(

@@ -4,8 +4,9 @@ A study that asks "does TPE reach brute force's best with fewer evaluations?" co
 sweep, the best objective value found so far against the evaluations spent. Configs are taken in
 the order the strategy proposed them (the store's order); after config k the sweep had spent every
 full-fidelity search run of configs 1..k, and its best is the best mean of the first objective
-among those configs that keep the spec's constraints. Pure: a function of an `Analysis` and the
-proposal order.
+among those configs that keep the spec's constraints (and, where the spec has a target, pass it:
+then the objective is the cost minimized among passing configs, e.g. the fewest bits within half a
+point of full precision). Pure: a function of an `Analysis` and the proposal order.
 """
 
 from __future__ import annotations
@@ -82,7 +83,10 @@ def best_so_far(analysis: Analysis, order: Sequence[str], sweep: str) -> Curve:
         runs += report.n
         summary = report.metrics.get(metric)
         mean = summary.mean if summary is not None else None
-        kept = config_id not in analysis.broken
+        passes = analysis.target is None or (
+            report.verdict is not None and report.verdict.decision == "pass"
+        )
+        kept = config_id not in analysis.broken and passes
         if (
             kept
             and mean is not None

@@ -36,6 +36,7 @@ from hotlap.recipes import Recipe, get_recipe
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
 from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
 from hotlap.sweep.artifacts import copy_best, run_directory, write_run
+from hotlap.sweep.exclusion import exclusion
 from hotlap.sweep.judging import Guarantee, guarantee
 from hotlap.sweep.plan import planned_runs
 from hotlap.sweep.queue import RunQueue
@@ -132,6 +133,9 @@ class Engine:
         self._level: Guarantee | None = None  # the levels each look is made at
         self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
+        self.excluded: dict[
+            str, str
+        ] = {}  # config id -> the per-config bound it breaks (never run)
         derived = self.spec.derived_from is not None
         self._shares = not derived and any(
             shares_training(self.spec, r) for r in self.recipes.values()
@@ -213,7 +217,7 @@ class Engine:
 
     def _analysis(self) -> Analysis:
         return analyze(self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id, details=False),
-                       comparisons=False, devices=self.store.run_devices(self.sweep.id))  # fmt: skip
+                       comparisons=False, devices=self.store.run_devices(self.sweep.id), excluded=self.excluded)  # fmt: skip
 
     def _finish(self, state: str, message: str) -> SweepResult:
         analysis = self._analysis()
@@ -253,6 +257,10 @@ class Engine:
         history = []
         for config in list(self.configs.values()):
             if config.origin == "baseline":
+                continue
+            if config.config_id in self.excluded:  # breaks a per-config bound: never runs
+                stage.seeds.mark_closed(config.config_id)
+                history.append((config.params, None, None))
                 continue
             self._join(config, stage)
             seeds = stage.seeds
@@ -299,6 +307,10 @@ class Engine:
                 if stage.seeds.joined(config_id):  # still running or racing
                     if not finite:
                         stage.pending[config_id].append(proposal)
+                    continue
+                if self._excludes(config, stage):  # known to break a bound before it runs
+                    if not finite:
+                        strategy.tell(proposal, None)
                     continue
                 stage.pending[config_id] = [proposal]
                 self._join(config, stage)
@@ -453,7 +465,11 @@ class Engine:
                 return queued
 
     def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
-        return strategy_feedback(self.summaries.get((config_id, stage.fidelity)), self.spec)
+        baseline = next((c for c in self.configs.values() if c.is_baseline), None)
+        reference = self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
+        return strategy_feedback(
+            self.summaries.get((config_id, stage.fidelity)), self.spec, reference
+        )
 
     # --- dispatching runs ----------------------------------------------------------------------
 
@@ -564,6 +580,22 @@ class Engine:
         self.configs[record.config_id] = record
         self.sharing.add_configs([record])
         return record
+
+    def _excludes(self, config: ConfigRecord, stage: _Stage) -> bool:
+        """Whether `config` breaks a per-config bound (parameters, FLOPs, bits: known before it
+        runs); if so it is recorded as excluded and never runs."""
+        reason = (
+            None
+            if config.is_baseline
+            else exclusion(self.spec, self.recipe_of(config), config.config)
+        )
+        if reason is None:
+            return False
+        self.store.exclude_config(self.sweep.id, config.config_id, stage.fidelity, reason)
+        self.excluded[config.config_id] = reason
+        stage.seeds.mark_closed(config.config_id)
+        self._log(f"excluded {config.config_id} before running: {reason}")
+        return True
 
     def recipe_of(self, config: ConfigRecord) -> Recipe:
         """The recipe a stored config belongs to (read from its swept values)."""
@@ -723,6 +755,7 @@ class Engine:
         self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
         searched = self.store.runs(self.sweep.id, stage="search", details=False)
         self.summaries = summarize_configs(self.configs.values(), searched)
+        self.excluded = self.store.excluded(self.sweep.id)
         decided = self.store.race_decisions(self.sweep.id)
         self._passed = {key for key, decision in decided.items() if decision == "pass"}
         self._answer = self._current_answer() if self._judges_target() else None

@@ -64,12 +64,18 @@ def make_target(spec: SweepSpec) -> Target | None:
     if spec.target is None:
         return None
     metric = spec.metric(spec.target.metric or spec.primary.metric)
-    target = spec.target.target()
+    target = spec.target.target(maximize=metric.direction == "maximize")
     fraction = metric.kind == "fraction"
+    shown = metric.format(target.threshold)
+    bounds = (0.0, 1.0) if fraction else None
+    if target.relative:  # a difference of two accuracies on one test set: -1 to 1, the same steps
+        within = metric.format(abs(target.threshold)).replace("%", " points")
+        shown = f"the baseline's {'-' if target.maximize else '+'} {within} (paired by seed)"
+        bounds = (-1.0, 1.0) if fraction else None
     return Target(
         metric.name, target.threshold, target.criterion, target.success_rate, target.confidence,
-        target.maximize, metric.format(target.threshold),
-        min_std=resolution_std(spec.dataset) if fraction else 0.0, bounds=(0.0, 1.0) if fraction else None,
+        target.maximize, shown, min_std=resolution_std(spec.dataset) if fraction else 0.0, bounds=bounds,
+        relative=target.relative,
     )  # fmt: skip
 
 

@@ -79,16 +79,23 @@ def objective_values(summary: ConfigSummary, objective: Sequence[Objective]) -> 
 
 
 def strategy_feedback(
-    summary: ConfigSummary | None, spec: SweepSpec
+    summary: ConfigSummary | None, spec: SweepSpec, baseline: ConfigSummary | None = None
 ) -> tuple[list[float] | None, float | None]:
     """What a strategy learns of a config: its objective means, and the constraint (<= 0 when the
-    mean, or the success rate, reaches the target, and every `constraints` bound holds)."""
+    mean, or the success rate, reaches the target, and every `constraints` bound holds). A target
+    relative to the baseline takes the difference of the means (`baseline`'s summary; no
+    constraint from it while the baseline has no run)."""
     if summary is None or summary.n == 0:
         return None, None
     values = objective_values(summary, spec.objective)
     constraint = None
     target = make_target(spec)
-    if target is not None:
+    if target is not None and target.relative:
+        reference = baseline.mean(target.metric) if baseline is not None and baseline.n else None
+        if reference is not None:
+            gap = (summary.mean(target.metric) or 0.0) - reference
+            constraint = target.threshold - gap if target.maximize else gap - target.threshold
+    elif target is not None:
         observed = summary.values[target.metric]
         if target.criterion == "mean":
             mean = summary.mean(target.metric) or 0.0

@@ -219,12 +219,18 @@ class TargetSpec(_Strict):
     """The value a config's metric must reach, and how sure hotlap must be.
 
     `at_least` for a maximized metric (an accuracy), `at_most` for a minimized one (a loss, a
-    latency). `metric` defaults to the recipe's first declared metric.
+    latency). `within`: relative to the baseline instead, paired by seed: a config's mean
+    difference from the baseline on the same seeds may be at most this much worse (a quantized
+    network within 0.005 of full precision). `metric` defaults to the recipe's first declared
+    metric.
     """
 
     metric: str | None = None
     at_least: float | None = None
     at_most: float | None = None
+    within: float | None = Field(
+        None, gt=0, description="at most this much worse than the baseline"
+    )
     criterion: Literal["mean", "success_rate"] = "mean"
     success_rate: float = Field(
         0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
@@ -233,16 +239,30 @@ class TargetSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_threshold(self) -> TargetSpec:
-        if (self.at_least is None) == (self.at_most is None):
-            raise ValueError("give at_least (a maximized metric) or at_most (a minimized one)")
+        given = [v for v in (self.at_least, self.at_most, self.within) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give at_least (a maximized metric), at_most (a minimized one) or within (of the baseline)"
+            )
         return self
 
     @property
     def threshold(self) -> float:
+        """The bound the judged quantity must reach: the metric's own, or with `within` the
+        difference from the baseline (minus `within` for a maximized metric: `target()`)."""
+        if self.within is not None:
+            return self.within
         return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
 
-    def target(self) -> Target:
+    def target(self, maximize: bool | None = None) -> Target:
+        """The decision rule's target; `maximize`: the metric's direction (needed with `within`)."""
         assert self.metric is not None, "resolved by validation"
+        if self.within is not None:
+            assert maximize is not None, "a relative target needs the metric's direction"
+            return Target(
+                self.metric, -self.within if maximize else self.within, self.criterion, self.success_rate,
+                self.confidence, maximize=maximize, relative=True,
+            )  # fmt: skip
         return Target(
             self.metric, self.threshold, self.criterion, self.success_rate, self.confidence,
             maximize=self.at_least is not None,

@@ -209,12 +209,16 @@ def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSp
                 f"objective.target: {name} is the same for every seed of a config, nothing to decide with "
                 "confidence; minimize it instead"
             )
-        if metric.direction == "maximize" and target.at_least is None:
+        if target.within is not None:
+            _check_within(spec, name, metric)
+        elif metric.direction == "maximize" and target.at_least is None:
             raise SpecError(f"objective.target: {name} is maximized; give at_least, not at_most")
         if metric.direction == "minimize" and target.at_most is None:
             raise SpecError(f"objective.target: {name} is minimized; give at_most, not at_least")
         if metric.kind == "fraction" and not 0 < target.threshold < 1:
-            which = "at_least" if target.at_least is not None else "at_most"
+            which = next(
+                k for k in ("at_least", "at_most", "within") if getattr(target, k) is not None
+            )
             raise SpecError(
                 f"objective.target.{which}: {name} is a fraction; give a value in (0, 1)"
             )
@@ -256,6 +260,26 @@ def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSp
     if spec.strategy.name == "nsga2" and len(objective) + (target is not None) < 2:
         raise SpecError("strategy nsga2 is multi-objective: give two or more objective metrics")
     return spec.model_copy(update=updates) if updates else spec
+
+
+def _check_within(spec: SweepSpec, name: str, metric: Any) -> None:
+    """A target relative to the baseline compares every config with it on the same seeds."""
+    if spec.baseline is None:
+        raise SpecError(
+            "objective.target.within: relative to the baseline; give baseline: {} (or its overrides)"
+        )
+    if spec.racing is not None:
+        raise SpecError(
+            "objective.target.within: each config is paired with the baseline on every seed; give a fixed "
+            "number of seeds (seeds: 10), not racing"
+        )
+    if spec.target is not None and spec.target.criterion != "mean":
+        raise SpecError("objective.target.within: judged on the mean difference; criterion success_rate "
+                        "needs at_least or at_most")  # fmt: skip
+    if spec.verify is not None:
+        raise SpecError(
+            "objective.target.within: verify on fresh seeds is not supported with a relative target"
+        )
 
 
 def _known(metrics: Mapping[str, Any]) -> str:
