@@ -18,13 +18,12 @@ pass excluded, as airbench's logging evaluation), `eval_time` the final test eva
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import resource
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,11 +37,12 @@ from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import ConfigError, RunFailed
 from hotlap.metrics import Metric
 from hotlap.recipes.augment import color_jitter, mix, random_erasing, random_resized_crop, resize
-from hotlap.recipes.base import EpochCallback, Inference, RunResult, SourceRun, recipe
+from hotlap.recipes.base import EpochCallback, RunResult, SourceRun, recipe
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.finetune import GROUPS, load_pretrained, parameter_groups
 from hotlap.recipes.layers import DTYPES
-from hotlap.recipes.quantize import CALIBRATION_IMAGES, quant_check, quant_field, quantized_copy
+from hotlap.recipes.quantize import quant_check, quant_field
+from hotlap.recipes.resnet_eval import Final, amp, predict, top_k
 from hotlap.recipes.schedules import LrSchedule, SchedulerName
 from hotlap.timing import RegionTimer
 
@@ -322,36 +322,8 @@ def augment(
 
 
 # =============================================================================================
-#  Evaluation
+#  Evaluation: predictions, top-k, the final evaluation (hotlap.recipes.resnet_eval); memory
 # =============================================================================================
-
-
-def _amp(device: torch.device, dtype: torch.dtype | None) -> Any:
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def predict(
-    net: nn.Module, images: torch.Tensor, data: DeviceData, config: ResnetConfig, dtype: torch.dtype | None,
-    normalize: Any, channels_last: bool,
-) -> torch.Tensor:  # fmt: skip
-    """Logits of uint8 images, batch by batch, in eval mode (resized for the imagenet stem)."""
-    net.eval()
-    out = []
-    with torch.no_grad(), _amp(data.device, dtype):
-        for start in range(0, len(images), config.eval_batch_size):
-            x = resize(normalize(images[start : start + config.eval_batch_size], torch.float32, channels_last),
-                       config.input_size())  # fmt: skip
-            out.append(net(x).float())
-    return torch.cat(out) if out else torch.empty(0, data.num_classes, device=data.device)
-
-
-def top_k(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
-    if len(labels) == 0:
-        return float("nan")
-    k = min(k, logits.shape[1])
-    return (logits.topk(k, dim=1).indices == labels[:, None]).any(1).float().mean().item()
 
 
 def host_rss() -> int:
@@ -414,7 +386,7 @@ def train(
                 x = torch.zeros(batch, 3, config.input_size(), config.input_size(), device=device)
                 if channels_last:  # the layout the run's batches have: no recompilation mid-run
                     x = x.contiguous(memory_format=torch.channels_last)
-                with _amp(device, amp_dtype):
+                with amp(device, amp_dtype):
                     compiled_forward(x).float().sum().backward()
 
         net, forward = compiled(
@@ -458,7 +430,7 @@ def train(
                 x = augment(inputs, config, mean, std, generator)
                 x, targets = mix(x, labels, data.num_classes, mixup_alpha=config.mixup_alpha,
                                  cutmix_alpha=config.cutmix_alpha)  # fmt: skip
-                with _amp(device, amp_dtype):
+                with amp(device, amp_dtype):
                     outputs = forward(x)
                     loss = F.cross_entropy(
                         outputs.float(), targets, label_smoothing=config.label_smoothing
@@ -523,75 +495,8 @@ def train(
 
 
 # =============================================================================================
-#  Evaluation: the test set once, at the end (and on a trained network again: `evaluate`)
+#  A trained network evaluated again (configs that differ only in EVAL_FIELDS share it)
 # =============================================================================================
-
-
-@dataclass(frozen=True)
-class Final:
-    """The final evaluation of a trained network: the test set (timed), the validation split."""
-
-    data: DeviceData
-    train_data: DeviceData  # the training images kept (its normalization: ImageNet's for that stem)
-    val_images: torch.Tensor
-    val_labels: torch.Tensor
-    config: ResnetConfig
-    amp_dtype: torch.dtype | None
-    channels_last: bool
-
-    @property
-    def precision(self) -> str:
-        return (
-            "fp32" if self.amp_dtype is None else {v: k for k, v in DTYPES.items()}[self.amp_dtype]
-        )
-
-    def predict(self, net: nn.Module, images: torch.Tensor) -> torch.Tensor:
-        return predict(net, images, self.train_data, self.config, self.amp_dtype, self.train_data.normalize,
-                       self.channels_last)  # fmt: skip
-
-    def quantized(self, net: nn.Module) -> nn.Module:
-        """Untimed: the config's post-training quantization of a copy (integer inputs calibrated on
-        the first training images), or the network itself."""
-        size = self.config.input_size()
-        return quantized_copy(
-            net, self.config.quant,
-            lambda: resize(self.train_data.normalize(self.train_data.train_images[:CALIBRATION_IMAGES],
-                                                     torch.float32, self.channels_last), size),
-            self.config.eval_batch_size,
-        )  # fmt: skip
-
-    def evaluate(self, net: nn.Module, timer: RegionTimer) -> tuple[torch.Tensor, dict[str, float]]:
-        """The test set's logits (timed: `eval`), top-1 and top-5 accuracy, and the validation
-        split's accuracy where there is one (untimed)."""
-        with timer.region("eval"):  # timed: the test set, once
-            logits = self.predict(net, self.data.test_images)
-            top1, top5 = (
-                top_k(logits, self.data.test_labels, 1),
-                top_k(logits, self.data.test_labels, 5),
-            )
-        metrics = {"accuracy": top1, "top5_accuracy": top5, "eval_time": timer["eval"]}
-        if len(self.val_labels):
-            metrics["val_accuracy"] = top_k(self.predict(net, self.val_images), self.val_labels, 1)
-        return logits, metrics
-
-    def artifacts(self, logits: torch.Tensor) -> dict[str, Any]:
-        return {
-            "logits.npy": logits.half().cpu(),
-            "labels.npy": self.data.test_labels.to(torch.int16).cpu(),
-        }
-
-    def inference(self, net: nn.Module) -> Inference:
-        device, amp_dtype, size = self.data.device, self.amp_dtype, self.config.input_size()
-
-        def infer(batch: torch.Tensor) -> torch.Tensor:  # as the test set is evaluated
-            net.eval()
-            with _amp(device, amp_dtype):
-                return net(resize(batch, size)).float()
-
-        example = self.train_data.normalize(
-            self.data.test_images[:1], torch.float32, self.channels_last
-        )
-        return Inference(infer, example, self.config.eval_batch_size, self.channels_last)
 
 
 def evaluate(
