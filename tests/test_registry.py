@@ -4,6 +4,7 @@ without writing a new test."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,7 +185,10 @@ def test_strategy_drives_a_sweep_where_every_config_and_seed_runs_once(name, tmp
 
 
 @pytest.mark.parametrize("name", list_executors())
-def test_executor_runs_tasks_streams_epochs_and_returns_failures_as_outcomes(name):
+def test_executor_runs_tasks_streams_epochs_and_returns_failures_as_outcomes(name, monkeypatch):
+    # Workers in other processes (Ray's) import the toy recipe as the driver's plugin.
+    monkeypatch.setenv("HOTLAP_PLUGINS", "toy_recipe")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent / "plugins"))
     executor = get_executor(name)
     assert executor.capacity >= 1
     executor.prepare("synthetic:8", None, "cpu")
@@ -201,6 +205,7 @@ def test_executor_runs_tasks_streams_epochs_and_returns_failures_as_outcomes(nam
         assert set(outcome.metrics) == set(declared) and all(
             math.isfinite(v) for v in outcome.metrics.values()
         )
+        executor.poll()  # what came in from remote workers reaches the sinks in the engine's thread
         assert epochs == [1] and outcome.device and outcome.wall_time is not None
         assert "model.pt" in outcome.artifacts and isinstance(outcome.artifacts["model.pt"], bytes)
         bad = Task(run_id=2, recipe="toy", config={"fail_seed": 4}, dataset="synthetic:8", seed=4, device="cpu",

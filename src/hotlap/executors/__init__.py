@@ -1,8 +1,9 @@
-"""Executors run (config, seed) tasks for the engine; `inprocess` is the default."""
+"""Executors run (config, seed) tasks for the engine; `inprocess` is the default, `ray` runs on a
+Ray cluster (the extra `hotlap[ray]`)."""
 
 from __future__ import annotations
 
-from hotlap.executors import inprocess  # noqa: F401  (registers the executor)
+from hotlap.executors import cluster, inprocess  # noqa: F401  (register the executors; Ray loads on use)
 from hotlap.executors.base import (
     EpochSink,
     Executor,

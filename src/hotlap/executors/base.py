@@ -143,6 +143,14 @@ class Executor(ABC):
     def shutdown(self) -> None:  # noqa: B027
         """Release workers and devices. The engine always calls it, on errors and Ctrl-C too."""
 
+    def poll(self) -> list[str]:
+        """Called by the engine in its own thread, between runs and at least every second while
+        runs are in flight: hand over what came in from remote workers (their epoch records, to
+        the `on_epoch` given with each task) and return what the sweep's log should say since the
+        last call (a worker that died, the run it re-queued). Default: nothing (an executor that
+        calls `on_epoch` itself, as the in-process one does)."""
+        return []
+
 
 EpochSink = Callable[[int, dict[str, Any]], None]
 

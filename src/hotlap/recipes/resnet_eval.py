@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,9 +18,6 @@ from hotlap.recipes.base import Inference
 from hotlap.recipes.layers import DTYPES
 from hotlap.recipes.quantize import CALIBRATION_IMAGES, quantized_copy
 from hotlap.timing import RegionTimer
-
-if TYPE_CHECKING:
-    from hotlap.recipes.resnet import ResnetConfig
 
 __all__ = ["Final", "amp", "predict", "top_k"]
 
@@ -33,7 +30,7 @@ def amp(device: torch.device, dtype: torch.dtype | None) -> Any:
 
 
 def predict(
-    net: nn.Module, images: torch.Tensor, data: DeviceData, config: ResnetConfig, dtype: torch.dtype | None,
+    net: nn.Module, images: torch.Tensor, data: DeviceData, config: Any, dtype: torch.dtype | None,
     normalize: Any, channels_last: bool,
 ) -> torch.Tensor:  # fmt: skip
     """Logits of uint8 images, batch by batch, in eval mode (resized for the imagenet stem)."""
@@ -62,7 +59,7 @@ class Final:
     train_data: DeviceData  # the training images kept (its normalization: ImageNet's for that stem)
     val_images: torch.Tensor
     val_labels: torch.Tensor
-    config: ResnetConfig
+    config: Any
     amp_dtype: torch.dtype | None
     channels_last: bool
 

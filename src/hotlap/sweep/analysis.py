@@ -279,6 +279,9 @@ def _analyze(
             spec, eligible, verification, candidates, recommendation, best
         )
     warnings = time_spread(full, metrics.cost) + skewed(full, metrics.quality)
+    if spec.timing == "packed":
+        warnings = (*warnings, "times were measured with several runs sharing a GPU (timing: packed): "
+                    "they are not comparable with times of runs alone on a GPU")  # fmt: skip
     if warnings and recommendation.config is not None:
         recommendation = dataclasses.replace(
             recommendation,

@@ -62,6 +62,9 @@ CONFIG_ID_LENGTH = 10
 ROUND_CONFIGS = 1000
 
 
+POLL_SECONDS = 1.0  # while runs are in flight, the executor is polled at least this often (epochs)
+
+
 @dataclass
 class _Stage:
     """One stage's work: its seed scheduler, the runs queued for the executor, and the proposals
@@ -164,8 +167,10 @@ class Engine:
                 self.store.update_sweep(self.sweep.id, spec=self.sweep.spec)
             # A derived sweep's runs carry their source's device where they time nothing; a timed
             # evaluation on another device is refused run by run instead (sharing.check_device).
+            # (an executor whose workers run elsewhere, Ray's, names their device)
             self.session, warning = open_session(self.store, self.sweep, self.spec,
-                                                 allow_device_change=self.allow_device_change or derived)  # fmt: skip
+                                                 allow_device_change=self.allow_device_change or derived,
+                                                 device_name=getattr(self.executor, "device_name", None))  # fmt: skip
             if derived:
                 warning = None
             self._device = self.store.sessions(self.sweep.id)[-1].device_name
@@ -510,7 +515,11 @@ class Engine:
                         stop = self._failure_stop()
             if not inflight:
                 break
-            finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            finished, _ = wait(inflight, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for (
+                event
+            ) in self.executor.poll():  # remote workers' epochs; a worker lost, its run re-queued
+                self._log(event)
             for future in finished:
                 run = inflight.pop(future)
                 self._running.pop(run.id, None)

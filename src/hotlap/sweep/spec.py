@@ -335,6 +335,9 @@ class SweepSpec(_Strict):
         True  # keep the other artifacts of each run (airbench: per-view test logits)
     )
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    # `packed`: times measured with several runs on one GPU are accepted (the report says they are
+    # not comparable with solo runs); `exclusive` refuses packing where the objective is a time.
+    timing: Literal["exclusive", "packed"] = "exclusive"
     callbacks: list[str] = Field(default_factory=list)
     # Cost metrics the worker measures after each run (hotlap.costs): latency, memory, energy.
     costs: list[str] = Field(default_factory=list)

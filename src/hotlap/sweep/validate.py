@@ -131,7 +131,26 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         _check_configs(spec, recipe)
     spec, costs = _costs(spec, recipes)
     declared = [*_common_metrics(spec, recipes), *costs]
-    return _resolve_metrics(spec, [m.to_plain() for m in declared])
+    spec = _resolve_metrics(spec, [m.to_plain() for m in declared])
+    _check_packing(spec)
+    return spec
+
+
+def _check_packing(spec: SweepSpec) -> None:
+    """Runs packed several to a GPU disturb each other's times: a sweep that minimizes a time
+    must say `timing: packed` to accept that (its report then says so)."""
+    from hotlap.executors.cluster import packing
+
+    share = spec.executor.options.get("gpus_per_run") if spec.executor.name == "ray" else None
+    if not isinstance(share, int | float) or isinstance(share, bool) or packing(share) < 2:
+        return
+    timed = [o.metric for o in spec.objective or [] if spec.metric(o.metric).kind == "time"]
+    if timed and spec.timing != "packed":
+        raise SpecError(
+            f"executor.gpus_per_run {share:g} packs {packing(share)} runs on a GPU, which disturbs their "
+            f"times, and this sweep minimizes {timed[0]}: give timing: packed to accept times not "
+            "comparable with solo runs, or gpus_per_run: 1"
+        )
 
 
 def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metric]]:

@@ -1,0 +1,389 @@
+"""The `ray` executor: warm worker actors on every GPU (or CPU) of a Ray cluster.
+
+    executor: {name: ray, address: local, gpus_per_run: 1, cpus_per_run: 1, max_workers: 8}
+
+`address`: `local` starts Ray on this machine (the default: a workstation with several GPUs needs
+no set-up), `auto` joins the cluster `ray start` runs here (a Slurm allocation, Kubernetes),
+`ray://HOST:PORT` a remote one through Ray Client. Each worker is a long-lived actor holding an
+in-process executor: it loads the dataset onto its device once, warms up once per training shape,
+keeps compiled models, and runs task after task. As many actors start as the cluster's resources
+allow (GPUs / `gpus_per_run`, or CPUs / `cpus_per_run` on a CPU cluster), at most `max_workers`;
+each is kept `queue` tasks deep so that no device waits between runs.
+
+Only the driver writes the store: a task goes out as plain data and its `Outcome` (weights and
+logits as bytes) comes back through Ray's object store, one finished run at a time. An actor that
+dies mid-run (its node lost, `ray.kill`, out of memory) has its run sent to another actor, once per
+death up to MAX_REQUEUES, and the death is an event of the sweep's log, not a failed run; a run
+that fails by itself comes back failed, as in-process. `shutdown` (the engine calls it on Ctrl-C
+too) kills the actors and, where this executor started Ray, stops it.
+
+Placement: `gpus_per_run` below 1 packs several runs on one GPU, which disturbs their times. Every
+run records how it was placed (its device reads `NVIDIA H200 [packed: 2 runs per GPU]`), so packed
+and exclusive times are never pooled (they are two devices to the statistics), and a sweep whose
+objective is a time refuses packing unless its spec says `timing: packed` (hotlap.sweep.validate).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import math
+import os
+import threading
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any
+
+from hotlap.errors import HotlapError
+from hotlap.executors.base import EpochSink, Executor, Outcome, Task, register_executor
+
+__all__ = ["MAX_REQUEUES", "RayExecutor", "RunWorker", "packing"]
+
+ENV = ("HOTLAP_PLUGINS", "HOTLAP_DATA", "HOTLAP_CACHE", "PYTHONPATH")
+MAX_REQUEUES = 3  # a run whose worker died this many times fails (something kills every worker)
+EXTRA = "pip install 'hotlap[ray]'"
+
+
+def packing(gpus_per_run: float | None) -> int:
+    """Runs that share one GPU at `gpus_per_run` (1: exclusive; 0 or None: no GPU)."""
+    if not gpus_per_run or gpus_per_run >= 1:
+        return 1
+    return max(1, math.floor(1 / gpus_per_run + 1e-9))
+
+
+class RunWorker:
+    """One Ray actor: an in-process executor on the actor's device, warm across its tasks."""
+
+    def __init__(
+        self, device: str, threads: int, warmup: bool, packed: int, epochs: Any = None
+    ) -> None:
+        import torch
+
+        from hotlap import load_plugins
+        from hotlap.executors.inprocess import InProcessExecutor
+
+        load_plugins()  # the recipes and datasets the driver's plugins register
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self.device = device  # "cuda": the GPU Ray gave this actor (CUDA_VISIBLE_DEVICES)
+        self.packed = packed
+        self.epochs = epochs  # a ray.util.queue.Queue: each epoch's record, to the driver
+        self.inner = InProcessExecutor(warmup=warmup)
+
+    def prepare(self, dataset: str | None, data_dir: str | None) -> str:
+        """Load the dataset onto the device; returns the device's name as runs record it."""
+        from hotlap.envinfo import device_name, resolve_device
+
+        self.inner.prepare(dataset, data_dir, self.device)
+        return self._placed(device_name(resolve_device(self.device)))
+
+    def _placed(self, name: str) -> str:
+        return f"{name} [packed: {self.packed} runs per GPU]" if self.packed > 1 else name
+
+    def _epoch(self, run_id: int, record: dict[str, Any]) -> None:
+        if self.epochs is not None:
+            with contextlib.suppress(Exception):  # best effort: the history comes with the outcome
+                self.epochs.put_nowait((run_id, record))
+
+    def run(self, task: dict[str, Any]) -> Outcome:
+        outcome = self.inner.submit(Task(**{**task, "device": self.device}), self._epoch).result()
+        if outcome.device is not None:  # packed times are never pooled with exclusive ones
+            outcome = replace(outcome, device=self._placed(outcome.device))
+        return outcome
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise HotlapError(f"executor ray needs Ray, which is not installed: {EXTRA}") from None
+    return ray
+
+
+@register_executor("ray")
+class RayExecutor(Executor):
+    """Runs tasks on Ray actors; see the module's docstring for the options."""
+
+    def __init__(
+        self, address: str = "local", gpus_per_run: float | None = None, cpus_per_run: float = 1,
+        max_workers: int | None = None, queue: int = 2, warmup: bool = True,
+    ) -> None:  # fmt: skip
+        if not isinstance(address, str) or not address:
+            raise ValueError(
+                f"address is local, auto, ray://HOST:PORT or HOST:PORT (got {address!r})"
+            )
+        if gpus_per_run is not None and (
+            isinstance(gpus_per_run, bool) or not 0 <= gpus_per_run <= 8
+        ):
+            raise ValueError(f"gpus_per_run is a share of a GPU from 0 to 8 (got {gpus_per_run!r})")
+        if (
+            isinstance(cpus_per_run, bool)
+            or not isinstance(cpus_per_run, int | float)
+            or cpus_per_run <= 0
+        ):
+            raise ValueError(f"cpus_per_run is a number above 0 (got {cpus_per_run!r})")
+        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int)
+                                        or max_workers < 1):  # fmt: skip
+            raise ValueError(f"max_workers is a whole number from 1 (got {max_workers!r})")
+        if isinstance(queue, bool) or not isinstance(queue, int) or queue < 1:
+            raise ValueError(f"queue is a whole number from 1 (got {queue!r})")
+        if not isinstance(warmup, bool):
+            raise ValueError(f"warmup is true or false (got {warmup!r})")
+        self.ray = _ray()
+        self.address, self.gpus_per_run, self.cpus_per_run = (
+            address,
+            gpus_per_run,
+            float(cpus_per_run),
+        )
+        self.max_workers, self.queue, self.warmup = max_workers, queue, warmup
+        self.started_ray = False
+        self.actors: list[Any] = []
+        self.busy: collections.Counter[int] = (
+            collections.Counter()
+        )  # actor index -> tasks in flight
+        self.dead: set[int] = set()
+        self.requeues: collections.Counter[int] = collections.Counter()  # run id -> deaths seen
+        self._events: collections.deque[str] = collections.deque()
+        self._lock = threading.Lock()
+        self._prepared: tuple[str | None, str | None, str] | None = None
+        self._device = "cpu"
+        self._threads = 1
+        self.device_name: str | None = None
+        # Epochs: records that came in (run id, record), the sink of each run in flight, how many
+        # of a run's records its sink has had, and the histories of runs that ended.
+        self._queue: Any = None
+        self._pump: threading.Thread | None = None
+        self._arrived: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
+        self._sinks: dict[int, EpochSink | None] = {}
+        self._delivered: collections.Counter[int] = collections.Counter()
+        self._ended: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
+
+    @property
+    def capacity(self) -> int:  # type: ignore[override]
+        return max(1, len(self.live) * self.queue)
+
+    @property
+    def live(self) -> list[int]:
+        return [i for i in range(len(self.actors)) if i not in self.dead]
+
+    @property
+    def packed(self) -> int:
+        return packing(self.gpus_per_run) if self._device == "cuda" else 1
+
+    def poll(self) -> list[str]:
+        """Epoch records that arrived go to their runs' sinks (in the engine's thread); a run that
+        ended gets the rest of its history; then the log's events since the last call."""
+        with self._lock:
+            arrived, ended, events = list(self._arrived), list(self._ended), list(self._events)
+            self._arrived.clear()
+            self._ended.clear()
+            self._events.clear()
+        for run_id, record in arrived:
+            self._deliver(run_id, [record])
+        for run_id, history in ended:
+            self._deliver(run_id, history[self._delivered[run_id] :])
+            self._sinks.pop(run_id, None)
+            self._delivered.pop(run_id, None)
+        return events
+
+    def _deliver(self, run_id: int, records: list[dict[str, Any]]) -> None:
+        if run_id not in self._sinks:
+            return  # a run that ended (its history was handed over) or one sent again
+        sink = self._sinks[run_id]
+        for record in records:
+            self._delivered[run_id] += 1
+            if sink is not None:
+                sink(run_id, record)
+
+    def _pumping(self) -> None:
+        """Driver thread: move epoch records from the workers' queue to `_arrived`."""
+        from ray.util.queue import Empty
+
+        while not self._stopping:
+            try:
+                item = self._queue.get(block=True, timeout=0.5)
+            except Empty:
+                continue
+            except Exception:  # Ray went away
+                return
+            with self._lock:
+                self._arrived.append(item)
+
+    # --- start ---------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
+        try:
+            ray.init(address=self.address, **options)
+        except Exception as exc:  # no cluster at that address, a version mismatch, ...
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise HotlapError(
+                f"executor ray: cannot start or join Ray at {self.address!r}: {first}"
+            ) from None
+        self.started_ray = True
+
+    def _workers(self, device: str) -> int:
+        """How many actors the cluster's resources hold for this device."""
+        resources = self.ray.cluster_resources()
+        if device == "cuda":
+            per = self.gpus_per_run if self.gpus_per_run else 1.0
+            count = math.floor(resources.get("GPU", 0) / per + 1e-9)
+        else:
+            count = math.floor(resources.get("CPU", 0) / self.cpus_per_run + 1e-9)
+        if self.max_workers is not None:
+            count = min(count, self.max_workers)
+        if count < 1:
+            what = "GPU" if device == "cuda" else "CPU"
+            raise HotlapError(
+                f"executor ray: the cluster has {resources.get(what, 0):g} {what}(s), too few for one run "
+                f"({what.lower()}s_per_run {self.gpus_per_run if device == 'cuda' else self.cpus_per_run:g})"
+            )
+        return count
+
+    def _spawn(self) -> Any:
+        remote = self.ray.remote(RunWorker)
+        gpus = (self.gpus_per_run if self.gpus_per_run else 1.0) if self._device == "cuda" else 0
+        # The driver's plugins, data and cache folders, also on nodes that did not inherit them.
+        env = {k: v for k in ENV if (v := os.environ.get(k))}
+        options = {"num_cpus": self.cpus_per_run, "num_gpus": gpus, "max_restarts": 0}
+        if env:
+            options["runtime_env"] = {"env_vars": env}
+        return remote.options(**options).remote(
+            self._device, self._threads, self.warmup, self.packed, self._queue
+        )
+
+    def prepare(self, dataset: str | None, data_dir: str | None, device: str) -> None:
+        key = (dataset, data_dir, device)
+        if self._prepared == key:
+            return
+        self._connect()
+        resources = self.ray.cluster_resources()
+        gpu_wanted = device.startswith("cuda") or (device == "auto" and resources.get("GPU", 0) > 0)
+        if self.gpus_per_run == 0:
+            gpu_wanted = False
+        if device.startswith("cuda") and not resources.get("GPU", 0):
+            raise HotlapError(f"executor ray: device {device}, but the Ray cluster has no GPU")
+        self._device = "cuda" if gpu_wanted else "cpu"
+        self._threads = max(1, math.floor(self.cpus_per_run))
+        if self._queue is None:  # the workers' epoch records come back through it
+            from ray.util.queue import Queue
+
+            self._queue = Queue(actor_options={"num_cpus": 0})
+            self._pump = threading.Thread(
+                target=self._pumping, daemon=True, name="hotlap-ray-epochs"
+            )
+            self._pump.start()
+        if not self.actors:
+            self.actors = [self._spawn() for _ in range(self._workers(self._device))]
+        ray = self.ray
+        try:  # every worker loads the dataset onto its device before the first task
+            names = ray.get([actor.prepare.remote(dataset, data_dir) for actor in self.actors])
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None) or exc
+            raise HotlapError(f"executor ray: a worker could not load {dataset}: {cause}") from None
+        self._prepared = key
+        # What the sweep's session records as its device: the workers' (the driver may have no GPU).
+        self.device_name = names[0] if len(set(names)) == 1 else None
+
+    # --- tasks ---------------------------------------------------------------------------------
+
+    def submit(self, task: Task, on_epoch: EpochSink | None = None) -> Future[Outcome]:
+        """Send `task` to the least busy live actor. Its epochs come back through a Ray queue while
+        it runs and go to `on_epoch` when the engine polls (`poll`)."""
+        if not self.actors:
+            self.prepare(task.dataset, task.data_dir, task.device)
+        outer: Future[Outcome] = Future()
+        self._sinks[task.run_id] = on_epoch
+        self._send(task, outer)
+        return outer
+
+    def _send(self, task: Task, outer: Future[Outcome]) -> None:
+        with self._lock:
+            live = self.live
+            if not live:
+                outer.set_result(Outcome(run_id=task.run_id, status="failed",
+                                         error="RayError: no Ray worker is left to run it"))  # fmt: skip
+                return
+            index = min(live, key=lambda i: self.busy[i])
+            self.busy[index] += 1
+            actor = self.actors[index]
+        ref = actor.run.remote(task.to_dict())
+        ref.future().add_done_callback(lambda done: self._done(done, task, outer, index))
+
+    def _done(self, done: Future[Any], task: Task, outer: Future[Outcome], index: int) -> None:
+        ray = self.ray
+        with self._lock:
+            self.busy[index] -= 1
+        try:
+            outcome = done.result()
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
+            # (off Ray's callback thread: replacing the worker waits for the new one to load data)
+            threading.Thread(target=self._lost, args=(index, task, outer, exc), daemon=True).start()
+            return
+        except BaseException as exc:  # the task itself raised outside the worker's guard
+            cause = getattr(exc, "cause", None)
+            outer.set_result(
+                Outcome.failure(task.run_id, cause if isinstance(cause, BaseException) else exc)
+            )
+            return
+        with self._lock:  # the rest of its epochs go to its sink at the next poll
+            self._ended.append((task.run_id, list(outcome.history)))
+        outer.set_result(outcome)
+
+    def _lost(self, index: int, task: Task, outer: Future[Outcome], exc: BaseException) -> None:
+        """An actor died with the run: another actor takes its place and the run goes again."""
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        with self._lock:
+            fresh = index not in self.dead
+            self.dead.add(index)
+            self.requeues[task.run_id] += 1
+            deaths = self.requeues[task.run_id]
+        if fresh and not self._stopping:
+            try:  # the cluster's resources are free again: a new worker takes the dead one's place
+                actor = self._spawn()
+                self.ray.get(actor.prepare.remote(*(self._prepared or (None, None, "cpu"))[:2]))
+                with self._lock:
+                    self.actors.append(actor)
+            except Exception as spawn_error:
+                with self._lock:
+                    self._events.append(
+                        f"warning: no new Ray worker replaces the dead one ({spawn_error})"
+                    )
+        if deaths > MAX_REQUEUES:
+            outer.set_result(Outcome(run_id=task.run_id, status="failed",
+                                     error=f"RayActorError: its worker died {deaths} times; last: {first}"))  # fmt: skip
+            return
+        with self._lock:
+            self._events.append(
+                f"re-queued run {task.run_id} (seed {task.seed}): its Ray worker died ({first}); it runs again on another"
+            )
+        self._send(task, outer)
+
+    _stopping = False
+
+    def shutdown(self) -> None:
+        self._stopping = True
+        ray = self.ray
+        if self._pump is not None:
+            self._pump.join(timeout=2)
+        if self._queue is not None:
+            with contextlib.suppress(Exception):
+                ray.kill(self._queue.actor, no_restart=True)
+        self._queue, self._pump = None, None
+        for actor in self.actors:
+            with contextlib.suppress(Exception):  # already dead, or Ray is gone
+                ray.kill(actor, no_restart=True)
+        self.actors = []
+        self.dead.clear()
+        self._prepared = None
+        if self.started_ray and ray.is_initialized():
+            ray.shutdown()
+        self.started_ray = False
+        self._stopping = False
