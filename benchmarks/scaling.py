@@ -62,18 +62,23 @@ def _wait(
     )
 
 
+def _timed(spec: Any, executor: Any, dataset: str, device: str) -> tuple[float, list[Any]]:
+    """Seconds the engine takes to run the sweep `spec` with `executor`, and its done runs."""
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder)) as store:
+        record, _ = open_sweep(store, spec)
+        executor.prepare(dataset, None, device)
+        begin = time.perf_counter()
+        Engine(store, record, executor).run()
+        return time.perf_counter() - begin, store.runs(record.id, status="done")
+
+
 def _sweep(runs: int, seconds: float, executor: Any) -> float:
     """Seconds for `runs` runs (one config per run) through the engine with `executor`."""
     spec = parse_spec({"name": "scaling", "recipe": "bench_wait", "dataset": "synthetic:8", "device": "cpu",
                        "seeds": 1, "space": {"k": list(range(runs))}, "base": {"seconds": seconds},
                        "keep_weights": False, "keep_logits": False})  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder, Store(Path(folder)) as store:
-        record, _ = open_sweep(store, spec)
-        executor.prepare("synthetic:8", None, "cpu")
-        begin = time.perf_counter()
-        Engine(store, record, executor).run()
-        elapsed = time.perf_counter() - begin
-        assert store.counts(record.id).get("done") == runs
+    elapsed, done = _timed(spec, executor, "synthetic:8", "cpu")
+    assert len(done) == runs
     return elapsed
 
 
@@ -83,14 +88,8 @@ def _packing(shares: list[float], seeds: int) -> None:
         spec = parse_spec({"name": "packing", "recipe": "airbench94", "dataset": "cifar10", "device": "cuda",
                            "seeds": seeds, "timing": "packed", "objective": {"maximize": "tta_accuracy"},
                            "executor": {"name": "ray", "gpus_per_run": share}, "keep_weights": False})  # fmt: skip
-        executor = get_executor("ray", gpus_per_run=share)
-        with tempfile.TemporaryDirectory() as folder, Store(Path(folder)) as store:
-            record, _ = open_sweep(store, spec)
-            executor.prepare("cifar10", None, "cuda")
-            begin = time.perf_counter()
-            Engine(store, record, executor).run()
-            elapsed = time.perf_counter() - begin
-            times = [r.values["train_time"] for r in store.runs(record.id, status="done")]
+        elapsed, done = _timed(spec, get_executor("ray", gpus_per_run=share), "cifar10", "cuda")
+        times = [r.values["train_time"] for r in done]
         print(f"airbench94, {share:g} GPU per run: {len(times) / elapsed * 60:.1f} runs/min, "
               f"mean train_time {statistics.fmean(times):.3f} s over {len(times)} runs")  # fmt: skip
 

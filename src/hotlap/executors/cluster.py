@@ -263,6 +263,7 @@ class RayExecutor(Executor):
         key = (dataset, data_dir, device)
         if self._prepared == key:
             return
+        self._stopping = False  # (prepared again after a shutdown)
         self._connect()
         resources = self.ray.cluster_resources()
         gpu_wanted = device.startswith("cuda") or (device == "auto" and resources.get("GPU", 0) > 0)
@@ -356,6 +357,17 @@ class RayExecutor(Executor):
                     self._events.append(
                         f"warning: no new Ray worker replaces the dead one ({spawn_error})"
                     )
+        if (
+            self._stopping
+        ):  # shut down (Ctrl-C): the run stays queued in the store for the next session
+            outer.set_result(
+                Outcome(
+                    run_id=task.run_id,
+                    status="failed",
+                    error="RayError: the executor was shut down",
+                )
+            )
+            return
         if deaths > MAX_REQUEUES:
             outer.set_result(Outcome(run_id=task.run_id, status="failed",
                                      error=f"RayActorError: its worker died {deaths} times; last: {first}"))  # fmt: skip
@@ -385,5 +397,4 @@ class RayExecutor(Executor):
         self._prepared = None
         if self.started_ray and ray.is_initialized():
             ray.shutdown()
-        self.started_ray = False
-        self._stopping = False
+        self.started_ray = False  # (_stopping stays set: a late callback starts nothing)
