@@ -109,3 +109,38 @@ def test_bad_constraints_are_one_line(constraints, message):
     with pytest.raises(SpecError) as caught:
         parse_spec({**TOY, "constraints": constraints})
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_weighted_score_is_one_more_metric_to_optimize(tmp_path):
+    """`score:` sums weighted metrics per run (for tools that score that way): each run's score is
+    the weighted sum of its own values, and the score is what the objective maximizes."""
+    raw = {
+        **TOY,
+        "score": {"tta_accuracy": 1.0, "train_time": -2.0},
+        "objective": {"maximize": "score"},
+    }
+    spec, analysis = run(tmp_path, raw)
+    assert (
+        spec.metric("score").kind == "score"
+        and "1 x tta_accuracy + -2 x train_time" in spec.metric("score").description
+    )
+    for report in analysis.configs:
+        for seed, value in report.values["score"].items():
+            expected = report.values["tta_accuracy"][seed] - 2.0 * report.values["train_time"][seed]
+            assert value == pytest.approx(expected, abs=1e-12)
+    best = max(analysis.configs, key=lambda r: r.metrics["score"].mean)
+    assert analysis.recommendation.config == best.config_id
+
+
+@pytest.mark.parametrize(
+    ("score", "message"),
+    [
+        ({"nope": 1.0}, "score: unknown metric 'nope'"),
+        ({"tta_accuracy": 0.0}, "a weight is a finite number other than 0"),
+        ({"score": 1.0}, "score is the weighted sum itself"),
+    ],
+)
+def test_bad_scores_are_one_line(score, message):
+    with pytest.raises(SpecError) as caught:
+        parse_spec({**TOY, "score": score, "objective": {"maximize": "score"}})
+    assert message in str(caught.value) and "\n" not in str(caught.value)

@@ -262,6 +262,9 @@ def test_the_spec_runs_the_command_in_its_own_folder_and_names_no_dataset(progra
     assert spec.dataset == "own-data" and spec.base["script"]["cwd"] == str(program.parent)
     assert spec.metric_names == ["val_acc", "train_time", "wall_time"]
     assert spec.metric("val_acc").kind == "fraction" and spec.metric("train_time").kind == "time"
+    path = _spec(program, tmp_path)  # a score of the program's own (any scale) is stored as one
+    path.write_text(path.read_text().replace("kind: fraction", "kind: score"))
+    assert load_spec(path).metric("val_acc").kind == "score"
 
 
 @pytest.mark.parametrize(

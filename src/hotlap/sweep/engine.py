@@ -22,7 +22,7 @@ import os
 import socket
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hotlap.callbacks import Callback, Callbacks, SweepInfo
@@ -47,10 +47,12 @@ from hotlap.sweep.results import (
     best_config,
     strategy_feedback,
     summarize_configs,
+    weighted_score,
 )
 from hotlap.sweep.scheduler import SeedScheduler
 from hotlap.sweep.session import SessionFiles, open_session, sweep_lock
 from hotlap.sweep.sharing import HOLD, SharedTraining, shares_training
+from hotlap.sweep.spec import SCORE
 from hotlap.sweep.strategies import Proposal, Strategy, get_strategy, is_finite
 from hotlap.sweep.validate import stored_spec
 
@@ -537,6 +539,10 @@ class Engine:
         self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome
     ) -> None:
         outcome = self.sharing.check_device(run, outcome)
+        if self.spec.score and outcome.status == "done":  # the weighted sum, as one more metric
+            score = weighted_score(self.spec.score, outcome.metrics)
+            if score is not None:
+                outcome = replace(outcome, metrics={**outcome.metrics, SCORE: score})
         self._record(run, outcome)
         released = self.sharing.ended(run, self.configs[run.config_id], outcome, self.directory)
         stage.queue.add_first(released)  # siblings held for its network: next

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ __all__ = [
     "objective_values",
     "strategy_feedback",
     "summarize_configs",
+    "weighted_score",
 ]
 
 FIDELITY_ORDER = {"low": 0, "full": 1}
@@ -69,6 +71,14 @@ def summarize_configs(
         else:
             out[key].failed += 1
     return out
+
+
+def weighted_score(weights: Mapping[str, float], metrics: Mapping[str, float]) -> float | None:
+    """A run's `score`: the sum of weight x value over the weighted metrics (None where the run
+    lacks one of them: a missing measure is never counted as 0)."""
+    if not weights or any(name not in metrics for name in weights):
+        return None
+    return math.fsum(weight * float(metrics[name]) for name, weight in weights.items())
 
 
 def objective_values(summary: ConfigSummary, objective: Sequence[Objective]) -> list[float] | None:

@@ -61,6 +61,7 @@ RECIPE_KEY = "recipe"
 MAX_SEEDS = 100_000  # seeds per config: a count, a list, racing's max, verify.seeds
 MAX_VALUES = 100_000  # values of one swept key (a range's steps, an integer range for brute)
 MAX_NAME = 81  # characters of a sweep name
+SCORE = "score"  # the metric `score:` defines: the weighted sum of a run's metrics
 TTA_SUFFIX = "-tta"  # the derived sweep `tta_weights` makes is named NAME-tta
 MAX_CONFIGS = 1_000_000  # configs a finite strategy enumerates, and strategy.trials
 DEFAULT_FUTILITY = 0.2  # racing's fail level per look (benchmarks/racing.py measured the choice)
@@ -275,7 +276,7 @@ class MetricSpec(_Strict):
     name: str
     unit: str = ""
     direction: Literal["maximize", "minimize"] = "maximize"
-    kind: Literal["fraction", "time", "cost", "count"] = "fraction"
+    kind: Literal["fraction", "time", "cost", "count", "score"] = "fraction"
     scope: Literal["run", "config"] = "run"
     description: str = ""
 
@@ -343,12 +344,27 @@ class SweepSpec(_Strict):
     costs: list[str] = Field(default_factory=list)
     # Bounds a recommended config must keep on its metrics' means (a latency, FLOPs, memory).
     constraints: list[ConstraintSpec] = Field(default_factory=list)
+    # A weighted sum of metrics, as one metric `score` per run (for tools that score that way):
+    # {tta_accuracy: 1.0, avg_bits: -0.01}; maximize it with `objective: {maximize: score}`.
+    score: dict[str, float] = Field(default_factory=dict)
     # The recipe's metric definitions, stored with the sweep so that it describes itself.
     metrics: list[MetricSpec] | None = None
     # Set by `hotlap eval`: the sweep whose stored runs this one re-evaluates.
     derived_from: str | None = None
     # After training: re-weight the TTA views offline into a derived sweep.
     tta_weights: RangeSpec | list[float] | None = None
+
+    @field_validator("score")
+    @classmethod
+    def _score(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if name == SCORE:
+                raise ValueError(f"{SCORE} is the weighted sum itself; weigh the metrics it sums")
+            if not math.isfinite(weight) or weight == 0:
+                raise ValueError(
+                    f"{name}: a weight is a finite number other than 0 (got {weight!r})"
+                )
+        return value
 
     @field_validator("tta_weights")
     @classmethod

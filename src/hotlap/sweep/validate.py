@@ -19,6 +19,7 @@ from hotlap.io import DuplicateKeyError, load_yaml
 from hotlap.metrics import Metric
 from hotlap.sweep.spec import (
     RECIPE_KEY,
+    SCORE,
     VARIANT_KEY,
     ChoicesSpec,
     Objective,
@@ -131,9 +132,25 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         _check_configs(spec, recipe)
     spec, costs = _costs(spec, recipes)
     declared = [*_common_metrics(spec, recipes), *costs]
+    if spec.score:
+        declared.append(_score_metric(spec, declared))
     spec = _resolve_metrics(spec, [m.to_plain() for m in declared])
     _check_packing(spec)
     return spec
+
+
+def _score_metric(spec: SweepSpec, declared: list[Metric]) -> Metric:
+    """`score`: the weighted sum of the metrics `score:` names, each of them measured."""
+    names = [m.name for m in declared]
+    if SCORE in names:
+        raise SpecError(
+            f"score: the recipe reports a metric named {SCORE} already; it cannot be a weighted sum too"
+        )
+    unknown = [name for name in spec.score if name not in names]
+    if unknown:
+        raise SpecError(f"score: unknown metric {unknown[0]!r} ({_closest(unknown[0], names)})")
+    terms = " + ".join(f"{weight:g} x {name}" for name, weight in spec.score.items())
+    return Metric(SCORE, "", "maximize", "score", "run", f"weighted sum: {terms}")
 
 
 def _check_packing(spec: SweepSpec) -> None:
@@ -164,7 +181,11 @@ def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metr
         raise SpecError(
             f"costs: unknown cost metric {unknown[0]!r} ({_closest(unknown[0], list(COST_NAMES))})"
         )
-    named = {o.metric for o in spec.objective or []} | {c.metric for c in spec.constraints}
+    named = (
+        {o.metric for o in spec.objective or []}
+        | {c.metric for c in spec.constraints}
+        | set(spec.score)
+    )
     if spec.target is not None and spec.target.metric is not None:
         named.add(spec.target.metric)
     wanted = [name for name in COST_NAMES if name in spec.costs or name in named]
