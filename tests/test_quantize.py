@@ -106,6 +106,9 @@ def test_quant_takes_dotted_and_nested_keys_and_refuses_bad_ones_in_one_line():
     config = recipe.config({"quant": {"conv": {"weight_bits": 4}}, "quant.linear.weight_bits": 8})
     assert config.quant == {"conv.weight_bits": 4, "linear.weight_bits": 8}
     assert recipe.config({"quant.conv.weight_bits": 4}).quant == {"conv.weight_bits": 4}
+    # a swept dotted key replaces the base's nested entry (the space wins over the base)
+    replaced = recipe.config({"quant": {"conv": {"weight_bits": 4}}, "quant.conv.weight_bits": 8})
+    assert replaced.quant == {"conv.weight_bits": 8}
     assert flatten({"a": {"b": 1}, "c": 2}) == {"a.b": 1, "c": 2}
     from hotlap.config import parse_overrides
 

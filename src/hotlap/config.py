@@ -181,11 +181,15 @@ def resolve_config(
     values.update({k: v for k, v in overrides.items() if k not in dotted})
     for key, value in dotted.items():  # FIELD.KEY sets one entry of a mapping field
         head, _, rest = key.partition(".")
-        current = values.get(head)
-        try:
-            entries = flatten(current) if isinstance(current, Mapping) else {}
+        current = values.get(head) if isinstance(values.get(head), Mapping) else {}
+        try:  # a nested mapping is flattened first, so that the dotted key replaces its entry
+            entries = (
+                flatten(current)
+                if any(isinstance(v, Mapping) for v in current.values())
+                else dict(current)
+            )
         except ValueError as exc:
-            raise ConfigError(f"invalid value for {head}: {exc}{where}") from None
+            raise ConfigError(f"invalid {head}: {exc}{where}") from None
         values[head] = {**entries, rest: value}
     try:
         return config_cls.model_validate(values)

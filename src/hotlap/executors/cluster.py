@@ -286,9 +286,14 @@ class RayExecutor(Executor):
         ray = self.ray
         try:  # every worker loads the dataset onto its device before the first task
             names = ray.get([actor.prepare.remote(dataset, data_dir) for actor in self.actors])
-        except ray.exceptions.RayTaskError as exc:
+        except ray.exceptions.RayError as exc:  # the data failed to load, or the worker to start
             cause = getattr(exc, "cause", None) or exc
-            raise HotlapError(f"executor ray: a worker could not load {dataset}: {cause}") from None
+            first = (
+                str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
+            )
+            raise HotlapError(
+                f"executor ray: a worker could not start on {dataset}: {first}"
+            ) from None
         self._prepared = key
         # What the sweep's session records as its device: the workers' (the driver may have no GPU).
         self.device_name = names[0] if len(set(names)) == 1 else None
