@@ -156,7 +156,7 @@ def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(name, di
     from hotlap.costs import static_costs
 
     recipe = get_recipe(name)
-    config = recipe.config({**recipe.smoke, "epochs": 2})
+    config = recipe.config({**recipe.smoke, "epochs": 1})
     result = recipe.train(config, digits_data, 0)
     source = SourceRun(
         config=config.model_dump(), metrics=result.metrics, state=result.artifacts["model.pt"]
