@@ -184,3 +184,21 @@ def test_without_ray_the_executor_is_one_line_naming_the_extra(monkeypatch, cli,
     code, _, err = cli("sweep", str(spec), "--workdir", str(tmp_path / "work"))
     assert code == 2 and "hotlap[ray]" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "work").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"gpus_per_run": "x"}, "gpus_per_run is a share of a GPU from 0 to 8"),
+        ({"cpus_per_run": 0}, "cpus_per_run is a number above 0"),
+        ({"max_workers": 0}, "max_workers is a whole number from 1"),
+        ({"queue": "deep"}, "queue is a whole number from 1"),
+        ({"address": ""}, "address is local, auto"),
+    ],
+)
+def test_bad_ray_options_are_one_line(options, message):
+    from hotlap.errors import HotlapError
+
+    with pytest.raises(HotlapError) as caught:
+        get_executor("ray", **options)
+    assert message in str(caught.value) and "\n" not in str(caught.value)

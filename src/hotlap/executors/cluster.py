@@ -113,7 +113,9 @@ class RayExecutor(Executor):
                 f"address is local, auto, ray://HOST:PORT or HOST:PORT (got {address!r})"
             )
         if gpus_per_run is not None and (
-            isinstance(gpus_per_run, bool) or not 0 <= gpus_per_run <= 8
+            isinstance(gpus_per_run, bool)
+            or not isinstance(gpus_per_run, int | float)
+            or not 0 <= gpus_per_run <= 8
         ):
             raise ValueError(f"gpus_per_run is a share of a GPU from 0 to 8 (got {gpus_per_run!r})")
         if (

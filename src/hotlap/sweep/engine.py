@@ -472,8 +472,14 @@ class Engine:
                 return queued
 
     def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
-        baseline = next((c for c in self.configs.values() if c.is_baseline), None)
-        reference = self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
+        reference = None
+        if (
+            self.spec.target is not None and self.spec.target.within is not None
+        ):  # relative to the baseline
+            baseline = next((c for c in self.configs.values() if c.is_baseline), None)
+            reference = (
+                self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
+            )
         return strategy_feedback(
             self.summaries.get((config_id, stage.fidelity)), self.spec, reference
         )
