@@ -50,6 +50,11 @@ class RecipeConfig(BaseModel):
             if typing.get_origin(info.annotation) is dict
         )  # fmt: skip
 
+    @staticmethod
+    def field_of(key: str) -> str:
+        """The field a key sets: itself, or for a dotted key its mapping field (`quant`)."""
+        return key.partition(".")[0]
+
     @classmethod
     def knows(cls, key: str) -> bool:
         """Whether `key` is a field, or a dotted key into a mapping field."""

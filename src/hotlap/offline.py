@@ -138,7 +138,7 @@ def derive_sweep(
     for field in vary:
         if not recipe.config_cls.knows(field):
             raise HotlapError(f"recipe {recipe.name} has no field {field!r}")
-        if field.partition(".")[0] not in recipe.eval_fields:  # quant.conv.weight_bits: quant's
+        if recipe.config_cls.field_of(field) not in recipe.eval_fields:
             shared = ", ".join(sorted(recipe.eval_fields)) or "none"
             raise HotlapError(
                 f"{field} changes {recipe.name}'s training: only evaluation-only fields can be evaluated "

@@ -38,7 +38,7 @@ def shares_training(spec: SweepSpec, recipe: Recipe) -> bool:
         *spec.space, *(spec.baseline or {}),
         *(key for overrides in spec.variants.values() for key in overrides),
     }  # fmt: skip
-    fields = {key.partition(".")[0] for key in touched}  # quant.conv.weight_bits: quant
+    fields = {recipe.config_cls.field_of(key) for key in touched}  # quant.conv.weight_bits: quant
     return recipe.evaluate is not None and bool(recipe.eval_fields & fields)
 
 
