@@ -56,7 +56,9 @@ class Worker:
     def __init__(self, data: DeviceData | Placement) -> None:
         self.data = data
         self.warmed: set[tuple[str, Hashable]] = set()
-        self.statics: dict[tuple[str, str], dict[str, float]] = {}  # per config: costs.static_costs
+        self.statics: dict[
+            tuple[str, str, tuple[str, ...]], dict[str, float]
+        ] = {}  # per config: costs.static_costs
         if data.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
@@ -99,12 +101,13 @@ class Worker:
         out = measure_inference(result.inference, wanted) if result.inference is not None else {}
         if "model_bytes" in wanted and isinstance(result.artifacts.get("model.pt"), dict):
             out["model_bytes"] = float(state_bytes(result.artifacts["model.pt"]))
-        if set(STATIC) & set(wanted) and isinstance(self.data, DeviceData):
-            key = (recipe.name, config_hash(recipe.name, config))
-            if key not in self.statics:
+        static = tuple(sorted(set(STATIC) & set(wanted)))
+        if static and isinstance(self.data, DeviceData):
+            key = (recipe.name, config_hash(recipe.name, config), static)
+            if key not in self.statics:  # (the FLOP count, the slow part, only where it is wanted)
                 data = self.data
                 self.statics[key] = static_costs(recipe, config, data.num_classes, data.train_size,
-                                                 len(data.test_labels))  # fmt: skip
+                                                 len(data.test_labels), wanted=static)  # fmt: skip
             out.update({k: v for k, v in self.statics[key].items() if k in wanted})
         if "peak_memory" in wanted and device.type == "cuda":
             out["peak_memory"] = float(torch.cuda.max_memory_allocated(device))
