@@ -35,13 +35,19 @@ HOTLAP = str(Path(sys.executable).with_name("hotlap"))
 
 def build(workdir: Path, configs: int, seeds: int) -> str:
     """A finished sweep of `configs` configs (one of them the baseline) x `seeds` seeds."""
-    spec = parse_spec({
-        "name": "scale", "recipe": "airbench94", "dataset": "synthetic:8", "device": "cpu",
-        "space": {"lr": {"low": 1.0, "high": 20.0}}, "strategy": {"name": "random", "trials": configs - 1},
-        "seeds": {"min": 10, "max": seeds, "step": 10},
-        "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.94}, "minimize": "train_time"},
-        "baseline": {},
-    })  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "scale",
+            "recipe": "airbench94",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {"lr": {"low": 1.0, "high": 20.0}},
+            "strategy": {"name": "random", "trials": configs - 1},
+            "seeds": {"min": 10, "max": seeds, "step": 10},
+            "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.94}, "minimize": "train_time"},
+            "baseline": {},
+        }
+    )
     rng = random.Random(0)
     with Store(workdir) as store:
         record, _ = open_sweep(store, spec)
@@ -51,15 +57,25 @@ def build(workdir: Path, configs: int, seeds: int) -> str:
             params = {} if baseline else {"lr": round(rng.uniform(1, 20), 6)}
             config_id = f"c{index:09d}"
             store.add_config(
-                record.id, config_id=config_id, config_hash=config_id, origin="baseline" if baseline else "random",
-                is_baseline=baseline, params=params, config={"lr": params.get("lr", 11.5)},
-            )  # fmt: skip
+                record.id,
+                config_id=config_id,
+                config_hash=config_id,
+                origin="baseline" if baseline else "random",
+                is_baseline=baseline,
+                params=params,
+                config={"lr": params.get("lr", 11.5)},
+            )
             mean_acc, mean_time = rng.uniform(0.935, 0.945), rng.uniform(3.0, 4.0)
             for seed in range(seeds):
                 accuracy = rng.gauss(mean_acc, 0.0014)
                 train = rng.gauss(mean_time, 0.03)
-                values = {"tta_accuracy": accuracy, "accuracy": accuracy - 0.005, "train_time": train,
-                          "eval_time": 0.1, "total_time": train + 0.1}  # fmt: skip
+                values = {
+                    "tta_accuracy": accuracy,
+                    "accuracy": accuracy - 0.005,
+                    "train_time": train,
+                    "eval_time": 0.1,
+                    "total_time": train + 0.1,
+                }
                 rows.append((config_id, seed, values, "cpu", "bench", None, None, None))
         store.record_done(record.id, rows)
         store.update_sweep(record.id, state="done")
@@ -110,9 +126,7 @@ def in_process(workdir: Path, sweep_id: str, out: Path) -> dict[str, float]:
 
 def command(*args: str, workdir: Path) -> float:
     begin = time.perf_counter()
-    done = subprocess.run(
-        [HOTLAP, *args, "--workdir", str(workdir)], capture_output=True, text=True
-    )
+    done = subprocess.run([HOTLAP, *args, "--workdir", str(workdir)], capture_output=True, text=True)
     seconds = time.perf_counter() - begin
     if done.returncode != 0:
         sys.exit(f"hotlap {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
@@ -123,17 +137,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=50)
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="timings per command; the median is shown"
-    )
+    parser.add_argument("--repeat", type=int, default=3, help="timings per command; the median is shown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         begin = time.perf_counter()
         sweep_id = build(workdir, args.configs, args.seeds)
         runs = args.configs * args.seeds
-        print(f"store: {args.configs} configs x {args.seeds} seeds = {runs:,} runs "
-              f"(built in {time.perf_counter() - begin:.1f} s)")  # fmt: skip
+        print(
+            f"store: {args.configs} configs x {args.seeds} seeds = {runs:,} runs "
+            f"(built in {time.perf_counter() - begin:.1f} s)"
+        )
         phases = [in_process(workdir, sweep_id, workdir / "report") for _ in range(args.repeat)]
         for name in phases[0]:
             print(f"  {name:45s} {statistics.median(p[name] for p in phases):7.3f} s")
@@ -156,8 +170,10 @@ def main() -> None:
                 *(["--out", str(workdir / "out")] if name == "report" else []),
                 store=workdir,
             )
-            print(f"hotlap {name}: {large:.2f} s on {runs:,} runs, {small:.2f} s on 20 runs (start-up): "
-                  f"{large - small:.2f} s beyond start-up")  # fmt: skip
+            print(
+                f"hotlap {name}: {large:.2f} s on {runs:,} runs, {small:.2f} s on 20 runs (start-up): "
+                f"{large - small:.2f} s beyond start-up"
+            )
 
 
 if __name__ == "__main__":

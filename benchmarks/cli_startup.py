@@ -28,17 +28,43 @@ from hotlap.sweep.session import open_sweep
 
 
 def _store(workdir: Path) -> None:
-    spec = parse_spec({"name": "startup", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
-                       "seeds": 5, "space": {"lr": [10.0, 11.5]}})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "startup",
+            "recipe": "airbench94",
+            "dataset": "digits",
+            "device": "cpu",
+            "seeds": 5,
+            "space": {"lr": [10.0, 11.5]},
+        }
+    )
     with Store(workdir) as store:
         record, _ = open_sweep(store, spec)
         rows = []
         for index in range(2):
             config_id = f"c{index}"
-            store.add_config(record.id, config_id=config_id, config_hash=config_id, origin="grid",
-                             is_baseline=False, params={"lr": 10.0 + 1.5 * index}, config={})  # fmt: skip
-            rows += [(config_id, seed, {"tta_accuracy": 0.9 + seed / 1000, "train_time": 2.0}, "cpu", "h",
-                      None, None, None) for seed in range(5)]  # fmt: skip
+            store.add_config(
+                record.id,
+                config_id=config_id,
+                config_hash=config_id,
+                origin="grid",
+                is_baseline=False,
+                params={"lr": 10.0 + 1.5 * index},
+                config={},
+            )
+            rows += [
+                (
+                    config_id,
+                    seed,
+                    {"tta_accuracy": 0.9 + seed / 1000, "train_time": 2.0},
+                    "cpu",
+                    "h",
+                    None,
+                    None,
+                    None,
+                )
+                for seed in range(5)
+            ]
         store.record_done(record.id, rows)
 
 

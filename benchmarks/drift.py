@@ -27,9 +27,7 @@ CONFIGS, SEEDS, NOISE, ALPHA = 10, 10, 0.01, 0.05
 def interleaved(sweep: int) -> list[str]:
     queue = RunQueue(f"drift-{sweep}/1/search")
     queue.add(
-        RunRecord(
-            c * SEEDS + s, "drift", f"c{c}", s, "full", "queued", {}, *[None] * 5, 0, *[None] * 4
-        )
+        RunRecord(c * SEEDS + s, "drift", f"c{c}", s, "full", "queued", {}, *[None] * 5, 0, *[None] * 4)
         for c in range(CONFIGS)
         for s in range(SEEDS)
     )
@@ -61,8 +59,10 @@ def main() -> None:
     parser.add_argument("--drift", type=float, default=0.05, help="slowdown over the sweep")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    print(f"{CONFIGS} equally fast configs x {SEEDS} seeds, {args.drift:.0%} linear slowdown over "
-          f"the sweep, {NOISE:.0%} run-to-run spread, {args.sweeps} sweeps per order\n")  # fmt: skip
+    print(
+        f"{CONFIGS} equally fast configs x {SEEDS} seeds, {args.drift:.0%} linear slowdown over "
+        f"the sweep, {NOISE:.0%} run-to-run spread, {args.sweeps} sweeps per order\n"
+    )
     print("| run order | some equal config called slower | spread of mean times (median) |")
     print("|---|---|---|")
     for name, orders in (

@@ -38,11 +38,15 @@ class NoopConfig(RecipeConfig):
     k: int = Field(0, ge=0, description="an index, so that every config is distinct")
 
 
-@recipe("noop", config=NoopConfig, build_model=lambda c, n: nn.Identity(), total_steps=lambda c, n: 1,
-        summary="does nothing", metrics=["accuracy", "train_time"])  # fmt: skip
-def train(
-    config: NoopConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True
-) -> RunResult:
+@recipe(
+    "noop",
+    config=NoopConfig,
+    build_model=lambda c, n: nn.Identity(),
+    total_steps=lambda c, n: 1,
+    summary="does nothing",
+    metrics=["accuracy", "train_time"],
+)
+def train(config: NoopConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True) -> RunResult:
     return RunResult(seed=seed, metrics={"accuracy": 0.5, "train_time": 0.0})
 
 
@@ -57,17 +61,22 @@ class Clock(Callback):
 def one_sweep(runs: int, seeds: int) -> tuple[list[float], float, int]:
     """Per-run gaps (s), total seconds and runs finished of one fresh sweep."""
     configs = runs // seeds
-    spec = parse_spec({
-        "name": "overhead", "recipe": "noop", "dataset": "synthetic:8", "device": "cpu", "keep_weights": False,
-        "space": {"k": {"low": 0, "high": configs - 1, "step": 1}}, "seeds": seeds,
-    })  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "overhead",
+            "recipe": "noop",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "keep_weights": False,
+            "space": {"k": {"low": 0, "high": configs - 1, "step": 1}},
+            "seeds": seeds,
+        }
+    )
     with tempfile.TemporaryDirectory() as workdir, Store(Path(workdir)) as store:
         record, _ = open_sweep(store, spec)
         clock = Clock()
         begin = time.perf_counter()
-        result = Engine(
-            store, record, InProcessExecutor(warmup=False), callbacks=[("clock", clock)]
-        ).run()
+        result = Engine(store, record, InProcessExecutor(warmup=False), callbacks=[("clock", clock)]).run()
         total = time.perf_counter() - begin
     if result.state != "done":
         sys.exit(f"the sweep ended {result.state}: {result.message}")
@@ -79,9 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="sweeps to run; the median of their medians"
-    )
+    parser.add_argument("--repeat", type=int, default=3, help="sweeps to run; the median of their medians")
     parser.add_argument(
         "--sizes",
         default=None,
@@ -100,9 +107,11 @@ def main() -> None:
         print(
             f"  {ran} runs in {total:.2f} s: median {1000 * medians[-1]:.2f} ms per run, p90 {1000 * p90s[-1]:.2f} ms"
         )
-    print(f"{args.runs // args.seeds} configs x {args.seeds} seeds, {args.repeat} sweeps: median of medians "
-          f"{1000 * statistics.median(medians):.2f} ms per run (p90 {1000 * statistics.median(p90s):.2f} ms); "
-          f"workdir under {tempfile.gettempdir()}")  # fmt: skip
+    print(
+        f"{args.runs // args.seeds} configs x {args.seeds} seeds, {args.repeat} sweeps: median of medians "
+        f"{1000 * statistics.median(medians):.2f} ms per run (p90 {1000 * statistics.median(p90s):.2f} ms); "
+        f"workdir under {tempfile.gettempdir()}"
+    )
 
 
 def compare_sizes(sizes: list[int], repeat: int) -> None:

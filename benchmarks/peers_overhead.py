@@ -77,9 +77,7 @@ def ray_per_trial(trials: int, folder: Path, reuse: bool) -> float | None:
     tuner = tune.Tuner(
         trainable,
         param_space={"x": tune.uniform(-1.0, 1.0)},
-        tune_config=tune.TuneConfig(
-            num_samples=trials, reuse_actors=reuse, metric="loss", mode="min"
-        ),
+        tune_config=tune.TuneConfig(num_samples=trials, reuse_actors=reuse, metric="loss", mode="min"),
         run_config=run_config,
     )
     begin = time.perf_counter()
@@ -104,9 +102,7 @@ def main() -> None:
                 if seconds is None:
                     rows.append(("Ray Tune", None))
                     break
-                rows.append(
-                    (f"Ray Tune, {'actor reuse, no checkpoints' if reuse else 'defaults'}", seconds)
-                )
+                rows.append((f"Ray Tune, {'actor reuse, no checkpoints' if reuse else 'defaults'}", seconds))
     try:
         import engine_overhead
 

@@ -29,9 +29,7 @@ MIX_TIMES = [3.70, 3.75, 3.80, 3.85, 3.90, 3.95, 4.00, 4.10, 4.20]
 
 def rules_for(rate: float | None = None, family: int = 1) -> list[Rules]:
     """The rules before issue 9, and the new ones step by step (the last: hotlap's defaults)."""
-    level = (
-        calibrated_rate_alpha(ALPHA, SCHEDULE, rate) if rate else calibrated_alpha(ALPHA, SCHEDULE)
-    )
+    level = calibrated_rate_alpha(ALPHA, SCHEDULE, rate) if rate else calibrated_alpha(ALPHA, SCHEDULE)
     rules = [
         Rules("bonferroni (before)", ALPHA / looks(5, 50, 5)),
         Rules("calibrated", level),
@@ -41,9 +39,7 @@ def rules_for(rate: float | None = None, family: int = 1) -> list[Rules]:
     if family > 1:
         split = calibrated_alpha(ALPHA / family, SCHEDULE)
         time_level = calibrated_alpha(ALPHA, SCHEDULE)
-        rules.append(
-            Rules(f"family-wise over {family}, futility 0.20 (default)", split, 0.20, time_level)
-        )
+        rules.append(Rules(f"family-wise over {family}, futility 0.20 (default)", split, 0.20, time_level))
     return rules
 
 
@@ -61,9 +57,7 @@ def main() -> None:
 
     print("| single config | rules | passes | runs |\n|---|---|---|---|")
 
-    def single(
-        label: str, mean: float, goal: Target, rules: Rules, seed: int, skew: float = 0.0
-    ) -> None:
+    def single(label: str, mean: float, goal: Target, rules: Rules, seed: int, skew: float = 0.0) -> None:
         out = simulate(
             [mean],
             [1.0],
@@ -77,9 +71,13 @@ def main() -> None:
         rate = out.passed[0]
         print(row(label, rules, out, f"{100 * rate:.1f}% +- {100 * out.error(rate):.1f}"))
 
-    for label, mean, skew in (("at the target", 0.9400, 0.0), ("at the target, left-skewed", 0.9400, 0.05),
-                              ("0.05 below", 0.9395, 0.0), ("0.05 above (power)", 0.9405, 0.0),
-                              ("0.10 above (power)", 0.9410, 0.0)):  # fmt: skip
+    for label, mean, skew in (
+        ("at the target", 0.9400, 0.0),
+        ("at the target, left-skewed", 0.9400, 0.05),
+        ("0.05 below", 0.9395, 0.0),
+        ("0.05 above (power)", 0.9405, 0.0),
+        ("0.10 above (power)", 0.9410, 0.0),
+    ):
         for rules in rules_for():
             single(label, mean, target, rules, 1, skew)
     rate_target = Target(threshold=0.94, criterion="success_rate", success_rate=0.5)
@@ -115,10 +113,19 @@ def main() -> None:
     print("|---|---|---|---|---|")
     default = rules_for(family=2)[-1]
     for gap in (0.02, 0.01, 0.0):
-        for label, rules in (("Welch at 0.05 per look", Rules("", default.look_alpha, 0.20)),
-                             ("Welch at the calibrated level (default)", default)):  # fmt: skip
-            out = simulate([0.942, 0.942], [1.0, 1.0 + gap], target, rules, SCHEDULE, replications=n,
-                           rng=np.random.default_rng(6))  # fmt: skip
+        for label, rules in (
+            ("Welch at 0.05 per look", Rules("", default.look_alpha, 0.20)),
+            ("Welch at the calibrated level (default)", default),
+        ):
+            out = simulate(
+                [0.942, 0.942],
+                [1.0, 1.0 + gap],
+                target,
+                rules,
+                SCHEDULE,
+                replications=n,
+                rng=np.random.default_rng(6),
+            )
             print(
                 f"| {100 * gap:.0f}% apart | {label} | {100 * out.recommended[0]:.1f}% | {100 * out.tied:.1f}% | {out.runs:.0f} |"
             )
@@ -126,10 +133,12 @@ def main() -> None:
     print(
         "\n| scenario | rules | wrong recommendation | no recommendation | tied | runs |\n|---|---|---|---|---|---|"
     )
-    for label, configs, fast, fast_mean in (("10 configs, 4 fast at 93.97-93.99", 10, 4, None),
-                                            ("20 configs, 8 fast at 93.97-93.99", 20, 8, None),
-                                            ("20 configs, 8 fast at 93.995", 20, 8, 0.93995),
-                                            ("20 configs, 8 fast at 94.00", 20, 8, 0.94)):  # fmt: skip
+    for label, configs, fast, fast_mean in (
+        ("10 configs, 4 fast at 93.97-93.99", 10, 4, None),
+        ("20 configs, 8 fast at 93.97-93.99", 20, 8, None),
+        ("20 configs, 8 fast at 93.995", 20, 8, 0.93995),
+        ("20 configs, 8 fast at 94.00", 20, 8, 0.94),
+    ):
         means = list(np.linspace(0.9397, 0.9399, fast)) if fast_mean is None else [fast_mean] * fast
         means += list(np.linspace(0.9410, 0.9420, configs - fast))
         times = list(np.linspace(1.00, 1.02, fast)) + list(np.linspace(1.05, 1.15, configs - fast))
@@ -138,8 +147,10 @@ def main() -> None:
                 means, times, target, rules, SCHEDULE, replications=n, rng=np.random.default_rng(4)
             )
             wrong = out.wrong_recommendation if fast_mean != 0.94 else sum(out.recommended[:fast])
-            print(f"| {label} | {rules.name} | {100 * wrong:.1f}% +- {100 * out.error(wrong):.1f} | "
-                  f"{100 * out.no_recommendation:.1f}% | {100 * out.tied:.1f}% | {out.runs:.0f} |")  # fmt: skip
+            print(
+                f"| {label} | {rules.name} | {100 * wrong:.1f}% +- {100 * out.error(wrong):.1f} | "
+                f"{100 * out.no_recommendation:.1f}% | {100 * out.tied:.1f}% | {out.runs:.0f} |"
+            )
 
 
 if __name__ == "__main__":

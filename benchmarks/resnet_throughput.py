@@ -36,12 +36,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def device_batches(
-    data: DeviceData, batch: int, seed: int, channels_last: bool
-) -> Callable[[], Iterable]:
+def device_batches(data: DeviceData, batch: int, seed: int, channels_last: bool) -> Callable[[], Iterable]:
     generator = make_generator(seed, data.device)
-    loader = DeviceLoader(data, train=True, batch_size=batch, generator=generator, channels_last=channels_last,
-                          flip="random", translate=4, pad="black")  # fmt: skip
+    loader = DeviceLoader(
+        data,
+        train=True,
+        batch_size=batch,
+        generator=generator,
+        channels_last=channels_last,
+        flip="random",
+        translate=4,
+        pad="black",
+    )
     return lambda: iter(loader)
 
 
@@ -53,10 +59,14 @@ def torchvision_batches(
 
     images = data.train_images.permute(0, 2, 3, 1).cpu().numpy()  # HWC uint8, as CIFAR ships
     labels = data.train_labels.cpu().numpy()
-    transform = transforms.Compose([
-        transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor(),
-        transforms.Normalize(data.mean, data.std),
-    ])  # fmt: skip
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(data.mean, data.std),
+        ]
+    )
 
     class Pictures(torch.utils.data.Dataset):
         def __len__(self) -> int:
@@ -66,9 +76,14 @@ def torchvision_batches(
             return transform(Image.fromarray(np.ascontiguousarray(images[i]))), int(labels[i])
 
     loader = torch.utils.data.DataLoader(
-        Pictures(), batch_size=batch, shuffle=True, num_workers=workers, pin_memory=device.type == "cuda",
-        drop_last=True, persistent_workers=workers > 0,
-    )  # fmt: skip
+        Pictures(),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        drop_last=True,
+        persistent_workers=workers > 0,
+    )
 
     def epoch():  # type: ignore[no-untyped-def]
         for x, y in loader:
@@ -138,17 +153,17 @@ def main() -> None:
             data, args.batch, args.workers, device
         ),
     }
-    print(f"device {device}, {args.images} CIFAR-shaped images, batch {args.batch}, ResNet-18 (CIFAR stem) at "
-          f"{args.image_size}x{args.image_size}, {args.repeat} timed epochs each, in turn")  # fmt: skip
+    print(
+        f"device {device}, {args.images} CIFAR-shaped images, batch {args.batch}, ResNet-18 (CIFAR stem) at "
+        f"{args.image_size}x{args.image_size}, {args.repeat} timed epochs each, in turn"
+    )
     for label, use_model in (("data only", False), ("training epoch", True)):
         rates: dict[str, list[float]] = {name: [] for name in pipelines}
         for batches in pipelines.values():  # untimed: workers start, kernels tune
             timed_epoch(batches, step if use_model else None, device, args.image_size)
         for _ in range(args.repeat):
             for name, batches in pipelines.items():
-                rates[name].append(
-                    timed_epoch(batches, step if use_model else None, device, args.image_size)
-                )
+                rates[name].append(timed_epoch(batches, step if use_model else None, device, args.image_size))
         medians = {name: statistics.median(values) for name, values in rates.items()}
         hot, tv = medians.values()
         print(f"{label}:")

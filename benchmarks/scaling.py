@@ -57,9 +57,7 @@ def _wait(
     begin = time.perf_counter()
     if config.seconds:
         time.sleep(config.seconds)
-    return RunResult(
-        seed=seed, metrics={"accuracy": 0.5, "train_time": time.perf_counter() - begin}
-    )
+    return RunResult(seed=seed, metrics={"accuracy": 0.5, "train_time": time.perf_counter() - begin})
 
 
 def _timed(spec: Any, executor: Any, dataset: str, device: str) -> tuple[float, list[Any]]:
@@ -74,9 +72,19 @@ def _timed(spec: Any, executor: Any, dataset: str, device: str) -> tuple[float, 
 
 def _sweep(runs: int, seconds: float, executor: Any) -> float:
     """Seconds for `runs` runs (one config per run) through the engine with `executor`."""
-    spec = parse_spec({"name": "scaling", "recipe": "bench_wait", "dataset": "synthetic:8", "device": "cpu",
-                       "seeds": 1, "space": {"k": list(range(runs))}, "base": {"seconds": seconds},
-                       "keep_weights": False, "keep_logits": False})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "scaling",
+            "recipe": "bench_wait",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "seeds": 1,
+            "space": {"k": list(range(runs))},
+            "base": {"seconds": seconds},
+            "keep_weights": False,
+            "keep_logits": False,
+        }
+    )
     elapsed, done = _timed(spec, executor, "synthetic:8", "cpu")
     assert len(done) == runs
     return elapsed
@@ -85,13 +93,25 @@ def _sweep(runs: int, seconds: float, executor: Any) -> float:
 def _packing(shares: list[float], seeds: int) -> None:
     """GPU only: airbench94 runs per minute and mean train time with each share of a GPU per run."""
     for share in shares:
-        spec = parse_spec({"name": "packing", "recipe": "airbench94", "dataset": "cifar10", "device": "cuda",
-                           "seeds": seeds, "timing": "packed", "objective": {"maximize": "tta_accuracy"},
-                           "executor": {"name": "ray", "gpus_per_run": share}, "keep_weights": False})  # fmt: skip
+        spec = parse_spec(
+            {
+                "name": "packing",
+                "recipe": "airbench94",
+                "dataset": "cifar10",
+                "device": "cuda",
+                "seeds": seeds,
+                "timing": "packed",
+                "objective": {"maximize": "tta_accuracy"},
+                "executor": {"name": "ray", "gpus_per_run": share},
+                "keep_weights": False,
+            }
+        )
         elapsed, done = _timed(spec, get_executor("ray", gpus_per_run=share), "cifar10", "cuda")
         times = [r.values["train_time"] for r in done]
-        print(f"airbench94, {share:g} GPU per run: {len(times) / elapsed * 60:.1f} runs/min, "
-              f"mean train_time {statistics.fmean(times):.3f} s over {len(times)} runs")  # fmt: skip
+        print(
+            f"airbench94, {share:g} GPU per run: {len(times) / elapsed * 60:.1f} runs/min, "
+            f"mean train_time {statistics.fmean(times):.3f} s over {len(times)} runs"
+        )
 
 
 def main() -> None:
@@ -100,12 +120,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.25)
     parser.add_argument("--workers", default="1,2", help="ray worker counts, e.g. 1,2,4")
     parser.add_argument("--noop-runs", type=int, default=200)
-    parser.add_argument(
-        "--packing", default=None, help="GPU only: shares of a GPU per run, e.g. 1,0.5,0.25"
-    )
-    parser.add_argument(
-        "--seeds", type=int, default=16, help="with --packing: airbench94 runs per share"
-    )
+    parser.add_argument("--packing", default=None, help="GPU only: shares of a GPU per run, e.g. 1,0.5,0.25")
+    parser.add_argument("--seeds", type=int, default=16, help="with --packing: airbench94 runs per share")
     args = parser.parse_args()
     # Ray's workers import this file's recipe: they find it as this plugin.
     os.environ["HOTLAP_PLUGINS"] = str(Path(__file__).resolve())
@@ -125,16 +141,20 @@ def main() -> None:
         for workers in counts:
             executor = get_executor("ray", cpus_per_run=1, max_workers=workers, warmup=False)
             elapsed = _sweep(args.runs, args.seconds, executor)
-            print(f"  ray, {workers} worker(s): {args.runs / elapsed * 60:.1f} runs/min, "
-                  f"{inprocess / elapsed:.2f}x in-process")  # fmt: skip
+            print(
+                f"  ray, {workers} worker(s): {args.runs / elapsed * 60:.1f} runs/min, "
+                f"{inprocess / elapsed:.2f}x in-process"
+            )
         base = statistics.median(
             _sweep(args.noop_runs, 0.0, get_executor("inprocess", warmup=False)) for _ in range(3)
         )
         executor = get_executor("ray", cpus_per_run=1, max_workers=1, queue=1, warmup=False)
         spread = statistics.median(_sweep(args.noop_runs, 0.0, executor) for _ in range(3))
-        print(f"no-op, {args.noop_runs} runs: in-process {base / args.noop_runs * 1000:.2f} ms/run, ray (1 worker, "
-              f"queue 1) {spread / args.noop_runs * 1000:.2f} ms/run: {(spread - base) / args.noop_runs * 1000:.2f} ms "
-              "of ray overhead per run")  # fmt: skip
+        print(
+            f"no-op, {args.noop_runs} runs: in-process {base / args.noop_runs * 1000:.2f} ms/run, ray (1 worker, "
+            f"queue 1) {spread / args.noop_runs * 1000:.2f} ms/run: {(spread - base) / args.noop_runs * 1000:.2f} ms "
+            "of ray overhead per run"
+        )
     finally:
         ray.shutdown()
 

@@ -74,9 +74,7 @@ def test_optimizer_uses_the_decoupled_conversion():
     assert norm_group["lr"] == pytest.approx(lr * 64)
     assert other_group["lr"] == pytest.approx(lr)
     for group in optimizer.param_groups:
-        assert group["lr"] * group["weight_decay"] == pytest.approx(
-            wd_total
-        )  # decay independent of lr
+        assert group["lr"] * group["weight_decay"] == pytest.approx(wd_total)  # decay independent of lr
         assert group["nesterov"] and group["momentum"] == 0.85
     assert len(norm_group["params"]) == 6  # the six BatchNorm biases
 
@@ -180,8 +178,7 @@ def test_a_run_is_reproducible_from_config_and_seed_on_cpu(digits_data):
     for key, value in first.artifacts["model.pt"].items():
         assert torch.equal(value, again.artifacts["model.pt"][key]), key
     assert any(
-        not torch.equal(v, other.artifacts["model.pt"][k])
-        for k, v in first.artifacts["model.pt"].items()
+        not torch.equal(v, other.artifacts["model.pt"][k]) for k, v in first.artifacts["model.pt"].items()
     )
 
 
@@ -213,8 +210,6 @@ def test_a_diverging_run_fails_with_a_clear_error(digits_data):
     ],
 )
 def test_variants_train(digits_data, variant):
-    result = RECIPE.train(
-        config(width=0.125, epochs=1, batch_size=256, **variant), digits_data, seed=0
-    )
+    result = RECIPE.train(config(width=0.125, epochs=1, batch_size=256, **variant), digits_data, seed=0)
     assert 0.0 <= result["tta_accuracy"] <= 1.0
     assert result.artifacts["logits.npy"].shape[0] == len(VIEW_NAMES[config(**variant).tta_level])

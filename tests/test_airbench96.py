@@ -33,9 +33,7 @@ def test_network_is_the_references_ten_convs():
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 10
     assert count_parameters(net) == reference_parameter_count()
-    assert count_parameters(make_net(config(width=0.125))) == reference_parameter_count(
-        (16, 48, 64)
-    )
+    assert count_parameters(make_net(config(width=0.125))) == reference_parameter_count((16, 48, 64))
 
 
 def test_the_residual_is_added_before_the_last_activation():
@@ -74,12 +72,8 @@ def test_a_trained_network_is_evaluated_again_as_the_same_network(digits_data):
     tiny = config(width=0.125, epochs=1, batch_size=256)
     trained = RECIPE.train(tiny, digits_data, seed=0)
     assert any(".conv3." in key for key in trained.artifacts["model.pt"])
-    source = SourceRun(
-        config=tiny.model_dump(), metrics=trained.metrics, state=trained.artifacts["model.pt"]
-    )
+    source = SourceRun(config=tiny.model_dump(), metrics=trained.metrics, state=trained.artifacts["model.pt"])
     again = RECIPE.evaluate(config(width=0.125, epochs=1, batch_size=256), digits_data, source)
     assert again["tta_accuracy"] == pytest.approx(trained["tta_accuracy"], abs=1e-6)
-    mirror = RECIPE.evaluate(
-        config(width=0.125, epochs=1, batch_size=256, tta_level=0), digits_data, source
-    )
+    mirror = RECIPE.evaluate(config(width=0.125, epochs=1, batch_size=256, tta_level=0), digits_data, source)
     assert mirror["tta_accuracy"] == pytest.approx(trained["accuracy"], abs=1e-6)

@@ -51,9 +51,14 @@ class _Evil:
 
 def _npz(n: int = 4, **arrays: np.ndarray) -> bytes:
     """A cifar10 cache file: valid arrays of n images, `arrays` replacing some of them."""
-    fields = {"version": np.int64(1), "train_images": np.zeros((n, 32, 32, 3), np.uint8),
-              "train_labels": np.zeros(n, np.int64), "test_images": np.zeros((n, 32, 32, 3), np.uint8),
-              "test_labels": np.zeros(n, np.int64), **arrays}  # fmt: skip
+    fields = {
+        "version": np.int64(1),
+        "train_images": np.zeros((n, 32, 32, 3), np.uint8),
+        "train_labels": np.zeros(n, np.int64),
+        "test_images": np.zeros((n, 32, 32, 3), np.uint8),
+        "test_labels": np.zeros(n, np.int64),
+        **arrays,
+    }
     buffer = io.BytesIO()
     np.savez(buffer, **fields)
     return buffer.getvalue()
@@ -92,33 +97,67 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     # --- sweep specs ---
     ("spec-missing", {}, ["sweep", "{in}/missing.yaml"]),
     ("spec-yaml-syntax", {"s.yaml": "name: [unclosed\n"}, ["sweep", "{in}/s.yaml"]),
-    ("spec-python-tag", {"s.yaml": '!!python/object/apply:os.system ["echo hi"]\n'}, ["sweep", "{in}/s.yaml"]),
+    (
+        "spec-python-tag",
+        {"s.yaml": '!!python/object/apply:os.system ["echo hi"]\n'},
+        ["sweep", "{in}/s.yaml"],
+    ),
     ("spec-not-mapping", {"s.yaml": "- a\n- b\n"}, ["sweep", "{in}/s.yaml"]),
     ("spec-empty", {"s.yaml": ""}, ["sweep", "{in}/s.yaml"]),
     ("spec-unknown-key", {"s.yaml": _spec("colour: red\n")}, ["sweep", "{in}/s.yaml"]),
-    ("spec-base-inf", {"s.yaml": _spec("base: {y: 1}\n").replace("y: 1", "x: .inf")}, ["sweep", "{in}/s.yaml"]),
+    (
+        "spec-base-inf",
+        {"s.yaml": _spec("base: {y: 1}\n").replace("y: 1", "x: .inf")},
+        ["sweep", "{in}/s.yaml"],
+    ),
     ("spec-space-inf", {"s.yaml": _spec().replace("[0.1, 0.2]", "[0.1, .inf]")}, ["sweep", "{in}/s.yaml"]),
-    ("spec-range-inf", {"s.yaml": _spec().replace("[0.1, 0.2]", "{low: 0, high: .inf, step: 1}")},
-     ["sweep", "{in}/s.yaml"]),
-    ("spec-target-nan", {"s.yaml": _spec("objective: {target: {metric: tta_accuracy, at_least: .nan}}\n")},
-     ["sweep", "{in}/s.yaml"]),
-    ("spec-target-out-of-range", {"s.yaml": _spec("objective: {target: {metric: tta_accuracy, at_least: 94}}\n")},
-     ["sweep", "{in}/s.yaml"]),
+    (
+        "spec-range-inf",
+        {"s.yaml": _spec().replace("[0.1, 0.2]", "{low: 0, high: .inf, step: 1}")},
+        ["sweep", "{in}/s.yaml"],
+    ),
+    (
+        "spec-target-nan",
+        {"s.yaml": _spec("objective: {target: {metric: tta_accuracy, at_least: .nan}}\n")},
+        ["sweep", "{in}/s.yaml"],
+    ),
+    (
+        "spec-target-out-of-range",
+        {"s.yaml": _spec("objective: {target: {metric: tta_accuracy, at_least: 94}}\n")},
+        ["sweep", "{in}/s.yaml"],
+    ),
     ("spec-budget-inf", {"s.yaml": _spec("budget: {max_time: .inf}\n")}, ["sweep", "{in}/s.yaml"]),
-    ("spec-futility-nan", {"s.yaml": _spec().replace("seeds: 2", "seeds: {min: 2, max: 4, step: 2, futility: .nan}")},
-     ["sweep", "{in}/s.yaml"]),
-    ("spec-racing-min-above-max", {"s.yaml": _spec().replace("seeds: 2", "seeds: {min: 5, max: 2, step: 1}")},
-     ["sweep", "{in}/s.yaml"]),
+    (
+        "spec-futility-nan",
+        {"s.yaml": _spec().replace("seeds: 2", "seeds: {min: 2, max: 4, step: 2, futility: .nan}")},
+        ["sweep", "{in}/s.yaml"],
+    ),
+    (
+        "spec-racing-min-above-max",
+        {"s.yaml": _spec().replace("seeds: 2", "seeds: {min: 5, max: 2, step: 1}")},
+        ["sweep", "{in}/s.yaml"],
+    ),
     ("spec-zero-seeds", {"s.yaml": _spec().replace("seeds: 2", "seeds: 0")}, ["sweep", "{in}/s.yaml"]),
     ("spec-no-seeds-list", {"s.yaml": _spec().replace("seeds: 2", "seeds: []")}, ["sweep", "{in}/s.yaml"]),
     ("spec-empty-values", {"s.yaml": _spec().replace("[0.1, 0.2]", "[]")}, ["sweep", "{in}/s.yaml"]),
     ("spec-value-twice", {"s.yaml": _spec().replace("[0.1, 0.2]", "[0.1, 0.1]")}, ["sweep", "{in}/s.yaml"]),
-    ("spec-unknown-space-key", {"s.yaml": _spec().replace("{x: [0.1, 0.2]}", "{lr: [0.1, 0.2]}")},
-     ["sweep", "{in}/s.yaml"]),
+    (
+        "spec-unknown-space-key",
+        {"s.yaml": _spec().replace("{x: [0.1, 0.2]}", "{lr: [0.1, 0.2]}")},
+        ["sweep", "{in}/s.yaml"],
+    ),
     ("spec-unknown-strategy", {"s.yaml": _spec("strategy: annealing\n")}, ["sweep", "{in}/s.yaml"]),
-    ("spec-unknown-recipe", {"s.yaml": _spec().replace("recipe: toy", "recipe: nosuch")}, ["sweep", "{in}/s.yaml"]),
+    (
+        "spec-unknown-recipe",
+        {"s.yaml": _spec().replace("recipe: toy", "recipe: nosuch")},
+        ["sweep", "{in}/s.yaml"],
+    ),
     ("spec-unknown-dataset", {"s.yaml": _spec().replace("synthetic:8", "nosuch")}, ["sweep", "{in}/s.yaml"]),
-    ("spec-unknown-metric", {"s.yaml": _spec("objective: {maximize: sharpness}\n")}, ["sweep", "{in}/s.yaml"]),
+    (
+        "spec-unknown-metric",
+        {"s.yaml": _spec("objective: {maximize: sharpness}\n")},
+        ["sweep", "{in}/s.yaml"],
+    ),
     ("spec-unknown-executor", {"s.yaml": _spec("executor: quantum\n")}, ["sweep", "{in}/s.yaml"]),
     ("spec-bad-override", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "seeds=abc"]),
     ("spec-changed", {"s.yaml": _spec(name="base").replace("[0.1, 0.2]", "[0.3]")}, ["sweep", "{in}/s.yaml"]),
@@ -139,17 +178,36 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("eval-step-zero", {}, ["eval", "base", "--vary", "bonus=0.1:0.3:0"]),
     ("eval-value-out-of-range", {}, ["eval", "base", "--vary", "bonus=0.5,2"]),
     # --- weights ---
-    ("weights-missing", {}, ["eval", "--weights", "{in}/none.pt", "--recipe", "toy", "--data", "synthetic:8"]),
-    ("weights-garbage", {"w.pt": b"not a checkpoint at all"},
-     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
-    ("weights-pickle", {"w.pt": pickle.dumps(_Evil())},
-     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
-    ("weights-object", {"w.pt": _saved({"w": torch.zeros(2), "box": _Box()})},
-     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
-    ("weights-truncated", {"w.pt": _saved({"w": torch.zeros(64)})[:200]},
-     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
-    ("weights-not-a-state-dict", {"w.pt": _saved([1, 2, 3])},
-     ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"]),
+    (
+        "weights-missing",
+        {},
+        ["eval", "--weights", "{in}/none.pt", "--recipe", "toy", "--data", "synthetic:8"],
+    ),
+    (
+        "weights-garbage",
+        {"w.pt": b"not a checkpoint at all"},
+        ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"],
+    ),
+    (
+        "weights-pickle",
+        {"w.pt": pickle.dumps(_Evil())},
+        ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"],
+    ),
+    (
+        "weights-object",
+        {"w.pt": _saved({"w": torch.zeros(2), "box": _Box()})},
+        ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"],
+    ),
+    (
+        "weights-truncated",
+        {"w.pt": _saved({"w": torch.zeros(64)})[:200]},
+        ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"],
+    ),
+    (
+        "weights-not-a-state-dict",
+        {"w.pt": _saved([1, 2, 3])},
+        ["eval", "--weights", "{in}/w.pt", "--recipe", "toy", "--data", "synthetic:8"],
+    ),
     # --- the command line itself (click's usage errors, one line instead of a box) ---
     ("cli-unknown-option", {}, ["status", "--bogus"]),
     ("cli-missing-argument", {}, ["run"]),
@@ -158,81 +216,173 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("spec-duplicate-key", {"s.yaml": _spec("seeds: 3\n")}, ["sweep", "{in}/s.yaml"]),
     ("override-duplicate-key", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "base={x: 0.1, x: 0.2}"]),
     # --- stores and workdirs ---
-    ("store-garbage", {"home/hotlap.db": b"SQLite format 3\x00" + bytes(range(256)) * 20},
-     ["ls", "--workdir", "{in}/home"]),
-    ("store-not-sqlite", {"home/hotlap.db": b"just some text, not a database at all\n" * 200},
-     ["status", "--workdir", "{in}/home"]),
+    (
+        "store-garbage",
+        {"home/hotlap.db": b"SQLite format 3\x00" + bytes(range(256)) * 20},
+        ["ls", "--workdir", "{in}/home"],
+    ),
+    (
+        "store-not-sqlite",
+        {"home/hotlap.db": b"just some text, not a database at all\n" * 200},
+        ["status", "--workdir", "{in}/home"],
+    ),
     ("store-truncated", {"home/hotlap.db": _STORE[:4096]}, ["ls", "--workdir", "{in}/home"]),
-    ("store-truncated-sweep", {"home/hotlap.db": _STORE[:4096], "s.yaml": _spec()},
-     ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"]),
+    (
+        "store-truncated-sweep",
+        {"home/hotlap.db": _STORE[:4096], "s.yaml": _spec()},
+        ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"],
+    ),
     ("store-is-a-folder", {"home/hotlap.db/x": ""}, ["ls", "--workdir", "{in}/home"]),
     ("workdir-is-a-file", {"home": "not a folder"}, ["ls", "--workdir", "{in}/home"]),
-    ("workdir-is-a-file-sweep", {"home": "not a folder", "s.yaml": _spec()},
-     ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"]),
-    ("run-out-under-a-file", {"f": "x"},
-     ["run", "toy", "--data", "synthetic:8", "--device", "cpu", "--out", "{in}/f/out"]),
+    (
+        "workdir-is-a-file-sweep",
+        {"home": "not a folder", "s.yaml": _spec()},
+        ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"],
+    ),
+    (
+        "run-out-under-a-file",
+        {"f": "x"},
+        ["run", "toy", "--data", "synthetic:8", "--device", "cpu", "--out", "{in}/f/out"],
+    ),
     # --- data files and caches ---
-    ("data-dir-is-a-file", {"f": "x"},
-     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/f", "--device", "cpu"]),
-    ("cache-junk", {"d/cifar10.v1.npz": b"PK\x03\x04 not a zip"},
-     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
-    ("cache-bad-labels", {"d/cifar10.v1.npz": _npz(train_labels=np.full(4, 12, np.int64))},
-     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
-    ("cache-bad-shape", {"d/cifar10.v1.npz": _npz(train_images=np.zeros((4, 28, 28), np.uint8))},
-     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
-    ("cache-empty", {"d/cifar10.v1.npz": _npz(n=0)},
-     ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"]),
+    (
+        "data-dir-is-a-file",
+        {"f": "x"},
+        ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/f", "--device", "cpu"],
+    ),
+    (
+        "cache-junk",
+        {"d/cifar10.v1.npz": b"PK\x03\x04 not a zip"},
+        ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"],
+    ),
+    (
+        "cache-bad-labels",
+        {"d/cifar10.v1.npz": _npz(train_labels=np.full(4, 12, np.int64))},
+        ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"],
+    ),
+    (
+        "cache-bad-shape",
+        {"d/cifar10.v1.npz": _npz(train_images=np.zeros((4, 28, 28), np.uint8))},
+        ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"],
+    ),
+    (
+        "cache-empty",
+        {"d/cifar10.v1.npz": _npz(n=0)},
+        ["run", "toy", "--data", "cifar10", "--data-dir", "{in}/d", "--device", "cpu"],
+    ),
     # --- sizes past the documented limits (each would allocate gigabytes) ---
     ("huge-seeds", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "seeds=1000000000"]),
     ("huge-racing-max", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "seeds={min: 2, max: 1000000000}"]),
-    ("huge-range", {"s.yaml": _spec()}, ["sweep", "{in}/s.yaml", "space.x={low: 0, high: 1, step: 0.00000001}"]),
-    ("huge-grid", {"s.yaml": _spec("strategy: brute\n")},
-     ["sweep", "{in}/s.yaml", "space={x: {low: 0, high: 5}, y: {low: 0, high: 100}, choice: [a, b, c, d]}",
-      "variants={" + ", ".join(f"v{i}: {{}}" for i in range(3000)) + "}"]),
+    (
+        "huge-range",
+        {"s.yaml": _spec()},
+        ["sweep", "{in}/s.yaml", "space.x={low: 0, high: 1, step: 0.00000001}"],
+    ),
+    (
+        "huge-grid",
+        {"s.yaml": _spec("strategy: brute\n")},
+        [
+            "sweep",
+            "{in}/s.yaml",
+            "space={x: {low: 0, high: 5}, y: {low: 0, high: 100}, choice: [a, b, c, d]}",
+            "variants={" + ", ".join(f"v{i}: {{}}" for i in range(3000)) + "}",
+        ],
+    ),
     ("huge-synthetic", {}, ["run", "toy", "--data", "synthetic:1000000000", "--device", "cpu"]),
-    ("huge-run-seeds", {}, ["run", "toy", "--data", "synthetic:8", "--seeds", "1000000000", "--device", "cpu"]),
+    (
+        "huge-run-seeds",
+        {},
+        ["run", "toy", "--data", "synthetic:8", "--seeds", "1000000000", "--device", "cpu"],
+    ),
     # --- checked before any run: what would fail every run, or the sweep's end ---
-    ("spec-batch-too-big", {"s.yaml": _spec().replace("recipe: toy", "recipe: airbench94").replace(
-        "synthetic:8", "digits").replace("space: {x: [0.1, 0.2]}", "base: {batch_size: 5000}")},
-     ["sweep", "{in}/s.yaml"]),
-    ("run-target-above-one", {}, ["run", "toy", "--data", "synthetic:8", "--device", "cpu", "--target", "94"]),
-    ("plan-workdir-is-a-file", {"home": "not a folder", "s.yaml": _spec()},
-     ["plan", "{in}/s.yaml", "--workdir", "{in}/home"]),
+    (
+        "spec-batch-too-big",
+        {
+            "s.yaml": _spec()
+            .replace("recipe: toy", "recipe: airbench94")
+            .replace("synthetic:8", "digits")
+            .replace("space: {x: [0.1, 0.2]}", "base: {batch_size: 5000}")
+        },
+        ["sweep", "{in}/s.yaml"],
+    ),
+    (
+        "run-target-above-one",
+        {},
+        ["run", "toy", "--data", "synthetic:8", "--device", "cpu", "--target", "94"],
+    ),
+    (
+        "plan-workdir-is-a-file",
+        {"home": "not a folder", "s.yaml": _spec()},
+        ["plan", "{in}/s.yaml", "--workdir", "{in}/home"],
+    ),
     ("plan-yaml-syntax", {"s.yaml": "name: [unclosed\n"}, ["plan", "{in}/s.yaml"]),
     ("show-compile-not-a-bool", {}, ["show", "airbench94", "compile=maybe"]),
     ("show-muon-dtype", {}, ["show", "airbench94_muon", "muon_dtype=fp8"]),
-    ("spec-derived-name-too-long", {"s.yaml": _spec("tta_weights: [0.5]\n", name="n" * 80)},
-     ["sweep", "{in}/s.yaml"]),
-]  # fmt: skip
+    (
+        "spec-derived-name-too-long",
+        {"s.yaml": _spec("tta_weights: [0.5]\n", name="n" * 80)},
+        ["sweep", "{in}/s.yaml"],
+    ),
+]
 
 
 # What the line must name, for the cases where the reason matters most.
 NAMES = {
-    "run-inf": "finite", "run-overflow": "finite", "show-inf": "finite", "spec-base-inf": "finite",
-    "spec-space-inf": "space.x", "spec-range-inf": "x.high", "spec-target-nan": "at_least",
-    "spec-budget-inf": "max_time", "spec-futility-nan": "futility", "eval-training-field": "training",
-    "weights-pickle": "safe loader", "weights-object": "could run code", "weights-truncated": "not a loadable",
-    "weights-not-a-state-dict": "state_dict", "spec-python-tag": "s.yaml",
-    "cli-unknown-option": "--bogus", "cli-missing-argument": "recipe", "cli-seeds-not-an-integer": "--seeds",
-    "spec-duplicate-key": "'seeds' is given twice", "override-duplicate-key": "'x' is given twice",
-    "store-garbage": "not a readable hotlap store", "store-not-sqlite": "not a readable hotlap store",
-    "store-truncated": "not a readable hotlap store", "store-truncated-sweep": "not a readable hotlap store",
-    "store-is-a-folder": "not a file", "workdir-is-a-file": "is a file", "workdir-is-a-file-sweep": "is a file",
-    "run-out-under-a-file": "is a file", "data-dir-is-a-file": "is a file", "cache-junk": "not a valid cache",
-    "cache-bad-labels": "labels outside", "cache-bad-shape": "train images", "cache-empty": "no train images",
-    "huge-seeds": "limit", "huge-racing-max": "limit", "huge-range": "limit", "huge-grid": "limit",
-    "huge-synthetic": "limit", "huge-run-seeds": "limit", "spec-batch-too-big": "no training step",
+    "run-inf": "finite",
+    "run-overflow": "finite",
+    "show-inf": "finite",
+    "spec-base-inf": "finite",
+    "spec-space-inf": "space.x",
+    "spec-range-inf": "x.high",
+    "spec-target-nan": "at_least",
+    "spec-budget-inf": "max_time",
+    "spec-futility-nan": "futility",
+    "eval-training-field": "training",
+    "weights-pickle": "safe loader",
+    "weights-object": "could run code",
+    "weights-truncated": "not a loadable",
+    "weights-not-a-state-dict": "state_dict",
+    "spec-python-tag": "s.yaml",
+    "cli-unknown-option": "--bogus",
+    "cli-missing-argument": "recipe",
+    "cli-seeds-not-an-integer": "--seeds",
+    "spec-duplicate-key": "'seeds' is given twice",
+    "override-duplicate-key": "'x' is given twice",
+    "store-garbage": "not a readable hotlap store",
+    "store-not-sqlite": "not a readable hotlap store",
+    "store-truncated": "not a readable hotlap store",
+    "store-truncated-sweep": "not a readable hotlap store",
+    "store-is-a-folder": "not a file",
+    "workdir-is-a-file": "is a file",
+    "workdir-is-a-file-sweep": "is a file",
+    "run-out-under-a-file": "is a file",
+    "data-dir-is-a-file": "is a file",
+    "cache-junk": "not a valid cache",
+    "cache-bad-labels": "labels outside",
+    "cache-bad-shape": "train images",
+    "cache-empty": "no train images",
+    "huge-seeds": "limit",
+    "huge-racing-max": "limit",
+    "huge-range": "limit",
+    "huge-grid": "limit",
+    "huge-synthetic": "limit",
+    "huge-run-seeds": "limit",
+    "spec-batch-too-big": "no training step",
     "spec-derived-name-too-long": "tta_weights",
-    "run-target-above-one": "--target", "plan-workdir-is-a-file": "is a file", "plan-yaml-syntax": "not valid YAML",
-    "show-compile-not-a-bool": "compile", "show-muon-dtype": "muon_dtype", "eval-low-above-high": "LOW 0.3 is above HIGH 0.1",
-    "eval-step-zero": "STEP", "eval-value-out-of-range": "bonus",
-}  # fmt: skip
+    "run-target-above-one": "--target",
+    "plan-workdir-is-a-file": "is a file",
+    "plan-yaml-syntax": "not valid YAML",
+    "show-compile-not-a-bool": "compile",
+    "show-muon-dtype": "muon_dtype",
+    "eval-low-above-high": "LOW 0.3 is above HIGH 0.1",
+    "eval-step-zero": "STEP",
+    "eval-value-out-of-range": "bonus",
+}
 
 
 def _files(folder: Path) -> dict[str, bytes | None]:
     return {
-        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
-        for p in sorted(folder.rglob("*"))
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))
     }
 
 
@@ -281,9 +431,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert code == 2, (code, out, err)
     assert len(lines) == 1 and lines[0].startswith("hotlap: error: "), err
     assert NAMES.get(case, "") in lines[0]
-    assert (
-        "Traceback" not in err + out and "errors.pydantic.dev" not in err
-    )  # no library's help text
+    assert "Traceback" not in err + out and "errors.pydantic.dev" not in err  # no library's help text
     assert _state(finished) == before
     assert _files(inputs) == given  # nothing written beside the inputs, none of them changed
 

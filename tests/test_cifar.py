@@ -35,9 +35,7 @@ def _add(tar, name, payload: bytes):
     tar.addfile(info, io.BytesIO(payload))
 
 
-def make_archive(
-    path: Path, name: str = "cifar10", *, extra_member: str | None = None, seed: int = 0
-):
+def make_archive(path: Path, name: str = "cifar10", *, extra_member: str | None = None, seed: int = 0):
     """A small archive laid out like the official python version, with its batches."""
     spec = cifar.CIFAR_ARCHIVES[name]
     rng = np.random.default_rng(seed)
@@ -73,10 +71,7 @@ def served(tmp_path, monkeypatch):
 
 def _expected(batches, members, label_key):
     images = np.concatenate(
-        [
-            b[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-            for b in (batches[m] for m in members)
-        ]
+        [b[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1) for b in (batches[m] for m in members)]
     )
     labels = np.concatenate([batches[m][label_key] for m in members])
     return images, labels
@@ -98,8 +93,7 @@ def test_download_parse_and_cache(served, tmp_path, name):
     # Row 0 of the flat batch is the red plane: pixel (0, 1) red is byte 1, green is byte 1024.
     first = batches[spec.train_files[0]][b"data"][0]
     assert (
-        dataset.train_images[0, 0, 1, 0] == first[1]
-        and dataset.train_images[0, 0, 1, 1] == first[1024 + 1]
+        dataset.train_images[0, 0, 1, 0] == first[1] and dataset.train_images[0, 0, 1, 1] == first[1024 + 1]
     )
     assert dataset.num_classes == spec.num_classes
     # Nothing but the archive and the cache remain: no temporary files or extracted folders.
@@ -169,14 +163,10 @@ def test_batches_may_not_carry_code(tmp_path, monkeypatch):
     spec = cifar.CIFAR_ARCHIVES["cifar10"]
     source = tmp_path / spec.filename
     with tarfile.open(source, "w:gz") as tar:
-        evil = pickle.dumps(
-            {b"data": __import__("os").system}, protocol=2
-        )  # a global that is not data
+        evil = pickle.dumps({b"data": __import__("os").system}, protocol=2)  # a global that is not data
         for member in spec.train_files + spec.test_files:
             _add(tar, f"{spec.folder}/{member}", evil)
-    patched = dataclasses.replace(
-        spec, url=source.as_uri(), md5=hashlib.md5(source.read_bytes()).hexdigest()
-    )
+    patched = dataclasses.replace(spec, url=source.as_uri(), md5=hashlib.md5(source.read_bytes()).hexdigest())
     monkeypatch.setitem(cifar.CIFAR_ARCHIVES, "cifar10", patched)
     with pytest.raises(DataError, match="unexpected object"):
         load_dataset("cifar10", tmp_path / "data")
@@ -185,10 +175,7 @@ def test_batches_may_not_carry_code(tmp_path, monkeypatch):
 def test_the_official_checksums_are_the_published_ones():
     assert cifar.CIFAR_ARCHIVES["cifar10"].md5 == "c58f30108f718f92721af3b95e74349a"
     assert cifar.CIFAR_ARCHIVES["cifar100"].md5 == "eb9058c3a382ffc7106e4002c42a8d85"
-    assert (
-        cifar.CIFAR_ARCHIVES["cifar10"].url
-        == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-    )
+    assert cifar.CIFAR_ARCHIVES["cifar10"].url == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 
 
 def _arrays(n=4, *, labels=None, images=None):

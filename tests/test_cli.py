@@ -75,9 +75,7 @@ def test_an_existing_run_directory_is_not_overwritten(cli, tmp_path):
 def test_show_reports_the_reference_facts(cli):
     code, out, _ = cli("show", "airbench94")
     assert code == 0
-    assert (
-        "476" in out and "1,972,792" in out and "360 TFLOPs" in out
-    )  # the reference: 0.36 PFLOPs per run
+    assert "476" in out and "1,972,792" in out and "360 TFLOPs" in out  # the reference: 0.36 PFLOPs per run
 
 
 def test_show_applies_overrides_and_validates_them(cli):
@@ -126,17 +124,22 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
     config = json.loads((out_dir / "config.json").read_text())
     config_id = next(p.name for p in out_dir.iterdir() if p.is_dir() and p.name != "best")
     files = ("config.json", "metrics.json", "model.pt", "logits.npy", "labels.npy")
-    expected = ["config.json", "env.json", "log.txt", "runs.jsonl", "summary.json", "spec.yaml", ".lock", "best",
-                config_id]  # fmt: skip
+    expected = [
+        "config.json",
+        "env.json",
+        "log.txt",
+        "runs.jsonl",
+        "summary.json",
+        "spec.yaml",
+        ".lock",
+        "best",
+        config_id,
+    ]
     expected += [f"{config_id}/seed-{k}" for k in (5, 6)]
     expected += [f"{config_id}/seed-{k}/{f}" for k in (5, 6) for f in files]
     expected += [f"best/{f}" for f in (*files, "summary.json")]
     assert tree(out_dir) == sorted(expected)
-    assert (
-        config["recipe"] == "airbench94"
-        and config["dataset"] == "digits"
-        and config["seeds"] == [5, 6]
-    )
+    assert config["recipe"] == "airbench94" and config["dataset"] == "digits" and config["seeds"] == [5, 6]
     assert config["config"]["width"] == 0.125 and config["config"]["lr"] == 30.0
     assert config["config"]["momentum"] == 0.85  # fully resolved: defaults included
 
@@ -175,9 +178,7 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
     labels = np.load(out_dir / config_id / "seed-6" / "labels.npy")
     assert logits.dtype == np.float16 and logits.shape == (6, 360, 10) and labels.shape == (360,)
     weights = np.array([0.25, 0.25, 0.125, 0.125, 0.125, 0.125])
-    offline = (
-        (weights[:, None, None] * logits.astype(np.float32)).sum(0).argmax(1) == labels
-    ).mean()
+    offline = ((weights[:, None, None] * logits.astype(np.float32)).sum(0).argmax(1) == labels).mean()
     assert offline == pytest.approx(runs[1]["tta_accuracy"], abs=1 / 360)
 
     state = torch.load(out_dir / config_id / "seed-6" / "model.pt", weights_only=True)
@@ -189,8 +190,19 @@ def tiny_run(out_dir: Path, seeds: int, *overrides: str) -> list[str]:
     """The installed console script training a 1-epoch, 1/8-width airbench94 on digits."""
     hotlap = str(Path(sys.executable).parent / "hotlap")
     tiny = ["width=0.125", "epochs=1", "batch_size=256", *overrides]
-    return [hotlap, "run", "airbench94", *tiny, "--data", "digits", "--seeds", str(seeds),
-            "--no-warmup", "--out", str(out_dir)]  # fmt: skip
+    return [
+        hotlap,
+        "run",
+        "airbench94",
+        *tiny,
+        "--data",
+        "digits",
+        "--seeds",
+        str(seeds),
+        "--no-warmup",
+        "--out",
+        str(out_dir),
+    ]
 
 
 def test_a_diverging_seed_is_recorded_as_failed_and_the_exit_code_says_so(tmp_path):
@@ -212,9 +224,7 @@ def test_ctrl_c_keeps_the_finished_seeds_and_says_where(tmp_path):
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     runs_file = out_dir / "runs.jsonl"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (
-        runs_file.exists() and runs_file.read_text().count("\n") >= 1
-    ):
+    while time.monotonic() < deadline and not (runs_file.exists() and runs_file.read_text().count("\n") >= 1):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
@@ -260,10 +270,17 @@ def test_show_airbench96_has_its_widths_schedule_and_residual_network(cli):
     flat = " ".join(out.split())
     assert code == 0 and "optimizer steps │ 1,776" in flat and "4.99 PFLOPs" in flat
     for key, value in (
-        ("block1_width", "128"), ("block2_width", "384"), ("block3_width", "512"), ("epochs", "37.0"),
-        ("lr", "9.0"), ("weight_decay", "0.012"), ("translate", "4"), ("cutout", "12"),
-        ("lr_end", "0.0"), ("lr_warmup_frac", "0.1"),
-    ):  # fmt: skip
+        ("block1_width", "128"),
+        ("block2_width", "384"),
+        ("block3_width", "512"),
+        ("epochs", "37.0"),
+        ("lr", "9.0"),
+        ("weight_decay", "0.012"),
+        ("translate", "4"),
+        ("cutout", "12"),
+        ("lr_end", "0.0"),
+        ("lr_warmup_frac", "0.1"),
+    ):
         assert f"{key} │ {value}" in flat, key
 
 

@@ -17,8 +17,14 @@ from hotlap.sweep.engine import Engine
 from hotlap.sweep.session import open_sweep
 
 # toy: tta_accuracy peaks at x = 0.3 and falls with y; train_time grows with y
-TOY = {"name": "bounded", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 2,
-       "space": {"x": [0.3], "y": [0, 2, 5]}}  # fmt: skip
+TOY = {
+    "name": "bounded",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 2,
+    "space": {"x": [0.3], "y": [0, 2, 5]},
+}
 
 
 def run(tmp_path, raw):
@@ -50,17 +56,17 @@ def test_the_best_config_that_keeps_the_bound_is_recommended(tmp_path, cli):
     kept = {r["config_id"]: r["constraints_kept"] for r in csv.DictReader(io.StringIO(out))}
     assert kept == {by_y[0]: "False", by_y[2]: "True", by_y[5]: "True"}
     code, out, _ = cli("report", "bounded", "--workdir", str(tmp_path))
-    assert (
-        code == 0
-        and "Constraints: train_time >= 0.006. Broken by 1 config(s), never recommended" in out
-    )
+    assert code == 0 and "Constraints: train_time >= 0.006. Broken by 1 config(s), never recommended" in out
 
 
 def test_a_broken_config_is_off_the_pareto_front_and_optuna_hears_of_it(tmp_path):
     from hotlap.sweep.results import ConfigSummary, strategy_feedback
 
-    raw = {**TOY, "objective": {"maximize": "tta_accuracy", "minimize": "train_time"},
-           "constraints": [{"metric": "train_time", "at_least": 0.006}]}  # fmt: skip
+    raw = {
+        **TOY,
+        "objective": {"maximize": "tta_accuracy", "minimize": "train_time"},
+        "constraints": [{"metric": "train_time", "at_least": 0.006}],
+    }
     spec, analysis = run(tmp_path, raw)
     by_y = {r.params["y"]: r.config_id for r in analysis.configs}
     assert by_y[0] not in analysis.pareto and by_y[2] in analysis.pareto  # y=0 would dominate both
@@ -79,12 +85,21 @@ def test_a_flops_constraint_on_digits_with_a_latency_objective(tmp_path):
 
     recipe = get_recipe("airbench94")
     base = {"epochs": 1, "batch_size": 256, "eval_batch_size": 64}
-    flops = {w: static_costs(recipe, recipe.config({**base, "width": w}), 10, 1437, 360)["run_flops"]
-             for w in (0.125, 0.25)}  # fmt: skip
-    raw = {"name": "flops", "recipe": "airbench94", "dataset": "digits", "device": "cpu", "seeds": 2,
-           "base": base, "space": {"width": [0.125, 0.25]},
-           "objective": {"maximize": "tta_accuracy", "minimize": "latency_batch1"},
-           "constraints": [{"metric": "run_flops", "at_most": (flops[0.125] + flops[0.25]) / 2}]}  # fmt: skip
+    flops = {
+        w: static_costs(recipe, recipe.config({**base, "width": w}), 10, 1437, 360)["run_flops"]
+        for w in (0.125, 0.25)
+    }
+    raw = {
+        "name": "flops",
+        "recipe": "airbench94",
+        "dataset": "digits",
+        "device": "cpu",
+        "seeds": 2,
+        "base": base,
+        "space": {"width": [0.125, 0.25]},
+        "objective": {"maximize": "tta_accuracy", "minimize": "latency_batch1"},
+        "constraints": [{"metric": "run_flops", "at_most": (flops[0.125] + flops[0.25]) / 2}],
+    }
     spec, analysis = run(tmp_path, raw)
     assert spec.costs == ["latency_batch1", "run_flops"]  # measured because they are named
     by_width = {r.params["width"]: r for r in analysis.configs}

@@ -12,12 +12,16 @@ from hotlap.recipes.base import Inference
 from hotlap.sweep import SpecError, parse_spec
 
 SPEC = {
-    "name": "costs", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
+    "name": "costs",
+    "recipe": "airbench94",
+    "dataset": "digits",
+    "device": "cpu",
     "base": {"width": 0.125, "epochs": 1, "batch_size": 256, "eval_batch_size": 64},
-    "space": {"lr": [20.0, 30.0]}, "seeds": 2,
+    "space": {"lr": [20.0, 30.0]},
+    "seeds": 2,
     "objective": {"maximize": "tta_accuracy", "minimize": "latency_batch1"},
     "costs": ["throughput", "peak_host_memory", "energy"],
-}  # fmt: skip
+}
 
 
 def test_energy_is_the_counters_difference_and_missing_without_one():
@@ -85,11 +89,19 @@ def test_a_sweep_measures_the_costs_it_names_and_leaves_out_what_the_cpu_lacks(t
     ("change", "message"),
     [
         ({"costs": ["latency"]}, "costs: unknown cost metric 'latency'"),
-        ({"recipe": "script", "costs": ["energy"], "base": {},
-          "script": {"command": ["x"], "metrics": {"a": "max"}}, "space": {}, "objective": None},
-         "measures its own costs"),
+        (
+            {
+                "recipe": "script",
+                "costs": ["energy"],
+                "base": {},
+                "script": {"command": ["x"], "metrics": {"a": "max"}},
+                "space": {},
+                "objective": None,
+            },
+            "measures its own costs",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_costs_are_one_line(change, message):
     raw = {**SPEC, **change}
     raw = {k: v for k, v in raw.items() if v is not None}
@@ -119,8 +131,10 @@ def test_flops_of_a_conv_and_a_linear_layer_are_the_formulas():
     from hotlap.recipes.base import forward_flops
 
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.nn.Flatten(), torch.nn.Linear(8 * 32 * 32, 10, bias=False)
-    )  # fmt: skip
+        torch.nn.Conv2d(3, 8, 3, padding=1, bias=False),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8 * 32 * 32, 10, bias=False),
+    )
     conv = 2 * (8 * 3 * 3 * 3) * (32 * 32)  # 2 FLOPs per multiply-add, per output position
     linear = 2 * (8 * 32 * 32) * 10
     assert forward_flops(net) == conv + linear == 606_208
@@ -137,9 +151,7 @@ def test_static_costs_of_airbench94_are_the_hand_counts():
     forward = forward_flops(make_net(config, 10))
     assert costs["parameters"] == count_parameters(make_net(config, 10)) == 1_972_792
     assert costs["forward_flops"] == forward
-    assert costs["run_flops"] == forward * (
-        3 * 476 * 1024 + 6 * 10_000
-    )  # 476 steps of 1,024; 6 TTA views
+    assert costs["run_flops"] == forward * (3 * 476 * 1024 + 6 * 10_000)  # 476 steps of 1,024; 6 TTA views
     assert static_costs(get_recipe("script"), None, 10, 1, 1) == {}
 
 
@@ -150,8 +162,14 @@ def test_a_sweep_records_the_static_costs_and_the_stored_weights_size(tmp_path):
     from hotlap.sweep.engine import Engine
     from hotlap.sweep.session import open_sweep
 
-    raw = {**SPEC, "name": "static", "costs": ["parameters", "run_flops", "model_bytes"], "keep_weights": False,
-           "objective": {"maximize": "tta_accuracy", "minimize": "run_flops"}, "space": {"width": [0.125, 0.25]}}  # fmt: skip
+    raw = {
+        **SPEC,
+        "name": "static",
+        "costs": ["parameters", "run_flops", "model_bytes"],
+        "keep_weights": False,
+        "objective": {"maximize": "tta_accuracy", "minimize": "run_flops"},
+        "space": {"width": [0.125, 0.25]},
+    }
     spec = parse_spec(raw)
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)

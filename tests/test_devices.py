@@ -25,12 +25,8 @@ def test_a_cpu_run_names_the_cpu_and_no_cuda():
 
 
 def test_a_bare_architecture_is_the_named_cpu_of_that_architecture():
-    assert same_device("x86_64", "AMD EPYC 7B13 (x86_64)") and same_device(
-        "AMD EPYC 7B13 (x86_64)", "x86_64"
-    )
-    assert not same_device("x86_64", "NVIDIA A100-SXM4-40GB") and not same_device(
-        "aarch64", "Intel (x86_64)"
-    )
+    assert same_device("x86_64", "AMD EPYC 7B13 (x86_64)") and same_device("AMD EPYC 7B13 (x86_64)", "x86_64")
+    assert not same_device("x86_64", "NVIDIA A100-SXM4-40GB") and not same_device("aarch64", "Intel (x86_64)")
     assert not same_device("AMD EPYC 7B13 (x86_64)", "Intel Xeon (x86_64)")
     assert merge_devices({"x86_64": 2, "AMD EPYC (x86_64)": 3}) == {"AMD EPYC (x86_64)": 5}
     assert merge_devices({"x86_64": 2, "A (x86_64)": 3, "B (x86_64)": 1}) == {
@@ -41,8 +37,14 @@ def test_a_bare_architecture_is_the_named_cpu_of_that_architecture():
 
 
 def test_a_sweep_recorded_under_the_architecture_resumes_as_one_device(tmp_path):
-    spec = {"name": "old", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 2,
-            "space": {"x": [0.1, 0.2]}}  # fmt: skip
+    spec = {
+        "name": "old",
+        "recipe": "toy",
+        "dataset": "synthetic:8",
+        "device": "cpu",
+        "seeds": 2,
+        "space": {"x": [0.1, 0.2]},
+    }
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, parse_spec(spec))
         Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -50,7 +52,5 @@ def test_a_sweep_recorded_under_the_architecture_resumes_as_one_device(tmp_path)
         store.db.execute("UPDATE sessions SET device_name = ?", (platform.machine(),))
         store.db.execute("UPDATE runs SET status = 'failed' WHERE seed = 1")  # to run again
         again, _ = open_sweep(store, parse_spec(spec))
-        result = Engine(
-            store, again, InProcessExecutor(warmup=False), retry_failed=True
-        ).run()  # no refusal
+        result = Engine(store, again, InProcessExecutor(warmup=False), retry_failed=True).run()  # no refusal
         assert result.state == "done" and len(store.run_devices(record.id)) == 1

@@ -51,8 +51,9 @@ def test_ls_never_cuts_a_sweep_id(workdir, columns):
         **{k: v for k, v in os.environ.items() if k != "HOTLAP_PLUGINS"},
         "COLUMNS": str(columns),
     }
-    proc = subprocess.run([hotlap_script(), "ls", "--workdir", str(home)], capture_output=True, text=True,
-                          env=env, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [hotlap_script(), "ls", "--workdir", str(home)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert all(len(line) <= columns for line in lines)
@@ -124,9 +125,7 @@ def test_show_prints_values_an_override_takes_back(cli):
     assert code == 0 and " null " in out and "None" not in out and "'" not in out
     recipe = get_recipe("airbench94")
     config = recipe.config({})
-    shown = [
-        f"{name}={_yaml_scalar(getattr(config, name))}" for name in recipe.config_cls.model_fields
-    ]
+    shown = [f"{name}={_yaml_scalar(getattr(config, name))}" for name in recipe.config_cls.model_fields]
     assert recipe.config(parse_overrides(shown)) == config
 
 
@@ -160,9 +159,7 @@ def test_run_target_is_the_sweeps_target(cli, tmp_path, monkeypatch):
     assert code == 0, err
     with Store(tmp_path / "home") as store:
         (sweep,) = store.sweeps()
-    assert (
-        sweep.spec["target"]["at_least"] == 0.5 and sweep.spec["target"]["metric"] == "tta_accuracy"
-    )
+    assert sweep.spec["target"]["at_least"] == 0.5 and sweep.spec["target"]["metric"] == "tta_accuracy"
     code, out, _ = cli("status", sweep.id)
     flat = " ".join(out.split())
     assert code == 0 and "objective.target" not in flat and "50.00%" in flat
@@ -180,8 +177,19 @@ def test_a_derived_name_clash_says_how_to_name_it(cli, tmp_path, monkeypatch):
 def test_a_base_key_the_space_replaces_is_a_warning(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
     spec = tmp_path / "s.yaml"
-    spec.write_text(yaml.safe_dump({"name": "shadow", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-                                    "seeds": 2, "base": {"x": 0.3}, "space": {"x": [0.1, 0.2]}}))  # fmt: skip
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "shadow",
+                "recipe": "toy",
+                "dataset": "synthetic:8",
+                "device": "cpu",
+                "seeds": 2,
+                "base": {"x": 0.3},
+                "space": {"x": [0.1, 0.2]},
+            }
+        )
+    )
     code, _, err = cli("sweep", str(spec))
     assert code == 0 and "hotlap: warning: base.x=0.3 is ignored: x is swept in space" in err
 
@@ -193,9 +201,7 @@ def test_vs_baseline_is_in_the_objectives_metric(cli, tmp_path, monkeypatch):
 
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
     with Store(tmp_path / "home") as store:
-        record, _ = open_sweep(
-            store, parse_spec({**GRID, "objective": {"maximize": "tta_accuracy"}})
-        )
+        record, _ = open_sweep(store, parse_spec({**GRID, "objective": {"maximize": "tta_accuracy"}}))
         Engine(store, record, InProcessExecutor(warmup=False)).run()
     code, out, _ = cli("report", "grid", "--format", "md")
     header = out.splitlines()[4]
@@ -231,12 +237,7 @@ def test_plan_says_what_a_sweep_will_do_and_writes_nothing(cli, tmp_path, monkey
     before = sorted(p.relative_to(home) for p in home.rglob("*"))
     code, out, _ = cli("sweep", str(grid), "--dry-run")
     flat = " ".join(out.split())
-    assert (
-        code == 0
-        and "runs: 27" in flat
-        and "27 done" in flat
-        and "hotlap sweep continues it" in flat
-    )
+    assert code == 0 and "runs: 27" in flat and "27 done" in flat and "hotlap sweep continues it" in flat
     assert "s a run (the median of 27 earlier runs of toy on synthetic:8 on this device)" in flat
     code, out, _ = cli("plan", str(grid), "space.y=[0]")
     assert "this spec changes space" in " ".join(out.split())
@@ -260,10 +261,17 @@ def test_a_multi_key_report_is_a_line_per_config_with_rounded_values(tmp_path, w
     """TPE-like values (0.266808801881) print to 4 significant digits in a column per swept key,
     one line per config where the terminal has room; on a narrow one the values go under the id,
     never cut mid-number; numbers never wrap."""
-    raw = {"name": "multi", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-           "seeds": {"min": 3, "max": 9, "step": 3}, "space": {"x": {"low": 0.1, "high": 0.5}, "y": [0, 1, 2]},
-           "strategy": {"name": "random", "trials": 6, "seed": 1}, "baseline": {},
-           "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.85}, "minimize": "train_time"}}  # fmt: skip
+    raw = {
+        "name": "multi",
+        "recipe": "toy",
+        "dataset": "synthetic:8",
+        "device": "cpu",
+        "seeds": {"min": 3, "max": 9, "step": 3},
+        "space": {"x": {"low": 0.1, "high": 0.5}, "y": [0, 1, 2]},
+        "strategy": {"name": "random", "trials": 6, "seed": 1},
+        "baseline": {},
+        "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.85}, "minimize": "train_time"},
+    }
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, parse_spec(raw))
         result = Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -272,16 +280,12 @@ def test_a_multi_key_report_is_a_line_per_config_with_rounded_values(tmp_path, w
     assert all(len(line) <= width for line in lines)
     for report in result.analysis.configs:
         (index,) = [
-            i
-            for i, line in enumerate(lines)
-            if line.lstrip().startswith(report.config_id) and "±" in line
+            i for i, line in enumerate(lines) if line.lstrip().startswith(report.config_id) and "±" in line
         ]
         x = f"{report.params.get('x', 0.5):.4g}"
         row = lines[index] if width >= 100 else lines[index] + " " + lines[index + 1]
         assert str(report.n) in lines[index]
-        assert (
-            x in row or not report.params
-        )  # its values, whole (the baseline: "baseline" in short)
+        assert x in row or not report.params  # its values, whole (the baseline: "baseline" in short)
     assert "0.2668088" not in text  # no 10-digit values
 
 
@@ -291,9 +295,15 @@ def test_plot_points_have_short_names_and_whiskers_inside_the_metrics_range(tmp_
     assert _clip(-0.2, 0.1, 0.3, (0.0, float("inf"))) == (0.0, 0.3)  # no negative seconds
     assert _clip(0.97, 0.99, 1.02, (0.0, 1.0)) == (0.97, 1.0)  # no accuracy above 100%
     assert _clip(None, 0.5, None, (0.0, 1.0)) == (0.5, 0.5)
-    raw = {"name": "named", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 3,
-           "variants": {"narrow_block2": {"x": 0.3}, "a_rather_long_variant_name_indeed": {"x": 0.266808801881}},
-           "baseline": {}}  # fmt: skip
+    raw = {
+        "name": "named",
+        "recipe": "toy",
+        "dataset": "synthetic:8",
+        "device": "cpu",
+        "seeds": 3,
+        "variants": {"narrow_block2": {"x": 0.3}, "a_rather_long_variant_name_indeed": {"x": 0.266808801881}},
+        "baseline": {},
+    }
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, parse_spec(raw))
         result = Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -308,9 +318,7 @@ def test_plot_points_have_short_names_and_whiskers_inside_the_metrics_range(tmp_
         assert 0 <= point.time_low <= point.time <= point.time_high
 
 
-def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(
-    tmp_path, monkeypatch
-):
+def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(tmp_path, monkeypatch):
     import hotlap.report.plots as plots
     from hotlap.offline import derive_sweep
     from hotlap.sweep.analysis import analyze
@@ -320,9 +328,7 @@ def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(
     with Store(tmp_path) as store:
         derived = derive_sweep(store, "src", {"bonus": [0.0, 0.05, 0.1]}, reference={"bonus": 0.0})
         Engine(store, derived, InProcessExecutor(warmup=False)).run()
-        analysis = analyze(
-            stored_spec(derived.spec), store.configs(derived.id), store.runs(derived.id)
-        )
+        analysis = analyze(stored_spec(derived.spec), store.configs(derived.id), store.runs(derived.id))
     drawn = []
     real = plots._draw_one_key
     monkeypatch.setattr(
@@ -349,12 +355,8 @@ def test_the_live_display_keeps_counts_and_times_at_100_columns(tmp_path):
     progress.sweep_start(SweepInfo(record, spec, tmp_path, 54, 0))
     with Store(tmp_path) as store:
         run = store.runs(record.id)[0]
-    summary = type(
-        "Best", (), {"config_id": "f876cec8bd", "n": 6, "mean": lambda self, m: 0.8958}
-    )()
-    progress.run_end(
-        run, Outcome(run_id=run.id, status="done", metrics={"tta_accuracy": 0.9}), summary
-    )
+    summary = type("Best", (), {"config_id": "f876cec8bd", "n": 6, "mean": lambda self, m: 0.8958})()
+    progress.run_end(run, Outcome(run_id=run.id, status="done", metrics={"tta_accuracy": 0.9}), summary)
     frame = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
     frame.print(progress.progress.get_renderable())  # what the live display shows now
     progress.sweep_end(None)

@@ -12,9 +12,7 @@ import hotlap
 from hotlap.sweep import load_spec
 
 # Examples of recipes trained on a dataset (script.yaml runs a program of its own: test_script.py).
-EXAMPLES = sorted(
-    p for p in (Path(__file__).parents[1] / "examples").glob("*.yaml") if p.stem != "script"
-)
+EXAMPLES = sorted(p for p in (Path(__file__).parents[1] / "examples").glob("*.yaml") if p.stem != "script")
 SMOKE = ["dataset=digits", "device=cpu", "base.width=0.125", "base.epochs=1", "base.batch_size=256"]
 # The resnet recipe at the digits' own 8x8, 2 epochs, 200 images held out; ResNet-50 stands in as
 # ResNet-18 (the smoke run checks the study's shape, not the model).

@@ -26,8 +26,14 @@ from hotlap.sweep.session import open_sweep, sweep_lock
 
 from .conftest import hotlap_script
 
-SPEC = {"name": "hard", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 2,
-        "space": {"x": [0.1, 0.2]}}  # fmt: skip
+SPEC = {
+    "name": "hard",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 2,
+    "space": {"x": [0.1, 0.2]},
+}
 TORCH_OOM = "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory"
 
 
@@ -41,8 +47,9 @@ def read_only(tmp_path):
     """A read-only tmpfs mount (root can write through permission bits, not through a mount)."""
     mount = tmp_path / "ro"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)],
-                          capture_output=True)  # fmt: skip
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True
+    )
     if made.returncode != 0:
         pytest.skip("cannot mount a read-only tmpfs here")
     yield mount
@@ -86,19 +93,13 @@ def test_a_plugin_that_raises_on_import_is_one_line_naming_it(tmp_path):
         "HOTLAP_PLUGINS": "badplug",
         "HOTLAP_HOME": str(tmp_path),
     }
-    proc = subprocess.run(
-        [hotlap_script(), "ls"], capture_output=True, text=True, env=env, timeout=120
-    )
+    proc = subprocess.run([hotlap_script(), "ls"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "'badplug' raised RuntimeError: broken [/] plugin at badplug.py:2" in proc.stderr
     debug = subprocess.run(
         [hotlap_script(), "ls", "--debug"], capture_output=True, text=True, env=env, timeout=120
     )
-    assert (
-        debug.returncode == 2
-        and "Traceback" in debug.stderr
-        and 'badplug.py", line 2' in debug.stderr
-    )
+    assert debug.returncode == 2 and "Traceback" in debug.stderr and 'badplug.py", line 2' in debug.stderr
 
 
 def test_version_prints_without_a_command(cli):
@@ -116,11 +117,7 @@ def test_ctrl_c_while_the_summary_prints_says_so_and_what_is_stored(cli, tmp_pat
 
     monkeypatch.setattr("hotlap.cli.driving._print_status", interrupt)
     code, out, _ = cli("sweep", str(spec))
-    assert (
-        code == 130
-        and "interrupted while printing the summary" in out
-        and "hotlap report hard-" in out
-    )
+    assert code == 130 and "interrupted while printing the summary" in out and "hotlap report hard-" in out
     monkeypatch.setattr("hotlap.report.render_table", interrupt)
     code, _, err = cli("report", "hard")
     assert code == 130 and "hotlap: interrupted" in err  # a command with no message of its own
@@ -210,13 +207,9 @@ def test_the_python_floor_has_tarfile_data_filter():
 
 def test_a_failed_runs_error_keeps_every_line(tmp_path):
     with Store(tmp_path) as store:
-        result = _run(
-            store, {**SPEC, "base": {"fail_seed": 1, "fail_text": "\nCUDA out of memory"}}
-        )
+        result = _run(store, {**SPEC, "base": {"fail_seed": 1, "fail_text": "\nCUDA out of memory"}})
         errors = {r.error for r in store.runs(result.sweep.id, status="failed")}
-    assert errors == {
-        "ValueError: seed 1 is cursed / CUDA out of memory / second line of the error"
-    }
+    assert errors == {"ValueError: seed 1 is cursed / CUDA out of memory / second line of the error"}
 
 
 def test_every_file_and_folder_gets_the_umasks_permissions(cli, tmp_path, monkeypatch):
@@ -238,8 +231,7 @@ def test_every_file_and_folder_gets_the_umasks_permissions(cli, tmp_path, monkey
     wrong = [
         (str(p.relative_to(sweep_dir)), oct(p.stat().st_mode & 0o777))
         for p in sweep_dir.rglob("*")
-        if p.name != ".lock"
-        and p.stat().st_mode & 0o777 != (folder_mode if p.is_dir() else file_mode)
+        if p.name != ".lock" and p.stat().st_mode & 0o777 != (folder_mode if p.is_dir() else file_mode)
     ]
     assert not wrong, wrong
 
@@ -248,11 +240,19 @@ def test_a_plugin_can_be_named_by_its_file(tmp_path):
     """HOTLAP_PLUGINS=./my_recipe.py needs no PYTHONPATH."""
     plugin = Path(__file__).parent / "plugins" / "toy_recipe.py"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HOTLAP_PLUGINS")}
-    proc = subprocess.run([hotlap_script(), "recipes"], capture_output=True, text=True, timeout=120,
-                          env={**env, "HOTLAP_PLUGINS": str(plugin), "COLUMNS": "200"})  # fmt: skip
-    assert proc.returncode == 0 and "toy" in proc.stdout, proc.stderr
-    missing = subprocess.run([hotlap_script(), "recipes"], capture_output=True, text=True, timeout=120,
-                             env={**env, "HOTLAP_PLUGINS": str(tmp_path / "none.py")})  # fmt: skip
-    assert (
-        missing.returncode == 2 and "no file" in missing.stderr and missing.stderr.count("\n") == 1
+    proc = subprocess.run(
+        [hotlap_script(), "recipes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "HOTLAP_PLUGINS": str(plugin), "COLUMNS": "200"},
     )
+    assert proc.returncode == 0 and "toy" in proc.stdout, proc.stderr
+    missing = subprocess.run(
+        [hotlap_script(), "recipes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "HOTLAP_PLUGINS": str(tmp_path / "none.py")},
+    )
+    assert missing.returncode == 2 and "no file" in missing.stderr and missing.stderr.count("\n") == 1

@@ -66,9 +66,9 @@ def test_a_muon_step_is_the_orthogonalized_nesterov_momentum_after_renormalizing
         buffer = 0.6 * buffer + grad
         direction = grad + 0.6 * buffer
         expected = expected * (8**0.5 / expected.norm())
-        expected = expected - 0.24 * orthogonalize(
-            direction.reshape(8, -1), 3, torch.float32
-        ).view_as(expected)
+        expected = expected - 0.24 * orthogonalize(direction.reshape(8, -1), 3, torch.float32).view_as(
+            expected
+        )
     torch.testing.assert_close(weight.detach(), expected, rtol=1e-5, atol=1e-6)
 
 

@@ -29,8 +29,15 @@ TINY = {"width": 0.125, "epochs": 2, "batch_size": 128, "lr": 30.0}
 def trained(tmp_path_factory):
     """A finished 3-seed airbench94 run on digits, with weights and per-view logits stored."""
     workdir = tmp_path_factory.mktemp("work")
-    spec = {"name": "trained", "recipe": "airbench94", "dataset": "digits", "device": "cpu", "base": TINY,
-            "seeds": 3, "baseline": {}}  # fmt: skip
+    spec = {
+        "name": "trained",
+        "recipe": "airbench94",
+        "dataset": "digits",
+        "device": "cpu",
+        "base": TINY,
+        "seeds": 3,
+        "baseline": {},
+    }
     from hotlap.store import Store
     from hotlap.sweep import parse_spec
     from hotlap.sweep.engine import Engine
@@ -45,13 +52,14 @@ def trained(tmp_path_factory):
 def test_offline_reweighting_equals_a_direct_evaluation(trained, digits_data):
     workdir, record = trained
     with hotlap.open(workdir) as store:
-        derived = derive_sweep(
-            store, record.id, {"tta_untranslated_weight": [0.3]}, where=reweightable
-        )
+        derived = derive_sweep(store, record.id, {"tta_untranslated_weight": [0.3]}, where=reweightable)
         Engine(store, derived, InProcessExecutor(warmup=False)).run()
         (config,) = store.configs(record.id)
-        offline = {(c.params["tta_untranslated_weight"], r.seed): r.value("tta_accuracy")
-                   for c in store.configs(derived.id) for r in store.runs(derived.id, config_id=c.config_id)}  # fmt: skip
+        offline = {
+            (c.params["tta_untranslated_weight"], r.seed): r.value("tta_accuracy")
+            for c in store.configs(derived.id)
+            for r in store.runs(derived.id, config_id=c.config_id)
+        }
     recipe = get_recipe("airbench94")
     for seed in range(3):
         folder = record.directory / config.config_id / f"seed-{seed}"
@@ -67,12 +75,16 @@ def test_offline_reweighting_equals_a_direct_evaluation(trained, digits_data):
         margin = (top2[:, 0] - top2[:, 1]).numpy()
         assert (margin[differ] < 1e-2).all()  # only where fp16 rounding can flip a near tie
         direct_accuracy = (direct.argmax(1).numpy() == labels).mean()
-        assert offline[(0.3, seed)] == pytest.approx(
-            direct_accuracy, abs=differ.sum() / len(labels) + 1e-6
-        )
+        assert offline[(0.3, seed)] == pytest.approx(direct_accuracy, abs=differ.sum() / len(labels) + 1e-6)
         # ... and the full re-evaluation of the saved model at that weight says the same
-        again = evaluate_saved("airbench94", [f"{k}={v}" for k, v in TINY.items()] + ["tta_untranslated_weight=0.3"],
-                               folder / "model.pt", data="digits", device="cpu", warmup=False)  # fmt: skip
+        again = evaluate_saved(
+            "airbench94",
+            [f"{k}={v}" for k, v in TINY.items()] + ["tta_untranslated_weight=0.3"],
+            folder / "model.pt",
+            data="digits",
+            device="cpu",
+            warmup=False,
+        )
         assert again["tta_accuracy"] == pytest.approx(direct_accuracy)
         assert again["eval_time"] > 0 and again.artifacts["logits.npy"].shape == (6, 360, 10)
 
@@ -85,12 +97,10 @@ def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monk
     with hotlap.open(workdir) as store:
         frame = store.to_pandas("weights")
         derived = store.sweep("weights")
-    assert len(frame) == 9 * 3 and sorted(
-        frame["tta_untranslated_weight"].unique()
-    ) == parse_values("0.30:0.70:0.05", "--tta-weight")
-    assert (
-        frame.groupby("tta_untranslated_weight")["seed"].apply(sorted).map(tuple).nunique() == 1
-    )  # paired
+    assert len(frame) == 9 * 3 and sorted(frame["tta_untranslated_weight"].unique()) == parse_values(
+        "0.30:0.70:0.05", "--tta-weight"
+    )
+    assert frame.groupby("tta_untranslated_weight")["seed"].apply(sorted).map(tuple).nunique() == 1  # paired
     baseline = frame[frame["is_baseline"]]
     assert set(baseline["tta_untranslated_weight"]) == {0.5} and len(baseline) == 3
     # Training times are the source runs' own: the weighting costs nothing extra.
@@ -152,25 +162,21 @@ def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
     garbage.write_bytes(os.urandom(256))
     evil = tmp_path / "evil.pt"
     evil.write_bytes(pickle.dumps({"w": os.system}))
-    for path, fragment in ((tmp_path / "absent.pt", "no such file"), (garbage, "not a loadable checkpoint"),
-                           (evil, "not a loadable checkpoint")):  # fmt: skip
+    for path, fragment in (
+        (tmp_path / "absent.pt", "no such file"),
+        (garbage, "not a loadable checkpoint"),
+        (evil, "not a loadable checkpoint"),
+    ):
         code, _, err = cli(*base, "--weights", str(path), *tiny)
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
     code, _, err = cli(*base, "--weights", str(model), "width=0.25")
     assert code == 2 and "does not fit airbench94" in err and "for this config" in err
-    code, out, err = cli(
-        *base, "--weights", str(model), "--tta-level", "1"
-    )  # config.json beside it
+    code, out, err = cli(*base, "--weights", str(model), "--tta-level", "1")  # config.json beside it
     assert code == 0, err
     alone = tmp_path / "alone.pt"
     alone.write_bytes(model.read_bytes())
     code, _, err = cli(*base, "--weights", str(alone))
-    assert (
-        code == 2
-        and " in the file, " in err
-        and "width=" in err
-        and len(err.strip().splitlines()) == 1
-    )
+    assert code == 2 and " in the file, " in err and "width=" in err and len(err.strip().splitlines()) == 1
     code, _, err = cli("eval", "--weights", str(model))
     assert code == 2 and "--weights needs --recipe" in err
 
@@ -178,9 +184,19 @@ def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
 def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "work"))
     spec = tmp_path / "tta.yaml"
-    spec.write_text(yaml.safe_dump({"name": "tta", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
-                                    "base": {**TINY, "epochs": 1}, "seeds": 2,
-                                    "tta_weights": {"low": 0.3, "high": 0.7, "step": 0.1}}))  # fmt: skip
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tta",
+                "recipe": "airbench94",
+                "dataset": "digits",
+                "device": "cpu",
+                "base": {**TINY, "epochs": 1},
+                "seeds": 2,
+                "tta_weights": {"low": 0.3, "high": 0.7, "step": 0.1},
+            }
+        )
+    )
     code, out, err = cli("sweep", str(spec), "--no-warmup")
     assert code == 0, err
     assert "re-evaluated offline" in out and "hotlap report tta-tta" in out.replace("\n", "")
@@ -191,9 +207,7 @@ def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, m
 def test_other_tta_levels_are_evaluated_on_the_stored_networks_and_timed(trained, cli, monkeypatch):
     workdir, record = trained
     monkeypatch.setenv("HOTLAP_HOME", str(workdir))
-    code, _, err = cli(
-        "eval", record.id, "--vary", "tta_level=0,1", "--name", "levels", "--no-warmup"
-    )
+    code, _, err = cli("eval", record.id, "--vary", "tta_level=0,1", "--name", "levels", "--no-warmup")
     assert code == 0, err
     with hotlap.open(workdir) as store:
         frame = store.to_pandas("levels")

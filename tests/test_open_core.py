@@ -75,20 +75,17 @@ baseline: {knob: 4.0}
 """
 
 
-def _hotlap(
-    args: list[str], cwd: Path, plugin_dir: Path | None
-) -> subprocess.CompletedProcess[str]:
+def _hotlap(args: list[str], cwd: Path, plugin_dir: Path | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("HOTLAP_PLUGINS", "PYTHONPATH")}
     env["COLUMNS"] = "200"
     if plugin_dir is not None:
         env.update(PYTHONPATH=str(plugin_dir), HOTLAP_PLUGINS="knob_recipe")
-    return subprocess.run([hotlap_script(), *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [hotlap_script(), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
-def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(
-    tmp_path, cli, monkeypatch
-):
+def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(tmp_path, cli, monkeypatch):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "knob_recipe.py").write_text(textwrap.dedent(PLUGIN))
@@ -111,9 +108,7 @@ def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(
     assert code == 0, err
     assert (report_dir / "report.csv").read_text() == (with_plugin / "report.csv").read_text()
     rows = list(csv.DictReader(io.StringIO((report_dir / "report.csv").read_text())))
-    assert {"mean_score", "ci_low_score", "mean_latency", "latency_diff_pct", "mean_energy"} <= set(
-        rows[0]
-    )
+    assert {"mean_score", "ci_low_score", "mean_latency", "latency_diff_pct", "mean_energy"} <= set(rows[0])
     decisions = {r["knob"]: r["decision"] for r in rows}
     assert decisions["1.0"] == "fail" and decisions["3.0"] == "pass"
     markdown = (report_dir / "report.md").read_text()
@@ -146,11 +141,17 @@ def test_a_plugin_recipes_own_metrics_race_report_and_outlive_the_plugin(
 def test_racing_and_the_report_judge_a_minimized_objective_alike(tmp_path):
     """Regression: with racing and `minimize: train_time` (no target), the engine closed a race as
     "best" that the report called "below the best" (the two guessed the direction differently)."""
-    spec = parse_spec({
-        "name": "fastest", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-        "space": {"y": [0, 3, 9]}, "seeds": {"min": 4, "max": 4, "step": 1},
-        "objective": {"minimize": "train_time"},
-    })  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "fastest",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {"y": [0, 3, 9]},
+            "seeds": {"min": 4, "max": 4, "step": 1},
+            "objective": {"minimize": "train_time"},
+        }
+    )
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -191,8 +192,16 @@ class _Flaky(Executor):
 
 
 def test_a_future_that_raises_fails_its_run_and_the_sweep_goes_on(tmp_path):
-    spec = parse_spec({"name": "flaky", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-                       "space": {"x": [0.1, 0.3]}, "seeds": 3})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "flaky",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {"x": [0.1, 0.3]},
+            "seeds": 3,
+        }
+    )
     executor = _Flaky()
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
@@ -223,8 +232,16 @@ def test_the_executor_is_shut_down_on_ctrl_c(tmp_path):
 
 def test_a_worker_warms_up_once_per_training_shape_before_its_first_timed_run(tmp_path):
     toy_recipe.WARMUPS.clear()
-    spec = parse_spec({"name": "shapes", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-                       "space": {"y": [1, 2], "x": [0.1, 0.2]}, "seeds": 2})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "shapes",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {"y": [1, 2], "x": [0.1, 0.2]},
+            "seeds": 2,
+        }
+    )
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         Engine(store, record, InProcessExecutor(warmup=True)).run()
@@ -247,8 +264,13 @@ def test_executors_are_chosen_by_name_with_checked_options(cli, plugin_env, tmp_
         assert code == 2 and fragment in err, err
         assert len(err.strip().splitlines()) == 1
     # The installed script, as a user runs it: the same one line.
-    proc = subprocess.run([hotlap_script(), "sweep", str(spec), "callbacks=[wandbb]", *work],
-                          capture_output=True, text=True, env=plugin_env, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [hotlap_script(), "sweep", str(spec), "callbacks=[wandbb]", *work],
+        capture_output=True,
+        text=True,
+        env=plugin_env,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "unknown callback 'wandbb' (closest: wandb)" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w").exists()
@@ -269,8 +291,16 @@ def test_the_best_config_is_not_rescanned_after_every_run(tmp_path, monkeypatch)
         return real(summaries, primary, constraints)
 
     monkeypatch.setattr(engine, "best_config", counting)
-    spec = parse_spec({"name": "many", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-                       "space": {"x": {"low": -1.0, "high": 1.0, "step": 0.05}}, "seeds": 1})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "many",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {"x": {"low": -1.0, "high": 1.0, "step": 0.05}},
+            "seeds": 1,
+        }
+    )
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -300,8 +330,14 @@ class _Recorder(Callback):
         self.events.append(("end", run.seed))
 
 
-TRACKED = {"name": "tracked", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-           "space": {"x": [0.1, 0.3]}, "seeds": 2}  # fmt: skip
+TRACKED = {
+    "name": "tracked",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "space": {"x": [0.1, 0.3]},
+    "seeds": 2,
+}
 
 
 def _values(workdir: Path) -> list[tuple]:
@@ -314,9 +350,7 @@ def test_a_broken_tracker_leaves_the_results_identical(tmp_path):
     recorder = _Recorder()
     with Store(tmp_path / "plain") as store:
         record, _ = open_sweep(store, parse_spec(TRACKED))
-        Engine(
-            store, record, InProcessExecutor(warmup=False), callbacks=[("recorder", recorder)]
-        ).run()
+        Engine(store, record, InProcessExecutor(warmup=False), callbacks=[("recorder", recorder)]).run()
     (_, seed), epoch, end = recorder.events[:3]  # the epoch while it trains
     assert epoch == ("epoch", 1) and end == ("end", seed)
     with Store(tmp_path / "broken") as store:
@@ -328,10 +362,7 @@ def test_a_broken_tracker_leaves_the_results_identical(tmp_path):
     assert _values(tmp_path / "plain") == _values(tmp_path / "broken")
     log = (record.directory / "log.txt").read_text()
     assert (
-        log.count(
-            "callback broken switched off after its run_start failed: tracker down: bad API key"
-        )
-        == 1
+        log.count("callback broken switched off after its run_start failed: tracker down: bad API key") == 1
     )
 
 
@@ -382,9 +413,7 @@ def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monk
 def _imports(package: Path) -> dict[str, set[str]]:
     modules = {}
     for path in package.rglob("*.py"):
-        name = ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(
-            ".__init__"
-        )
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
         modules[name] = path
     graph: dict[str, set[str]] = {m: set() for m in modules}
     for name, path in modules.items():
@@ -410,9 +439,7 @@ def test_no_import_cycles_and_lower_layers_import_no_higher_one():
         seen[module] = 1
         for dep in graph.get(module, ()):
             assert seen.get(dep) != 1, (
-                "import cycle: " + " -> ".join([*path[path.index(dep) :], dep])
-                if dep in path
-                else dep
+                "import cycle: " + " -> ".join([*path[path.index(dep) :], dep]) if dep in path else dep
             )
             if dep not in seen:
                 visit(dep, [*path, dep])

@@ -30,18 +30,14 @@ def test_a_hand_made_front():
         0,
         1,
     ]  # equal: neither dominates
-    assert non_dominated([[math.nan, 1.0], [0.5, 2.0]], [1.0, -1.0]) == [
-        1
-    ]  # a missing mean takes no part
+    assert non_dominated([[math.nan, 1.0], [0.5, 2.0]], [1.0, -1.0]) == [1]  # a missing mean takes no part
     assert non_dominated([], [1.0]) == []
 
 
 @pytest.mark.parametrize("objectives", [2, 3])
 def test_the_front_is_what_brute_force_finds(objectives):
     rng = random.Random(objectives)
-    values = [
-        [round(rng.random(), 2) for _ in range(objectives)] for _ in range(1300)
-    ]  # > one block
+    values = [[round(rng.random(), 2) for _ in range(objectives)] for _ in range(1300)]  # > one block
     signs = [rng.choice([1.0, -1.0]) for _ in range(objectives)]
     assert non_dominated(values, signs) == brute_force(values, signs)
 
@@ -54,9 +50,17 @@ def test_a_two_objective_sweep_reports_its_front_in_every_format(tmp_path, cli):
     from hotlap.sweep.session import open_sweep
 
     # toy: accuracy peaks at x = 0.3 and falls with y; train_time grows with y: y trades them off
-    spec = parse_spec({"name": "front", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 2,
-                       "space": {"x": [0.1, 0.3], "y": [0, 3]},
-                       "objective": {"maximize": "tta_accuracy", "minimize": "train_time"}})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "front",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "seeds": 2,
+            "space": {"x": [0.1, 0.3], "y": [0, 3]},
+            "objective": {"maximize": "tta_accuracy", "minimize": "train_time"},
+        }
+    )
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -67,9 +71,7 @@ def test_a_two_objective_sweep_reports_its_front_in_every_format(tmp_path, cli):
     by_xy = {(float(r["x"]), int(r["y"])): r["config_id"] for r in rows}
     assert front == {by_xy[(0.3, 0)]}  # x=0.3, y=0 is the most accurate and the fastest
     code, out, err = cli("report", "front", "--workdir", str(tmp_path))
-    assert (
-        code == 0 and "Pareto front on tta_accuracy (max), train_time (min): 1 of 4 configs" in out
-    )
+    assert code == 0 and "Pareto front on tta_accuracy (max), train_time (min): 1 of 4 configs" in out
     html = next((tmp_path / "sweeps").glob("front-*/report/report.html")).read_text()
     assert 'id="pareto"' in html and by_xy[(0.3, 0)] in html.split('id="pareto"')[1]
     code, out, err = cli("report", "front", "--workdir", str(tmp_path), "--format", "md")

@@ -21,9 +21,12 @@ def small_net() -> nn.Sequential:
     """conv 3->4 (3x3, bias): 108 + 4 parameters; BN: 4 + 4; linear 16 -> 10 (bias): 160 + 10."""
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(3, 4, 3, bias=True), nn.BatchNorm2d(4), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+        nn.Conv2d(3, 4, 3, bias=True),
+        nn.BatchNorm2d(4),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
         nn.Linear(16, 10),
-    )  # fmt: skip
+    )
 
 
 def test_the_average_bit_width_counts_every_parameter_at_its_width():
@@ -143,9 +146,7 @@ QUANTIZABLE = [r.name for r in list_recipes() if "quant" in r.eval_fields]
 
 
 def test_every_recipe_with_a_network_to_evaluate_can_be_quantized():
-    assert {"airbench94", "airbench95", "airbench96", "airbench94_muon", "resnet"} <= set(
-        QUANTIZABLE
-    )
+    assert {"airbench94", "airbench95", "airbench96", "airbench94_muon", "resnet"} <= set(QUANTIZABLE)
 
 
 @pytest.mark.parametrize("name", QUANTIZABLE)
@@ -158,9 +159,7 @@ def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(name, di
     recipe = get_recipe(name)
     config = recipe.config({**recipe.smoke, "epochs": 1})
     result = recipe.train(config, digits_data, 0)
-    source = SourceRun(
-        config=config.model_dump(), metrics=result.metrics, state=result.artifacts["model.pt"]
-    )
+    source = SourceRun(config=config.model_dump(), metrics=result.metrics, state=result.artifacts["model.pt"])
 
     def with_quant(quant):
         return recipe.config({**config.model_dump(), "quant": quant})
@@ -184,17 +183,24 @@ def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(name, di
     assert again.artifacts["model.pt"].keys() == result.artifacts["model.pt"].keys()
     sizes = (digits_data.num_classes, digits_data.train_size, len(digits_data.test_labels))
     bits = static_costs(recipe, with_quant(two), *sizes, wanted={"avg_bits"})["avg_bits"]
-    assert (
-        2 < bits < 3 and static_costs(recipe, config, *sizes, wanted={"avg_bits"})["avg_bits"] == 32
-    )
+    assert 2 < bits < 3 and static_costs(recipe, config, *sizes, wanted={"avg_bits"})["avg_bits"] == 32
 
 
 EXAMPLE = str(Path(__file__).parents[1] / "examples" / "quantize.yaml")
 SMALL = [
-    "dataset=digits", "device=cpu", "seeds=2", "base.width=0.125", "base.epochs=2", "base.batch_size=128",
-    "base.lr=30.0", "space.quant.conv.weight_bits=[4, 32]", "space.quant.linear.weight_bits=[8, 32]",
-    "space.quant.all.act_bits=[32]", "constraints=[{metric: avg_bits, at_most: 40}]", "--no-warmup",
-]  # fmt: skip
+    "dataset=digits",
+    "device=cpu",
+    "seeds=2",
+    "base.width=0.125",
+    "base.epochs=2",
+    "base.batch_size=128",
+    "base.lr=30.0",
+    "space.quant.conv.weight_bits=[4, 32]",
+    "space.quant.linear.weight_bits=[8, 32]",
+    "space.quant.all.act_bits=[32]",
+    "constraints=[{metric: avg_bits, at_most: 40}]",
+    "--no-warmup",
+]
 
 
 def test_the_quantization_study_runs_with_tpe_and_brute_force(cli, tmp_path):
@@ -212,9 +218,13 @@ def test_the_quantization_study_runs_with_tpe_and_brute_force(cli, tmp_path):
             sweep = store.require(name)
             configs = store.configs(sweep.id)
             proposed = {
-                tuple(c.params[k] for k in ("quant.conv.weight_bits", "quant.linear.weight_bits", "quant.all.act_bits"))
-                for c in configs if not c.is_baseline
-            }  # fmt: skip
+                tuple(
+                    c.params[k]
+                    for k in ("quant.conv.weight_bits", "quant.linear.weight_bits", "quant.all.act_bits")
+                )
+                for c in configs
+                if not c.is_baseline
+            }
             if name == "qz-brute":
                 assert proposed == space and len(configs) == len(space) + 1  # exactly the space
             else:
@@ -230,8 +240,12 @@ def test_the_quantization_study_runs_with_tpe_and_brute_force(cli, tmp_path):
             loaded = load_report(store, name)
             full = [c for c in configs if c.is_baseline]
             if name == "qz-brute":  # all 32 bits: the baseline's accuracies, seed by seed
-                at_32 = next(c for c in configs if c.params.get("quant.conv.weight_bits") == 32
-                             and c.params.get("quant.linear.weight_bits") == 32)  # fmt: skip
+                at_32 = next(
+                    c
+                    for c in configs
+                    if c.params.get("quant.conv.weight_bits") == 32
+                    and c.params.get("quant.linear.weight_bits") == 32
+                )
                 for seed in (0, 1):
                     assert (
                         by_config[at_32.config_id][seed]["tta_accuracy"]
@@ -259,15 +273,21 @@ def test_configs_breaking_a_per_config_bound_never_run(cli):
     from hotlap.store import open_store
 
     small = [o for o in SMALL if not o.startswith(("constraints", "space."))]
-    args = ["sweep", EXAMPLE, *small, "strategy=brute", "name=qz-bound", "space.quant.conv.weight_bits=[4, 16]",
-            "space.quant.linear.weight_bits=[8]", "space.quant.all.act_bits=[32]"]  # fmt: skip
+    args = [
+        "sweep",
+        EXAMPLE,
+        *small,
+        "strategy=brute",
+        "name=qz-bound",
+        "space.quant.conv.weight_bits=[4, 16]",
+        "space.quant.linear.weight_bits=[8]",
+        "space.quant.all.act_bits=[32]",
+    ]
     code, out, err = cli(*args)
     assert code == 0, err
     with open_store(None, create=False) as store:
         sweep = store.require("qz-bound")
-        by_bits = {
-            c.params.get("quant.conv.weight_bits"): c.config_id for c in store.configs(sweep.id)
-        }
+        by_bits = {c.params.get("quant.conv.weight_bits"): c.config_id for c in store.configs(sweep.id)}
         excluded = store.excluded(sweep.id)
         assert list(excluded) == [by_bits[16]] and "avg_bits 16" in excluded[by_bits[16]]
         assert "at most 6.5" in excluded[by_bits[16]]

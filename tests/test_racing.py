@@ -47,8 +47,15 @@ def calibrated(target, family=1, futility=None):
 def test_a_config_exactly_at_the_target_passes_at_most_alpha_but_not_half_of_it():
     """The calibrated looks spend alpha (Bonferroni spent 2.3% of 5%): between 3% and 5%."""
     target = Target(threshold=TARGET)
-    out = simulate([TARGET], [1.0], target, calibrated(target), SCHEDULE, replications=4000,
-                   rng=np.random.default_rng(11))  # fmt: skip
+    out = simulate(
+        [TARGET],
+        [1.0],
+        target,
+        calibrated(target),
+        SCHEDULE,
+        replications=4000,
+        rng=np.random.default_rng(11),
+    )
     error = 3 * out.error(target.alpha)
     assert 0.03 - error <= out.passed[0] <= target.alpha + error, out.passed[0]
 
@@ -81,8 +88,9 @@ def test_wrong_passes_stay_below_alpha_and_racing_saves_runs():
     pass is found; the futility level saves runs against both fixed seeds and failing late."""
     target = Target(threshold=TARGET)
     rng = np.random.default_rng(2026)
-    out = simulate(MIX_MEANS, MIX_TIMES, target, calibrated(target, futility=0.2), SCHEDULE,
-                   replications=1200, rng=rng)  # fmt: skip
+    out = simulate(
+        MIX_MEANS, MIX_TIMES, target, calibrated(target, futility=0.2), SCHEDULE, replications=1200, rng=rng
+    )
     error = 3 * out.error(target.alpha)
     for i, mean in enumerate(MIX_MEANS):
         if mean <= TARGET:
@@ -98,12 +106,20 @@ def test_the_recommendation_is_wrong_at_most_alpha_over_the_whole_sweep():
     target = Target(threshold=TARGET)
     means = list(np.linspace(0.9397, 0.9399, 8)) + list(np.linspace(0.9410, 0.9420, 12))
     times = list(np.linspace(1.00, 1.02, 8)) + list(np.linspace(1.05, 1.15, 12))
-    out = simulate(means, times, target, calibrated(target, family=20, futility=0.2), SCHEDULE,
-                   replications=300, rng=np.random.default_rng(5))  # fmt: skip
+    out = simulate(
+        means,
+        times,
+        target,
+        calibrated(target, family=20, futility=0.2),
+        SCHEDULE,
+        replications=300,
+        rng=np.random.default_rng(5),
+    )
     assert out.wrong_recommendation <= target.alpha + 3 * out.error(target.alpha)
     assert out.no_recommendation < 0.05  # the good configs are still found
-    per_config = simulate(means, times, target, calibrated(target), SCHEDULE, replications=300,
-                          rng=np.random.default_rng(5))  # fmt: skip
+    per_config = simulate(
+        means, times, target, calibrated(target), SCHEDULE, replications=300, rng=np.random.default_rng(5)
+    )
     assert per_config.wrong_recommendation > out.wrong_recommendation  # the split is what does it
 
 
@@ -118,20 +134,29 @@ def test_two_passing_configs_2_percent_apart_in_time_are_told_apart():
         0.2,
         calibrated_alpha(target.alpha, SCHEDULE),
     )
-    apart = simulate([0.942, 0.942], [1.00, 1.02], target, rules, SCHEDULE, replications=300,
-                     rng=np.random.default_rng(8))  # fmt: skip
+    apart = simulate(
+        [0.942, 0.942], [1.00, 1.02], target, rules, SCHEDULE, replications=300, rng=np.random.default_rng(8)
+    )
     named = apart.recommended[0] - apart.tied  # the faster, and not called tied
     assert named >= 0.8, (apart.recommended, apart.tied)
-    same = simulate([0.942, 0.942], [1.00, 1.00], target, rules, SCHEDULE, replications=300,
-                    rng=np.random.default_rng(9))  # fmt: skip
+    same = simulate(
+        [0.942, 0.942], [1.00, 1.00], target, rules, SCHEDULE, replications=300, rng=np.random.default_rng(9)
+    )
     assert 1 - same.tied <= target.alpha + 3 * same.error(target.alpha)
 
 
 def test_without_the_look_correction_a_target_on_the_edge_passes_too_often():
     """The correction is needed: at alpha per look, a config exactly at the target passes more often."""
     target = Target(threshold=TARGET)
-    out = simulate([TARGET], [1.0], target, Rules("uncorrected", target.alpha), SCHEDULE,
-                   replications=1500, rng=np.random.default_rng(7))  # fmt: skip
+    out = simulate(
+        [TARGET],
+        [1.0],
+        target,
+        Rules("uncorrected", target.alpha),
+        SCHEDULE,
+        replications=1500,
+        rng=np.random.default_rng(7),
+    )
     assert out.passed[0] > target.alpha + 3 * out.error(target.alpha)
 
 
@@ -144,15 +169,36 @@ def test_success_rate_criterion_is_exact_over_the_looks():
     target = Target(threshold=TARGET, criterion="success_rate", success_rate=0.5, confidence=0.95)
     level = calibrated_rate_alpha(target.alpha, SCHEDULE, 0.5)
     assert rate_crossing(level, SCHEDULE, 0.5) <= target.alpha  # exact, by the dynamic program
-    out = simulate([TARGET], [1.0], target, Rules("exact", level), SCHEDULE, replications=2000,
-                   rng=np.random.default_rng(3))  # fmt: skip
+    out = simulate(
+        [TARGET],
+        [1.0],
+        target,
+        Rules("exact", level),
+        SCHEDULE,
+        replications=2000,
+        rng=np.random.default_rng(3),
+    )
     assert out.passed[0] <= target.alpha + 3 * out.error(target.alpha)
     assert out.passed[0] > 0.02
     shift = STD * norm.ppf(0.6)  # a true success rate of 0.6
-    strong = simulate([TARGET + shift], [1.0], target, Rules("exact", level), SCHEDULE,
-                      replications=600, rng=np.random.default_rng(4))  # fmt: skip
-    bonferroni = simulate([TARGET + shift], [1.0], target, Rules("bonferroni", target.alpha / len(SCHEDULE)),
-                          SCHEDULE, replications=600, rng=np.random.default_rng(4))  # fmt: skip
+    strong = simulate(
+        [TARGET + shift],
+        [1.0],
+        target,
+        Rules("exact", level),
+        SCHEDULE,
+        replications=600,
+        rng=np.random.default_rng(4),
+    )
+    bonferroni = simulate(
+        [TARGET + shift],
+        [1.0],
+        target,
+        Rules("bonferroni", target.alpha / len(SCHEDULE)),
+        SCHEDULE,
+        replications=600,
+        rng=np.random.default_rng(4),
+    )
     assert strong.passed[0] > bonferroni.passed[0]
 
 
@@ -179,22 +225,16 @@ def test_a_failing_config_and_a_slow_one_are_dropped():
         "fast": Evidence(good, np.full(10, 3.0) + np.linspace(-0.01, 0.01, 10)),
         "slow": Evidence(good, np.full(10, 4.0) + np.linspace(-0.01, 0.01, 10)),
         "bad": Evidence(good - 0.02, np.full(10, 2.0) + np.linspace(-0.01, 0.01, 10)),
-        "unsure": Evidence(
-            np.linspace(0.935, 0.945, 10), np.full(10, 2.5) + np.linspace(-0.01, 0.01, 10)
-        ),
+        "unsure": Evidence(np.linspace(0.935, 0.945, 10), np.full(10, 2.5) + np.linspace(-0.01, 0.01, 10)),
     }
     verdicts = race(evidence, target, 0.01)
     assert verdicts["bad"].decision == "fail" and verdicts["bad"].eliminated
     assert verdicts["slow"].decision == "pass" and verdicts["slow"].eliminated
     assert verdicts["unsure"].decision == "undecided" and verdicts["unsure"].active
     assert verdicts["fast"].decision == "pass" and not verdicts["fast"].eliminated
-    rec = recommend(
-        verdicts, {k: float(np.mean(e.times)) for k, e in evidence.items()}, target, 0.01
-    )
+    rec = recommend(verdicts, {k: float(np.mean(e.times)) for k, e in evidence.items()}, target, 0.01)
     assert rec.config == "fast" and rec.tied == ()
-    assert rec.sentence.startswith(
-        "Use fast: it reaches mean tta_accuracy >= 94.00% with 95% confidence"
-    )
+    assert rec.sentence.startswith("Use fast: it reaches mean tta_accuracy >= 94.00% with 95% confidence")
 
 
 def test_racing_without_a_target_drops_configs_below_the_best():
@@ -208,9 +248,7 @@ def test_racing_without_a_target_drops_configs_below_the_best():
     assert verdicts["best"].active and verdicts["close"].active
 
 
-@pytest.mark.parametrize(
-    ("lo", "hi", "step", "expected"), [(5, 50, 5, 10), (5, 5, 5, 1), (3, 10, 4, 3)]
-)
+@pytest.mark.parametrize(("lo", "hi", "step", "expected"), [(5, 50, 5, 10), (5, 5, 5, 1), (3, 10, 4, 3)])
 def test_looks_counts_every_planned_look(lo, hi, step, expected):
     assert looks(lo, hi, step) == expected
 
@@ -232,9 +270,7 @@ def test_a_time_spread_beyond_five_percent_is_a_warning():
     (warning,) = _time_spread(noisy, get_metric("train_time"))
     assert "c;" in warning and "1 of 3 configs" in warning and "not" not in warning.split(":")[0]
     assert _time_spread(noisy, get_metric("tta_accuracy")) == ()  # only times are checked
-    named = SimpleNamespace(
-        **vars(report("d", [3.0, 5.5, 2.9, 3.1])), params={"variant": "narrow_block2"}
-    )
+    named = SimpleNamespace(**vars(report("d", [3.0, 5.5, 2.9, 3.1])), params={"variant": "narrow_block2"})
     (warning,) = _time_spread([*quiet, named], get_metric("train_time"))
     spread = statistics.stdev([3.0, 5.5, 2.9, 3.1]) / statistics.mean([3.0, 5.5, 2.9, 3.1])
     assert "d (narrow_block2);" in warning and f"up to {spread:.1%} of its mean" in warning

@@ -28,9 +28,13 @@ from .conftest import hotlap_script
 ray = pytest.importorskip("ray")  # the extra hotlap[ray]: `make test` installs it
 
 SPEC = {
-    "name": "spread", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 3,
+    "name": "spread",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 3,
     "space": {"x": [0.1, 0.3], "y": [0, 2]},
-}  # fmt: skip
+}
 RAY = {"name": "ray", "cpus_per_run": 1, "warmup": False}
 
 
@@ -61,8 +65,7 @@ def sweep(tmp_path, raw, executor, callbacks=()):
         record, _ = open_sweep(store, spec)
         Engine(store, record, executor, callbacks=callbacks).run()
         return {
-            (r.config_id, r.seed): (r.status, r.values.get("tta_accuracy"))
-            for r in store.runs(record.id)
+            (r.config_id, r.seed): (r.status, r.values.get("tta_accuracy")) for r in store.runs(record.id)
         }
 
 
@@ -70,9 +73,7 @@ def test_the_ray_executor_runs_what_in_process_runs(tmp_path):
     inprocess = sweep(tmp_path / "a", SPEC, get_executor("inprocess", warmup=False))
     executor = get_executor("ray", **{k: v for k, v in RAY.items() if k != "name"})
     messages = Messages()
-    spread = sweep(
-        tmp_path / "b", {**SPEC, "executor": RAY}, executor, callbacks=[("messages", messages)]
-    )
+    spread = sweep(tmp_path / "b", {**SPEC, "executor": RAY}, executor, callbacks=[("messages", messages)])
     assert spread == inprocess and len(spread) == 12  # the same runs, the same results
     assert (
         sorted(set(messages.epochs)) == sorted(messages.epochs) and len(messages.epochs) == 12
@@ -103,9 +104,7 @@ def test_a_worker_killed_mid_run_has_its_run_requeued_and_every_run_is_done_once
     assert requeued and "Ray worker died" in requeued[0]
     with Store(tmp_path) as store:
         (record,) = store.sweeps()
-        assert (
-            len(store.runs(record.id)) == 12 and store.counts(record.id)["done"] == 12
-        )  # no failed run
+        assert len(store.runs(record.id)) == 12 and store.counts(record.id)["done"] == 12  # no failed run
 
 
 def test_a_driver_killed_then_the_same_command_continues_exactly_once(tmp_path, plugin_env):
@@ -113,8 +112,13 @@ def test_a_driver_killed_then_the_same_command_continues_exactly_once(tmp_path, 
     spec.write_text(yaml.safe_dump({**SPEC, "executor": RAY, "base": {"seconds": 0.2}}))
     workdir = tmp_path / "work"
     command = [hotlap_script(), "sweep", str(spec), "--workdir", str(workdir)]
-    killed = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                            env={**plugin_env, "HOTLAP_FAULT": "before-finish:4"})  # fmt: skip
+    killed = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**plugin_env, "HOTLAP_FAULT": "before-finish:4"},
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=plugin_env)
     assert final.returncode == 0, final.stderr
@@ -139,8 +143,13 @@ def test_ctrl_c_stops_the_workers_and_leaves_a_resumable_sweep(tmp_path, plugin_
     spec = tmp_path / "spread.yaml"
     spec.write_text(yaml.safe_dump({**SPEC, "executor": RAY, "base": {"seconds": 2.0}}))
     workdir = tmp_path / "work"
-    driver = subprocess.Popen([hotlap_script(), "sweep", str(spec), "--workdir", str(workdir)],
-                              env=plugin_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    driver = subprocess.Popen(
+        [hotlap_script(), "sweep", str(spec), "--workdir", str(workdir)],
+        env=plugin_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not _workers():
         time.sleep(0.2)
@@ -168,13 +177,9 @@ def test_packing_a_time_objective_sweep_needs_timing_packed():
     with pytest.raises(SpecError) as caught:
         parse_spec(raw)
     message = str(caught.value)
-    assert (
-        "packs 2 runs on a GPU" in message and "timing: packed" in message and "\n" not in message
-    )
+    assert "packs 2 runs on a GPU" in message and "timing: packed" in message and "\n" not in message
     assert parse_spec({**raw, "timing": "packed"}).timing == "packed"
-    assert parse_spec(
-        {**raw, "objective": {"maximize": "tta_accuracy"}}
-    )  # accuracy only: packing is fine
+    assert parse_spec({**raw, "objective": {"maximize": "tta_accuracy"}})  # accuracy only: packing is fine
 
 
 def test_without_ray_the_executor_is_one_line_naming_the_extra(monkeypatch, cli, tmp_path):

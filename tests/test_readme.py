@@ -26,10 +26,16 @@ def _snippet() -> str:
 @pytest.mark.slow
 def test_the_python_api_snippet_runs_as_written_after_the_demo(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    spec = {"name": "variants-demo", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
-            "base": {"width": 0.125, "epochs": 1, "batch_size": 256, "lr": 30},
-            "variants": {"baseline": {}, "cyclic_translate": {"translate_schedule": "cyclic"}}, "seeds": 2,
-            "keep_weights": False}  # fmt: skip
+    spec = {
+        "name": "variants-demo",
+        "recipe": "airbench94",
+        "dataset": "digits",
+        "device": "cpu",
+        "base": {"width": 0.125, "epochs": 1, "batch_size": 256, "lr": 30},
+        "variants": {"baseline": {}, "cyclic_translate": {"translate_schedule": "cyclic"}},
+        "seeds": 2,
+        "keep_weights": False,
+    }
     with Store(tmp_path / "hotlap-runs") as store:
         record, _ = open_sweep(store, parse_spec(spec))
         Engine(store, record, InProcessExecutor(warmup=False)).run()

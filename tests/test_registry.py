@@ -29,9 +29,7 @@ DATA_RECIPES = [r for r in RECIPES if r.uses_data]
 
 
 def test_every_recipe_of_the_family_is_conformance_tested():
-    assert {"airbench94", "airbench94_muon", "airbench95", "airbench96"} <= {
-        r.name for r in DATA_RECIPES
-    }
+    assert {"airbench94", "airbench94_muon", "airbench95", "airbench96"} <= {r.name for r in DATA_RECIPES}
     assert "script" in {r.name for r in RECIPES}
 
 
@@ -58,9 +56,7 @@ def test_recipe_learns_digits_at_smoke_size(recipe, digits_data):
     assert recipe.smoke, f"{recipe.name} declares no smoke overrides"
     result = recipe.train(recipe.config(recipe.smoke), digits_data, seed=0)
     declared = [m.name for m in recipe.metrics]
-    assert set(result.metrics) == set(declared), (
-        "a run reports exactly the metrics its recipe declares"
-    )
+    assert set(result.metrics) == set(declared), "a run reports exactly the metrics its recipe declares"
     first = recipe.metrics[0]
     if first.kind == "fraction" and first.direction == "maximize":
         assert result.metrics[first.name] >= 0.90
@@ -121,12 +117,23 @@ def test_readme_documents_every_spec_key_and_command():
 
 def _strategy_spec(name: str, **extra):
     """A mixed space (a float range, an int range, a list) that every strategy can search."""
-    return parse_spec({
-        "name": f"conf-{name}", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-        "space": {"x": {"low": 0.0, "high": 0.5, "step": 0.25}, "y": {"low": 0, "high": 1, "step": 1}, "epochs": [1.0, 2.0]},
-        "strategy": {"name": name, **({} if is_finite(name) else {"trials": 5})},
-        "objective": {"maximize": "tta_accuracy", "minimize": "train_time"}, "seeds": 2, **extra,
-    })  # fmt: skip
+    return parse_spec(
+        {
+            "name": f"conf-{name}",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {
+                "x": {"low": 0.0, "high": 0.5, "step": 0.25},
+                "y": {"low": 0, "high": 1, "step": 1},
+                "epochs": [1.0, 2.0],
+            },
+            "strategy": {"name": name, **({} if is_finite(name) else {"trials": 5})},
+            "objective": {"maximize": "tta_accuracy", "minimize": "train_time"},
+            "seeds": 2,
+            **extra,
+        }
+    )
 
 
 def _inside(spec, params) -> bool:
@@ -195,12 +202,8 @@ def test_executor_runs_tasks_streams_epochs_and_returns_failures_as_outcomes(nam
     epochs = []
     declared = [m.name for m in get_recipe("toy").metrics]
     try:
-        good = Task(
-            run_id=1, recipe="toy", config={"x": 0.3}, dataset="synthetic:8", seed=3, device="cpu"
-        )
-        outcome = executor.submit(good, lambda run_id, record: epochs.append(run_id)).result(
-            timeout=120
-        )
+        good = Task(run_id=1, recipe="toy", config={"x": 0.3}, dataset="synthetic:8", seed=3, device="cpu")
+        outcome = executor.submit(good, lambda run_id, record: epochs.append(run_id)).result(timeout=120)
         assert outcome.status == "done" and outcome.run_id == 1, outcome.error
         assert set(outcome.metrics) == set(declared) and all(
             math.isfinite(v) for v in outcome.metrics.values()
@@ -208,8 +211,15 @@ def test_executor_runs_tasks_streams_epochs_and_returns_failures_as_outcomes(nam
         executor.poll()  # what came in from remote workers reaches the sinks in the engine's thread
         assert epochs == [1] and outcome.device and outcome.wall_time is not None
         assert "model.pt" in outcome.artifacts and isinstance(outcome.artifacts["model.pt"], bytes)
-        bad = Task(run_id=2, recipe="toy", config={"fail_seed": 4}, dataset="synthetic:8", seed=4, device="cpu",
-                   keep_weights=False)  # fmt: skip
+        bad = Task(
+            run_id=2,
+            recipe="toy",
+            config={"fail_seed": 4},
+            dataset="synthetic:8",
+            seed=4,
+            device="cpu",
+            keep_weights=False,
+        )
         failed = executor.submit(bad).result(timeout=120)
         assert failed.status == "failed" and failed.error.startswith("ValueError: ")
         assert failed.traceback and not failed.artifacts

@@ -18,9 +18,15 @@ from hotlap.sweep.session import open_sweep
 # toy: every config shares the seed's noise (+-0.006), so a config's difference from the baseline
 # is the same on every seed: -0.01 per unit of y
 RAW = {
-    "name": "within", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 6,
-    "base": {"x": 0.3}, "space": {"y": [1, 3]}, "baseline": {"y": 0},
-}  # fmt: skip
+    "name": "within",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 6,
+    "base": {"x": 0.3},
+    "space": {"y": [1, 3]},
+    "baseline": {"y": 0},
+}
 
 
 def run(tmp_path, within):

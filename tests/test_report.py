@@ -26,11 +26,28 @@ from .test_sweep import RACE
 
 # The columns name the sweep's metrics: RACE judges tta_accuracy and minimizes train_time.
 REQUIRED_CSV = [
-    "config_id", "x", "y", "n", "mean_tta_accuracy", "std_tta_accuracy", "ci_low_tta_accuracy", "ci_high_tta_accuracy",
-    "success_rate", "success_ci_low", "success_ci_high", "mean_train_time", "std_train_time",
-    "train_time_diff_vs_baseline", "train_time_diff_pct", "achieves_target", "decision", "p_value_vs_baseline",
-    "mean_accuracy", "mean_total_time", "mean_eval_time",
-]  # fmt: skip
+    "config_id",
+    "x",
+    "y",
+    "n",
+    "mean_tta_accuracy",
+    "std_tta_accuracy",
+    "ci_low_tta_accuracy",
+    "ci_high_tta_accuracy",
+    "success_rate",
+    "success_ci_low",
+    "success_ci_high",
+    "mean_train_time",
+    "std_train_time",
+    "train_time_diff_vs_baseline",
+    "train_time_diff_pct",
+    "achieves_target",
+    "decision",
+    "p_value_vs_baseline",
+    "mean_accuracy",
+    "mean_total_time",
+    "mean_eval_time",
+]
 
 
 @pytest.fixture
@@ -51,8 +68,14 @@ def test_the_table_shows_decisions_the_recommendation_and_runs_saved(cli, raced)
     assert "racing saved" in out
     assert "screening vs verification" in out and "the recommendation held" in out
     report_dir = raced.directory / "report"
-    for name in ("report.csv", "report.json", "report.md", "report.html", "accuracy_vs_time.png",
-                 "accuracy_distributions.png"):  # fmt: skip
+    for name in (
+        "report.csv",
+        "report.json",
+        "report.md",
+        "report.html",
+        "accuracy_vs_time.png",
+        "accuracy_distributions.png",
+    ):
         assert (report_dir / name).exists(), name
     for png in report_dir.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -69,9 +92,7 @@ def test_csv_has_the_columns_and_one_row_per_config(cli, raced):
     passing = [r for r in rows if r["decision"] == "pass"]
     assert all(r["achieves_target"] == "True" for r in passing)
     assert all(
-        float(r["ci_low_tta_accuracy"])
-        <= float(r["mean_tta_accuracy"])
-        <= float(r["ci_high_tta_accuracy"])
+        float(r["ci_low_tta_accuracy"]) <= float(r["mean_tta_accuracy"]) <= float(r["ci_high_tta_accuracy"])
         for r in rows
         if r["ci_low_tta_accuracy"]
     )
@@ -154,9 +175,7 @@ def test_compare_two_configs_paired_where_they_share_most_seeds(cli, raced):
     assert expected in out and "tta_accuracy" in out
     # The sweep's own time metric (it minimizes train_time), claimed only where the test says so.
     assert "train_time than B per run (p " in flat or "cannot be told apart in train_time" in flat
-    code, out, _ = cli(
-        "compare", "race", baseline[:6]
-    )  # a sweep (its recommendation) and a config id prefix
+    code, out, _ = cli("compare", "race", baseline[:6])  # a sweep (its recommendation) and a config id prefix
     assert code == 0 and best in out
     code, _, err = cli("compare", "race", "nothing-like-it")
     assert code == 2 and "neither a sweep nor a config id" in err
@@ -184,42 +203,66 @@ def test_compare_refuses_an_ambiguous_id_and_says_what_it_tests(cli, raced, tmp_
 def test_the_html_renders_in_headless_chromium_without_console_errors(cli, raced, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        pytest.skip(
-            "Chromium is not installed (Debian package `chromium`); the HTML render check needs it"
-        )
+        pytest.skip("Chromium is not installed (Debian package `chromium`); the HTML render check needs it")
     target = tmp_path / "report.html"
     cli("report", "race", "--format", "html", "--out", str(target))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]  # fmt: skip
-    proc = subprocess.run([browser, *flags, "--dump-dom", target.as_uri()], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "HOME": str(tmp_path)})  # fmt: skip
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    proc = subprocess.run(
+        [browser, *flags, "--dump-dom", target.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = proc.stdout
     assert '<table id="configs">' in dom and dom.count("<img") >= 2 and "Use " in dom
-    console = [
-        line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Failed to load" in line
-    ]
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Failed to load" in line]
     assert console == [], console
     shot = tmp_path / "shot.png"
-    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", target.as_uri()],
-                   capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})  # fmt: skip
-    assert (
-        shot.exists() and shot.stat().st_size > 20_000
-    )  # a page with tables and plots, not a blank one
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", target.as_uri()],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert shot.exists() and shot.stat().st_size > 20_000  # a page with tables and plots, not a blank one
 
 
 def test_a_digits_sweep_with_a_baseline_and_racing_reports_a_decision(tmp_path, cli, monkeypatch):
     """The real recipe on real data: decisions, recommendation, CSV, PNG and HTML."""
     spec = tmp_path / "digits.yaml"
-    spec.write_text(yaml.safe_dump({
-        "name": "digits-race", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
-        "base": {"width": 0.125, "epochs": 2, "batch_size": 128, "lr": 30.0},
-        "space": {"label_smoothing": [0.0]},
-        "seeds": {"min": 2, "max": 4, "step": 2},
-        "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.25, "confidence": 0.9}, "minimize": "total_time"},
-        "baseline": {}, "keep_weights": False,
-    }))  # fmt: skip
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "digits-race",
+                "recipe": "airbench94",
+                "dataset": "digits",
+                "device": "cpu",
+                "base": {"width": 0.125, "epochs": 2, "batch_size": 128, "lr": 30.0},
+                "space": {"label_smoothing": [0.0]},
+                "seeds": {"min": 2, "max": 4, "step": 2},
+                "objective": {
+                    "target": {"metric": "tta_accuracy", "at_least": 0.25, "confidence": 0.9},
+                    "minimize": "total_time",
+                },
+                "baseline": {},
+                "keep_weights": False,
+            }
+        )
+    )
     workdir = tmp_path / "work"
     monkeypatch.setenv("HOTLAP_HOME", str(workdir))
     code, _, err = cli("sweep", str(spec), "--no-warmup")
@@ -243,8 +286,7 @@ def test_the_pareto_front_is_exactly_the_non_dominated_points(signs):
     points = [
         PlotPoint(str(i), "", a, a, a, t, t, t, None, False, False)
         for i, (a, t) in enumerate(
-            (rng.choice([0.90, 0.91, 0.92, 0.93]), rng.choice([1.0, 1.5, 2.0, 2.5, 3.0]))
-            for _ in range(200)
+            (rng.choice([0.90, 0.91, 0.92, 0.93]), rng.choice([1.0, 1.5, 2.0, 2.5, 3.0])) for _ in range(200)
         )
     ]
     quality, cost = signs
@@ -253,9 +295,10 @@ def test_the_pareto_front_is_exactly_the_non_dominated_points(signs):
         return quality * p.accuracy, cost * p.time
 
     expected = {
-        p.config_id for p in points
+        p.config_id
+        for p in points
         if not any(key(q)[0] >= key(p)[0] and key(q)[1] >= key(p)[1] and key(q) != key(p) for q in points)
-    }  # fmt: skip
+    }
     front = pareto_front(points, quality, cost)
     assert {p.config_id for p in front} == expected and expected
     assert [p.time for p in front] == sorted(p.time for p in front)
@@ -286,8 +329,10 @@ def test_the_box_plots_show_matplotlibs_own_statistics():
 def test_a_plot_of_thousands_of_configs_keeps_the_recommendation_and_the_baseline_barred():
     from hotlap.report.plots import MAX_ERRORBARS, PlotPoint, _with_bars
 
-    points = [PlotPoint(str(i), "", a, a, a, 1.0, 1.0, 1.0, None, i == 7, i == 3000)
-              for i, a in enumerate(random.Random(1).random() for _ in range(5000))]  # fmt: skip
+    points = [
+        PlotPoint(str(i), "", a, a, a, 1.0, 1.0, 1.0, None, i == 7, i == 3000)
+        for i, a in enumerate(random.Random(1).random() for _ in range(5000))
+    ]
     barred, dotted = _with_bars(points, 1.0)
     assert len(barred) == MAX_ERRORBARS and len(barred) + len(dotted) == 5000
     assert {"7", "3000"} <= {p.config_id for p in barred}
@@ -298,23 +343,47 @@ def test_a_plot_of_thousands_of_configs_keeps_the_recommendation_and_the_baselin
 def test_a_large_sweep_shows_its_head_in_the_terminal_and_every_config_in_the_files(cli, tmp_path):
     """A sweep of 45 configs: the terminal table stops at 30 (plus the baseline, wherever it
     ranks), says how many more there are, and report.csv holds all 45."""
-    spec = parse_spec({
-        "name": "wide", "recipe": "airbench94", "dataset": "synthetic:2048", "device": "cpu",
-        "space": {"lr": {"low": 1.0, "high": 20.0}}, "strategy": {"name": "random", "trials": 44},
-        "seeds": 4, "baseline": {}, "objective": {"maximize": "tta_accuracy"},
-    })  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "wide",
+            "recipe": "airbench94",
+            "dataset": "synthetic:2048",
+            "device": "cpu",
+            "space": {"lr": {"low": 1.0, "high": 20.0}},
+            "strategy": {"name": "random", "trials": 44},
+            "seeds": 4,
+            "baseline": {},
+            "objective": {"maximize": "tta_accuracy"},
+        }
+    )
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         rows = []
         for index in range(45):
             config_id = f"c{index:03d}"
-            store.add_config(record.id, config_id=config_id, config_hash=config_id, origin="random",
-                             is_baseline=index == 0, params={} if index == 0 else {"lr": 1.0 + index},
-                             config={})  # fmt: skip
+            store.add_config(
+                record.id,
+                config_id=config_id,
+                config_hash=config_id,
+                origin="random",
+                is_baseline=index == 0,
+                params={} if index == 0 else {"lr": 1.0 + index},
+                config={},
+            )
             for seed in range(4):  # the baseline ranks last: the lowest accuracy
                 accuracy = 0.90 + index / 1000 + seed / 10000
-                rows.append((config_id, seed, {"tta_accuracy": accuracy, "train_time": 3.0}, "cpu", "h", None,
-                             None, None))  # fmt: skip
+                rows.append(
+                    (
+                        config_id,
+                        seed,
+                        {"tta_accuracy": accuracy, "train_time": 3.0},
+                        "cpu",
+                        "h",
+                        None,
+                        None,
+                        None,
+                    )
+                )
         store.record_done(record.id, rows)
     code, out, err = cli("report", "wide", "--workdir", str(tmp_path), "--out", str(tmp_path / "r"))
     assert code == 0, err
@@ -355,10 +424,13 @@ def test_compare_at_80_columns_never_cuts_a_metric_name(cli, raced):
     best = doc["recommendation"]["config_id"]
     baseline = next(r["config_id"] for r in doc["configs"] if r["is_baseline"])
     env = {**{k: v for k, v in os.environ.items() if k != "HOTLAP_PLUGINS"}, "COLUMNS": "80"}
-    proc = subprocess.run([hotlap_script(), "compare", f"race/{best}", f"race/{baseline}"], capture_output=True,
-                          text=True, env=env, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [hotlap_script(), "compare", f"race/{best}", f"race/{baseline}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
-    names = {
-        line.strip("│ ").split()[0] for line in proc.stdout.splitlines() if line.startswith("│")
-    }
+    names = {line.strip("│ ").split()[0] for line in proc.stdout.splitlines() if line.startswith("│")}
     assert {"tta_accuracy", "train_time", "total_time"} <= names

@@ -84,8 +84,16 @@ def test_each_schedule_follows_its_definition():
 def test_warmup_rises_linearly_per_step_then_the_schedule_holds():
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=0.4)
-    schedule = LrSchedule(optimizer, "multistep", epochs=4, steps_per_epoch=4, milestones=[3], gamma=0.1,
-                          warmup_epochs=1, warmup_start=0.25)  # fmt: skip
+    schedule = LrSchedule(
+        optimizer,
+        "multistep",
+        epochs=4,
+        steps_per_epoch=4,
+        milestones=[3],
+        gamma=0.1,
+        warmup_epochs=1,
+        warmup_start=0.25,
+    )
     seen = []
     for epoch in range(4):
         schedule.epoch_start(epoch)
@@ -119,9 +127,7 @@ def test_per_image_augmentation_draws_per_image():
     mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
     images = (torch.rand(32, 3, 16, 16) - 0.5) / 0.25
     assert torch.allclose(
-        color_jitter(
-            images, mean, std, brightness=0, contrast=0, saturation=0, generator=generator
-        ),
+        color_jitter(images, mean, std, brightness=0, contrast=0, saturation=0, generator=generator),
         images,
         atol=1e-6,
     )
@@ -137,8 +143,15 @@ def test_per_image_augmentation_draws_per_image():
 def test_black_padding_is_normalized_black(small_data):
     from hotlap.data.loader import DeviceLoader, make_generator
 
-    loader = DeviceLoader(small_data, train=True, batch_size=64, generator=make_generator(0, "cpu"),
-                          translate=4, pad="black", flip="none")  # fmt: skip
+    loader = DeviceLoader(
+        small_data,
+        train=True,
+        batch_size=64,
+        generator=make_generator(0, "cpu"),
+        translate=4,
+        pad="black",
+        flip="none",
+    )
     images = loader.augmented_epoch()
     black = small_data.normalize(torch.zeros(1, 3, 1, 1, dtype=torch.uint8))
     shifted = loader.last_offsets[:, 1] == 4  # shifted 4 px right: the last 4 columns are padding
@@ -162,16 +175,12 @@ def test_training_never_reads_the_test_set(digits_data):
     """Two runs whose test sets differ in every label make the same training: the same
     validation accuracies, lrs (plateau reads them) and early stopping; only the test metrics
     differ."""
-    cfg = config(
-        **{**TINY, "epochs": 3, "scheduler": "plateau", "plateau_patience": 0, "early_stopping": 2}
-    )
+    cfg = config(**{**TINY, "epochs": 3, "scheduler": "plateau", "plateau_patience": 0, "early_stopping": 2})
     scrambled = replace(digits_data, test_labels=(digits_data.test_labels + 1) % 10)
     one = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
     two = RECIPE.train(cfg, scrambled, seed=0, keep_weights=False)
     keys = ("val_acc", "lr", "train_loss")
-    assert [[r[k] for k in keys] for r in one.history] == [
-        [r[k] for k in keys] for r in two.history
-    ]
+    assert [[r[k] for k in keys] for r in one.history] == [[r[k] for k in keys] for r in two.history]
     assert one["accuracy"] != two["accuracy"]
 
 
@@ -184,16 +193,12 @@ def test_early_stopping_ends_on_the_best_validated_weights(digits_data):
 
 
 def test_the_batch_schedule_grows_the_batch_and_scales_the_lr(digits_data):
-    cfg = config(
-        **{**TINY, "epochs": 3, "batch_schedule": {2: 128}, "warmup_epochs": 0, "scheduler": "none"}
-    )
+    cfg = config(**{**TINY, "epochs": 3, "batch_schedule": {2: 128}, "warmup_epochs": 0, "scheduler": "none"})
     assert [cfg.batch_at(e) for e in range(3)] == [64, 128, 128]
     assert total_steps(cfg, digits_data.train_size) == 1237 // 64 + 2 * (1237 // 128)
     result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
     assert [r["batch_size"] for r in result.history] == [64, 128, 128]
-    assert [r["lr"] for r in result.history] == pytest.approx(
-        [0.1, 0.2, 0.2]
-    )  # lr 0.1, x2 with the batch
+    assert [r["lr"] for r in result.history] == pytest.approx([0.1, 0.2, 0.2])  # lr 0.1, x2 with the batch
 
 
 def test_amp_is_fp16_with_a_scaler_on_cuda_and_fp32_on_the_cpu():
@@ -222,12 +227,10 @@ def test_pretrained_weights_load_under_a_new_head_with_progressive_lrs(weights):
     assert torch.equal(net.state_dict()["layer3.0.conv1.weight"], saved["layer3.0.conv1.weight"])
     assert net.fc.out_features == 100
     lrs = {g["name"]: g["lr"] for g in make_optimizer(net, cfg).param_groups}
-    assert lrs == pytest.approx({"stem": 0.0025, "layer1": 0.0025, "layer2": 0.0025, "layer3": 0.005,
-                                 "layer4": 0.01, "fc": 0.01})  # fmt: skip
-    plain = {
-        g["name"]: g["lr"]
-        for g in make_optimizer(make_net(config(), 10), config(lr=0.01)).param_groups
-    }
+    assert lrs == pytest.approx(
+        {"stem": 0.0025, "layer1": 0.0025, "layer2": 0.0025, "layer3": 0.005, "layer4": 0.01, "fc": 0.01}
+    )
+    plain = {g["name"]: g["lr"] for g in make_optimizer(make_net(config(), 10), config(lr=0.01)).param_groups}
     assert set(plain.values()) == {0.01}  # from scratch, every part at the lr
 
 
@@ -251,21 +254,27 @@ def test_a_bad_pretrained_file_in_a_run_is_exit_2_in_one_line(weights, tmp_path,
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a checkpoint")
     for path, message in ((tmp_path / "nope.pth", "no weights file"), (bad, "pretrained:")):
-        code, _, err = cli("run", "resnet", "stem=imagenet", f"pretrained={path}", "--data", "digits",
-                           "--device", "cpu", "--out", str(tmp_path / "out"))  # fmt: skip
+        code, _, err = cli(
+            "run",
+            "resnet",
+            "stem=imagenet",
+            f"pretrained={path}",
+            "--data",
+            "digits",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "out"),
+        )
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
         assert not (tmp_path / "out").exists()
 
 
 def test_fine_tuning_from_a_local_file_trains(weights, digits_data):
-    cfg = config(
-        **{**TINY, "epochs": 1, "stem": "imagenet", "image_size": 32, "pretrained": str(weights)}
-    )
+    cfg = config(**{**TINY, "epochs": 1, "stem": "imagenet", "image_size": 32, "pretrained": str(weights)})
     result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
     assert result.history and 0 <= result["accuracy"] <= 1
-    assert result.history[0]["lr"] == pytest.approx(
-        0.1 * 0.25 * 0.1
-    )  # the stem's group, warming up
+    assert result.history[0]["lr"] == pytest.approx(0.1 * 0.25 * 0.1)  # the stem's group, warming up
 
 
 def test_what_reads_the_validation_set_needs_one():
@@ -283,9 +292,7 @@ def test_gradient_clipping_bounds_the_step(digits_data):
         cfg = config(**{**TINY, "epochs": 1, "warmup_epochs": 0, "weight_decay": 0.0, **extra})
         torch.manual_seed(0)
         before = make_net(cfg, 10).state_dict()["layer1.0.conv1.weight"]
-        after = RECIPE.train(cfg, digits_data, seed=0).artifacts["model.pt"][
-            "layer1.0.conv1.weight"
-        ]
+        after = RECIPE.train(cfg, digits_data, seed=0).artifacts["model.pt"]["layer1.0.conv1.weight"]
         return (after - before).abs().max().item()
 
     assert moved(grad_clip=1e-6) < 1e-4 < 1e-2 < moved()
@@ -307,14 +314,10 @@ def test_a_bf16_run_on_the_cpu_autocasts_and_records_its_history(digits_data):
         "host_rss",
         "peak_memory",
     } <= set(record)
-    assert (
-        record["host_rss"] > 10_000_000 and record["peak_memory"] is None
-    )  # no device memory on the CPU
+    assert record["host_rss"] > 10_000_000 and record["peak_memory"] is None  # no device memory on the CPU
 
 
 def test_a_validation_split_as_large_as_the_training_set_is_one_line(cli, tmp_path):
-    code, _, err = cli(
-        "run", "resnet", "--data", "digits", "--device", "cpu", "--out", str(tmp_path / "out")
-    )
+    code, _, err = cli("run", "resnet", "--data", "digits", "--device", "cpu", "--out", str(tmp_path / "out"))
     assert code == 2 and "val_size 5000 holds out all of the 1437 training images" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

@@ -13,10 +13,14 @@ from hotlap.sweep.queue import RunQueue
 from hotlap.sweep.scheduler import SeedScheduler
 
 RAW = {
-    "name": "s", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "space": {"x": [0.0, 1.0]},
+    "name": "s",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "space": {"x": [0.0, 1.0]},
     "seeds": {"min": 2, "max": 6, "step": 2},
     "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.9}, "minimize": "train_time"},
-}  # fmt: skip
+}
 SPEC = parse_spec(RAW)
 
 
@@ -42,10 +46,7 @@ def test_an_undecided_config_races_on_and_a_clear_one_closes():
     assert scheduler.extend() is None
     # Still undecided at the last seed: the race closes, undecided.
     _run_all(scheduler, "close")
-    assert (
-        scheduler.judge(SPEC, {"close": _values([0.89, 0.91] * 2)}.get, guarantee(SPEC).look_alpha)
-        == []
-    )
+    assert scheduler.judge(SPEC, {"close": _values([0.89, 0.91] * 2)}.get, guarantee(SPEC).look_alpha) == []
     assert scheduler.extend() == "close" and len(scheduler.seeds_for("close")) == 6
     _run_all(scheduler, "close")
     values["close"] = _values([0.89, 0.91] * 3)
@@ -137,22 +138,54 @@ def test_the_report_judges_a_config_at_its_last_planned_look_not_a_partial_round
     look = [0.99, 0.991, 0.992, 0.993, 0.994]
     partial = [0.5, 0.5]  # seeds 5 and 6 done, 7-9 still to run
     runs = [
-        RunRecord(i, "s", "c", seed, "full", "done", {"tta_accuracy": v, "train_time": 1.0}, 1.0,
-                  None, None, None, None, 1, None, None, None, None)
+        RunRecord(
+            i,
+            "s",
+            "c",
+            seed,
+            "full",
+            "done",
+            {"tta_accuracy": v, "train_time": 1.0},
+            1.0,
+            None,
+            None,
+            None,
+            None,
+            1,
+            None,
+            None,
+            None,
+            None,
+        )
         for i, (seed, v) in enumerate(enumerate(look + partial))
-    ]  # fmt: skip
+    ]
     (report,) = analyze(spec, [config], runs, comparisons=False).configs
     assert report.n == 7  # described on every run it has ...
     target, alpha = make_target(spec), guarantee(spec).look_alpha
     assert report.verdict.decision == "pass"  # ... judged on the five of its look
-    assert (report.verdict.low, report.verdict.high) == judge(
-        look, target, alpha, spec.futility_alpha()
-    )[1:]
+    assert (report.verdict.low, report.verdict.high) == judge(look, target, alpha, spec.futility_alpha())[1:]
 
 
 def _run(run_id, config_id, seed):
-    return RunRecord(run_id, "s", config_id, seed, "full", "queued", {}, None, None, None, None, None, 0,
-                     None, None, None, None)  # fmt: skip
+    return RunRecord(
+        run_id,
+        "s",
+        config_id,
+        seed,
+        "full",
+        "queued",
+        {},
+        None,
+        None,
+        None,
+        None,
+        None,
+        0,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_the_run_queue_takes_released_runs_first_then_random_configs_in_seed_order():

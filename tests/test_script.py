@@ -105,8 +105,12 @@ def program(tmp_path):
 
 def config(program, mode="ok", *, timeout=None, metrics=None, extra=(), **keys):
     command = ["{python}", str(program), "--mode", mode, "--lr", "{lr}", "--seed", "{seed}", *extra]
-    script = {"command": command, "metrics": metrics or {"val_acc": "max", "train_time": "min"},
-              "timeout": timeout, "cwd": str(program.parent)}  # fmt: skip
+    script = {
+        "command": command,
+        "metrics": metrics or {"val_acc": "max", "train_time": "min"},
+        "timeout": timeout,
+        "cwd": str(program.parent),
+    }
     return RECIPE.config({"script": script, "lr": 0.1, **keys})
 
 
@@ -149,11 +153,14 @@ def test_metrics_json_takes_precedence_and_the_programs_files_are_kept(program):
     [
         ("exit", "exit code 3: loading data / RuntimeError: CUDA out of memory"),
         ("missing", "reported no val_acc (its standard output has: accuracy)"),
-        ("text", "printed no JSON object line on standard output and wrote no $HOTLAP_RUN_DIR/metrics.json (last line of output: 'final accuracy: 0.93')"),
+        (
+            "text",
+            "printed no JSON object line on standard output and wrote no $HOTLAP_RUN_DIR/metrics.json (last line of output: 'final accuracy: 0.93')",
+        ),
         ("string", "reported val_acc = 'high', not a number"),
         ("badfile", "$HOTLAP_RUN_DIR/metrics.json is not valid JSON"),
     ],
-)  # fmt: skip
+)
 def test_each_failure_names_its_cause_and_keeps_the_output(program, mode, message):
     error = failure(program, mode)
     assert message in str(error)
@@ -189,9 +196,7 @@ def test_a_child_left_running_does_not_hold_the_run_and_is_killed(program, tmp_p
     """The program exits, leaving a child that keeps standard output open: the run ends with the
     program (not at its timeout), and the child goes with it."""
     marks = tmp_path / "child.pid"
-    result = RECIPE.train(
-        config(program, "orphan", timeout=60, extra=["--marks", str(marks)]), CPU, seed=0
-    )
+    result = RECIPE.train(config(program, "orphan", timeout=60, extra=["--marks", str(marks)]), CPU, seed=0)
     assert result["val_acc"] == pytest.approx(0.6) and result["wall_time"] < 60
     child = int(marks.read_text())
     assert _dies(child, within=5)
@@ -228,8 +233,9 @@ def test_ctrl_c_stops_the_program_and_its_children(program, tmp_path):
         """
     )
     (tmp_path / "hang.py").write_text(hang)
-    cfg = RECIPE.config({"script": {"command": ["{python}", "hang.py"], "metrics": {"val_acc": "max"},
-                                    "cwd": str(tmp_path)}})  # fmt: skip
+    cfg = RECIPE.config(
+        {"script": {"command": ["{python}", "hang.py"], "metrics": {"val_acc": "max"}, "cwd": str(tmp_path)}}
+    )
     with pytest.raises(KeyboardInterrupt):
         RECIPE.train(cfg, CPU, seed=0, on_epoch=interrupt)
     child = int(marks.read_text())
@@ -237,21 +243,37 @@ def test_ctrl_c_stops_the_program_and_its_children(program, tmp_path):
 
 
 def test_a_program_that_cannot_start_is_a_failed_run(tmp_path):
-    cfg = RECIPE.config({"script": {"command": ["./no-such-program"], "metrics": {"a": "max"},
-                                    "cwd": str(tmp_path)}})  # fmt: skip
+    cfg = RECIPE.config(
+        {"script": {"command": ["./no-such-program"], "metrics": {"a": "max"}, "cwd": str(tmp_path)}}
+    )
     with pytest.raises(RunFailed, match=r"cannot start '\./no-such-program'"):
         RECIPE.train(cfg, CPU, seed=0)
 
 
 def _spec(program, tmp_path, mode="ok", **extra):
     spec = {
-        "name": "own", "recipe": "script", "seeds": 2, "space": {"lr": [0.1, 0.2]},
-        "script": {"command": ["{python}", program.name, "--mode", mode, "--lr", "{lr}", "--seed", "{seed}",
-                               "--marks", str(tmp_path / "marks")],
-                   "metrics": {"val_acc": {"direction": "max", "kind": "fraction"}, "train_time": "min"},
-                   "timeout": 60},
+        "name": "own",
+        "recipe": "script",
+        "seeds": 2,
+        "space": {"lr": [0.1, 0.2]},
+        "script": {
+            "command": [
+                "{python}",
+                program.name,
+                "--mode",
+                mode,
+                "--lr",
+                "{lr}",
+                "--seed",
+                "{seed}",
+                "--marks",
+                str(tmp_path / "marks"),
+            ],
+            "metrics": {"val_acc": {"direction": "max", "kind": "fraction"}, "train_time": "min"},
+            "timeout": 60,
+        },
         **extra,
-    }  # fmt: skip
+    }
     path = program.parent / "own.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -271,7 +293,10 @@ def test_the_spec_runs_the_command_in_its_own_folder_and_names_no_dataset(progra
     ("change", "message"),
     [
         ({"space": {"momentum": [0.9]}}, "placeholder {lr} is not a config key"),
-        ({"space": {"lr": [0.1], "seed": [1, 2]}}, "config key 'seed' is reserved for the {seed} placeholder"),
+        (
+            {"space": {"lr": [0.1], "seed": [1, 2]}},
+            "config key 'seed' is reserved for the {seed} placeholder",
+        ),
         ({"script": {"command": [], "metrics": {"a": "max"}}}, "command"),
         ({"script": {"command": ["x", "{}"], "metrics": {"a": "max"}}}, "placeholder {} is not a key name"),
         ({"script": {"command": ["x"], "metrics": {"wall_time": "min"}}}, "wall_time is measured by hotlap"),
@@ -279,10 +304,8 @@ def test_the_spec_runs_the_command_in_its_own_folder_and_names_no_dataset(progra
         ({"script": {"command": ["x"], "metrics": {"a": "max"}, "timeout": 0}}, "timeout"),
         ({"base": {"layers": [1, 2]}}, "layers: a script's config values are scalars, not list"),
     ],
-)  # fmt: skip
-def test_a_bad_script_spec_is_one_line_exit_2_and_writes_nothing(
-    program, tmp_path, cli, change, message
-):
+)
+def test_a_bad_script_spec_is_one_line_exit_2_and_writes_nothing(program, tmp_path, cli, change, message):
     raw = yaml.safe_load(_spec(program, tmp_path).read_text())
     raw.update(change)
     path = tmp_path / "bad.yaml"
@@ -299,23 +322,17 @@ def test_hotlap_run_of_the_script_recipe_points_to_a_spec(cli):
 
 def test_hotlap_show_script_lists_the_block(cli):
     code, out, _ = cli("show", "script")
-    assert (
-        code == 0 and "script.command" in out and "script.timeout" in out and "any other key" in out
-    )
+    assert code == 0 and "script.command" in out and "script.timeout" in out and "any other key" in out
 
 
 def test_a_sweep_records_failures_with_their_output_in_the_run_folder(program, tmp_path, cli):
-    _, out, _ = cli(
-        "sweep", str(_spec(program, tmp_path, "exit")), "--workdir", str(tmp_path / "w")
-    )
+    _, out, _ = cli("sweep", str(_spec(program, tmp_path, "exit")), "--workdir", str(tmp_path / "w"))
     assert "exit code 3" in out  # the progress says why, run by run
     with Store(tmp_path / "w") as store:
         (sweep,) = store.sweeps()
         runs = store.runs(sweep.id)
     assert {r.status for r in runs} == {"failed"} and len(runs) == 4
-    assert all(
-        "exit code 3: loading data / RuntimeError: CUDA out of memory" in r.error for r in runs
-    )
+    assert all("exit code 3: loading data / RuntimeError: CUDA out of memory" in r.error for r in runs)
     folder = sweep.directory / runs[0].config_id / f"seed-{runs[0].seed}"
     assert b"CUDA out of memory" in (folder / "stderr.txt").read_bytes()
 
@@ -353,8 +370,12 @@ def test_ctrl_c_during_a_sweep_stops_the_program_and_the_sweep_resumes(program, 
     path = _spec(program, tmp_path, "stuck")
     workdir = tmp_path / "work"
     child_mark = Path(str(tmp_path / "marks") + ".child")
-    proc = subprocess.Popen([hotlap_script(), "sweep", str(path), "--workdir", str(workdir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [hotlap_script(), "sweep", str(path), "--workdir", str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not child_mark.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -368,8 +389,12 @@ def test_ctrl_c_during_a_sweep_stops_the_program_and_the_sweep_resumes(program, 
         (sweep,) = store.sweeps()
         assert sweep.state == "stopped" and store.counts(sweep.id)["running"] == 0
     (tmp_path / "marks").write_text("go on")
-    resumed = subprocess.run([hotlap_script(), "resume", sweep.id, "--workdir", str(workdir)],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    resumed = subprocess.run(
+        [hotlap_script(), "resume", sweep.id, "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
     with Store(workdir) as store:
         runs = store.runs(sweep.id)
@@ -390,8 +415,7 @@ def test_the_example_sweeps_resumes_and_reports(cli, tmp_path, monkeypatch):
         assert {r.status for r in runs} == {"done"} and len(runs) == 2
         # 93-96% on the digits after 3 epochs (seeds 0-1, 2026-12-01)
         assert all(
-            0.9 <= r.values["val_acc"] <= 1 and r.values["wall_time"] > r.values["train_time"]
-            for r in runs
+            0.9 <= r.values["val_acc"] <= 1 and r.values["wall_time"] > r.values["train_time"] for r in runs
         )
         run = runs[0]
     folder = sweep.directory / run.config_id / f"seed-{run.seed}"
@@ -411,28 +435,19 @@ def test_the_example_sweeps_resumes_and_reports(cli, tmp_path, monkeypatch):
 
 def test_without_a_spec_file_the_program_runs_in_the_current_folder(program, monkeypatch):
     monkeypatch.chdir(program.parent)
-    cfg = RECIPE.config(
-        {"script": {"command": ["{python}", program.name], "metrics": {"val_acc": "max"}}}
-    )
+    cfg = RECIPE.config({"script": {"command": ["{python}", program.name], "metrics": {"val_acc": "max"}}})
     result = RECIPE.train(cfg, CPU, seed=0)
-    assert json.loads(result.artifacts["stdout.txt"].decode().splitlines()[-1])["cwd"] == str(
-        program.parent
-    )
+    assert json.loads(result.artifacts["stdout.txt"].decode().splitlines()[-1])["cwd"] == str(program.parent)
 
 
 def test_a_gpu_run_sees_only_the_gpu_it_is_placed_on(program, monkeypatch):
     from hotlap.recipes.script import _environment
 
-    cfg = RECIPE.config(
-        {"script": {"command": ["x"], "metrics": {"a": "max"}, "env": {"MY_FLAG": "1"}}}
-    )
+    cfg = RECIPE.config({"script": {"command": ["x"], "metrics": {"a": "max"}, "env": {"MY_FLAG": "1"}}})
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")  # the user's own restriction is honoured
     env = _environment(cfg, 3, Path("/run"), Placement(torch.device("cuda:1")))
     assert env["CUDA_VISIBLE_DEVICES"] == "5" and env["HOTLAP_DEVICE"] == "cuda"
     assert env["HOTLAP_SEED"] == "3" and env["HOTLAP_RUN_DIR"] == "/run" and env["MY_FLAG"] == "1"
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
-    assert (
-        _environment(cfg, 3, Path("/run"), Placement(torch.device("cuda")))["CUDA_VISIBLE_DEVICES"]
-        == "0"
-    )
+    assert _environment(cfg, 3, Path("/run"), Placement(torch.device("cuda")))["CUDA_VISIBLE_DEVICES"] == "0"
     assert "CUDA_VISIBLE_DEVICES" not in _environment(cfg, 3, Path("/run"), CPU)

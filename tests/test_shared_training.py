@@ -48,8 +48,9 @@ def _sweep(tmp_path, executor, **spec):
 @pytest.mark.parametrize("executor", [lambda: InProcessExecutor(warmup=False), _Threaded])
 def test_siblings_share_one_training_per_seed_and_are_evaluated_on_it(tmp_path, executor):
     space = {"x": [0.1, 0.3], "bonus": [0.0, 0.01, 0.02]}
-    store, record, result = _sweep(tmp_path, executor(), space=space, seeds=3, keep_weights=False,
-                                   base={"seconds": 0.02})  # fmt: skip
+    store, record, result = _sweep(
+        tmp_path, executor(), space=space, seeds=3, keep_weights=False, base={"seconds": 0.02}
+    )
     with store:
         runs = store.runs(record.id)
         configs = {c.config_id: c for c in store.configs(record.id)}
@@ -67,9 +68,7 @@ def test_siblings_share_one_training_per_seed_and_are_evaluated_on_it(tmp_path, 
         # the source's training (times, plain accuracy), this config's evaluation
         for metric in ("train_time", "accuracy", "total_time"):
             assert run.value(metric) == source.value(metric)
-        assert run.value("tta_accuracy") == pytest.approx(
-            source.value("accuracy") + 0.005 + mine["bonus"]
-        )
+        assert run.value("tta_accuracy") == pytest.approx(source.value("accuracy") + 0.005 + mine["bonus"])
         assert (record.directory / source.config_id / f"seed-{source.seed}" / "model.pt").exists()
     # The same values as training every config (the toy's training is deterministic): sharing
     # changes the cost, never the result.
@@ -81,8 +80,14 @@ def test_siblings_share_one_training_per_seed_and_are_evaluated_on_it(tmp_path, 
 
 
 def test_a_failed_source_releases_its_siblings_which_then_train(tmp_path):
-    store, record, _ = _sweep(tmp_path, _Threaded(), space={"bonus": [0.0, 0.01, 0.02]}, seeds=2,
-                                   base={"fail_seed": 1, "seconds": 0.02}, max_consecutive_failures=10)  # fmt: skip
+    store, record, _ = _sweep(
+        tmp_path,
+        _Threaded(),
+        space={"bonus": [0.0, 0.01, 0.02]},
+        seeds=2,
+        base={"fail_seed": 1, "seconds": 0.02},
+        max_consecutive_failures=10,
+    )
     with store:
         runs = store.runs(record.id)
         counts = store.counts(record.id)
@@ -96,9 +101,7 @@ def test_a_failed_source_releases_its_siblings_which_then_train(tmp_path):
 def test_a_resumed_sweep_evaluates_on_the_networks_an_earlier_session_trained(tmp_path):
     spec = {"space": {"bonus": [0.0, 0.01]}, "seeds": 3, "budget": {"max_runs": 3}}
     store, record, result = _sweep(tmp_path, InProcessExecutor(warmup=False), **spec)
-    assert (
-        result.state == "stopped" and 2 <= len(toy_recipe.TRAINED) <= 3
-    )  # 3 runs, in random order
+    assert result.state == "stopped" and 2 <= len(toy_recipe.TRAINED) <= 3  # 3 runs, in random order
     with store:
         first = {r.id for r in store.runs(record.id) if r.status == "done"}
         record, _ = open_sweep(store, parse_spec({"name": "share", **TOY, **spec, "budget": {}}))
@@ -108,9 +111,7 @@ def test_a_resumed_sweep_evaluates_on_the_networks_an_earlier_session_trained(tm
     sources = [(r.details or {}).get("source_run") for r in runs]
     assert len(runs) == 6 and sum(bool(s) for s in sources) == 3
     # the second session evaluated on a network the first one trained
-    assert any(
-        r.id not in first and source in first for r, source in zip(runs, sources, strict=True)
-    )
+    assert any(r.id not in first and source in first for r, source in zip(runs, sources, strict=True))
 
 
 def test_a_timed_evaluation_on_another_device_than_its_source_fails(tmp_path):
@@ -133,9 +134,18 @@ def test_deriving_a_training_field_is_refused(tmp_path):
 
 def test_airbench_tta_levels_share_training_and_time_their_own_evaluation(tmp_path):
     tiny = {"width": 0.125, "epochs": 1, "batch_size": 128, "lr": 30.0}
-    spec = parse_spec({"name": "levels", "recipe": "airbench94", "dataset": "digits", "device": "cpu",
-                       "base": tiny, "space": {"tta_level": [0, 2], "tta_untranslated_weight": [0.5, 0.7]},
-                       "seeds": 2, "keep_weights": False})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "levels",
+            "recipe": "airbench94",
+            "dataset": "digits",
+            "device": "cpu",
+            "base": tiny,
+            "space": {"tta_level": [0, 2], "tta_untranslated_weight": [0.5, 0.7]},
+            "seeds": 2,
+            "keep_weights": False,
+        }
+    )
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
         Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -149,13 +159,9 @@ def test_airbench_tta_levels_share_training_and_time_their_own_evaluation(tmp_pa
         assert run.value("train_time") == source.value("train_time")
         level = configs[run.config_id]["tta_level"]
         if level == configs[source.config_id]["tta_level"] and run is not source:
-            assert run.value("eval_time") == source.value(
-                "eval_time"
-            )  # re-weighted: nothing new ran
+            assert run.value("eval_time") == source.value("eval_time")  # re-weighted: nothing new ran
         elif run is not source:  # another level: the network ran again, timed here
             assert run.value("eval_time") != source.value("eval_time")
-            assert run.value("total_time") == pytest.approx(
-                run.value("train_time") + run.value("eval_time")
-            )
+            assert run.value("total_time") == pytest.approx(run.value("train_time") + run.value("eval_time"))
         if level == 0:  # one view: TTA accuracy is the plain accuracy
             assert run.value("tta_accuracy") == pytest.approx(run.value("accuracy"), abs=1e-6)

@@ -15,9 +15,12 @@ from hotlap.sweep.engine import Engine
 from hotlap.sweep.session import open_sweep
 
 SPEC = {
-    "name": "family", "dataset": "synthetic:8", "device": "cpu",
-    "space": {"recipe": ["toy", "toy2"], "x": [0.1, 0.3]}, "seeds": 2,
-}  # fmt: skip
+    "name": "family",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "space": {"recipe": ["toy", "toy2"], "x": [0.1, 0.3]},
+    "seeds": 2,
+}
 
 
 def run(tmp_path, raw):
@@ -42,9 +45,7 @@ def test_a_grid_over_the_recipe_trains_each_config_with_its_own_recipe(tmp_path)
         assert json.loads((folder / "config.json").read_text())["recipe"] == params["recipe"]
     times = {}
     for run_ in runs:
-        times.setdefault(by_id[run_.config_id].params["recipe"], []).append(
-            run_.values["train_time"]
-        )
+        times.setdefault(by_id[run_.config_id].params["recipe"], []).append(run_.values["train_time"])
     assert sum(times["toy2"]) == pytest.approx(sum(times["toy"]) / 2)  # toy2 runs as itself
     assert "recipe" not in by_id[runs[0].config_id].config  # a key of the sweep, not of a config
 
@@ -62,9 +63,7 @@ def test_a_variant_can_switch_the_recipe(tmp_path):
     assert by_variant["fast"].config["y"] == 0 and by_variant["plain"].config["y"] == 1
     fast = [r for r in runs if r.config_id == by_variant["fast"].config_id]
     plain = [r for r in runs if r.config_id == by_variant["plain"].config_id]
-    assert all(
-        f.values["accuracy"] < p.values["accuracy"] + 0.02 for f, p in zip(fast, plain, strict=True)
-    )
+    assert all(f.values["accuracy"] < p.values["accuracy"] + 0.02 for f, p in zip(fast, plain, strict=True))
 
 
 def test_the_report_names_each_configs_recipe(tmp_path, cli, monkeypatch):
@@ -80,14 +79,16 @@ def test_the_report_names_each_configs_recipe(tmp_path, cli, monkeypatch):
     ("change", "message"),
     [
         ({"space": {"recipe": ["toy", "nosuch"]}}, "unknown recipe 'nosuch'"),
-        ({"space": {"recipe": ["toy", "airbench94"]}, "base": {"fail_text": "!"}},
-         "base: unknown config key 'fail_text' for recipe airbench94"),
+        (
+            {"space": {"recipe": ["toy", "airbench94"]}, "base": {"fail_text": "!"}},
+            "base: unknown config key 'fail_text' for recipe airbench94",
+        ),
         ({"space": {"recipe": ["toy", "script"]}}, "recipe script runs its own program"),
         ({"base": {"recipe": "toy2"}}, "base.recipe: name the recipe at the top level"),
         ({"space": {"recipe": "toy"}}, "space.recipe"),
         ({"tta_weights": [0.3, 0.5]}, "tta_weights: a sweep over several recipes"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_spanning_spec_is_one_line(change, message):
     with pytest.raises(SpecError) as caught:
         parse_spec({**SPEC, **change})

@@ -40,11 +40,17 @@ def test_a_good_spec_resolves_its_defaults():
 
 
 def test_objective_accepts_both_directions_in_order():
-    spec = parse_spec({**GOOD, "strategy": {"name": "nsga2", "trials": 4},
-                       "objective": {"maximize": "tta_accuracy", "minimize": ["train_time"]}})  # fmt: skip
+    spec = parse_spec(
+        {
+            **GOOD,
+            "strategy": {"name": "nsga2", "trials": 4},
+            "objective": {"maximize": "tta_accuracy", "minimize": ["train_time"]},
+        }
+    )
     assert [(o.metric, o.direction) for o in spec.objective] == [
-        ("tta_accuracy", "maximize"), ("train_time", "minimize"),
-    ]  # fmt: skip
+        ("tta_accuracy", "maximize"),
+        ("train_time", "minimize"),
+    ]
     assert parse_spec(spec.to_plain()) == spec  # the stored form reads back
 
 
@@ -62,9 +68,7 @@ def test_variants_are_one_more_swept_dimension():
 
 
 def test_dotted_overrides_reach_into_the_spec():
-    raw = apply_overrides(
-        GOOD, ["base.seconds=0.5", "seeds=[3, 4]", "strategy=brute", "space.x=[1e-3]"]
-    )
+    raw = apply_overrides(GOOD, ["base.seconds=0.5", "seeds=[3, 4]", "strategy=brute", "space.x=[1e-3]"])
     spec = parse_spec(raw)
     assert spec.base == {"seconds": 0.5} and spec.seeds == [3, 4] and spec.strategy.name == "brute"
     assert spec.space["x"] == [0.001]
@@ -177,9 +181,7 @@ def test_load_spec_applies_cli_overrides(tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_a_device_that_is_not_there_is_refused_before_the_store_is_touched(
-    cli, tmp_path, existing_store
-):
+def test_a_device_that_is_not_there_is_refused_before_the_store_is_touched(cli, tmp_path, existing_store):
     spec = tmp_path / "gpu.yaml"
     spec.write_text(yaml.safe_dump({**GOOD, "name": "on-gpu", "device": "cuda"}))
     before = _snapshot(existing_store)
@@ -188,13 +190,9 @@ def test_a_device_that_is_not_there_is_refused_before_the_store_is_touched(
     assert _snapshot(existing_store) == before
 
 
-def test_a_missing_dataset_is_refused_before_the_store_is_touched(
-    cli, tmp_path, existing_store, monkeypatch
-):
+def test_a_missing_dataset_is_refused_before_the_store_is_touched(cli, tmp_path, existing_store, monkeypatch):
     absent = (tmp_path / "absent.tar.gz").as_uri()
-    unreachable = {
-        name: dataclasses.replace(a, url=absent) for name, a in cifar.CIFAR_ARCHIVES.items()
-    }
+    unreachable = {name: dataclasses.replace(a, url=absent) for name, a in cifar.CIFAR_ARCHIVES.items()}
     monkeypatch.setattr(cifar, "CIFAR_ARCHIVES", unreachable)
     spec = tmp_path / "cifar.yaml"
     spec.write_text(yaml.safe_dump({**GOOD, "name": "on-cifar", "dataset": "cifar10"}))

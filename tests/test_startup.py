@@ -34,8 +34,14 @@ print(json.dumps({"code": code, "loaded": [m for m in absent if m in sys.modules
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    spec = {"name": "quick", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 3,
-            "space": {"x": [0.1, 0.2]}}  # fmt: skip
+    spec = {
+        "name": "quick",
+        "recipe": "toy",
+        "dataset": "synthetic:8",
+        "device": "cpu",
+        "seeds": 3,
+        "space": {"x": [0.1, 0.2]},
+    }
     with Store(home) as store:
         record, _ = open_sweep(store, parse_spec(spec))
         Engine(store, record, InProcessExecutor(warmup=False)).run()
@@ -55,12 +61,15 @@ def workdir(tmp_path_factory):
     ids=lambda v: " ".join(v) if isinstance(v, list) and v and v[0] != "torch" else "",
 )
 def test_store_only_commands_import_no_torch(workdir, args, absent):
-    env = {
-        k: v for k, v in os.environ.items() if k != "HOTLAP_PLUGINS"
-    }  # the toy plugin imports torch
+    env = {k: v for k, v in os.environ.items() if k != "HOTLAP_PLUGINS"}  # the toy plugin imports torch
     env["HOTLAP_HOME"] = str(workdir)
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args), json.dumps(absent)],
-                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(absent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     result = json.loads(proc.stderr.strip().splitlines()[-1])
     assert result["code"] in (0, None), proc.stderr
     assert result["loaded"] == [], f"{' '.join(args)} imported {result['loaded']}"

@@ -31,14 +31,10 @@ def test_describe_matches_numpy_and_the_t_interval(n):
         min(values),
         max(values),
     )
-    assert s.mean == pytest.approx(np.mean(values)) and s.std == pytest.approx(
-        np.std(values, ddof=1)
-    )
+    assert s.mean == pytest.approx(np.mean(values)) and s.std == pytest.approx(np.std(values, ddof=1))
     s = describe(VALUES)
     assert s.n == 25
-    assert s.mean == pytest.approx(np.mean(VALUES)) and s.std == pytest.approx(
-        np.std(VALUES, ddof=1)
-    )
+    assert s.mean == pytest.approx(np.mean(VALUES)) and s.std == pytest.approx(np.std(VALUES, ddof=1))
     assert s.median == pytest.approx(np.median(VALUES)) and (s.min, s.max) == (
         min(VALUES),
         max(VALUES),
@@ -79,9 +75,7 @@ def test_compare_pairs_shared_seeds():
     assert c.test == "paired" and c.n_pairs == 25
     diffs = [better[s] - base[s] for s in base]
     assert c.diff == pytest.approx(np.mean(diffs))
-    assert c.p_value == pytest.approx(
-        sps.ttest_rel(list(better.values()), list(base.values())).pvalue
-    )
+    assert c.p_value == pytest.approx(sps.ttest_rel(list(better.values()), list(base.values())).pvalue)
     assert c.p_wilcoxon == pytest.approx(sps.wilcoxon(diffs).pvalue)
     assert c.effect_size == pytest.approx(np.mean(diffs) / np.std(diffs, ddof=1))
     assert c.ci_low > 0  # the improvement is clear once the seed noise is paired away
@@ -118,9 +112,7 @@ def test_compare_many_equals_scipy_pair_by_pair():
     pairs.append(({100 + s: 0.95 + s / 1000 for s in range(6)}, baseline))  # no shared seed
     for (a, b), got in zip(pairs, compare_many(pairs), strict=True):
         shared = sorted(set(a) & set(b))
-        if not (
-            len(shared) >= 5 and 2 * len(shared) >= max(len(a), len(b))
-        ):  # few shared: Welch on all
+        if not (len(shared) >= 5 and 2 * len(shared) >= max(len(a), len(b))):  # few shared: Welch on all
             assert got.test == "welch"
             assert got.p_value == pytest.approx(
                 sps.ttest_ind(list(a.values()), list(b.values()), equal_var=False).pvalue

@@ -115,14 +115,12 @@ def test_run_states_move_only_from_the_state_they_leave(tmp_path):
         # The analysis' fast read: the same records, without history and traceback; an unmeasured
         # metric (None) is left out of the values.
         store.claim(runs[1].id, worker="me")
-        store.finish(runs[1].id, {"status": "done", "metrics": {"accuracy": 0.4, "eval_time": None},
-                                  "history": [{"epoch": 1}]})  # fmt: skip
-        full, light = store.runs("s"), store.runs("s", details=False)
-        assert (
-            [r.values for r in light]
-            == [r.values for r in full]
-            == [metrics, {"accuracy": 0.4}, {}]
+        store.finish(
+            runs[1].id,
+            {"status": "done", "metrics": {"accuracy": 0.4, "eval_time": None}, "history": [{"epoch": 1}]},
         )
+        full, light = store.runs("s"), store.runs("s", details=False)
+        assert [r.values for r in light] == [r.values for r in full] == [metrics, {"accuracy": 0.4}, {}]
         assert full[1].details is not None and light[1].details is None
         assert [dataclasses.replace(r, details=None, traceback=None) for r in full] == light
 
@@ -133,10 +131,19 @@ def test_two_processes_write_to_one_store_at_once(tmp_path, plugin_env):
     procs = []
     for name in ("left", "right"):
         spec = tmp_path / f"{name}.yaml"
-        spec.write_text(yaml.safe_dump({
-            "name": name, "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "keep_weights": False,
-            "space": {"x": {"low": 0.0, "high": 1.0, "step": 0.025}, "y": [0, 1]}, "seeds": 3,
-        }))  # fmt: skip
+        spec.write_text(
+            yaml.safe_dump(
+                {
+                    "name": name,
+                    "recipe": "toy",
+                    "dataset": "synthetic:8",
+                    "device": "cpu",
+                    "keep_weights": False,
+                    "space": {"x": {"low": 0.0, "high": 1.0, "step": 0.025}, "y": [0, 1]},
+                    "seeds": 3,
+                }
+            )
+        )
         command = [hotlap_script(), "sweep", str(spec), "--workdir", str(workdir)]
         procs.append(
             subprocess.Popen(

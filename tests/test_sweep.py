@@ -115,9 +115,7 @@ def test_a_changed_spec_is_refused_naming_what_changed(tmp_path):
     with pytest.raises(SpecError, match=r"spec changed: space, seeds"):
         run_sweep(tmp_path, {**GRID, "space": {"x": [0.1]}, "seeds": 4})
     with pytest.raises(SpecError, match=r"spec changed: recipe, dataset"):
-        run_sweep(
-            tmp_path, {**GRID, "recipe": "airbench94", "dataset": "digits", "space": {"lr": [1.0]}}
-        )
+        run_sweep(tmp_path, {**GRID, "recipe": "airbench94", "dataset": "digits", "space": {"lr": [1.0]}})
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
@@ -136,10 +134,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
 def test_consecutive_failures_stop_the_sweep_with_a_clear_message(tmp_path):
     result = run_sweep(tmp_path, {**GRID, "base": {"nan": True}, "max_consecutive_failures": 4})
     assert result.state == "failed"
-    assert (
-        "4 consecutive failed runs" in result.message
-        and "non-finite training loss" in result.message
-    )
+    assert "4 consecutive failed runs" in result.message and "non-finite training loss" in result.message
     assert "--retry-failed" in result.message
     counts = Store(tmp_path).counts(result.sweep.id)
     assert counts["failed"] == 4 and counts["done"] == 0 and counts["running"] == 0
@@ -173,15 +168,18 @@ def test_fidelity_screens_cheaply_then_promotes_the_best(tmp_path):
             (result.sweep.directory / config_id / "seed-0-low" / "config.json").read_text()
         )
         assert low_config["config"]["epochs"] == 1 and low_config["fidelity"] == "low"
-        assert (
-            store.configs(result.sweep.id)[0].config["epochs"] == 4.0
-        )  # the config itself is full
+        assert store.configs(result.sweep.id)[0].config["epochs"] == 4.0  # the config itself is full
 
 
 @pytest.mark.parametrize("name", ["random", "tpe"])
 def test_samplers_run_their_trials_and_resume_where_they_were(tmp_path, name):
-    raw = {**GRID, "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 3}}, "seeds": 2,
-           "baseline": None, "strategy": {"name": name, "trials": 12, "seed": 0}}  # fmt: skip
+    raw = {
+        **GRID,
+        "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 3}},
+        "seeds": 2,
+        "baseline": None,
+        "strategy": {"name": name, "trials": 12, "seed": 0},
+    }
     stopped = run_sweep(tmp_path, {**raw, "budget": {"max_runs": 9}})
     assert stopped.state == "stopped"
     result = run_sweep(tmp_path, raw)
@@ -193,17 +191,18 @@ def test_samplers_run_their_trials_and_resume_where_they_were(tmp_path, name):
 
 
 def test_nsga2_searches_two_objectives(tmp_path):
-    raw = {**GRID, "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 20}}, "seeds": 1,
-           "strategy": {"name": "nsga2", "trials": 10, "population_size": 4},
-           "objective": {"maximize": "tta_accuracy", "minimize": "train_time"}}  # fmt: skip
+    raw = {
+        **GRID,
+        "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 20}},
+        "seeds": 1,
+        "strategy": {"name": "nsga2", "trials": 10, "population_size": 4},
+        "objective": {"maximize": "tta_accuracy", "minimize": "train_time"},
+    }
     result = run_sweep(tmp_path, raw)
     assert result.state == "done" and result.sweep.trials_asked == 10
     runs = frame(tmp_path, "grid")
     # NSGA-II may propose a config twice (a child equal to a parent): its stored result is reused.
-    assert (
-        2 <= runs["config_id"].nunique() <= 10 + 1
-        and not runs.duplicated(["config_id", "seed"]).any()
-    )
+    assert 2 <= runs["config_id"].nunique() <= 10 + 1 and not runs.duplicated(["config_id", "seed"]).any()
 
 
 def test_one_driver_per_sweep(tmp_path):
@@ -238,21 +237,15 @@ def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path, plugin_env):
     total = 27
     previous = None
     for _ in range(4):
-        proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plugin_env
-        )
-        sweep_dirs = (
-            list((workdir / "sweeps").glob("slow-*")) if (workdir / "sweeps").exists() else []
-        )
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plugin_env)
+        sweep_dirs = list((workdir / "sweeps").glob("slow-*")) if (workdir / "sweeps").exists() else []
         lines = (sweep_dirs[0] / "runs.jsonl").read_text().count("\n") if sweep_dirs else 0
         target = min(total - 1, lines + rng.randint(1, 5))
         while proc.poll() is None and not list((workdir / "sweeps").glob("slow-*/runs.jsonl")):
             time.sleep(0.02)
         runs_file = next((workdir / "sweeps").glob("slow-*/runs.jsonl"))
         _wait_for_lines(runs_file, target, proc)
-        time.sleep(
-            rng.uniform(0, 0.05)
-        )  # anywhere inside a run, or between the steps of recording one
+        time.sleep(rng.uniform(0, 0.05))  # anywhere inside a run, or between the steps of recording one
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         done = _done_rows(workdir)
@@ -299,8 +292,13 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, plugin_env):
         (sweep,) = store.sweeps()
         assert sweep.state == "stopped" and "interrupted" in sweep.message
         assert store.counts(sweep.id)["running"] == 0
-    resumed = subprocess.run([hotlap_script(), "resume", sweep.id, "--workdir", str(workdir)],
-                             capture_output=True, text=True, env=plugin_env, timeout=300)  # fmt: skip
+    resumed = subprocess.run(
+        [hotlap_script(), "resume", sweep.id, "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        env=plugin_env,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert (frame(workdir, "slow")["status"] == "done").sum() == 27
 
@@ -394,16 +392,8 @@ def test_a_race_interrupted_and_resumed_ends_as_an_uninterrupted_one(tmp_path):
     parts = run_sweep(tmp_path / "parts", RACE)
     assert parts.state == "done"
     key = ["config_id", "seed", "fidelity"]
-    left = (
-        frame(tmp_path / "whole", "race")
-        .sort_values(key)[[*key, "tta_accuracy"]]
-        .reset_index(drop=True)
-    )
-    right = (
-        frame(tmp_path / "parts", "race")
-        .sort_values(key)[[*key, "tta_accuracy"]]
-        .reset_index(drop=True)
-    )
+    left = frame(tmp_path / "whole", "race").sort_values(key)[[*key, "tta_accuracy"]].reset_index(drop=True)
+    right = frame(tmp_path / "parts", "race").sort_values(key)[[*key, "tta_accuracy"]].reset_index(drop=True)
     pd.testing.assert_frame_equal(left, right)
 
 
@@ -420,10 +410,16 @@ def test_verification_reruns_the_recommendation_and_the_baseline_on_fresh_seeds(
 
 
 BINDING = {
-    "name": "binding", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "keep_weights": True,
-    "base": {"x": 0.3}, "variants": {"fast": {"y": 0, "late_drop": 0.1}, "slow": {"y": 1}}, "seeds": 15,
+    "name": "binding",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "keep_weights": True,
+    "base": {"x": 0.3},
+    "variants": {"fast": {"y": 0, "late_drop": 0.1}, "slow": {"y": 1}},
+    "seeds": 15,
     "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.87}, "minimize": "train_time"},
-}  # fmt: skip
+}
 
 
 def test_verification_binds_the_next_candidate_when_the_first_fails_on_fresh_seeds(tmp_path):
@@ -451,8 +447,11 @@ def test_when_no_candidate_passes_verification_nothing_is_recommended(tmp_path):
 
 
 def test_tpe_races_and_learns_the_target(tmp_path):
-    raw = {**RACE, "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 3}},
-           "strategy": {"name": "tpe", "trials": 10, "seed": 0}}  # fmt: skip
+    raw = {
+        **RACE,
+        "space": {"x": {"low": -1.0, "high": 1.0}, "y": {"low": 0, "high": 3}},
+        "strategy": {"name": "tpe", "trials": 10, "seed": 0},
+    }
     result = run_sweep(tmp_path, raw)
     assert result.state == "done" and result.sweep.trials_asked == 10
     runs = frame(tmp_path, "race")
@@ -461,9 +460,7 @@ def test_tpe_races_and_learns_the_target(tmp_path):
     assert sizes.min() >= 3 and sizes.max() <= 15
 
 
-def test_a_sweep_another_process_creates_between_the_check_and_the_insert_is_continued(
-    tmp_path, monkeypatch
-):
+def test_a_sweep_another_process_creates_between_the_check_and_the_insert_is_continued(tmp_path, monkeypatch):
     """Two `hotlap sweep` of one new spec at once: the loser of the insert continues the winner's
     sweep instead of failing on the unique name (the race made deterministic: the name check is
     made to miss the other process's row)."""

@@ -20,9 +20,14 @@ from hotlap.sweep.session import open_sweep
 from .conftest import hotlap_script
 
 SPEC = {
-    "name": "torture", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu",
-    "space": {"x": [0.1, 0.2, 0.3], "y": [0, 2]}, "seeds": 3, "keep_weights": True,
-}  # fmt: skip
+    "name": "torture",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "space": {"x": [0.1, 0.2, 0.3], "y": [0, 2]},
+    "seeds": 3,
+    "keep_weights": True,
+}
 TOTAL = 18
 
 
@@ -57,8 +62,9 @@ def test_a_kill_at_each_point_then_the_same_command_leaves_everything_in_agreeme
     spec.write_text(yaml.safe_dump(SPEC))
     workdir = tmp_path / "work"
     command = [hotlap_script(), "sweep", str(spec), "--workdir", str(workdir), "--no-warmup"]
-    killed = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                            env={**plugin_env, "HOTLAP_FAULT": f"{point}:5"})  # fmt: skip
+    killed = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**plugin_env, "HOTLAP_FAULT": f"{point}:5"}
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     with Store(workdir) as store:
         (sweep,) = store.sweeps()
@@ -86,9 +92,7 @@ def test_a_torn_last_line_is_replaced_by_the_stored_run(tmp_path):
         Engine(store, record, InProcessExecutor(warmup=False)).run()
         runs_file = record.directory / "runs.jsonl"
         whole = runs_file.read_text()
-        runs_file.write_text(
-            whole[: whole.rstrip("\n").rfind("\n") + 1] + whole.splitlines()[-1][:40]
-        )
+        runs_file.write_text(whole[: whole.rstrip("\n").rfind("\n") + 1] + whole.splitlines()[-1][:40])
         leftover = record.directory / next(iter({r.config_id for r in store.runs(record.id)}))
         (leftover / ".seed-1.abcd1234").mkdir()
         (record.directory / ".env.json.x1y2z3w4.tmp").write_text("{")

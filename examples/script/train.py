@@ -73,9 +73,7 @@ def main() -> None:
         model.eval()
         with torch.no_grad():
             val_acc = (model(x_val).argmax(1) == y_val).float().mean().item()
-        print(
-            json.dumps({"epoch": epoch, "train_loss": loss.item(), "val_acc": val_acc}), flush=True
-        )
+        print(json.dumps({"epoch": epoch, "train_loss": loss.item(), "val_acc": val_acc}), flush=True)
     run_dir = os.environ.get("HOTLAP_RUN_DIR")
     if run_dir:
         torch.save(model.state_dict(), Path(run_dir) / "model.pt")

@@ -53,11 +53,7 @@ def load_plugins() -> list[str]:
         try:
             _import_plugin(name)
         except ImportError as exc:
-            hint = (
-                "; is its folder on PYTHONPATH?"
-                if exc.name == name and not name.endswith(".py")
-                else ""
-            )
+            hint = "; is its folder on PYTHONPATH?" if exc.name == name and not name.endswith(".py") else ""
             raise HotlapError(f"HOTLAP_PLUGINS: cannot import {name!r} ({exc}){hint}") from exc
         except Exception as exc:  # the plugin itself raised: one line, its traceback with --debug
             where = ""  # the plugin's own last frame (a SyntaxError's message names its line)

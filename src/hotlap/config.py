@@ -22,8 +22,14 @@ from hotlap.errors import ConfigError
 from hotlap.io import DuplicateKeyError, load_yaml
 
 __all__ = [
-    "RecipeConfig", "config_hash", "flatten", "parse_overrides", "parse_value", "redefault", "resolve_config",
-]  # fmt: skip
+    "RecipeConfig",
+    "config_hash",
+    "flatten",
+    "parse_overrides",
+    "parse_value",
+    "redefault",
+    "resolve_config",
+]
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
@@ -46,9 +52,8 @@ class RecipeConfig(BaseModel):
         import typing
 
         return frozenset(
-            name for name, info in cls.model_fields.items()
-            if typing.get_origin(info.annotation) is dict
-        )  # fmt: skip
+            name for name, info in cls.model_fields.items() if typing.get_origin(info.annotation) is dict
+        )
 
     @staticmethod
     def field_of(key: str) -> str:
@@ -189,9 +194,7 @@ def resolve_config(
         current = values.get(head) if isinstance(values.get(head), Mapping) else {}
         try:  # a nested mapping is flattened first, so that the dotted key replaces its entry
             entries = (
-                flatten(current)
-                if any(isinstance(v, Mapping) for v in current.values())
-                else dict(current)
+                flatten(current) if any(isinstance(v, Mapping) for v in current.values()) else dict(current)
             )
         except ValueError as exc:
             raise ConfigError(f"invalid {head}: {exc}{where}") from None

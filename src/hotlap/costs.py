@@ -78,9 +78,7 @@ STATIC = (
 )
 COST_NAMES = tuple(m.name for m in COSTS)
 REPEATS_BATCH1 = 20
-REPEATS_BATCH = (
-    3  # an evaluation batch (airbench: 2,000 images x 6 TTA views) takes seconds on a CPU
-)
+REPEATS_BATCH = 3  # an evaluation batch (airbench: 2,000 images x 6 TTA views) takes seconds on a CPU
 WARMUP_PASSES = 1
 
 
@@ -126,14 +124,10 @@ def measure_inference(inference: Inference, wanted: Iterable[str]) -> dict[str, 
     device = example.device
     with torch.no_grad():
         if "latency_batch1" in wanted:
-            out["latency_batch1"] = _median_time(
-                lambda: inference.forward(example), REPEATS_BATCH1, device
-            )
+            out["latency_batch1"] = _median_time(lambda: inference.forward(example), REPEATS_BATCH1, device)
         if wanted & {"latency_batch", "throughput"}:
             layout = torch.channels_last if inference.channels_last else torch.contiguous_format
-            batch = example.expand(inference.batch_size, *example.shape[1:]).contiguous(
-                memory_format=layout
-            )
+            batch = example.expand(inference.batch_size, *example.shape[1:]).contiguous(memory_format=layout)
             latency = _median_time(lambda: inference.forward(batch), REPEATS_BATCH, device)
             if "latency_batch" in wanted:
                 out["latency_batch"] = latency
@@ -143,9 +137,13 @@ def measure_inference(inference: Inference, wanted: Iterable[str]) -> dict[str, 
 
 
 def static_costs(
-    recipe: Any, config: Any, num_classes: int, train_size: int, test_size: int,
+    recipe: Any,
+    config: Any,
+    num_classes: int,
+    train_size: int,
+    test_size: int,
     wanted: Iterable[str] | None = None,
-) -> dict[str, float]:  # fmt: skip
+) -> dict[str, float]:
     """The costs a config has before it trains: parameters (frozen ones included), FLOPs of one
     example's forward pass (torch.utils.flop_counter: 2 per multiply-add), and FLOPs of a run:
     3x the forward pass for each trained example (forward and backward) plus the forward pass of
@@ -180,9 +178,7 @@ def static_costs(
 
 def state_bytes(state: Any) -> int:
     """Bytes of a state dict's tensors at the precision they are stored in."""
-    return int(
-        sum(t.numel() * t.element_size() for t in state.values() if hasattr(t, "element_size"))
-    )
+    return int(sum(t.numel() * t.element_size() for t in state.values() if hasattr(t, "element_size")))
 
 
 def peak_host_memory() -> int:

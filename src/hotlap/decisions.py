@@ -34,9 +34,17 @@ from typing import Any, Literal
 from hotlap.stats import mean_bounds, rate_bounds, welch_greater
 
 __all__ = [
-    "Evidence", "Target", "Verdict", "calibrated_alpha", "calibrated_rate_alpha", "judge", "look_schedule", "looks",
-    "race", "recommend",
-]  # fmt: skip
+    "Evidence",
+    "Target",
+    "Verdict",
+    "calibrated_alpha",
+    "calibrated_rate_alpha",
+    "judge",
+    "look_schedule",
+    "looks",
+    "race",
+    "recommend",
+]
 
 Decision = Literal["pass", "fail", "undecided"]
 TIME_ALPHA = 0.05  # "slower": one-sided Welch at this level per look, Bonferroni over ordered pairs
@@ -49,9 +57,7 @@ class Target:
     metric: str = "tta_accuracy"
     threshold: float = 0.94
     criterion: Literal["mean", "success_rate"] = "mean"
-    success_rate: float = (
-        0.5  # for criterion success_rate: P(metric reaches threshold) must reach this
-    )
+    success_rate: float = 0.5  # for criterion success_rate: P(metric reaches threshold) must reach this
     confidence: float = 0.95
     maximize: bool = True
     shown: str | None = None  # the threshold as the report writes it (94.00%); default: as a number
@@ -152,9 +158,7 @@ def calibrated_alpha(alpha: float, schedule: tuple[int, ...]) -> float:
         mean = sums / looks_n
         t = mean / np.sqrt(np.maximum(squares - looks_n * mean**2, 1e-12) / (looks_n - 1) / looks_n)
         p_values.append(student.sf(t, looks_n - 1))
-        log_weights.append(
-            -tilt * sums + looks_n * tilt**2 / 2
-        )  # the likelihood ratio at each look
+        log_weights.append(-tilt * sums + looks_n * tilt**2 / 2)  # the likelihood ratio at each look
     p = np.concatenate(p_values)
     log_w = np.concatenate(log_weights)
     rows = np.arange(len(p))
@@ -188,12 +192,8 @@ def rate_crossing(level: float, schedule: tuple[int, ...], rate: float) -> float
     alive = np.ones(1)  # alive[h]: P(h hits so far, and no look has crossed)
     crossed, seen = 0.0, 0
     for n in schedule:
-        alive = np.convolve(
-            alive, binom.pmf(np.arange(n - seen + 1), n - seen, rate)
-        )  # the new runs
-        crossing = (
-            binom.sf(np.arange(n + 1) - 1, n, rate) <= level
-        )  # P(X >= hits) at the threshold rate
+        alive = np.convolve(alive, binom.pmf(np.arange(n - seen + 1), n - seen, rate))  # the new runs
+        crossing = binom.sf(np.arange(n + 1) - 1, n, rate) <= level  # P(X >= hits) at the threshold rate
         crossed += float(alive[crossing].sum())
         alive = np.where(crossing, 0.0, alive)
         seen = n
@@ -233,9 +233,7 @@ def judge(
     if target.criterion == "mean":
         low, high = mean_bounds(values, alpha, min_std=target.min_std, bounds=target.bounds)
         if futility != alpha:  # the failing side's bound at the futility level
-            f_low, f_high = mean_bounds(
-                values, futility, min_std=target.min_std, bounds=target.bounds
-            )
+            f_low, f_high = mean_bounds(values, futility, min_std=target.min_std, bounds=target.bounds)
             low, high = (low, f_high) if target.maximize else (f_low, high)
         if target.maximize:
             passes, fails = low >= target.threshold, high < target.threshold
@@ -254,10 +252,16 @@ def judge(
 
 
 def race(
-    evidence: Mapping[str, Evidence], target: Target | None, alpha: float, *, maximize: bool = True,
-    futility: float | None = None, time_alpha: float = TIME_ALPHA, only: Collection[str] | None = None,
+    evidence: Mapping[str, Evidence],
+    target: Target | None,
+    alpha: float,
+    *,
+    maximize: bool = True,
+    futility: float | None = None,
+    time_alpha: float = TIME_ALPHA,
+    only: Collection[str] | None = None,
     memo: dict[Any, Any] | None = None,
-) -> dict[str, Verdict]:  # fmt: skip
+) -> dict[str, Verdict]:
     """Verdicts for every config at one look, each bound at level 1 - alpha (the per-look alpha);
     a config fails on its bound at level 1 - `futility` (default: alpha too). A config is slower
     than the fastest passing one when a one-sided Welch test says so at `time_alpha` (Bonferroni over
@@ -290,8 +294,13 @@ def race(
     if fastest is not None:
         best = evidence[fastest]
         for key in rivals:
-            raw[key] = remembered("welch", key, lambda key=key: welch_greater(evidence[key].times, best.times),
-                                  fastest, len(best.times))  # fmt: skip
+            raw[key] = remembered(
+                "welch",
+                key,
+                lambda key=key: welch_greater(evidence[key].times, best.times),
+                fastest,
+                len(best.times),
+            )
     # The fastest is chosen by the data: "i is slower than the fastest" is one of the claims "i is
     # slower than j" over every ordered pair of these configs, so each p is multiplied by the
     # number of such pairs (Bonferroni), and no config as fast as another is called slower with
@@ -303,9 +312,7 @@ def race(
     verdicts: dict[str, Verdict] = {}
     for key in judged if only is None else [k for k in only if k in judged]:
         decision, low, high = judged[key]
-        t_low, t_high = remembered(
-            "times", key, lambda key=key: mean_bounds(evidence[key].times, alpha)
-        )
+        t_low, t_high = remembered("times", key, lambda key=key: mean_bounds(evidence[key].times, alpha))
         p = slower.get(key)
         if decision == "fail":
             eliminated, active, reason = True, False, "fails the target"
@@ -316,9 +323,7 @@ def race(
         elif key == fastest:
             tied = [k for k, q in slower.items() if q > time_alpha and judged[k][0] == "pass"]
             eliminated, active = False, bool(tied)  # tied rivals race on until told apart
-            reason = "passes, fastest" + (
-                ", not yet told apart from " + ", ".join(tied) if tied else ""
-            )
+            reason = "passes, fastest" + (", not yet told apart from " + ", ".join(tied) if tied else "")
         else:
             eliminated, active, reason = False, True, f"passes, not yet told apart from {fastest}"
         verdicts[key] = Verdict(decision, low, high, t_low, t_high, eliminated, active, reason, p)
@@ -329,9 +334,7 @@ def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values) if len(values) else math.inf
 
 
-def _race_best(
-    evidence: Mapping[str, Evidence], alpha: float, maximize: bool
-) -> dict[str, Verdict]:
+def _race_best(evidence: Mapping[str, Evidence], alpha: float, maximize: bool) -> dict[str, Verdict]:
     sign = 1.0 if maximize else -1.0
     bounds = {}
     for key, e in evidence.items():
@@ -342,17 +345,11 @@ def _race_best(
     for key, (low, high) in bounds.items():
         eliminated = high < best_low
         rivals = [
-            o
-            for o, (o_low, o_high) in bounds.items()
-            if o != key and not o_high < low and not eliminated
+            o for o, (o_low, o_high) in bounds.items() if o != key and not o_high < low and not eliminated
         ]
         active = not eliminated and bool(rivals)
         real_low, real_high = (low, high) if maximize else (-high, -low)
-        reason = (
-            "below the best"
-            if eliminated
-            else ("tied with " + ", ".join(rivals) if rivals else "best")
-        )
+        reason = "below the best" if eliminated else ("tied with " + ", ".join(rivals) if rivals else "best")
         verdicts[key] = Verdict(
             "undecided", real_low, real_high, -math.inf, math.inf, eliminated, active, reason
         )
@@ -366,9 +363,16 @@ class Recommendation:
     sentence: str
 
 
-def recommend(verdicts: Mapping[str, Verdict], mean_costs: Mapping[str, float], target: Target, alpha: float,
-              names: Mapping[str, str] | None = None, cost: Callable[[float], str] | None = None,
-              bound: Callable[[float], str] | None = None, time_alpha: float = TIME_ALPHA) -> Recommendation:  # fmt: skip
+def recommend(
+    verdicts: Mapping[str, Verdict],
+    mean_costs: Mapping[str, float],
+    target: Target,
+    alpha: float,
+    names: Mapping[str, str] | None = None,
+    cost: Callable[[float], str] | None = None,
+    bound: Callable[[float], str] | None = None,
+    time_alpha: float = TIME_ALPHA,
+) -> Recommendation:
     """The passing config with the lowest mean cost (time), and the passing configs tied with it.
 
     `cost` formats a mean cost (default `3.830 s`), `bound` the judged bound (default a number).
@@ -384,9 +388,10 @@ def recommend(verdicts: Mapping[str, Verdict], mean_costs: Mapping[str, float], 
         )
     best = min(passing, key=lambda key: mean_costs[key])
     tied = tuple(
-        key for key in sorted(passing, key=lambda k: mean_costs[k])
+        key
+        for key in sorted(passing, key=lambda k: mean_costs[k])
         if key != best and (verdicts[key].slower_p is None or verdicts[key].slower_p > time_alpha)
-    )  # fmt: skip
+    )
     name = names.get(best, best)
     verdict = verdicts[best]
     side = "lower" if target.maximize or target.criterion == "success_rate" else "upper"
@@ -401,7 +406,5 @@ def recommend(verdicts: Mapping[str, Verdict], mean_costs: Mapping[str, float], 
         f"the fastest of {len(passing)} passing config{'s' if len(passing) > 1 else ''}."
     )
     if tied:
-        sentence += (
-            " Its time cannot be told apart from " + ", ".join(names.get(k, k) for k in tied) + "."
-        )
+        sentence += " Its time cannot be told apart from " + ", ".join(names.get(k, k) for k in tied) + "."
     return Recommendation(best, tied, sentence)

@@ -25,9 +25,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise HotlapError(
-                f"--device {name}: no CUDA GPU is available (torch {torch.__version__})"
-            )
+            raise HotlapError(f"--device {name}: no CUDA GPU is available (torch {torch.__version__})")
         return torch.device(name)
     if name == "cpu":
         return torch.device("cpu")
@@ -78,8 +76,13 @@ def cpu_model() -> str | None:
         pass
     if sys.platform == "darwin":
         try:
-            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
-                                 text=True, timeout=5, check=True).stdout.strip()  # fmt: skip
+            out = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             out = ""
         return out or None

@@ -103,11 +103,7 @@ class Metric:
 
 def metric_from_plain(data: Mapping[str, Any]) -> Metric:
     return Metric(
-        **{
-            k: data[k]
-            for k in ("name", "unit", "direction", "kind", "scope", "description")
-            if k in data
-        }
+        **{k: data[k] for k in ("name", "unit", "direction", "kind", "scope", "description") if k in data}
     )
 
 
@@ -161,9 +157,7 @@ def _closest(name: str, valid: list[str]) -> str:
 
 # The metrics of timed classification training (the timing convention is in hotlap.timing).
 BUILTIN = (
-    Metric(
-        "accuracy", "", "maximize", "fraction", description="test accuracy of the final network"
-    ),
+    Metric("accuracy", "", "maximize", "fraction", description="test accuracy of the final network"),
     Metric(
         "tta_accuracy",
         "",
@@ -175,9 +169,7 @@ BUILTIN = (
     Metric("eval_time", "s", "minimize", "time", description="timed final evaluation, seconds"),
     Metric("total_time", "s", "minimize", "time", description="train_time + eval_time"),
     Metric("parameters", "", "minimize", "count", "config", "parameters of the network"),
-    Metric(
-        "wall_time", "s", "minimize", "time", description="wall time of the run's process, seconds"
-    ),
+    Metric("wall_time", "s", "minimize", "time", description="wall time of the run's process, seconds"),
 )
 for _metric in BUILTIN:
     register_metric(_metric)

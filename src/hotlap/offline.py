@@ -35,9 +35,7 @@ def _reason(exc: Exception) -> str:
             return "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in errors())
         except Exception:  # not pydantic's
             pass
-    lines = [
-        line for line in str(exc).splitlines() if line.strip() and "errors.pydantic.dev" not in line
-    ]
+    lines = [line for line in str(exc).splitlines() if line.strip() and "errors.pydantic.dev" not in line]
     return lines[-1].strip() if lines else "not numbers"
 
 
@@ -74,9 +72,11 @@ def _misfit(expected: Mapping[str, Any], found: Mapping[str, Any]) -> str | None
         for k in expected
         if k in found and tuple(found[k].shape) != tuple(expected[k].shape)
     ]
-    parts = ([f"missing keys {few(missing)}"] if missing else []) + (
-        [f"unexpected keys {few(unexpected)}"] if unexpected else []
-    ) + ([few(shapes)] if shapes else [])  # fmt: skip
+    parts = (
+        ([f"missing keys {few(missing)}"] if missing else [])
+        + ([f"unexpected keys {few(unexpected)}"] if unexpected else [])
+        + ([few(shapes)] if shapes else [])
+    )
     if not parts:
         return None
     return "; ".join(parts) + " (give the overrides it was trained with, e.g. width=...)"
@@ -95,11 +95,7 @@ def parse_values(text: str, option: str) -> list[Any]:
             if step <= 0 or (high > low and step > high - low):
                 raise HotlapError(f"{option} {text!r}: STEP must be above 0 and at most HIGH - LOW")
             if low == high:
-                return [
-                    int(low)
-                    if low.is_integer() and high.is_integer() and step.is_integer()
-                    else low
-                ]
+                return [int(low) if low.is_integer() and high.is_integer() and step.is_integer() else low]
             if all(v.is_integer() for v in (low, high, step)):
                 low, high, step = int(low), int(high), int(step)
             values: list[Any] = RangeSpec(low=low, high=high, step=step).values()
@@ -107,23 +103,25 @@ def parse_values(text: str, option: str) -> list[Any]:
             values = [parse_value(part.strip()) for part in text.split(",") if part.strip()]
     except (ValueError, TypeError) as exc:
         reason = _reason(exc)
-        raise HotlapError(
-            f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list ({reason})"
-        ) from None
+        raise HotlapError(f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list ({reason})") from None
     if not values:
         raise HotlapError(f"{option} {text!r}: no value")
     if any(isinstance(v, list | dict) or v is None for v in values):
-        raise HotlapError(
-            f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list of plain values"
-        )
+        raise HotlapError(f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list of plain values")
     rounded = {float(f"{v:.12g}") if isinstance(v, float) else v for v in values}
     return sorted(rounded, key=lambda v: (isinstance(v, str), v))
 
 
 def derive_sweep(
-    store: Store, source_key: str, vary: Mapping[str, Sequence[Any]], *, reference: Mapping[str, Any] | None = None,
-    where: Callable[[dict[str, Any]], bool] | None = None, name: str | None = None, device: str | None = None,
-) -> SweepRecord:  # fmt: skip
+    store: Store,
+    source_key: str,
+    vary: Mapping[str, Sequence[Any]],
+    *,
+    reference: Mapping[str, Any] | None = None,
+    where: Callable[[dict[str, Any]], bool] | None = None,
+    name: str | None = None,
+    device: str | None = None,
+) -> SweepRecord:
     """Create (or reopen) the derived sweep of `source_key` that varies the evaluation-only
     fields in `vary`, over the source's configs for which `where(config)` holds. `reference`
     values mark the baseline (the source's baseline at those values). Nothing is evaluated here:
@@ -149,8 +147,10 @@ def derive_sweep(
     configs = [c for c in store.configs(source.id) if where is None or where(c.config)]
     if not configs:
         raise HotlapError(f"sweep {source.id} has no config to evaluate that way")
-    values = {field: sorted({*choices, *([reference[field]] if reference and field in reference else [])})
-              for field, choices in vary.items()}  # fmt: skip
+    values = {
+        field: sorted({*choices, *([reference[field]] if reference and field in reference else [])})
+        for field, choices in vary.items()
+    }
     combos = [{}]
     for field, choices in values.items():
         combos = [{**combo, field: value} for combo in combos for value in choices]
@@ -161,7 +161,9 @@ def derive_sweep(
     if reference is not None and (spec.baseline is not None or single):
         baseline = {**(spec.baseline or {}), **reference}
     derived = {
-        **{k: raw[k] for k in ("recipe", "dataset", "variants", "objective", "target", "strategy", "metrics")},
+        **{
+            k: raw[k] for k in ("recipe", "dataset", "variants", "objective", "target", "strategy", "metrics")
+        },
         "base": {k: v for k, v in raw["base"].items() if k not in values},  # the varied keys: swept
         "name": name or f"{source.name}-{'-'.join(vary)}",
         "device": device or raw["device"],
@@ -171,7 +173,7 @@ def derive_sweep(
         "keep_weights": False,
         "keep_logits": False,
         "derived_from": source.id,
-    }  # fmt: skip
+    }
     try:
         derived_spec = parse_spec(derived)
     except SpecError as exc:
@@ -181,9 +183,11 @@ def derive_sweep(
     for config in configs:
         for combo in combos:
             resolved = recipe.config({**config.config, **combo})
-            is_baseline = reference is not None and all(combo.get(k) == v for k, v in reference.items()) and (
-                config.is_baseline or single
-            )  # fmt: skip
+            is_baseline = (
+                reference is not None
+                and all(combo.get(k) == v for k, v in reference.items())
+                and (config.is_baseline or single)
+            )
             planned.append((config, combo, resolved, is_baseline))
     try:
         record, _ = open_sweep(store, derived_spec)
@@ -194,16 +198,28 @@ def derive_sweep(
     for config, combo, resolved, is_baseline in planned:
         digest = config_hash(recipe.name, resolved)
         store.add_config(
-            record.id, config_id=digest[:10], config_hash=digest, origin="derived", is_baseline=is_baseline,
-            params={**config.params, **combo}, config=resolved.model_dump(),
-        )  # fmt: skip
+            record.id,
+            config_id=digest[:10],
+            config_hash=digest,
+            origin="derived",
+            is_baseline=is_baseline,
+            params={**config.params, **combo},
+            config=resolved.model_dump(),
+        )
     return record
 
 
 def evaluate_saved(
-    recipe_name: str, overrides: Sequence[str], weights_path: str | Path, *, data: str, device: str = "auto",
-    tta_level: int | None = None, data_dir: str | None = None, warmup: bool = True,
-) -> RunResult:  # fmt: skip
+    recipe_name: str,
+    overrides: Sequence[str],
+    weights_path: str | Path,
+    *,
+    data: str,
+    device: str = "auto",
+    tta_level: int | None = None,
+    data_dir: str | None = None,
+    warmup: bool = True,
+) -> RunResult:
     """Evaluate a saved state_dict (loaded with weights_only=True), timed as a final evaluation."""
     import torch
 

@@ -87,8 +87,10 @@ class SessionRecord:
     environment: dict[str, Any]
 
 
-RUN_COLUMNS = ("id, sweep_id, config_id, seed, fidelity, status, metric_values, wall_time, metrics, device, host,"
-               " worker, attempts, started, ended, error, traceback, stage, session")  # fmt: skip
+RUN_COLUMNS = (
+    "id, sweep_id, config_id, seed, fidelity, status, metric_values, wall_time, metrics, device, host,"
+    " worker, attempts, started, ended, error, traceback, stage, session"
+)
 
 
 RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))  # in the order of RUN_COLUMNS
@@ -101,9 +103,7 @@ def _sweep(row: sqlite3.Row) -> SweepRecord:
     return SweepRecord(**data)
 
 
-_CONFIG_ID = re.compile(
-    r"^[0-9A-Za-z_][0-9A-Za-z_-]{0,63}$"
-)  # a SHA-256 prefix; never `..` or a `/`
+_CONFIG_ID = re.compile(r"^[0-9A-Za-z_][0-9A-Za-z_-]{0,63}$")  # a SHA-256 prefix; never `..` or a `/`
 
 
 def _config(row: sqlite3.Row) -> ConfigRecord:

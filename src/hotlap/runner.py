@@ -109,11 +109,7 @@ def plan_run(
         )
     resolved_device = resolve_device(device)
     out_dir = Path(out) if out is not None else None
-    if (
-        out_dir is not None
-        and out_dir.exists()
-        and (not out_dir.is_dir() or any(out_dir.iterdir()))
-    ):
+    if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise HotlapError(f"--out {out_dir} exists and is not an empty directory; choose another")
     if out_dir is not None and (problem := folder_problem(out_dir)) is not None:
         raise HotlapError(f"--out {out_dir}: {problem}")
@@ -156,9 +152,7 @@ def summarize(
         "metrics": [m.name for m in metrics],
     }
     for entry in metrics:
-        summary[entry.name] = _describe(
-            [float(r[entry.name]) for r in done if r.get(entry.name) is not None]
-        )
+        summary[entry.name] = _describe([float(r[entry.name]) for r in done if r.get(entry.name) is not None])
     judged = next(m for m in metrics if m.name == (metric or metrics[0].name))
     hits = sum(
         1
@@ -187,10 +181,16 @@ def run_spec(plan: RunPlan) -> dict[str, Any]:
     )
     spec = {
         **target,
-        "recipe": plan.recipe.name, "dataset": plan.dataset, "device": str(plan.device),
-        "base": plan.overrides, "seeds": list(plan.seeds), "strategy": "grid", "keep_weights": True,
-        "executor": plan.executor, "callbacks": list(plan.callbacks),
-    }  # fmt: skip
+        "recipe": plan.recipe.name,
+        "dataset": plan.dataset,
+        "device": str(plan.device),
+        "base": plan.overrides,
+        "seeds": list(plan.seeds),
+        "strategy": "grid",
+        "keep_weights": True,
+        "executor": plan.executor,
+        "callbacks": list(plan.callbacks),
+    }
     # Named by its time, what it runs (two runs of other configs started within one second must not
     # meet as one sweep) and a random part (nor two runs of the same one).
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -244,7 +244,13 @@ def _write_summary(
     runs = [r for r in store.runs(sweep_id) if r.status in ("done", "failed")]
     records = [{"status": r.status, **r.values} for r in runs]
     summary = summarize(records, plan.target, plan.recipe.metrics)
-    summary.update({"seeds_planned": len(plan.seeds), "interrupted": interrupted, "sweep": sweep_id,
-                    "directory": str(out)})  # fmt: skip
+    summary.update(
+        {
+            "seeds_planned": len(plan.seeds),
+            "interrupted": interrupted,
+            "sweep": sweep_id,
+            "directory": str(out),
+        }
+    )
     atomic_write_json(out / "summary.json", summary)
     return summary

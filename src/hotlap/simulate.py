@@ -59,10 +59,18 @@ def draw_runs(
 
 
 def simulate(
-    true_means: Sequence[float], true_times: Sequence[float], target: Target, rules: Rules,
-    schedule: Sequence[int], *, replications: int, rng: np.random.Generator, std: float = 0.0014,
-    time_std: float = 0.01, skew: float = 0.0,
-) -> Outcomes:  # fmt: skip
+    true_means: Sequence[float],
+    true_times: Sequence[float],
+    target: Target,
+    rules: Rules,
+    schedule: Sequence[int],
+    *,
+    replications: int,
+    rng: np.random.Generator,
+    std: float = 0.0014,
+    time_std: float = 0.01,
+    skew: float = 0.0,
+) -> Outcomes:
     """Race the configs `replications` times: each starts with schedule[0] seeds; at every look
     the undecided contenders get the next point of the schedule (all configs looked at together,
     as grid and brute race breadth-first); then the recommendation."""
@@ -80,7 +88,7 @@ def simulate(
             evidence = {  # every config, closed ones too: a passing one still bounds the others' times
                 str(i): Evidence(accuracy[: schedule[look[i]], i], times[: schedule[look[i]], i])
                 for i in range(k)
-            }  # fmt: skip
+            }
             verdicts = race(
                 evidence,
                 target,
@@ -105,9 +113,7 @@ def simulate(
             str(i): Evidence(accuracy[: schedule[look[i]], i], times[: schedule[look[i]], i])
             for i in range(k)
         }
-        final = race(
-            evidence, target, rules.look_alpha, futility=rules.futility, time_alpha=rules.time_alpha
-        )
+        final = race(evidence, target, rules.look_alpha, futility=rules.futility, time_alpha=rules.time_alpha)
         costs = {str(i): float(times[: schedule[look[i]], i].mean()) for i in range(k)}
         choice = recommend(final, costs, target, rules.look_alpha, time_alpha=rules.time_alpha)
         for key, verdict in final.items():
@@ -118,13 +124,7 @@ def simulate(
             continue
         i = int(choice.config)
         recommended[i] += 1
-        wrong += (
-            true_means[i] < target.threshold
-            if target.maximize
-            else true_means[i] > target.threshold
-        )
+        wrong += true_means[i] < target.threshold if target.maximize else true_means[i] > target.threshold
         tied += bool(choice.tied)
     n = replications
-    return Outcomes(
-        list(passed / n), list(recommended / n), runs / n, wrong / n, none / n, tied / n, n
-    )
+    return Outcomes(list(passed / n), list(recommended / n), runs / n, wrong / n, none / n, tied / n, n)

@@ -119,7 +119,7 @@ def describe(
 
 def mean_bounds(
     values: Sequence[float], alpha: float, *, min_std: float = 0.0, bounds: tuple[float, float] | None = None
-) -> tuple[float, float]:  # fmt: skip
+) -> tuple[float, float]:
     """One-sided lower and upper confidence bounds of the mean, each at level 1 - alpha.
 
     `min_std`: the smallest standard deviation the measurement can honestly have (an accuracy on N
@@ -241,9 +241,18 @@ def compare_many(
             else:
                 p_value, effect = float(p_t[row]), mean / sd
             results[index] = Comparison(
-                "paired", n_a, n_b, n, mean, mean - float(halves[row]), mean + float(halves[row]), p_value,
-                float(p_w[row]) if nonzero[row] else None, effect, confidence,
-            )  # fmt: skip
+                "paired",
+                n_a,
+                n_b,
+                n,
+                mean,
+                mean - float(halves[row]),
+                mean + float(halves[row]),
+                p_value,
+                float(p_w[row]) if nonzero[row] else None,
+                effect,
+                confidence,
+            )
     return results  # type: ignore[return-value]
 
 
@@ -302,6 +311,4 @@ def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
     pooled = math.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
     correction = 1 - 3 / (4 * (n_a + n_b) - 9)  # Hedges' small-sample correction
     effect = diff / pooled * correction if pooled > 0 else None
-    return Comparison(
-        "welch", n_a, n_b, 0, diff, diff - half, diff + half, p_value, None, effect, confidence
-    )
+    return Comparison("welch", n_a, n_b, 0, diff, diff - half, diff + half, p_value, None, effect, confidence)

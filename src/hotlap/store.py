@@ -42,9 +42,18 @@ from hotlap.records import (  # re-exported: the store returns them
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "ConfigRecord", "RunRecord", "SessionRecord", "Store", "SweepExists", "SweepRecord", "export_columns",
-    "export_rows", "open_store", "sweep_columns",
-]  # fmt: skip
+    "SCHEMA_VERSION",
+    "ConfigRecord",
+    "RunRecord",
+    "SessionRecord",
+    "Store",
+    "SweepExists",
+    "SweepRecord",
+    "export_columns",
+    "export_rows",
+    "open_store",
+    "sweep_columns",
+]
 
 DB_NAME = "hotlap.db"
 SCHEMA_VERSION = 4
@@ -196,19 +205,13 @@ class Store:
             try:
                 self.workdir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise HotlapError(
-                    f"cannot create the workdir {self.workdir}: {exc.strerror}"
-                ) from None
+                raise HotlapError(f"cannot create the workdir {self.workdir}: {exc.strerror}") from None
         elif not self.path.is_file():
             raise HotlapError(f"{self.path} is not a hotlap store (not a file); move it aside")
         elif create and not os.access(self.workdir, os.W_OK):
-            raise HotlapError(
-                f"the workdir {self.workdir} is not writable; check --workdir / HOTLAP_HOME"
-            )
+            raise HotlapError(f"the workdir {self.workdir} is not writable; check --workdir / HOTLAP_HOME")
         try:
-            self.db = sqlite3.connect(
-                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
+            self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA busy_timeout = 60000")
             self._wal()
@@ -280,9 +283,16 @@ class Store:
     # --- sweeps --------------------------------------------------------------------------------
 
     def create_sweep(
-        self, *, sweep_id: str, name: str, recipe: str, dataset: str, spec: dict[str, Any], spec_digest: str,
+        self,
+        *,
+        sweep_id: str,
+        name: str,
+        recipe: str,
+        dataset: str,
+        spec: dict[str, Any],
+        spec_digest: str,
         directory: Path,
-    ) -> SweepRecord:  # fmt: skip
+    ) -> SweepRecord:
         now = _now()
         try:
             self._insert_sweep(sweep_id, name, recipe, dataset, spec, spec_digest, directory, now)
@@ -293,9 +303,16 @@ class Store:
         return sweep
 
     def _insert_sweep(
-        self, sweep_id: str, name: str, recipe: str, dataset: str, spec: dict[str, Any], spec_digest: str,
-        directory: Path, now: str,
-    ) -> None:  # fmt: skip
+        self,
+        sweep_id: str,
+        name: str,
+        recipe: str,
+        dataset: str,
+        spec: dict[str, Any],
+        spec_digest: str,
+        directory: Path,
+        now: str,
+    ) -> None:
         with self.write() as db:
             db.execute(
                 "INSERT INTO sweeps (id, name, recipe, dataset, spec, spec_digest, directory, state, created, updated)"
@@ -335,9 +352,7 @@ class Store:
 
     def sweep(self, key: str) -> SweepRecord | None:
         """A sweep by id or by name."""
-        row = self.db.execute(
-            "SELECT * FROM sweeps WHERE id = ? OR name = ?", (key, key)
-        ).fetchone()
+        row = self.db.execute("SELECT * FROM sweeps WHERE id = ? OR name = ?", (key, key)).fetchone()
         return _sweep(row) if row else None
 
     def sweeps(self) -> list[SweepRecord]:
@@ -358,9 +373,16 @@ class Store:
     # --- configs -------------------------------------------------------------------------------
 
     def add_config(
-        self, sweep_id: str, *, config_id: str, config_hash: str, origin: str, is_baseline: bool,
-        params: dict[str, Any], config: dict[str, Any],
-    ) -> ConfigRecord:  # fmt: skip
+        self,
+        sweep_id: str,
+        *,
+        config_id: str,
+        config_hash: str,
+        origin: str,
+        is_baseline: bool,
+        params: dict[str, Any],
+        config: dict[str, Any],
+    ) -> ConfigRecord:
         """Insert a config if it is new to the sweep; return the stored record either way."""
         with self.write() as db:
             ordinal = db.execute(  # ordinals are 0, 1, 2...: the next is the largest + 1
@@ -369,9 +391,18 @@ class Store:
             db.execute(
                 "INSERT OR IGNORE INTO configs (sweep_id, config_id, config_hash, ordinal, origin, is_baseline,"
                 " params, config, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sweep_id, config_id, config_hash, ordinal, origin, int(is_baseline), json.dumps(params),
-                 json.dumps(config), _now()),
-            )  # fmt: skip
+                (
+                    sweep_id,
+                    config_id,
+                    config_hash,
+                    ordinal,
+                    origin,
+                    int(is_baseline),
+                    json.dumps(params),
+                    json.dumps(config),
+                    _now(),
+                ),
+            )
             if is_baseline:
                 db.execute(
                     "UPDATE configs SET is_baseline = 1 WHERE sweep_id = ? AND config_id = ?",
@@ -383,9 +414,7 @@ class Store:
         return _config(row)
 
     def configs(self, sweep_id: str) -> list[ConfigRecord]:
-        rows = self.db.execute(
-            "SELECT * FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,)
-        )
+        rows = self.db.execute("SELECT * FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,))
         return [_config(r) for r in rows]
 
     # --- runs ----------------------------------------------------------------------------------
@@ -426,11 +455,21 @@ class Store:
             cursor = db.execute(
                 "UPDATE runs SET status = ?, metric_values = ?, wall_time = ?, metrics = ?, device = ?, host = ?,"
                 " started = ?, ended = ?, error = ?, traceback = ?, session = ? WHERE id = ? AND status = 'running'",
-                (status, json.dumps(values) if values else None, outcome.get("wall_time"),
-                 json.dumps(details) if details else None, outcome.get("device"), outcome.get("host"),
-                 outcome.get("started"), outcome.get("ended"), outcome.get("error"), outcome.get("traceback"),
-                 session, run_id),
-            )  # fmt: skip
+                (
+                    status,
+                    json.dumps(values) if values else None,
+                    outcome.get("wall_time"),
+                    json.dumps(details) if details else None,
+                    outcome.get("device"),
+                    outcome.get("host"),
+                    outcome.get("started"),
+                    outcome.get("ended"),
+                    outcome.get("error"),
+                    outcome.get("traceback"),
+                    session,
+                    run_id,
+                ),
+            )
         return cursor.rowcount == 1
 
     def requeue(self, sweep_id: str, *, statuses: Sequence[str] = ("running",)) -> int:
@@ -495,16 +534,16 @@ class Store:
             db.executemany(
                 "INSERT OR IGNORE INTO runs (sweep_id, config_id, seed, fidelity, status, metric_values, device,"
                 " host, started, ended, session, attempts) VALUES (?, ?, ?, 'full', 'done', ?, ?, ?, ?, ?, ?, 0)",
-                [(sweep_id, config_id, seed, json.dumps(values), device, host, started, ended, session)
-                 for config_id, seed, values, device, host, started, ended, session in rows],
-            )  # fmt: skip
+                [
+                    (sweep_id, config_id, seed, json.dumps(values), device, host, started, ended, session)
+                    for config_id, seed, values, device, host, started, ended, session in rows
+                ],
+            )
         return self.db.total_changes - before
 
     # --- sessions ------------------------------------------------------------------------------
 
-    def add_session(
-        self, sweep_id: str, device_name: str | None, environment: dict[str, Any]
-    ) -> int:
+    def add_session(self, sweep_id: str, device_name: str | None, environment: dict[str, Any]) -> int:
         """Record a session that drives the sweep; returns its id, which its runs carry."""
         with self.write() as db:
             cursor = db.execute(
@@ -530,9 +569,16 @@ class Store:
         return merge_devices({device: n for device, n in rows})
 
     def close_race(
-        self, sweep_id: str, config_id: str, fidelity: str, stage: str, *, seeds: int, decision: str | None,
+        self,
+        sweep_id: str,
+        config_id: str,
+        fidelity: str,
+        stage: str,
+        *,
+        seeds: int,
+        decision: str | None,
         reason: str | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Record that a config's race ended: it gets no more seeds in this stage, even after a resume."""
         with self.write() as db:
             db.execute(
@@ -544,9 +590,7 @@ class Store:
     def exclude_config(self, sweep_id: str, config_id: str, fidelity: str, reason: str) -> None:
         """Record that a config is never run: it breaks a per-config bound (known before it runs).
         Kept as a race closed with no seeds, decision `excluded`."""
-        self.close_race(
-            sweep_id, config_id, fidelity, "search", seeds=0, decision=EXCLUDED, reason=reason
-        )
+        self.close_race(sweep_id, config_id, fidelity, "search", seeds=0, decision=EXCLUDED, reason=reason)
 
     def excluded(self, sweep_id: str) -> dict[str, str]:
         """config_id -> why it was excluded before running (`exclude_config`)."""
@@ -564,9 +608,7 @@ class Store:
         )
         return {config_id: seeds for config_id, seeds in rows}
 
-    def race_decisions(
-        self, sweep_id: str, stage: str = "search"
-    ) -> dict[tuple[str, str], str | None]:
+    def race_decisions(self, sweep_id: str, stage: str = "search") -> dict[tuple[str, str], str | None]:
         """(config_id, fidelity) -> the decision its race closed with (pass, fail, undecided)."""
         rows = self.db.execute(
             "SELECT config_id, fidelity, decision FROM races WHERE sweep_id = ? AND stage = ?",
@@ -574,9 +616,7 @@ class Store:
         )
         return {(config_id, fidelity): decision for config_id, fidelity, decision in rows}
 
-    def wall_times(
-        self, recipe: str, dataset: str, *, limit: int = 1000
-    ) -> list[tuple[str, float]]:
+    def wall_times(self, recipe: str, dataset: str, *, limit: int = 1000) -> list[tuple[str, float]]:
         """(device, wall time) of the latest finished runs of `recipe` on `dataset`, every sweep."""
         rows = self.db.execute(
             "SELECT runs.device, runs.wall_time FROM runs JOIN sweeps ON sweeps.id = runs.sweep_id"
@@ -631,14 +671,32 @@ def sweep_columns(sweep: SweepRecord) -> tuple[list[str], list[str]]:
 
 
 def export_columns(swept_keys: Sequence[str], metrics: Sequence[str]) -> list[str]:
-    return ["sweep", "config_id", "is_baseline", *swept_keys, "seed", "fidelity", "stage", "status", *metrics,
-            "wall_time", "device", "host", "started", "ended", "error"]  # fmt: skip
+    return [
+        "sweep",
+        "config_id",
+        "is_baseline",
+        *swept_keys,
+        "seed",
+        "fidelity",
+        "stage",
+        "status",
+        *metrics,
+        "wall_time",
+        "device",
+        "host",
+        "started",
+        "ended",
+        "error",
+    ]
 
 
 def export_rows(
-    sweep_name: str, swept_keys: Sequence[str], metrics: Sequence[str], configs: Iterable[ConfigRecord],
+    sweep_name: str,
+    swept_keys: Sequence[str],
+    metrics: Sequence[str],
+    configs: Iterable[ConfigRecord],
     runs: Iterable[RunRecord],
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """One row per run: sweep, config id, every swept key, seed, fidelity, status, every metric."""
     by_id = {c.config_id: c for c in configs}
     rows = []
@@ -651,12 +709,18 @@ def export_rows(
         }
         for key in swept_keys:
             row[key] = config.params.get(key, config.config.get(key))
-        row.update(
-            {"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status}
-        )
+        row.update({"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status})
         row.update({metric: run.value(metric) for metric in metrics})
-        row.update({"wall_time": run.wall_time, "device": run.device, "host": run.host, "started": run.started,
-                    "ended": run.ended, "error": run.error})  # fmt: skip
+        row.update(
+            {
+                "wall_time": run.wall_time,
+                "device": run.device,
+                "host": run.host,
+                "started": run.started,
+                "ended": run.ended,
+                "error": run.error,
+            }
+        )
         rows.append(row)
     return rows
 

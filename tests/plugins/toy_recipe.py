@@ -32,9 +32,7 @@ class ToyConfig(RecipeConfig):
     fail_text: str = Field("", description="appended to the failing seed's error")
     nan: bool = Field(False, description="every run diverges")
     bonus: float = Field(0.0, ge=0, le=1, description="evaluation only: added to tta_accuracy")
-    late_drop: float = Field(
-        0.0, ge=0, le=1, description="accuracy lost from seed 15 on (fresh seeds)"
-    )
+    late_drop: float = Field(0.0, ge=0, le=1, description="accuracy lost from seed 15 on (fresh seeds)")
 
 
 def _net(config: ToyConfig, num_classes: int) -> nn.Module:
@@ -65,9 +63,7 @@ def _evaluate(config: ToyConfig, data, source: SourceRun, *, warmup: bool = True
     evaluate=_evaluate,
     eval_fields=["bonus"],
 )
-def train(
-    config: ToyConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True
-) -> RunResult:
+def train(config: ToyConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True) -> RunResult:
     if seed == 0x5EED:
         WARMUPS.append(config.y)
     if seed != 0x5EED:
@@ -117,9 +113,7 @@ class Toy2Config(ToyConfig):
     metrics=["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
     shape=lambda c: c.y,
 )
-def train2(
-    config: Toy2Config, data, seed: int, *, on_epoch=None, keep_weights: bool = True
-) -> RunResult:
+def train2(config: Toy2Config, data, seed: int, *, on_epoch=None, keep_weights: bool = True) -> RunResult:
     result = train(config, data, seed, on_epoch=on_epoch, keep_weights=keep_weights)
     metrics = dict(result.metrics)
     for name in ("accuracy", "tta_accuracy"):

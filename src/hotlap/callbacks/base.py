@@ -91,9 +91,7 @@ def check_callbacks(names: Iterable[str]) -> None:
     for name in names:
         if name not in _REGISTRY:
             close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
-            hint = (
-                f"closest: {', '.join(close)}" if close else f"known: {', '.join(list_callbacks())}"
-            )
+            hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(list_callbacks())}"
             raise HotlapError(f"callbacks: unknown callback {name!r} ({hint})")
         if name in seen:
             raise HotlapError(f"callbacks: {name!r} is named twice")
@@ -109,9 +107,7 @@ class Callbacks(Callback):
     """Several callbacks as one. A hook that raises switches its callback off, with one line to
     `warn`; the others, and the sweep, go on."""
 
-    def __init__(
-        self, callbacks: Iterable[tuple[str, Callback]], warn: Callable[[str], None]
-    ) -> None:
+    def __init__(self, callbacks: Iterable[tuple[str, Callback]], warn: Callable[[str], None]) -> None:
         self.active = list(callbacks)
         self.warn = warn
 
@@ -125,9 +121,7 @@ class Callbacks(Callback):
             except Exception as exc:
                 self.active.remove(entry)
                 reason = " ".join(str(exc).split()) or exc.__class__.__name__
-                self.warn(
-                    f"warning: callback {name} switched off after its {hook} failed: {reason}"
-                )
+                self.warn(f"warning: callback {name} switched off after its {hook} failed: {reason}")
 
     def sweep_start(self, info: SweepInfo) -> None:
         self._call("sweep_start", info)

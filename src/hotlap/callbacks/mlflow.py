@@ -36,28 +36,32 @@ class MlflowCallback(Callback):
         from mlflow import entities
         from mlflow.tracking import MlflowClient
 
-        uri = (
-            os.environ.get("MLFLOW_TRACKING_URI")
-            or f"sqlite:///{(info.workdir / 'mlflow.db').resolve()}"
-        )
+        uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(info.workdir / 'mlflow.db').resolve()}"
         self.client = MlflowClient(tracking_uri=uri)
         self.entities = entities
         name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or info.spec.name
         experiment = self.client.get_experiment_by_name(name)
-        self.experiment = (
-            experiment.experiment_id if experiment else self.client.create_experiment(name)
-        )
+        self.experiment = experiment.experiment_id if experiment else self.client.create_experiment(name)
         parent = self.client.create_run(
-            self.experiment, run_name=info.sweep.id,
-            tags={"hotlap.sweep": info.sweep.id, "hotlap.recipe": info.spec.recipe_label, "hotlap.dataset": info.spec.dataset},
-        )  # fmt: skip
+            self.experiment,
+            run_name=info.sweep.id,
+            tags={
+                "hotlap.sweep": info.sweep.id,
+                "hotlap.recipe": info.spec.recipe_label,
+                "hotlap.dataset": info.spec.dataset,
+            },
+        )
         self.parent = parent.info.run_id
 
     def run_start(self, run: RunRecord, params: dict[str, Any], config: dict[str, Any]) -> None:
         tags = {
-            "mlflow.parentRunId": self.parent, "hotlap.sweep": run.sweep_id, "hotlap.config_id": run.config_id,
-            "hotlap.seed": str(run.seed), "hotlap.stage": run.stage, "hotlap.fidelity": run.fidelity,
-        }  # fmt: skip
+            "mlflow.parentRunId": self.parent,
+            "hotlap.sweep": run.sweep_id,
+            "hotlap.config_id": run.config_id,
+            "hotlap.seed": str(run.seed),
+            "hotlap.stage": run.stage,
+            "hotlap.fidelity": run.fidelity,
+        }
         created = self.client.create_run(
             self.experiment, run_name=f"{run.config_id}-seed{run.seed}", tags=tags
         )
@@ -65,9 +69,7 @@ class MlflowCallback(Callback):
         self.runs[run.id] = run_id
         Param = self.entities.Param
         values = {**config, "seed": run.seed}
-        self.client.log_batch(
-            run_id, params=[Param(k, str(v)[:MAX_PARAM]) for k, v in values.items()]
-        )
+        self.client.log_batch(run_id, params=[Param(k, str(v)[:MAX_PARAM]) for k, v in values.items()])
 
     def epoch(self, run: RunRecord, record: dict[str, Any]) -> None:
         run_id = self.runs.get(run.id)
@@ -76,8 +78,11 @@ class MlflowCallback(Callback):
         step = int(record.get("epoch", 0))
         now = int(time.time() * 1000)
         Metric = self.entities.Metric
-        metrics = [Metric(k, float(v), now, step) for k, v in record.items()
-                   if isinstance(v, int | float) and not isinstance(v, bool) and k != "epoch"]  # fmt: skip
+        metrics = [
+            Metric(k, float(v), now, step)
+            for k, v in record.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and k != "epoch"
+        ]
         if metrics:
             self.client.log_batch(run_id, metrics=metrics)
 

@@ -48,9 +48,13 @@ class RichProgress(Callback):
     lines where stdout or stderr is not a terminal."""
 
     def __init__(
-        self, console: Console | None = None, label: str | None = None, *, plain: bool | None = None,
+        self,
+        console: Console | None = None,
+        label: str | None = None,
+        *,
+        plain: bool | None = None,
         every: float = 2.0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.console = console or Console(stderr=True)
         if plain is None:
             plain = not (self.console.is_terminal and sys.stdout.isatty())
@@ -112,14 +116,18 @@ class RichProgress(Callback):
         description = self.label or info.sweep.id
         planned = "runs at most" if self.at_most else "runs"
         if self.plain:
-            total = (
-                f"{'at most ' if self.at_most else ''}{self.total} runs" if self.total else "runs"
-            )
+            total = f"{'at most ' if self.at_most else ''}{self.total} runs" if self.total else "runs"
             self.out.print(f"{description}: {self.done} of {total} done", markup=False)
             return
         self.progress.start()
-        self.task = self.progress.add_task(escape(description), total=info.total, completed=info.finished,
-                                           failures="", last="", planned=planned)  # fmt: skip
+        self.task = self.progress.add_task(
+            escape(description),
+            total=info.total,
+            completed=info.finished,
+            failures="",
+            last="",
+            planned=planned,
+        )
 
     def stage(self, name: str, fidelity: str) -> None:
         if name == "promote":
@@ -129,12 +137,9 @@ class RichProgress(Callback):
         if self.plain:
             return  # a line per epoch would bury the progress lines
         shown = ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in list(record.items())[:3]
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in list(record.items())[:3]
         )
-        self.progress.update(
-            self.task, last=f"[dim]{escape(f'{run.config_id} seed {run.seed}: {shown}')}[/]"
-        )
+        self.progress.update(self.task, last=f"[dim]{escape(f'{run.config_id} seed {run.seed}: {shown}')}[/]")
 
     def _best(self, outcome: Outcome, best: ConfigSummary | None) -> str:
         metric = self.metric
@@ -176,8 +181,12 @@ class RichProgress(Callback):
 
     def _line(self, now: float, failure: str | None) -> str:
         elapsed = now - self.begin
-        parts = [f"{self.done}/{self.total} runs" + (" at most" if self.at_most else "") if self.total
-                 else f"{self.done} runs", f"{_clock(elapsed)} elapsed"]  # fmt: skip
+        parts = [
+            f"{self.done}/{self.total} runs" + (" at most" if self.at_most else "")
+            if self.total
+            else f"{self.done} runs",
+            f"{_clock(elapsed)} elapsed",
+        ]
         ran = self.done - self.started_with
         if self.total and ran:
             eta = elapsed / ran * max(0, self.total - self.done)

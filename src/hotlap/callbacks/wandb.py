@@ -39,29 +39,32 @@ class WandbCallback(Callback):
             group=self.info.sweep.id,
             job_type=run.config_id,
             name=f"{run.config_id}-seed{run.seed}" + ("" if run.fidelity == "full" else f"-{run.fidelity}"),
-            config={**config, "seed": run.seed, "fidelity": run.fidelity, "stage": run.stage,
-                    "recipe": self.info.spec.recipe_label, "dataset": self.info.spec.dataset, "params": params},
+            config={
+                **config,
+                "seed": run.seed,
+                "fidelity": run.fidelity,
+                "stage": run.stage,
+                "recipe": self.info.spec.recipe_label,
+                "dataset": self.info.spec.dataset,
+                "params": params,
+            },
             dir=str(self.info.sweep.directory),
             tags=[*self.info.spec.recipe_names, run.stage],
             reinit="create_new",
-        )  # fmt: skip
+        )
 
     def epoch(self, run: RunRecord, record: dict[str, Any]) -> None:
         handle = self.runs.get(run.id)
         if handle is not None:
             step = record.get("epoch")
-            values = {
-                k: v for k, v in record.items() if v is not None
-            }  # no device memory on a CPU, ...
+            values = {k: v for k, v in record.items() if v is not None}  # no device memory on a CPU, ...
             handle.log(values, step=int(step) if isinstance(step, int | float) else None)
 
     def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
         handle = self.runs.pop(run.id, None)
         if handle is None:
             return
-        handle.summary.update(
-            {**outcome.metrics, "status": outcome.status, "wall_time": outcome.wall_time}
-        )
+        handle.summary.update({**outcome.metrics, "status": outcome.status, "wall_time": outcome.wall_time})
         if outcome.error:
             handle.summary["error"] = outcome.error
         handle.finish(exit_code=0 if outcome.status == "done" else 1)

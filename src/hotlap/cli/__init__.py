@@ -20,8 +20,23 @@ from hotlap.errors import HotlapError
 __all__ = ["app", "console", "main"]
 
 # `hotlap --help` lists the commands in the order of a study: run, sweep, read, evaluate.
-ORDER = ("run", "recipes", "datasets", "show", "download", "plan", "sweep", "resume", "status", "ls", "export", "report",
-         "compare", "best-so-far", "eval")  # fmt: skip
+ORDER = (
+    "run",
+    "recipes",
+    "datasets",
+    "show",
+    "download",
+    "plan",
+    "sweep",
+    "resume",
+    "status",
+    "ls",
+    "export",
+    "report",
+    "compare",
+    "best-so-far",
+    "eval",
+)
 app.registered_commands.sort(
     key=lambda command: ORDER.index(command.name or command.callback.__name__)  # type: ignore[union-attr]
 )
@@ -39,9 +54,7 @@ def _print_version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option(
-            "--version", help="print the version and exit", is_eager=True, callback=_print_version
-        ),
+        typer.Option("--version", help="print the version and exit", is_eager=True, callback=_print_version),
     ] = False,
     debug: Annotated[
         bool,
@@ -77,9 +90,7 @@ def main() -> None:
     except typer.Abort:  # Ctrl-D at a prompt
         _fail("aborted", 130)
     except sqlite3.DatabaseError as exc:  # OperationalError included
-        if isinstance(
-            exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError
-        ):
+        if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError):
             raise  # a bug, not a damaged file: keep its traceback
         from hotlap.store import damaged
 

@@ -37,12 +37,8 @@ def interrupt_said(*, reset: bool = False) -> bool:
     return said
 
 
-Overrides = Annotated[
-    list[str] | None, typer.Argument(help="config overrides KEY=VALUE", show_default=False)
-]
-DataOpt = Annotated[
-    str, typer.Option("--data", help="dataset: cifar10, cifar100, digits, synthetic[:N]")
-]
+Overrides = Annotated[list[str] | None, typer.Argument(help="config overrides KEY=VALUE", show_default=False)]
+DataOpt = Annotated[str, typer.Option("--data", help="dataset: cifar10, cifar100, digits, synthetic[:N]")]
 DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="dataset cache [env HOTLAP_DATA; ~/.cache/hotlap/data]"),
@@ -72,9 +68,7 @@ CallbackOpt = Annotated[
 ]
 DeviceChangeOpt = Annotated[
     bool,
-    typer.Option(
-        "--allow-device-change", help="resume on another device model (the report says times mix)"
-    ),
+    typer.Option("--allow-device-change", help="resume on another device model (the report says times mix)"),
 ]
 
 

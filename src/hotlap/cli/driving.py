@@ -34,9 +34,14 @@ def _executor(spec: Any, data_dir: Path | None, warmup: bool = True) -> Any:
 
 
 def _drive(
-    store: Any, sweep: Any, executor: Any, retry_failed: bool, data_dir: Path | None, allow_device_change: bool = False,
+    store: Any,
+    sweep: Any,
+    executor: Any,
+    retry_failed: bool,
+    data_dir: Path | None,
+    allow_device_change: bool = False,
     warmup: bool = True,
-) -> None:  # fmt: skip
+) -> None:
     from hotlap.callbacks import get_callback
     from hotlap.callbacks.progress import RichProgress
     from hotlap.sweep.engine import Engine
@@ -44,9 +49,14 @@ def _drive(
     names = [n for n in sweep.spec.get("callbacks") or [] if n != "progress"]
     callbacks = [("progress", RichProgress()), *((name, get_callback(name)) for name in names)]
     engine = Engine(
-        store, sweep, executor, callbacks=callbacks, retry_failed=retry_failed,
-        data_dir=str(data_dir) if data_dir else None, allow_device_change=allow_device_change,
-    )  # fmt: skip
+        store,
+        sweep,
+        executor,
+        callbacks=callbacks,
+        retry_failed=retry_failed,
+        data_dir=str(data_dir) if data_dir else None,
+        allow_device_change=allow_device_change,
+    )
     try:
         result = engine.run()
     except KeyboardInterrupt:
@@ -69,11 +79,7 @@ def _after(store: Any, engine: Any, result: Any, data_dir: Path | None, warmup: 
     _print_status(store, result.sweep)
     if result.state == "failed":
         raise typer.Exit(1)
-    if (
-        result.state == "done"
-        and engine.spec.tta_weights is not None
-        and engine.spec.derived_from is None
-    ):
+    if result.state == "done" and engine.spec.tta_weights is not None and engine.spec.derived_from is None:
         values = ",".join(f"{v:g}" for v in engine.spec.tta_weight_values())
         derived = _derive(store, result.sweep.id, values, [], None, engine.spec.device)
         console.print(f"TTA weightings re-evaluated offline: derived sweep {derived.id}")
@@ -102,9 +108,7 @@ def _derive(
         from hotlap.sweep.spec import TTA_SUFFIX
 
         name = name or f"{store.require(key).name}{TTA_SUFFIX}"
-    return derive_sweep(
-        store, key, fields, reference=reference, where=where, name=name, device=device
-    )
+    return derive_sweep(store, key, fields, reference=reference, where=where, name=name, device=device)
 
 
 def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool) -> None:
@@ -130,9 +134,7 @@ def _print_status(store: Any, sweep: Any) -> None:
     table.add_column("what")
     table.add_column("value")
     table.add_row("state", escape(state + (f": {sweep.message}" if sweep.message else "")))
-    table.add_row(
-        "recipe / dataset", f"{sweep.recipe} on {sweep.dataset}, strategy {spec.strategy.name}"
-    )
+    table.add_row("recipe / dataset", f"{sweep.recipe} on {sweep.dataset}, strategy {spec.strategy.name}")
     table.add_row("runs", ", ".join(f"{n} {status}" for status, n in counts.items()))
     configs = store.configs(sweep.id)
     seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
@@ -159,17 +161,14 @@ def _print_status(store: Any, sweep: Any) -> None:
         label = "recommended so far" if spec.target else "best so far"
         table.add_row(
             label,
-            escape(
-                f"{best.config_id} [{best.label()}]: {shown}, n={best.n} ({best.fidelity} fidelity)"
-            ),
+            escape(f"{best.config_id} [{best.label()}]: {shown}, n={best.n} ({best.fidelity} fidelity)"),
         )
     if analysis.configs:
         table.add_row("decision", escape(analysis.recommendation.sentence))
     if analysis.mixes_devices:
         table.add_row(
             "warning",
-            "times mix devices: "
-            + ", ".join(f"{d} ({n} runs)" for d, n in analysis.devices.items()),
+            "times mix devices: " + ", ".join(f"{d} ({n} runs)" for d, n in analysis.devices.items()),
         )
     table.add_row("directory", str(sweep.directory))
     console.print(table)

@@ -28,23 +28,15 @@ def eval_command(
     ] = None,
     vary: Annotated[
         list[str] | None,
-        typer.Option(
-            "--vary", help="an evaluation-only field's values: FIELD=LOW:HIGH:STEP or FIELD=a,b,c"
-        ),
+        typer.Option("--vary", help="an evaluation-only field's values: FIELD=LOW:HIGH:STEP or FIELD=a,b,c"),
     ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="name of the derived sweep [<sweep>-tta]")
     ] = None,
-    weights: Annotated[
-        Path | None, typer.Option("--weights", help="a saved state_dict to evaluate")
-    ] = None,
-    recipe: Annotated[
-        str | None, typer.Option("--recipe", help="with --weights: the recipe")
-    ] = None,
+    weights: Annotated[Path | None, typer.Option("--weights", help="a saved state_dict to evaluate")] = None,
+    recipe: Annotated[str | None, typer.Option("--recipe", help="with --weights: the recipe")] = None,
     data: Annotated[str | None, typer.Option("--data", help="with --weights: the dataset")] = None,
-    tta_level: Annotated[
-        int | None, typer.Option("--tta-level", help="with --weights: 0, 1 or 2")
-    ] = None,
+    tta_level: Annotated[int | None, typer.Option("--tta-level", help="with --weights: 0, 1 or 2")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N]")] = "auto",
     data_dir: DataDirOpt = None,
     warmup: WarmupOpt = True,
@@ -71,17 +63,29 @@ def eval_command(
 
 
 def _eval_saved(
-    overrides: list[str], weights: Path, recipe: str | None, data: str | None, tta_level: int | None, device: str,
-    data_dir: Path | None, warmup: bool,
-) -> None:  # fmt: skip
+    overrides: list[str],
+    weights: Path,
+    recipe: str | None,
+    data: str | None,
+    tta_level: int | None,
+    device: str,
+    data_dir: Path | None,
+    warmup: bool,
+) -> None:
     from hotlap.offline import evaluate_saved
 
     if recipe is None or data is None:
         raise HotlapError("--weights needs --recipe NAME and --data NAME")
     result = evaluate_saved(
-        recipe, overrides, weights, data=data, device=device, tta_level=tta_level,
-        data_dir=str(data_dir) if data_dir else None, warmup=warmup,
-    )  # fmt: skip
+        recipe,
+        overrides,
+        weights,
+        data=data,
+        device=device,
+        tta_level=tta_level,
+        data_dir=str(data_dir) if data_dir else None,
+        warmup=warmup,
+    )
     table = Table(title=f"{weights} ({recipe} on {data}, {result.precision})", title_justify="left")
     for column in ("accuracy %", "tta_accuracy %", "views", "eval_time s"):
         table.add_column(column, justify="right")

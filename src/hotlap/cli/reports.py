@@ -30,11 +30,7 @@ def export(
     _check_out(out)
     with open_store(workdir, create=False) as store:
         frame = store.to_pandas(sweep_id)
-    text = (
-        frame.to_csv(index=False)
-        if format == "csv"
-        else frame.to_json(orient="records", indent=2) + "\n"
-    )
+    text = frame.to_csv(index=False) if format == "csv" else frame.to_json(orient="records", indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
@@ -51,9 +47,7 @@ def report(
     ] = "table",
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out", help="file for csv/json/md/html [stdout]; folder for table [<sweep>/report]"
-        ),
+        typer.Option("--out", help="file for csv/json/md/html [stdout]; folder for table [<sweep>/report]"),
     ] = None,
     workdir: WorkdirOpt = None,
 ) -> None:
@@ -114,8 +108,9 @@ def compare_command(
         "Wilcoxon p",
         "effect size",
     ):
-        table.add_column(header, justify="left" if header in ("metric", "test") else "right",
-                         no_wrap=header == "metric")  # fmt: skip
+        table.add_column(
+            header, justify="left" if header in ("metric", "test") else "right", no_wrap=header == "metric"
+        )
     for row in rows:
         c = row.comparison
         metric = row.metric
@@ -132,12 +127,20 @@ def compare_command(
             if c.test == "paired"
             else f"Welch on {c.n_a} and {c.n_b} seeds ({row.shared} shared)"
         )
-        table.add_row(metric.name, f"{fmt(row.a.mean)} ({row.a.n})", f"{fmt(row.b.mean)} ({row.b.n})", fmt(c.diff), ci,
-                      test, p, w, effect)  # fmt: skip
+        table.add_row(
+            metric.name,
+            f"{fmt(row.a.mean)} ({row.a.n})",
+            f"{fmt(row.b.mean)} ({row.b.n})",
+            fmt(c.diff),
+            ci,
+            test,
+            p,
+            w,
+            effect,
+        )
     console.print(table)
     if any(
-        r.comparison.test == "paired" and r.shared < max(r.comparison.n_a, r.comparison.n_b)
-        for r in rows
+        r.comparison.test == "paired" and r.shared < max(r.comparison.n_a, r.comparison.n_b) for r in rows
     ):
         console.print(
             "Paired tests use the seeds both ran; their means are over those seeds.",
@@ -150,9 +153,7 @@ def compare_command(
 
 @app.command("best-so-far")
 def best_so_far_command(
-    sweeps: Annotated[
-        list[str], typer.Argument(metavar="ID...", help="sweeps to compare (ids or names)")
-    ],
+    sweeps: Annotated[list[str], typer.Argument(metavar="ID...", help="sweeps to compare (ids or names)")],
     plot: Annotated[
         Path | None,
         typer.Option("--plot", help="PNG to write [<first sweep>/report/best_so_far.png]"),
@@ -185,27 +186,32 @@ def best_so_far_command(
     metric = curves[0][1].spec.metric(curves[0][0].metric)
     finals = [c.final.best for c, _ in curves if c.final is not None and c.final.best is not None]
     overall = (max if curves[0][0].maximize else min)(finals) if finals else None
-    among = (
-        " among configs that pass the target"
-        if any(a.target is not None for _, a in curves)
-        else ""
-    )
+    among = " among configs that pass the target" if any(a.target is not None for _, a in curves) else ""
     table = Table(title=f"best mean {metric.name} found{among}", title_justify="left")
-    for header in ("sweep", "strategy", "configs", "runs", "best", "config", "found after",
-                   "reaches the best after"):  # fmt: skip
-        table.add_column(
-            header, justify="left" if header in ("sweep", "strategy", "config") else "right"
-        )
+    for header in (
+        "sweep",
+        "strategy",
+        "configs",
+        "runs",
+        "best",
+        "config",
+        "found after",
+        "reaches the best after",
+    ):
+        table.add_column(header, justify="left" if header in ("sweep", "strategy", "config") else "right")
     for curve, _ in curves:
         final, found = curve.final, curve.found_at()
         reach = curve.reached(overall) if overall is not None else None
         table.add_row(
-            escape(curve.sweep), curve.strategy, str(final.configs if final else 0), str(final.runs if final else 0),
+            escape(curve.sweep),
+            curve.strategy,
+            str(final.configs if final else 0),
+            str(final.runs if final else 0),
             metric.format(final.best if final else None),
             escape(labels.get(found.best_config or "", "-")) if found else "-",
             f"{found.configs} configs, {found.runs} runs" if found else "-",
             f"{reach.configs} configs, {reach.runs} runs" if reach else "never",
-        )  # fmt: skip
+        )
     console.print(table)
     console.print(
         "Bests are means over each config's seeds; whether two of them differ is a question for "

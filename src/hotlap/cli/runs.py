@@ -63,17 +63,13 @@ def run(
     seeds: Annotated[int, typer.Option("--seeds", help="number of seeds")] = 1,
     seed_offset: Annotated[int, typer.Option("--seed-offset", help="first seed")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N]")] = "auto",
-    target: Annotated[
-        float, typer.Option("--target", help="accuracy target for the success rate")
-    ] = 0.94,
+    target: Annotated[float, typer.Option("--target", help="accuracy target for the success rate")] = 0.94,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="run directory [HOTLAP_HOME/sweeps/run-<recipe>-<data>-<time>]"),
     ] = None,
     data_dir: DataDirOpt = None,
-    warmup: Annotated[
-        bool, typer.Option("--warmup/--no-warmup", help="one untimed warmup run first")
-    ] = True,
+    warmup: Annotated[bool, typer.Option("--warmup/--no-warmup", help="one untimed warmup run first")] = True,
     executor: Annotated[str, typer.Option("--executor", help="executor by name")] = "inprocess",
     callback: Annotated[
         list[str] | None, typer.Option("--callback", help="a callback by name (repeatable)")
@@ -84,9 +80,19 @@ def run(
     from hotlap.runner import execute, plan_run
 
     plan = plan_run(
-        recipe, overrides or [], data=data, seeds=seeds, seed_offset=seed_offset, device=device,
-        target=target, out=out, data_dir=data_dir, warmup=warmup, executor=executor, callbacks=callback or [],
-    )  # fmt: skip
+        recipe,
+        overrides or [],
+        data=data,
+        seeds=seeds,
+        seed_offset=seed_offset,
+        device=device,
+        target=target,
+        out=out,
+        data_dir=data_dir,
+        warmup=warmup,
+        executor=executor,
+        callbacks=callback or [],
+    )
     reporter = RichProgress(label=f"{plan.recipe.name} on {plan.dataset}")
     try:
         summary = execute(plan, reporter)
@@ -174,9 +180,7 @@ def show(
         if value != getattr(defaults, name):
             shown = f"[bold]{shown}[/]"
         shared = (
-            " (evaluation only: configs differing in it share training)"
-            if name in entry.eval_fields
-            else ""
+            " (evaluation only: configs differing in it share training)" if name in entry.eval_fields else ""
         )
         table.add_row(name, shown, escape((field.description or "") + shared))
     console.print(table)
@@ -197,9 +201,7 @@ def show(
     facts.add_row("parameters (frozen included)", f"{int(costs['parameters']):,}")
     facts.add_row("forward pass of one image", _flops(costs["forward_flops"]))
     if "run_flops" in costs:
-        facts.add_row(
-            "one run (training at 3x forward, TTA evaluation)", _flops(costs["run_flops"])
-        )
+        facts.add_row("one run (training at 3x forward, TTA evaluation)", _flops(costs["run_flops"]))
     console.print(facts)
 
 
@@ -222,12 +224,13 @@ def _settings_table(entry: Any) -> Table:
                 )
                 table.add_row(f"{name}.{sub}", escape(default), escape(subfield.description or ""))
         else:
-            table.add_row(name, "required" if field.is_required() else escape(_yaml_scalar(field.default)),
-                          escape(field.description or ""))  # fmt: skip
+            table.add_row(
+                name,
+                "required" if field.is_required() else escape(_yaml_scalar(field.default)),
+                escape(field.description or ""),
+            )
     if entry.free_keys:
-        table.add_row(
-            "any other key", "-", "your program's own setting: a {key} placeholder of the command"
-        )
+        table.add_row("any other key", "-", "your program's own setting: a {key} placeholder of the command")
     return table
 
 
@@ -240,6 +243,4 @@ def download(
     from hotlap.data import load_dataset
 
     loaded = load_dataset(dataset, data_dir)
-    console.print(
-        f"{loaded.name}: {loaded.train_size:,} train / {loaded.test_size:,} test images ready"
-    )
+    console.print(f"{loaded.name}: {loaded.train_size:,} train / {loaded.test_size:,} test images ready")

@@ -22,14 +22,12 @@ from hotlap.cli.app import (
     WorkdirOpt,
     app,
     console,
-)  # fmt: skip
+)
 from hotlap.cli.driving import _drive, _executor, _print_status
 from hotlap.errors import HotlapError
 
 
-def _cli_overrides(
-    executor: str | None, callbacks: list[str] | None, spec_callbacks: list[str]
-) -> list[str]:
+def _cli_overrides(executor: str | None, callbacks: list[str] | None, spec_callbacks: list[str]) -> list[str]:
     """--executor and --callback as spec overrides (stored with the sweep)."""
     items = [f"executor={executor}"] if executor else []
     if callbacks:
@@ -116,9 +114,7 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
 
     home = workdir if workdir is not None else default_workdir()
     if home.exists() and not home.is_dir():
-        raise HotlapError(
-            f"the workdir {home} is a file, not a folder; check --workdir / HOTLAP_HOME"
-        )
+        raise HotlapError(f"the workdir {home} is a file, not a folder; check --workdir / HOTLAP_HOME")
     existing, changed, record, wall_times = None, [], None, []
     device = device_name(resolve_device(spec.device))
     if (home / DB_NAME).is_file():
@@ -127,16 +123,16 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             if record is not None:
                 existing, changed = store.counts(record.id), changed_fields(record, spec)
             wall_times = [
-                t
-                for d, t in store.wall_times(spec.recipe_label, spec.dataset)
-                if same_device(d, device)
+                t for d, t in store.wall_times(spec.recipe_label, spec.dataset) if same_device(d, device)
             ]
     planned = make_plan(spec, existing=existing, changed=changed, wall_times=wall_times)
-    strategy = spec.strategy.name + (
-        f", {spec.strategy.trials} trials" if spec.strategy.trials else ""
+    strategy = spec.strategy.name + (f", {spec.strategy.trials} trials" if spec.strategy.trials else "")
+    console.print(
+        f"plan for sweep {spec.name}: {spec.recipe_label} on {spec.dataset}, strategy {strategy}, "
+        f"device {spec.device} ({device})",
+        highlight=False,
+        markup=False,
     )
-    console.print(f"plan for sweep {spec.name}: {spec.recipe_label} on {spec.dataset}, strategy {strategy}, "
-                  f"device {spec.device} ({device})", highlight=False, markup=False)  # fmt: skip
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column, justify in (
         ("stage", "left"),
@@ -153,14 +149,20 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
         table.add_row(escape(stage.name), configs, seeds, _count(stage.runs_min, stage.runs_max))
     console.print(table)
     budget = [
-        f"{k} {v:g}"
-        for k, v in (("max_runs", spec.budget.max_runs), ("max_time", spec.budget.max_time))
-        if v
+        f"{k} {v:g}" for k, v in (("max_runs", spec.budget.max_runs), ("max_time", spec.budget.max_time)) if v
     ]
     runs = _count(planned.runs_min, planned.runs_max)
-    console.print(f"runs: {runs}" + (" (at least if every race closes at its first look, at most with all seeds)"
-                  if planned.runs_min != planned.runs_max else "") + (f"; budget {', '.join(budget)}" if budget else ""),
-                  highlight=False, markup=False)  # fmt: skip
+    console.print(
+        f"runs: {runs}"
+        + (
+            " (at least if every race closes at its first look, at most with all seeds)"
+            if planned.runs_min != planned.runs_max
+            else ""
+        )
+        + (f"; budget {', '.join(budget)}" if budget else ""),
+        highlight=False,
+        markup=False,
+    )
     if planned.seconds_per_run is not None:
         low, high = planned.seconds(planned.runs_min), planned.seconds(planned.runs_max)
         span = (
@@ -168,12 +170,19 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             if low == high or low is None
             else f"{_duration(low)} to {_duration(high or 0)}"
         )
-        console.print(f"time: about {span} of runs at {planned.seconds_per_run:.2f} s a run (the median of "
-                      f"{planned.history} earlier runs of {spec.recipe_label} on {spec.dataset} on this device)",
-                      highlight=False, markup=False)  # fmt: skip
+        console.print(
+            f"time: about {span} of runs at {planned.seconds_per_run:.2f} s a run (the median of "
+            f"{planned.history} earlier runs of {spec.recipe_label} on {spec.dataset} on this device)",
+            highlight=False,
+            markup=False,
+        )
     else:
-        console.print(f"time: no earlier run of {spec.recipe_label} on {spec.dataset} on this device in the store to "
-                      "estimate from", highlight=False, markup=False)  # fmt: skip
+        console.print(
+            f"time: no earlier run of {spec.recipe_label} on {spec.dataset} on this device in the store to "
+            "estimate from",
+            highlight=False,
+            markup=False,
+        )
     if record is None:
         console.print(
             f"store: no sweep named {spec.name} yet; hotlap sweep starts it",
@@ -181,13 +190,20 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             markup=False,
         )
     elif changed:
-        console.print(f"store: sweep {record.id} exists and this spec changes {', '.join(changed)}: hotlap sweep "
-                      "would refuse it (give the sweep a new name)", highlight=False, markup=False)  # fmt: skip
+        console.print(
+            f"store: sweep {record.id} exists and this spec changes {', '.join(changed)}: hotlap sweep "
+            "would refuse it (give the sweep a new name)",
+            highlight=False,
+            markup=False,
+        )
     else:
         assert existing is not None
         counts = ", ".join(f"{n} {s}" for s, n in existing.items())
-        console.print(f"store: sweep {record.id} exists ({counts}); hotlap sweep continues it",
-                      highlight=False, markup=False)  # fmt: skip
+        console.print(
+            f"store: sweep {record.id} exists ({counts}); hotlap sweep continues it",
+            highlight=False,
+            markup=False,
+        )
     console.print("nothing was run or written", style="dim")
 
 
@@ -262,8 +278,18 @@ def list_sweeps(workdir: WorkdirOpt = None) -> None:
         state = record.state
         if state == "running" and not is_locked(record.directory):
             state = "interrupted"
-        rows.append((record.id, record.recipe, record.dataset, state, str(counts["done"]), str(counts["failed"]),
-                     str(counts["queued"] + counts["running"]), record.updated[:16].replace("T", " ")))  # fmt: skip
+        rows.append(
+            (
+                record.id,
+                record.recipe,
+                record.dataset,
+                state,
+                str(counts["done"]),
+                str(counts["failed"]),
+                str(counts["queued"] + counts["running"]),
+                record.updated[:16].replace("T", " "),
+            )
+        )
     # The id is what every other command takes: never cut. Where the table does not fit the
     # terminal, each sweep is its id on a line of its own and the rest on the line below.
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]

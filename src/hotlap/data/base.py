@@ -46,9 +46,7 @@ class Dataset:
             if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
                 raise DataError(f"{self.name}: {split} images must be uint8 NHWC with 3 channels")
             if len(images) != len(labels):
-                raise DataError(
-                    f"{self.name}: {len(images)} {split} images but {len(labels)} labels"
-                )
+                raise DataError(f"{self.name}: {len(images)} {split} images but {len(labels)} labels")
 
     @property
     def train_size(self) -> int:
@@ -95,9 +93,7 @@ def register_dataset(
     def decorate(load: Callable[..., Dataset]) -> Callable[..., Dataset]:
         if name in _REGISTRY:
             raise ValueError(f"dataset {name!r} is registered twice")
-        _REGISTRY[name] = DatasetSpec(
-            name, load, train_size, test_size, num_classes, summary, sized
-        )
+        _REGISTRY[name] = DatasetSpec(name, load, train_size, test_size, num_classes, summary, sized)
         return load
 
     return decorate

@@ -181,9 +181,7 @@ class _BatchUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR batch")
 
 
-def _read_batches(
-    root: Path, files: tuple[str, ...], label_key: bytes
-) -> tuple[np.ndarray, np.ndarray]:
+def _read_batches(root: Path, files: tuple[str, ...], label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     images, labels = [], []
     for name in files:
         with (root / name).open("rb") as handle:
@@ -197,9 +195,7 @@ def _read_batches(
 
 
 def _convert(archive: CifarArchive, archive_path: Path, cache_path: Path) -> None:
-    with tempfile.TemporaryDirectory(
-        prefix=f".{archive.name}-extract-", dir=cache_path.parent
-    ) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".{archive.name}-extract-", dir=cache_path.parent) as tmp:
         try:
             with tarfile.open(archive_path, "r:gz") as tar:
                 tar.extractall(tmp, filter="data")
@@ -220,11 +216,14 @@ def _convert(archive: CifarArchive, archive_path: Path, cache_path: Path) -> Non
             ) from None
         for split, (_, labels) in (("train", train), ("test", test)):
             if labels.min() < 0 or labels.max() >= archive.num_classes:
-                raise DataError(
-                    f"{archive.name}: {split} labels outside 0..{archive.num_classes - 1}"
-                )
-        arrays = {"version": np.int64(CACHE_VERSION), "train_images": train[0], "train_labels": train[1],
-                  "test_images": test[0], "test_labels": test[1]}  # fmt: skip
+                raise DataError(f"{archive.name}: {split} labels outside 0..{archive.num_classes - 1}")
+        arrays = {
+            "version": np.int64(CACHE_VERSION),
+            "train_images": train[0],
+            "train_labels": train[1],
+            "test_images": test[0],
+            "test_labels": test[1],
+        }
         atomic_write(cache_path, lambda out: np.savez(out, **arrays))
 
 
@@ -265,12 +264,9 @@ def read_cache(archive: CifarArchive, cache_path: Path) -> dict[str, np.ndarray]
     try:
         with cache_path.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
             if "version" in arrays.files and int(arrays["version"]) != CACHE_VERSION:
-                raise DataError(
-                    f"{bad} (version {int(arrays['version'])}, expected {CACHE_VERSION})"
-                )
+                raise DataError(f"{bad} (version {int(arrays['version'])}, expected {CACHE_VERSION})")
             fields = {
-                key: arrays[key]
-                for key in ("train_images", "train_labels", "test_images", "test_labels")
+                key: arrays[key] for key in ("train_images", "train_labels", "test_images", "test_labels")
             }
     except DataError:
         raise
@@ -284,9 +280,7 @@ def read_cache(archive: CifarArchive, cache_path: Path) -> dict[str, np.ndarray]
                 f"{bad} ({split} images {images.dtype} {images.shape}, expected uint8 (N, 32, 32, 3))"
             )
         if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(images):
-            raise DataError(
-                f"{bad} ({split} labels {labels.dtype} {labels.shape} for {len(images)} images)"
-            )
+            raise DataError(f"{bad} ({split} labels {labels.dtype} {labels.shape} for {len(images)} images)")
         if not len(labels):
             raise DataError(f"{bad} (no {split} images)")
         if labels.min() < 0 or labels.max() >= archive.num_classes:

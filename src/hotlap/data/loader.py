@@ -116,9 +116,7 @@ def batch_crop(padded: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.
     n, c = padded.shape[:2]
     fmt = torch.channels_last if padded.is_contiguous(memory_format=torch.channels_last) else None
     kwargs = {"memory_format": fmt} if fmt is not None else {}
-    rows = torch.empty(
-        (n, c, size, padded.shape[-1]), dtype=padded.dtype, device=padded.device, **kwargs
-    )
+    rows = torch.empty((n, c, size, padded.shape[-1]), dtype=padded.dtype, device=padded.device, **kwargs)
     for dy in range(-radius, radius + 1):
         mask = offsets[:, 0] == dy
         rows[mask] = padded[mask, :, radius + dy : radius + dy + size, :]
@@ -220,13 +218,9 @@ class DeviceLoader:
                 cycle = cyclic_offsets(radius)
                 dy, dx = cycle[self.epoch % len(cycle)]
                 offsets = torch.tensor([[dy, dx]], device=device).expand(n, 2)
-                images = images[
-                    :, :, radius + dy : radius + dy + size, radius + dx : radius + dx + size
-                ]
+                images = images[:, :, radius + dy : radius + dy + size, radius + dx : radius + dx + size]
             else:
-                offsets = torch.randint(
-                    -radius, radius + 1, (n, 2), generator=self.generator, device=device
-                )
+                offsets = torch.randint(-radius, radius + 1, (n, 2), generator=self.generator, device=device)
                 images = batch_crop(images, offsets, size)
             self.last_offsets = offsets
         if self.flip == "alternating":

@@ -11,9 +11,7 @@ from hotlap.data.base import Dataset, register_dataset
 DATA_SEED = 0  # the images are fixed, so throughput runs see the same data every time
 
 
-def make_synthetic(
-    train_size: int = 50_000, test_size: int = 10_000, num_classes: int = 10
-) -> Dataset:
+def make_synthetic(train_size: int = 50_000, test_size: int = 10_000, num_classes: int = 10) -> Dataset:
     rng = np.random.default_rng(DATA_SEED)
     return Dataset(
         name="synthetic",

@@ -18,9 +18,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
-    "EpochSink", "Executor", "Outcome", "Task", "check_executor", "encode_artifacts", "error_line",
-    "executor_options", "get_executor", "list_executors", "register_executor",
-]  # fmt: skip
+    "EpochSink",
+    "Executor",
+    "Outcome",
+    "Task",
+    "check_executor",
+    "encode_artifacts",
+    "error_line",
+    "executor_options",
+    "get_executor",
+    "list_executors",
+    "register_executor",
+]
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,13 @@ class Outcome:
     @classmethod
     def failure(cls, run_id: int, exc: BaseException, **fields: Any) -> Outcome:
         """A failed outcome naming the exception in one line, with its traceback."""
-        return cls(run_id=run_id, status="failed", error=error_line(exc),
-                   traceback="".join(traceback.format_exception(exc)), **fields)  # fmt: skip
+        return cls(
+            run_id=run_id,
+            status="failed",
+            error=error_line(exc),
+            traceback="".join(traceback.format_exception(exc)),
+            **fields,
+        )
 
 
 ERROR_CHARS = 500  # of a failed run's error line; the whole traceback is stored beside it
@@ -171,9 +185,7 @@ def executor_options(name: str) -> list[str]:
     check_executor(name, None)
     signature = inspect.signature(_REGISTRY[name])
     return [
-        p.name
-        for p in signature.parameters.values()
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        p.name for p in signature.parameters.values() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
 
 
@@ -188,9 +200,7 @@ def check_executor(name: str, options: dict[str, Any] | None = None) -> None:
     unknown = sorted(set(options or {}) - set(executor_options(name)))
     if unknown:
         valid = ", ".join(executor_options(name)) or "none"
-        raise HotlapError(
-            f"executor {name}: unknown option(s) {', '.join(unknown)} (valid: {valid})"
-        )
+        raise HotlapError(f"executor {name}: unknown option(s) {', '.join(unknown)} (valid: {valid})")
 
 
 def get_executor(name: str = "inprocess", **options: Any) -> Executor:

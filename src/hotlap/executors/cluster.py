@@ -54,9 +54,7 @@ def packing(gpus_per_run: float | None) -> int:
 class RunWorker:
     """One Ray actor: an in-process executor on the actor's device, warm across its tasks."""
 
-    def __init__(
-        self, device: str, threads: int, warmup: bool, packed: int, epochs: Any = None
-    ) -> None:
+    def __init__(self, device: str, threads: int, warmup: bool, packed: int, epochs: Any = None) -> None:
         import torch
 
         from hotlap import load_plugins
@@ -105,27 +103,27 @@ class RayExecutor(Executor):
     """Runs tasks on Ray actors; see the module's docstring for the options."""
 
     def __init__(
-        self, address: str = "local", gpus_per_run: float | None = None, cpus_per_run: float = 1,
-        max_workers: int | None = None, queue: int = 2, warmup: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        address: str = "local",
+        gpus_per_run: float | None = None,
+        cpus_per_run: float = 1,
+        max_workers: int | None = None,
+        queue: int = 2,
+        warmup: bool = True,
+    ) -> None:
         if not isinstance(address, str) or not address:
-            raise ValueError(
-                f"address is local, auto, ray://HOST:PORT or HOST:PORT (got {address!r})"
-            )
+            raise ValueError(f"address is local, auto, ray://HOST:PORT or HOST:PORT (got {address!r})")
         if gpus_per_run is not None and (
             isinstance(gpus_per_run, bool)
             or not isinstance(gpus_per_run, int | float)
             or not 0 <= gpus_per_run <= 8
         ):
             raise ValueError(f"gpus_per_run is a share of a GPU from 0 to 8 (got {gpus_per_run!r})")
-        if (
-            isinstance(cpus_per_run, bool)
-            or not isinstance(cpus_per_run, int | float)
-            or cpus_per_run <= 0
-        ):
+        if isinstance(cpus_per_run, bool) or not isinstance(cpus_per_run, int | float) or cpus_per_run <= 0:
             raise ValueError(f"cpus_per_run is a number above 0 (got {cpus_per_run!r})")
-        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int)
-                                        or max_workers < 1):  # fmt: skip
+        if max_workers is not None and (
+            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+        ):
             raise ValueError(f"max_workers is a whole number from 1 (got {max_workers!r})")
         if isinstance(queue, bool) or not isinstance(queue, int) or queue < 1:
             raise ValueError(f"queue is a whole number from 1 (got {queue!r})")
@@ -140,9 +138,7 @@ class RayExecutor(Executor):
         self.max_workers, self.queue, self.warmup = max_workers, queue, warmup
         self.started_ray = False
         self.actors: list[Any] = []
-        self.busy: collections.Counter[int] = (
-            collections.Counter()
-        )  # actor index -> tasks in flight
+        self.busy: collections.Counter[int] = collections.Counter()  # actor index -> tasks in flight
         self.dead: set[int] = set()
         self.requeues: collections.Counter[int] = collections.Counter()  # run id -> deaths seen
         self._events: collections.deque[str] = collections.deque()
@@ -279,9 +275,7 @@ class RayExecutor(Executor):
             from ray.util.queue import Queue
 
             self._queue = Queue(actor_options={"num_cpus": 0})
-            self._pump = threading.Thread(
-                target=self._pumping, daemon=True, name="hotlap-ray-epochs"
-            )
+            self._pump = threading.Thread(target=self._pumping, daemon=True, name="hotlap-ray-epochs")
             self._pump.start()
         if not self.actors:
             self.actors = [self._spawn() for _ in range(self._workers(self._device))]
@@ -290,12 +284,8 @@ class RayExecutor(Executor):
             names = ray.get([actor.prepare.remote(dataset, data_dir) for actor in self.actors])
         except ray.exceptions.RayError as exc:  # the data failed to load, or the worker to start
             cause = getattr(exc, "cause", None) or exc
-            first = (
-                str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
-            )
-            raise HotlapError(
-                f"executor ray: a worker could not start on {dataset}: {first}"
-            ) from None
+            first = str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
+            raise HotlapError(f"executor ray: a worker could not start on {dataset}: {first}") from None
         self._prepared = key
         # What the sweep's session records as its device: the workers' (the driver may have no GPU).
         self.device_name = names[0] if len(set(names)) == 1 else None
@@ -316,8 +306,11 @@ class RayExecutor(Executor):
         with self._lock:
             live = self.live
             if not live:
-                outer.set_result(Outcome(run_id=task.run_id, status="failed",
-                                         error="RayError: no Ray worker is left to run it"))  # fmt: skip
+                outer.set_result(
+                    Outcome(
+                        run_id=task.run_id, status="failed", error="RayError: no Ray worker is left to run it"
+                    )
+                )
                 return
             index = min(live, key=lambda i: self.busy[i])
             self.busy[index] += 1
@@ -337,9 +330,7 @@ class RayExecutor(Executor):
             return
         except BaseException as exc:  # the task itself raised outside the worker's guard
             cause = getattr(exc, "cause", None)
-            outer.set_result(
-                Outcome.failure(task.run_id, cause if isinstance(cause, BaseException) else exc)
-            )
+            outer.set_result(Outcome.failure(task.run_id, cause if isinstance(cause, BaseException) else exc))
             return
         with self._lock:  # the rest of its epochs go to its sink at the next poll
             self._ended.append((task.run_id, list(outcome.history)))
@@ -361,12 +352,8 @@ class RayExecutor(Executor):
                     self.actors.append(actor)
             except Exception as spawn_error:
                 with self._lock:
-                    self._events.append(
-                        f"warning: no new Ray worker replaces the dead one ({spawn_error})"
-                    )
-        if (
-            self._stopping
-        ):  # shut down (Ctrl-C): the run stays queued in the store for the next session
+                    self._events.append(f"warning: no new Ray worker replaces the dead one ({spawn_error})")
+        if self._stopping:  # shut down (Ctrl-C): the run stays queued in the store for the next session
             outer.set_result(
                 Outcome(
                     run_id=task.run_id,
@@ -376,8 +363,13 @@ class RayExecutor(Executor):
             )
             return
         if deaths > MAX_REQUEUES:
-            outer.set_result(Outcome(run_id=task.run_id, status="failed",
-                                     error=f"RayActorError: its worker died {deaths} times; last: {first}"))  # fmt: skip
+            outer.set_result(
+                Outcome(
+                    run_id=task.run_id,
+                    status="failed",
+                    error=f"RayActorError: its worker died {deaths} times; last: {first}",
+                )
+            )
             return
         with self._lock:
             self._events.append(

@@ -91,9 +91,13 @@ class Worker:
         return result
 
     def measure(
-        self, recipe: Recipe, config: RecipeConfig, result: RunResult, wanted: tuple[str, ...],
+        self,
+        recipe: Recipe,
+        config: RecipeConfig,
+        result: RunResult,
+        wanted: tuple[str, ...],
         meter: EnergyMeter,
-    ) -> dict[str, float]:  # fmt: skip
+    ) -> dict[str, float]:
         """The cost metrics asked for, untimed, after the run; those the device lacks are left out."""
         if not wanted:
             return {}
@@ -106,8 +110,9 @@ class Worker:
             key = (recipe.name, config_hash(recipe.name, config), static)
             if key not in self.statics:  # (the FLOP count, the slow part, only where it is wanted)
                 data = self.data
-                self.statics[key] = static_costs(recipe, config, data.num_classes, data.train_size,
-                                                 len(data.test_labels), wanted=static)  # fmt: skip
+                self.statics[key] = static_costs(
+                    recipe, config, data.num_classes, data.train_size, len(data.test_labels), wanted=static
+                )
             out.update({k: v for k, v in self.statics[key].items() if k in wanted})
         if "peak_memory" in wanted and device.type == "cuda":
             out["peak_memory"] = float(torch.cuda.max_memory_allocated(device))
@@ -116,9 +121,7 @@ class Worker:
         out.update({k: v for k, v in meter.metrics().items() if k in wanted})
         return out
 
-    def evaluate(
-        self, recipe: Recipe, config: RecipeConfig, source: SourceRun, warmup: bool
-    ) -> RunResult:
+    def evaluate(self, recipe: Recipe, config: RecipeConfig, source: SourceRun, warmup: bool) -> RunResult:
         """`config` evaluated on the network `source` trained (the recipe's `evaluate`)."""
         assert recipe.evaluate is not None
         key = (recipe.name, ("evaluate", recipe.shape_of(config)))
@@ -173,9 +176,7 @@ class InProcessExecutor(Executor):
 
     def _run(self, task: Task, on_epoch: EpochSink | None) -> Outcome:
         recipe = get_recipe(task.recipe)
-        worker = self._worker(
-            task.dataset if recipe.uses_data else None, task.data_dir, task.device
-        )
+        worker = self._worker(task.dataset if recipe.uses_data else None, task.data_dir, task.device)
         config = recipe.config_cls.model_validate(task.config)
         device = worker.data.device
         base: dict[str, Any] = {"device": device_name(device), "host": self.host}
@@ -200,12 +201,8 @@ class InProcessExecutor(Executor):
         try:
             with meter:
                 if task.source is None:
-                    keep = (
-                        task.keep_weights or "model_bytes" in task.costs
-                    )  # dropped below if not kept
-                    result = worker.run(
-                        recipe, config, task.seed, on_epoch=epoch, keep_weights=keep
-                    )
+                    keep = task.keep_weights or "model_bytes" in task.costs  # dropped below if not kept
+                    result = worker.run(recipe, config, task.seed, on_epoch=epoch, keep_weights=keep)
                 else:
                     result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
             if task.source is not None:
@@ -214,25 +211,41 @@ class InProcessExecutor(Executor):
                     base["device"] = task.source.get("device") or base["device"]
             result.metrics.update(worker.measure(recipe, config, result, task.costs, meter))
             kept = {
-                name: value for name, value in result.artifacts.items()
+                name: value
+                for name, value in result.artifacts.items()
                 if (task.keep_weights if name == "model.pt" else task.keep_artifacts)
-            }  # fmt: skip
+            }
             artifacts = encode_artifacts(kept)
         except Exception as exc:
             kept = getattr(exc, "artifacts", None) if task.keep_artifacts else None
-            return Outcome.failure(task.run_id, exc, started=started, ended=_now(),
-                                   wall_time=time.perf_counter() - begin, artifacts=dict(kept or {}),
-                                   **base)  # fmt: skip
+            return Outcome.failure(
+                task.run_id,
+                exc,
+                started=started,
+                ended=_now(),
+                wall_time=time.perf_counter() - begin,
+                artifacts=dict(kept or {}),
+                **base,
+            )
         return Outcome(
-            run_id=task.run_id, status="done", metrics={k: float(v) for k, v in result.metrics.items()},
-            history=result.history, precision=result.precision, artifacts=artifacts, started=started,
-            ended=_now(), wall_time=time.perf_counter() - begin, **base,
-        )  # fmt: skip
+            run_id=task.run_id,
+            status="done",
+            metrics={k: float(v) for k, v in result.metrics.items()},
+            history=result.history,
+            precision=result.precision,
+            artifacts=artifacts,
+            started=started,
+            ended=_now(),
+            wall_time=time.perf_counter() - begin,
+            **base,
+        )
 
 
 def _source_run(source: dict[str, Any]) -> SourceRun:
     directory = source.get("directory")
     return SourceRun(
-        config=dict(source.get("config") or {}), metrics=dict(source.get("metrics") or {}),
-        history=list(source.get("history") or []), directory=Path(directory) if directory else None,
-    )  # fmt: skip
+        config=dict(source.get("config") or {}),
+        metrics=dict(source.get("metrics") or {}),
+        history=list(source.get("history") or []),
+        directory=Path(directory) if directory else None,
+    )

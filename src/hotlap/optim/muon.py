@@ -32,9 +32,7 @@ def orthogonalize(
     singular values near 1), by `steps` Newton-Schulz iterations in `dtype`; returned in
     `matrix`'s dtype. A 2-D tensor; reshape a conv filter to (out, in * kh * kw) first."""
     if matrix.ndim != 2:
-        raise ValueError(
-            f"orthogonalize takes a matrix, not a tensor of shape {tuple(matrix.shape)}"
-        )
+        raise ValueError(f"orthogonalize takes a matrix, not a tensor of shape {tuple(matrix.shape)}")
     a, b, c = NEWTON_SCHULZ
     x = matrix.to(dtype)
     x = x / (x.norm() + eps)  # every singular value at most 1
@@ -53,15 +51,25 @@ class Muon(torch.optim.Optimizer):
     each weight to norm sqrt(rows) before its step, as the airbench record does)."""
 
     def __init__(
-        self, params: Iterable[Any], lr: float = 0.02, momentum: float = 0.95, nesterov: bool = True,
-        steps: int = 3, dtype: torch.dtype = torch.bfloat16, renormalize: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        params: Iterable[Any],
+        lr: float = 0.02,
+        momentum: float = 0.95,
+        nesterov: bool = True,
+        steps: int = 3,
+        dtype: torch.dtype = torch.bfloat16,
+        renormalize: bool = True,
+    ) -> None:
         if lr <= 0 or not 0 <= momentum < 1 or steps < 1:
-            raise ValueError(
-                f"Muon: lr > 0, momentum in [0, 1), steps >= 1 (got {lr}, {momentum}, {steps})"
-            )
-        defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov, "steps": steps, "dtype": dtype,
-                    "renormalize": renormalize}  # fmt: skip
+            raise ValueError(f"Muon: lr > 0, momentum in [0, 1), steps >= 1 (got {lr}, {momentum}, {steps})")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "nesterov": nesterov,
+            "steps": steps,
+            "dtype": dtype,
+            "renormalize": renormalize,
+        }
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
@@ -89,8 +97,6 @@ class Muon(torch.optim.Optimizer):
                 direction = p.grad.add(buffer, alpha=momentum) if group["nesterov"] else buffer
                 if group["renormalize"]:
                     p.mul_(len(p) ** 0.5 / p.norm().clamp_min(1e-12))
-                update = orthogonalize(
-                    direction.reshape(len(direction), -1), group["steps"], group["dtype"]
-                )
+                update = orthogonalize(direction.reshape(len(direction), -1), group["steps"], group["dtype"])
                 p.add_(update.view_as(p), alpha=-group["lr"])
         return loss

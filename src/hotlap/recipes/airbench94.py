@@ -58,18 +58,12 @@ class Airbench94Config(RecipeConfig):
     """Every hyperparameter of airbench94, with the reference's defaults."""
 
     # --- optimization (decoupled: each can be tuned without retuning the others)
-    epochs: float = Field(
-        9.9, gt=0, le=1000, description="training epochs; the last may be partial"
-    )
+    epochs: float = Field(9.9, gt=0, le=1000, description="training epochs; the last may be partial")
     batch_size: int = Field(1024, ge=1, description="examples per optimizer step")
     lr: float = Field(11.5, gt=0, description="learning rate per 1024 examples (decoupled)")
     momentum: float = Field(0.85, ge=0, lt=1, description="Nesterov momentum")
-    weight_decay: float = Field(
-        0.0153, ge=0, description="weight decay per 1024 examples, decoupled from lr"
-    )
-    bias_scaler: float = Field(
-        64.0, gt=0, description="lr multiplier (not wd) for BatchNorm biases"
-    )
+    weight_decay: float = Field(0.0153, ge=0, description="weight decay per 1024 examples, decoupled from lr")
+    bias_scaler: float = Field(64.0, gt=0, description="lr multiplier (not wd) for BatchNorm biases")
     label_smoothing: float = Field(0.2, ge=0, lt=1, description="label smoothing at the first step")
     label_smoothing_final: float | None = Field(
         None,
@@ -79,30 +73,18 @@ class Airbench94Config(RecipeConfig):
     )
     lr_start: float = Field(0.2, ge=0, description="lr multiplier at step 0")
     lr_end: float = Field(0.07, ge=0, description="lr multiplier at the last step")
-    lr_warmup_frac: float = Field(
-        0.23, ge=0, lt=1, description="fraction of steps of linear warmup to 1.0"
-    )
+    lr_warmup_frac: float = Field(0.23, ge=0, lt=1, description="fraction of steps of linear warmup to 1.0")
     ema_every: int = Field(5, ge=1, description="Lookahead/EMA update every this many steps")
-    ema_decay: float = Field(
-        0.95, ge=0, le=1, description="per-step EMA decay, raised to ema_every"
-    )
-    ema_power: float = Field(
-        3.0, ge=0, description="EMA decay ramps in as (step / total_steps)^ema_power"
-    )
+    ema_decay: float = Field(0.95, ge=0, le=1, description="per-step EMA decay, raised to ema_every")
+    ema_power: float = Field(3.0, ge=0, description="EMA decay ramps in as (step / total_steps)^ema_power")
     # --- whitening layer
-    whiten_bias_epochs: int = Field(
-        3, ge=0, description="epochs the whitening bias trains before freezing"
-    )
-    whiten_init_images: int = Field(
-        5000, ge=1, description="first N training images used for whitening init"
-    )
+    whiten_bias_epochs: int = Field(3, ge=0, description="epochs the whitening bias trains before freezing")
+    whiten_init_images: int = Field(5000, ge=1, description="first N training images used for whitening init")
     whiten_eps: float = Field(5e-4, ge=0, description="added to patch-covariance eigenvalues")
     whiten_unfreeze_epoch: int | None = Field(
         None, ge=0, description="whitening weights train from this epoch on; null: never"
     )
-    whiten_lr_scaler: float = Field(
-        1.0, gt=0, description="lr multiplier of the unfrozen whitening weights"
-    )
+    whiten_lr_scaler: float = Field(1.0, gt=0, description="lr multiplier of the unfrozen whitening weights")
     # --- augmentation
     flip: Literal["alternating", "random", "none"] = Field(
         "alternating", description="horizontal flip scheme"
@@ -143,8 +125,7 @@ class Airbench94Config(RecipeConfig):
 
     def block_widths(self) -> tuple[int, int, int]:
         return tuple(  # type: ignore[return-value]
-            max(1, round(self.width * w))
-            for w in (self.block1_width, self.block2_width, self.block3_width)
+            max(1, round(self.width * w)) for w in (self.block1_width, self.block2_width, self.block3_width)
         )
 
 
@@ -212,11 +193,7 @@ def lr_multiplier(step: int, total: int, config: Airbench94Config) -> float:
 
 
 def label_smoothing_at(step: int, total: int, config: Airbench94Config) -> float:
-    final = (
-        config.label_smoothing
-        if config.label_smoothing_final is None
-        else config.label_smoothing_final
-    )
+    final = config.label_smoothing if config.label_smoothing_final is None else config.label_smoothing_final
     return config.label_smoothing + (final - config.label_smoothing) * step / total
 
 
@@ -240,9 +217,7 @@ def make_optimizer(net: nn.Module, config: Airbench94Config) -> torch.optim.SGD:
     ]
     if config.whiten_unfreeze_epoch is not None:
         lr_whiten = lr * config.whiten_lr_scaler
-        groups.append(
-            {"params": [whiten.weight], "lr": lr_whiten, "weight_decay": wd_total / lr_whiten}
-        )
+        groups.append({"params": [whiten.weight], "lr": lr_whiten, "weight_decay": wd_total / lr_whiten})
     return torch.optim.SGD(groups, momentum=config.momentum, nesterov=True)
 
 
@@ -267,10 +242,11 @@ def quantized(net: nn.Module, data: DeviceData, config: Airbench94Config) -> nn.
     dtype = resolve_dtype(config, data.device)
     channels_last = data.device.type == "cuda"
     return quantized_copy(
-        net, config.quant,
+        net,
+        config.quant,
         lambda: data.normalize(data.train_images[:CALIBRATION_IMAGES], dtype, channels_last),
         config.eval_batch_size,
-    )  # fmt: skip
+    )
 
 
 def final_evaluation(
@@ -305,8 +281,7 @@ def evaluate(
     precision = {v: k for k, v in DTYPES.items()}[dtype]
     metrics = reweighted(config, source, data.test_labels)
     if metrics is not None:
-        return RunResult(seed=-1, metrics=metrics, history=source.history, precision=precision,
-                         timed=False)  # fmt: skip
+        return RunResult(seed=-1, metrics=metrics, history=source.history, precision=precision, timed=False)
     net = prepare_net(build_net(config, data.num_classes), data.device, dtype)
     net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
     net = quantized(net, data, config)
@@ -324,11 +299,20 @@ def evaluate(
     channels_last = data.device.type == "cuda"
     example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
-        inference=tta_inference(net, config.tta_level, config.tta_untranslated_weight, example,
-                                config.eval_batch_size, channels_last),
-        seed=-1, metrics={**source.metrics, **measured}, history=source.history, precision=precision,
+        inference=tta_inference(
+            net,
+            config.tta_level,
+            config.tta_untranslated_weight,
+            example,
+            config.eval_batch_size,
+            channels_last,
+        ),
+        seed=-1,
+        metrics={**source.metrics, **measured},
+        history=source.history,
+        precision=precision,
         artifacts={"logits.npy": logits.half().cpu(), "labels.npy": data.test_labels.to(torch.int16).cpu()},
-    )  # fmt: skip
+    )
 
 
 # Fields that change only the final evaluation: configs that differ in them alone train the same
@@ -349,7 +333,7 @@ def training_shape(config: Airbench94Config) -> tuple[Any, ...]:
 
 def _exercise(
     config: Airbench94Config, net: nn.Module, device: torch.device, dtype: torch.dtype, channels_last: bool
-) -> Any:  # fmt: skip
+) -> Any:
     """A forward and backward pass of a training batch in each trainable state a run goes through
     (whitening bias trainable, then frozen; the whitening weights too where they unfreeze), so
     compilation happens before the timed region and never mid-run."""
@@ -370,11 +354,14 @@ def _exercise(
 
 # How a recipe built on this loop is registered (airbench95 reuses it with its own config).
 LOOP = {
-    "build_model": make_net, "total_steps": total_steps, "evaluate": evaluate, "shape": training_shape,
+    "build_model": make_net,
+    "total_steps": total_steps,
+    "evaluate": evaluate,
+    "shape": training_shape,
     "eval_fields": EVAL_FIELDS,
     # tta_accuracy first: the default objective and target, as in the reference's headline figure.
     "metrics": ["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
-}  # fmt: skip
+}
 
 
 @recipe(
@@ -418,27 +405,26 @@ def train(
         cutout=config.cutout,
     )
     if len(train_loader) == 0:
-        raise RunFailed(
-            f"batch_size {config.batch_size} exceeds the {data.train_size} training images"
-        )
+        raise RunFailed(f"batch_size {config.batch_size} exceeds the {data.train_size} training images")
     steps = total_steps(config, data.train_size)
     net = prepare_net(build_net(config, data.num_classes), device, dtype)
     forward: Any = net
     if config.compile:  # untimed: compiled once per worker and shape, every seed after reuses it
-        key = ("airbench94", type(config).__name__, training_shape(config), config.whiten_unfreeze_epoch is None,
-               str(device), dtype, data.num_classes)  # fmt: skip
-        net, forward = compiled(
-            net, key, _exercise(config, net, device, dtype, channels_last), device
+        key = (
+            "airbench94",
+            type(config).__name__,
+            training_shape(config),
+            config.whiten_unfreeze_epoch is None,
+            str(device),
+            dtype,
+            data.num_classes,
         )
+        net, forward = compiled(net, key, _exercise(config, net, device, dtype, channels_last), device)
     optimizer = make_optimizer(net, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_multiplier(step, steps, config)
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_multiplier(step, steps, config))
     timer = RegionTimer(device)
     test_labels = data.test_labels
-    test_images = data.normalize(
-        data.test_images, dtype, channels_last
-    )  # for the logging evaluation
+    test_images = data.normalize(data.test_images, dtype, channels_last)  # for the logging evaluation
     history: list[dict[str, Any]] = []
 
     # Timed: whitening init from the first images of the (normalized, unaugmented) training set.
@@ -490,9 +476,7 @@ def train(
         if on_epoch is not None:
             on_epoch(record)
 
-    trained = (
-        {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
-    )
+    trained = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
     net = quantized(net, data, config)  # untimed; the weights kept are the trained ones
     logits, tta_acc = final_evaluation(net, data, config, timer)
 
@@ -515,9 +499,7 @@ def train(
         seed=seed,
         metrics={
             "tta_accuracy": tta_acc,
-            "accuracy": accuracy(logits[0], test_labels)
-            if config.quant
-            else history[-1]["val_acc"],
+            "accuracy": accuracy(logits[0], test_labels) if config.quant else history[-1]["val_acc"],
             "train_time": timer["train"],
             "eval_time": timer["eval"],
             "total_time": timer["train"] + timer["eval"],

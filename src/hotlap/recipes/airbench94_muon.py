@@ -54,31 +54,23 @@ class Airbench94MuonConfig(RecipeConfig):
     """Every hyperparameter of airbench94_muon, with the reference's defaults."""
 
     # --- optimization
-    epochs: float = Field(
-        8.0, gt=0, le=1000, description="training epochs (25 steps each on CIFAR-10)"
-    )
+    epochs: float = Field(8.0, gt=0, le=1000, description="training epochs (25 steps each on CIFAR-10)")
     batch_size: int = Field(2000, ge=1, description="examples per optimizer step")
     muon_lr: float = Field(0.24, gt=0, description="Muon's lr for every conv filter")
     muon_momentum: float = Field(0.6, ge=0, lt=1, description="Muon's Nesterov momentum")
     muon_steps: int = Field(3, ge=1, le=10, description="Newton-Schulz iterations per update")
-    bias_lr: float = Field(
-        0.053, gt=0, description="SGD lr of the BatchNorm biases and the whitening bias"
-    )
+    bias_lr: float = Field(0.053, gt=0, description="SGD lr of the BatchNorm biases and the whitening bias")
     head_lr: float = Field(0.67, gt=0, description="SGD lr of the linear head")
     sgd_momentum: float = Field(0.85, ge=0, lt=1, description="Nesterov momentum of the SGD groups")
     weight_decay: float = Field(
         2e-6, ge=0, description="per example of the batch, divided by each SGD group's lr"
     )
-    label_smoothing: float = Field(
-        0.2, ge=0, lt=1, description="label smoothing of the summed loss"
-    )
+    label_smoothing: float = Field(0.2, ge=0, lt=1, description="label smoothing of the summed loss")
     # --- whitening layer
     whiten_bias_epochs: float = Field(
         3.0, ge=0, description="epochs the whitening bias trains (its lr decays to 0)"
     )
-    whiten_init_images: int = Field(
-        5000, ge=1, description="first N training images used for whitening init"
-    )
+    whiten_init_images: int = Field(5000, ge=1, description="first N training images used for whitening init")
     whiten_eps: float = Field(5e-4, ge=0, description="added to patch-covariance eigenvalues")
     # --- augmentation
     flip: Literal["alternating", "random", "none"] = Field(
@@ -106,9 +98,7 @@ class Airbench94MuonConfig(RecipeConfig):
     dtype: Literal["auto", "fp32", "fp16", "bf16"] = Field(
         "auto", description="auto: fp16 on CUDA, fp32 on CPU; BatchNorm always fp32"
     )
-    muon_dtype: Literal["bf16", "fp32"] = Field(
-        "bf16", description="dtype of the Newton-Schulz iterations"
-    )
+    muon_dtype: Literal["bf16", "fp32"] = Field("bf16", description="dtype of the Newton-Schulz iterations")
     compile: bool = Field(
         False,
         description="torch.compile the training network (max-autotune on CUDA), once per worker and shape",
@@ -118,8 +108,7 @@ class Airbench94MuonConfig(RecipeConfig):
 
     def block_widths(self) -> tuple[int, int, int]:
         return tuple(  # type: ignore[return-value]
-            max(1, round(self.width * w))
-            for w in (self.block1_width, self.block2_width, self.block3_width)
+            max(1, round(self.width * w)) for w in (self.block1_width, self.block2_width, self.block3_width)
         )
 
 
@@ -179,8 +168,14 @@ def make_optimizers(net: MuonNet, config: Airbench94MuonConfig) -> tuple[torch.o
         {"params": [net.head.weight], "lr": config.head_lr, "weight_decay": wd / config.head_lr},
     ]
     sgd = torch.optim.SGD(groups, momentum=config.sgd_momentum, nesterov=True)
-    muon = Muon(filters, lr=config.muon_lr, momentum=config.muon_momentum, nesterov=True,
-                steps=config.muon_steps, dtype=DTYPES[config.muon_dtype])  # fmt: skip
+    muon = Muon(
+        filters,
+        lr=config.muon_lr,
+        momentum=config.muon_momentum,
+        nesterov=True,
+        steps=config.muon_steps,
+        dtype=DTYPES[config.muon_dtype],
+    )
     for optimizer in (sgd, muon):
         for group in optimizer.param_groups:
             group["initial_lr"] = group["lr"]
@@ -193,9 +188,7 @@ def set_lrs(sgd: torch.optim.SGD, muon: Muon, step: int, total: int, bias_steps:
     for optimizer in (sgd, muon):
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"] * decay
-    sgd.param_groups[0]["lr"] = sgd.param_groups[0]["initial_lr"] * max(
-        0.0, 1 - step / max(1, bias_steps)
-    )
+    sgd.param_groups[0]["lr"] = sgd.param_groups[0]["initial_lr"] * max(0.0, 1 - step / max(1, bias_steps))
 
 
 # =============================================================================================
@@ -225,21 +218,31 @@ def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
     eval_fields=EVAL_FIELDS,
 )
 def train(
-    config: Airbench94MuonConfig, data: DeviceData, seed: int, *, on_epoch: EpochCallback | None = None,
+    config: Airbench94MuonConfig,
+    data: DeviceData,
+    seed: int,
+    *,
+    on_epoch: EpochCallback | None = None,
     keep_weights: bool = True,
-) -> RunResult:  # fmt: skip
+) -> RunResult:
     """Train one seed of airbench94_muon on device-resident data and evaluate it with TTA."""
     device = data.device
     dtype = resolve_dtype(config, device)  # type: ignore[arg-type]
     channels_last = device.type == "cuda"
     torch.manual_seed(seed)
     generator = make_generator(seed, device)
-    loader = DeviceLoader(data, train=True, batch_size=config.batch_size, generator=generator, dtype=dtype,
-                          channels_last=channels_last, flip=config.flip, translate=config.translate)  # fmt: skip
+    loader = DeviceLoader(
+        data,
+        train=True,
+        batch_size=config.batch_size,
+        generator=generator,
+        dtype=dtype,
+        channels_last=channels_last,
+        flip=config.flip,
+        translate=config.translate,
+    )
     if len(loader) == 0:
-        raise RunFailed(
-            f"batch_size {config.batch_size} exceeds the {data.train_size} training images"
-        )
+        raise RunFailed(f"batch_size {config.batch_size} exceeds the {data.train_size} training images")
     steps = total_steps(config, data.train_size)
     bias_steps = math.ceil(config.whiten_bias_epochs * len(loader))
     net = prepare_net(make_net(config, data.num_classes), device, dtype)
@@ -288,18 +291,21 @@ def train(
         if not math.isfinite(train_loss):
             raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
         plain = predict_views(net, test_images, 0, config.eval_batch_size)[0]
-        record = {"epoch": epoch + 1, "steps": step, "train_loss": train_loss,
-                  "train_acc": accuracy(outputs.detach().float(), labels), "val_acc": accuracy(plain, data.test_labels),
-                  "train_time": timer["train"]}  # fmt: skip
+        record = {
+            "epoch": epoch + 1,
+            "steps": step,
+            "train_loss": train_loss,
+            "train_acc": accuracy(outputs.detach().float(), labels),
+            "val_acc": accuracy(plain, data.test_labels),
+            "train_time": timer["train"],
+        }
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
         if step >= steps:
             break
 
-    trained = (
-        {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
-    )
+    trained = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
     net = quantized(net, data, config)  # type: ignore[arg-type]  (untimed; the weights kept are the trained ones)
     logits, tta_acc = final_evaluation(net, data, config, timer)  # type: ignore[arg-type]  (timed, as airbench94's)
     artifacts: dict[str, Any] = {
@@ -311,10 +317,23 @@ def train(
     plain = accuracy(logits[0], data.test_labels) if config.quant else history[-1]["val_acc"]
     example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
-        inference=tta_inference(net, config.tta_level, config.tta_untranslated_weight, example,
-                                config.eval_batch_size, channels_last),
+        inference=tta_inference(
+            net,
+            config.tta_level,
+            config.tta_untranslated_weight,
+            example,
+            config.eval_batch_size,
+            channels_last,
+        ),
         seed=seed,
-        metrics={"tta_accuracy": tta_acc, "accuracy": plain, "train_time": timer["train"],
-                 "eval_time": timer["eval"], "total_time": timer["train"] + timer["eval"]},
-        history=history, precision={v: k for k, v in DTYPES.items()}[dtype], artifacts=artifacts,
-    )  # fmt: skip
+        metrics={
+            "tta_accuracy": tta_acc,
+            "accuracy": plain,
+            "train_time": timer["train"],
+            "eval_time": timer["eval"],
+            "total_time": timer["train"] + timer["eval"],
+        },
+        history=history,
+        precision={v: k for k, v in DTYPES.items()}[dtype],
+        artifacts=artifacts,
+    )

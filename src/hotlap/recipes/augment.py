@@ -21,9 +21,15 @@ def _uniform(
 
 
 def color_jitter(
-    images: torch.Tensor, mean: Sequence[float], std: Sequence[float], *, brightness: float,
-    contrast: float, saturation: float, generator: torch.Generator,
-) -> torch.Tensor:  # fmt: skip
+    images: torch.Tensor,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    brightness: float,
+    contrast: float,
+    saturation: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """torchvision's ColorJitter without hue, a factor per image and property drawn from
     [1 - s, 1 + s], applied in pixel space ([0, 1]) in its order (brightness, contrast,
     saturation), clamped to [0, 1], and normalized back."""
@@ -33,9 +39,7 @@ def color_jitter(
     x = images.float() * s + m
     gray_weights = torch.tensor((0.299, 0.587, 0.114), device=device).view(1, 3, 1, 1)
     if brightness > 0:
-        x = (
-            x * _uniform(n, 1 - brightness, 1 + brightness, generator, device).view(-1, 1, 1, 1)
-        ).clamp(0, 1)
+        x = (x * _uniform(n, 1 - brightness, 1 + brightness, generator, device).view(-1, 1, 1, 1)).clamp(0, 1)
     if contrast > 0:
         factor = _uniform(n, 1 - contrast, 1 + contrast, generator, device).view(-1, 1, 1, 1)
         gray_mean = (x * gray_weights).sum(1, keepdim=True).mean((2, 3), keepdim=True)
@@ -48,9 +52,13 @@ def color_jitter(
 
 
 def random_erasing(
-    images: torch.Tensor, *, p: float, generator: torch.Generator,
-    scale: tuple[float, float] = (0.02, 0.33), ratio: tuple[float, float] = (0.3, 3.3),
-) -> torch.Tensor:  # fmt: skip
+    images: torch.Tensor,
+    *,
+    p: float,
+    generator: torch.Generator,
+    scale: tuple[float, float] = (0.02, 0.33),
+    ratio: tuple[float, float] = (0.3, 3.3),
+) -> torch.Tensor:
     """torchvision's RandomErasing (value 0: the mean colour after normalization) per image: with
     probability p, a rectangle of area scale x the image and aspect ratio in `ratio` (log-uniform)."""
     n, _, height, width = images.shape
@@ -72,9 +80,13 @@ def random_erasing(
 
 
 def random_resized_crop(
-    images: torch.Tensor, size: int, *, scale: tuple[float, float], generator: torch.Generator,
+    images: torch.Tensor,
+    size: int,
+    *,
+    scale: tuple[float, float],
+    generator: torch.Generator,
     ratio: tuple[float, float] = (3 / 4, 4 / 3),
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """torchvision's RandomResizedCrop per image in one batched call (torchvision.ops.roi_align,
     bilinear): a box of area scale x the image and aspect ratio in `ratio` (log-uniform), resized
     to size x size."""
@@ -88,9 +100,7 @@ def random_resized_crop(
     h = torch.sqrt(area / aspect).clamp(1, height)
     left = torch.rand(n, generator=generator, device=device) * (width - w)
     top = torch.rand(n, generator=generator, device=device) * (height - h)
-    boxes = torch.stack(
-        [torch.arange(n, device=device, dtype=left.dtype), left, top, left + w, top + h], 1
-    )
+    boxes = torch.stack([torch.arange(n, device=device, dtype=left.dtype), left, top, left + w, top + h], 1)
     out = roi_align(
         images.float(), boxes, output_size=size, spatial_scale=1.0, sampling_ratio=2, aligned=True
     )
@@ -102,14 +112,14 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
     for a network pretrained at another resolution."""
     if images.shape[-1] == size and images.shape[-2] == size:
         return images
-    return F.interpolate(
-        images.float(), size=(size, size), mode="bilinear", align_corners=False
-    ).to(images.dtype)
+    return F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False).to(
+        images.dtype
+    )
 
 
 def mix(
     images: torch.Tensor, labels: torch.Tensor, num_classes: int, *, mixup_alpha: float, cutmix_alpha: float
-) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+) -> tuple[torch.Tensor, torch.Tensor]:
     """torchvision.transforms.v2's MixUp and CutMix (one chosen at random per batch where both
     alphas are set): the images mixed and the labels as soft targets (rows summing to 1)."""
     from torchvision.transforms import v2

@@ -112,9 +112,7 @@ class SourceRun:
         try:
             return load_weights(self.directory / "model.pt")  # type: ignore[no-any-return]
         except ValueError as exc:
-            raise RunFailed(
-                f"the source run's weights ({self.directory / 'model.pt'}): {exc}"
-            ) from None
+            raise RunFailed(f"the source run's weights ({self.directory / 'model.pt'}): {exc}") from None
 
     def array(self, name: str) -> Any:
         """A stored `.npy` artifact as a numpy array (pickled objects refused)."""
@@ -271,16 +269,27 @@ def recipe(
             raise ValueError(f"recipe {name!r} declares no metric")
         unknown = set(eval_fields) - set(config.model_fields)
         if unknown:
-            raise ValueError(
-                f"recipe {name!r}: eval_fields {sorted(unknown)} are not config fields"
-            )
+            raise ValueError(f"recipe {name!r}: eval_fields {sorted(unknown)} are not config fields")
         if eval_fields and evaluate is None:
             raise ValueError(f"recipe {name!r}: eval_fields need an evaluate function")
         _REGISTRY[name] = Recipe(
-            name, config, train, build_model, total_steps, summary, declared, dict(smoke or {}),
-            evaluate, shape, frozenset(eval_fields), uses_data, declare_metrics, check_keys, check,
+            name,
+            config,
+            train,
+            build_model,
+            total_steps,
+            summary,
+            declared,
+            dict(smoke or {}),
+            evaluate,
+            shape,
+            frozenset(eval_fields),
+            uses_data,
+            declare_metrics,
+            check_keys,
+            check,
             warmup,
-        )  # fmt: skip
+        )
         return train
 
     return decorate

@@ -13,9 +13,7 @@ from __future__ import annotations
 __all__ = ["decoupled_sgd"]
 
 
-def decoupled_sgd(
-    lr: float, weight_decay: float, momentum: float, batch_size: int
-) -> tuple[float, float]:
+def decoupled_sgd(lr: float, weight_decay: float, momentum: float, batch_size: int) -> tuple[float, float]:
     """(torch lr, total decay): a group with lr multiplier k gets lr k * lr and weight_decay
     total / (k * lr)."""
     scale = 1024 * (1 + 1 / (1 - momentum))

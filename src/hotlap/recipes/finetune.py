@@ -41,10 +41,15 @@ def parameter_groups(
         if param.requires_grad:
             grouped[_group_of(name)].append(param)
     return [
-        {"params": params, "lr": lr * float(multipliers.get(name, 1.0)), "weight_decay": weight_decay,
-         "name": name}
-        for name, params in grouped.items() if params
-    ]  # fmt: skip
+        {
+            "params": params,
+            "lr": lr * float(multipliers.get(name, 1.0)),
+            "weight_decay": weight_decay,
+            "name": name,
+        }
+        for name, params in grouped.items()
+        if params
+    ]
 
 
 def _cached_weights() -> list[Path]:
@@ -90,7 +95,8 @@ def load_pretrained(model: nn.Module, path: str | Path) -> None:
             raise ConfigError(
                 f"pretrained: {path}: {key} has shape {tuple(found[key].shape)}, this model "
                 f"expects {tuple(tensor.shape)} (stem=cifar replaces conv1: use stem=imagenet with "
-                "ImageNet weights)" if key.startswith("conv1") else
-                f"pretrained: {path}: {key} has shape {tuple(found[key].shape)}, this model expects {tuple(tensor.shape)}"
-            )  # fmt: skip
+                "ImageNet weights)"
+                if key.startswith("conv1")
+                else f"pretrained: {path}: {key} has shape {tuple(found[key].shape)}, this model expects {tuple(tensor.shape)}"
+            )
     model.load_state_dict(found, strict=False)

@@ -10,9 +10,16 @@ import torch
 from torch import nn
 
 __all__ = [
-    "DTYPES", "WHITEN_KERNEL", "WHITEN_WIDTH", "BatchNorm", "Conv", "ConvGroup", "Scale",
-    "prepare_net", "resolve_dtype",
-]  # fmt: skip
+    "DTYPES",
+    "WHITEN_KERNEL",
+    "WHITEN_WIDTH",
+    "BatchNorm",
+    "Conv",
+    "ConvGroup",
+    "Scale",
+    "prepare_net",
+    "resolve_dtype",
+]
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -106,9 +106,15 @@ def run_program(
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         begin = time.perf_counter()
         process = subprocess.Popen(
-            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=err, start_new_session=True, preexec_fn=_die_with_parent(),
-        )  # fmt: skip
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),
+        )
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         threads = [
             threading.Thread(target=_pump, args=(process.stdout, out, events), daemon=True),

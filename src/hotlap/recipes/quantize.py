@@ -40,9 +40,20 @@ from hotlap.config import flatten
 from hotlap.errors import ConfigError
 
 __all__ = [
-    "ATTRIBUTES", "CALIBRATION_IMAGES", "FULL", "BitWidths", "LayerFormat", "bit_widths", "check_quant",
-    "fake_quantize", "layer_formats", "normalize_quant", "quant_field", "quantize_network", "quantized_copy",
-]  # fmt: skip
+    "ATTRIBUTES",
+    "CALIBRATION_IMAGES",
+    "FULL",
+    "BitWidths",
+    "LayerFormat",
+    "bit_widths",
+    "check_quant",
+    "fake_quantize",
+    "layer_formats",
+    "normalize_quant",
+    "quant_field",
+    "quantize_network",
+    "quantized_copy",
+]
 
 FULL = 32  # a width at which a tensor stays as stored
 MIN_BITS = 2
@@ -114,9 +125,10 @@ def quant_field() -> Any:
     from pydantic import Field
 
     return Field(
-        {}, description="post-training fake quantization per layer, SELECTOR.ATTRIBUTE: value "
+        {},
+        description="post-training fake quantization per layer, SELECTOR.ATTRIBUTE: value "
         "(hotlap.recipes.quantize); {}: full precision",
-    )  # fmt: skip
+    )
 
 
 def quant_check() -> Any:
@@ -145,9 +157,10 @@ def quantized_copy(
 
 def _quantizable(net: nn.Module) -> dict[str, nn.Module]:
     return {
-        name: module for name, module in net.named_modules()
+        name: module
+        for name, module in net.named_modules()
         if name and isinstance(module, tuple(TYPES.values()))
-    }  # fmt: skip
+    }
 
 
 def _type_of(module: nn.Module) -> str:
@@ -172,8 +185,10 @@ def layer_formats(net: nn.Module, quant: Mapping[str, Any]) -> dict[str, LayerFo
     formats = {}
     for name, module in layers.items():
         entries = {
-            **by_selector.get(ALL, {}), **by_selector.get(_type_of(module), {}), **by_selector.get(name, {}),
-        }  # fmt: skip
+            **by_selector.get(ALL, {}),
+            **by_selector.get(_type_of(module), {}),
+            **by_selector.get(name, {}),
+        }
         formats[name] = LayerFormat(**entries)
     return formats
 
@@ -185,9 +200,14 @@ def check_quant(net: nn.Module, quant: Mapping[str, Any]) -> None:
 
 
 def fake_quantize(
-    x: torch.Tensor, bits: int, frac: int, fmt: str, *, axis: int | None = None,
+    x: torch.Tensor,
+    bits: int,
+    frac: int,
+    fmt: str,
+    *,
+    axis: int | None = None,
     scale: float | None = None,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """`x` rounded to the format's grid and clipped to its range, in `x`'s dtype. Fixed point:
     steps of 2^-frac, [-2^(bits-1), 2^(bits-1) - 1] steps. Integer: symmetric, [-(2^(bits-1) - 1),
     2^(bits-1) - 1] steps of largest |x| / (2^(bits-1) - 1) (`scale` given: that step), per slice
@@ -240,9 +260,11 @@ def _calibrate(
 
 @torch.no_grad()
 def quantize_network(
-    net: nn.Module, quant: Mapping[str, Any], calibration: Callable[[], torch.Tensor] | None = None,
+    net: nn.Module,
+    quant: Mapping[str, Any],
+    calibration: Callable[[], torch.Tensor] | None = None,
     batch_size: int = 256,
-) -> dict[str, LayerFormat]:  # fmt: skip
+) -> dict[str, LayerFormat]:
     """Quantize `net` in place: each layer's weights and bias rounded to its format, and a hook
     that rounds its input on every forward pass. `calibration()` gives the normalized training
     images integer inputs take their scales from (needed only where a layer has one). Returns each
@@ -263,9 +285,7 @@ def quantize_network(
             axis = 0 if fmt.format == "int_channel" else None
             per_tensor = "int" if fmt.format == "int_channel" else fmt.format
             frac = fmt.frac("weight")
-            module.weight.copy_(
-                fake_quantize(module.weight, fmt.weight_bits, frac, fmt.format, axis=axis)
-            )
+            module.weight.copy_(fake_quantize(module.weight, fmt.weight_bits, frac, fmt.format, axis=axis))
             if getattr(module, "bias", None) is not None:
                 module.bias.copy_(fake_quantize(module.bias, fmt.weight_bits, frac, per_tensor))
         if fmt.act_bits < FULL:
@@ -274,8 +294,14 @@ def quantize_network(
             high = 2 ** (bits - 1) - 1
             scale = largest[name] / high if largest.get(name) else 1.0
 
-            def round_input(module: nn.Module, args: tuple[Any, ...], bits: int = bits, frac: int = frac,
-                            kind: str = kind, scale: float = scale) -> tuple[Any, ...]:  # fmt: skip
+            def round_input(
+                module: nn.Module,
+                args: tuple[Any, ...],
+                bits: int = bits,
+                frac: int = frac,
+                kind: str = kind,
+                scale: float = scale,
+            ) -> tuple[Any, ...]:
                 return (fake_quantize(args[0], bits, frac, kind, scale=scale), *args[1:])
 
             module.register_forward_pre_hook(round_input)
@@ -296,9 +322,10 @@ class BitWidths:
 
     def metrics(self) -> dict[str, float]:
         return {
-            "avg_bits": self.avg_bits, "memory_density": self.memory_density,
+            "avg_bits": self.avg_bits,
+            "memory_density": self.memory_density,
             "quantized_bytes": self.quantized_bytes,
-        }  # fmt: skip
+        }
 
 
 def bit_widths(net: nn.Module, quant: Mapping[str, Any]) -> BitWidths:

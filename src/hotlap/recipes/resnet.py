@@ -161,9 +161,7 @@ class ResnetConfig(RecipeConfig):
         if any(e < 1 or b < 1 for e, b in self.batch_schedule.items()):
             raise ValueError("batch_schedule: epochs and batch sizes are at least 1")
         if self.val_size == 0 and (self.scheduler == "plateau" or self.early_stopping is not None):
-            raise ValueError(
-                "plateau and early_stopping read the validation accuracy: give val_size > 0"
-            )
+            raise ValueError("plateau and early_stopping read the validation accuracy: give val_size > 0")
         if self.pretrained is not None and self.stem == "cifar":
             raise ValueError("pretrained weights come with the imagenet stem: set stem=imagenet")
         return self
@@ -203,9 +201,7 @@ def make_net(config: ResnetConfig, num_classes: int = 10) -> nn.Module:
 
     model = getattr(torchvision.models, config.model)(num_classes=num_classes)
     if config.stem == "cifar":
-        model.conv1 = nn.Conv2d(
-            3, model.conv1.out_channels, kernel_size=3, stride=1, padding=1, bias=False
-        )
+        model.conv1 = nn.Conv2d(3, model.conv1.out_channels, kernel_size=3, stride=1, padding=1, bias=False)
         model.maxpool = nn.Identity()
     return model
 
@@ -228,16 +224,12 @@ def _check_pretrained(path: str, stamp: tuple[int, int] | None, model: str) -> N
 def check(config: ResnetConfig, num_classes: int, train_size: int) -> None:
     """Before anything runs: the pretrained file exists and fits, and the validation split leaves
     images to train on (a one-line ConfigError)."""
-    if (
-        config.pretrained is not None
-    ):  # once per file and model: a spec checks every value it sweeps
+    if config.pretrained is not None:  # once per file and model: a spec checks every value it sweeps
         path = Path(config.pretrained).expanduser()
         stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
         _check_pretrained(str(path), stamp, config.model)
     if config.val_size >= train_size:
-        raise ConfigError(
-            f"val_size {config.val_size} holds out all of the {train_size} training images"
-        )
+        raise ConfigError(f"val_size {config.val_size} holds out all of the {train_size} training images")
 
 
 # =============================================================================================
@@ -253,38 +245,35 @@ def make_optimizer(net: nn.Module, config: ResnetConfig) -> torch.optim.Optimize
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
 
 
-def make_schedule(
-    optimizer: torch.optim.Optimizer, config: ResnetConfig, steps_per_epoch: int
-) -> LrSchedule:
+def make_schedule(optimizer: torch.optim.Optimizer, config: ResnetConfig, steps_per_epoch: int) -> LrSchedule:
     name: SchedulerName = config.scheduler
     return LrSchedule(
-        optimizer, name, epochs=config.epochs, steps_per_epoch=steps_per_epoch, gamma=config.gamma,
-        step_size=config.step_size, milestones=config.milestones, plateau_factor=config.plateau_factor,
-        plateau_patience=config.plateau_patience, warmup_epochs=config.warmup_epochs,
+        optimizer,
+        name,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        gamma=config.gamma,
+        step_size=config.step_size,
+        milestones=config.milestones,
+        plateau_factor=config.plateau_factor,
+        plateau_patience=config.plateau_patience,
+        warmup_epochs=config.warmup_epochs,
         warmup_start=config.warmup_start,
-    )  # fmt: skip
+    )
 
 
-def split_validation(
-    data: DeviceData, config: ResnetConfig
-) -> tuple[DeviceData, torch.Tensor, torch.Tensor]:
+def split_validation(data: DeviceData, config: ResnetConfig) -> tuple[DeviceData, torch.Tensor, torch.Tensor]:
     """(the data with `val_size` training images held out, their images, their labels): a fixed
     random subset per `val_seed`, the same for every seed of a study; the test set untouched."""
     if config.val_size == 0:
         empty = data.train_images[:0]
         return data, empty, data.train_labels[:0]
     if config.val_size >= data.train_size:
-        raise RunFailed(
-            f"val_size {config.val_size} leaves none of the {data.train_size} training images"
-        )
-    order = torch.randperm(
-        data.train_size, generator=torch.Generator().manual_seed(config.val_seed)
-    )
+        raise RunFailed(f"val_size {config.val_size} leaves none of the {data.train_size} training images")
+    order = torch.randperm(data.train_size, generator=torch.Generator().manual_seed(config.val_seed))
     order = order.to(data.device)
     held, kept = order[: config.val_size], order[config.val_size :]
-    train = replace(
-        data, train_images=data.train_images[kept], train_labels=data.train_labels[kept]
-    )
+    train = replace(data, train_images=data.train_images[kept], train_labels=data.train_labels[kept])
     return train, data.train_images[held], data.train_labels[held]
 
 
@@ -303,17 +292,18 @@ def total_steps(config: ResnetConfig, train_size: int) -> int:
 
 
 def augment(
-    x: torch.Tensor, config: ResnetConfig, mean: tuple[float, ...], std: tuple[float, ...],
+    x: torch.Tensor,
+    config: ResnetConfig,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
     generator: torch.Generator,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     if config.color_jitter > 0:
         s = config.color_jitter
         x = color_jitter(x, mean, std, brightness=s, contrast=s, saturation=s, generator=generator)
     size = config.input_size()
     if config.random_resized_crop is not None:
-        x = random_resized_crop(
-            x, size, scale=(config.random_resized_crop, 1.0), generator=generator
-        )
+        x = random_resized_crop(x, size, scale=(config.random_resized_crop, 1.0), generator=generator)
     else:
         x = resize(x, size)
     if config.random_erasing > 0:
@@ -337,8 +327,13 @@ def host_rss() -> int:
 # =============================================================================================
 
 TOP5 = Metric("top5_accuracy", "", "maximize", "fraction", description="test top-5 accuracy")
-VAL = Metric("val_accuracy", "", "maximize", "fraction",
-             description="validation accuracy (held-out training images) of the final network")  # fmt: skip
+VAL = Metric(
+    "val_accuracy",
+    "",
+    "maximize",
+    "fraction",
+    description="validation accuracy (held-out training images) of the final network",
+)
 
 
 def shape_of(config: ResnetConfig) -> tuple[Any, ...]:
@@ -356,14 +351,25 @@ def shape_of(config: ResnetConfig) -> tuple[Any, ...]:
 
 def warmup_config(config: ResnetConfig) -> ResnetConfig:
     """The executor's untimed warmup: one epoch is enough for cuDNN's autotuning."""
-    return config.model_copy(update={"epochs": 1, "early_stopping": None, "warmup_epochs": 0,
-                                     "batch_schedule": {}, "scheduler": "none"})  # fmt: skip
+    return config.model_copy(
+        update={
+            "epochs": 1,
+            "early_stopping": None,
+            "warmup_epochs": 0,
+            "batch_schedule": {},
+            "scheduler": "none",
+        }
+    )
 
 
 def train(
-    config: ResnetConfig, data: DeviceData, seed: int, *, on_epoch: EpochCallback | None = None,
+    config: ResnetConfig,
+    data: DeviceData,
+    seed: int,
+    *,
+    on_epoch: EpochCallback | None = None,
     keep_weights: bool = True,
-) -> RunResult:  # fmt: skip
+) -> RunResult:
     """Train one seed on device-resident data; validate every epoch; test once at the end."""
     device = data.device
     amp_dtype, needs_scaler = resolve_amp(config, device)
@@ -396,8 +402,16 @@ def train(
     scaler = torch.amp.GradScaler(device.type) if needs_scaler else None
 
     def loader(batch: int) -> DeviceLoader:
-        return DeviceLoader(train_data, train=True, batch_size=batch, generator=generator, channels_last=channels_last,
-                            flip="random" if config.flip else "none", translate=config.crop_padding, pad="black")  # fmt: skip
+        return DeviceLoader(
+            train_data,
+            train=True,
+            batch_size=batch,
+            generator=generator,
+            channels_last=channels_last,
+            flip="random" if config.flip else "none",
+            translate=config.crop_padding,
+            pad="black",
+        )
 
     batch = config.batch_at(0)
     train_loader = loader(batch)
@@ -405,9 +419,7 @@ def train(
         raise RunFailed(f"batch_size {batch} exceeds the {train_data.train_size} training images")
     schedule = make_schedule(optimizer, config, len(train_loader))
     timer = RegionTimer(device)
-    if (
-        device.type == "cuda"
-    ):  # the history's peak_memory is the run's so far (as hotlap.costs reads it)
+    if device.type == "cuda":  # the history's peak_memory is the run's so far (as hotlap.costs reads it)
         torch.cuda.reset_peak_memory_stats(device)
     history: list[dict[str, Any]] = []
     best: tuple[float, dict[str, torch.Tensor]] | None = None
@@ -428,13 +440,16 @@ def train(
             seen, correct, loss_sum = 0, 0.0, 0.0
             for inputs, labels in train_loader:
                 x = augment(inputs, config, mean, std, generator)
-                x, targets = mix(x, labels, data.num_classes, mixup_alpha=config.mixup_alpha,
-                                 cutmix_alpha=config.cutmix_alpha)  # fmt: skip
+                x, targets = mix(
+                    x,
+                    labels,
+                    data.num_classes,
+                    mixup_alpha=config.mixup_alpha,
+                    cutmix_alpha=config.cutmix_alpha,
+                )
                 with amp(device, amp_dtype):
                     outputs = forward(x)
-                    loss = F.cross_entropy(
-                        outputs.float(), targets, label_smoothing=config.label_smoothing
-                    )
+                    loss = F.cross_entropy(outputs.float(), targets, label_smoothing=config.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(loss).backward()
@@ -459,15 +474,24 @@ def train(
         # Untimed: validation on the held-out training images (never the test set).
         val_acc = None
         if len(val_labels):
-            val_acc = top_k(predict(net, val_images, train_data, config, amp_dtype, train_data.normalize, channels_last),
-                            val_labels, 1)  # fmt: skip
+            val_acc = top_k(
+                predict(net, val_images, train_data, config, amp_dtype, train_data.normalize, channels_last),
+                val_labels,
+                1,
+            )
         schedule.epoch_end(val_acc)
         record = {
-            "epoch": epoch + 1, "train_loss": train_loss, "train_acc": float(correct) / max(seen, 1),
-            "val_acc": val_acc, "lr": lr_at_start, "batch_size": batch, "epoch_time": epoch_time,
-            "train_time": timer["train"], "host_rss": host_rss(),
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "train_acc": float(correct) / max(seen, 1),
+            "val_acc": val_acc,
+            "lr": lr_at_start,
+            "batch_size": batch,
+            "epoch_time": epoch_time,
+            "train_time": timer["train"],
+            "host_rss": host_rss(),
             "peak_memory": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
-        }  # fmt: skip
+        }
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
@@ -490,8 +514,14 @@ def train(
     logits, metrics = final.evaluate(net, timer)
     artifacts.update(final.artifacts(logits))
     metrics.update({"train_time": timer["train"], "total_time": timer["train"] + timer["eval"]})
-    return RunResult(seed=seed, metrics=metrics, history=history, precision=final.precision, artifacts=artifacts,
-                     inference=final.inference(net))  # fmt: skip
+    return RunResult(
+        seed=seed,
+        metrics=metrics,
+        history=history,
+        precision=final.precision,
+        artifacts=artifacts,
+        inference=final.inference(net),
+    )
 
 
 # =============================================================================================
@@ -499,9 +529,7 @@ def train(
 # =============================================================================================
 
 
-def evaluate(
-    config: ResnetConfig, data: DeviceData, source: SourceRun, *, warmup: bool = True
-) -> RunResult:
+def evaluate(config: ResnetConfig, data: DeviceData, source: SourceRun, *, warmup: bool = True) -> RunResult:
     """Evaluate `config` on the network `source` trained (configs that differ only in EVAL_FIELDS
     share it): from its weights, quantized where the config says, timed like a training run's
     final evaluation (after one untimed pass where `warmup`). Training metrics and times are the
@@ -512,9 +540,7 @@ def evaluate(
     train_data, val_images, val_labels = split_validation(data, config)
     if config.stem == "imagenet":
         train_data = replace(train_data, mean=IMAGENET_MEAN, std=IMAGENET_STD)
-    net = make_net(config, data.num_classes).to(
-        device
-    )  # a pretrained run's weights are all in its state
+    net = make_net(config, data.num_classes).to(device)  # a pretrained run's weights are all in its state
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
@@ -527,8 +553,14 @@ def evaluate(
     metrics = {**source.metrics, **measured}
     if "train_time" in source.metrics:
         metrics["total_time"] = source.metrics["train_time"] + timer["eval"]
-    return RunResult(seed=-1, metrics=metrics, history=source.history, precision=final.precision,
-                     artifacts=final.artifacts(logits), inference=final.inference(net))  # fmt: skip
+    return RunResult(
+        seed=-1,
+        metrics=metrics,
+        history=source.history,
+        precision=final.precision,
+        artifacts=final.artifacts(logits),
+        inference=final.inference(net),
+    )
 
 
 # Fields that change only the final evaluation: configs that differ in them alone train the same

@@ -30,16 +30,23 @@ def amp(device: torch.device, dtype: torch.dtype | None) -> Any:
 
 
 def predict(
-    net: nn.Module, images: torch.Tensor, data: DeviceData, config: Any, dtype: torch.dtype | None,
-    normalize: Any, channels_last: bool,
-) -> torch.Tensor:  # fmt: skip
+    net: nn.Module,
+    images: torch.Tensor,
+    data: DeviceData,
+    config: Any,
+    dtype: torch.dtype | None,
+    normalize: Any,
+    channels_last: bool,
+) -> torch.Tensor:
     """Logits of uint8 images, batch by batch, in eval mode (resized for the imagenet stem)."""
     net.eval()
     out = []
     with torch.no_grad(), amp(data.device, dtype):
         for start in range(0, len(images), config.eval_batch_size):
-            x = resize(normalize(images[start : start + config.eval_batch_size], torch.float32, channels_last),
-                       config.input_size())  # fmt: skip
+            x = resize(
+                normalize(images[start : start + config.eval_batch_size], torch.float32, channels_last),
+                config.input_size(),
+            )
             out.append(net(x).float())
     return torch.cat(out) if out else torch.empty(0, data.num_classes, device=data.device)
 
@@ -65,24 +72,34 @@ class Final:
 
     @property
     def precision(self) -> str:
-        return (
-            "fp32" if self.amp_dtype is None else {v: k for k, v in DTYPES.items()}[self.amp_dtype]
-        )
+        return "fp32" if self.amp_dtype is None else {v: k for k, v in DTYPES.items()}[self.amp_dtype]
 
     def predict(self, net: nn.Module, images: torch.Tensor) -> torch.Tensor:
-        return predict(net, images, self.train_data, self.config, self.amp_dtype, self.train_data.normalize,
-                       self.channels_last)  # fmt: skip
+        return predict(
+            net,
+            images,
+            self.train_data,
+            self.config,
+            self.amp_dtype,
+            self.train_data.normalize,
+            self.channels_last,
+        )
 
     def quantized(self, net: nn.Module) -> nn.Module:
         """Untimed: the config's post-training quantization of a copy (integer inputs calibrated on
         the first training images), or the network itself."""
         size = self.config.input_size()
         return quantized_copy(
-            net, self.config.quant,
-            lambda: resize(self.train_data.normalize(self.train_data.train_images[:CALIBRATION_IMAGES],
-                                                     torch.float32, self.channels_last), size),
+            net,
+            self.config.quant,
+            lambda: resize(
+                self.train_data.normalize(
+                    self.train_data.train_images[:CALIBRATION_IMAGES], torch.float32, self.channels_last
+                ),
+                size,
+            ),
             self.config.eval_batch_size,
-        )  # fmt: skip
+        )
 
     def evaluate(self, net: nn.Module, timer: RegionTimer) -> tuple[torch.Tensor, dict[str, float]]:
         """The test set's logits (timed: `eval`), top-1 and top-5 accuracy, and the validation
@@ -112,7 +129,5 @@ class Final:
             with amp(device, amp_dtype):
                 return net(resize(batch, size)).float()
 
-        example = self.train_data.normalize(
-            self.data.test_images[:1], torch.float32, self.channels_last
-        )
+        example = self.train_data.normalize(self.data.test_images[:1], torch.float32, self.channels_last)
         return Inference(infer, example, self.config.eval_batch_size, self.channels_last)

@@ -32,9 +32,15 @@ SchedulerName = Literal["none", "step", "multistep", "plateau", "cosine", "onecy
 
 
 def epoch_multiplier(
-    name: SchedulerName, epoch: int, epochs: int, *, gamma: float, step_size: int,
-    milestones: Sequence[int], warmup_epochs: int,
-) -> float:  # fmt: skip
+    name: SchedulerName,
+    epoch: int,
+    epochs: int,
+    *,
+    gamma: float,
+    step_size: int,
+    milestones: Sequence[int],
+    warmup_epochs: int,
+) -> float:
     """The lr multiplier of the closed-form schedules at `epoch` (0-based), before warmup."""
     if name == "step":
         return gamma ** (epoch // step_size)
@@ -49,11 +55,20 @@ def epoch_multiplier(
 
 class LrSchedule:
     def __init__(
-        self, optimizer: torch.optim.Optimizer, name: SchedulerName, *, epochs: int,
-        steps_per_epoch: int, gamma: float = 0.1, step_size: int = 30,
-        milestones: Sequence[int] = (), plateau_factor: float = 0.1, plateau_patience: int = 10,
-        warmup_epochs: int = 0, warmup_start: float = 0.1,
-    ) -> None:  # fmt: skip
+        self,
+        optimizer: torch.optim.Optimizer,
+        name: SchedulerName,
+        *,
+        epochs: int,
+        steps_per_epoch: int,
+        gamma: float = 0.1,
+        step_size: int = 30,
+        milestones: Sequence[int] = (),
+        plateau_factor: float = 0.1,
+        plateau_patience: int = 10,
+        warmup_epochs: int = 0,
+        warmup_start: float = 0.1,
+    ) -> None:
         self.optimizer = optimizer
         self.name = name
         self.epochs = epochs
@@ -90,8 +105,15 @@ class LrSchedule:
     def _apply(self) -> None:
         if self._onecycle is not None:
             return
-        multiplier = epoch_multiplier(self.name, self.epoch, self.epochs, gamma=self.gamma, step_size=self.step_size,
-                                      milestones=self.milestones, warmup_epochs=self.warmup_epochs)  # fmt: skip
+        multiplier = epoch_multiplier(
+            self.name,
+            self.epoch,
+            self.epochs,
+            gamma=self.gamma,
+            step_size=self.step_size,
+            milestones=self.milestones,
+            warmup_epochs=self.warmup_epochs,
+        )
         if self._plateau is not None:
             multiplier = self.plateau_scale
         for group, base in zip(self.optimizer.param_groups, self.base, strict=True):

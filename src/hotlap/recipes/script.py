@@ -120,9 +120,7 @@ class ScriptConfig(RecipeConfig):
 
     model_config = ConfigDict(extra="allow")
 
-    script: ScriptSettings = Field(
-        description="how to run the program: command, metrics, timeout, cwd, env"
-    )
+    script: ScriptSettings = Field(description="how to run the program: command, metrics, timeout, cwd, env")
 
     @model_validator(mode="after")
     def _own_keys(self) -> ScriptConfig:
@@ -132,9 +130,7 @@ class ScriptConfig(RecipeConfig):
             if key in RESERVED:
                 raise ValueError(f"config key {key!r} is reserved for the {{{key}}} placeholder")
             if value is not None and not isinstance(value, bool | int | float | str):
-                raise ValueError(
-                    f"{key}: a script's config values are scalars, not {type(value).__name__}"
-                )
+                raise ValueError(f"{key}: a script's config values are scalars, not {type(value).__name__}")
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{key}: {value} is not a finite number")
         return self
@@ -180,8 +176,15 @@ def declared_metrics(config: ScriptConfig) -> list[Metric]:
         description = full.description or f"reported by the program ({full.direction})"
         out.append(Metric(name, unit, direction, kind, description=description))  # type: ignore[arg-type]
     if "train_time" not in config.script.metrics:
-        out.append(Metric("train_time", "s", "minimize", "time",
-                          description="wall time of the program (it reports no train_time)"))  # fmt: skip
+        out.append(
+            Metric(
+                "train_time",
+                "s",
+                "minimize",
+                "time",
+                description="wall time of the program (it reports no train_time)",
+            )
+        )
     out.append(get_metric("wall_time"))
     return out
 
@@ -211,17 +214,13 @@ def _command(config: ScriptConfig, seed: int, run_dir: Path) -> list[str]:
     return argv
 
 
-def _environment(
-    config: ScriptConfig, seed: int, run_dir: Path, placement: Placement
-) -> dict[str, str]:
+def _environment(config: ScriptConfig, seed: int, run_dir: Path, placement: Placement) -> dict[str, str]:
     env = {**os.environ, **config.script.env}
     env.update({"HOTLAP_RUN_DIR": str(run_dir), "HOTLAP_SEED": str(seed), "PYTHONUNBUFFERED": "1"})
     device = placement.device
     if device.type == "cuda":
         index = device.index or 0
-        visible = [
-            v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()
-        ]
+        visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
         env["CUDA_VISIBLE_DEVICES"] = visible[index] if index < len(visible) else str(index)
         env["HOTLAP_DEVICE"] = "cuda"
     else:
@@ -261,9 +260,7 @@ def _collect(folder: Path, run_dir: Path) -> dict[str, bytes]:
     return files
 
 
-def _report(
-    run_dir: Path, last_object: dict[str, Any] | None, last_line: str
-) -> tuple[dict[str, Any], str]:
+def _report(run_dir: Path, last_object: dict[str, Any] | None, last_line: str) -> tuple[dict[str, Any], str]:
     """The program's report and where it came from (metrics.json first, then standard output)."""
     written = run_dir / "metrics.json"
     if written.is_file():
@@ -278,9 +275,10 @@ def _report(
         shown = last_line.strip()[:120]
         raise RunFailed(
             "printed no JSON object line on standard output and wrote no $HOTLAP_RUN_DIR/metrics.json "
-            f"(last line of output: {shown!r})" if shown else
-            "printed nothing on standard output and wrote no $HOTLAP_RUN_DIR/metrics.json"
-        )  # fmt: skip
+            f"(last line of output: {shown!r})"
+            if shown
+            else "printed nothing on standard output and wrote no $HOTLAP_RUN_DIR/metrics.json"
+        )
     return last_object, "standard output"
 
 
@@ -360,9 +358,14 @@ def train(
 
         try:
             finished = run_program(
-                argv, cwd=cwd, env=_environment(config, seed, run_dir, data), stdout=folder / "stdout.txt",
-                stderr=folder / "stderr.txt", timeout=settings.timeout, on_line=on_line,
-            )  # fmt: skip
+                argv,
+                cwd=cwd,
+                env=_environment(config, seed, run_dir, data),
+                stdout=folder / "stdout.txt",
+                stderr=folder / "stderr.txt",
+                timeout=settings.timeout,
+                on_line=on_line,
+            )
         except OSError as exc:
             raise RunFailed(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
         code, wall = finished.code, finished.wall_time
@@ -378,9 +381,7 @@ def train(
                 with contextlib.suppress(ValueError):
                     what = f"killed by {signal.Signals(-code).name}"
             tail = _tail(folder / "stderr.txt", STDERR_LINES)
-            raise RunFailed(
-                f"{what}: " + (" / ".join(tail) if tail else "nothing on standard error"), files
-            )
+            raise RunFailed(f"{what}: " + (" / ".join(tail) if tail else "nothing on standard error"), files)
         try:
             report, where = _report(run_dir, last, last_line)
             declared = list(settings.metrics)

@@ -21,14 +21,21 @@ from hotlap.errors import HotlapError
 from hotlap.recipes.base import Inference, SourceRun
 
 __all__ = [
-    "REFERENCE_WEIGHT", "VIEW_NAMES", "WEIGHT_FIELD", "accuracy", "check_weights", "combine_views",
-    "predict_views", "reweightable", "reweighted", "tta_view_weights", "view_logits",
-]  # fmt: skip
+    "REFERENCE_WEIGHT",
+    "VIEW_NAMES",
+    "WEIGHT_FIELD",
+    "accuracy",
+    "check_weights",
+    "combine_views",
+    "predict_views",
+    "reweightable",
+    "reweighted",
+    "tta_view_weights",
+    "view_logits",
+]
 
 WEIGHT_FIELD = "tta_untranslated_weight"
-REFERENCE_WEIGHT = (
-    0.5  # the reference recipe's weighting (0.25 per untranslated, 0.125 per translated)
-)
+REFERENCE_WEIGHT = 0.5  # the reference recipe's weighting (0.25 per untranslated, 0.125 per translated)
 
 VIEW_NAMES = {
     0: ("plain",),
@@ -62,19 +69,21 @@ def view_logits(net: nn.Module, inputs: torch.Tensor, level: int) -> list[torch.
 
 
 @torch.no_grad()
-def predict_views(
-    net: nn.Module, images: torch.Tensor, level: int, batch_size: int
-) -> torch.Tensor:
+def predict_views(net: nn.Module, images: torch.Tensor, level: int, batch_size: int) -> torch.Tensor:
     """(views, N, classes) fp32 logits of normalized test images."""
     net.eval()
-    chunks = [
-        torch.stack(view_logits(net, batch, level)).float() for batch in images.split(batch_size)
-    ]
+    chunks = [torch.stack(view_logits(net, batch, level)).float() for batch in images.split(batch_size)]
     return torch.cat(chunks, dim=1)
 
 
-def tta_inference(net: nn.Module, level: int, untranslated_weight: float, example: torch.Tensor,
-                  batch_size: int, channels_last: bool) -> Any:  # fmt: skip
+def tta_inference(
+    net: nn.Module,
+    level: int,
+    untranslated_weight: float,
+    example: torch.Tensor,
+    batch_size: int,
+    channels_last: bool,
+) -> Any:
     """The trained network as it is evaluated (every TTA view, weighted), for the worker's latency
     and throughput measurement (hotlap.costs)."""
     weights = tta_view_weights(level, untranslated_weight)
@@ -115,8 +124,7 @@ def reweighted(config: Any, source: SourceRun, labels: torch.Tensor) -> dict[str
     view's accuracy and the training's metrics are the source's own; None where the network must
     run again."""
     same_views = all(
-        source.config.get(name) == getattr(config, name)
-        for name in ("tta_level", "eval_batch_size")
+        source.config.get(name) == getattr(config, name) for name in ("tta_level", "eval_batch_size")
     ) and source.config.get("quant", {}) == getattr(config, "quant", {})  # the same numbers too
     if not (same_views and source.has("logits.npy") and "tta_accuracy" in source.metrics):
         return None

@@ -35,9 +35,7 @@ def whitening_filters(
     return eigenvectors / torch.sqrt(eigenvalues + eps)
 
 
-def init_whitening(
-    layer: nn.Conv2d, images: torch.Tensor, eps: float, largest_first: bool = True
-) -> None:
+def init_whitening(layer: nn.Conv2d, images: torch.Tensor, eps: float, largest_first: bool = True) -> None:
     """Set the whitening conv to the whitening filters and their negatives."""
     filters = whitening_filters(images, layer.weight.shape[-1], eps, largest_first)
     layer.weight.data[:] = torch.cat((filters, -filters)).to(layer.weight.dtype)

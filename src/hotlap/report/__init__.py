@@ -67,9 +67,7 @@ def write_report(report: Report, directory: Path) -> dict[str, Path]:
     for name in list_formats():
         form = get_format(name)
         files[name] = directory / f"report.{form.suffix}"
-        text = form.render(
-            report.analysis, report.sweep, report.environment, plots if form.plots else []
-        )
+        text = form.render(report.analysis, report.sweep, report.environment, plots if form.plots else [])
         atomic_write_text(files[name], text)
     return {**files, **{path.stem: path for path in plots}}
 

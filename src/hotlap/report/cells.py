@@ -53,8 +53,11 @@ def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
     accuracy = quality.format(row["mean_accuracy"], unit=False)
     if row["std_accuracy"] is not None:
         accuracy += f"±{quality.format(row['std_accuracy'], unit=False)}"
-    ci = (f"{quality.format(row['ci_low'], unit=False)}-{quality.format(row['ci_high'], unit=False)}"
-          if row["ci_low"] is not None else "-")  # fmt: skip
+    ci = (
+        f"{quality.format(row['ci_low'], unit=False)}-{quality.format(row['ci_high'], unit=False)}"
+        if row["ci_low"] is not None
+        else "-"
+    )
     success = "-"
     if row["success_rate"] is not None:
         success = f"{_pct(row['success_rate'], 0)} ({_pct(row['success_ci_low'], 0)}-{_pct(row['success_ci_high'], 0)})"
@@ -95,19 +98,27 @@ def _headers(analysis: Analysis, *, long: bool = False) -> list[str]:
     acc = f"{quality.name} {quality.shown_unit}".strip()
     time = f"{cost.name} {cost.shown_unit}".strip()
     confidence = f"{analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
-    target = (
-        analysis.target if analysis.target is not None and not analysis.target.relative else None
-    )
+    target = analysis.target if analysis.target is not None and not analysis.target.relative else None
     success = f"{'≥' if target.maximize else '≤'} {target.shown} (CI)" if target else "success"
     if long:
-        confidence = (
-            f"{quality.name} {analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
-        )
+        confidence = f"{quality.name} {analysis.spec.confidence:.0%} CI {quality.shown_unit}".strip()
         if target:
-            success = (f"runs reaching {target.shown} ({'%' if quality.percent else 'share'}, "
-                       f"{analysis.spec.confidence:.0%} CI)")  # fmt: skip
-        return ["config", "swept values", "n (seeds)", f"mean {acc}", confidence, success,
-                f"mean {time}", _vs_header(analysis), "decision", f"p vs baseline ({quality.name}, Holm)"]  # fmt: skip
+            success = (
+                f"runs reaching {target.shown} ({'%' if quality.percent else 'share'}, "
+                f"{analysis.spec.confidence:.0%} CI)"
+            )
+        return [
+            "config",
+            "swept values",
+            "n (seeds)",
+            f"mean {acc}",
+            confidence,
+            success,
+            f"mean {time}",
+            _vs_header(analysis),
+            "decision",
+            f"p vs baseline ({quality.name}, Holm)",
+        ]
     return [
         "config",
         "swept values",
@@ -127,8 +138,10 @@ def _runs_line(analysis: Analysis) -> str:
         return f"{analysis.runs_used} runs."
     saved = analysis.runs_saved or 0
     share = 100 * saved / analysis.runs_max if analysis.runs_max else 0.0
-    return (f"{analysis.runs_used} runs; giving every config all {len(analysis.spec.seeds)} seeds would have taken "
-            f"{analysis.runs_max}: racing saved {saved} runs ({share:.0f}%).")  # fmt: skip
+    return (
+        f"{analysis.runs_used} runs; giving every config all {len(analysis.spec.seeds)} seeds would have taken "
+        f"{analysis.runs_max}: racing saved {saved} runs ({share:.0f}%)."
+    )
 
 
 def _coverage_line(analysis: Analysis, sweep: SweepRecord) -> str:
@@ -139,8 +152,10 @@ def _coverage_line(analysis: Analysis, sweep: SweepRecord) -> str:
     planned = planned_configs(analysis.spec)
     of = f"{ran} of {planned} configs" if planned else f"{ran} configs"
     why = f" ({sweep.message})" if sweep.message else ""
-    return (f"Partial: {of} have runs so far; the sweep is {sweep.state}{why}. The decisions are "
-            f"about these configs only; continue it with: hotlap resume {sweep.id}")  # fmt: skip
+    return (
+        f"Partial: {of} have runs so far; the sweep is {sweep.state}{why}. The decisions are "
+        f"about these configs only; continue it with: hotlap resume {sweep.id}"
+    )
 
 
 def _guarantee_line(analysis: Analysis) -> str:
@@ -163,8 +178,10 @@ def _verification_line(analysis: Analysis) -> str | None:
     if analysis.verified is not None and analysis.verified == first:
         return f"{where}: the recommendation held (it passes again); only a verified config is recommended."
     if analysis.verified is not None:
-        return (f"{where}: the search's first choice {first} did NOT hold; the next candidate "
-                f"{analysis.verified} passed and is the recommendation.")  # fmt: skip
+        return (
+            f"{where}: the search's first choice {first} did NOT hold; the next candidate "
+            f"{analysis.verified} passed and is the recommendation."
+        )
     if analysis.recommendation.config is None:
         return f"{where}: no candidate passed, so no config is recommended."
     held = {
@@ -182,9 +199,7 @@ def _pareto_table(analysis: Analysis) -> tuple[str, list[str], list[list[str]]] 
     if len(objectives) < 2:
         return None
     metrics = [analysis.spec.metric(o.metric) for o in objectives]
-    shown = ", ".join(
-        f"{m.name} ({'max' if m.direction == 'maximize' else 'min'})" for m in metrics
-    )
+    shown = ", ".join(f"{m.name} ({'max' if m.direction == 'maximize' else 'min'})" for m in metrics)
     total = sum(1 for r in analysis.configs if r.fidelity == "full")
     title = f"Pareto front on {shown}: {len(analysis.pareto)} of {total} configs (no other is at least as good on every objective and better on one)"
     headers = [
@@ -213,9 +228,7 @@ def _constraints_line(analysis: Analysis) -> str | None:
         text += f" Excluded before running, {len(analysis.excluded)} config(s): {shown}{more}."
     if not analysis.broken:
         return text + (
-            " Every config that ran keeps them."
-            if analysis.excluded
-            else " Every config keeps them."
+            " Every config that ran keeps them." if analysis.excluded else " Every config keeps them."
         )
     shown = "; ".join(f"{cid} ({what})" for cid, what in list(analysis.broken.items())[:10])
     more = f" and {len(analysis.broken) - 10} more" if len(analysis.broken) > 10 else ""

@@ -23,29 +23,19 @@ class Side:
     label: str
     values: dict[str, dict[int, float]]  # metric -> seed -> value
     metrics: tuple[Metric, ...] = ()
-    cost: str | None = (
-        None  # the sweep's minimized time or cost (its objective), for "A takes less"
-    )
+    cost: str | None = None  # the sweep's minimized time or cost (its objective), for "A takes less"
 
 
 def _side(store: Store, sweep_id: str, config_id: str) -> Side:
     runs = [
-        r
-        for r in store.runs(
-            sweep_id, config_id=config_id, stage="search", fidelity="full", status="done"
-        )
+        r for r in store.runs(sweep_id, config_id=config_id, stage="search", fidelity="full", status="done")
     ]
     if not runs:
-        raise HotlapError(
-            f"config {config_id} of sweep {sweep_id} has no finished full-fidelity run"
-        )
+        raise HotlapError(f"config {config_id} of sweep {sweep_id} has no finished full-fidelity run")
     sweep = store.require(sweep_id)
     spec = stored_spec(sweep.spec)
     metrics = tuple(spec.metric_defs())
-    values = {
-        m.name: {r.seed: float(r.values[m.name]) for r in runs if m.name in r.values}
-        for m in metrics
-    }
+    values = {m.name: {r.seed: float(r.values[m.name]) for r in runs if m.name in r.values} for m in metrics}
     cost = next((o.metric for o in spec.objective or [] if o.direction == "minimize"), None)
     return Side(f"{sweep_id}/{config_id}", values, metrics, cost)
 
@@ -102,9 +92,7 @@ class MetricComparison:
 
 def compare_sides(a: Side, b: Side, confidence: float = 0.95) -> list[MetricComparison]:
     """Every metric both sides report, A minus B."""
-    shared = [
-        m for m in a.metrics if m.name in b.values and a.values.get(m.name) and b.values[m.name]
-    ]
+    shared = [m for m in a.metrics if m.name in b.values and a.values.get(m.name) and b.values[m.name]]
     rows = []
     for m in shared:
         values_a, values_b = a.values[m.name], b.values[m.name]
@@ -112,8 +100,15 @@ def compare_sides(a: Side, b: Side, confidence: float = 0.95) -> list[MetricComp
         seeds = sorted(set(values_a) & set(values_b))
         if comparison.test == "paired":  # the test's own data: the shared seeds
             values_a, values_b = {s: values_a[s] for s in seeds}, {s: values_b[s] for s in seeds}
-        rows.append(MetricComparison(m, describe(list(values_a.values()), confidence),
-                                     describe(list(values_b.values()), confidence), comparison, len(seeds)))  # fmt: skip
+        rows.append(
+            MetricComparison(
+                m,
+                describe(list(values_a.values()), confidence),
+                describe(list(values_b.values()), confidence),
+                comparison,
+                len(seeds),
+            )
+        )
     return rows
 
 
@@ -130,5 +125,7 @@ def time_claim(rows: list[MetricComparison], cost: str | None, alpha: float) -> 
         shown = "too few seeds to test" if p is None else f"p {p:.2g}"
         return f"A and B cannot be told apart in {name} ({shown}, at level {alpha:g})."
     saved = row.b.mean - row.a.mean
-    return (f"A takes {row.metric.format(abs(saved))} ({100 * abs(saved) / row.b.mean:.1f}%) "
-            f"{'less' if saved >= 0 else 'more'} {name} than B per run (p {p:.2g}).")  # fmt: skip
+    return (
+        f"A takes {row.metric.format(abs(saved))} ({100 * abs(saved) / row.b.mean:.1f}%) "
+        f"{'less' if saved >= 0 else 'more'} {name} than B per run (p {p:.2g})."
+    )

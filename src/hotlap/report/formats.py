@@ -49,9 +49,7 @@ def get_format(name: str) -> ReportFormat:
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
         hint = f" (closest: {close[0]})" if close else ""
-        raise HotlapError(
-            f"--format {name!r}: expected one of table, {', '.join(list_formats())}{hint}"
-        )
+        raise HotlapError(f"--format {name!r}: expected one of table, {', '.join(list_formats())}{hint}")
     return _REGISTRY[name]
 
 
@@ -63,29 +61,21 @@ Environment = dict[str, Any] | None
 
 
 @register_format("csv", suffix="csv")
-def _csv(
-    analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]
-) -> str:
+def _csv(analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]) -> str:
     return render_csv(analysis)
 
 
 @register_format("json", suffix="json")
-def _json(
-    analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]
-) -> str:
+def _json(analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]) -> str:
     return render_json(analysis, sweep, environment)
 
 
 @register_format("md", suffix="md")
-def _markdown(
-    analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]
-) -> str:
+def _markdown(analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]) -> str:
     return render_markdown(analysis, sweep)
 
 
 @register_format("html", suffix="html", plots=True)
-def _html(
-    analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]
-) -> str:
+def _html(analysis: Analysis, sweep: SweepRecord, environment: Environment, plots: Sequence[Path]) -> str:
     """One self-contained page, the plots embedded."""
     return render_html(analysis, sweep, environment, list(plots))

@@ -17,8 +17,13 @@ from typing import Any
 from hotlap.sweep.analysis import Analysis, ConfigReport
 
 __all__ = [
-    "PlotPoint", "accuracy_time_points", "draw_all", "draw_best_so_far", "one_key_series", "pareto_front",
-]  # fmt: skip
+    "PlotPoint",
+    "accuracy_time_points",
+    "draw_all",
+    "draw_best_so_far",
+    "one_key_series",
+    "pareto_front",
+]
 
 MAX_DISTRIBUTIONS = 30  # a box per config; beyond this the figure stops being readable
 # Confidence intervals drawn per config, at most: beyond a few hundred crosses a plot is ink, and
@@ -68,22 +73,28 @@ def _clip(
 def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
     points = []
     quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
-    cost_range = (
-        (0.0, math.inf)
-        if analysis.cost.kind in ("time", "cost", "count")
-        else (-math.inf, math.inf)
-    )
+    cost_range = (0.0, math.inf) if analysis.cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
     for report in _full(analysis):
         acc, time = report.metrics[analysis.quality_metric], report.metrics[analysis.cost_metric]
         if acc.mean is None or time.mean is None:  # a metric its runs did not report: no point
             continue
         acc_low, acc_high = _clip(acc.ci_low, acc.mean, acc.ci_high, quality_range)
         time_low, time_high = _clip(time.ci_low, time.mean, time.ci_high, cost_range)
-        points.append(PlotPoint(
-            report.config_id, short_label(report), acc.mean, acc_low, acc_high, time.mean, time_low, time_high,
-            report.verdict.decision if report.verdict is not None and analysis.target else None, report.is_baseline,
-            report.config_id == analysis.recommendation.config,
-        ))  # fmt: skip
+        points.append(
+            PlotPoint(
+                report.config_id,
+                short_label(report),
+                acc.mean,
+                acc_low,
+                acc_high,
+                time.mean,
+                time_low,
+                time_high,
+                report.verdict.decision if report.verdict is not None and analysis.target else None,
+                report.is_baseline,
+                report.config_id == analysis.recommendation.config,
+            )
+        )
     return points
 
 
@@ -120,10 +131,16 @@ def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | Non
         if not isinstance(value, int | float) or isinstance(value, bool):
             return None
         acc = report.metrics[analysis.quality_metric]
-        rows.append({
-            "value": value, "mean": acc.mean, "ci_low": acc.ci_low, "ci_high": acc.ci_high,
-            "success_rate": report.success.rate if report.success else None, "is_baseline": report.is_baseline,
-        })  # fmt: skip
+        rows.append(
+            {
+                "value": value,
+                "mean": acc.mean,
+                "ci_low": acc.ci_low,
+                "ci_high": acc.ci_high,
+                "success_rate": report.success.rate if report.success else None,
+                "is_baseline": report.is_baseline,
+            }
+        )
     rows.sort(key=lambda r: r["value"])
     return (key, rows) if len(rows) >= 2 else None
 
@@ -163,9 +180,7 @@ def _target_line(ax: Any, analysis: Analysis, horizontal: bool = True) -> None:
         return
     value = analysis.quality.scaled(analysis.target.threshold)
     line = ax.axhline if horizontal else ax.axvline
-    line(
-        value, color="#cf222e", linestyle="--", linewidth=1, label=f"target {analysis.target.shown}"
-    )
+    line(value, color="#cf222e", linestyle="--", linewidth=1, label=f"target {analysis.target.shown}")
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -190,21 +205,35 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
     for point in dotted:
         dots.setdefault(point.decision, []).append(point)
     for decision, members in dots.items():
-        ax.scatter([p.time for p in members], [scale(p.accuracy) for p in members], s=4, alpha=0.5,
-                   color=COLORS.get(decision, COLORS[None]), linewidths=0)  # fmt: skip
+        ax.scatter(
+            [p.time for p in members],
+            [scale(p.accuracy) for p in members],
+            s=4,
+            alpha=0.5,
+            color=COLORS.get(decision, COLORS[None]),
+            linewidths=0,
+        )
     groups: dict[tuple[str | None, bool, bool], list[PlotPoint]] = {}
     for point in barred:  # one errorbar call per look, not per config (a sweep may hold thousands)
         groups.setdefault((point.decision, point.is_baseline, point.recommended), []).append(point)
     for (decision, is_baseline, recommended), members in groups.items():
         color = COLORS.get(decision, COLORS[None])
         ax.errorbar(
-            [p.time for p in members], [scale(p.accuracy) for p in members],
+            [p.time for p in members],
+            [scale(p.accuracy) for p in members],
             xerr=[[p.time - p.time_low for p in members], [p.time_high - p.time for p in members]],
-            yerr=[[scale(p.accuracy - p.accuracy_low) for p in members],
-                  [scale(p.accuracy_high - p.accuracy) for p in members]],
-            fmt="s" if is_baseline else "o", color=color, markersize=8 if recommended else 5, linestyle="none",
-            markeredgecolor="black" if recommended else color, capsize=2, linewidth=0.8,
-        )  # fmt: skip
+            yerr=[
+                [scale(p.accuracy - p.accuracy_low) for p in members],
+                [scale(p.accuracy_high - p.accuracy) for p in members],
+            ],
+            fmt="s" if is_baseline else "o",
+            color=color,
+            markersize=8 if recommended else 5,
+            linestyle="none",
+            markeredgecolor="black" if recommended else color,
+            capsize=2,
+            linewidth=0.8,
+        )
     kept = [p for p in points if p.config_id not in analysis.broken]  # constraints: off the front
     front = pareto_front(kept, analysis.quality.sign, analysis.cost.sign)
     ax.plot(
@@ -218,15 +247,26 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
     from matplotlib.lines import Line2D
 
     shown = {p.decision for p in points if p.decision is not None}
-    handles = [Line2D([], [], marker="o", linestyle="none", color=COLORS[d], label=d)
-               for d in ("pass", "undecided", "fail") if d in shown]  # fmt: skip
+    handles = [
+        Line2D([], [], marker="o", linestyle="none", color=COLORS[d], label=d)
+        for d in ("pass", "undecided", "fail")
+        if d in shown
+    ]
     if any(p.is_baseline for p in points):
-        handles.append(
-            Line2D([], [], marker="s", linestyle="none", color="#6e7781", label="baseline")
-        )
+        handles.append(Line2D([], [], marker="s", linestyle="none", color="#6e7781", label="baseline"))
     if any(p.recommended for p in points):
-        handles.append(Line2D([], [], marker="o", linestyle="none", color="white", markeredgecolor="black",
-                              markersize=8, label="recommended"))  # fmt: skip
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="none",
+                color="white",
+                markeredgecolor="black",
+                markersize=8,
+                label="recommended",
+            )
+        )
     _label_points(ax, barred, scale)
     ax.legend(
         handles=[*ax.get_legend_handles_labels()[0], *handles],
@@ -234,9 +274,7 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
         fontsize=8,
         framealpha=0.8,
     )
-    ax.set_xlabel(
-        f"mean {analysis.cost_metric}{_unit(analysis.cost)}, {analysis.spec.confidence:.0%} CI"
-    )
+    ax.set_xlabel(f"mean {analysis.cost_metric}{_unit(analysis.cost)}, {analysis.spec.confidence:.0%} CI")
     ax.set_ylabel(
         f"mean {analysis.quality_metric}{_unit(analysis.quality)}, {analysis.spec.confidence:.0%} CI"
     )
@@ -261,8 +299,15 @@ def _label_points(ax: Any, points: list[PlotPoint], scale: Any) -> None:
     spots = (((5, 4), "left"), ((-5, 4), "right"), ((5, -11), "left"), ((-5, -11), "right"))
     for point in order[:MAX_LABELS]:
         for offset, align in spots:  # right of the point, else left, else below
-            text = ax.annotate(point.label, (point.time, scale(point.accuracy)), textcoords="offset points",
-                               xytext=offset, ha=align, fontsize=7, color="#24292f")  # fmt: skip
+            text = ax.annotate(
+                point.label,
+                (point.time, scale(point.accuracy)),
+                textcoords="offset points",
+                xytext=offset,
+                ha=align,
+                fontsize=7,
+                color="#24292f",
+            )
             box = text.get_window_extent(renderer).expanded(1.05, 1.2)
             inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
             if inside and not any(box.overlaps(other) for other in placed):
@@ -276,9 +321,7 @@ def _with_bars(points: list[PlotPoint], sign: float) -> tuple[list[PlotPoint], l
     objective, MAX_ERRORBARS in all) and the rest."""
     if len(points) <= MAX_ERRORBARS:
         return points, []
-    ranked = sorted(
-        points, key=lambda p: (not (p.recommended or p.is_baseline), -sign * p.accuracy)
-    )
+    ranked = sorted(points, key=lambda p: (not (p.recommended or p.is_baseline), -sign * p.accuracy))
     return ranked[:MAX_ERRORBARS], ranked[MAX_ERRORBARS:]
 
 
@@ -303,11 +346,14 @@ def _boxes(ax: Any, data: list[list[float]]) -> None:
     b = box_stats(data)
     at = np.arange(1, len(data) + 1)
     twice = np.concatenate([at, at])
-    ax.bar(
-        at, b["q3"] - b["q1"], bottom=b["q1"], width=0.5, fill=False, edgecolor="black", linewidth=1
+    ax.bar(at, b["q3"] - b["q1"], bottom=b["q1"], width=0.5, fill=False, edgecolor="black", linewidth=1)
+    ax.vlines(
+        twice,
+        np.concatenate([b["low"], b["q3"]]),
+        np.concatenate([b["q1"], b["high"]]),
+        color="black",
+        linewidth=1,
     )
-    ax.vlines(twice, np.concatenate([b["low"], b["q3"]]), np.concatenate([b["q1"], b["high"]]),
-              color="black", linewidth=1)  # fmt: skip
     ax.hlines(
         np.concatenate([b["low"], b["high"]]),
         twice - 0.12,
@@ -328,14 +374,21 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(reports) + 2), 4.5))
     data = [[scale(v) for v in r.values[analysis.quality_metric].values()] for r in reports]
     _boxes(ax, data)
-    ax.scatter([i for i, values in enumerate(data, start=1) for _ in values],
-               [v for values in data for v in values], s=8, alpha=0.6, color="#0969da")  # fmt: skip
+    ax.scatter(
+        [i for i, values in enumerate(data, start=1) for _ in values],
+        [v for values in data for v in values],
+        s=8,
+        alpha=0.6,
+        color="#0969da",
+    )
     ax.set_xticks(range(1, len(reports) + 1))
     recommended = analysis.recommendation.config
     ax.set_xticklabels(
         [("★ " if r.config_id == recommended else "") + short_label(r, 20) for r in reports],
-        rotation=45, ha="right", fontsize=7,
-    )  # fmt: skip
+        rotation=45,
+        ha="right",
+        fontsize=7,
+    )
     for index, report in enumerate(reports, start=1):
         if report.config_id == recommended:
             ax.axvspan(index - 0.4, index + 0.4, color="#1a7f37", alpha=0.12, linewidth=0)
@@ -359,17 +412,11 @@ def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path
     rows = rows[::every]
     xs = [r["value"] for r in rows]
     means = [scale(r["mean"]) for r in rows]
-    lows = [
-        scale(r["mean"] - (r["ci_low"] if r["ci_low"] is not None else r["mean"])) for r in rows
-    ]
-    highs = [
-        scale((r["ci_high"] if r["ci_high"] is not None else r["mean"]) - r["mean"]) for r in rows
-    ]
+    lows = [scale(r["mean"] - (r["ci_low"] if r["ci_low"] is not None else r["mean"])) for r in rows]
+    highs = [scale((r["ci_high"] if r["ci_high"] is not None else r["mean"]) - r["mean"]) for r in rows]
     label = f"mean {analysis.quality_metric}"
     if not many:
-        ax.errorbar(
-            xs, means, yerr=[lows, highs], fmt="o-", color="#0969da", capsize=3, label=label
-        )
+        ax.errorbar(xs, means, yerr=[lows, highs], fmt="o-", color="#0969da", capsize=3, label=label)
     else:  # the CI as a band
         band_low = [m - d for m, d in zip(means, lows, strict=True)]
         band_high = [m + d for m, d in zip(means, highs, strict=True)]
@@ -377,8 +424,15 @@ def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path
         ax.plot(xs, means, ".", color="#0969da", markersize=3, label=label)
     base = [r for r in rows if r["is_baseline"]]
     if base:
-        ax.plot([r["value"] for r in base], [scale(r["mean"]) for r in base], "s", color="#6e7781",
-                markersize=9, markerfacecolor="none", label="baseline")  # fmt: skip
+        ax.plot(
+            [r["value"] for r in base],
+            [scale(r["mean"]) for r in base],
+            "s",
+            color="#6e7781",
+            markersize=9,
+            markerfacecolor="none",
+            label="baseline",
+        )
     _target_line(ax, analysis)
     ax.set_xlabel(key)
     ax.set_ylabel(

@@ -53,9 +53,7 @@ def render_json(analysis: Analysis, sweep: SweepRecord, environment: dict[str, A
     head = to_json(data, indent=2)
     assert head.endswith("\n}")
     body = ",\n".join("    " + to_json(row) for row in rows)
-    return (
-        head[: -len("\n}")] + ',\n  "configs": ' + (f"[\n{body}\n  ]" if rows else "[]") + "\n}\n"
-    )
+    return head[: -len("\n}")] + ',\n  "configs": ' + (f"[\n{body}\n  ]" if rows else "[]") + "\n}\n"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|])")  # `_` inside words is no emphasis: left as is
@@ -90,8 +88,14 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
     pareto = _pareto_table(analysis)
     if pareto is not None:
         title, headers, rows = pareto
-        lines += ["", f"## {_md(title)}", "", "| " + " | ".join(_md(h) for h in headers) + " |",
-                  "|" + "---|" * len(headers), *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows)]  # fmt: skip
+        lines += [
+            "",
+            f"## {_md(title)}",
+            "",
+            "| " + " | ".join(_md(h) for h in headers) + " |",
+            "|" + "---|" * len(headers),
+            *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows),
+        ]
     line = _verification_line(analysis)
     if line:
         lines += ["", _md(line)]
@@ -174,24 +178,25 @@ def render_html(
     if pareto is not None:
         title, headers, rows = pareto
         head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        sections += ["<h2>Pareto front</h2>", f"<p>{html.escape(title)}</p>",
-                     f'<div class="scroll"><table id="pareto"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>']  # fmt: skip
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+        sections += [
+            "<h2>Pareto front</h2>",
+            f"<p>{html.escape(title)}</p>",
+            f'<div class="scroll"><table id="pareto"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>',
+        ]
     line = _verification_line(analysis)
     if line is not None:
         held = f"held-{str(analysis.verification_held).lower()}"
-        sections += ["<h2>Screening vs verification</h2>",
-                     _html_table(analysis, config_rows(analysis, analysis.verification), "verification"),
-                     f'<p class="{held}">{html.escape(line)}</p>']  # fmt: skip
+        sections += [
+            "<h2>Screening vs verification</h2>",
+            _html_table(analysis, config_rows(analysis, analysis.verification), "verification"),
+            f'<p class="{held}">{html.escape(line)}</p>',
+        ]
     if plots:
         sections.append("<h2>Plots</h2>")
         for path in plots:
             data = base64.b64encode(path.read_bytes()).decode()
-            sections.append(
-                f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
-            )
+            sections.append(f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">')
     sections += [
         "<h2>Spec</h2>",
         f"<pre>{html.escape(yaml.safe_dump(analysis.spec.to_plain(), sort_keys=False))}</pre>",

@@ -12,12 +12,34 @@ from hotlap.sweep.analysis import Analysis, ConfigReport
 __all__ = ["cached", "config_rows", "csv_columns", "document", "named_rows"]
 
 CORE_COLUMNS = [
-    "fidelity", "is_baseline", "n", "failed", "mean_accuracy", "std_accuracy", "ci_low", "ci_high",
-    "success_rate", "success_ci_low", "success_ci_high", "mean_time", "std_time", "time_ci_low", "time_ci_high",
-    "accuracy_diff_vs_baseline", "time_diff_vs_baseline", "time_diff_pct", "achieves_target", "decision", "reason",
-    "p_value_vs_baseline", "p_holm_vs_baseline", "p_wilcoxon_vs_baseline", "effect_size_vs_baseline",
-    "time_p_value_vs_baseline", "time_p_holm_vs_baseline",
-]  # fmt: skip
+    "fidelity",
+    "is_baseline",
+    "n",
+    "failed",
+    "mean_accuracy",
+    "std_accuracy",
+    "ci_low",
+    "ci_high",
+    "success_rate",
+    "success_ci_low",
+    "success_ci_high",
+    "mean_time",
+    "std_time",
+    "time_ci_low",
+    "time_ci_high",
+    "accuracy_diff_vs_baseline",
+    "time_diff_vs_baseline",
+    "time_diff_pct",
+    "achieves_target",
+    "decision",
+    "reason",
+    "p_value_vs_baseline",
+    "p_holm_vs_baseline",
+    "p_wilcoxon_vs_baseline",
+    "effect_size_vs_baseline",
+    "time_p_value_vs_baseline",
+    "time_p_holm_vs_baseline",
+]
 
 
 # Internal row keys -> the CSV's and JSON's column names, which name the metrics: `mean_time` of a
@@ -25,20 +47,24 @@ CORE_COLUMNS = [
 def _renames(analysis: Analysis) -> dict[str, str]:
     q, c = analysis.quality_metric, analysis.cost_metric
     return {
-        "mean_accuracy": f"mean_{q}", "std_accuracy": f"std_{q}", "ci_low": f"ci_low_{q}", "ci_high": f"ci_high_{q}",
-        "mean_time": f"mean_{c}", "std_time": f"std_{c}", "time_ci_low": f"ci_low_{c}", "time_ci_high": f"ci_high_{c}",
-        "accuracy_diff_vs_baseline": f"{q}_diff_vs_baseline", "time_diff_vs_baseline": f"{c}_diff_vs_baseline",
-        "time_diff_pct": f"{c}_diff_pct", "time_p_value_vs_baseline": f"{c}_p_value_vs_baseline",
+        "mean_accuracy": f"mean_{q}",
+        "std_accuracy": f"std_{q}",
+        "ci_low": f"ci_low_{q}",
+        "ci_high": f"ci_high_{q}",
+        "mean_time": f"mean_{c}",
+        "std_time": f"std_{c}",
+        "time_ci_low": f"ci_low_{c}",
+        "time_ci_high": f"ci_high_{c}",
+        "accuracy_diff_vs_baseline": f"{q}_diff_vs_baseline",
+        "time_diff_vs_baseline": f"{c}_diff_vs_baseline",
+        "time_diff_pct": f"{c}_diff_pct",
+        "time_p_value_vs_baseline": f"{c}_p_value_vs_baseline",
         "time_p_holm_vs_baseline": f"{c}_p_holm_vs_baseline",
-    }  # fmt: skip
+    }
 
 
 def _other_metrics(analysis: Analysis) -> list[str]:
-    return [
-        m
-        for m in analysis.spec.metric_names
-        if m not in (analysis.quality_metric, analysis.cost_metric)
-    ]
+    return [m for m in analysis.spec.metric_names if m not in (analysis.quality_metric, analysis.cost_metric)]
 
 
 def csv_columns(analysis: Analysis) -> list[str]:
@@ -69,9 +95,7 @@ def cached(kind: str, analysis: Analysis, compute: Callable[[], _Rows]) -> _Rows
     return rows
 
 
-def named_rows(
-    analysis: Analysis, reports: list[ConfigReport] | None = None
-) -> list[dict[str, Any]]:
+def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
     """`config_rows` with the columns named by metric (the CSV and the JSON), and the mean and
     std of every other metric the recipe reports."""
     if reports is None:
@@ -81,9 +105,7 @@ def named_rows(
     by_id = {(r.config_id, r.fidelity): r for r in reports}
     front = set(analysis.pareto)
     out = []
-    shared = (
-        config_rows(analysis) if reports is analysis.configs else config_rows(analysis, reports)
-    )
+    shared = config_rows(analysis) if reports is analysis.configs else config_rows(analysis, reports)
     for row in shared:
         named = {renames.get(k, k): v for k, v in row.items()}
         report = by_id[(row["config_id"], row["fidelity"])]
@@ -109,36 +131,42 @@ def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None
     vs, time_vs = report.vs_baseline, report.cost_vs_baseline
     base_time = baseline.metrics[analysis.cost_metric].mean if baseline is not None else None
     time_diff = time_vs.diff if time_vs is not None else None
-    decision = (
-        report.verdict.decision
-        if report.verdict is not None and analysis.target is not None
-        else None
+    decision = report.verdict.decision if report.verdict is not None and analysis.target is not None else None
+    row.update(
+        {
+            "fidelity": report.fidelity,
+            "is_baseline": report.is_baseline,
+            "n": report.n,
+            "failed": report.failed,
+            "mean_accuracy": accuracy.mean,
+            "std_accuracy": accuracy.std,
+            "ci_low": accuracy.ci_low,
+            "ci_high": accuracy.ci_high,
+            "success_rate": success.rate if success else None,
+            "success_ci_low": success.ci_low if success else None,
+            "success_ci_high": success.ci_high if success else None,
+            "mean_time": time.mean,
+            "std_time": time.std,
+            "time_ci_low": time.ci_low,
+            "time_ci_high": time.ci_high,
+            "accuracy_diff_vs_baseline": vs.diff if vs else None,
+            "time_diff_vs_baseline": time_diff,
+            "time_diff_pct": 100 * time_diff / base_time if time_diff is not None and base_time else None,
+            "achieves_target": decision == "pass" if decision is not None else None,
+            "decision": decision,
+            "reason": report.verdict.reason if report.verdict is not None else None,
+            "p_value_vs_baseline": vs.p_value if vs else None,
+            "p_holm_vs_baseline": vs.p_holm if vs else None,
+            "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
+            "effect_size_vs_baseline": vs.effect_size if vs else None,
+            "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
+            "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
+        }
     )
-    row.update({
-        "fidelity": report.fidelity, "is_baseline": report.is_baseline, "n": report.n, "failed": report.failed,
-        "mean_accuracy": accuracy.mean, "std_accuracy": accuracy.std, "ci_low": accuracy.ci_low, "ci_high": accuracy.ci_high,
-        "success_rate": success.rate if success else None,
-        "success_ci_low": success.ci_low if success else None, "success_ci_high": success.ci_high if success else None,
-        "mean_time": time.mean, "std_time": time.std, "time_ci_low": time.ci_low, "time_ci_high": time.ci_high,
-        "accuracy_diff_vs_baseline": vs.diff if vs else None,
-        "time_diff_vs_baseline": time_diff,
-        "time_diff_pct": 100 * time_diff / base_time if time_diff is not None and base_time else None,
-        "achieves_target": decision == "pass" if decision is not None else None,
-        "decision": decision,
-        "reason": report.verdict.reason if report.verdict is not None else None,
-        "p_value_vs_baseline": vs.p_value if vs else None,
-        "p_holm_vs_baseline": vs.p_holm if vs else None,
-        "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
-        "effect_size_vs_baseline": vs.effect_size if vs else None,
-        "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
-        "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
-    })  # fmt: skip
     return row
 
 
-def config_rows(
-    analysis: Analysis, reports: list[ConfigReport] | None = None
-) -> list[dict[str, Any]]:
+def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
     """One row per config (and fidelity), in the analysis' order: the CSV of `hotlap report`."""
     if reports is None:
         return cached("config", analysis, lambda: config_rows(analysis, analysis.configs))
@@ -153,32 +181,49 @@ def config_rows(
     ]
 
 
-def document(
-    analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None
-) -> dict[str, Any]:
+def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None) -> dict[str, Any]:
     """Everything the report says, as plain data (the JSON format)."""
     rec = analysis.recommendation
     return {
-        "sweep": {"id": sweep.id, "name": sweep.name, "recipe": sweep.recipe, "dataset": sweep.dataset,
-                  "state": sweep.state, "message": sweep.message},
+        "sweep": {
+            "id": sweep.id,
+            "name": sweep.name,
+            "recipe": sweep.recipe,
+            "dataset": sweep.dataset,
+            "state": sweep.state,
+            "message": sweep.message,
+        },
         "quality_metric": analysis.quality_metric,
         "cost_metric": analysis.cost_metric,
-        "target": None if analysis.target is None else {
-            "metric": analysis.target.metric, "threshold": analysis.target.threshold,
+        "target": None
+        if analysis.target is None
+        else {
+            "metric": analysis.target.metric,
+            "threshold": analysis.target.threshold,
             "maximize": analysis.target.maximize,
-            "criterion": analysis.target.criterion, "success_rate": analysis.target.success_rate,
+            "criterion": analysis.target.criterion,
+            "success_rate": analysis.target.success_rate,
             "confidence": analysis.target.confidence,
             "relative_to": "baseline" if analysis.target.relative else None,
         },
         "alpha_per_look": analysis.alpha,
         "warnings": list(analysis.warnings),
-        "guarantee": None if analysis.guarantee is None else {
-            "alpha": analysis.guarantee.alpha, "family": analysis.guarantee.family, "looks": analysis.guarantee.looks,
-            "look_alpha": analysis.guarantee.look_alpha, "futility": analysis.guarantee.futility,
+        "guarantee": None
+        if analysis.guarantee is None
+        else {
+            "alpha": analysis.guarantee.alpha,
+            "family": analysis.guarantee.family,
+            "looks": analysis.guarantee.looks,
+            "look_alpha": analysis.guarantee.look_alpha,
+            "futility": analysis.guarantee.futility,
             "text": analysis.guarantee.describe(),
         },
         "recommendation": {"config_id": rec.config, "tied": list(rec.tied), "sentence": rec.sentence},
-        "runs": {"used": analysis.runs_used, "max_without_racing": analysis.runs_max, "saved": analysis.runs_saved},
+        "runs": {
+            "used": analysis.runs_used,
+            "max_without_racing": analysis.runs_max,
+            "saved": analysis.runs_saved,
+        },
         "metrics": [analysis.spec.metric(m).to_plain() for m in analysis.spec.metric_names],
         "configs": named_rows(analysis),
         "verification": {
@@ -191,4 +236,4 @@ def document(
         "devices": analysis.devices or None,
         "spec": analysis.spec.to_plain(),
         "environment": environment,
-    }  # fmt: skip
+    }

@@ -41,9 +41,7 @@ def _split_header(header: str) -> str:
     return f"{first}\n{rest}" if first and rest else header
 
 
-def _fit(
-    headers: list[str], rows: list[list[str]], width: int | None, lead: int = CONFIG_WIDTH
-) -> list[int]:
+def _fit(headers: list[str], rows: list[list[str]], width: int | None, lead: int = CONFIG_WIDTH) -> list[int]:
     """The number columns that fit in `width` next to the leading columns, `lead` wide (dropping
     in _DROP_ORDER)."""
     keep = list(_NUMBER_COLUMNS)
@@ -88,9 +86,10 @@ def _shown_rows(rows: list[dict[str, Any]], analysis: Analysis) -> tuple[list[di
     if len(rows) <= MAX_TABLE_ROWS:
         return rows, 0
     keep = [
-        r for i, r in enumerate(rows)
+        r
+        for i, r in enumerate(rows)
         if i < MAX_TABLE_ROWS or r["is_baseline"] or r["config_id"] == analysis.recommendation.config
-    ]  # fmt: skip
+    ]
     return keep, len(rows) - len(keep)
 
 
@@ -103,9 +102,7 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
     headers = _headers(analysis)
     title = f"sweep {sweep.id}: {sweep.recipe} on {sweep.dataset}"
     if analysis.target is not None:
-        title += (
-            f", target {analysis.target.describe()} at {analysis.target.confidence:.0%} confidence"
-        )
+        title += f", target {analysis.target.describe()} at {analysis.target.confidence:.0%} confidence"
     rows = config_rows(analysis)
     for fidelity in dict.fromkeys(r["fidelity"] for r in rows):
         cells_list = []
@@ -122,22 +119,22 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
             cells_list.append(cells)
         # One line per config where it fits: its name (the variant, else the id), a column per
         # swept key, the numbers; else (a narrow terminal) the swept values under the name.
-        names = [
-            _name_cell(row, analysis, cells[0])
-            for row, cells in zip(shown, cells_list, strict=True)
-        ]
+        names = [_name_cell(row, analysis, cells[0]) for row, cells in zip(shown, cells_list, strict=True)]
         keys = [k for k in analysis.spec.swept_keys if k != "variant"]
         key_cells = [[escape(short_value(row[k])) for k in keys] for row in shown]
-        notes = [escape(row["reason"]) if row["decision"] == "undecided" and row["reason"]
-                 and row["reason"] != "undecided" else "" for row in shown]  # fmt: skip
+        notes = [
+            escape(row["reason"])
+            if row["decision"] == "undecided" and row["reason"] and row["reason"] != "undecided"
+            else ""
+            for row in shown
+        ]
         name_width = max([6, *(len(Text.from_markup(n).plain) for n in names)])
         lead = name_width + 3
         lead += sum(max([len(k), *(len(c[i]) for c in key_cells)]) + 3 for i, k in enumerate(keys))
         essential = [i for i in _NUMBER_COLUMNS if i not in _DROP_ORDER]
         # A note column where every number still fits beside it; else the notes under the names.
         note_column = any(notes) and (
-            width is None
-            or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == list(_NUMBER_COLUMNS)
+            width is None or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == list(_NUMBER_COLUMNS)
         )
         if note_column:
             lead += NOTE_WIDTH + 3
@@ -147,18 +144,25 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
         keep = _fit(headers, cells_list, width, lead)
         hidden = [headers[i] for i in _NUMBER_COLUMNS if i not in keep]
         table = Table(
-            title=title + ("" if fidelity == "full" else " (low-fidelity screening)"), title_justify="left",
-            box=box.SIMPLE_HEAD, pad_edge=False,
+            title=title + ("" if fidelity == "full" else " (low-fidelity screening)"),
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
             caption="\n".join(
                 ([f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)"] if hidden else [])
-                + ([f"{left_out} more configs, further down the order: every config is in report.csv and "
-                    "report.html"] if left_out else [])
-            ) or None,
+                + (
+                    [
+                        f"{left_out} more configs, further down the order: every config is in report.csv and "
+                        "report.html"
+                    ]
+                    if left_out
+                    else []
+                )
+            )
+            or None,
             caption_justify="left",
-        )  # fmt: skip
-        if (
-            wide
-        ):  # numbers and names never wrap; only a note does (in its column, or under the name)
+        )
+        if wide:  # numbers and names never wrap; only a note does (in its column, or under the name)
             table.add_column("config", overflow="fold", min_width=name_width, max_width=name_width)
             for key in keys:
                 table.add_column(escape(key), justify="right", no_wrap=True)
@@ -211,8 +215,13 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
             pad_edge=False,
         )
         verify.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
-        for header in ("n", f"{analysis.quality_metric} %", f"{analysis.spec.confidence:.0%} CI %", "decision",
-                       f"{analysis.cost_metric} s"):  # fmt: skip
+        for header in (
+            "n",
+            f"{analysis.quality_metric} %",
+            f"{analysis.spec.confidence:.0%} CI %",
+            "decision",
+            f"{analysis.cost_metric} s",
+        ):
             verify.add_column(_split_header(header), justify="right", no_wrap=True)
         verified = {v.config_id for v in analysis.verification}
         for stage, reports in (
@@ -224,8 +233,6 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
                     continue
                 cells = _cells(row, analysis)
                 name = _name_cell(row, analysis, escape(row["config_id"]))
-                verify.add_row(
-                    f"{name} [dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6]
-                )
+                verify.add_row(f"{name} [dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6])
         parts.extend([verify, Text(line, style="bold")])
     return Group(*parts)

@@ -120,9 +120,7 @@ class Analysis:
         return None if self.runs_max is None else self.runs_max - self.runs_used
 
     def report_for(self, config_id: str) -> ConfigReport | None:
-        return next(
-            (c for c in self.configs if c.config_id == config_id and c.fidelity == "full"), None
-        )
+        return next((c for c in self.configs if c.config_id == config_id and c.fidelity == "full"), None)
 
 
 _BOUNDS = {"fraction": (0.0, 1.0)}  # the range a kind of metric lives in: its intervals stay inside
@@ -137,14 +135,20 @@ def _group(runs: Iterable[RunRecord]) -> dict[tuple[str, str, str], list[RunReco
 
 
 def _report(
-    config: ConfigRecord, fidelity: str, stage: str, runs: Sequence[RunRecord], spec: SweepSpec,
+    config: ConfigRecord,
+    fidelity: str,
+    stage: str,
+    runs: Sequence[RunRecord],
+    spec: SweepSpec,
     verdict: Verdict | None,
-) -> ConfigReport:  # fmt: skip
+) -> ConfigReport:
     done = sorted((r for r in runs if r.status == "done"), key=lambda r: r.seed)
     names = spec.metric_names
     values = {m: {r.seed: float(r.values[m]) for r in done if m in r.values} for m in names}
-    metrics = {m: describe(list(values[m].values()), spec.confidence, _BOUNDS.get(spec.metric(m).kind))
-               for m in names}  # fmt: skip
+    metrics = {
+        m: describe(list(values[m].values()), spec.confidence, _BOUNDS.get(spec.metric(m).kind))
+        for m in names
+    }
     success = None
     target = make_target(spec)
     if target is not None and not target.relative:  # (a relative one: differences, in `verdict`)
@@ -152,16 +156,32 @@ def _report(
         hits = [1.0 if target.reached(v) else 0.0 for v in observed]
         success = success_rate(hits, 0.5, spec.confidence)
     return ConfigReport(
-        config.config_id, config.params, config.config, config.is_baseline, fidelity, stage,
-        sum(1 for r in runs if r.status == "failed"), tuple(r.seed for r in done), metrics, values, success,
-        verdict, None, None,
-    )  # fmt: skip
+        config.config_id,
+        config.params,
+        config.config,
+        config.is_baseline,
+        fidelity,
+        stage,
+        sum(1 for r in runs if r.status == "failed"),
+        tuple(r.seed for r in done),
+        metrics,
+        values,
+        success,
+        verdict,
+        None,
+        None,
+    )
 
 
 def _judge(
-    spec: SweepSpec, by_id: dict[str, ConfigRecord], groups: dict[tuple[str, str, str], list[RunRecord]],
-    keys: list[tuple[str, str, str]], alpha: float | None, comparisons: bool, time_alpha: float = 0.05,
-) -> list[ConfigReport]:  # fmt: skip
+    spec: SweepSpec,
+    by_id: dict[str, ConfigRecord],
+    groups: dict[tuple[str, str, str], list[RunRecord]],
+    keys: list[tuple[str, str, str]],
+    alpha: float | None,
+    comparisons: bool,
+    time_alpha: float = 0.05,
+) -> list[ConfigReport]:
     """Reports of one group of configs (a fidelity of the search, or the verification), each with
     its verdict at `alpha` (None: no decisions) and its comparison with the group's baseline (all
     of them at once: `compare_many`)."""
@@ -173,26 +193,21 @@ def _judge(
         values = {}
         racing = spec.racing is not None and all(stage == "search" for _, _, stage in keys)
         reference = (
-            _baseline_values(by_id, groups, keys, quality)
-            if target is not None and target.relative
-            else None
+            _baseline_values(by_id, groups, keys, quality) if target is not None and target.relative else None
         )
         schedule = spec.look_schedule()
         for key in keys:
             done = [r for r in groups[key] if r.status == "done"]
             if racing:  # judged as racing saw it: at its last planned look (not a partial round)
-                look = set(
-                    spec.seeds[: planned_look({r.seed for r in groups[key]}, spec.seeds, schedule)]
-                )
+                look = set(spec.seeds[: planned_look({r.seed for r in groups[key]}, spec.seeds, schedule)])
                 done = [r for r in done if r.seed in look]
-            values[key[0]] = {
-                m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)
-            }
+            values[key[0]] = {m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)}
             if reference is not None:  # judged on the differences from the baseline, seed by seed
                 values[key[0]][quality] = [
                     r.values[quality] - reference[r.seed]
-                    for r in sorted(done, key=lambda r: r.seed) if quality in r.values and r.seed in reference
-                ]  # fmt: skip
+                    for r in sorted(done, key=lambda r: r.seed)
+                    if quality in r.values and r.seed in reference
+                ]
         judged = verdicts(spec, values, alpha, time_alpha)
     reports = [_report(by_id[c], f, s, groups[(c, f, s)], spec, judged.get(c)) for c, f, s in keys]
     baseline = next((r for r in reports if r.is_baseline), None)
@@ -209,17 +224,17 @@ def _judge(
 
 
 def _baseline_values(
-    by_id: dict[str, ConfigRecord], groups: dict[tuple[str, str, str], list[RunRecord]],
-    keys: list[tuple[str, str, str]], metric: str,
-) -> dict[int, float]:  # fmt: skip
+    by_id: dict[str, ConfigRecord],
+    groups: dict[tuple[str, str, str], list[RunRecord]],
+    keys: list[tuple[str, str, str]],
+    metric: str,
+) -> dict[int, float]:
     """The group's baseline's value of `metric` per seed (done runs): what a relative target
     pairs each config with. Empty where the group has no baseline."""
     key = next((k for k in keys if by_id[k[0]].is_baseline), None)
     if key is None:
         return {}
-    return {
-        r.seed: r.values[metric] for r in groups[key] if r.status == "done" and metric in r.values
-    }
+    return {r.seed: r.values[metric] for r in groups[key] if r.status == "done" and metric in r.values}
 
 
 def _holm_per_metric(results: list[Comparison], metrics: int) -> list[Comparison]:
@@ -235,9 +250,14 @@ def _holm_per_metric(results: list[Comparison], metrics: int) -> list[Comparison
 
 
 def analyze(
-    spec: SweepSpec, configs: Sequence[ConfigRecord], runs: Sequence[RunRecord], *,
-    comparisons: bool = True, devices: dict[str, int] | None = None, excluded: dict[str, str] | None = None,
-) -> Analysis:  # fmt: skip
+    spec: SweepSpec,
+    configs: Sequence[ConfigRecord],
+    runs: Sequence[RunRecord],
+    *,
+    comparisons: bool = True,
+    devices: dict[str, int] | None = None,
+    excluded: dict[str, str] | None = None,
+) -> Analysis:
     """The sweep's decisions. `comparisons=False` skips the tests against the baseline (what
     `hotlap status` and the engine do not show). `excluded`: the configs the engine never ran
     (`Store.excluded`), said in the report."""
@@ -247,9 +267,12 @@ def analyze(
 
 
 def _analyze(
-    spec: SweepSpec, configs: Sequence[ConfigRecord], runs: Sequence[RunRecord], comparisons: bool,
+    spec: SweepSpec,
+    configs: Sequence[ConfigRecord],
+    runs: Sequence[RunRecord],
+    comparisons: bool,
     devices: dict[str, int] | None,
-) -> Analysis:  # fmt: skip
+) -> Analysis:
     by_id = {c.config_id: c for c in configs}
     metrics = decision_metrics(spec)
     target = make_target(spec)
@@ -275,25 +298,40 @@ def _analyze(
     verification, held = _verification(spec, by_id, groups, recommendation, comparisons)
     verified = None
     if spec.verify is not None and target is not None and verification:
-        recommendation, best, verified = _bind(
-            spec, eligible, verification, candidates, recommendation, best
-        )
+        recommendation, best, verified = _bind(spec, eligible, verification, candidates, recommendation, best)
     warnings = time_spread(full, metrics.cost) + skewed(full, metrics.quality)
     if spec.timing == "packed":
-        warnings = (*warnings, "times were measured with several runs sharing a GPU (timing: packed): "
-                    "they are not comparable with times of runs alone on a GPU")  # fmt: skip
+        warnings = (
+            *warnings,
+            "times were measured with several runs sharing a GPU (timing: packed): "
+            "they are not comparable with times of runs alone on a GPU",
+        )
     if warnings and recommendation.config is not None:
         recommendation = dataclasses.replace(
             recommendation,
-            sentence=recommendation.sentence
-            + " Its time ranking is not reliable (see the warning).",
+            sentence=recommendation.sentence + " Its time ranking is not reliable (see the warning).",
         )
     return Analysis(
-        spec, metrics.quality.name, metrics.cost.name, target, alpha, reports, recommendation, best, runs_used,
-        runs_max if spec.racing is not None else None, verification, held,
-        dict(devices) if devices and len(devices) > 1 else {}, promise, candidates, verified, warnings,
-        _pareto(eligible, spec), broken,
-    )  # fmt: skip
+        spec,
+        metrics.quality.name,
+        metrics.cost.name,
+        target,
+        alpha,
+        reports,
+        recommendation,
+        best,
+        runs_used,
+        runs_max if spec.racing is not None else None,
+        verification,
+        held,
+        dict(devices) if devices and len(devices) > 1 else {},
+        promise,
+        candidates,
+        verified,
+        warnings,
+        _pareto(eligible, spec),
+        broken,
+    )
 
 
 def _broken(full: list[ConfigReport], spec: SweepSpec) -> dict[str, str]:
@@ -318,36 +356,31 @@ def _pareto(full: list[ConfigReport], spec: SweepSpec) -> tuple[str, ...]:
     if len(objectives) < 2:
         return ()
     names = [o.metric for o in objectives]
-    rows = [
-        [r.metrics[m].mean if r.metrics[m].mean is not None else math.nan for m in names]
-        for r in full
-    ]
+    rows = [[r.metrics[m].mean if r.metrics[m].mean is not None else math.nan for m in names] for r in full]
     signs = [1.0 if o.direction == "maximize" else -1.0 for o in objectives]
     return tuple(full[i].config_id for i in sorted(non_dominated(rows, signs)))
 
 
-def _candidates(
-    full: list[ConfigReport], recommendation: Recommendation, spec: SweepSpec
-) -> tuple[str, ...]:
+def _candidates(full: list[ConfigReport], recommendation: Recommendation, spec: SweepSpec) -> tuple[str, ...]:
     """The configs verification tries, in order: the recommendation, then the other passing
     configs by their mean cost."""
     if recommendation.config is None or spec.target is None:
         return ()
     cost = decision_metrics(spec).cost
-    passing = [
-        r for r in full if r.verdict is not None and r.verdict.decision == "pass" and r.n > 0
-    ]
+    passing = [r for r in full if r.verdict is not None and r.verdict.decision == "pass" and r.n > 0]
     passing.sort(key=lambda r: -cost.sign * (r.metrics[cost.name].mean or 0.0))
-    order = [recommendation.config] + [
-        r.config_id for r in passing if r.config_id != recommendation.config
-    ]
+    order = [recommendation.config] + [r.config_id for r in passing if r.config_id != recommendation.config]
     return tuple(order)
 
 
 def _bind(
-    spec: SweepSpec, full: list[ConfigReport], verification: list[ConfigReport], candidates: tuple[str, ...],
-    searched: Recommendation, best: ConfigReport | None,
-) -> tuple[Recommendation, ConfigReport | None, str | None]:  # fmt: skip
+    spec: SweepSpec,
+    full: list[ConfigReport],
+    verification: list[ConfigReport],
+    candidates: tuple[str, ...],
+    searched: Recommendation,
+    best: ConfigReport | None,
+) -> tuple[Recommendation, ConfigReport | None, str | None]:
     """Binding verification: the first candidate that passes on fresh seeds (each judged at alpha
     over the candidates) is the recommendation, its verification mean the headline; while the
     candidates are not all verified, the search's recommendation stands, marked unverified; when
@@ -371,15 +404,13 @@ def _bind(
             f"Use {passed} [{search.label()}]: verified on {mine.n} fresh seeds, mean {quality.name} "
             f"{quality.format(summary.mean)} (one-sided bound {quality.format(bound)} at level {level:.2g}: it "
             f"reaches the target with {spec.confidence:.0%} confidence), {cost.format(spent.mean)} {cost.name} on average."
-        )  # fmt: skip
+        )
         if passed != searched.config:
             sentence += f" (The search's first choice {searched.config} did not pass verification.)"
         return Recommendation(passed, (), sentence), search, passed
     if len(tried) < min(spec.verify.candidates, len(candidates)):
         return (
-            Recommendation(
-                searched.config, searched.tied, searched.sentence + " Not yet verified."
-            ),
+            Recommendation(searched.config, searched.tied, searched.sentence + " Not yet verified."),
             best,
             None,
         )
@@ -420,10 +451,15 @@ def _recommend(
         costs = {r.config_id: r.metrics[metrics.cost.name].mean for r in reports}
         oriented = {k: math.inf if v is None else -metrics.cost.sign * v for k, v in costs.items()}
         recommendation = recommend(
-            judged, oriented, target, alpha, names,  # type: ignore[arg-type]
+            judged,
+            oriented,
+            target,
+            alpha,
+            names,  # type: ignore[arg-type]
             cost=lambda v: f"{metrics.cost.format(metrics.cost_from_oriented(v))} {metrics.cost.name}",
-            bound=metrics.quality.format, time_alpha=time_alpha,
-        )  # fmt: skip
+            bound=metrics.quality.format,
+            time_alpha=time_alpha,
+        )
         best = next((r for r in reports if r.config_id == recommendation.config), None)
         return recommendation, best
     if not reports:
@@ -434,14 +470,19 @@ def _recommend(
     sentence = f"Best mean {metric.name}: {names[best.config_id]} with {metric.format(summary.mean)} over {best.n} seeds."
     if summary.ci_low is not None:
         ci = f"{metric.format(summary.ci_low, unit=False)}-{metric.format(summary.ci_high)}"
-        sentence += f" ({spec.confidence:.0%} CI {ci}; set objective.target to decide with stated confidence.)"
+        sentence += (
+            f" ({spec.confidence:.0%} CI {ci}; set objective.target to decide with stated confidence.)"
+        )
     return Recommendation(best.config_id, (), sentence), best
 
 
 def _verification(
-    spec: SweepSpec, by_id: dict[str, ConfigRecord], groups: dict[tuple[str, str, str], list[RunRecord]],
-    recommendation: Recommendation, comparisons: bool,
-) -> tuple[list[ConfigReport], bool | None]:  # fmt: skip
+    spec: SweepSpec,
+    by_id: dict[str, ConfigRecord],
+    groups: dict[tuple[str, str, str], list[RunRecord]],
+    recommendation: Recommendation,
+    comparisons: bool,
+) -> tuple[list[ConfigReport], bool | None]:
     keys = [k for k in groups if k[2] == "verify"]
     if not keys:
         return [], None
@@ -454,7 +495,5 @@ def _verification(
     if recommendation.config is not None and spec.target is not None:
         mine = next((r for r in reports if r.config_id == recommendation.config), None)
         if mine is not None and mine.verdict is not None:
-            held = {"pass": True, "fail": False}.get(
-                mine.verdict.decision
-            )  # undecided: inconclusive
+            held = {"pass": True, "fail": False}.get(mine.verdict.decision)  # undecided: inconclusive
     return reports, held

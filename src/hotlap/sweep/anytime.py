@@ -50,9 +50,7 @@ class Curve:
     def reached(self, value: float) -> CurvePoint | None:
         """The first point whose best is at least as good as `value` (None: never)."""
         for point in self.points:
-            if point.best is not None and (
-                point.best >= value if self.maximize else point.best <= value
-            ):
+            if point.best is not None and (point.best >= value if self.maximize else point.best <= value):
                 return point
         return None
 
@@ -69,9 +67,7 @@ def best_so_far(analysis: Analysis, order: Sequence[str], sweep: str) -> Curve:
         )
     metric = objectives[0].metric if objectives else analysis.quality_metric
     maximize = (objectives[0].direction if objectives else analysis.quality.direction) == "maximize"
-    reports = {
-        r.config_id: r for r in analysis.configs if r.fidelity == "full" and r.stage == "search"
-    }
+    reports = {r.config_id: r for r in analysis.configs if r.fidelity == "full" and r.stage == "search"}
     points: list[CurvePoint] = []
     runs = 0
     best: float | None = None
@@ -83,15 +79,9 @@ def best_so_far(analysis: Analysis, order: Sequence[str], sweep: str) -> Curve:
         runs += report.n
         summary = report.metrics.get(metric)
         mean = summary.mean if summary is not None else None
-        passes = analysis.target is None or (
-            report.verdict is not None and report.verdict.decision == "pass"
-        )
+        passes = analysis.target is None or (report.verdict is not None and report.verdict.decision == "pass")
         kept = config_id not in analysis.broken and passes
-        if (
-            kept
-            and mean is not None
-            and (best is None or (mean > best if maximize else mean < best))
-        ):
+        if kept and mean is not None and (best is None or (mean > best if maximize else mean < best)):
             best, best_config = mean, config_id
         points.append(CurvePoint(len(points) + 1, runs, best, best_config))
     return Curve(sweep, spec.strategy.name, metric, maximize, tuple(points))

@@ -138,15 +138,15 @@ class Engine:
         self._level: Guarantee | None = None  # the levels each look is made at
         self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
-        self.excluded: dict[
-            str, str
-        ] = {}  # config id -> the per-config bound it breaks (never run)
+        self.excluded: dict[str, str] = {}  # config id -> the per-config bound it breaks (never run)
         derived = self.spec.derived_from is not None
-        self._shares = not derived and any(
-            shares_training(self.spec, r) for r in self.recipes.values()
+        self._shares = not derived and any(shares_training(self.spec, r) for r in self.recipes.values())
+        self.sharing = SharedTraining(
+            self.recipe_of,
+            active=self._shares,
+            derived=derived,
+            task_config=lambda run, config: self._task(run, config).config,
         )
-        self.sharing = SharedTraining(self.recipe_of, active=self._shares, derived=derived,
-                                      task_config=lambda run, config: self._task(run, config).config)  # fmt: skip
 
     # --- the whole sweep -----------------------------------------------------------------------
 
@@ -170,17 +170,19 @@ class Engine:
             # A derived sweep's runs carry their source's device where they time nothing; a timed
             # evaluation on another device is refused run by run instead (sharing.check_device).
             # (an executor whose workers run elsewhere, Ray's, names their device)
-            self.session, warning = open_session(self.store, self.sweep, self.spec,
-                                                 allow_device_change=self.allow_device_change or derived,
-                                                 device_name=getattr(self.executor, "device_name", None))  # fmt: skip
+            self.session, warning = open_session(
+                self.store,
+                self.sweep,
+                self.spec,
+                allow_device_change=self.allow_device_change or derived,
+                device_name=getattr(self.executor, "device_name", None),
+            )
             if derived:
                 warning = None
             self._device = self.store.sessions(self.sweep.id)[-1].device_name
             repaired = repair_files(self.store, self.sweep.id, self.directory)
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
-            retried = (
-                self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
-            )
+            retried = self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
             dataset = self.spec.dataset if self.recipe.uses_data else None  # a script loads its own
             self.executor.prepare(dataset, self.data_dir, self.spec.device)
             self.store.update_sweep(self.sweep.id, state="running", message=None)
@@ -223,8 +225,14 @@ class Engine:
         return "done", f"{done['done']} runs done, {done['failed']} failed"
 
     def _analysis(self) -> Analysis:
-        return analyze(self.spec, self.store.configs(self.sweep.id), self.store.runs(self.sweep.id, details=False),
-                       comparisons=False, devices=self.store.run_devices(self.sweep.id), excluded=self.excluded)  # fmt: skip
+        return analyze(
+            self.spec,
+            self.store.configs(self.sweep.id),
+            self.store.runs(self.sweep.id, details=False),
+            comparisons=False,
+            devices=self.store.run_devices(self.sweep.id),
+            excluded=self.excluded,
+        )
 
     def _finish(self, state: str, message: str) -> SweepResult:
         analysis = self._analysis()
@@ -252,9 +260,7 @@ class Engine:
         recorded = self.store.closed_races(self.sweep.id, fidelity, run_stage) if racing else {}
         scheduler = SeedScheduler(seeds or list(self.spec.seeds), racing, recorded)
         queue = RunQueue(f"{self.sweep.id}/{self.session}/{name}")  # the same order on a rerun
-        return _Stage(
-            name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage, queue=queue
-        )
+        return _Stage(name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage, queue=queue)
 
     def _search(self, fidelity: str) -> None:
         """Propose configs with the strategy and run each on its seeds (racing: as long as it must)."""
@@ -335,9 +341,10 @@ class Engine:
         metric = self.spec.target.metric if self.spec.target else self.spec.primary.metric
         sign = 1.0 if self.spec.target else self.spec.primary.sign
         ranked = [
-            s for s in self.summaries.values()
+            s
+            for s in self.summaries.values()
             if s.fidelity == "low" and s.n > 0 and not self.configs[s.config_id].is_baseline
-        ]  # fmt: skip
+        ]
         ranked.sort(key=lambda s: -sign * (s.mean(metric) or 0.0))
         chosen = [self.configs[s.config_id] for s in ranked[: self.spec.fidelity.promote]]
         stage = self._stage("promote", "full")
@@ -374,9 +381,7 @@ class Engine:
             return
         self.callbacks.stage("verify", "full")
         baseline = (
-            self._register({}, origin="baseline", baseline=True)
-            if self.spec.baseline is not None
-            else None
+            self._register({}, origin="baseline", baseline=True) if self.spec.baseline is not None else None
         )
         for i, config_id in enumerate(candidates):
             stage = self._stage("verify", "full", self.spec.verify_seeds(), run_stage="verify")
@@ -402,9 +407,7 @@ class Engine:
         if stage.seeds.joined(config.config_id):
             return
         existing = (
-            {r.seed for r in self._stage_runs(config.config_id, stage)}
-            if stage.seeds.racing
-            else set()
+            {r.seed for r in self._stage_runs(config.config_id, stage)} if stage.seeds.racing else set()
         )
         stage.seeds.join(config.config_id, existing)
         stage.pending.setdefault(config.config_id, [])
@@ -437,9 +440,7 @@ class Engine:
             self._level = guarantee(self.spec, derived)
         return self._level
 
-    def _close(
-        self, config_id: str, stage: _Stage, strategy: Strategy, verdict: Verdict | None
-    ) -> None:
+    def _close(self, config_id: str, stage: _Stage, strategy: Strategy, verdict: Verdict | None) -> None:
         values, constraint = self._told(config_id, stage)
         for proposal in stage.pending.pop(config_id, []):
             if proposal is None:
@@ -450,8 +451,15 @@ class Engine:
             seeds = stage.seeds.allotted[config_id]
             decision = verdict.decision if verdict else None
             reason = verdict.reason if verdict else "no finished run"
-            self.store.close_race(self.sweep.id, config_id, stage.fidelity, stage.run_stage,
-                                  seeds=seeds, decision=decision, reason=reason)  # fmt: skip
+            self.store.close_race(
+                self.sweep.id,
+                config_id,
+                stage.fidelity,
+                stage.run_stage,
+                seeds=seeds,
+                decision=decision,
+                reason=reason,
+            )
             if decision == "pass" and stage.run_stage == "search" and self._judges_target():
                 self._passed.add((config_id, stage.fidelity))
                 self._answer = self._current_answer()
@@ -473,16 +481,10 @@ class Engine:
 
     def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
         reference = None
-        if (
-            self.spec.target is not None and self.spec.target.within is not None
-        ):  # relative to the baseline
+        if self.spec.target is not None and self.spec.target.within is not None:  # relative to the baseline
             baseline = next((c for c in self.configs.values() if c.is_baseline), None)
-            reference = (
-                self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
-            )
-        return strategy_feedback(
-            self.summaries.get((config_id, stage.fidelity)), self.spec, reference
-        )
+            reference = self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
+        return strategy_feedback(self.summaries.get((config_id, stage.fidelity)), self.spec, reference)
 
     # --- dispatching runs ----------------------------------------------------------------------
 
@@ -524,9 +526,7 @@ class Engine:
             if not inflight:
                 break
             finished, _ = wait(inflight, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for (
-                event
-            ) in self.executor.poll():  # remote workers' epochs; a worker lost, its run re-queued
+            for event in self.executor.poll():  # remote workers' epochs; a worker lost, its run re-queued
                 self._log(event)
             for future in finished:
                 run = inflight.pop(future)
@@ -541,9 +541,7 @@ class Engine:
         if stop is not None:
             raise stop
 
-    def _finished(
-        self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome
-    ) -> None:
+    def _finished(self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome) -> None:
         outcome = self.sharing.check_device(run, outcome)
         if self.spec.score and outcome.status == "done":  # the weighted sum, as one more metric
             score = weighted_score(self.spec.score, outcome.metrics)
@@ -587,17 +585,20 @@ class Engine:
 
     # --- configs and runs ----------------------------------------------------------------------
 
-    def _register(
-        self, params: dict[str, Any], *, origin: str, baseline: bool = False
-    ) -> ConfigRecord:
+    def _register(self, params: dict[str, Any], *, origin: str, baseline: bool = False) -> ConfigRecord:
         overrides = self.spec.baseline_overrides() if baseline else self.spec.overrides_for(params)
         recipe = self.recipes[self.spec.recipe_of(params, baseline=baseline)]
         config = recipe.config(overrides)
         digest = config_hash(recipe.name, config)
         record = self.store.add_config(
-            self.sweep.id, config_id=digest[:CONFIG_ID_LENGTH], config_hash=digest, origin=origin,
-            is_baseline=baseline, params=params, config=config.model_dump(),
-        )  # fmt: skip
+            self.sweep.id,
+            config_id=digest[:CONFIG_ID_LENGTH],
+            config_hash=digest,
+            origin=origin,
+            is_baseline=baseline,
+            params=params,
+            config=config.model_dump(),
+        )
         self.configs[record.config_id] = record
         self.sharing.add_configs([record])
         return record
@@ -605,11 +606,7 @@ class Engine:
     def _excludes(self, config: ConfigRecord, stage: _Stage) -> bool:
         """Whether `config` breaks a per-config bound (parameters, FLOPs, bits: known before it
         runs); if so it is recorded as excluded and never runs."""
-        reason = (
-            None
-            if config.is_baseline
-            else exclusion(self.spec, self.recipe_of(config), config.config)
-        )
+        reason = None if config.is_baseline else exclusion(self.spec, self.recipe_of(config), config.config)
         if reason is None:
             return False
         self.store.exclude_config(self.sweep.id, config.config_id, stage.fidelity, reason)
@@ -633,20 +630,18 @@ class Engine:
         allotted = stage.seeds.seeds_for(config.config_id)
         if self.spec.derived_from is not None:
             allotted = self.sharing.seeds_with_source(config.config_id, allotted, stage.fidelity)
-        self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity,
-                               stage.run_stage)  # fmt: skip
+        self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity, stage.run_stage)
         wanted = set(allotted)
         runs = [
-            r for r in self._stage_runs(config.config_id, stage)
+            r
+            for r in self._stage_runs(config.config_id, stage)
             if r.status == "queued" and r.id not in stage.queue and r.seed in wanted
-        ]  # fmt: skip
+        ]
         stage.queue.add(runs)
         stage.seeds.queued(config.config_id, len(runs))
         return bool(runs)
 
-    def _task(
-        self, run: RunRecord, config: ConfigRecord, source: dict[str, Any] | None = None
-    ) -> Task:
+    def _task(self, run: RunRecord, config: ConfigRecord, source: dict[str, Any] | None = None) -> Task:
         values = config.config
         recipe = self.recipe_of(config)
         if run.fidelity == "low":
@@ -658,13 +653,19 @@ class Engine:
             )
             values = low.model_dump()
         return Task(
-            run_id=run.id, recipe=recipe.name, config=values, dataset=self.spec.dataset, seed=run.seed,
-            device=self.spec.device, data_dir=self.data_dir,
+            run_id=run.id,
+            recipe=recipe.name,
+            config=values,
+            dataset=self.spec.dataset,
+            seed=run.seed,
+            device=self.spec.device,
+            data_dir=self.data_dir,
             # a trained network that siblings share keeps its weights for their evaluation
             keep_weights=self.spec.keep_weights or (self._shares and source is None),
-            keep_artifacts=self.spec.keep_logits or (self._shares and source is None), source=source,
+            keep_artifacts=self.spec.keep_logits or (self._shares and source is None),
+            source=source,
             costs=tuple(self.spec.costs),
-        )  # fmt: skip
+        )
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:
         config = self.configs[run.config_id]
@@ -678,16 +679,15 @@ class Engine:
             self.last_error = outcome.error
         fault_point("before-finish")  # the torture test kills here: the run is then run again
         if not self.store.finish(run.id, outcome.fields(), session=self.session):
-            raise HotlapError(
-                f"run {run.id} of sweep {self.sweep.id} was changed by another process"
-            )
+            raise HotlapError(f"run {run.id} of sweep {self.sweep.id} was changed by another process")
         self.ran += 1
         key = (run.config_id, run.fidelity)
         if run.stage == "search":  # verification runs are analysed apart, never raced or told
             summary = self.summaries.get(key)
             if summary is None:
-                summary = self.summaries[key] = ConfigSummary(run.config_id, run.fidelity, config.params,
-                                                              config.is_baseline)  # fmt: skip
+                summary = self.summaries[key] = ConfigSummary(
+                    run.config_id, run.fidelity, config.params, config.is_baseline
+                )
             if outcome.status == "done":
                 summary.add(outcome.metrics)
             else:
@@ -695,8 +695,10 @@ class Engine:
         fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
         self._files.append(RUNS_FILE, to_json(runs_line(run, outcome.fields(), self.session)))
         if outcome.warmup_time is not None:
-            self._log(f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s "
-                      "(a new training shape), excluded from all statistics")  # fmt: skip
+            self._log(
+                f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s "
+                "(a new training shape), excluded from all statistics"
+            )
         self._log(self._describe(run, outcome))
         best = self._best_after(key) if run.stage == "search" else self._best
         if self._judges_target():
@@ -709,18 +711,10 @@ class Engine:
         """The best config so far, kept up to date in O(1) per run: a full scan only when the
         current best itself got a new result (its mean may have dropped)."""
         candidate = self.summaries.get(key)
-        if (
-            self._best is None
-            or (self._best.config_id, self._best.fidelity) == key
-            or candidate is None
-        ):
-            self._best = best_config(
-                self.summaries.values(), self.spec.primary, self.spec.constraints
-            )
+        if self._best is None or (self._best.config_id, self._best.fidelity) == key or candidate is None:
+            self._best = best_config(self.summaries.values(), self.spec.primary, self.spec.constraints)
         else:
-            self._best = best_config(
-                [self._best, candidate], self.spec.primary, self.spec.constraints
-            )
+            self._best = best_config([self._best, candidate], self.spec.primary, self.spec.constraints)
         return self._best
 
     def _judges_target(self) -> bool:
@@ -754,9 +748,16 @@ class Engine:
 
     def _write_artifacts(self, run: RunRecord, config: ConfigRecord, outcome: Outcome) -> None:
         task = self._task(run, config)
-        described = {"recipe": task.recipe, "dataset": task.dataset, "seed": run.seed, "fidelity": run.fidelity,
-                     "config_id": run.config_id, "params": config.params, "config": task.config,
-                     "session": self.session}  # fmt: skip
+        described = {
+            "recipe": task.recipe,
+            "dataset": task.dataset,
+            "seed": run.seed,
+            "fidelity": run.fidelity,
+            "config_id": run.config_id,
+            "params": config.params,
+            "config": task.config,
+            "session": self.session,
+        }
         write_run(self.directory, run, config, described, outcome)
 
     def _copy_best(self, analysis: Analysis, best: ConfigReport) -> None:
@@ -766,10 +767,14 @@ class Engine:
         )
         quality = analysis.quality
         summary = {
-            "config_id": best.config_id, "fidelity": best.fidelity, "params": best.params, "n": best.n,
+            "config_id": best.config_id,
+            "fidelity": best.fidelity,
+            "params": best.params,
+            "n": best.n,
             "recommendation": analysis.recommendation.sentence,
-            "mean": {m: s.mean for m, s in best.metrics.items()}, "std": {m: s.std for m, s in best.metrics.items()},
-        }  # fmt: skip
+            "mean": {m: s.mean for m, s in best.metrics.items()},
+            "std": {m: s.std for m, s in best.metrics.items()},
+        }
         copy_best(self.directory, runs, quality.name, quality.sign, summary)
 
     def _load(self) -> None:

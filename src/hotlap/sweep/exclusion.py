@@ -31,16 +31,19 @@ def exclusion(spec: SweepSpec, recipe: Recipe, config: dict[str, Any]) -> str | 
         return None
     train_size, test_size, num_classes = dataset_sizes(spec.dataset)
     resolved = recipe.config_cls.model_validate(config)
-    values = static_costs(recipe, resolved, num_classes, train_size, test_size,
-                          wanted={b.metric for b in bounds})  # fmt: skip
+    values = static_costs(
+        recipe, resolved, num_classes, train_size, test_size, wanted={b.metric for b in bounds}
+    )
     broken = []
     for bound in bounds:
         value = values.get(bound.metric)
         violation = bound.violation(value)
         if violation is not None and violation > 0:
             metric = spec.metric(bound.metric)
-            side = f"at most {metric.format(bound.at_most)}" if bound.at_most is not None else (
-                f"at least {metric.format(bound.at_least)}"
-            )  # fmt: skip
+            side = (
+                f"at most {metric.format(bound.at_most)}"
+                if bound.at_most is not None
+                else (f"at least {metric.format(bound.at_least)}")
+            )
             broken.append(f"{bound.metric} {metric.format(value)}, {side}")
     return "; ".join(broken) or None

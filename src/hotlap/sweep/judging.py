@@ -53,10 +53,11 @@ def decision_metrics(spec: SweepSpec) -> DecisionMetrics:
     others = [spec.metric(o.metric) for o in spec.objective or []][1:]
     defs = spec.metric_defs()
     cost = (
-        others[0] if others
+        others[0]
+        if others
         else next((m for m in defs if m.kind == "time" and m.name != primary.name), None)
         or next((m for m in defs if m.name != primary.name), primary)
-    )  # fmt: skip
+    )
     return DecisionMetrics(primary, cost)
 
 
@@ -73,10 +74,17 @@ def make_target(spec: SweepSpec) -> Target | None:
         shown = f"the baseline's {'-' if target.maximize else '+'} {within} (paired by seed)"
         bounds = (-1.0, 1.0) if fraction else None
     return Target(
-        metric.name, target.threshold, target.criterion, target.success_rate, target.confidence,
-        target.maximize, shown, min_std=resolution_std(spec.dataset) if fraction else 0.0, bounds=bounds,
+        metric.name,
+        target.threshold,
+        target.criterion,
+        target.success_rate,
+        target.confidence,
+        target.maximize,
+        shown,
+        min_std=resolution_std(spec.dataset) if fraction else 0.0,
+        bounds=bounds,
         relative=target.relative,
-    )  # fmt: skip
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -142,8 +150,9 @@ class Guarantee:
     def describe(self) -> str:
         scope = (
             f"family-wise over {self.family} config{'s' if self.family != 1 else ''}"
-            if self.family is not None else "per config (no planned number of configs to split it over)"
-        )  # fmt: skip
+            if self.family is not None
+            else "per config (no planned number of configs to split it over)"
+        )
         looks = f"{self.looks} planned looks" if self.looks > 1 else "one look"
         text = f"error at most {self.alpha:g} {scope}; {looks}, each at one-sided level {self.look_alpha:.2g}"
         if self.futility is not None and self.looks > 1:
@@ -175,8 +184,11 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
         )
         if spec.target is not None and spec.target.criterion == "success_rate":
             rate = spec.target.success_rate
-            level = remembered(LEVELS, f"rate {split!r} {rate!r} {schedule}",
-                               lambda: calibrated_rate_alpha(split, schedule, rate))  # fmt: skip
+            level = remembered(
+                LEVELS,
+                f"rate {split!r} {rate!r} {schedule}",
+                lambda: calibrated_rate_alpha(split, schedule, rate),
+            )
         else:
             level = remembered(
                 LEVELS, f"mean {split!r} {schedule}", lambda: calibrated_alpha(split, schedule)
@@ -220,6 +232,12 @@ def verdicts(
     target = make_target(spec)
     maximize = metrics.quality.direction == "maximize"
     return race(
-        evidence, target, alpha, maximize=maximize, futility=spec.futility_alpha(),
-        time_alpha=time_alpha, only=only, memo=memo,
-    )  # fmt: skip
+        evidence,
+        target,
+        alpha,
+        maximize=maximize,
+        futility=spec.futility_alpha(),
+        time_alpha=time_alpha,
+        only=only,
+        memo=memo,
+    )

@@ -30,9 +30,7 @@ def non_dominated(values: Sequence[Sequence[float]], signs: Sequence[float]) -> 
     front = []
     for start in range(0, len(points), BLOCK):
         block = points[start : start + BLOCK]
-        at_least = (points[None, :, :] >= block[:, None, :]).all(
-            axis=2
-        )  # [b, n]: n >= b everywhere
+        at_least = (points[None, :, :] >= block[:, None, :]).all(axis=2)  # [b, n]: n >= b everywhere
         better = (points[None, :, :] > block[:, None, :]).any(axis=2)  # [b, n]: n > b somewhere
         dominated = (at_least & better).any(axis=1)
         front.extend(int(index[start + i]) for i in np.flatnonzero(~dominated))

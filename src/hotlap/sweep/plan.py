@@ -56,8 +56,12 @@ def _stages(spec: SweepSpec) -> list[Stage]:
     low = spec.racing.min if spec.racing is not None else seeds
     configs = planned_configs(spec)  # None: as many as the budget allows
     fidelity = spec.fidelity
-    search = Stage("search" if fidelity is None else f"search at low fidelity ({fidelity.key}={fidelity.low})",
-                   configs, low, seeds)  # fmt: skip
+    search = Stage(
+        "search" if fidelity is None else f"search at low fidelity ({fidelity.key}={fidelity.low})",
+        configs,
+        low,
+        seeds,
+    )
     stages = [search]
     if fidelity is not None:
         searched = None if configs is None else configs - int(spec.baseline is not None)
@@ -68,9 +72,7 @@ def _stages(spec: SweepSpec) -> list[Stage]:
     if spec.verify is not None and spec.derived_from is None:
         verified = spec.verify.candidates + int(spec.baseline is not None)
         note = "the recommendation (and the next passing candidates if it fails) and the baseline"
-        stages.append(
-            Stage("verify on fresh seeds", verified, spec.verify.seeds, spec.verify.seeds, note)
-        )
+        stages.append(Stage("verify on fresh seeds", verified, spec.verify.seeds, spec.verify.seeds, note))
     return stages
 
 
@@ -83,17 +85,18 @@ def planned_runs(spec: SweepSpec) -> int | None:
     # Verification runs only the first candidate unless it fails: plan for one (and the baseline).
     total = sum(s.runs_max or 0 for s in stages if not s.name.startswith("verify"))
     total += sum(
-        (1 + int(spec.baseline is not None)) * s.seeds_max
-        for s in stages
-        if s.name.startswith("verify")
+        (1 + int(spec.baseline is not None)) * s.seeds_max for s in stages if s.name.startswith("verify")
     )
     return total if spec.budget.max_runs is None else min(total, spec.budget.max_runs)
 
 
 def make_plan(
-    spec: SweepSpec, *, existing: dict[str, int] | None = None, changed: Sequence[str] = (),
+    spec: SweepSpec,
+    *,
+    existing: dict[str, int] | None = None,
+    changed: Sequence[str] = (),
     wall_times: Sequence[float] = (),
-) -> Plan:  # fmt: skip
+) -> Plan:
     """The plan of `spec`; `existing`: the stored sweep's run counts; `wall_times`: earlier runs'
     wall times of this recipe and dataset on this device (for the estimate)."""
     stages = _stages(spec)

@@ -36,9 +36,7 @@ def skewed(reports: Sequence[Any], quality: Metric) -> tuple[str, ...]:
         d = x - x.mean(axis=1, keepdims=True)
         m2, m3 = (d**2).mean(axis=1), (d**3).mean(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            lean = np.where(
-                m2 > 0, m3 / m2**1.5 * math.sqrt(n * (n - 1)) / (n - 2), 0.0
-            )  # adjusted G1
+            lean = np.where(m2 > 0, m3 / m2**1.5 * math.sqrt(n * (n - 1)) / (n - 2), 0.0)  # adjusted G1
         median = np.median(x, axis=1, keepdims=True)
         mad = 1.4826 * np.median(np.abs(x - median), axis=1, keepdims=True)
         outliers = np.where(mad[:, 0] > 0, (np.abs(x - median) > OUTLIER_MADS * mad).sum(axis=1), 0)

@@ -21,31 +21,43 @@ __all__ = ["repair_files", "runs_line"]
 
 RUNS_FILE = "runs.jsonl"
 # What `atomic_directory` (run folders, best/) and `atomic_write` leave behind when killed.
-_LEFTOVER = re.compile(
-    r"^\.(seed-\d+(-[a-z]+)?|best)\.[A-Za-z0-9_]{6,}$|^\.[\w.-]+\.[A-Za-z0-9_]{6,}\.tmp$"
-)
+_LEFTOVER = re.compile(r"^\.(seed-\d+(-[a-z]+)?|best)\.[A-Za-z0-9_]{6,}$|^\.[\w.-]+\.[A-Za-z0-9_]{6,}\.tmp$")
 
 
 def runs_line(run: RunRecord, fields: dict[str, Any], session: int | None) -> dict[str, Any]:
     """The `runs.jsonl` line of a finished run: its keys, then its metrics, then the outcome's
     other fields (`Outcome.fields()` without run_id, status, metrics and warmup_time)."""
     status = fields["status"]
-    rest = {
-        k: v for k, v in fields.items() if k not in ("run_id", "status", "metrics", "warmup_time")
+    rest = {k: v for k, v in fields.items() if k not in ("run_id", "status", "metrics", "warmup_time")}
+    return {
+        "config_id": run.config_id,
+        "seed": run.seed,
+        "fidelity": run.fidelity,
+        "stage": run.stage,
+        "status": status,
+        "session": session,
+        **(fields.get("metrics") or {}),
+        **rest,
     }
-    return {"config_id": run.config_id, "seed": run.seed, "fidelity": run.fidelity, "stage": run.stage,
-            "status": status, "session": session, **(fields.get("metrics") or {}), **rest}  # fmt: skip
 
 
 def _fields(run: RunRecord) -> dict[str, Any]:
     """A stored run as the outcome fields it was finished with."""
     details = run.details or {}
     return {
-        "status": run.status, "metrics": run.values, "history": details.get("history", []),
-        "precision": details.get("precision"), "device": run.device, "host": run.host, "started": run.started,
-        "ended": run.ended, "wall_time": run.wall_time, "error": run.error, "traceback": run.traceback,
+        "status": run.status,
+        "metrics": run.values,
+        "history": details.get("history", []),
+        "precision": details.get("precision"),
+        "device": run.device,
+        "host": run.host,
+        "started": run.started,
+        "ended": run.ended,
+        "wall_time": run.wall_time,
+        "error": run.error,
+        "traceback": run.traceback,
         "source_run": details.get("source_run"),
-    }  # fmt: skip
+    }
 
 
 def _key(line: dict[str, Any]) -> tuple[Any, ...]:
@@ -63,9 +75,7 @@ def repair_files(store: Store, sweep_id: str, directory: Path) -> list[str]:
     repaired = []
     removed = _remove_leftovers(directory, [c.config_id for c in store.configs(sweep_id)])
     if removed:
-        repaired.append(
-            f"removed {removed} unfinished file(s) or folder(s) left by a killed session"
-        )
+        repaired.append(f"removed {removed} unfinished file(s) or folder(s) left by a killed session")
     added, torn = _complete_runs_file(directory / RUNS_FILE, store, sweep_id)
     if torn:
         repaired.append(f"dropped a torn last line of {RUNS_FILE} (a session was killed mid-write)")
@@ -105,10 +115,11 @@ def _complete_runs_file(path: Path, store: Store, sweep_id: str) -> tuple[int, b
         if isinstance(line, dict):
             last[_key(line)] = line.get("status")
     missing = {
-        run.id for run in store.runs(sweep_id, details=False)
+        run.id
+        for run in store.runs(sweep_id, details=False)
         if run.status in ("done", "failed")
         and last.get((run.config_id, run.seed, run.fidelity, run.stage)) != run.status
-    }  # fmt: skip
+    }
     if missing:  # rare: read these runs whole (history, traceback) to write their lines
         missing = [run for run in store.runs(sweep_id) if run.id in missing]
         with path.open("a") as out:

@@ -113,9 +113,7 @@ def strategy_feedback(
         else:
             rate = sum(1 for v in observed if target.reached(v)) / len(observed)
             constraint = target.success_rate - rate
-    for (
-        bound
-    ) in spec.constraints:  # feasible only where every one is <= 0: Optuna takes the largest
+    for bound in spec.constraints:  # feasible only where every one is <= 0: Optuna takes the largest
         violation = bound.violation(summary.mean(bound.metric))
         if violation is not None:
             constraint = violation if constraint is None else max(constraint, violation)

@@ -110,9 +110,14 @@ class SeedScheduler:
         self.extensions.pop(config_id, None)
 
     def judge(
-        self, spec: SweepSpec, values: Callable[[str], Mapping[str, Sequence[float]] | None], alpha: float,
-        time_alpha: float = 0.05, *, waiting: bool = False,
-    ) -> list[tuple[str, Verdict | None]]:  # fmt: skip
+        self,
+        spec: SweepSpec,
+        values: Callable[[str], Mapping[str, Sequence[float]] | None],
+        alpha: float,
+        time_alpha: float = 0.05,
+        *,
+        waiting: bool = False,
+    ) -> list[tuple[str, Verdict | None]]:
         """Judge the open configs whose look has come (every run they were allotted finished), a
         round at a time: the configs given seeds together are judged together, as the simulations
         behind the calibration race them; `waiting`: those waiting for an extension too (the
@@ -148,11 +153,7 @@ class SeedScheduler:
             verdict = judged.get(config_id)
             if verdict is not None:
                 self.decisions[config_id] = verdict.decision
-            if (
-                verdict is not None
-                and verdict.active
-                and self.allotted[config_id] < len(self.seeds)
-            ):
+            if verdict is not None and verdict.active and self.allotted[config_id] < len(self.seeds):
                 self.extensions[config_id] = None
                 continue
             self.mark_closed(config_id)

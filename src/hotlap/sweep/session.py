@@ -73,9 +73,14 @@ def open_sweep(
     directory = directory or store.workdir / "sweeps" / sweep_id
     try:
         sweep = store.create_sweep(
-            sweep_id=sweep_id, name=spec.name, recipe=spec.recipe_label, dataset=spec.dataset, spec=spec.to_plain(),
-            spec_digest=spec.digest(), directory=directory,
-        )  # fmt: skip
+            sweep_id=sweep_id,
+            name=spec.name,
+            recipe=spec.recipe_label,
+            dataset=spec.dataset,
+            spec=spec.to_plain(),
+            spec_digest=spec.digest(),
+            directory=directory,
+        )
     except SweepExists:  # another process created it since the check above: continue that one
         return open_sweep(store, spec, directory=directory)
     return sweep, True
@@ -134,9 +139,7 @@ def is_locked(directory: Path) -> bool:
     return False
 
 
-def check_device(
-    store: Store, sweep: SweepRecord, device_name: str, allow_change: bool
-) -> str | None:
+def check_device(store: Store, sweep: SweepRecord, device_name: str, allow_change: bool) -> str | None:
     """None, or a sentence saying that this session's device differs from the earlier runs'.
 
     Raises when it differs and `allow_change` is off: timings of two devices are not comparable."""
@@ -152,17 +155,21 @@ def check_device(
     return f"warning: this session runs on {device_name}, earlier runs on {', '.join(earlier)}: times mix devices"
 
 
-def open_session(store: Store, sweep: SweepRecord, spec: SweepSpec, *, allow_device_change: bool = False,
-                 device_name: str | None = None) -> tuple[int, str | None]:  # fmt: skip
+def open_session(
+    store: Store,
+    sweep: SweepRecord,
+    spec: SweepSpec,
+    *,
+    allow_device_change: bool = False,
+    device_name: str | None = None,
+) -> tuple[int, str | None]:
     """Record this session's environment (kept, never overwritten) and write the sweep folder's
     spec.yaml and env.json (the latest session's). Returns the session id and a device warning."""
     import yaml
 
     from hotlap.envinfo import environment, resolve_device
 
-    atomic_write_text(
-        sweep.directory / "spec.yaml", yaml.safe_dump(spec.to_plain(), sort_keys=False)
-    )
+    atomic_write_text(sweep.directory / "spec.yaml", yaml.safe_dump(spec.to_plain(), sort_keys=False))
     try:
         device = resolve_device(spec.device)
     except HotlapError:

@@ -35,9 +35,10 @@ TaskConfig = Callable[[RunRecord, ConfigRecord], dict[str, Any]]  # the config a
 def shares_training(spec: SweepSpec, recipe: Recipe) -> bool:
     """Whether the sweep varies an evaluation-only field of its recipe (so configs share training)."""
     touched = {
-        *spec.space, *(spec.baseline or {}),
+        *spec.space,
+        *(spec.baseline or {}),
         *(key for overrides in spec.variants.values() for key in overrides),
-    }  # fmt: skip
+    }
     fields = {recipe.config_cls.field_of(key) for key in touched}  # quant.conv.weight_bits: quant
     return recipe.evaluate is not None and bool(recipe.eval_fields & fields)
 
@@ -50,9 +51,13 @@ class SharedTraining:
     """
 
     def __init__(
-        self, recipe_of: Callable[[ConfigRecord], Recipe], *, active: bool, derived: bool,
+        self,
+        recipe_of: Callable[[ConfigRecord], Recipe],
+        *,
+        active: bool,
+        derived: bool,
         task_config: TaskConfig,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.recipe_of = recipe_of
         self.active = active or derived
         self.derived = derived
@@ -97,18 +102,30 @@ class SharedTraining:
             return []
         del self.training[key]
         if outcome is not None and outcome.status == "done":
-            self.sources[key] = self.record(run, config, directory, outcome.metrics, outcome.history,
-                                            outcome.device)  # fmt: skip
+            self.sources[key] = self.record(
+                run, config, directory, outcome.metrics, outcome.history, outcome.device
+            )
         return self.held.pop(key, [])
 
     def record(
-        self, run: RunRecord, config: ConfigRecord, directory: Any, metrics: dict[str, float],
-        history: list[dict[str, Any]], device: str | None,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        run: RunRecord,
+        config: ConfigRecord,
+        directory: Any,
+        metrics: dict[str, float],
+        history: list[dict[str, Any]],
+        device: str | None,
+    ) -> dict[str, Any]:
         """A source as a task carries it (plain data)."""
         folder = run_directory(directory, run.config_id, run.seed, run.fidelity)
-        return {"run_id": run.id, "directory": str(folder), "config": self.task_config(run, config),
-                "metrics": dict(metrics), "history": history, "device": device}  # fmt: skip
+        return {
+            "run_id": run.id,
+            "directory": str(folder),
+            "config": self.task_config(run, config),
+            "metrics": dict(metrics),
+            "history": history,
+            "device": device,
+        }
 
     def load(
         self, store: Store, sweep: SweepRecord, configs: dict[str, ConfigRecord], device: str | None
@@ -129,9 +146,17 @@ class SharedTraining:
                 continue
             if not run_directory(sweep.directory, run.config_id, run.seed, run.fidelity).is_dir():
                 continue
-            self.sources.setdefault((key, run.seed, run.fidelity), self.record(
-                run, configs[run.config_id], sweep.directory, run.values, details.get("history") or [], run.device,
-            ))  # fmt: skip
+            self.sources.setdefault(
+                (key, run.seed, run.fidelity),
+                self.record(
+                    run,
+                    configs[run.config_id],
+                    sweep.directory,
+                    run.values,
+                    details.get("history") or [],
+                    run.device,
+                ),
+            )
 
     def seeds_with_source(self, config_id: str, seeds: list[int], fidelity: str) -> list[int]:
         key = self.keys.get(config_id)
@@ -152,8 +177,18 @@ class SharedTraining:
         trained_on = source.get("device") if source is not None else None
         if trained_on is None or same_device(outcome.device or "", trained_on):
             return outcome
-        error = (f"RunFailed: evaluated on {outcome.device} the network trained on {trained_on}: one run's "
-                 f"times would mix two devices; evaluate on {trained_on}")  # fmt: skip
-        return Outcome(run_id=outcome.run_id, status="failed", error=error, device=outcome.device,
-                       host=outcome.host, started=outcome.started, ended=outcome.ended,
-                       wall_time=outcome.wall_time, source_run=outcome.source_run)  # fmt: skip
+        error = (
+            f"RunFailed: evaluated on {outcome.device} the network trained on {trained_on}: one run's "
+            f"times would mix two devices; evaluate on {trained_on}"
+        )
+        return Outcome(
+            run_id=outcome.run_id,
+            status="failed",
+            error=error,
+            device=outcome.device,
+            host=outcome.host,
+            started=outcome.started,
+            ended=outcome.ended,
+            wall_time=outcome.wall_time,
+            source_run=outcome.source_run,
+        )

@@ -68,9 +68,19 @@ DEFAULT_FUTILITY = 0.2  # racing's fail level per look (benchmarks/racing.py mea
 FINITE_STRATEGIES = ("grid", "brute")
 # Fields whose change makes stored results meaningless for the new spec.
 IDENTITY_FIELDS = (
-    "recipe", "dataset", "base", "space", "variants", "strategy", "seeds", "objective", "baseline", "fidelity",
-    "racing", "target",
-)  # fmt: skip
+    "recipe",
+    "dataset",
+    "base",
+    "space",
+    "variants",
+    "strategy",
+    "seeds",
+    "objective",
+    "baseline",
+    "fidelity",
+    "racing",
+    "target",
+)
 
 
 class SpecError(HotlapError):
@@ -95,9 +105,7 @@ class RangeSpec(_Strict):
     @model_validator(mode="after")
     def _check(self) -> RangeSpec:
         if not self.low < self.high:
-            raise ValueError(
-                f"empty or inverted range: low {self.low} must be below high {self.high}"
-            )
+            raise ValueError(f"empty or inverted range: low {self.low} must be below high {self.high}")
         if self.log and self.low <= 0:
             raise ValueError(f"a log range needs low > 0 (got {self.low})")
         if self.log and self.step is not None:
@@ -105,9 +113,7 @@ class RangeSpec(_Strict):
         if self.step is not None and not 0 < self.step <= self.high - self.low:
             raise ValueError(f"step must be in (0, high - low] (got {self.step})")
         if self.count() is not None and self.count() > MAX_VALUES:  # type: ignore[operator]
-            raise ValueError(
-                f"{self.count():,} values, more than the limit of {MAX_VALUES:,}; raise step"
-            )
+            raise ValueError(f"{self.count():,} values, more than the limit of {MAX_VALUES:,}; raise step")
         return self
 
     def count(self) -> int | None:
@@ -144,16 +150,10 @@ SpaceEntry = list[Scalar] | RangeSpec | ChoicesSpec
 
 
 class StrategySpec(_Strict):
-    name: (
-        str  # a registered strategy (hotlap.sweep.strategies: grid, brute, random, tpe, nsga2, ...)
-    )
+    name: str  # a registered strategy (hotlap.sweep.strategies: grid, brute, random, tpe, nsga2, ...)
     seed: int = Field(0, description="sampler seed (random order for brute)")
-    trials: int | None = Field(
-        None, ge=1, le=MAX_CONFIGS, description="configs to try (random, tpe, nsga2)"
-    )
-    n_startup_trials: int | None = Field(
-        None, ge=1, description="tpe: random trials before modelling"
-    )
+    trials: int | None = Field(None, ge=1, le=MAX_CONFIGS, description="configs to try (random, tpe, nsga2)")
+    n_startup_trials: int | None = Field(None, ge=1, description="tpe: random trials before modelling")
     population_size: int | None = Field(None, ge=2, description="nsga2: population size")
 
 
@@ -229,9 +229,7 @@ class TargetSpec(_Strict):
     metric: str | None = None
     at_least: float | None = None
     at_most: float | None = None
-    within: float | None = Field(
-        None, gt=0, description="at most this much worse than the baseline"
-    )
+    within: float | None = Field(None, gt=0, description="at most this much worse than the baseline")
     criterion: Literal["mean", "success_rate"] = "mean"
     success_rate: float = Field(
         0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
@@ -261,13 +259,22 @@ class TargetSpec(_Strict):
         if self.within is not None:
             assert maximize is not None, "a relative target needs the metric's direction"
             return Target(
-                self.metric, -self.within if maximize else self.within, self.criterion, self.success_rate,
-                self.confidence, maximize=maximize, relative=True,
-            )  # fmt: skip
+                self.metric,
+                -self.within if maximize else self.within,
+                self.criterion,
+                self.success_rate,
+                self.confidence,
+                maximize=maximize,
+                relative=True,
+            )
         return Target(
-            self.metric, self.threshold, self.criterion, self.success_rate, self.confidence,
+            self.metric,
+            self.threshold,
+            self.criterion,
+            self.success_rate,
+            self.confidence,
             maximize=self.at_least is not None,
-        )  # fmt: skip
+        )
 
 
 class MetricSpec(_Strict):
@@ -298,9 +305,7 @@ class VerifySpec(_Strict):
     one is verified, up to `candidates` (the sweep's alpha split over them)."""
 
     seeds: int = Field(ge=2, le=MAX_SEEDS)
-    candidates: int = Field(
-        1, ge=1, le=10, description="passing configs verified at most, in order"
-    )
+    candidates: int = Field(1, ge=1, le=10, description="passing configs verified at most, in order")
 
 
 def _size(entry: Any) -> int:
@@ -332,9 +337,7 @@ class SweepSpec(_Strict):
     verify: VerifySpec | None = None
     max_consecutive_failures: int = Field(5, ge=1)
     keep_weights: bool = True
-    keep_logits: bool = (
-        True  # keep the other artifacts of each run (airbench: per-view test logits)
-    )
+    keep_logits: bool = True  # keep the other artifacts of each run (airbench: per-view test logits)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     # `packed`: times measured with several runs on one GPU are accepted (the report says they are
     # not comparable with solo runs); `exclusive` refuses packing where the objective is a time.
@@ -361,9 +364,7 @@ class SweepSpec(_Strict):
             if name == SCORE:
                 raise ValueError(f"{SCORE} is the weighted sum itself; weigh the metrics it sums")
             if not math.isfinite(weight) or weight == 0:
-                raise ValueError(
-                    f"{name}: a weight is a finite number other than 0 (got {weight!r})"
-                )
+                raise ValueError(f"{name}: a weight is a finite number other than 0 (got {weight!r})")
         return value
 
     @field_validator("tta_weights")
@@ -378,9 +379,7 @@ class SweepSpec(_Strict):
         if self.tta_weights is None:
             return []
         return (
-            self.tta_weights.values()
-            if isinstance(self.tta_weights, RangeSpec)
-            else list(self.tta_weights)
+            self.tta_weights.values() if isinstance(self.tta_weights, RangeSpec) else list(self.tta_weights)
         )
 
     @model_validator(mode="before")
@@ -394,18 +393,14 @@ class SweepSpec(_Strict):
         if isinstance(seeds, Mapping):
             unknown = set(seeds) - {"min", "max", "step", "futility"}
             if unknown or not {"min", "max"} <= set(seeds):
-                raise ValueError(
-                    "seeds: give a count, a list, or {min, max, step, futility} for racing"
-                )
+                raise ValueError("seeds: give a count, a list, or {min, max, step, futility} for racing")
             low, high, step = seeds["min"], seeds["max"], seeds.get("step", 5)
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high, step)):
                 raise ValueError("seeds: min, max and step are integers")
             if not 2 <= low <= high:
                 raise ValueError(f"seeds: need 2 <= min <= max (got min {low}, max {high})")
             if high > MAX_SEEDS:
-                raise ValueError(
-                    f"seeds.max {high:,} is over the limit of {MAX_SEEDS:,} seeds per config"
-                )
+                raise ValueError(f"seeds.max {high:,} is over the limit of {MAX_SEEDS:,} seeds per config")
             data["seeds"] = list(range(high))
             data["racing"] = {
                 "min": low,
@@ -425,9 +420,7 @@ class SweepSpec(_Strict):
             if not isinstance(base, Mapping):
                 return data  # the field's own validation says what is wrong
             if "script" in base:
-                raise ValueError(
-                    "give the script block once: at the top level or in base, not both"
-                )
+                raise ValueError("give the script block once: at the top level or in base, not both")
             data["base"] = {**base, "script": data.pop("script")}
         objective = data.get("objective")
         if isinstance(objective, Mapping) and "target" in objective:
@@ -461,9 +454,7 @@ class SweepSpec(_Strict):
             if not value:
                 raise ValueError("the seed list is empty")
             if len(value) > MAX_SEEDS:
-                raise ValueError(
-                    f"{len(value):,} seeds is over the limit of {MAX_SEEDS:,} per config"
-                )
+                raise ValueError(f"{len(value):,} seeds is over the limit of {MAX_SEEDS:,} per config")
             if len(set(map(repr, value))) != len(value):
                 raise ValueError("the seed list repeats a seed")
             if any(isinstance(s, int) and s < 0 for s in value):
@@ -478,9 +469,7 @@ class SweepSpec(_Strict):
         if isinstance(value, list) and all(isinstance(v, Mapping) and "metric" in v for v in value):
             return value  # the stored form: [{metric, direction}, ...]
         if not isinstance(value, Mapping):
-            raise ValueError(
-                "objective is a mapping like {maximize: tta_accuracy, minimize: train_time}"
-            )
+            raise ValueError("objective is a mapping like {maximize: tta_accuracy, minimize: train_time}")
         out = []
         for direction, metrics in value.items():
             if direction not in ("maximize", "minimize"):
@@ -506,16 +495,10 @@ class SweepSpec(_Strict):
                 raise ValueError(f"{key}: empty list of values")
             if isinstance(entry, list) and len(set(map(repr, entry))) != len(entry):
                 raise ValueError(f"{key}: a value is listed twice")
-            if (
-                isinstance(entry, Mapping)
-                and "choices" not in entry
-                and not {"low", "high"} <= set(entry)
-            ):
+            if isinstance(entry, Mapping) and "choices" not in entry and not {"low", "high"} <= set(entry):
                 raise ValueError(f"{key}: a range needs low and high (or give choices: [...])")
             if not isinstance(entry, list | Mapping):
-                raise ValueError(
-                    f"{key}: give a list, {{low, high}} or {{choices: [...]}} (got {entry!r})"
-                )
+                raise ValueError(f"{key}: give a list, {{low, high}} or {{choices: [...]}} (got {entry!r})")
             if isinstance(entry, Mapping):
                 # Its keys say which form was meant: report that form's errors only.
                 model = ChoicesSpec if "choices" in entry else RangeSpec
@@ -524,9 +507,7 @@ class SweepSpec(_Strict):
                 except ValidationError as exc:
                     errors = exc.errors()
                     error = next((e for e in errors if e["type"] == "finite_number"), errors[0])
-                    field = ".".join(
-                        str(p) for p in error["loc"] if not _UNION_BRANCH.match(str(p))
-                    )
+                    field = ".".join(str(p) for p in error["loc"] if not _UNION_BRANCH.match(str(p)))
                     message = error["msg"].removeprefix("Value error, ")
                     if error["type"] == "extra_forbidden":
                         message = f"unknown key ({_closest(field, list(model.model_fields))})"
@@ -540,9 +521,7 @@ class SweepSpec(_Strict):
         if VARIANT_KEY in self.space:
             raise ValueError(f"space.{VARIANT_KEY} is reserved for the variants section")
         if RECIPE_KEY in self.base:
-            raise ValueError(
-                f"base.{RECIPE_KEY}: name the recipe at the top level (or sweep it in space)"
-            )
+            raise ValueError(f"base.{RECIPE_KEY}: name the recipe at the top level (or sweep it in space)")
 
         if strategy in FINITE_STRATEGIES:
             for key, entry in self.space.items():
@@ -558,27 +537,17 @@ class SweepSpec(_Strict):
             for key, entry in self.space.items():
                 size = _size(entry)
                 if size > MAX_VALUES:
-                    raise ValueError(
-                        f"space.{key}: {size:,} values, more than the limit of {MAX_VALUES:,}"
-                    )
+                    raise ValueError(f"space.{key}: {size:,} values, more than the limit of {MAX_VALUES:,}")
                 sizes.append(size)
             if math.prod(sizes) > MAX_CONFIGS:
                 raise ValueError(
                     f"the space has {math.prod(sizes):,} configs, more than the limit of {MAX_CONFIGS:,} "
                     f"for strategy {strategy}; use random or tpe with strategy.trials"
                 )
-        elif (
-            self.strategy.trials is None
-            and self.budget.max_runs is None
-            and self.budget.max_time is None
-        ):
-            raise ValueError(
-                f"strategy {strategy} needs strategy.trials or a budget (max_runs, max_time)"
-            )
+        elif self.strategy.trials is None and self.budget.max_runs is None and self.budget.max_time is None:
+            raise ValueError(f"strategy {strategy} needs strategy.trials or a budget (max_runs, max_time)")
         if strategy == "nsga2" and len(self.objective or [None]) + (self.target is not None) < 2:
-            raise ValueError(
-                "strategy nsga2 is multi-objective: give two or more objective metrics"
-            )
+            raise ValueError("strategy nsga2 is multi-objective: give two or more objective metrics")
         if strategy not in FINITE_STRATEGIES and not (self.space or self.variants):
             raise ValueError(f"strategy {strategy} needs a space to search")
         if self.fidelity is not None and self.fidelity.key in self.space:
@@ -723,9 +692,7 @@ _WRITTEN_AS = {
 }  # stored field -> as written in a spec
 
 
-_UNION_BRANCH = re.compile(
-    r"^(list\[|RangeSpec|ChoicesSpec|function-|bool$|int$|float$|str$|none$)"
-)
+_UNION_BRANCH = re.compile(r"^(list\[|RangeSpec|ChoicesSpec|function-|bool$|int$|float$|str$|none$)")
 
 
 def _describe(errors: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> str:
@@ -754,8 +721,11 @@ def _describe(errors: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> str:
 
 def _valid_keys(parent: list[str]) -> list[str]:
     models: dict[tuple[str, ...], type[BaseModel]] = {
-        (): SweepSpec, ("strategy",): StrategySpec, ("budget",): BudgetSpec, ("fidelity",): FidelitySpec,
-    }  # fmt: skip
+        (): SweepSpec,
+        ("strategy",): StrategySpec,
+        ("budget",): BudgetSpec,
+        ("fidelity",): FidelitySpec,
+    }
     model = models.get(tuple(parent))
     if model is None and len(parent) == 2 and parent[0] == "space":
         model = RangeSpec

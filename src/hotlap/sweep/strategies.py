@@ -99,8 +99,7 @@ class _Enumeration(Strategy):
         axes.extend((key, finite_values(entry)) for key, entry in spec.space.items())
         keys = [key for key, _ in axes]
         self.points: list[Params] = [
-            dict(zip(keys, combo, strict=True))
-            for combo in itertools.product(*(v for _, v in axes))
+            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
         ]
         self.position = 0
 
@@ -147,9 +146,11 @@ class OptunaStrategy(Strategy):
                     )
                 else:
                     self.distributions[key] = FloatDistribution(
-                        float(entry.low), float(entry.high), log=entry.log,
+                        float(entry.low),
+                        float(entry.high),
+                        log=entry.log,
                         step=float(entry.step) if entry.step is not None else None,
-                    )  # fmt: skip
+                    )
             else:
                 self.distributions[key] = CategoricalDistribution(finite_values(entry))
         self.study = optuna.create_study(
@@ -162,9 +163,7 @@ class OptunaStrategy(Strategy):
         if options.name == "random":
             return samplers.RandomSampler(seed=options.seed)
         if options.name == "tpe":
-            startup = (
-                {"n_startup_trials": options.n_startup_trials} if options.n_startup_trials else {}
-            )
+            startup = {"n_startup_trials": options.n_startup_trials} if options.n_startup_trials else {}
             return samplers.TPESampler(seed=options.seed, **startup)
         population = {"population_size": options.population_size} if options.population_size else {}
         return samplers.NSGAIISampler(seed=options.seed, **population)
@@ -185,9 +184,7 @@ class OptunaStrategy(Strategy):
             proposal.handle.set_constraint(CONSTRAINT, constraint)
         self.study.tell(proposal.handle, list(values))
 
-    def restore(
-        self, history: Sequence[tuple[Params, Sequence[float] | None, float | None]]
-    ) -> None:
+    def restore(self, history: Sequence[tuple[Params, Sequence[float] | None, float | None]]) -> None:
         create = self.optuna.trial.create_trial
         state = self.optuna.trial.TrialState
         for params, values, constraint in history:

@@ -107,9 +107,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     strategy = raw.get("strategy")
     name = strategy.get("name") if isinstance(strategy, Mapping) else strategy
     if isinstance(name, str) and name not in list_strategies():
-        raise SpecError(
-            f"strategy.name: unknown strategy {name!r} ({_closest(name, list_strategies())})"
-        )
+        raise SpecError(f"strategy.name: unknown strategy {name!r} ({_closest(name, list_strategies())})")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
@@ -181,11 +179,7 @@ def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metr
         raise SpecError(
             f"costs: unknown cost metric {unknown[0]!r} ({_closest(unknown[0], list(COST_NAMES))})"
         )
-    named = (
-        {o.metric for o in spec.objective or []}
-        | {c.metric for c in spec.constraints}
-        | set(spec.score)
-    )
+    named = {o.metric for o in spec.objective or []} | {c.metric for c in spec.constraints} | set(spec.score)
     if spec.target is not None and spec.target.metric is not None:
         named.add(spec.target.metric)
     wanted = [name for name in COST_NAMES if name in spec.costs or name in named]
@@ -203,13 +197,9 @@ def _check_spanning(spec: SweepSpec, recipes: list[Recipe]) -> None:
     recipe (offline TTA weights, a shared training key) is refused in one line."""
     own = [r.name for r in recipes if not r.uses_data]
     if own:
-        raise SpecError(
-            f"recipe {own[0]} runs its own program and cannot share a sweep with other recipes"
-        )
+        raise SpecError(f"recipe {own[0]} runs its own program and cannot share a sweep with other recipes")
     if spec.tta_weights is not None:
-        raise SpecError(
-            "tta_weights: a sweep over several recipes cannot re-weight TTA offline yet"
-        )
+        raise SpecError("tta_weights: a sweep over several recipes cannot re-weight TTA offline yet")
 
 
 def _common_metrics(spec: SweepSpec, recipes: list[Recipe]) -> list[Metric]:
@@ -218,9 +208,7 @@ def _common_metrics(spec: SweepSpec, recipes: list[Recipe]) -> list[Metric]:
     declared = [r.metrics_of(resolve_config(r.config_cls, spec.base)) for r in recipes]
     common = [m for m in declared[0] if all(m in other for other in declared[1:])]
     if not common:
-        raise SpecError(
-            f"the recipes {', '.join(r.name for r in recipes)} report no metric in common"
-        )
+        raise SpecError(f"the recipes {', '.join(r.name for r in recipes)} report no metric in common")
     return common
 
 
@@ -256,23 +244,22 @@ def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSp
         if metric.direction == "minimize" and target.at_most is None:
             raise SpecError(f"objective.target: {name} is minimized; give at_most, not at_least")
         if metric.kind == "fraction" and not 0 < target.threshold < 1:
-            which = next(
-                k for k in ("at_least", "at_most", "within") if getattr(target, k) is not None
-            )
-            raise SpecError(
-                f"objective.target.{which}: {name} is a fraction; give a value in (0, 1)"
-            )
+            which = next(k for k in ("at_least", "at_most", "within") if getattr(target, k) is not None)
+            raise SpecError(f"objective.target.{which}: {name} is a fraction; give a value in (0, 1)")
         updates["target"] = target.model_copy(update={"metric": name})
     objective = spec.objective
     if objective is None:
         if target is not None:  # the fastest config that reaches the target
             cost = next((m for m in metrics.values() if m.kind == "time"), None) or next(
-                (m for m in metrics.values() if m.direction == "minimize" and m.name != updates["target"].metric), None
-            )  # fmt: skip
+                (
+                    m
+                    for m in metrics.values()
+                    if m.direction == "minimize" and m.name != updates["target"].metric
+                ),
+                None,
+            )
             if cost is None:
-                raise SpecError(
-                    f"objective: with a target, name a metric to minimize ({_known(metrics)})"
-                )
+                raise SpecError(f"objective: with a target, name a metric to minimize ({_known(metrics)})")
             objective = [Objective(metric=cost.name, direction="minimize")]
         else:
             first = next(iter(metrics.values()))
@@ -314,8 +301,10 @@ def _check_within(spec: SweepSpec, name: str, metric: Any) -> None:
             "number of seeds (seeds: 10), not racing"
         )
     if spec.target is not None and spec.target.criterion != "mean":
-        raise SpecError("objective.target.within: judged on the mean difference; criterion success_rate "
-                        "needs at_least or at_most")  # fmt: skip
+        raise SpecError(
+            "objective.target.within: judged on the mean difference; criterion success_rate "
+            "needs at_least or at_most"
+        )
     if spec.verify is not None:
         raise SpecError(
             "objective.target.within: verify on fresh seeds is not supported with a relative target"
@@ -349,9 +338,7 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
 
     check("base", spec.base)
     if recipe.check_keys is not None:
-        keys = {*spec.base, *spec.space, *(k for v in spec.variants.values() for k in v)} - {
-            RECIPE_KEY
-        }
+        keys = {*spec.base, *spec.space, *(k for v in spec.variants.values() for k in v)} - {RECIPE_KEY}
         if spec.fidelity is not None:
             keys.add(spec.fidelity.key)
         try:
