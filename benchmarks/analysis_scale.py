@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from hotlap.engine.session import open_sweep
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.session import open_sweep
 
 HOTLAP = str(Path(sys.executable).with_name("hotlap"))
 
@@ -86,11 +86,11 @@ def in_process(workdir: Path, sweep_id: str, out: Path) -> dict[str, float]:
     """Seconds per phase of status and report, in this process (modules already imported)."""
     from rich.console import Console
 
+    from hotlap.analysis.configs import analyze
     from hotlap.cli.app import console
     from hotlap.cli.driving import _print_status
     from hotlap.report import load_report, render_table, write_report
-    from hotlap.sweep.analysis import analyze
-    from hotlap.sweep.validate import stored_spec
+    from hotlap.spec.validate import stored_spec
 
     times: dict[str, float] = {}
     quiet = Console(file=open(os.devnull, "w"), width=160)  # noqa: SIM115

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from hotlap.engine.session import open_sweep
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.session import open_sweep
 
 
 def _store(workdir: Path) -> None:

@@ -1,5 +1,5 @@
 """Drift of the machine's speed against the run order: config by config (hotlap before issue 9)
-and hotlap's interleaved order (`hotlap.sweep.queue.RunQueue`), side by side.
+and hotlap's interleaved order (`hotlap.engine.queue.RunQueue`), side by side.
 
 Ten configs with the same true time each run 10 seeds (one round, as a grid without racing). The
 machine slows down linearly over the sweep (by `--drift`, 5% by default: a GPU warming up to its
@@ -18,8 +18,8 @@ import argparse
 import numpy as np
 
 from hotlap.decisions import Evidence, Target, race
+from hotlap.engine.queue import RunQueue
 from hotlap.store import RunRecord
-from hotlap.sweep.queue import RunQueue
 
 CONFIGS, SEEDS, NOISE, ALPHA = 10, 10, 0.01, 0.05
 

@@ -26,12 +26,12 @@ from torch import nn
 
 from hotlap.callbacks import Callback
 from hotlap.config import RecipeConfig
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
 from hotlap.recipes import RunResult, recipe
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 
 class NoopConfig(RecipeConfig):

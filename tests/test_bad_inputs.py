@@ -21,11 +21,11 @@ import pytest
 import torch
 import yaml
 
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 SPEC = "name: {name}\nrecipe: toy\ndataset: synthetic:8\ndevice: cpu\nseeds: 2\nspace: {{x: [0.1, 0.2]}}\n"
 

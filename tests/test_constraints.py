@@ -9,12 +9,12 @@ import io
 import pytest
 import toy_recipe  # noqa: F401  (registers the toy recipes)
 
+from hotlap.analysis.configs import analyze
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import SpecError, parse_spec
 from hotlap.store import Store
-from hotlap.sweep import SpecError, parse_spec
-from hotlap.sweep.analysis import analyze
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 # toy: tta_accuracy peaks at x = 0.3 and falls with y; train_time grows with y
 TOY = {
@@ -60,7 +60,7 @@ def test_the_best_config_that_keeps_the_bound_is_recommended(tmp_path, cli):
 
 
 def test_a_broken_config_is_off_the_pareto_front_and_optuna_hears_of_it(tmp_path):
-    from hotlap.sweep.results import ConfigSummary, strategy_feedback
+    from hotlap.analysis.results import ConfigSummary, strategy_feedback
 
     raw = {
         **TOY,

@@ -9,7 +9,7 @@ import torch
 import hotlap
 from hotlap.costs import COST_NAMES, EnergyMeter, measure_inference
 from hotlap.recipes.base import Inference
-from hotlap.sweep import SpecError, parse_spec
+from hotlap.spec import SpecError, parse_spec
 
 SPEC = {
     "name": "costs",
@@ -64,10 +64,10 @@ def test_a_sweep_measures_the_costs_it_names_and_leaves_out_what_the_cpu_lacks(t
         "energy",
     ]  # the objective's too
     assert {"latency_batch1", "throughput", "energy"} <= set(spec.metric_names)
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
     from hotlap.executors import InProcessExecutor
     from hotlap.store import Store
-    from hotlap.sweep.engine import Engine
-    from hotlap.sweep.session import open_sweep
 
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, spec)
@@ -156,11 +156,11 @@ def test_static_costs_of_airbench94_are_the_hand_counts():
 
 
 def test_a_sweep_records_the_static_costs_and_the_stored_weights_size(tmp_path):
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
     from hotlap.executors import InProcessExecutor
     from hotlap.recipes.airbench94 import make_net
     from hotlap.store import Store
-    from hotlap.sweep.engine import Engine
-    from hotlap.sweep.session import open_sweep
 
     raw = {
         **SPEC,

@@ -8,12 +8,12 @@ import platform
 import torch
 
 from hotlap.devices import merge_devices, same_device
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.envinfo import cpu_model, device_name, environment
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 
 def test_a_cpu_run_names_the_cpu_and_no_cuda():

@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from hotlap.callbacks import Callback
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 from .conftest import hotlap_script
 from .test_sweep import RACE
@@ -320,9 +320,9 @@ def test_plot_points_have_short_names_and_whiskers_inside_the_metrics_range(tmp_
 
 def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(tmp_path, monkeypatch):
     import hotlap.report.plots as plots
+    from hotlap.analysis.configs import analyze
     from hotlap.offline import derive_sweep
-    from hotlap.sweep.analysis import analyze
-    from hotlap.sweep.validate import stored_spec
+    from hotlap.spec.validate import stored_spec
 
     _toy_sweep(tmp_path, "src", seeds=3)
     with Store(tmp_path) as store:

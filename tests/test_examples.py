@@ -9,7 +9,7 @@ import torch
 import yaml
 
 import hotlap
-from hotlap.sweep import load_spec
+from hotlap.spec import load_spec
 
 # Examples of recipes trained on a dataset (script.yaml runs a program of its own: test_script.py).
 EXAMPLES = sorted(p for p in (Path(__file__).parents[1] / "examples").glob("*.yaml") if p.stem != "script")

@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hotlap.analysis.configs import analyze
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep, sweep_lock
 from hotlap.errors import HotlapError, RunFailed
 from hotlap.executors import InProcessExecutor
 from hotlap.executors.inprocess import Worker
 from hotlap.recipes import get_recipe
 from hotlap.recipes.base import check_learned
 from hotlap.report.render import render_markdown
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.analysis import analyze
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep, sweep_lock
 
 from .conftest import hotlap_script
 

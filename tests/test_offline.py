@@ -15,12 +15,12 @@ import torch
 import yaml
 
 import hotlap
+from hotlap.engine.driver import Engine
 from hotlap.executors import InProcessExecutor
 from hotlap.offline import derive_sweep, evaluate_saved, parse_values
 from hotlap.recipes import get_recipe
 from hotlap.recipes.airbench94 import make_net
 from hotlap.recipes.tta import combine_views, predict_views, reweightable, tta_view_weights
-from hotlap.sweep.engine import Engine
 
 TINY = {"width": 0.125, "epochs": 2, "batch_size": 128, "lr": 30.0}
 
@@ -38,10 +38,10 @@ def trained(tmp_path_factory):
         "seeds": 3,
         "baseline": {},
     }
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
+    from hotlap.spec import parse_spec
     from hotlap.store import Store
-    from hotlap.sweep import parse_spec
-    from hotlap.sweep.engine import Engine
-    from hotlap.sweep.session import open_sweep
 
     with Store(workdir) as store:
         record, _ = open_sweep(store, parse_spec(spec))

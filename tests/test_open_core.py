@@ -18,13 +18,13 @@ import pytest
 import toy_recipe
 
 import hotlap
+from hotlap.analysis.configs import analyze
 from hotlap.callbacks import Callback
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import Executor, InProcessExecutor, Outcome, Task
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.analysis import analyze
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 from .conftest import hotlap_script
 
@@ -280,7 +280,7 @@ def test_executors_are_chosen_by_name_with_checked_options(cli, plugin_env, tmp_
 
 
 def test_the_best_config_is_not_rescanned_after_every_run(tmp_path, monkeypatch):
-    import hotlap.sweep.engine as engine
+    import hotlap.engine.driver as engine
 
     scans = []
     real = engine.best_config
@@ -448,7 +448,15 @@ def test_no_import_cycles_and_lower_layers_import_no_higher_one():
     for module in sorted(graph):
         if module not in seen:
             visit(module, [module])
-    higher = ("hotlap.sweep", "hotlap.report", "hotlap.cli", "hotlap.callbacks")
+    higher = (
+        "hotlap.spec",
+        "hotlap.engine",
+        "hotlap.analysis",
+        "hotlap.strategies",
+        "hotlap.report",
+        "hotlap.cli",
+        "hotlap.callbacks",
+    )
     for lower in (
         "hotlap.store",
         "hotlap.records",

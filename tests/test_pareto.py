@@ -10,7 +10,7 @@ import random
 import pytest
 import toy_recipe  # noqa: F401  (registers the toy recipes)
 
-from hotlap.sweep.pareto import non_dominated
+from hotlap.analysis.pareto import non_dominated
 
 
 def brute_force(values, signs):
@@ -43,11 +43,11 @@ def test_the_front_is_what_brute_force_finds(objectives):
 
 
 def test_a_two_objective_sweep_reports_its_front_in_every_format(tmp_path, cli):
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
     from hotlap.executors import InProcessExecutor
+    from hotlap.spec import parse_spec
     from hotlap.store import Store
-    from hotlap.sweep import parse_spec
-    from hotlap.sweep.engine import Engine
-    from hotlap.sweep.session import open_sweep
 
     # toy: accuracy peaks at x = 0.3 and falls with y; train_time grows with y: y trades them off
     spec = parse_spec(

@@ -204,9 +204,9 @@ SMALL = [
 
 
 def test_the_quantization_study_runs_with_tpe_and_brute_force(cli, tmp_path):
+    from hotlap.analysis.anytime import best_so_far
     from hotlap.report import load_report
     from hotlap.store import open_store
-    from hotlap.sweep.anytime import best_so_far
 
     code, _, err = cli("sweep", EXAMPLE, *SMALL, "strategy=brute", "name=qz-brute")
     assert code == 0, err

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from scipy.stats import t as student
 
+from hotlap.analysis.judging import resolution_std
 from hotlap.decisions import (
     Evidence,
     Target,
@@ -28,7 +29,6 @@ from hotlap.decisions import (
     recommend,
 )
 from hotlap.simulate import Rules, simulate
-from hotlap.sweep.judging import resolution_std
 
 SEEDS_MIN, SEEDS_MAX, STEP = 5, 50, 5
 STD = 0.0014
@@ -257,9 +257,9 @@ def test_a_time_spread_beyond_five_percent_is_a_warning():
     """On a loaded machine one config's time std reached 80% of its mean and nothing warned."""
     from types import SimpleNamespace
 
+    from hotlap.analysis.reliability import time_spread as _time_spread
     from hotlap.metrics import get_metric
     from hotlap.stats import describe
-    from hotlap.sweep.reliability import time_spread as _time_spread
 
     def report(config_id, times):
         return SimpleNamespace(config_id=config_id, metrics={"train_time": describe(times)})
@@ -280,8 +280,8 @@ def test_skewed_runs_or_outliers_are_a_warning():
     """Left-skewed accuracies (a few runs far low) make the t bound optimistic: the report says so."""
     from types import SimpleNamespace
 
+    from hotlap.analysis.reliability import skewed as _skewed
     from hotlap.metrics import get_metric
-    from hotlap.sweep.reliability import skewed as _skewed
 
     rng = np.random.default_rng(12)
     normal = {seed: float(v) for seed, v in enumerate(rng.normal(0.94, 0.0014, 20))}

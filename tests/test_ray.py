@@ -17,11 +17,11 @@ import toy_recipe  # noqa: F401  (registers the toy recipe)
 import yaml
 
 from hotlap.callbacks import Callback
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import get_executor
+from hotlap.spec import SpecError, parse_spec
 from hotlap.store import Store
-from hotlap.sweep import SpecError, parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 from .conftest import hotlap_script
 

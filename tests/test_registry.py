@@ -11,15 +11,15 @@ import pytest
 import toy_recipe  # noqa: F401  (registers the cheap toy recipe the engine tests run)
 
 from hotlap.data import dataset_sizes, list_datasets, load_dataset
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import Task, get_executor, list_executors
 from hotlap.metrics import list_metrics
 from hotlap.recipes import count_parameters, forward_flops, get_recipe, list_recipes
+from hotlap.spec import parse_spec
+from hotlap.spec.schema import RangeSpec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
-from hotlap.sweep.spec import RangeSpec
-from hotlap.sweep.strategies import get_strategy, is_finite, list_strategies
+from hotlap.strategies.base import get_strategy, is_finite, list_strategies
 
 # hotlap's own recipes (the tests register a cheap `toy` recipe of their own).
 RECIPES = [r for r in list_recipes() if r.config_cls.__module__.startswith("hotlap.")]
@@ -103,7 +103,7 @@ def test_readme_documents_every_spec_key_and_command():
     from pathlib import Path
 
     from hotlap.cli import app
-    from hotlap.sweep.spec import SweepSpec
+    from hotlap.spec.schema import SweepSpec
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     missing = [key for key in SweepSpec.model_fields if f"`{key}`" not in readme]

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 import toy_recipe  # noqa: F401  (registers the toy recipe)
 
+from hotlap.analysis.configs import analyze
+from hotlap.analysis.results import strategy_feedback, summarize_configs
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import SpecError, parse_spec
 from hotlap.store import Store
-from hotlap.sweep import SpecError, parse_spec
-from hotlap.sweep.analysis import analyze
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.results import strategy_feedback, summarize_configs
-from hotlap.sweep.session import open_sweep
 
 # toy: every config shares the seed's noise (+-0.006), so a config's difference from the baseline
 # is the same on every seed: -0.01 per unit of y

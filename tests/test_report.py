@@ -15,12 +15,12 @@ import subprocess
 import pytest
 import yaml
 
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import parse_spec
 from hotlap.stats import holm
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 from .test_sweep import RACE
 

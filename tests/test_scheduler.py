@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import toy_recipe  # noqa: F401  (registers the toy recipe the spec names)
 
+from hotlap.analysis.configs import analyze
+from hotlap.analysis.judging import guarantee, make_target, planned_look
 from hotlap.decisions import judge
+from hotlap.engine.queue import RunQueue
+from hotlap.engine.scheduler import SeedScheduler
+from hotlap.spec import parse_spec
 from hotlap.store import ConfigRecord, RunRecord
-from hotlap.sweep import parse_spec
-from hotlap.sweep.analysis import analyze
-from hotlap.sweep.judging import guarantee, make_target, planned_look
-from hotlap.sweep.queue import RunQueue
-from hotlap.sweep.scheduler import SeedScheduler
 
 RAW = {
     "name": "s",

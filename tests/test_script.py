@@ -20,8 +20,8 @@ import hotlap
 from hotlap.errors import RunFailed
 from hotlap.recipes import get_recipe
 from hotlap.recipes.base import Placement
+from hotlap.spec import load_spec
 from hotlap.store import Store
-from hotlap.sweep import load_spec
 
 from .conftest import hotlap_script
 

@@ -8,12 +8,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 import toy_recipe
 
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor, Outcome, Task
 from hotlap.offline import derive_sweep
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 TOY = {"recipe": "toy", "dataset": "synthetic:8", "device": "cpu"}
 

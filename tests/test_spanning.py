@@ -8,11 +8,11 @@ import json
 import pytest
 import toy_recipe  # noqa: F401  (registers toy and toy2)
 
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import SpecError, parse_spec
 from hotlap.store import Store
-from hotlap.sweep import SpecError, parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep
 
 SPEC = {
     "name": "family",

@@ -14,8 +14,8 @@ import torch
 import yaml
 
 from hotlap.data import cifar
-from hotlap.sweep.spec import RangeSpec, SpecError, apply_overrides
-from hotlap.sweep.validate import load_spec, parse_spec
+from hotlap.spec.schema import RangeSpec, SpecError, apply_overrides
+from hotlap.spec.validate import load_spec, parse_spec
 
 GOOD = {
     "name": "grid",

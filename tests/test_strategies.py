@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from hotlap.sweep import get_strategy, parse_spec
+from hotlap.spec import parse_spec
+from hotlap.strategies import get_strategy
 
 BASE = {"name": "s", "recipe": "toy", "dataset": "synthetic:8", "seeds": 1}
 
@@ -114,11 +115,11 @@ def test_restore_rebuilds_the_study_from_stored_results():
 
 
 def test_a_registered_strategy_can_be_named_in_a_spec(tmp_path):
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
     from hotlap.executors import InProcessExecutor
     from hotlap.store import Store
-    from hotlap.sweep.engine import Engine
-    from hotlap.sweep.session import open_sweep
-    from hotlap.sweep.strategies import Proposal, Strategy, register_strategy
+    from hotlap.strategies.base import Proposal, Strategy, register_strategy
 
     class Corners(Strategy):
         """Proposes the ends of every list in the space: the smallest and the largest values."""

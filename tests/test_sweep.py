@@ -17,12 +17,12 @@ import yaml
 
 import hotlap
 from hotlap.callbacks import Callback
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep, sweep_lock
 from hotlap.errors import HotlapError
 from hotlap.executors import InProcessExecutor
+from hotlap.spec import SpecError, parse_spec
 from hotlap.store import Store
-from hotlap.sweep import SpecError, parse_spec
-from hotlap.sweep.engine import Engine
-from hotlap.sweep.session import open_sweep, sweep_lock
 
 from .conftest import hotlap_script
 

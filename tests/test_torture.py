@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hotlap.engine.repair import repair_files
+from hotlap.engine.session import open_sweep
+from hotlap.spec import parse_spec
 from hotlap.store import Store
-from hotlap.sweep import parse_spec
-from hotlap.sweep.repair import repair_files
-from hotlap.sweep.session import open_sweep
 
 from .conftest import hotlap_script
 
@@ -86,8 +86,8 @@ def test_a_kill_at_each_point_then_the_same_command_leaves_everything_in_agreeme
 def test_a_torn_last_line_is_replaced_by_the_stored_run(tmp_path):
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, parse_spec(SPEC))
+        from hotlap.engine.driver import Engine
         from hotlap.executors import InProcessExecutor
-        from hotlap.sweep.engine import Engine
 
         Engine(store, record, InProcessExecutor(warmup=False)).run()
         runs_file = record.directory / "runs.jsonl"

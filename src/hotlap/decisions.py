@@ -15,7 +15,7 @@ slower, or when it passes and is told apart.
 Racing looks at the data after every round, and each look is a chance to pass a config wrongly.
 `race` therefore takes the per-look level: `calibrated_alpha` makes a config exactly at the
 target pass at some planned look with probability (at most) the alpha it is given, where
-Bonferroni (alpha / looks) spent half of it; the caller (`hotlap.sweep.judging.guarantee`) gives
+Bonferroni (alpha / looks) spent half of it; the caller (`hotlap.analysis.judging.guarantee`) gives
 each config the sweep's alpha split over its planned configs, so that the recommendation itself is
 wrong with probability at most alpha. `tests/test_racing.py` checks this by simulation.
 

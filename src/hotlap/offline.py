@@ -20,9 +20,9 @@ from hotlap.config import config_hash, parse_overrides, parse_value
 from hotlap.errors import HotlapError
 from hotlap.io import load_weights
 from hotlap.recipes import RunResult, SourceRun, get_recipe
+from hotlap.spec.schema import RangeSpec, SpecError
+from hotlap.spec.validate import parse_spec, stored_spec
 from hotlap.store import Store, SweepRecord
-from hotlap.sweep.spec import RangeSpec, SpecError
-from hotlap.sweep.validate import parse_spec, stored_spec
 
 __all__ = ["derive_sweep", "evaluate_saved", "parse_values"]
 
@@ -126,7 +126,7 @@ def derive_sweep(
     fields in `vary`, over the source's configs for which `where(config)` holds. `reference`
     values mark the baseline (the source's baseline at those values). Nothing is evaluated here:
     drive the returned sweep with the engine."""
-    from hotlap.sweep.session import open_sweep
+    from hotlap.engine.session import open_sweep
 
     source = store.require(source_key)
     spec = stored_spec(source.spec)

@@ -32,8 +32,8 @@ from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, folder_problem, to_json
 from hotlap.metrics import Metric
 from hotlap.recipes import Recipe, get_recipe
+from hotlap.spec.schema import MAX_SEEDS
 from hotlap.store import Store, open_store
-from hotlap.sweep.spec import MAX_SEEDS
 
 __all__ = ["RunPlan", "execute", "plan_run", "summarize"]
 
@@ -204,10 +204,10 @@ def execute(
 ) -> dict[str, Any]:
     """Train every seed through the engine and write the run directory. Returns the summary."""
     from hotlap.callbacks import get_callback
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
     from hotlap.executors import get_executor
-    from hotlap.sweep.engine import Engine
-    from hotlap.sweep.session import open_sweep
-    from hotlap.sweep.validate import parse_spec
+    from hotlap.spec.validate import parse_spec
 
     data_dir = str(plan.data_dir) if plan.data_dir is not None else None
     executor = executor or get_executor(

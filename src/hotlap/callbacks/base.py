@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hotlap.analysis.results import ConfigSummary
 from hotlap.errors import HotlapError
 from hotlap.executors.base import Outcome
+from hotlap.spec.schema import SweepSpec
 from hotlap.store import RunRecord, SweepRecord
-from hotlap.sweep.results import ConfigSummary
-from hotlap.sweep.spec import SweepSpec
 
 __all__ = [
     "Callback",

@@ -12,10 +12,10 @@ import os
 import time
 from typing import Any
 
+from hotlap.analysis.results import ConfigSummary
 from hotlap.callbacks.base import Callback, SweepInfo, register_callback, require
 from hotlap.executors.base import Outcome
 from hotlap.store import RunRecord
-from hotlap.sweep.results import ConfigSummary
 
 __all__ = ["MlflowCallback"]
 

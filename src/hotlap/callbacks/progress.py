@@ -28,11 +28,11 @@ from rich.progress import (
 )
 from rich.table import Column
 
+from hotlap.analysis.results import ConfigSummary
 from hotlap.callbacks.base import Callback, SweepInfo, register_callback
 from hotlap.executors.base import Outcome
 from hotlap.metrics import Metric
 from hotlap.store import RunRecord
-from hotlap.sweep.results import ConfigSummary
 
 __all__ = ["RichProgress"]
 

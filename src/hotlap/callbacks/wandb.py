@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotlap.analysis.results import ConfigSummary
 from hotlap.callbacks.base import Callback, SweepInfo, register_callback, require
 from hotlap.executors.base import Outcome
 from hotlap.store import RunRecord
-from hotlap.sweep.results import ConfigSummary
 
 __all__ = ["WandbCallback"]
 

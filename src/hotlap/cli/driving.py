@@ -44,7 +44,7 @@ def _drive(
 ) -> None:
     from hotlap.callbacks import get_callback
     from hotlap.callbacks.progress import RichProgress
-    from hotlap.sweep.engine import Engine
+    from hotlap.engine.driver import Engine
 
     names = [n for n in sweep.spec.get("callbacks") or [] if n != "progress"]
     callbacks = [("progress", RichProgress()), *((name, get_callback(name)) for name in names)]
@@ -105,14 +105,14 @@ def _derive(
 
         fields[WEIGHT_FIELD] = check_weights(parse_values(tta_weight, "--tta-weight"))
         reference, where = {WEIGHT_FIELD: REFERENCE_WEIGHT}, reweightable
-        from hotlap.sweep.spec import TTA_SUFFIX
+        from hotlap.spec.schema import TTA_SUFFIX
 
         name = name or f"{store.require(key).name}{TTA_SUFFIX}"
     return derive_sweep(store, key, fields, reference=reference, where=where, name=name, device=device)
 
 
 def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool) -> None:
-    from hotlap.sweep.validate import stored_spec
+    from hotlap.spec.validate import stored_spec
 
     executor = _executor(stored_spec(derived.spec), data_dir, warmup)
     _drive(store, derived, executor, False, data_dir)
@@ -120,10 +120,10 @@ def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool
 
 
 def _print_status(store: Any, sweep: Any) -> None:
-    from hotlap.sweep.analysis import analyze
-    from hotlap.sweep.judging import planned_configs
-    from hotlap.sweep.session import is_locked
-    from hotlap.sweep.validate import stored_spec
+    from hotlap.analysis.configs import analyze
+    from hotlap.analysis.judging import planned_configs
+    from hotlap.engine.session import is_locked
+    from hotlap.spec.validate import stored_spec
 
     spec = stored_spec(sweep.spec)
     counts = store.counts(sweep.id)

@@ -162,10 +162,10 @@ def best_so_far_command(
 ) -> None:
     """The best objective each sweep had found against the evaluations it spent (which strategy
     finds a good config with fewer runs): a table and a plot."""
+    from hotlap.analysis.anytime import best_so_far
     from hotlap.report import load_report
     from hotlap.report.plots import draw_best_so_far
     from hotlap.store import open_store
-    from hotlap.sweep.anytime import best_so_far
 
     if plot is not None and plot.suffix.lower() != ".png":
         raise HotlapError(f"--plot {plot}: the plot is a .png file")

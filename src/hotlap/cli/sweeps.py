@@ -52,9 +52,9 @@ def sweep(
     ] = False,
 ) -> None:
     """Run a sweep to its end; the same command continues it after a crash or Ctrl-C."""
+    from hotlap.engine.session import open_sweep
+    from hotlap.spec.validate import load_spec, shadowed
     from hotlap.store import open_store
-    from hotlap.sweep.session import open_sweep
-    from hotlap.sweep.validate import load_spec, shadowed
 
     spec = load_spec(spec_path, overrides or [])
     extra = _cli_overrides(executor, callback, spec.callbacks)
@@ -82,7 +82,7 @@ def plan(
     workdir: WorkdirOpt = None,
 ) -> None:
     """What `hotlap sweep SPEC` would do: configs, seeds, stages, runs, time; nothing is run or written."""
-    from hotlap.sweep.validate import load_spec, shadowed
+    from hotlap.spec.validate import load_spec, shadowed
 
     spec = load_spec(spec_path, overrides or [])
     for warning in shadowed(spec):
@@ -107,10 +107,10 @@ def _duration(seconds: float) -> str:
 def _print_plan(spec: Any, workdir: Path | None) -> None:
     """The plan of `spec`, with what the store (if there is one) says; opens nothing for writing."""
     from hotlap.devices import same_device
+    from hotlap.engine.plan import make_plan
+    from hotlap.engine.session import changed_fields
     from hotlap.envinfo import device_name, resolve_device
     from hotlap.store import DB_NAME, default_workdir, open_store
-    from hotlap.sweep.plan import make_plan
-    from hotlap.sweep.session import changed_fields
 
     home = workdir if workdir is not None else default_workdir()
     if home.exists() and not home.is_dir():
@@ -220,10 +220,10 @@ def resume(
     allow_device_change: DeviceChangeOpt = False,
 ) -> None:
     """Continue a sweep from the store (FIELD=VALUE may change its budget, device or executor)."""
+    from hotlap.engine.session import open_sweep
+    from hotlap.spec.schema import SpecError, apply_overrides
+    from hotlap.spec.validate import parse_spec
     from hotlap.store import open_store
-    from hotlap.sweep.session import open_sweep
-    from hotlap.sweep.spec import SpecError, apply_overrides
-    from hotlap.sweep.validate import parse_spec
 
     with open_store(workdir, create=False) as store:
         record = store.require(sweep_id)
@@ -267,8 +267,8 @@ def status(
 @app.command("ls")
 def list_sweeps(workdir: WorkdirOpt = None) -> None:
     """The sweeps in the store with their state."""
+    from hotlap.engine.session import is_locked
     from hotlap.store import open_store
-    from hotlap.sweep.session import is_locked
 
     with open_store(workdir, create=False) as store:
         sweeps = [(record, store.counts(record.id)) for record in store.sweeps()]

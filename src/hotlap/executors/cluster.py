@@ -20,7 +20,7 @@ too) kills the actors and, where this executor started Ray, stops it.
 Placement: `gpus_per_run` below 1 packs several runs on one GPU, which disturbs their times. Every
 run records how it was placed (its device reads `NVIDIA H200 [packed: 2 runs per GPU]`), so packed
 and exclusive times are never pooled (they are two devices to the statistics), and a sweep whose
-objective is a time refuses packing unless its spec says `timing: packed` (hotlap.sweep.validate).
+objective is a time refuses packing unless its spec says `timing: packed` (hotlap.spec.validate).
 """
 
 from __future__ import annotations

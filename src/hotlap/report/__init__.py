@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hotlap.analysis.configs import Analysis, analyze
 from hotlap.io import atomic_write_text
 from hotlap.report.formats import get_format, list_formats, register_format
 from hotlap.report.plots import draw_all
 from hotlap.report.render import render_csv, render_html, render_json, render_markdown, render_table
 from hotlap.report.rows import config_rows, csv_columns, document
+from hotlap.spec.validate import stored_spec
 from hotlap.store import Store, SweepRecord
-from hotlap.sweep.analysis import Analysis, analyze
-from hotlap.sweep.validate import stored_spec
 
 __all__ = [
     "Report",

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hotlap.analysis.configs import Analysis, short_value
+from hotlap.analysis.judging import planned_configs
 from hotlap.report.rows import cached, config_rows
 from hotlap.store import SweepRecord
-from hotlap.sweep.analysis import Analysis, short_value
-from hotlap.sweep.judging import planned_configs
 
 DECISION_STYLE = {"pass": "green", "fail": "red", "undecided": "yellow"}
 

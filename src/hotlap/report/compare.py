@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotlap.analysis.configs import analyze
 from hotlap.errors import HotlapError
 from hotlap.metrics import Metric
+from hotlap.spec.validate import stored_spec
 from hotlap.stats import Comparison, Summary, compare, describe
 from hotlap.store import Store
-from hotlap.sweep.analysis import analyze
-from hotlap.sweep.validate import stored_spec
 
 __all__ = ["MetricComparison", "Side", "compare_sides", "resolve_side", "time_claim"]
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hotlap.analysis.configs import Analysis
 from hotlap.errors import HotlapError
 from hotlap.report.render import render_csv, render_html, render_json, render_markdown
 from hotlap.store import SweepRecord
-from hotlap.sweep.analysis import Analysis
 
 __all__ = ["ReportFormat", "get_format", "list_formats", "register_format"]
 

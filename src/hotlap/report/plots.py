@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotlap.sweep.analysis import Analysis, ConfigReport
+from hotlap.analysis.configs import Analysis, ConfigReport
 
 __all__ = [
     "PlotPoint",
@@ -459,7 +459,7 @@ def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path
 
 def draw_best_so_far(curves: list[Any], metric: Any, path: Path) -> Path:
     """The best objective found against the runs spent, one step line per sweep (its strategy
-    named), each ending at its last evaluation (hotlap.sweep.anytime)."""
+    named), each ending at its last evaluation (hotlap.analysis.anytime)."""
     import matplotlib
 
     matplotlib.use("Agg")

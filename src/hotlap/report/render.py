@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hotlap.analysis.configs import Analysis
 from hotlap.io import to_json
 from hotlap.report.cells import (
     _constraints_line,
@@ -28,7 +29,6 @@ from hotlap.report.cells import (
 from hotlap.report.rows import config_rows, csv_columns, document, named_rows
 from hotlap.report.terminal import render_table
 from hotlap.store import SweepRecord
-from hotlap.sweep.analysis import Analysis
 
 __all__ = ["render_csv", "render_html", "render_json", "render_markdown", "render_table"]
 

@@ -6,8 +6,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from hotlap.analysis.configs import Analysis, ConfigReport
 from hotlap.store import SweepRecord
-from hotlap.sweep.analysis import Analysis, ConfigReport
 
 __all__ = ["cached", "config_rows", "csv_columns", "document", "named_rows"]
 

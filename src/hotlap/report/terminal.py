@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hotlap.analysis.configs import Analysis, short_value
 from hotlap.report.cells import (
     DECISION_STYLE,
     _cells,
@@ -25,7 +26,6 @@ from hotlap.report.cells import (
 )
 from hotlap.report.rows import config_rows
 from hotlap.store import SweepRecord
-from hotlap.sweep.analysis import Analysis, short_value
 
 __all__ = ["render_table"]
 

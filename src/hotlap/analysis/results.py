@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hotlap.analysis.configs import Analysis, ConfigReport
+from hotlap.analysis.judging import make_target
+from hotlap.spec.schema import ConstraintSpec, Objective, SweepSpec
 from hotlap.store import ConfigRecord, RunRecord, SweepRecord
-from hotlap.sweep.analysis import Analysis, ConfigReport
-from hotlap.sweep.judging import make_target
-from hotlap.sweep.spec import ConstraintSpec, Objective, SweepSpec
 
 __all__ = [
     "ConfigSummary",

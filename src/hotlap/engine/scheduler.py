@@ -2,7 +2,7 @@
 
 A config *joins* a stage with its first seeds (all of them without racing; `racing.min`, or what an
 earlier session already gave it, with racing). When every run it was given has finished, the
-stage *judges* it with the one judging function (`hotlap.sweep.judging.verdicts`): a config whose
+stage *judges* it with the one judging function (`hotlap.analysis.judging.verdicts`): a config whose
 verdict is still active and that has seeds left waits for an *extension* (`racing.step` more
 seeds, given in the order configs were judged to race on); any other config's race *closes*.
 
@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hotlap.analysis.judging import verdicts
 from hotlap.decisions import Verdict
-from hotlap.sweep.judging import verdicts
-from hotlap.sweep.spec import RacingSpec, SweepSpec
+from hotlap.spec.schema import RacingSpec, SweepSpec
 
 __all__ = ["SeedScheduler"]
 

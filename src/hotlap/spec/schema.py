@@ -21,7 +21,7 @@ With `recipe: script`, a top-level `script:` block (command, metrics, timeout, c
 hotlap.recipes.script) becomes `base.script`, part of every config.
 
 Every problem is reported as one line naming the field (`space.lr.low: ...`), as a SpecError.
-This module holds the spec's shape; `hotlap.sweep.validate` checks it against the registries
+This module holds the spec's shape; `hotlap.spec.validate` checks it against the registries
 (recipes, metrics, datasets, strategies, executors, callbacks).
 """
 
@@ -150,7 +150,7 @@ SpaceEntry = list[Scalar] | RangeSpec | ChoicesSpec
 
 
 class StrategySpec(_Strict):
-    name: str  # a registered strategy (hotlap.sweep.strategies: grid, brute, random, tpe, nsga2, ...)
+    name: str  # a registered strategy (hotlap.strategies.base: grid, brute, random, tpe, nsga2, ...)
     seed: int = Field(0, description="sampler seed (random order for brute)")
     trials: int | None = Field(None, ge=1, le=MAX_CONFIGS, description="configs to try (random, tpe, nsga2)")
     n_startup_trials: int | None = Field(None, ge=1, description="tpe: random trials before modelling")

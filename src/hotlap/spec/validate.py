@@ -17,7 +17,7 @@ from hotlap.config import resolve_config
 from hotlap.errors import ConfigError, HotlapError
 from hotlap.io import DuplicateKeyError, load_yaml
 from hotlap.metrics import Metric
-from hotlap.sweep.spec import (
+from hotlap.spec.schema import (
     RECIPE_KEY,
     SCORE,
     VARIANT_KEY,
@@ -30,7 +30,7 @@ from hotlap.sweep.spec import (
     _describe,
     apply_overrides,
 )
-from hotlap.sweep.strategies import list_strategies
+from hotlap.strategies.base import list_strategies
 
 if TYPE_CHECKING:
     from hotlap.recipes import Recipe

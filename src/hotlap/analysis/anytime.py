@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hotlap.analysis.configs import Analysis
 from hotlap.errors import HotlapError
-from hotlap.sweep.analysis import Analysis
 
 __all__ = ["Curve", "CurvePoint", "best_so_far"]
 

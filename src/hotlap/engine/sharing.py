@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hotlap.devices import same_device
+from hotlap.engine.artifacts import run_directory
 from hotlap.executors import Outcome
 from hotlap.recipes import Recipe
+from hotlap.spec.schema import SweepSpec
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
-from hotlap.sweep.artifacts import run_directory
-from hotlap.sweep.spec import SweepSpec
 
 __all__ = ["HOLD", "SharedTraining", "shares_training"]
 

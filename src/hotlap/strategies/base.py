@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hotlap.sweep.spec import VARIANT_KEY, ChoicesSpec, RangeSpec, SweepSpec
+from hotlap.spec.schema import VARIANT_KEY, ChoicesSpec, RangeSpec, SweepSpec
 
 __all__ = [
     "Proposal",

@@ -10,8 +10,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hotlap.sweep.judging import planned_configs
-from hotlap.sweep.spec import SweepSpec
+from hotlap.analysis.judging import planned_configs
+from hotlap.spec.schema import SweepSpec
 
 __all__ = ["Plan", "Stage", "make_plan", "planned_runs"]
 

@@ -13,11 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotlap.decisions import Recommendation, Target, Verdict, recommend
-from hotlap.metrics import Metric
-from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, success_rate
-from hotlap.store import ConfigRecord, RunRecord, without_gc
-from hotlap.sweep.judging import (
+from hotlap.analysis.judging import (
     Guarantee,
     decision_metrics,
     guarantee,
@@ -25,9 +21,13 @@ from hotlap.sweep.judging import (
     planned_look,
     verdicts,
 )
-from hotlap.sweep.pareto import non_dominated
-from hotlap.sweep.reliability import skewed, time_spread
-from hotlap.sweep.spec import SweepSpec
+from hotlap.analysis.pareto import non_dominated
+from hotlap.analysis.reliability import skewed, time_spread
+from hotlap.decisions import Recommendation, Target, Verdict, recommend
+from hotlap.metrics import Metric
+from hotlap.spec.schema import SweepSpec
+from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, success_rate
+from hotlap.store import ConfigRecord, RunRecord, without_gc
 
 __all__ = ["Analysis", "ConfigReport", "analyze"]
 
@@ -94,13 +94,13 @@ class Analysis:
     verified: str | None = None
     warnings: tuple[str, ...] = ()  # what makes a number unreliable, said in the report
     # With two or more objectives: the full-fidelity configs no other beats on every objective's
-    # mean (hotlap.sweep.pareto), in the report's order.
+    # mean (hotlap.analysis.pareto), in the report's order.
     pareto: tuple[str, ...] = ()
     # Configs whose means break a `constraints` bound (config id -> what it broke): never
     # recommended, never on the Pareto front.
     broken: dict[str, str] = field(default_factory=dict)
     # Configs never run: they break a bound on a per-config metric, known before a run
-    # (hotlap.sweep.exclusion; config id -> what it broke). Recorded by the engine.
+    # (hotlap.engine.exclusion; config id -> what it broke). Recorded by the engine.
     excluded: dict[str, str] = field(default_factory=dict)
 
     @property

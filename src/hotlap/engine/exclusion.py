@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotlap.recipes import Recipe
-from hotlap.sweep.spec import ConstraintSpec, SweepSpec
+from hotlap.spec.schema import ConstraintSpec, SweepSpec
 
 __all__ = ["exclusion", "static_bounds"]
 

@@ -11,7 +11,7 @@ is set) and runs each on every seed; `promote` then runs the best `promote` conf
 fidelity. The baseline config runs in every stage.
 
 Configs that differ only in the recipe's evaluation-only fields share one training per seed, the
-others evaluated on it (`hotlap.sweep.sharing`); a derived sweep (`hotlap eval`) consists of such
+others evaluated on it (`hotlap.engine.sharing`); a derived sweep (`hotlap eval`) consists of such
 evaluations only.
 """
 
@@ -25,23 +25,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hotlap.callbacks import Callback, Callbacks, SweepInfo
-from hotlap.config import config_hash, resolve_config
-from hotlap.decisions import Verdict
-from hotlap.errors import HotlapError
-from hotlap.executors import Executor, Outcome, Task
-from hotlap.faults import fault_point
-from hotlap.io import to_json
-from hotlap.recipes import Recipe, get_recipe
-from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
-from hotlap.sweep.analysis import Analysis, ConfigReport, analyze
-from hotlap.sweep.artifacts import copy_best, run_directory, write_run
-from hotlap.sweep.exclusion import exclusion
-from hotlap.sweep.judging import Guarantee, guarantee
-from hotlap.sweep.plan import planned_runs
-from hotlap.sweep.queue import RunQueue
-from hotlap.sweep.repair import RUNS_FILE, repair_files, runs_line
-from hotlap.sweep.results import (
+from hotlap.analysis.configs import Analysis, ConfigReport, analyze
+from hotlap.analysis.judging import Guarantee, guarantee
+from hotlap.analysis.results import (
     ConfigSummary,
     SweepResult,
     best_config,
@@ -49,12 +35,26 @@ from hotlap.sweep.results import (
     summarize_configs,
     weighted_score,
 )
-from hotlap.sweep.scheduler import SeedScheduler
-from hotlap.sweep.session import SessionFiles, open_session, sweep_lock
-from hotlap.sweep.sharing import HOLD, SharedTraining, shares_training
-from hotlap.sweep.spec import SCORE
-from hotlap.sweep.strategies import Proposal, Strategy, get_strategy, is_finite
-from hotlap.sweep.validate import stored_spec
+from hotlap.callbacks import Callback, Callbacks, SweepInfo
+from hotlap.config import config_hash, resolve_config
+from hotlap.decisions import Verdict
+from hotlap.engine.artifacts import copy_best, run_directory, write_run
+from hotlap.engine.exclusion import exclusion
+from hotlap.engine.plan import planned_runs
+from hotlap.engine.queue import RunQueue
+from hotlap.engine.repair import RUNS_FILE, repair_files, runs_line
+from hotlap.engine.scheduler import SeedScheduler
+from hotlap.engine.session import SessionFiles, open_session, sweep_lock
+from hotlap.engine.sharing import HOLD, SharedTraining, shares_training
+from hotlap.errors import HotlapError
+from hotlap.executors import Executor, Outcome, Task
+from hotlap.faults import fault_point
+from hotlap.io import to_json
+from hotlap.recipes import Recipe, get_recipe
+from hotlap.spec.schema import SCORE
+from hotlap.spec.validate import stored_spec
+from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
+from hotlap.strategies.base import Proposal, Strategy, get_strategy, is_finite
 
 __all__ = ["Engine", "SweepResult"]
 
