@@ -280,7 +280,7 @@ def test_executors_are_chosen_by_name_with_checked_options(cli, plugin_env, tmp_
 
 
 def test_the_best_config_is_not_rescanned_after_every_run(tmp_path, monkeypatch):
-    import hotlap.engine.driver as engine
+    import hotlap.engine.recording as engine
 
     scans = []
     real = engine.best_config

@@ -17,9 +17,9 @@ from hotlap.executors import Task, get_executor, list_executors
 from hotlap.metrics import list_metrics
 from hotlap.recipes import count_parameters, forward_flops, get_recipe, list_recipes
 from hotlap.spec import parse_spec
-from hotlap.spec.schema import RangeSpec
+from hotlap.spec.fields import RangeSpec
 from hotlap.store import Store
-from hotlap.strategies.base import get_strategy, is_finite, list_strategies
+from hotlap.strategies import get_strategy, is_finite, list_strategies
 
 # hotlap's own recipes (the tests register a cheap `toy` recipe of their own).
 RECIPES = [r for r in list_recipes() if r.config_cls.__module__.startswith("hotlap.")]

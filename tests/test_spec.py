@@ -14,7 +14,8 @@ import torch
 import yaml
 
 from hotlap.data import cifar
-from hotlap.spec.schema import RangeSpec, SpecError, apply_overrides
+from hotlap.spec.errors import apply_overrides
+from hotlap.spec.fields import RangeSpec, SpecError
 from hotlap.spec.validate import load_spec, parse_spec
 
 GOOD = {

@@ -119,7 +119,7 @@ def test_a_registered_strategy_can_be_named_in_a_spec(tmp_path):
     from hotlap.engine.session import open_sweep
     from hotlap.executors import InProcessExecutor
     from hotlap.store import Store
-    from hotlap.strategies.base import Proposal, Strategy, register_strategy
+    from hotlap.strategies import Proposal, Strategy, register_strategy
 
     class Corners(Strategy):
         """Proposes the ends of every list in the space: the smallest and the largest values."""

@@ -20,7 +20,7 @@ from hotlap.config import config_hash, parse_overrides, parse_value
 from hotlap.errors import HotlapError
 from hotlap.io import load_weights
 from hotlap.recipes import RunResult, SourceRun, get_recipe
-from hotlap.spec.schema import RangeSpec, SpecError
+from hotlap.spec.fields import RangeSpec, SpecError
 from hotlap.spec.validate import parse_spec, stored_spec
 from hotlap.store import Store, SweepRecord
 

@@ -32,7 +32,7 @@ from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, folder_problem, to_json
 from hotlap.metrics import Metric
 from hotlap.recipes import Recipe, get_recipe
-from hotlap.spec.schema import MAX_SEEDS
+from hotlap.spec.fields import MAX_SEEDS
 from hotlap.store import Store, open_store
 
 __all__ = ["RunPlan", "execute", "plan_run", "summarize"]

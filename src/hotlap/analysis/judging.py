@@ -124,7 +124,7 @@ def family_size(spec: SweepSpec, configs: int | None = None) -> int | None:
 
 def _strategy_configs(spec: SweepSpec) -> int | None:
     """The configs the strategy proposes: a grid's (or brute force's) size, else strategy.trials."""
-    from hotlap.strategies.base import get_strategy, is_finite
+    from hotlap.strategies import get_strategy, is_finite
 
     return get_strategy(spec).total() if is_finite(spec.strategy.name) else spec.strategy.trials
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from hotlap.analysis.configs import Analysis, ConfigReport
 from hotlap.analysis.judging import make_target
-from hotlap.spec.schema import ConstraintSpec, Objective, SweepSpec
+from hotlap.spec.fields import ConstraintSpec, Objective
+from hotlap.spec.schema import SweepSpec
 from hotlap.store import ConfigRecord, RunRecord, SweepRecord
 
 __all__ = [

@@ -105,7 +105,7 @@ def _derive(
 
         fields[WEIGHT_FIELD] = check_weights(parse_values(tta_weight, "--tta-weight"))
         reference, where = {WEIGHT_FIELD: REFERENCE_WEIGHT}, reweightable
-        from hotlap.spec.schema import TTA_SUFFIX
+        from hotlap.spec.fields import TTA_SUFFIX
 
         name = name or f"{store.require(key).name}{TTA_SUFFIX}"
     return derive_sweep(store, key, fields, reference=reference, where=where, name=name, device=device)

@@ -221,7 +221,8 @@ def resume(
 ) -> None:
     """Continue a sweep from the store (FIELD=VALUE may change its budget, device or executor)."""
     from hotlap.engine.session import open_sweep
-    from hotlap.spec.schema import SpecError, apply_overrides
+    from hotlap.spec.errors import apply_overrides
+    from hotlap.spec.fields import SpecError
     from hotlap.spec.validate import parse_spec
     from hotlap.store import open_store
 

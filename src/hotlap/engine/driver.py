@@ -21,81 +21,37 @@ import contextlib
 import os
 import socket
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field, replace
-from typing import Any
 
-from hotlap.analysis.configs import Analysis, ConfigReport, analyze
-from hotlap.analysis.judging import Guarantee, guarantee
+from hotlap.analysis.configs import Analysis, analyze
+from hotlap.analysis.judging import Guarantee
 from hotlap.analysis.results import (
     ConfigSummary,
     SweepResult,
-    best_config,
-    strategy_feedback,
-    summarize_configs,
-    weighted_score,
 )
 from hotlap.callbacks import Callback, Callbacks, SweepInfo
-from hotlap.config import config_hash, resolve_config
-from hotlap.decisions import Verdict
-from hotlap.engine.artifacts import copy_best, run_directory, write_run
-from hotlap.engine.exclusion import exclusion
-from hotlap.engine.plan import planned_runs
+from hotlap.engine.dispatch import Dispatch
 from hotlap.engine.queue import RunQueue
-from hotlap.engine.repair import RUNS_FILE, repair_files, runs_line
+from hotlap.engine.racing import Racing
+from hotlap.engine.recording import Recording
+from hotlap.engine.repair import repair_files
 from hotlap.engine.scheduler import SeedScheduler
 from hotlap.engine.session import SessionFiles, open_session, sweep_lock
-from hotlap.engine.sharing import HOLD, SharedTraining, shares_training
-from hotlap.errors import HotlapError
-from hotlap.executors import Executor, Outcome, Task
-from hotlap.faults import fault_point
-from hotlap.io import to_json
-from hotlap.recipes import Recipe, get_recipe
-from hotlap.spec.schema import SCORE
+from hotlap.engine.sharing import SharedTraining, shares_training
+from hotlap.engine.stage import Silent, Stage, Stop
+from hotlap.executors import Executor
+from hotlap.recipes import get_recipe
 from hotlap.spec.validate import stored_spec
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
-from hotlap.strategies.base import Proposal, Strategy, get_strategy, is_finite
+from hotlap.strategies import get_strategy, is_finite
 
 __all__ = ["Engine", "SweepResult"]
 
-CONFIG_ID_LENGTH = 10
 # A grid's or brute force's configs join in rounds of this many, their runs taken in random order
 # (drift spreads over them); registering a config costs about 1-2 ms, so a round starts within 2 s.
 ROUND_CONFIGS = 1000
 
 
-POLL_SECONDS = 1.0  # while runs are in flight, the executor is polled at least this often (epochs)
-
-
-@dataclass
-class _Stage:
-    """One stage's work: its seed scheduler, the runs queued for the executor, and the proposals
-    waiting for a config's race to close (to be told to the strategy)."""
-
-    name: str  # search, promote or verify
-    fidelity: str
-    seeds: SeedScheduler
-    depth_first: bool  # extend racing configs before asking for new ones (sequential samplers)
-    run_stage: str = "search"  # the runs' `stage` column
-    queue: RunQueue = field(default_factory=RunQueue)  # taken in random order
-    pending: dict[str, list[Proposal | None]] = field(default_factory=dict)
-
-
-class _Silent(Strategy):
-    """Stages without a strategy (promotion, verification) tell nobody."""
-
-    def ask(self) -> Proposal | None:
-        return None
-
-
-class _Stop(Exception):
-    def __init__(self, state: str, message: str) -> None:
-        super().__init__(message)
-        self.state = state
-        self.message = message
-
-
-class Engine:
+class Engine(Racing, Dispatch, Recording):
     """Drives one sweep in this process. `callbacks` are (name, Callback) pairs: progress,
     trackers; one that fails is switched off with a warning and the sweep goes on."""
 
@@ -219,7 +175,7 @@ class Engine:
                 self._promote()
             if self.spec.verify is not None and self.spec.derived_from is None:
                 self._verify()
-        except _Stop as stop:
+        except Stop as stop:
             return stop.state, stop.message
         done = self.store.counts(self.sweep.id)
         return "done", f"{done['done']} runs done, {done['failed']} failed"
@@ -254,13 +210,13 @@ class Engine:
 
     def _stage(
         self, name: str, fidelity: str, seeds: list[int] | None = None, run_stage: str = "search"
-    ) -> _Stage:
+    ) -> Stage:
         finite = is_finite(self.spec.strategy.name)
         racing = self.spec.racing if run_stage == "search" else None
         recorded = self.store.closed_races(self.sweep.id, fidelity, run_stage) if racing else {}
         scheduler = SeedScheduler(seeds or list(self.spec.seeds), racing, recorded)
         queue = RunQueue(f"{self.sweep.id}/{self.session}/{name}")  # the same order on a rerun
-        return _Stage(name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage, queue=queue)
+        return Stage(name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage, queue=queue)
 
     def _search(self, fidelity: str) -> None:
         """Propose configs with the strategy and run each on its seeds (racing: as long as it must)."""
@@ -356,7 +312,7 @@ class Engine:
             self._join(self._register({}, origin="baseline", baseline=True), stage)
         for config in chosen:
             self._join(config, stage)
-        silent = _Silent(self.spec)
+        silent = Silent(self.spec)
         self._race(stage, silent)
         self._dispatch(stage, lambda: False, silent)
 
@@ -366,7 +322,7 @@ class Engine:
         self.callbacks.stage("search", "full")
         for config in self.configs.values():
             self._join(config, stage)
-        silent = _Silent(self.spec)
+        silent = Silent(self.spec)
         self._race(stage, silent)
         self._dispatch(stage, lambda: False, silent)
 
@@ -391,7 +347,7 @@ class Engine:
             self._log(f"verifying {', '.join(names)} on {len(stage.seeds.seeds)} fresh seeds")
             for name in names:
                 self._join(self.configs[name], stage)
-            silent = _Silent(self.spec)
+            silent = Silent(self.spec)
             self._race(stage, silent)
             self._dispatch(stage, lambda: False, silent)
             if self._analysis().verified is not None:
@@ -399,405 +355,3 @@ class Engine:
                 return
             self._log(f"{config_id} did not pass verification")
         self._log("no config was verified")
-
-    # --- racing --------------------------------------------------------------------------------
-
-    def _join(self, config: ConfigRecord, stage: _Stage) -> None:
-        """Add a config to a stage with its first seeds (more after a resume), and queue its runs."""
-        if stage.seeds.joined(config.config_id):
-            return
-        existing = (
-            {r.seed for r in self._stage_runs(config.config_id, stage)} if stage.seeds.racing else set()
-        )
-        stage.seeds.join(config.config_id, existing)
-        stage.pending.setdefault(config.config_id, [])
-        self._enqueue(config, stage)
-
-    def _race(self, stage: _Stage, strategy: Strategy, *, waiting: bool = False) -> None:
-        """Judge every config whose current runs are all finished (`waiting`: and those waiting for
-        an extension): more seeds, or close its race."""
-
-        def values(config_id: str) -> dict[str, list[float]] | None:
-            summary = self.summaries.get((config_id, stage.fidelity))
-            return summary.values if summary is not None and summary.n > 0 else None
-
-        level = self._guarantee()
-        for config_id, verdict in stage.seeds.judge(
-            self.spec, values, level.look_alpha, level.time_alpha, waiting=waiting
-        ):
-            self._close(config_id, stage, strategy, verdict)
-        if self._judges_target() and stage.run_stage == "search":
-            passed = {(c, stage.fidelity) for c, d in stage.seeds.decisions.items() if d == "pass"}
-            if not passed <= self._passed:
-                self._passed |= passed
-                self._answer = self._current_answer()
-
-    def _guarantee(self) -> Guarantee:
-        """The levels of each look (alpha split over the planned configs, calibrated over the
-        looks): the same the analysis decides at."""
-        if self._level is None:
-            derived = len(self.configs) if self.spec.derived_from is not None else None
-            self._level = guarantee(self.spec, derived)
-        return self._level
-
-    def _close(self, config_id: str, stage: _Stage, strategy: Strategy, verdict: Verdict | None) -> None:
-        values, constraint = self._told(config_id, stage)
-        for proposal in stage.pending.pop(config_id, []):
-            if proposal is None:
-                strategy.restore([(self.configs[config_id].params, values, constraint)])
-            else:
-                strategy.tell(proposal, values, constraint)
-        if stage.seeds.racing is not None:
-            seeds = stage.seeds.allotted[config_id]
-            decision = verdict.decision if verdict else None
-            reason = verdict.reason if verdict else "no finished run"
-            self.store.close_race(
-                self.sweep.id,
-                config_id,
-                stage.fidelity,
-                stage.run_stage,
-                seeds=seeds,
-                decision=decision,
-                reason=reason,
-            )
-            if decision == "pass" and stage.run_stage == "search" and self._judges_target():
-                self._passed.add((config_id, stage.fidelity))
-                self._answer = self._current_answer()
-            self._log(f"race closed for {config_id} after {seeds} seeds: {decision}, {reason}")
-
-    def _extend(self, stage: _Stage, strategy: Strategy) -> bool:
-        """Give every config waiting for an extension `racing.step` more seeds and queue their runs
-        (all of them: a round, taken in random order); False when none waits. Each is judged again
-        first: looks of the others since may have told it apart."""
-        while True:
-            self._race(stage, strategy, waiting=True)
-            stage.seeds.new_round()
-            extended = queued = False
-            while (config_id := stage.seeds.extend()) is not None:
-                extended = True
-                queued = self._enqueue(self.configs[config_id], stage) or queued
-            if queued or not extended:  # (extended with nothing to run: judged in the next pass)
-                return queued
-
-    def _told(self, config_id: str, stage: _Stage) -> tuple[list[float] | None, float | None]:
-        reference = None
-        if self.spec.target is not None and self.spec.target.within is not None:  # relative to the baseline
-            baseline = next((c for c in self.configs.values() if c.is_baseline), None)
-            reference = self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
-        return strategy_feedback(self.summaries.get((config_id, stage.fidelity)), self.spec, reference)
-
-    # --- dispatching runs ----------------------------------------------------------------------
-
-    def _dispatch(self, stage: _Stage, refill: Any, strategy: Strategy) -> None:
-        """Keep the executor full: queued runs, then new configs and racing extensions."""
-        sources = (
-            (lambda: self._extend(stage, strategy), refill)
-            if stage.depth_first
-            else (refill, lambda: self._extend(stage, strategy))
-        )
-        inflight: dict[Future[Outcome], RunRecord] = {}
-        stop: _Stop | None = None
-        while True:
-            while stop is None and len(inflight) < self.executor.capacity:
-                if not stage.queue and not any(source() for source in sources):
-                    break
-                stop = self._budget_stop()
-                if stop is not None:
-                    break
-                run = stage.queue.take()
-                config = self.configs[run.config_id]
-                source = self.sharing.source_for(run)
-                if source is HOLD:
-                    continue
-                if not self.store.claim(run.id, worker=self.worker):
-                    stage.queue.add_first(self.sharing.ended(run, config, None, self.directory))
-                    stage.seeds.finished(run.config_id)  # taken out of the queue by someone else
-                    continue
-                self.callbacks.run_start(run, config.params, config.config)
-                self._running[run.id] = run
-                task = self._task(run, config, source)  # type: ignore[arg-type]
-                try:
-                    inflight[self.executor.submit(task, self._epoch)] = run
-                except Exception as exc:  # the executor could not even start it
-                    self._running.pop(run.id, None)
-                    self._finished(stage, strategy, run, Outcome.failure(run.id, exc))
-                    if stop is None:
-                        stop = self._failure_stop()
-            if not inflight:
-                break
-            finished, _ = wait(inflight, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for event in self.executor.poll():  # remote workers' epochs; a worker lost, its run re-queued
-                self._log(event)
-            for future in finished:
-                run = inflight.pop(future)
-                self._running.pop(run.id, None)
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # a future that raises fails its run, not the sweep
-                    outcome = Outcome.failure(run.id, exc)
-                self._finished(stage, strategy, run, outcome)
-                if stop is None:
-                    stop = self._failure_stop()
-        if stop is not None:
-            raise stop
-
-    def _finished(self, stage: _Stage, strategy: Strategy, run: RunRecord, outcome: Outcome) -> None:
-        outcome = self.sharing.check_device(run, outcome)
-        if self.spec.score and outcome.status == "done":  # the weighted sum, as one more metric
-            score = weighted_score(self.spec.score, outcome.metrics)
-            if score is not None:
-                outcome = replace(outcome, metrics={**outcome.metrics, SCORE: score})
-        self._record(run, outcome)
-        released = self.sharing.ended(run, self.configs[run.config_id], outcome, self.directory)
-        stage.queue.add_first(released)  # siblings held for its network: next
-        if stage.seeds.finished(run.config_id):
-            self._race(stage, strategy)
-
-    def _epoch(self, run_id: int, record: dict[str, Any]) -> None:
-        """An epoch's record, while its run trains: to the callbacks."""
-        run = self._running.get(run_id)
-        if run is not None:
-            self.callbacks.epoch(run, record)
-
-    def _budget_stop(self) -> _Stop | None:
-        budget = self.spec.budget
-        if budget.max_runs is None and budget.max_time is None:
-            return None
-        runs, seconds = self.store.spent(self.sweep.id)
-        resume = f"; to go on, raise it: hotlap resume {self.sweep.id} budget.{{}}=..."
-        if budget.max_runs is not None and runs >= budget.max_runs:
-            why = f"budget reached: {runs} runs (max_runs {budget.max_runs})"
-            return _Stop("stopped", why + resume.format("max_runs"))
-        if budget.max_time is not None and seconds >= budget.max_time:
-            why = f"budget reached: {seconds:.0f} s of runs (max_time {budget.max_time:g})"
-            return _Stop("stopped", why + resume.format("max_time"))
-        return None
-
-    def _failure_stop(self) -> _Stop | None:
-        limit = self.spec.max_consecutive_failures
-        if self.consecutive_failures < limit:
-            return None
-        return _Stop(
-            "failed",
-            f"stopped after {self.consecutive_failures} consecutive failed runs (last: {self.last_error}); "
-            f"fix the cause, then: hotlap resume {self.sweep.id} --retry-failed",
-        )
-
-    # --- configs and runs ----------------------------------------------------------------------
-
-    def _register(self, params: dict[str, Any], *, origin: str, baseline: bool = False) -> ConfigRecord:
-        overrides = self.spec.baseline_overrides() if baseline else self.spec.overrides_for(params)
-        recipe = self.recipes[self.spec.recipe_of(params, baseline=baseline)]
-        config = recipe.config(overrides)
-        digest = config_hash(recipe.name, config)
-        record = self.store.add_config(
-            self.sweep.id,
-            config_id=digest[:CONFIG_ID_LENGTH],
-            config_hash=digest,
-            origin=origin,
-            is_baseline=baseline,
-            params=params,
-            config=config.model_dump(),
-        )
-        self.configs[record.config_id] = record
-        self.sharing.add_configs([record])
-        return record
-
-    def _excludes(self, config: ConfigRecord, stage: _Stage) -> bool:
-        """Whether `config` breaks a per-config bound (parameters, FLOPs, bits: known before it
-        runs); if so it is recorded as excluded and never runs."""
-        reason = None if config.is_baseline else exclusion(self.spec, self.recipe_of(config), config.config)
-        if reason is None:
-            return False
-        self.store.exclude_config(self.sweep.id, config.config_id, stage.fidelity, reason)
-        self.excluded[config.config_id] = reason
-        stage.seeds.mark_closed(config.config_id)
-        self._log(f"excluded {config.config_id} before running: {reason}")
-        return True
-
-    def recipe_of(self, config: ConfigRecord) -> Recipe:
-        """The recipe a stored config belongs to (read from its swept values)."""
-        return self.recipes[self.spec.recipe_of(config.params, baseline=config.is_baseline)]
-
-    def _stage_runs(self, config_id: str, stage: _Stage) -> list[RunRecord]:
-        return self.store.runs(
-            self.sweep.id, config_id=config_id, fidelity=stage.fidelity, stage=stage.run_stage
-        )
-
-    def _enqueue(self, config: ConfigRecord, stage: _Stage) -> bool:
-        """Queue the config's allotted runs that still have to run; True if any were added. (A
-        derived sweep's config runs on the seeds its source config has a trained run of.)"""
-        allotted = stage.seeds.seeds_for(config.config_id)
-        if self.spec.derived_from is not None:
-            allotted = self.sharing.seeds_with_source(config.config_id, allotted, stage.fidelity)
-        self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity, stage.run_stage)
-        wanted = set(allotted)
-        runs = [
-            r
-            for r in self._stage_runs(config.config_id, stage)
-            if r.status == "queued" and r.id not in stage.queue and r.seed in wanted
-        ]
-        stage.queue.add(runs)
-        stage.seeds.queued(config.config_id, len(runs))
-        return bool(runs)
-
-    def _task(self, run: RunRecord, config: ConfigRecord, source: dict[str, Any] | None = None) -> Task:
-        values = config.config
-        recipe = self.recipe_of(config)
-        if run.fidelity == "low":
-            assert self.spec.fidelity is not None
-            low = resolve_config(
-                recipe.config_cls,
-                {self.spec.fidelity.key: self.spec.fidelity.low},
-                base=recipe.config_cls.model_validate(values),
-            )
-            values = low.model_dump()
-        return Task(
-            run_id=run.id,
-            recipe=recipe.name,
-            config=values,
-            dataset=self.spec.dataset,
-            seed=run.seed,
-            device=self.spec.device,
-            data_dir=self.data_dir,
-            # a trained network that siblings share keeps its weights for their evaluation
-            keep_weights=self.spec.keep_weights or (self._shares and source is None),
-            keep_artifacts=self.spec.keep_logits or (self._shares and source is None),
-            source=source,
-            costs=tuple(self.spec.costs),
-        )
-
-    def _record(self, run: RunRecord, outcome: Outcome) -> None:
-        config = self.configs[run.config_id]
-        if outcome.status == "done":
-            self._write_artifacts(run, config, outcome)
-            self.consecutive_failures = 0
-        else:
-            if outcome.artifacts:  # a failed script's output: its folder says why it failed
-                self._write_artifacts(run, config, outcome)
-            self.consecutive_failures += 1
-            self.last_error = outcome.error
-        fault_point("before-finish")  # the torture test kills here: the run is then run again
-        if not self.store.finish(run.id, outcome.fields(), session=self.session):
-            raise HotlapError(f"run {run.id} of sweep {self.sweep.id} was changed by another process")
-        self.ran += 1
-        key = (run.config_id, run.fidelity)
-        if run.stage == "search":  # verification runs are analysed apart, never raced or told
-            summary = self.summaries.get(key)
-            if summary is None:
-                summary = self.summaries[key] = ConfigSummary(
-                    run.config_id, run.fidelity, config.params, config.is_baseline
-                )
-            if outcome.status == "done":
-                summary.add(outcome.metrics)
-            else:
-                summary.failed += 1
-        fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
-        self._files.append(RUNS_FILE, to_json(runs_line(run, outcome.fields(), self.session)))
-        if outcome.warmup_time is not None:
-            self._log(
-                f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s "
-                "(a new training shape), excluded from all statistics"
-            )
-        self._log(self._describe(run, outcome))
-        best = self._best_after(key) if run.stage == "search" else self._best
-        if self._judges_target():
-            if key in self._passed:  # its mean moved
-                self._answer = self._current_answer()
-            best = self._answer
-        self.callbacks.run_end(run, outcome, best)
-
-    def _best_after(self, key: tuple[str, str]) -> ConfigSummary | None:
-        """The best config so far, kept up to date in O(1) per run: a full scan only when the
-        current best itself got a new result (its mean may have dropped)."""
-        candidate = self.summaries.get(key)
-        if self._best is None or (self._best.config_id, self._best.fidelity) == key or candidate is None:
-            self._best = best_config(self.summaries.values(), self.spec.primary, self.spec.constraints)
-        else:
-            self._best = best_config([self._best, candidate], self.spec.primary, self.spec.constraints)
-        return self._best
-
-    def _judges_target(self) -> bool:
-        return self.spec.target is not None and self.spec.racing is not None
-
-    def _current_answer(self) -> ConfigSummary | None:
-        """The best of the configs that passed the target so far (None: none has yet)."""
-        passed = [self.summaries[k] for k in self._passed if k in self.summaries]
-        return best_config(passed, self.spec.primary, self.spec.constraints)
-
-    def _describe(self, run: RunRecord, outcome: Outcome) -> str:
-        where = f"config {run.config_id} seed {run.seed}" + (
-            " (low fidelity)" if run.fidelity == "low" else ""
-        )
-        if outcome.source_run is not None:
-            where += f" (on the network run {outcome.source_run} trained)"
-        if outcome.status != "done":
-            return f"{where} FAILED: {outcome.error}"
-        shown = []
-        for name, value in outcome.metrics.items():
-            try:
-                shown.append(f"{name} {self.spec.metric(name).format(value, unit=False)}")
-            except HotlapError:
-                shown.append(f"{name} {value:.4g}")
-        return f"{where} done: {' '.join(shown)}"
-
-    # --- files ---------------------------------------------------------------------------------
-
-    def run_directory(self, config_id: str, seed: int, fidelity: str):  # type: ignore[no-untyped-def]
-        return run_directory(self.directory, config_id, seed, fidelity)
-
-    def _write_artifacts(self, run: RunRecord, config: ConfigRecord, outcome: Outcome) -> None:
-        task = self._task(run, config)
-        described = {
-            "recipe": task.recipe,
-            "dataset": task.dataset,
-            "seed": run.seed,
-            "fidelity": run.fidelity,
-            "config_id": run.config_id,
-            "params": config.params,
-            "config": task.config,
-            "session": self.session,
-        }
-        write_run(self.directory, run, config, described, outcome)
-
-    def _copy_best(self, analysis: Analysis, best: ConfigReport) -> None:
-        """The best run of the recommended config -> <sweep>/best/ (its config, metrics, weights)."""
-        runs = self.store.runs(
-            self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, stage="search"
-        )
-        quality = analysis.quality
-        summary = {
-            "config_id": best.config_id,
-            "fidelity": best.fidelity,
-            "params": best.params,
-            "n": best.n,
-            "recommendation": analysis.recommendation.sentence,
-            "mean": {m: s.mean for m, s in best.metrics.items()},
-            "std": {m: s.std for m, s in best.metrics.items()},
-        }
-        copy_best(self.directory, runs, quality.name, quality.sign, summary)
-
-    def _load(self) -> None:
-        self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
-        searched = self.store.runs(self.sweep.id, stage="search", details=False)
-        self.summaries = summarize_configs(self.configs.values(), searched)
-        self.excluded = self.store.excluded(self.sweep.id)
-        decided = self.store.race_decisions(self.sweep.id)
-        self._passed = {key for key, decision in decided.items() if decision == "pass"}
-        self._answer = self._current_answer() if self._judges_target() else None
-        self.sharing.add_configs(self.configs.values())
-        if self._source_sweep is not None:
-            source = {c.config_id: c for c in self.store.configs(self._source_sweep.id)}
-            self.sharing.load(self.store, self._source_sweep, source, self._device)
-        else:
-            self.sharing.load(self.store, self.sweep, self.configs, self._device)
-
-    def _planned_runs(self) -> int | None:
-        """Runs the whole sweep will make at most (`hotlap plan` shows the same count)."""
-        if self.spec.derived_from is not None:  # one per config and trained source run
-            return self.sharing.planned(self.configs)
-        return planned_runs(self.spec)
-
-    def _log(self, message: str) -> None:
-        self._files.log(message)
-        self.callbacks.message(message)

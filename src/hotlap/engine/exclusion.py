@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from hotlap.recipes import Recipe
-from hotlap.spec.schema import ConstraintSpec, SweepSpec
+from hotlap.spec.fields import ConstraintSpec
+from hotlap.spec.schema import SweepSpec
 
 __all__ = ["exclusion", "static_bounds"]
 

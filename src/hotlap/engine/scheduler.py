@@ -19,7 +19,8 @@ from typing import Any
 
 from hotlap.analysis.judging import verdicts
 from hotlap.decisions import Verdict
-from hotlap.spec.schema import RacingSpec, SweepSpec
+from hotlap.spec.fields import RacingSpec
+from hotlap.spec.schema import SweepSpec
 
 __all__ = ["SeedScheduler"]
 

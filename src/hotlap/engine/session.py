@@ -22,7 +22,8 @@ from typing import IO, Any
 from hotlap.devices import same_device
 from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, atomic_write_text
-from hotlap.spec.schema import SpecError, SweepSpec
+from hotlap.spec.fields import SpecError
+from hotlap.spec.schema import SweepSpec
 from hotlap.spec.validate import stored_spec
 from hotlap.store import Store, SweepExists, SweepRecord
 

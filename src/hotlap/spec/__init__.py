@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from hotlap.spec.schema import SpecError, SweepSpec, apply_overrides
+from hotlap.spec.errors import apply_overrides
+from hotlap.spec.fields import SpecError
+from hotlap.spec.schema import SweepSpec
 from hotlap.spec.validate import load_spec, parse_spec, stored_spec
 
 __all__ = ["SpecError", "SweepSpec", "apply_overrides", "load_spec", "parse_spec", "stored_spec"]

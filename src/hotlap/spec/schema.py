@@ -27,295 +27,42 @@ This module holds the spec's shape; `hotlap.spec.validate` checks it against the
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from hotlap.config import parse_value
-from hotlap.decisions import Target, look_schedule
-from hotlap.errors import HotlapError
+from hotlap.decisions import look_schedule
 from hotlap.metrics import V1_METRICS, Metric, get_metric, metric_from_plain
-
-__all__ = [
-    "ChoicesSpec",
-    "ConstraintSpec",
-    "RangeSpec",
-    "SpecError",
-    "SweepSpec",
-    "apply_overrides",
-]
-
-VARIANT_KEY = "variant"
-# A config key naming the config's recipe: swept in `space` (`recipe: [airbench94, airbench95]`) or
-# set by a variant, so one sweep spans recipes (each config keyed by its own recipe).
-RECIPE_KEY = "recipe"
-# Limits (README, "Limits"): a study past them is a typo (`seeds=1000000000`), and planning it
-# would allocate gigabytes before the first run. Each is checked without building the list.
-MAX_SEEDS = 100_000  # seeds per config: a count, a list, racing's max, verify.seeds
-MAX_VALUES = 100_000  # values of one swept key (a range's steps, an integer range for brute)
-MAX_NAME = 81  # characters of a sweep name
-SCORE = "score"  # the metric `score:` defines: the weighted sum of a run's metrics
-TTA_SUFFIX = "-tta"  # the derived sweep `tta_weights` makes is named NAME-tta
-MAX_CONFIGS = 1_000_000  # configs a finite strategy enumerates, and strategy.trials
-DEFAULT_FUTILITY = 0.2  # racing's fail level per look (benchmarks/racing.py measured the choice)
-FINITE_STRATEGIES = ("grid", "brute")
-# Fields whose change makes stored results meaningless for the new spec.
-IDENTITY_FIELDS = (
-    "recipe",
-    "dataset",
-    "base",
-    "space",
-    "variants",
-    "strategy",
-    "seeds",
-    "objective",
-    "baseline",
-    "fidelity",
-    "racing",
-    "target",
+from hotlap.spec.errors import UNION_BRANCH, closest_key
+from hotlap.spec.fields import (
+    IDENTITY_FIELDS,
+    MAX_NAME,
+    MAX_SEEDS,
+    RECIPE_KEY,
+    SCORE,
+    TTA_SUFFIX,
+    VARIANT_KEY,
+    BudgetSpec,
+    ChoicesSpec,
+    ConstraintSpec,
+    ExecutorSpec,
+    FidelitySpec,
+    MetricSpec,
+    Objective,
+    RacingSpec,
+    RangeSpec,
+    SpaceEntry,
+    SpecError,
+    StrategySpec,
+    TargetSpec,
+    VerifySpec,
+    _Strict,
 )
-
-
-class SpecError(HotlapError):
-    """A sweep spec that cannot run: one line naming the field."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-Scalar = bool | int | float | str | None
-
-
-class RangeSpec(_Strict):
-    """A numeric range: ints when low, high (and step) are ints, floats otherwise."""
-
-    low: int | float
-    high: int | float
-    log: bool = False
-    step: int | float | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> RangeSpec:
-        if not self.low < self.high:
-            raise ValueError(f"empty or inverted range: low {self.low} must be below high {self.high}")
-        if self.log and self.low <= 0:
-            raise ValueError(f"a log range needs low > 0 (got {self.low})")
-        if self.log and self.step is not None:
-            raise ValueError("a range takes log or step, not both")
-        if self.step is not None and not 0 < self.step <= self.high - self.low:
-            raise ValueError(f"step must be in (0, high - low] (got {self.step})")
-        if self.count() is not None and self.count() > MAX_VALUES:  # type: ignore[operator]
-            raise ValueError(f"{self.count():,} values, more than the limit of {MAX_VALUES:,}; raise step")
-        return self
-
-    def count(self) -> int | None:
-        """How many values `values()` lists (None: a continuous range)."""
-        if self.step is None:
-            return None
-        return math.floor((self.high - self.low) / self.step + 1e-9) + 1
-
-    @property
-    def is_int(self) -> bool:
-        numbers = [self.low, self.high] + ([self.step] if self.step is not None else [])
-        return all(isinstance(v, int) and not isinstance(v, bool) for v in numbers)
-
-    @property
-    def finite(self) -> bool:
-        return self.step is not None
-
-    def values(self) -> list[int | float]:
-        """Every value low, low + step, ... <= high (a float step is rounded to 12 significant digits)."""
-        if self.step is None:
-            raise ValueError("a range without step has no finite list of values")
-        count = self.count()
-        assert count is not None
-        if self.is_int:
-            return [int(self.low + i * self.step) for i in range(count)]
-        return [float(f"{self.low + i * self.step:.12g}") for i in range(count)]
-
-
-class ChoicesSpec(_Strict):
-    choices: list[Scalar] = Field(min_length=1)
-
-
-SpaceEntry = list[Scalar] | RangeSpec | ChoicesSpec
-
-
-class StrategySpec(_Strict):
-    name: str  # a registered strategy (hotlap.strategies.base: grid, brute, random, tpe, nsga2, ...)
-    seed: int = Field(0, description="sampler seed (random order for brute)")
-    trials: int | None = Field(None, ge=1, le=MAX_CONFIGS, description="configs to try (random, tpe, nsga2)")
-    n_startup_trials: int | None = Field(None, ge=1, description="tpe: random trials before modelling")
-    population_size: int | None = Field(None, ge=2, description="nsga2: population size")
-
-
-class BudgetSpec(_Strict):
-    max_runs: int | None = Field(None, ge=1, description="stop after this many runs of this sweep")
-    max_time: float | None = Field(None, gt=0, description="stop after this many seconds of runs")
-
-
-class FidelitySpec(_Strict):
-    key: str
-    low: Scalar
-    promote: int = Field(ge=1)
-
-
-class Objective(_Strict):
-    metric: str  # a metric the recipe declares
-    direction: Literal["maximize", "minimize"]
-
-    @property
-    def sign(self) -> float:
-        """+1 when larger is better: `max(key=sign * value)` picks the best."""
-        return 1.0 if self.direction == "maximize" else -1.0
-
-
-class RacingSpec(_Strict):
-    """Adaptive seeds: every config starts with `min`, undecided contenders get `step` more."""
-
-    min: int = Field(ge=2)
-    step: int = Field(ge=1)
-    # A config fails once its opposite bound at this one-sided level misses the target: looser than
-    # the pass level, so configs that will not pass stop sooner (non-binding: a wrong pass gets no
-    # likelier). null: the pass level.
-    futility: float | None = Field(DEFAULT_FUTILITY, gt=0, lt=0.5)
-
-
-class ConstraintSpec(_Strict):
-    """A bound every recommended config must keep on a metric's mean: `at_most` or `at_least`."""
-
-    metric: str
-    at_most: float | None = None
-    at_least: float | None = None
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> ConstraintSpec:
-        if (self.at_least is None) == (self.at_most is None):
-            raise ValueError("give at_most or at_least")
-        return self
-
-    def violation(self, mean: float | None) -> float | None:
-        """How far the mean is outside the bound (<= 0: kept; None: no mean yet)."""
-        if mean is None:
-            return None
-        return mean - self.at_most if self.at_most is not None else self.at_least - mean  # type: ignore[operator]
-
-    def describe(self) -> str:
-        return (
-            f"{self.metric} <= {self.at_most:g}"
-            if self.at_most is not None
-            else f"{self.metric} >= {self.at_least:g}"
-        )
-
-
-class TargetSpec(_Strict):
-    """The value a config's metric must reach, and how sure hotlap must be.
-
-    `at_least` for a maximized metric (an accuracy), `at_most` for a minimized one (a loss, a
-    latency). `within`: relative to the baseline instead, paired by seed: a config's mean
-    difference from the baseline on the same seeds may be at most this much worse (a quantized
-    network within 0.005 of full precision). `metric` defaults to the recipe's first declared
-    metric.
-    """
-
-    metric: str | None = None
-    at_least: float | None = None
-    at_most: float | None = None
-    within: float | None = Field(None, gt=0, description="at most this much worse than the baseline")
-    criterion: Literal["mean", "success_rate"] = "mean"
-    success_rate: float = Field(
-        0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
-    )
-    confidence: float = Field(0.95, ge=0.5, lt=1)
-
-    @model_validator(mode="after")
-    def _one_threshold(self) -> TargetSpec:
-        given = [v for v in (self.at_least, self.at_most, self.within) if v is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "give at_least (a maximized metric), at_most (a minimized one) or within (of the baseline)"
-            )
-        return self
-
-    @property
-    def threshold(self) -> float:
-        """The bound the judged quantity must reach: the metric's own, or with `within` the
-        difference from the baseline (minus `within` for a maximized metric: `target()`)."""
-        if self.within is not None:
-            return self.within
-        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
-
-    def target(self, maximize: bool | None = None) -> Target:
-        """The decision rule's target; `maximize`: the metric's direction (needed with `within`)."""
-        assert self.metric is not None, "resolved by validation"
-        if self.within is not None:
-            assert maximize is not None, "a relative target needs the metric's direction"
-            return Target(
-                self.metric,
-                -self.within if maximize else self.within,
-                self.criterion,
-                self.success_rate,
-                self.confidence,
-                maximize=maximize,
-                relative=True,
-            )
-        return Target(
-            self.metric,
-            self.threshold,
-            self.criterion,
-            self.success_rate,
-            self.confidence,
-            maximize=self.at_least is not None,
-        )
-
-
-class MetricSpec(_Strict):
-    """A metric's definition as the sweep stores it (from the recipe's declaration)."""
-
-    name: str
-    unit: str = ""
-    direction: Literal["maximize", "minimize"] = "maximize"
-    kind: Literal["fraction", "time", "cost", "count", "score"] = "fraction"
-    scope: Literal["run", "config"] = "run"
-    description: str = ""
-
-
-class ExecutorSpec(BaseModel):
-    """`executor: inprocess` or `{name: inprocess, warmup: false}`: the name and its options."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-    name: str = "inprocess"
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-
-class VerifySpec(_Strict):
-    """Re-run the recommended config and the baseline on this many fresh seeds. Binding: only a
-    config that passes there is recommended; if the first candidate does not, the next passing
-    one is verified, up to `candidates` (the sweep's alpha split over them)."""
-
-    seeds: int = Field(ge=2, le=MAX_SEEDS)
-    candidates: int = Field(1, ge=1, le=10, description="passing configs verified at most, in order")
-
-
-def _size(entry: Any) -> int:
-    """How many values a finite space entry has, without listing them."""
-    if isinstance(entry, RangeSpec):
-        count = entry.count()
-        return count if count is not None else int(entry.high) - int(entry.low) + 1  # brute, int
-    if isinstance(entry, ChoicesSpec):
-        return len(entry.choices)
-    return len(entry)
 
 
 class SweepSpec(_Strict):
@@ -507,49 +254,21 @@ class SweepSpec(_Strict):
                 except ValidationError as exc:
                     errors = exc.errors()
                     error = next((e for e in errors if e["type"] == "finite_number"), errors[0])
-                    field = ".".join(str(p) for p in error["loc"] if not _UNION_BRANCH.match(str(p)))
+                    field = ".".join(str(p) for p in error["loc"] if not UNION_BRANCH.match(str(p)))
                     message = error["msg"].removeprefix("Value error, ")
                     if error["type"] == "extra_forbidden":
-                        message = f"unknown key ({_closest(field, list(model.model_fields))})"
+                        message = f"unknown key ({closest_key(field, list(model.model_fields))})"
                     raise ValueError(f"{key}{'.' + field if field else ''}: {message}") from None
             out[key] = entry
         return out
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
-        strategy = self.strategy.name
         if VARIANT_KEY in self.space:
             raise ValueError(f"space.{VARIANT_KEY} is reserved for the variants section")
         if RECIPE_KEY in self.base:
             raise ValueError(f"base.{RECIPE_KEY}: name the recipe at the top level (or sweep it in space)")
 
-        if strategy in FINITE_STRATEGIES:
-            for key, entry in self.space.items():
-                if (
-                    isinstance(entry, RangeSpec)
-                    and not entry.finite
-                    and not (strategy == "brute" and entry.is_int)
-                ):
-                    raise ValueError(
-                        f"space.{key}: strategy {strategy} enumerates a finite space, and this range has no step"
-                    )
-            sizes = [len(self.variants)] if self.variants else []
-            for key, entry in self.space.items():
-                size = _size(entry)
-                if size > MAX_VALUES:
-                    raise ValueError(f"space.{key}: {size:,} values, more than the limit of {MAX_VALUES:,}")
-                sizes.append(size)
-            if math.prod(sizes) > MAX_CONFIGS:
-                raise ValueError(
-                    f"the space has {math.prod(sizes):,} configs, more than the limit of {MAX_CONFIGS:,} "
-                    f"for strategy {strategy}; use random or tpe with strategy.trials"
-                )
-        elif self.strategy.trials is None and self.budget.max_runs is None and self.budget.max_time is None:
-            raise ValueError(f"strategy {strategy} needs strategy.trials or a budget (max_runs, max_time)")
-        if strategy == "nsga2" and len(self.objective or [None]) + (self.target is not None) < 2:
-            raise ValueError("strategy nsga2 is multi-objective: give two or more objective metrics")
-        if strategy not in FINITE_STRATEGIES and not (self.space or self.variants):
-            raise ValueError(f"strategy {strategy} needs a space to search")
         if self.fidelity is not None and self.fidelity.key in self.space:
             raise ValueError(f"fidelity.key {self.fidelity.key!r} is also swept in space")
         if self.racing is not None and self.racing.step > len(self.seeds):
@@ -679,83 +398,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
-
-
-def _closest(key: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
-    return f"closest: {', '.join(close)}" if close else f"valid: {', '.join(valid)}"
-
-
-_WRITTEN_AS = {
-    "target": "objective.target",
-    "racing": "seeds",
-}  # stored field -> as written in a spec
-
-
-_UNION_BRANCH = re.compile(r"^(list\[|RangeSpec|ChoicesSpec|function-|bool$|int$|float$|str$|none$)")
-
-
-def _describe(errors: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> str:
-    """One line for pydantic's errors: the one that names the problem (a non-finite number rather
-    than the union branches it also failed), its path as the spec writes it."""
-    if isinstance(errors, Mapping):
-        errors = [errors]
-    error = next((e for e in errors if e.get("type") == "finite_number"), errors[0])
-    loc = [str(part) for part in error.get("loc", ())]
-    # Drop pydantic's union-branch labels ("list[...]", "RangeSpec", "int") from the path.
-    loc = [part for part in loc if not _UNION_BRANCH.match(part)]
-    if loc and loc[0] in _WRITTEN_AS:  # name the field as the user wrote it
-        loc = [*_WRITTEN_AS[loc[0]].split("."), *loc[1:]]
-    where = ".".join(loc) or "spec"
-    message = error.get("msg", "invalid")
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix) :]
-    if error.get("type") == "extra_forbidden":
-        parent = loc[:-1]
-        valid = _valid_keys(parent)
-        hint = f" ({_closest(loc[-1], valid)})" if valid else ""
-        return f"unknown key {where!r}{hint}"
-    return f"{where}: {message}" if loc else message
-
-
-def _valid_keys(parent: list[str]) -> list[str]:
-    models: dict[tuple[str, ...], type[BaseModel]] = {
-        (): SweepSpec,
-        ("strategy",): StrategySpec,
-        ("budget",): BudgetSpec,
-        ("fidelity",): FidelitySpec,
-    }
-    model = models.get(tuple(parent))
-    if model is None and len(parent) == 2 and parent[0] == "space":
-        model = RangeSpec
-    return list(model.model_fields) if model else []
-
-
-def apply_overrides(raw: dict[str, Any], items: list[str]) -> dict[str, Any]:
-    """Set dotted FIELD=VALUE overrides (`seeds=3`, `base.width=0.25`) on a raw spec mapping."""
-    out = json.loads(json.dumps(raw, default=str))
-    for item in items:
-        path, sep, text = item.partition("=")
-        if not sep or not path.strip():
-            raise SpecError(f"override {item!r} is not of the form FIELD=VALUE")
-        value = parse_value(text)
-        node = out
-        parts = path.strip().split(".")
-        if len(parts) > 2 and parts[0] == "space" and isinstance(out.get("space"), dict):
-            # a swept key with dots of its own (`space.quant.conv.weight_bits=[4, 8]`): the
-            # longest key the space has, or the whole rest where it has none
-            rest = parts[1:]
-            known = [n for n in range(len(rest), 0, -1) if ".".join(rest[:n]) in out["space"]]
-            if known or not any(part in ("low", "high", "step", "log", "choices") for part in rest):
-                n = known[0] if known else len(rest)
-                parts = ["space", ".".join(rest[:n]), *rest[n:]]
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise SpecError(f"override {item!r}: {part} is not a mapping")
-            node = child
-        node[parts[-1]] = value
-    return out

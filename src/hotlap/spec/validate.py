@@ -17,20 +17,10 @@ from hotlap.config import resolve_config
 from hotlap.errors import ConfigError, HotlapError
 from hotlap.io import DuplicateKeyError, load_yaml
 from hotlap.metrics import Metric
-from hotlap.spec.schema import (
-    RECIPE_KEY,
-    SCORE,
-    VARIANT_KEY,
-    ChoicesSpec,
-    Objective,
-    RangeSpec,
-    SpecError,
-    SweepSpec,
-    _closest,
-    _describe,
-    apply_overrides,
-)
-from hotlap.strategies.base import list_strategies
+from hotlap.spec.errors import apply_overrides, closest_key, describe_errors
+from hotlap.spec.fields import RECIPE_KEY, SCORE, VARIANT_KEY, ChoicesSpec, Objective, RangeSpec, SpecError
+from hotlap.spec.schema import SweepSpec
+from hotlap.strategies import list_strategies, strategy_class
 
 if TYPE_CHECKING:
     from hotlap.recipes import Recipe
@@ -87,7 +77,9 @@ def stored_spec(raw: Mapping[str, Any]) -> SweepSpec:
     try:
         return SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(f"the stored spec does not validate: {_describe(exc.errors())}") from None
+        raise SpecError(
+            f"the stored spec does not validate: {describe_errors(exc.errors(), SweepSpec)}"
+        ) from None
 
 
 def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
@@ -107,11 +99,11 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     strategy = raw.get("strategy")
     name = strategy.get("name") if isinstance(strategy, Mapping) else strategy
     if isinstance(name, str) and name not in list_strategies():
-        raise SpecError(f"strategy.name: unknown strategy {name!r} ({_closest(name, list_strategies())})")
+        raise SpecError(f"strategy.name: unknown strategy {name!r} ({closest_key(name, list_strategies())})")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(_describe(exc.errors())) from None
+        raise SpecError(describe_errors(exc.errors(), SweepSpec)) from None
     try:
         recipes = [get_recipe(name) for name in spec.recipe_names]
         if any(r.uses_data for r in recipes):
@@ -120,10 +112,6 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         check_callbacks(spec.callbacks)
     except HotlapError as exc:
         raise SpecError(str(exc)) from None
-    if spec.strategy.name not in list_strategies():
-        raise SpecError(
-            f"strategy.name: unknown strategy {spec.strategy.name!r} ({_closest(spec.strategy.name, list_strategies())})"
-        )
     if len(recipes) > 1:
         _check_spanning(spec, recipes)
     for recipe in recipes:
@@ -133,6 +121,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     if spec.score:
         declared.append(_score_metric(spec, declared))
     spec = _resolve_metrics(spec, [m.to_plain() for m in declared])
+    strategy_class(spec.strategy.name).check_spec(spec)
     _check_packing(spec)
     return spec
 
@@ -146,7 +135,7 @@ def _score_metric(spec: SweepSpec, declared: list[Metric]) -> Metric:
         )
     unknown = [name for name in spec.score if name not in names]
     if unknown:
-        raise SpecError(f"score: unknown metric {unknown[0]!r} ({_closest(unknown[0], names)})")
+        raise SpecError(f"score: unknown metric {unknown[0]!r} ({closest_key(unknown[0], names)})")
     terms = " + ".join(f"{weight:g} x {name}" for name, weight in spec.score.items())
     return Metric(SCORE, "", "maximize", "score", "run", f"weighted sum: {terms}")
 
@@ -177,7 +166,7 @@ def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metr
     unknown = [name for name in spec.costs if name not in COST_NAMES]
     if unknown:
         raise SpecError(
-            f"costs: unknown cost metric {unknown[0]!r} ({_closest(unknown[0], list(COST_NAMES))})"
+            f"costs: unknown cost metric {unknown[0]!r} ({closest_key(unknown[0], list(COST_NAMES))})"
         )
     named = {o.metric for o in spec.objective or []} | {c.metric for c in spec.constraints} | set(spec.score)
     if spec.target is not None and spec.target.metric is not None:
@@ -284,8 +273,6 @@ def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSp
             raise SpecError(
                 f"constraints.{i}.metric: unknown metric {constraint.metric!r} ({_known(metrics)})"
             )
-    if spec.strategy.name == "nsga2" and len(objective) + (target is not None) < 2:
-        raise SpecError("strategy nsga2 is multi-objective: give two or more objective metrics")
     return spec.model_copy(update=updates) if updates else spec
 
 
@@ -326,7 +313,7 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
         for key in overrides:
             if not config_cls.knows(key) and not free:
                 raise SpecError(
-                    f"{where}: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
+                    f"{where}: unknown config key {key!r} for recipe {recipe_name} ({closest_key(key, fields)})"
                 )
         try:
             recipe.check_trainable(resolve_config(config_cls, overrides), spec.dataset)
@@ -350,7 +337,7 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
             continue
         if not config_cls.knows(key) and not free:
             raise SpecError(
-                f"space: unknown config key {key!r} for recipe {recipe_name} ({_closest(key, fields)})"
+                f"space: unknown config key {key!r} for recipe {recipe_name} ({closest_key(key, fields)})"
             )
         if isinstance(entry, RangeSpec):
             values = [entry.low, entry.high] if not entry.finite else entry.values()
@@ -373,6 +360,6 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
     if spec.fidelity is not None:
         if not config_cls.knows(spec.fidelity.key) and not free:
             raise SpecError(
-                f"fidelity.key: unknown config key {spec.fidelity.key!r} ({_closest(spec.fidelity.key, fields)})"
+                f"fidelity.key: unknown config key {spec.fidelity.key!r} ({closest_key(spec.fidelity.key, fields)})"
             )
         check("fidelity.low", {**spec.base, spec.fidelity.key: spec.fidelity.low})

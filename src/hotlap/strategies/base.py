@@ -1,33 +1,41 @@
-"""Search strategies: what config to try next, learning from one aggregated value per config.
+"""The strategy interface: what config to try next, learning from one aggregated value per config.
 
 A strategy sees configs, never seeds: the engine runs a proposed config on every seed of the sweep
-and tells the strategy the mean of each objective metric. `grid` and `brute` enumerate a finite
-space; `random`, `tpe` and `nsga2` are Optuna's samplers driven through ask/tell, rebuilt from the
-stored results when a sweep resumes.
+and tells the strategy the mean of each objective metric. A strategy states its own facts as class
+attributes (finite or not, how many objectives it takes, its options), so the spec names none.
 """
 
 from __future__ import annotations
 
-import itertools
-import random
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from hotlap.spec.schema import VARIANT_KEY, ChoicesSpec, RangeSpec, SweepSpec
+from pydantic import BaseModel, ConfigDict
+
+from hotlap.registry import Registry
+from hotlap.spec.fields import MAX_CONFIGS, MAX_VALUES, ChoicesSpec, RangeSpec, SpecError, space_size
+
+if TYPE_CHECKING:
+    from hotlap.spec.schema import SweepSpec
 
 __all__ = [
+    "STRATEGIES",
+    "NoOptions",
     "Proposal",
     "Strategy",
+    "finite_values",
     "get_strategy",
     "is_finite",
     "list_strategies",
     "register_strategy",
+    "strategy_class",
 ]
 
 Params = dict[str, Any]
-CONSTRAINT = "target"  # a config's distance from the target: <= 0 when it reaches it
+History = Sequence[tuple[Params, Sequence[float] | None, float | None]]
 
 
 @dataclass
@@ -38,16 +46,33 @@ class Proposal:
     handle: Any = None
 
 
+class NoOptions(BaseModel):
+    """A strategy without options of its own (`strategy: {name, seed, trials}` only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Strategy(ABC):
     """Proposes configs and learns from their results.
 
-    A `finite` strategy proposes a fixed set of configs, each once, and says how many (`total`):
-    the engine then runs configs breadth-first and counts no trials. Others (samplers) are asked
-    until `strategy.trials` or the budget is spent, and a config's race closes before the next
-    config is asked for, so each answer can inform the next proposal.
+    Lifecycle: constructed with the validated spec; `restore` once with the configs evaluated in
+    earlier sessions; then `ask` for a config and, once its race closes, `tell` its result, until
+    `ask` returns None or the spec's trials or budget are spent.
+
+    Facts, as class attributes:
+    - `finite`: it proposes a fixed set of configs, each once, and says how many (`total`); the
+      engine runs configs breadth-first and needs no `strategy.trials`. Others (samplers) are asked
+      until `strategy.trials` or the budget is spent, one config's race closing before the next
+      is asked for, so each answer can inform the next proposal.
+    - `int_ranges`: (finite only) an integer range without a step is enumerated value by value.
+    - `objectives`: how many objectives it optimizes, (least, most or None); a target counts as one.
+    - `options`: a pydantic model of its own keys in `strategy:` (beside name, seed and trials).
     """
 
     finite: ClassVar[bool] = False
+    int_ranges: ClassVar[bool] = False
+    objectives: ClassVar[tuple[int, int | None]] = (1, None)
+    options: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, spec: SweepSpec) -> None:
         self.spec = spec
@@ -56,176 +81,108 @@ class Strategy(ABC):
     def ask(self) -> Proposal | None:
         """The next config, or None when the strategy has nothing more to propose."""
 
-    def tell(  # noqa: B027
+    def tell(  # noqa: B027 - a default that does nothing: a strategy that does not learn
         self, proposal: Proposal, values: Sequence[float] | None, constraint: float | None = None
     ) -> None:
         """The mean of each objective metric (None: every run of the config failed), and where a
         target is set, how far the config is from it (<= 0: it reaches the target)."""
 
-    def restore(  # noqa: B027 - a default that does nothing, like tell
-        self, history: Sequence[tuple[Params, Sequence[float] | None, float | None]]
-    ) -> None:
+    def restore(self, history: History) -> None:  # noqa: B027 - a default that does nothing, like tell
         """Rebuild the strategy's state from configs evaluated in an earlier session."""
 
     def total(self) -> int | None:
         """How many configs the strategy will propose, where known."""
         return None
 
+    @classmethod
+    def check_spec(cls, spec: SweepSpec) -> None:
+        """Refuse, in one line (SpecError), a spec this strategy cannot run: options it does not
+        take, ranges a finite strategy cannot enumerate, too many configs, no trials or budget for
+        a sampler, a number of objectives it does not optimize."""
+        from pydantic import ValidationError
 
-def _canonical(value: Any) -> Any:
-    return float(f"{value:.12g}") if isinstance(value, float) else value
+        name = spec.strategy.name
+        try:
+            cls.options.model_validate(spec.strategy.options)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            if error["type"] == "extra_forbidden":
+                known = ", ".join(["name", "seed", "trials", *cls.options.model_fields]) or "none"
+                raise SpecError(
+                    f"strategy.{where}: strategy {name} has no option {where!r} (its keys: {known})"
+                ) from None
+            raise SpecError(f"strategy.{where}: {error['msg']}") from None
+        if cls.finite:
+            cls._check_finite(spec)
+        elif spec.strategy.trials is None and spec.budget.max_runs is None and spec.budget.max_time is None:
+            raise SpecError(f"strategy {name} needs strategy.trials or a budget (max_runs, max_time)")
+        if not cls.finite and not (spec.space or spec.variants):
+            raise SpecError(f"strategy {name} needs a space to search")
+        count = len(spec.objective or [None]) + (spec.target is not None)  # a target counts as one
+        least, most = cls.objectives
+        if count < least:
+            raise SpecError(f"strategy {name} is multi-objective: give {least} or more objective metrics")
+        if most is not None and count > most:
+            raise SpecError(f"strategy {name} optimizes at most {most} objective(s); the spec has {count}")
+
+    @classmethod
+    def _check_finite(cls, spec: SweepSpec) -> None:
+        name = spec.strategy.name
+        sizes = [len(spec.variants)] if spec.variants else []
+        for key, entry in spec.space.items():
+            if isinstance(entry, RangeSpec) and not entry.finite and not (cls.int_ranges and entry.is_int):
+                raise SpecError(
+                    f"space.{key}: strategy {name} enumerates a finite space, and this range has no step"
+                )
+            size = space_size(entry)
+            if size > MAX_VALUES:
+                raise SpecError(f"space.{key}: {size:,} values, more than the limit of {MAX_VALUES:,}")
+            sizes.append(size)
+        if math.prod(sizes) > MAX_CONFIGS:
+            raise SpecError(
+                f"the space has {math.prod(sizes):,} configs, more than the limit of {MAX_CONFIGS:,} "
+                f"for strategy {name}; use random or tpe with strategy.trials"
+            )
+
+    def option_values(self) -> BaseModel:
+        """The spec's options for this strategy, validated by its `options` model."""
+        return self.options.model_validate(self.spec.strategy.options)
 
 
 def finite_values(entry: Any) -> list[Any]:
+    """The values of a space entry a finite strategy enumerates (an int range without a step: all)."""
     if isinstance(entry, RangeSpec):
         if entry.finite:
             return entry.values()
-        return list(range(int(entry.low), int(entry.high) + 1))  # brute over an int range
+        return list(range(int(entry.low), int(entry.high) + 1))
     if isinstance(entry, ChoicesSpec):
         return list(entry.choices)
     return list(entry)
 
 
-class _Enumeration(Strategy):
-    """Every combination of the swept values, the last key varying fastest."""
-
-    finite = True
-
-    def __init__(self, spec: SweepSpec) -> None:
-        super().__init__(spec)
-        axes: list[tuple[str, list[Any]]] = []
-        if spec.variants:
-            axes.append((VARIANT_KEY, list(spec.variants)))
-        axes.extend((key, finite_values(entry)) for key, entry in spec.space.items())
-        keys = [key for key, _ in axes]
-        self.points: list[Params] = [
-            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
-        ]
-        self.position = 0
-
-    def ask(self) -> Proposal | None:
-        if self.position >= len(self.points):
-            return None
-        self.position += 1
-        return Proposal(dict(self.points[self.position - 1]))
-
-    def total(self) -> int:
-        return len(self.points)
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
 
 
-class GridStrategy(_Enumeration):
-    """The Cartesian product in spec order (the empty space is one config: the base)."""
+def register_strategy(name: str, strategy: type[Strategy] | None = None) -> Any:
+    """Register a Strategy subclass as `name`: `register_strategy("mine", Mine)`, or as a class
+    decorator `@register_strategy("mine")`."""
+    return STRATEGIES.register(name, strategy)
 
 
-class BruteStrategy(_Enumeration):
-    """The same finite set in a seeded random order, so a budget cut leaves an unbiased sample."""
-
-    def __init__(self, spec: SweepSpec) -> None:
-        super().__init__(spec)
-        random.Random(spec.strategy.seed).shuffle(self.points)
-
-
-class OptunaStrategy(Strategy):
-    """random / tpe / nsga2 through Optuna's ask/tell interface, in memory."""
-
-    def __init__(self, spec: SweepSpec) -> None:
-        import optuna
-        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-        super().__init__(spec)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.optuna = optuna
-        self.distributions: dict[str, Any] = {}
-        if spec.variants:
-            self.distributions[VARIANT_KEY] = CategoricalDistribution(list(spec.variants))
-        for key, entry in spec.space.items():
-            if isinstance(entry, RangeSpec):
-                if entry.is_int:
-                    self.distributions[key] = IntDistribution(
-                        int(entry.low), int(entry.high), log=entry.log, step=int(entry.step or 1)
-                    )
-                else:
-                    self.distributions[key] = FloatDistribution(
-                        float(entry.low),
-                        float(entry.high),
-                        log=entry.log,
-                        step=float(entry.step) if entry.step is not None else None,
-                    )
-            else:
-                self.distributions[key] = CategoricalDistribution(finite_values(entry))
-        self.study = optuna.create_study(
-            directions=[o.direction for o in spec.objective], sampler=self._sampler()
-        )
-
-    def _sampler(self) -> Any:
-        options = self.spec.strategy
-        samplers = self.optuna.samplers
-        if options.name == "random":
-            return samplers.RandomSampler(seed=options.seed)
-        if options.name == "tpe":
-            startup = {"n_startup_trials": options.n_startup_trials} if options.n_startup_trials else {}
-            return samplers.TPESampler(seed=options.seed, **startup)
-        population = {"population_size": options.population_size} if options.population_size else {}
-        return samplers.NSGAIISampler(seed=options.seed, **population)
-
-    def ask(self) -> Proposal | None:
-        trial = self.study.ask(self.distributions)
-        return Proposal({k: _canonical(v) for k, v in trial.params.items()}, handle=trial)
-
-    def tell(
-        self, proposal: Proposal, values: Sequence[float] | None, constraint: float | None = None
-    ) -> None:
-        state = self.optuna.trial.TrialState
-        if values is None:
-            self.study.tell(proposal.handle, state=state.FAIL)
-            return
-        if constraint is not None:
-            # TPE and NSGA-II prefer feasible trials (every constraint <= 0): those reaching the target.
-            proposal.handle.set_constraint(CONSTRAINT, constraint)
-        self.study.tell(proposal.handle, list(values))
-
-    def restore(self, history: Sequence[tuple[Params, Sequence[float] | None, float | None]]) -> None:
-        create = self.optuna.trial.create_trial
-        state = self.optuna.trial.TrialState
-        for params, values, constraint in history:
-            params = {k: v for k, v in params.items() if k in self.distributions}
-            if values is None:
-                trial = create(state=state.FAIL, params=params, distributions=self.distributions)
-            else:
-                constraints = {CONSTRAINT: constraint} if constraint is not None else None
-                trial = create(
-                    params=params,
-                    distributions=self.distributions,
-                    values=list(values),
-                    constraints=constraints,
-                )
-            self.study.add_trial(trial)
-
-    def total(self) -> int | None:
-        return self.spec.strategy.trials
-
-
-_REGISTRY: dict[str, Callable[[SweepSpec], Strategy]] = {
-    "grid": GridStrategy,
-    "brute": BruteStrategy,
-    "random": OptunaStrategy,
-    "tpe": OptunaStrategy,
-    "nsga2": OptunaStrategy,
-}
-
-
-def register_strategy(name: str, factory: Callable[[SweepSpec], Strategy]) -> None:
-    _REGISTRY[name] = factory
+def strategy_class(name: str) -> type[Strategy]:
+    return STRATEGIES.get(name)
 
 
 def get_strategy(spec: SweepSpec) -> Strategy:
-    return _REGISTRY[spec.strategy.name](spec)
+    """A new strategy for the spec (`strategy.name` names it)."""
+    return STRATEGIES.get(spec.strategy.name)(spec)
 
 
 def is_finite(name: str) -> bool:
     """Whether the registered strategy `name` enumerates a fixed set of configs."""
-    return bool(getattr(_REGISTRY[name], "finite", False))
+    return bool(getattr(STRATEGIES.get(name), "finite", False))
 
 
 def list_strategies() -> list[str]:
-    return sorted(_REGISTRY)
+    return STRATEGIES.names()

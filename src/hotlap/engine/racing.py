@@ -1,0 +1,103 @@
+"""The engine's racing: configs join a stage, are judged at each look, and their races close
+(telling the strategy what each config reached)."""
+
+from __future__ import annotations
+
+from hotlap.analysis.judging import Guarantee, guarantee
+from hotlap.analysis.results import (
+    strategy_feedback,
+)
+from hotlap.decisions import Verdict
+from hotlap.engine.stage import Stage
+from hotlap.store import ConfigRecord
+from hotlap.strategies import Strategy
+
+__all__ = ["Racing"]
+
+
+class Racing:
+    """The racing part of `hotlap.engine.driver.Engine` (a mixin: the engine holds the state)."""
+
+    def _join(self, config: ConfigRecord, stage: Stage) -> None:
+        """Add a config to a stage with its first seeds (more after a resume), and queue its runs."""
+        if stage.seeds.joined(config.config_id):
+            return
+        existing = (
+            {r.seed for r in self._stage_runs(config.config_id, stage)} if stage.seeds.racing else set()
+        )
+        stage.seeds.join(config.config_id, existing)
+        stage.pending.setdefault(config.config_id, [])
+        self._enqueue(config, stage)
+
+    def _race(self, stage: Stage, strategy: Strategy, *, waiting: bool = False) -> None:
+        """Judge every config whose current runs are all finished (`waiting`: and those waiting for
+        an extension): more seeds, or close its race."""
+
+        def values(config_id: str) -> dict[str, list[float]] | None:
+            summary = self.summaries.get((config_id, stage.fidelity))
+            return summary.values if summary is not None and summary.n > 0 else None
+
+        level = self._guarantee()
+        for config_id, verdict in stage.seeds.judge(
+            self.spec, values, level.look_alpha, level.time_alpha, waiting=waiting
+        ):
+            self._close(config_id, stage, strategy, verdict)
+        if self._judges_target() and stage.run_stage == "search":
+            passed = {(c, stage.fidelity) for c, d in stage.seeds.decisions.items() if d == "pass"}
+            if not passed <= self._passed:
+                self._passed |= passed
+                self._answer = self._current_answer()
+
+    def _guarantee(self) -> Guarantee:
+        """The levels of each look (alpha split over the planned configs, calibrated over the
+        looks): the same the analysis decides at."""
+        if self._level is None:
+            derived = len(self.configs) if self.spec.derived_from is not None else None
+            self._level = guarantee(self.spec, derived)
+        return self._level
+
+    def _close(self, config_id: str, stage: Stage, strategy: Strategy, verdict: Verdict | None) -> None:
+        values, constraint = self._told(config_id, stage)
+        for proposal in stage.pending.pop(config_id, []):
+            if proposal is None:
+                strategy.restore([(self.configs[config_id].params, values, constraint)])
+            else:
+                strategy.tell(proposal, values, constraint)
+        if stage.seeds.racing is not None:
+            seeds = stage.seeds.allotted[config_id]
+            decision = verdict.decision if verdict else None
+            reason = verdict.reason if verdict else "no finished run"
+            self.store.close_race(
+                self.sweep.id,
+                config_id,
+                stage.fidelity,
+                stage.run_stage,
+                seeds=seeds,
+                decision=decision,
+                reason=reason,
+            )
+            if decision == "pass" and stage.run_stage == "search" and self._judges_target():
+                self._passed.add((config_id, stage.fidelity))
+                self._answer = self._current_answer()
+            self._log(f"race closed for {config_id} after {seeds} seeds: {decision}, {reason}")
+
+    def _extend(self, stage: Stage, strategy: Strategy) -> bool:
+        """Give every config waiting for an extension `racing.step` more seeds and queue their runs
+        (all of them: a round, taken in random order); False when none waits. Each is judged again
+        first: looks of the others since may have told it apart."""
+        while True:
+            self._race(stage, strategy, waiting=True)
+            stage.seeds.new_round()
+            extended = queued = False
+            while (config_id := stage.seeds.extend()) is not None:
+                extended = True
+                queued = self._enqueue(self.configs[config_id], stage) or queued
+            if queued or not extended:  # (extended with nothing to run: judged in the next pass)
+                return queued
+
+    def _told(self, config_id: str, stage: Stage) -> tuple[list[float] | None, float | None]:
+        reference = None
+        if self.spec.target is not None and self.spec.target.within is not None:  # relative to the baseline
+            baseline = next((c for c in self.configs.values() if c.is_baseline), None)
+            reference = self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
+        return strategy_feedback(self.summaries.get((config_id, stage.fidelity)), self.spec, reference)

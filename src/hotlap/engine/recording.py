@@ -1,0 +1,250 @@
+"""The engine's records: configs registered, runs queued and described as tasks, finished runs
+written to the store, runs.jsonl and their folders, the live best, and the sweep's state loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotlap.analysis.configs import Analysis, ConfigReport
+from hotlap.analysis.results import (
+    ConfigSummary,
+    best_config,
+    summarize_configs,
+)
+from hotlap.config import config_hash, resolve_config
+from hotlap.engine.artifacts import copy_best, run_directory, write_run
+from hotlap.engine.exclusion import exclusion
+from hotlap.engine.plan import planned_runs
+from hotlap.engine.repair import RUNS_FILE, runs_line
+from hotlap.engine.stage import Stage
+from hotlap.errors import HotlapError
+from hotlap.executors import Outcome, Task
+from hotlap.faults import fault_point
+from hotlap.io import to_json
+from hotlap.recipes import Recipe
+from hotlap.store import ConfigRecord, RunRecord
+
+__all__ = ["Recording"]
+
+CONFIG_ID_LENGTH = 10
+
+
+class Recording:
+    """The recording part of `hotlap.engine.driver.Engine` (a mixin: the engine holds the state)."""
+
+    def _register(self, params: dict[str, Any], *, origin: str, baseline: bool = False) -> ConfigRecord:
+        overrides = self.spec.baseline_overrides() if baseline else self.spec.overrides_for(params)
+        recipe = self.recipes[self.spec.recipe_of(params, baseline=baseline)]
+        config = recipe.config(overrides)
+        digest = config_hash(recipe.name, config)
+        record = self.store.add_config(
+            self.sweep.id,
+            config_id=digest[:CONFIG_ID_LENGTH],
+            config_hash=digest,
+            origin=origin,
+            is_baseline=baseline,
+            params=params,
+            config=config.model_dump(),
+        )
+        self.configs[record.config_id] = record
+        self.sharing.add_configs([record])
+        return record
+
+    def _excludes(self, config: ConfigRecord, stage: Stage) -> bool:
+        """Whether `config` breaks a per-config bound (parameters, FLOPs, bits: known before it
+        runs); if so it is recorded as excluded and never runs."""
+        reason = None if config.is_baseline else exclusion(self.spec, self.recipe_of(config), config.config)
+        if reason is None:
+            return False
+        self.store.exclude_config(self.sweep.id, config.config_id, stage.fidelity, reason)
+        self.excluded[config.config_id] = reason
+        stage.seeds.mark_closed(config.config_id)
+        self._log(f"excluded {config.config_id} before running: {reason}")
+        return True
+
+    def recipe_of(self, config: ConfigRecord) -> Recipe:
+        """The recipe a stored config belongs to (read from its swept values)."""
+        return self.recipes[self.spec.recipe_of(config.params, baseline=config.is_baseline)]
+
+    def _stage_runs(self, config_id: str, stage: Stage) -> list[RunRecord]:
+        return self.store.runs(
+            self.sweep.id, config_id=config_id, fidelity=stage.fidelity, stage=stage.run_stage
+        )
+
+    def _enqueue(self, config: ConfigRecord, stage: Stage) -> bool:
+        """Queue the config's allotted runs that still have to run; True if any were added. (A
+        derived sweep's config runs on the seeds its source config has a trained run of.)"""
+        allotted = stage.seeds.seeds_for(config.config_id)
+        if self.spec.derived_from is not None:
+            allotted = self.sharing.seeds_with_source(config.config_id, allotted, stage.fidelity)
+        self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity, stage.run_stage)
+        wanted = set(allotted)
+        runs = [
+            r
+            for r in self._stage_runs(config.config_id, stage)
+            if r.status == "queued" and r.id not in stage.queue and r.seed in wanted
+        ]
+        stage.queue.add(runs)
+        stage.seeds.queued(config.config_id, len(runs))
+        return bool(runs)
+
+    def _task(self, run: RunRecord, config: ConfigRecord, source: dict[str, Any] | None = None) -> Task:
+        values = config.config
+        recipe = self.recipe_of(config)
+        if run.fidelity == "low":
+            assert self.spec.fidelity is not None
+            low = resolve_config(
+                recipe.config_cls,
+                {self.spec.fidelity.key: self.spec.fidelity.low},
+                base=recipe.config_cls.model_validate(values),
+            )
+            values = low.model_dump()
+        return Task(
+            run_id=run.id,
+            recipe=recipe.name,
+            config=values,
+            dataset=self.spec.dataset,
+            seed=run.seed,
+            device=self.spec.device,
+            data_dir=self.data_dir,
+            # a trained network that siblings share keeps its weights for their evaluation
+            keep_weights=self.spec.keep_weights or (self._shares and source is None),
+            keep_artifacts=self.spec.keep_logits or (self._shares and source is None),
+            source=source,
+            costs=tuple(self.spec.costs),
+        )
+
+    def _record(self, run: RunRecord, outcome: Outcome) -> None:
+        config = self.configs[run.config_id]
+        if outcome.status == "done":
+            self._write_artifacts(run, config, outcome)
+            self.consecutive_failures = 0
+        else:
+            if outcome.artifacts:  # a failed script's output: its folder says why it failed
+                self._write_artifacts(run, config, outcome)
+            self.consecutive_failures += 1
+            self.last_error = outcome.error
+        fault_point("before-finish")  # the torture test kills here: the run is then run again
+        if not self.store.finish(run.id, outcome.fields(), session=self.session):
+            raise HotlapError(f"run {run.id} of sweep {self.sweep.id} was changed by another process")
+        self.ran += 1
+        key = (run.config_id, run.fidelity)
+        if run.stage == "search":  # verification runs are analysed apart, never raced or told
+            summary = self.summaries.get(key)
+            if summary is None:
+                summary = self.summaries[key] = ConfigSummary(
+                    run.config_id, run.fidelity, config.params, config.is_baseline
+                )
+            if outcome.status == "done":
+                summary.add(outcome.metrics)
+            else:
+                summary.failed += 1
+        fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
+        self._files.append(RUNS_FILE, to_json(runs_line(run, outcome.fields(), self.session)))
+        if outcome.warmup_time is not None:
+            self._log(
+                f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s "
+                "(a new training shape), excluded from all statistics"
+            )
+        self._log(self._describe(run, outcome))
+        best = self._best_after(key) if run.stage == "search" else self._best
+        if self._judges_target():
+            if key in self._passed:  # its mean moved
+                self._answer = self._current_answer()
+            best = self._answer
+        self.callbacks.run_end(run, outcome, best)
+
+    def _best_after(self, key: tuple[str, str]) -> ConfigSummary | None:
+        """The best config so far, kept up to date in O(1) per run: a full scan only when the
+        current best itself got a new result (its mean may have dropped)."""
+        candidate = self.summaries.get(key)
+        if self._best is None or (self._best.config_id, self._best.fidelity) == key or candidate is None:
+            self._best = best_config(self.summaries.values(), self.spec.primary, self.spec.constraints)
+        else:
+            self._best = best_config([self._best, candidate], self.spec.primary, self.spec.constraints)
+        return self._best
+
+    def _judges_target(self) -> bool:
+        return self.spec.target is not None and self.spec.racing is not None
+
+    def _current_answer(self) -> ConfigSummary | None:
+        """The best of the configs that passed the target so far (None: none has yet)."""
+        passed = [self.summaries[k] for k in self._passed if k in self.summaries]
+        return best_config(passed, self.spec.primary, self.spec.constraints)
+
+    def _describe(self, run: RunRecord, outcome: Outcome) -> str:
+        where = f"config {run.config_id} seed {run.seed}" + (
+            " (low fidelity)" if run.fidelity == "low" else ""
+        )
+        if outcome.source_run is not None:
+            where += f" (on the network run {outcome.source_run} trained)"
+        if outcome.status != "done":
+            return f"{where} FAILED: {outcome.error}"
+        shown = []
+        for name, value in outcome.metrics.items():
+            try:
+                shown.append(f"{name} {self.spec.metric(name).format(value, unit=False)}")
+            except HotlapError:
+                shown.append(f"{name} {value:.4g}")
+        return f"{where} done: {' '.join(shown)}"
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def run_directory(self, config_id: str, seed: int, fidelity: str):  # type: ignore[no-untyped-def]
+        return run_directory(self.directory, config_id, seed, fidelity)
+
+    def _write_artifacts(self, run: RunRecord, config: ConfigRecord, outcome: Outcome) -> None:
+        task = self._task(run, config)
+        described = {
+            "recipe": task.recipe,
+            "dataset": task.dataset,
+            "seed": run.seed,
+            "fidelity": run.fidelity,
+            "config_id": run.config_id,
+            "params": config.params,
+            "config": task.config,
+            "session": self.session,
+        }
+        write_run(self.directory, run, config, described, outcome)
+
+    def _copy_best(self, analysis: Analysis, best: ConfigReport) -> None:
+        """The best run of the recommended config -> <sweep>/best/ (its config, metrics, weights)."""
+        runs = self.store.runs(
+            self.sweep.id, config_id=best.config_id, fidelity=best.fidelity, stage="search"
+        )
+        quality = analysis.quality
+        summary = {
+            "config_id": best.config_id,
+            "fidelity": best.fidelity,
+            "params": best.params,
+            "n": best.n,
+            "recommendation": analysis.recommendation.sentence,
+            "mean": {m: s.mean for m, s in best.metrics.items()},
+            "std": {m: s.std for m, s in best.metrics.items()},
+        }
+        copy_best(self.directory, runs, quality.name, quality.sign, summary)
+
+    def _load(self) -> None:
+        self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
+        searched = self.store.runs(self.sweep.id, stage="search", details=False)
+        self.summaries = summarize_configs(self.configs.values(), searched)
+        self.excluded = self.store.excluded(self.sweep.id)
+        decided = self.store.race_decisions(self.sweep.id)
+        self._passed = {key for key, decision in decided.items() if decision == "pass"}
+        self._answer = self._current_answer() if self._judges_target() else None
+        self.sharing.add_configs(self.configs.values())
+        if self._source_sweep is not None:
+            source = {c.config_id: c for c in self.store.configs(self._source_sweep.id)}
+            self.sharing.load(self.store, self._source_sweep, source, self._device)
+        else:
+            self.sharing.load(self.store, self.sweep, self.configs, self._device)
+
+    def _planned_runs(self) -> int | None:
+        """Runs the whole sweep will make at most (`hotlap plan` shows the same count)."""
+        if self.spec.derived_from is not None:  # one per config and trained source run
+            return self.sharing.planned(self.configs)
+        return planned_runs(self.spec)
+
+    def _log(self, message: str) -> None:
+        self._files.log(message)
+        self.callbacks.message(message)

@@ -1,0 +1,94 @@
+"""One registry type for every extension point: register, get (with the closest names), list.
+
+Recipes, datasets, metrics, strategies, executors, callbacks, report formats, cost probes and
+decision rules are each a `Registry` of their own kind. Entries come from hotlap itself, from
+plugins named in `$HOTLAP_PLUGINS`, and from installed packages that expose a module in the
+entry-point group `hotlap.plugins` (see `hotlap.plugins`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar, overload
+
+from hotlap.errors import HotlapError
+
+__all__ = ["Registry", "closest"]
+
+T = TypeVar("T")
+
+
+def closest(name: str, valid: list[str], *, cutoff: float = 0.4) -> str:
+    """'closest: a, b' for the names most like `name`, else 'known: ...' (all of them)."""
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=cutoff)
+    return f"closest: {', '.join(close)}" if close else f"known: {', '.join(sorted(valid)) or 'none'}"
+
+
+class Registry(Generic[T]):
+    """Named entries of one kind (`kind` names it in errors: "unknown recipe 'x' (closest: ...)").
+
+    `register(name, entry)` adds an entry, or as `@registry.register(name)` the decorated object.
+    Registering a name twice is an error unless `replace=True` (or `same` says the two entries are
+    one: a metric declared again with the same meaning keeps the first).
+    """
+
+    def __init__(self, kind: str, *, same: Callable[[T, T], bool] | None = None) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+        self._same = same
+
+    @overload
+    def register(self, name: str, entry: None = None, *, replace: bool = False) -> Callable[[T], T]: ...
+
+    @overload
+    def register(self, name: str, entry: T, *, replace: bool = False) -> T: ...
+
+    def register(self, name: str, entry: T | None = None, *, replace: bool = False) -> T | Callable[[T], T]:
+        if entry is None:
+            return lambda decorated: self._add(name, decorated, replace)
+        return self._add(name, entry, replace)
+
+    def _add(self, name: str, entry: T, replace: bool) -> T:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {self.kind} is registered under a non-empty name (got {name!r})")
+        known = self._entries.get(name)
+        if known is not None and not replace:
+            if self._same is not None and self._same(known, entry):
+                return known
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self._entries[name] = entry
+        return entry
+
+    def unregister(self, name: str) -> None:
+        """Remove `name` (tests and plugins that replace an entry for a while)."""
+        self._entries.pop(name, None)
+
+    def get(self, name: str) -> T:
+        """The entry `name`; a HotlapError naming the closest names where there is none."""
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise HotlapError(f"unknown {self.kind} {name!r} ({closest(str(name), self.names())})") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[T]:
+        """The entries in name order."""
+        return [self._entries[name] for name in self.names()]
+
+    def items(self) -> list[tuple[str, T]]:
+        return [(name, self._entries[name]) for name in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}: {', '.join(self.names())})"

@@ -1,0 +1,292 @@
+"""The spec's parts: the swept space's entries, strategy, budget, fidelity, objective, racing,
+constraints, target, metrics, executor and verification, and the limits every spec keeps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hotlap.decisions import Target
+from hotlap.errors import HotlapError
+
+VARIANT_KEY = "variant"
+# A config key naming the config's recipe: swept in `space` (`recipe: [airbench94, airbench95]`) or
+# set by a variant, so one sweep spans recipes (each config keyed by its own recipe).
+RECIPE_KEY = "recipe"
+# Limits (README, "Limits"): a study past them is a typo (`seeds=1000000000`), and planning it
+# would allocate gigabytes before the first run. Each is checked without building the list.
+MAX_SEEDS = 100_000  # seeds per config: a count, a list, racing's max, verify.seeds
+MAX_VALUES = 100_000  # values of one swept key (a range's steps, an integer range for brute)
+MAX_NAME = 81  # characters of a sweep name
+SCORE = "score"  # the metric `score:` defines: the weighted sum of a run's metrics
+TTA_SUFFIX = "-tta"  # the derived sweep `tta_weights` makes is named NAME-tta
+MAX_CONFIGS = 1_000_000  # configs a finite strategy enumerates, and strategy.trials
+DEFAULT_FUTILITY = 0.2  # racing's fail level per look (benchmarks/racing.py measured the choice)
+# Fields whose change makes stored results meaningless for the new spec.
+IDENTITY_FIELDS = (
+    "recipe",
+    "dataset",
+    "base",
+    "space",
+    "variants",
+    "strategy",
+    "seeds",
+    "objective",
+    "baseline",
+    "fidelity",
+    "racing",
+    "target",
+)
+
+
+class SpecError(HotlapError):
+    """A sweep spec that cannot run: one line naming the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+Scalar = bool | int | float | str | None
+
+
+class RangeSpec(_Strict):
+    """A numeric range: ints when low, high (and step) are ints, floats otherwise."""
+
+    low: int | float
+    high: int | float
+    log: bool = False
+    step: int | float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RangeSpec:
+        if not self.low < self.high:
+            raise ValueError(f"empty or inverted range: low {self.low} must be below high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0 (got {self.low})")
+        if self.log and self.step is not None:
+            raise ValueError("a range takes log or step, not both")
+        if self.step is not None and not 0 < self.step <= self.high - self.low:
+            raise ValueError(f"step must be in (0, high - low] (got {self.step})")
+        if self.count() is not None and self.count() > MAX_VALUES:  # type: ignore[operator]
+            raise ValueError(f"{self.count():,} values, more than the limit of {MAX_VALUES:,}; raise step")
+        return self
+
+    def count(self) -> int | None:
+        """How many values `values()` lists (None: a continuous range)."""
+        if self.step is None:
+            return None
+        return math.floor((self.high - self.low) / self.step + 1e-9) + 1
+
+    @property
+    def is_int(self) -> bool:
+        numbers = [self.low, self.high] + ([self.step] if self.step is not None else [])
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in numbers)
+
+    @property
+    def finite(self) -> bool:
+        return self.step is not None
+
+    def values(self) -> list[int | float]:
+        """Every value low, low + step, ... <= high (a float step is rounded to 12 significant digits)."""
+        if self.step is None:
+            raise ValueError("a range without step has no finite list of values")
+        count = self.count()
+        assert count is not None
+        if self.is_int:
+            return [int(self.low + i * self.step) for i in range(count)]
+        return [float(f"{self.low + i * self.step:.12g}") for i in range(count)]
+
+
+class ChoicesSpec(_Strict):
+    choices: list[Scalar] = Field(min_length=1)
+
+
+SpaceEntry = list[Scalar] | RangeSpec | ChoicesSpec
+
+
+class StrategySpec(BaseModel):
+    """`strategy: tpe` or `{name: tpe, seed: 0, trials: 40, n_startup_trials: 10}`: a registered
+    strategy (hotlap.strategies), the keys every strategy takes, and its own options (checked by
+    the strategy's `options` model when the spec is validated)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+    name: str
+    seed: int = Field(0, description="sampler seed (random order for brute)")
+    trials: int | None = Field(None, ge=1, le=MAX_CONFIGS, description="configs to try (samplers)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_options(cls, data: Any) -> Any:
+        """An option stored as null (specs stored before strategies owned their options) is unset."""
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if v is not None or k in cls.model_fields}
+        return data
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class BudgetSpec(_Strict):
+    max_runs: int | None = Field(None, ge=1, description="stop after this many runs of this sweep")
+    max_time: float | None = Field(None, gt=0, description="stop after this many seconds of runs")
+
+
+class FidelitySpec(_Strict):
+    key: str
+    low: Scalar
+    promote: int = Field(ge=1)
+
+
+class Objective(_Strict):
+    metric: str  # a metric the recipe declares
+    direction: Literal["maximize", "minimize"]
+
+    @property
+    def sign(self) -> float:
+        """+1 when larger is better: `max(key=sign * value)` picks the best."""
+        return 1.0 if self.direction == "maximize" else -1.0
+
+
+class RacingSpec(_Strict):
+    """Adaptive seeds: every config starts with `min`, undecided contenders get `step` more."""
+
+    min: int = Field(ge=2)
+    step: int = Field(ge=1)
+    # A config fails once its opposite bound at this one-sided level misses the target: looser than
+    # the pass level, so configs that will not pass stop sooner (non-binding: a wrong pass gets no
+    # likelier). null: the pass level.
+    futility: float | None = Field(DEFAULT_FUTILITY, gt=0, lt=0.5)
+
+
+class ConstraintSpec(_Strict):
+    """A bound every recommended config must keep on a metric's mean: `at_most` or `at_least`."""
+
+    metric: str
+    at_most: float | None = None
+    at_least: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> ConstraintSpec:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give at_most or at_least")
+        return self
+
+    def violation(self, mean: float | None) -> float | None:
+        """How far the mean is outside the bound (<= 0: kept; None: no mean yet)."""
+        if mean is None:
+            return None
+        return mean - self.at_most if self.at_most is not None else self.at_least - mean  # type: ignore[operator]
+
+    def describe(self) -> str:
+        return (
+            f"{self.metric} <= {self.at_most:g}"
+            if self.at_most is not None
+            else f"{self.metric} >= {self.at_least:g}"
+        )
+
+
+class TargetSpec(_Strict):
+    """The value a config's metric must reach, and how sure hotlap must be.
+
+    `at_least` for a maximized metric (an accuracy), `at_most` for a minimized one (a loss, a
+    latency). `within`: relative to the baseline instead, paired by seed: a config's mean
+    difference from the baseline on the same seeds may be at most this much worse (a quantized
+    network within 0.005 of full precision). `metric` defaults to the recipe's first declared
+    metric.
+    """
+
+    metric: str | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    within: float | None = Field(None, gt=0, description="at most this much worse than the baseline")
+    criterion: Literal["mean", "success_rate"] = "mean"
+    success_rate: float = Field(
+        0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
+    )
+    confidence: float = Field(0.95, ge=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> TargetSpec:
+        given = [v for v in (self.at_least, self.at_most, self.within) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give at_least (a maximized metric), at_most (a minimized one) or within (of the baseline)"
+            )
+        return self
+
+    @property
+    def threshold(self) -> float:
+        """The bound the judged quantity must reach: the metric's own, or with `within` the
+        difference from the baseline (minus `within` for a maximized metric: `target()`)."""
+        if self.within is not None:
+            return self.within
+        return self.at_least if self.at_least is not None else self.at_most  # type: ignore[return-value]
+
+    def target(self, maximize: bool | None = None) -> Target:
+        """The decision rule's target; `maximize`: the metric's direction (needed with `within`)."""
+        assert self.metric is not None, "resolved by validation"
+        if self.within is not None:
+            assert maximize is not None, "a relative target needs the metric's direction"
+            return Target(
+                self.metric,
+                -self.within if maximize else self.within,
+                self.criterion,
+                self.success_rate,
+                self.confidence,
+                maximize=maximize,
+                relative=True,
+            )
+        return Target(
+            self.metric,
+            self.threshold,
+            self.criterion,
+            self.success_rate,
+            self.confidence,
+            maximize=self.at_least is not None,
+        )
+
+
+class MetricSpec(_Strict):
+    """A metric's definition as the sweep stores it (from the recipe's declaration)."""
+
+    name: str
+    unit: str = ""
+    direction: Literal["maximize", "minimize"] = "maximize"
+    kind: Literal["fraction", "time", "cost", "count", "score"] = "fraction"
+    scope: Literal["run", "config"] = "run"
+    description: str = ""
+
+
+class ExecutorSpec(BaseModel):
+    """`executor: inprocess` or `{name: inprocess, warmup: false}`: the name and its options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = "inprocess"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class VerifySpec(_Strict):
+    """Re-run the recommended config and the baseline on this many fresh seeds. Binding: only a
+    config that passes there is recommended; if the first candidate does not, the next passing
+    one is verified, up to `candidates` (the sweep's alpha split over them)."""
+
+    seeds: int = Field(ge=2, le=MAX_SEEDS)
+    candidates: int = Field(1, ge=1, le=10, description="passing configs verified at most, in order")
+
+
+def space_size(entry: Any) -> int:
+    """How many values a finite space entry has, without listing them."""
+    if isinstance(entry, RangeSpec):
+        count = entry.count()
+        return count if count is not None else int(entry.high) - int(entry.low) + 1  # brute, int
+    if isinstance(entry, ChoicesSpec):
+        return len(entry.choices)
+    return len(entry)
