@@ -18,7 +18,8 @@ import argparse
 
 import numpy as np
 
-from hotlap.decisions import Target, calibrated_alpha, calibrated_rate_alpha, look_schedule, looks
+from hotlap.calibration import calibrated_alpha, calibrated_rate_alpha
+from hotlap.decisions import Target, look_schedule, looks
 from hotlap.simulate import Rules, simulate
 
 SCHEDULE = look_schedule(5, 50, 5)

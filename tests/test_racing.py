@@ -16,18 +16,8 @@ import pytest
 from scipy.stats import t as student
 
 from hotlap.analysis.judging import resolution_std
-from hotlap.decisions import (
-    Evidence,
-    Target,
-    calibrated_alpha,
-    calibrated_rate_alpha,
-    judge,
-    look_schedule,
-    looks,
-    race,
-    rate_crossing,
-    recommend,
-)
+from hotlap.calibration import calibrated_alpha, calibrated_rate_alpha, rate_crossing
+from hotlap.decisions import Evidence, Target, judge, look_schedule, looks, race, recommend
 from hotlap.simulate import Rules, simulate
 
 SEEDS_MIN, SEEDS_MAX, STEP = 5, 50, 5

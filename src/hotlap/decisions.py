@@ -13,7 +13,7 @@ leaves the race when it fails, when a one-sided Welch test against the fastest p
 slower, or when it passes and is told apart.
 
 Racing looks at the data after every round, and each look is a chance to pass a config wrongly.
-`race` therefore takes the per-look level: `calibrated_alpha` makes a config exactly at the
+`race` therefore takes the per-look level: the decision rule's `look_alpha` makes a config exactly at the
 target pass at some planned look with probability (at most) the alpha it is given, where
 Bonferroni (alpha / looks) spent half of it; the caller (`hotlap.analysis.judging.guarantee`) gives
 each config the sweep's alpha split over its planned configs, so that the recommendation itself is
@@ -28,17 +28,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
-from hotlap.stats import mean_bounds, rate_bounds, welch_greater
+from hotlap.rules import Target
+from hotlap.stats import mean_bounds, welch_greater
 
 __all__ = [
     "Evidence",
+    "Recommendation",
     "Target",
     "Verdict",
-    "calibrated_alpha",
-    "calibrated_rate_alpha",
     "judge",
     "look_schedule",
     "looks",
@@ -48,44 +47,6 @@ __all__ = [
 
 Decision = Literal["pass", "fail", "undecided"]
 TIME_ALPHA = 0.05  # "slower": one-sided Welch at this level per look, Bonferroni over ordered pairs
-
-
-@dataclass(frozen=True)
-class Target:
-    """The metric must reach `threshold`: at least it (`maximize`, an accuracy) or at most it."""
-
-    metric: str = "tta_accuracy"
-    threshold: float = 0.94
-    criterion: Literal["mean", "success_rate"] = "mean"
-    success_rate: float = 0.5  # for criterion success_rate: P(metric reaches threshold) must reach this
-    confidence: float = 0.95
-    maximize: bool = True
-    shown: str | None = None  # the threshold as the report writes it (94.00%); default: as a number
-    # The metric's honest floor of run-to-run spread (an accuracy on N test images: its step 1/N
-    # over sqrt(12)), and the range it lives in (a fraction: 0 to 1).
-    min_std: float = 0.0
-    bounds: tuple[float, float] | None = None
-    # The judged values are differences from the baseline on the same seeds (`within`): the
-    # threshold is a difference (-0.005: at most half a point below the baseline).
-    relative: bool = False
-
-    @property
-    def alpha(self) -> float:
-        return 1 - self.confidence
-
-    @property
-    def at_least(self) -> float:  # the threshold (kept for readers of a maximized target)
-        return self.threshold
-
-    def reached(self, value: float) -> bool:
-        return value >= self.threshold if self.maximize else value <= self.threshold
-
-    def describe(self) -> str:
-        relation = ">=" if self.maximize else "<="
-        shown = self.shown or f"{self.threshold:g}"
-        if self.criterion == "mean":
-            return f"mean {self.metric} {relation} {shown}"
-        return f"P({self.metric} {relation} {shown}) >= {self.success_rate:.0%}"
 
 
 @dataclass(frozen=True)
@@ -121,129 +82,23 @@ def look_schedule(minimum: int, maximum: int, step: int) -> tuple[int, ...]:
     return tuple(min(maximum, minimum + k * step) for k in range(looks(minimum, maximum, step)))
 
 
-CALIBRATION_PATHS = 100_000  # simulated races per calibration
-
-
-@lru_cache(maxsize=256)
-def calibrated_alpha(alpha: float, schedule: tuple[int, ...]) -> float:
-    """The one-sided level of the t bound at each look such that a config whose true mean is
-    exactly at the threshold passes at some look with probability at most alpha (a Pocock-type
-    boundary: one level at every look). Bonferroni (alpha / looks) realises about half of alpha
-    over 10 looks, which costs power and seeds; this spends nearly all of it.
-
-    Exact for the sequence of t tests the race makes, by simulation: CALIBRATION_PATHS races of
-    normal runs (a fixed random stream: the same level on every machine), drawn with their mean
-    shifted above the threshold so that crossings are common even at the tiny levels of a large
-    family, each crossing weighted by its likelihood ratio up to the look it crossed at (importance
-    sampling, Siegmund's tilt: unbiased for the race at the threshold). The level is the largest
-    whose estimated crossing probability plus three standard errors is at most alpha, so that it
-    realises at most alpha. (10 looks of 5..50 seeds at alpha 0.05: about 0.010, against
-    Bonferroni's 0.005; at 0.05 / 401, 1.5e-5 against 1.25e-5, where plain simulation could only
-    fall back to Bonferroni.)"""
-    import numpy as np
-    from scipy.stats import norm
-    from scipy.stats import t as student
-
-    if len(schedule) == 1:
-        return alpha
-    looks_n = np.asarray(schedule)
-    # the tilt: about the mean a path needs to cross at a middle look
-    tilt = float(norm.isf(alpha)) / math.sqrt(math.sqrt(schedule[0] * schedule[-1]))
-    rng = np.random.default_rng(0x5EED)
-    p_values, log_weights = [], []
-    for _ in range(CALIBRATION_PATHS // 25_000):  # in chunks: 25,000 x 50 seeds at a time
-        steps = rng.standard_normal((25_000, schedule[-1]), dtype=np.float32) + np.float32(tilt)
-        sums = np.cumsum(steps, axis=1, dtype=np.float64)[:, looks_n - 1]
-        squares = np.cumsum(np.square(steps), axis=1, dtype=np.float64)[:, looks_n - 1]
-        mean = sums / looks_n
-        t = mean / np.sqrt(np.maximum(squares - looks_n * mean**2, 1e-12) / (looks_n - 1) / looks_n)
-        p_values.append(student.sf(t, looks_n - 1))
-        log_weights.append(-tilt * sums + looks_n * tilt**2 / 2)  # the likelihood ratio at each look
-    p = np.concatenate(p_values)
-    log_w = np.concatenate(log_weights)
-    rows = np.arange(len(p))
-
-    def crossing(level: float) -> tuple[float, float]:
-        """The estimated P(pass at some look) at `level`, and its standard error."""
-        crossed = p <= level
-        first = crossed.argmax(axis=1)  # the look it first crossed at
-        weights = np.where(crossed.any(axis=1), np.exp(log_w[rows, first]), 0.0)
-        return float(weights.mean()), float(weights.std() / math.sqrt(len(weights)))
-
-    floor = alpha / len(schedule)
-    low, high = math.log(floor), math.log(alpha)
-    for _ in range(40):  # bisection on the log level
-        mid = (low + high) / 2
-        estimate, error = crossing(math.exp(mid))
-        if estimate + 3 * error <= alpha:
-            low = mid
-        else:
-            high = mid
-    return max(floor, math.exp(low))
-
-
-def rate_crossing(level: float, schedule: tuple[int, ...], rate: float) -> float:
-    """P(the exact binomial test at `level` rejects rate <= `rate` at one of the looks) when the
-    success probability is exactly `rate`: the hits' distribution carried from look to look (a
-    dynamic program over hit counts, no approximation)."""
-    import numpy as np
-    from scipy.stats import binom
-
-    alive = np.ones(1)  # alive[h]: P(h hits so far, and no look has crossed)
-    crossed, seen = 0.0, 0
-    for n in schedule:
-        alive = np.convolve(alive, binom.pmf(np.arange(n - seen + 1), n - seen, rate))  # the new runs
-        crossing = binom.sf(np.arange(n + 1) - 1, n, rate) <= level  # P(X >= hits) at the threshold rate
-        crossed += float(alive[crossing].sum())
-        alive = np.where(crossing, 0.0, alive)
-        seen = n
-    return crossed
-
-
-@lru_cache(maxsize=256)
-def calibrated_rate_alpha(alpha: float, schedule: tuple[int, ...], rate: float) -> float:
-    """The success-rate criterion's per-look level: the largest exact binomial level whose
-    sequential use passes a config whose success probability is exactly `rate` with probability at
-    most alpha over the looks (computed exactly; Clopper-Pearson at alpha / looks realised 1.2% for
-    a nominal 5%)."""
-    from scipy.stats import binom
-
-    candidates = sorted({float(binom.sf(h - 1, n, rate)) for n in schedule for h in range(n + 1)})
-    candidates = [c for c in candidates if c <= alpha]
-    low, high = 0, len(candidates) - 1  # the largest candidate whose crossing is within alpha
-    best = alpha / len(schedule)
-    while low <= high:
-        mid = (low + high) // 2
-        if rate_crossing(candidates[mid], schedule, rate) <= alpha:
-            best, low = candidates[mid], mid + 1
-        else:
-            high = mid - 1
-    return max(best, alpha / len(schedule))
-
-
 def judge(
     values: Sequence[float], target: Target, alpha: float, futility: float | None = None
 ) -> tuple[Decision, float, float]:
-    """pass / fail / undecided for one config, with the bounds it was decided on.
+    """pass / fail / undecided for one config, with the bounds it was decided on (by the target's
+    decision rule, `target.criterion`).
 
     It passes on the bound at level `alpha`; it fails on the opposite bound at level `futility`
     (default alpha). A looser futility level (0.2) gives up sooner on configs that will not pass:
     non-binding, it never makes a wrong pass likelier, it only costs a little power."""
     futility = alpha if futility is None else futility
-    if target.criterion == "mean":
-        low, high = mean_bounds(values, alpha, min_std=target.min_std, bounds=target.bounds)
-        if futility != alpha:  # the failing side's bound at the futility level
-            f_low, f_high = mean_bounds(values, futility, min_std=target.min_std, bounds=target.bounds)
-            low, high = (low, f_high) if target.maximize else (f_low, high)
-        if target.maximize:
-            passes, fails = low >= target.threshold, high < target.threshold
-        else:
-            passes, fails = high <= target.threshold, low > target.threshold
+    rule = target.rule
+    low, high = rule.bounds(values, target, alpha, futility)
+    threshold = rule.threshold(target)
+    if rule.higher_is_better(target):
+        passes, fails = low >= threshold, high < threshold
     else:
-        hits = sum(1 for v in values if target.reached(v))
-        low, _ = rate_bounds(hits, len(values), alpha)
-        _, high = rate_bounds(hits, len(values), futility)
-        passes, fails = low >= target.success_rate, high < target.success_rate
+        passes, fails = high <= threshold, low > threshold
     if passes:
         return "pass", low, high
     if fails:
@@ -394,12 +249,10 @@ def recommend(
     )
     name = names.get(best, best)
     verdict = verdicts[best]
-    side = "lower" if target.maximize or target.criterion == "success_rate" else "upper"
+    rule = target.rule
+    side = "lower" if rule.higher_is_better(target) else "upper"
     value = verdict.low if side == "lower" else verdict.high
-    if target.criterion == "success_rate":
-        shown = f"{value:.0%}"
-    else:
-        shown = bound(value) if bound is not None else f"{value:.4g}"
+    shown = rule.format_bound(value, target, bound)
     sentence = (
         f"Use {name}: it reaches {target.describe()} with {target.confidence:.0%} confidence "
         f"(one-sided {side} bound {shown}) in {cost(mean_costs[best])} on average, "

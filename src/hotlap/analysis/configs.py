@@ -399,10 +399,14 @@ def _bind(
     if passed is not None:
         mine, search = by_id[passed], next(r for r in full if r.config_id == passed)
         summary, spent = mine.metrics[quality.name], mine.metrics[cost.name]
-        bound = mine.verdict.low if quality.direction == "maximize" else mine.verdict.high  # type: ignore[union-attr]
+        target = make_target(spec)
+        assert target is not None and mine.verdict is not None  # verification judges a target
+        rule = target.rule
+        bound = mine.verdict.low if rule.higher_is_better(target) else mine.verdict.high
+        shown = rule.format_bound(bound, target, quality.format)
         sentence = (
             f"Use {passed} [{search.label()}]: verified on {mine.n} fresh seeds, mean {quality.name} "
-            f"{quality.format(summary.mean)} (one-sided bound {quality.format(bound)} at level {level:.2g}: it "
+            f"{quality.format(summary.mean)} (one-sided bound {shown} at level {level:.2g}: it "
             f"reaches the target with {spec.confidence:.0%} confidence), {cost.format(spent.mean)} {cost.name} on average."
         )
         if passed != searched.config:

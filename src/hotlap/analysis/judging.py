@@ -19,6 +19,7 @@ from typing import Any
 
 from hotlap.decisions import Evidence, Target, Verdict, race
 from hotlap.metrics import Metric
+from hotlap.rules import get_rule
 from hotlap.spec.schema import SweepSpec
 
 __all__ = [
@@ -165,13 +166,13 @@ class Guarantee:
 
 # The cache file of calibrated levels, named for the method: v2, importance-sampled calibration.
 LEVELS = "levels-v2"
+_TIMES = Target(criterion="mean")  # the mean rule's level without a target, and for times
 
 
 def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
     """The levels the sweep decides at: alpha split over the family of configs, then calibrated
-    over the planned looks (exactly, by `hotlap.decisions`; cached in `$HOTLAP_CACHE`)."""
+    over the planned looks by the target's decision rule (`hotlap.rules`; cached in `$HOTLAP_CACHE`)."""
     from hotlap.cache import remembered
-    from hotlap.decisions import calibrated_alpha, calibrated_rate_alpha
 
     alpha = 1 - spec.confidence
     family = family_size(spec, configs)
@@ -179,20 +180,19 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
     schedule = spec.look_schedule() if spec.racing is not None else (len(spec.seeds),)
     level, time_level = split, alpha
     if len(schedule) > 1:
+        mean = get_rule("mean")  # "slower" is a test of mean times
         time_level = remembered(
-            LEVELS, f"mean {alpha!r} {schedule}", lambda: calibrated_alpha(alpha, schedule)
+            LEVELS,
+            mean.calibration_key(alpha, schedule, _TIMES),
+            lambda: mean.look_alpha(alpha, schedule, _TIMES),
         )
-        if spec.target is not None and spec.target.criterion == "success_rate":
-            rate = spec.target.success_rate
-            level = remembered(
-                LEVELS,
-                f"rate {split!r} {rate!r} {schedule}",
-                lambda: calibrated_rate_alpha(split, schedule, rate),
-            )
-        else:
-            level = remembered(
-                LEVELS, f"mean {split!r} {schedule}", lambda: calibrated_alpha(split, schedule)
-            )
+        target = make_target(spec) if spec.target is not None else _TIMES
+        rule = target.rule
+        level = remembered(
+            LEVELS,
+            rule.calibration_key(split, schedule, target),
+            lambda: rule.look_alpha(split, schedule, target),
+        )
     return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha(), time_level)
 
 

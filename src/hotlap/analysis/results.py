@@ -107,13 +107,7 @@ def strategy_feedback(
             gap = (summary.mean(target.metric) or 0.0) - reference
             constraint = target.threshold - gap if target.maximize else gap - target.threshold
     elif target is not None:
-        observed = summary.values[target.metric]
-        if target.criterion == "mean":
-            mean = summary.mean(target.metric) or 0.0
-            constraint = target.threshold - mean if target.maximize else mean - target.threshold
-        else:
-            rate = sum(1 for v in observed if target.reached(v)) / len(observed)
-            constraint = target.success_rate - rate
+        constraint = target.rule.gap(summary.values[target.metric], target)
     for bound in spec.constraints:  # feasible only where every one is <= 0: Optuna takes the largest
         violation = bound.violation(summary.mean(bound.metric))
         if violation is not None:

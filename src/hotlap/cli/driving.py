@@ -16,21 +16,9 @@ from hotlap.errors import HotlapError
 
 def _executor(spec: Any, data_dir: Path | None, warmup: bool = True) -> Any:
     """The spec's executor, with the data loaded and the device checked: before any write."""
-    from hotlap.executors import executor_options, get_executor
+    from hotlap.api import prepared_executor
 
-    options = dict(spec.executor.options)
-    if not warmup and "warmup" in executor_options(spec.executor.name):
-        options["warmup"] = False
-    from hotlap.recipes import get_recipe
-
-    executor = get_executor(spec.executor.name, **options)
-    dataset = spec.dataset if get_recipe(spec.recipe).uses_data else None  # a script loads its own
-    try:
-        executor.prepare(dataset, str(data_dir) if data_dir else None, spec.device)
-    except BaseException:
-        executor.shutdown()
-        raise
-    return executor
+    return prepared_executor(spec, data_dir=data_dir, warmup=warmup)
 
 
 def _drive(
@@ -42,29 +30,26 @@ def _drive(
     allow_device_change: bool = False,
     warmup: bool = True,
 ) -> None:
-    from hotlap.callbacks import get_callback
+    from hotlap.api import drive
     from hotlap.callbacks.progress import RichProgress
-    from hotlap.engine.driver import Engine
+    from hotlap.spec.validate import stored_spec
 
-    names = [n for n in sweep.spec.get("callbacks") or [] if n != "progress"]
-    callbacks = [("progress", RichProgress()), *((name, get_callback(name)) for name in names)]
-    engine = Engine(
-        store,
-        sweep,
-        executor,
-        callbacks=callbacks,
-        retry_failed=retry_failed,
-        data_dir=str(data_dir) if data_dir else None,
-        allow_device_change=allow_device_change,
-    )
     try:
-        result = engine.run()
+        result = drive(
+            store,
+            sweep,
+            executor,
+            callbacks=[("progress", RichProgress())],
+            retry_failed=retry_failed,
+            data_dir=data_dir,
+            allow_device_change=allow_device_change,
+        )
     except KeyboardInterrupt:
         raise interrupted(
             f"[yellow]interrupted[/]: finished runs are stored; resume with: hotlap resume {sweep.id}"
         ) from None
     try:
-        _after(store, engine, result, data_dir, warmup)
+        _after(store, stored_spec(sweep.spec), result, data_dir, warmup)
     except KeyboardInterrupt:  # the sweep itself is complete and stored: only the summary is cut
         raise interrupted(
             f"[yellow]interrupted[/] while printing the summary; the sweep is stored: "
@@ -72,16 +57,16 @@ def _drive(
         ) from None
 
 
-def _after(store: Any, engine: Any, result: Any, data_dir: Path | None, warmup: bool) -> None:
+def _after(store: Any, spec: Any, result: Any, data_dir: Path | None, warmup: bool) -> None:
     """What `sweep` and `resume` print once the engine is done, and the derived TTA sweep."""
     color = {"done": "green", "stopped": "yellow", "failed": "red"}[result.state]
     console.print(f"[{color}]sweep {result.state}[/]: {escape(result.message)}")
     _print_status(store, result.sweep)
     if result.state == "failed":
         raise typer.Exit(1)
-    if result.state == "done" and engine.spec.tta_weights is not None and engine.spec.derived_from is None:
-        values = ",".join(f"{v:g}" for v in engine.spec.tta_weight_values())
-        derived = _derive(store, result.sweep.id, values, [], None, engine.spec.device)
+    if result.state == "done" and spec.tta_weights is not None and spec.derived_from is None:
+        values = ",".join(f"{v:g}" for v in spec.tta_weight_values())
+        derived = _derive(store, result.sweep.id, values, [], None, spec.device)
         console.print(f"TTA weightings re-evaluated offline: derived sweep {derived.id}")
         _drive_derived(store, derived, data_dir, warmup)
 
@@ -120,37 +105,24 @@ def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool
 
 
 def _print_status(store: Any, sweep: Any) -> None:
-    from hotlap.analysis.configs import analyze
-    from hotlap.analysis.judging import planned_configs
-    from hotlap.engine.session import is_locked
+    from hotlap.api import status_of
     from hotlap.spec.validate import stored_spec
 
     spec = stored_spec(sweep.spec)
-    counts = store.counts(sweep.id)
-    state = sweep.state
-    if state == "running" and not is_locked(sweep.directory):
-        state = "interrupted (no process is running it)"
+    status = status_of(store, sweep)
     table = Table(title=f"sweep {sweep.id}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")
-    table.add_row("state", escape(state + (f": {sweep.message}" if sweep.message else "")))
+    table.add_row("state", escape(status.state + (f": {sweep.message}" if sweep.message else "")))
     table.add_row("recipe / dataset", f"{sweep.recipe} on {sweep.dataset}, strategy {spec.strategy.name}")
-    table.add_row("runs", ", ".join(f"{n} {status}" for status, n in counts.items()))
-    configs = store.configs(sweep.id)
+    table.add_row("runs", ", ".join(f"{n} {state}" for state, n in status.counts.items()))
     seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
-    planned = planned_configs(spec)
-    of = f"{len(configs)} of {planned}" if planned and state != "done" else str(len(configs))
-    excluded = store.excluded(sweep.id)
-    if excluded:  # never run: they break a per-config bound
-        of += f" ({len(excluded)} excluded before running)"
+    planned = status.planned
+    of = f"{status.configs} of {planned}" if planned and status.state != "done" else str(status.configs)
+    if status.excluded:  # never run: they break a per-config bound
+        of += f" ({status.excluded} excluded before running)"
     table.add_row("configs", f"{of}, seeds {seeds} each")
-    analysis = analyze(
-        spec,
-        configs,
-        store.runs(sweep.id, details=False),
-        comparisons=False,
-        devices=store.run_devices(sweep.id),
-    )
+    analysis = status.analysis
     best = analysis.best
     if best is not None:
         metric = spec.metric(analysis.quality_metric if spec.target else spec.primary.metric)

@@ -106,26 +106,10 @@ def _duration(seconds: float) -> str:
 
 def _print_plan(spec: Any, workdir: Path | None) -> None:
     """The plan of `spec`, with what the store (if there is one) says; opens nothing for writing."""
-    from hotlap.devices import same_device
-    from hotlap.engine.plan import make_plan
-    from hotlap.engine.session import changed_fields
-    from hotlap.envinfo import device_name, resolve_device
-    from hotlap.store import DB_NAME, default_workdir, open_store
+    from hotlap.api import plan_sweep
 
-    home = workdir if workdir is not None else default_workdir()
-    if home.exists() and not home.is_dir():
-        raise HotlapError(f"the workdir {home} is a file, not a folder; check --workdir / HOTLAP_HOME")
-    existing, changed, record, wall_times = None, [], None, []
-    device = device_name(resolve_device(spec.device))
-    if (home / DB_NAME).is_file():
-        with open_store(home, create=False) as store:
-            record = store.sweep(spec.name)
-            if record is not None:
-                existing, changed = store.counts(record.id), changed_fields(record, spec)
-            wall_times = [
-                t for d, t in store.wall_times(spec.recipe_label, spec.dataset) if same_device(d, device)
-            ]
-    planned = make_plan(spec, existing=existing, changed=changed, wall_times=wall_times)
+    planned = plan_sweep(spec, workdir=workdir)
+    device, changed, existing = planned.device, planned.changed, planned.existing
     strategy = spec.strategy.name + (f", {spec.strategy.trials} trials" if spec.strategy.trials else "")
     console.print(
         f"plan for sweep {spec.name}: {spec.recipe_label} on {spec.dataset}, strategy {strategy}, "
@@ -183,7 +167,7 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             highlight=False,
             markup=False,
         )
-    if record is None:
+    if planned.stored_id is None:
         console.print(
             f"store: no sweep named {spec.name} yet; hotlap sweep starts it",
             highlight=False,
@@ -191,7 +175,7 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
         )
     elif changed:
         console.print(
-            f"store: sweep {record.id} exists and this spec changes {', '.join(changed)}: hotlap sweep "
+            f"store: sweep {planned.stored_id} exists and this spec changes {', '.join(changed)}: hotlap sweep "
             "would refuse it (give the sweep a new name)",
             highlight=False,
             markup=False,
@@ -200,7 +184,7 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
         assert existing is not None
         counts = ", ".join(f"{n} {s}" for s, n in existing.items())
         console.print(
-            f"store: sweep {record.id} exists ({counts}); hotlap sweep continues it",
+            f"store: sweep {planned.stored_id} exists ({counts}); hotlap sweep continues it",
             highlight=False,
             markup=False,
         )
@@ -220,21 +204,14 @@ def resume(
     allow_device_change: DeviceChangeOpt = False,
 ) -> None:
     """Continue a sweep from the store (FIELD=VALUE may change its budget, device or executor)."""
+    from hotlap.api import resumed_spec
     from hotlap.engine.session import open_sweep
-    from hotlap.spec.errors import apply_overrides
-    from hotlap.spec.fields import SpecError
-    from hotlap.spec.validate import parse_spec
     from hotlap.store import open_store
 
     with open_store(workdir, create=False) as store:
         record = store.require(sweep_id)
         extra = _cli_overrides(executor, callback, record.spec.get("callbacks") or [])
-        try:
-            spec = parse_spec(apply_overrides(record.spec, [*(overrides or []), *extra]))
-        except SpecError as exc:
-            raise SpecError(f"sweep {record.id}: {exc}") from None
-        if spec.name != record.name:
-            raise SpecError("resume cannot rename a sweep")
+        spec = resumed_spec(store, sweep_id, [*(overrides or []), *extra])
         runner = _executor(spec, data_dir, warmup)
         try:
             record, _ = open_sweep(store, spec)

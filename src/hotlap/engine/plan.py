@@ -43,6 +43,8 @@ class Plan:
     changed: list[str] = field(default_factory=list)  # identity fields that differ from the stored
     seconds_per_run: float | None = None  # median wall time of earlier runs on this device
     history: int = 0  # how many earlier runs that median is over
+    device: str = ""  # the device the estimate is for
+    stored_id: str | None = None  # the stored sweep of the spec's name, where there is one
 
     def seconds(self, runs: int | None) -> float | None:
         if runs is None or self.seconds_per_run is None:

@@ -204,7 +204,9 @@ class TargetSpec(_Strict):
     at_least: float | None = None
     at_most: float | None = None
     within: float | None = Field(None, gt=0, description="at most this much worse than the baseline")
-    criterion: Literal["mean", "success_rate"] = "mean"
+    criterion: str = Field(
+        "mean", description="a registered decision rule (hotlap.rules): mean, success_rate, ..."
+    )
     success_rate: float = Field(
         0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
     )

@@ -17,10 +17,10 @@ from hotlap.config import resolve_config
 from hotlap.errors import ConfigError, HotlapError
 from hotlap.io import DuplicateKeyError, load_yaml
 from hotlap.metrics import Metric
+from hotlap.rules import get_rule, list_rules
 from hotlap.spec.errors import apply_overrides, closest_key, describe_errors
 from hotlap.spec.fields import RECIPE_KEY, SCORE, VARIANT_KEY, ChoicesSpec, Objective, RangeSpec, SpecError
 from hotlap.spec.schema import SweepSpec
-from hotlap.strategies import list_strategies, strategy_class
 
 if TYPE_CHECKING:
     from hotlap.recipes import Recipe
@@ -89,6 +89,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     from hotlap.data import get_dataset_spec
     from hotlap.executors import check_executor
     from hotlap.recipes import get_recipe
+    from hotlap.strategies import list_strategies, strategy_class  # (strategies import the spec's fields)
 
     raw = dict(raw)
     raw.pop("metrics", None)  # always the recipe's own declaration
@@ -104,6 +105,11 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(describe_errors(exc.errors(), SweepSpec)) from None
+    if spec.target is not None and spec.target.criterion not in list_rules():
+        criterion = spec.target.criterion
+        raise SpecError(
+            f"objective.target.criterion: unknown decision rule {criterion!r} ({closest_key(criterion, list_rules())})"
+        )
     try:
         recipes = [get_recipe(name) for name in spec.recipe_names]
         if any(r.uses_data for r in recipes):
@@ -287,10 +293,10 @@ def _check_within(spec: SweepSpec, name: str, metric: Any) -> None:
             "objective.target.within: each config is paired with the baseline on every seed; give a fixed "
             "number of seeds (seeds: 10), not racing"
         )
-    if spec.target is not None and spec.target.criterion != "mean":
+    if spec.target is not None and not get_rule(spec.target.criterion).relative:
         raise SpecError(
-            "objective.target.within: judged on the mean difference; criterion success_rate "
-            "needs at_least or at_most"
+            f"objective.target.within: judged on the paired differences; criterion {spec.target.criterion} "
+            "judges a target of its own: give at_least or at_most"
         )
     if spec.verify is not None:
         raise SpecError(
