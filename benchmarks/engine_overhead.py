@@ -54,7 +54,7 @@ class Clock(Callback):
     def __init__(self) -> None:
         self.stamps: list[float] = []
 
-    def run_end(self, run, outcome, best) -> None:
+    def run_end(self, event, **info) -> None:
         self.stamps.append(time.perf_counter())
 
 

@@ -71,3 +71,24 @@ def test_callbacks_given_to_run_sweep_hear_every_run(tmp_path):
     counter = Counter()
     hotlap.run_sweep(hotlap.load_spec(path), workdir=tmp_path / "runs", callbacks=[counter])
     assert counter.ended == 12
+
+
+def test_a_callback_written_with_the_old_positional_hooks_still_hears_every_run(tmp_path):
+    from hotlap.callbacks import Callback
+
+    class Old(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def run_start(self, run, params, config):
+            self.seen.append(("start", run.seed, params.get("x")))
+
+        def run_end(self, run, outcome, best):
+            self.seen.append(("end", run.seed, outcome.status))
+
+    path = tmp_path / "api.yaml"
+    path.write_text(SPEC)
+    old = Old()
+    hotlap.run_sweep(hotlap.load_spec(path), workdir=tmp_path / "runs", callbacks=[old])
+    assert sum(1 for e in old.seen if e[0] == "start") == 12
+    assert all(e[2] == "done" for e in old.seen if e[0] == "end")

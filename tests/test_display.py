@@ -82,8 +82,8 @@ class _Answers(Callback):
     def __init__(self) -> None:
         self.named: list[str | None] = []
 
-    def run_end(self, run, outcome, best):
-        self.named.append(best.config_id if best is not None else None)
+    def run_end(self, event, **info):
+        self.named.append(event.best.config_id if event.best is not None else None)
 
 
 def test_the_live_best_is_the_decision_rules_current_answer(tmp_path):
@@ -344,7 +344,7 @@ def test_the_live_display_keeps_counts_and_times_at_100_columns(tmp_path):
     """On a 100-column terminal the long texts give way, never the runs done, elapsed time or ETA."""
     from rich.console import Console
 
-    from hotlap.callbacks import SweepInfo
+    from hotlap.callbacks import RunEnded, SweepEnded, SweepInfo
     from hotlap.callbacks.progress import RichProgress
     from hotlap.executors import Outcome
 
@@ -356,10 +356,12 @@ def test_the_live_display_keeps_counts_and_times_at_100_columns(tmp_path):
     with Store(tmp_path) as store:
         run = store.runs(record.id)[0]
     summary = type("Best", (), {"config_id": "f876cec8bd", "n": 6, "mean": lambda self, m: 0.8958})()
-    progress.run_end(run, Outcome(run_id=run.id, status="done", metrics={"tta_accuracy": 0.9}), summary)
+    progress.run_end(
+        RunEnded(run, Outcome(run_id=run.id, status="done", metrics={"tta_accuracy": 0.9}), summary)
+    )
     frame = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
     frame.print(progress.progress.get_renderable())  # what the live display shows now
-    progress.sweep_end(None)
+    progress.sweep_end(SweepEnded(None))
     (line,) = frame.export_text().splitlines()
     assert "1/54" in line and "runs at most" in line and "0:00:0" in line and "eta " in line
     assert "recommended so" in line and len(line) <= 100  # the text is what gives way

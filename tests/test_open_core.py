@@ -312,7 +312,7 @@ def test_the_best_config_is_not_rescanned_after_every_run(tmp_path, monkeypatch)
 
 
 class _Broken(Callback):
-    def run_start(self, run, params, config):
+    def run_start(self, event, **info):
         raise RuntimeError("tracker down: bad API key")
 
 
@@ -320,14 +320,14 @@ class _Recorder(Callback):
     def __init__(self) -> None:
         self.events: list[tuple[str, int | None]] = []
 
-    def run_start(self, run, params, config):
-        self.events.append(("start", run.seed))
+    def run_start(self, event, **info):
+        self.events.append(("start", event.run.seed))
 
-    def epoch(self, run, record):
-        self.events.append(("epoch", record["epoch"]))
+    def epoch(self, event, **info):
+        self.events.append(("epoch", event.record["epoch"]))
 
-    def run_end(self, run, outcome, best):
-        self.events.append(("end", run.seed))
+    def run_end(self, event, **info):
+        self.events.append(("end", event.run.seed))
 
 
 TRACKED = {

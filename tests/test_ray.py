@@ -52,11 +52,11 @@ class Messages(Callback):
         self.lines: list[str] = []
         self.epochs: list[int] = []
 
-    def message(self, text: str) -> None:
-        self.lines.append(text)
+    def message(self, event, **info) -> None:
+        self.lines.append(event.text)
 
-    def epoch(self, run, record) -> None:
-        self.epochs.append(run.id)
+    def epoch(self, event, **info) -> None:
+        self.epochs.append(event.run.id)
 
 
 def sweep(tmp_path, raw, executor, callbacks=()):

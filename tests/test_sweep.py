@@ -52,8 +52,8 @@ class _Order(Callback):
     def __init__(self) -> None:
         self.configs: list[str] = []
 
-    def run_start(self, run, params, config):
-        self.configs.append(run.config_id)
+    def run_start(self, event, **info):
+        self.configs.append(event.run.config_id)
 
 
 def test_runs_of_a_round_are_interleaved_across_configs_in_random_order(tmp_path):

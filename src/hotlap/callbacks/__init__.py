@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from hotlap.callbacks import mlflow, progress, wandb  # noqa: F401  (register the callbacks)
 from hotlap.callbacks.base import (
+    CALLBACKS,
     Callback,
     CallbackError,
     Callbacks,
+    EpochEnded,
+    Message,
+    RunEnded,
+    RunStarted,
+    StageStarted,
+    SweepEnded,
     SweepInfo,
     check_callbacks,
     get_callback,
@@ -15,9 +22,16 @@ from hotlap.callbacks.base import (
 )
 
 __all__ = [
+    "CALLBACKS",
     "Callback",
     "CallbackError",
     "Callbacks",
+    "EpochEnded",
+    "Message",
+    "RunEnded",
+    "RunStarted",
+    "StageStarted",
+    "SweepEnded",
     "SweepInfo",
     "check_callbacks",
     "get_callback",

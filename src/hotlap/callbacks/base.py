@@ -1,9 +1,11 @@
 """The callback interface: what a sweep tells the outside world while it runs.
 
-A callback overrides any of five hooks (each a no-op here): `sweep_start`, `run_start`, `epoch`
-(each epoch's record, while the run trains), `run_end` (the finished record) and `sweep_end`.
-Register one with `@register_callback("name")` on its class; a spec names it in
-`callbacks: [name]`, the command line with `--callback name`.
+A callback overrides any of its hooks (each a no-op here): `sweep_start`, `stage`, `run_start`,
+`epoch` (each epoch's record, while the run trains), `run_end` (the finished record), `message`
+and `sweep_end`. Each hook takes one event object and `**info` (as Ray Tune's callbacks do), so a
+field added to an event later never breaks a callback. Register one with
+`@register_callback("name")` on its class; a spec names it in `callbacks: [name]`, the command line
+with `--callback name`.
 
 A callback that raises is switched off for the rest of the sweep with one warning line: a tracker
 that is not installed, has no network or a bad key never fails a run or changes a result.
@@ -11,22 +13,30 @@ that is not installed, has no network or a bad key never fails a run or changes 
 
 from __future__ import annotations
 
-import difflib
+import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from hotlap.analysis.results import ConfigSummary
 from hotlap.errors import HotlapError
 from hotlap.executors.base import Outcome
+from hotlap.registry import Registry
 from hotlap.spec.schema import SweepSpec
 from hotlap.store import RunRecord, SweepRecord
 
 __all__ = [
+    "CALLBACKS",
     "Callback",
     "CallbackError",
     "Callbacks",
+    "EpochEnded",
+    "Message",
+    "RunEnded",
+    "RunStarted",
+    "StageStarted",
+    "SweepEnded",
     "SweepInfo",
     "check_callbacks",
     "get_callback",
@@ -41,6 +51,8 @@ class CallbackError(HotlapError):
 
 @dataclass(frozen=True)
 class SweepInfo:
+    """`sweep_start`: the sweep, its spec, the store's folder and how far it is."""
+
     sweep: SweepRecord
     spec: SweepSpec
     workdir: Path  # the store's folder
@@ -48,59 +60,125 @@ class SweepInfo:
     finished: int  # runs finished before this session
 
 
+@dataclass(frozen=True)
+class StageStarted:
+    """`stage`: a stage begins (search, promote, verify) at a fidelity (full, low)."""
+
+    name: str
+    fidelity: str
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """`run_start`: a run was handed to the executor; its swept values and resolved config."""
+
+    run: RunRecord
+    params: dict[str, Any]
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    """`epoch`: one epoch's record of a run that is still training."""
+
+    run: RunRecord
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    """`run_end`: a run finished (done or failed). `best` is the decision rule's current answer:
+    with a target and racing, the best config whose race passed (None while none has); otherwise
+    the best mean."""
+
+    run: RunRecord
+    outcome: Outcome
+    best: ConfigSummary | None
+
+
+@dataclass(frozen=True)
+class Message:
+    """`message`: a line the driver logs (a repaired file, a closed race, a warning)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class SweepEnded:
+    """`sweep_end`: the engine's SweepResult (state, message, the analysis)."""
+
+    result: Any
+
+    def __getattr__(self, name: str) -> Any:  # a hook written for the result itself reads it
+        if name.startswith("__") or name == "result":
+            raise AttributeError(name)
+        return getattr(self.result, name)
+
+
 class Callback:
     """Hooks called by the driver, in its process; every one is optional."""
 
-    def sweep_start(self, info: SweepInfo) -> None: ...
+    def sweep_start(self, event: SweepInfo, **info: Any) -> None: ...
 
-    def stage(self, name: str, fidelity: str) -> None: ...
+    def stage(self, event: StageStarted, **info: Any) -> None: ...
 
-    def run_start(self, run: RunRecord, params: dict[str, Any], config: dict[str, Any]) -> None: ...
+    def run_start(self, event: RunStarted, **info: Any) -> None: ...
 
-    def epoch(self, run: RunRecord, record: dict[str, Any]) -> None: ...
+    def epoch(self, event: EpochEnded, **info: Any) -> None: ...
 
-    def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
-        """A run finished. `best` is the decision rule's current answer: with a target and racing,
-        the best config whose race passed (None while none has); otherwise the best mean."""
+    def run_end(self, event: RunEnded, **info: Any) -> None: ...
 
-    def message(self, text: str) -> None: ...
+    def message(self, event: Message, **info: Any) -> None: ...
 
-    def sweep_end(self, result: Any) -> None:
-        """`result` is the engine's SweepResult: state, message, the analysis."""
+    def sweep_end(self, event: SweepEnded, **info: Any) -> None: ...
 
 
-_REGISTRY: dict[str, Callable[[], Callback]] = {}
+CALLBACKS: Registry[Callable[[], Callback]] = Registry("callback")
 
 
 def register_callback(name: str) -> Callable[[Callable[[], Callback]], Callable[[], Callback]]:
-    def decorate(factory: Callable[[], Callback]) -> Callable[[], Callback]:
-        if name in _REGISTRY:
-            raise ValueError(f"callback {name!r} is registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+    """Class decorator: register a Callback (any callable returning one) as `name`."""
+    return CALLBACKS.register(name)
 
 
 def list_callbacks() -> list[str]:
-    return sorted(_REGISTRY)
+    return CALLBACKS.names()
 
 
 def check_callbacks(names: Iterable[str]) -> None:
     seen = set()
     for name in names:
-        if name not in _REGISTRY:
-            close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
-            hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(list_callbacks())}"
-            raise HotlapError(f"callbacks: unknown callback {name!r} ({hint})")
+        if name not in CALLBACKS:
+            raise HotlapError(f"callbacks: {_unknown(name)}")
         if name in seen:
             raise HotlapError(f"callbacks: {name!r} is named twice")
         seen.add(name)
 
 
+def _unknown(name: str) -> str:
+    try:
+        CALLBACKS.get(name)
+    except HotlapError as exc:
+        return str(exc)
+    return name
+
+
 def get_callback(name: str) -> Callback:
     check_callbacks([name])
-    return _REGISTRY[name]()
+    return CALLBACKS.get(name)()
+
+
+def _legacy(hook: Callable[..., Any]) -> bool:
+    """Whether a hook takes the event's fields one by one (`run_end(self, run, outcome, best)`,
+    as hooks did before they took events): more than one positional parameter."""
+    try:
+        parameters = inspect.signature(hook).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters) > 1
 
 
 class Callbacks(Callback):
@@ -111,11 +189,15 @@ class Callbacks(Callback):
         self.active = list(callbacks)
         self.warn = warn
 
-    def _call(self, hook: str, *args: Any) -> None:
+    def _call(self, hook: str, event: Any) -> None:
         for entry in list(self.active):
             name, callback = entry
             try:
-                getattr(callback, hook)(*args)
+                method = getattr(callback, hook)
+                if _legacy(method):  # an old-style hook: the event's fields as arguments
+                    method(*(getattr(event, f.name) for f in fields(event)))
+                else:
+                    method(event)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
@@ -123,26 +205,26 @@ class Callbacks(Callback):
                 reason = " ".join(str(exc).split()) or exc.__class__.__name__
                 self.warn(f"warning: callback {name} switched off after its {hook} failed: {reason}")
 
-    def sweep_start(self, info: SweepInfo) -> None:
-        self._call("sweep_start", info)
+    def sweep_start(self, event: SweepInfo, **info: Any) -> None:
+        self._call("sweep_start", event)
 
-    def stage(self, name: str, fidelity: str) -> None:
-        self._call("stage", name, fidelity)
+    def stage(self, event: StageStarted, **info: Any) -> None:
+        self._call("stage", event)
 
-    def run_start(self, run: RunRecord, params: dict[str, Any], config: dict[str, Any]) -> None:
-        self._call("run_start", run, params, config)
+    def run_start(self, event: RunStarted, **info: Any) -> None:
+        self._call("run_start", event)
 
-    def epoch(self, run: RunRecord, record: dict[str, Any]) -> None:
-        self._call("epoch", run, record)
+    def epoch(self, event: EpochEnded, **info: Any) -> None:
+        self._call("epoch", event)
 
-    def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
-        self._call("run_end", run, outcome, best)
+    def run_end(self, event: RunEnded, **info: Any) -> None:
+        self._call("run_end", event)
 
-    def message(self, text: str) -> None:
-        self._call("message", text)
+    def message(self, event: Message, **info: Any) -> None:
+        self._call("message", event)
 
-    def sweep_end(self, result: Any) -> None:
-        self._call("sweep_end", result)
+    def sweep_end(self, event: SweepEnded, **info: Any) -> None:
+        self._call("sweep_end", event)
 
 
 def require(module: str, extra: str) -> Any:

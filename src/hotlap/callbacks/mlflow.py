@@ -12,10 +12,16 @@ import os
 import time
 from typing import Any
 
-from hotlap.analysis.results import ConfigSummary
-from hotlap.callbacks.base import Callback, SweepInfo, register_callback, require
-from hotlap.executors.base import Outcome
-from hotlap.store import RunRecord
+from hotlap.callbacks.base import (
+    Callback,
+    EpochEnded,
+    RunEnded,
+    RunStarted,
+    SweepEnded,
+    SweepInfo,
+    register_callback,
+    require,
+)
 
 __all__ = ["MlflowCallback"]
 
@@ -31,7 +37,7 @@ class MlflowCallback(Callback):
         self.parent: str | None = None
         self.runs: dict[int, str] = {}
 
-    def sweep_start(self, info: SweepInfo) -> None:
+    def sweep_start(self, info: SweepInfo, **extra: Any) -> None:
         require("mlflow", "mlflow")
         from mlflow import entities
         from mlflow.tracking import MlflowClient
@@ -53,7 +59,8 @@ class MlflowCallback(Callback):
         )
         self.parent = parent.info.run_id
 
-    def run_start(self, run: RunRecord, params: dict[str, Any], config: dict[str, Any]) -> None:
+    def run_start(self, event: RunStarted, **info: Any) -> None:
+        run, config = event.run, event.config
         tags = {
             "mlflow.parentRunId": self.parent,
             "hotlap.sweep": run.sweep_id,
@@ -71,7 +78,8 @@ class MlflowCallback(Callback):
         values = {**config, "seed": run.seed}
         self.client.log_batch(run_id, params=[Param(k, str(v)[:MAX_PARAM]) for k, v in values.items()])
 
-    def epoch(self, run: RunRecord, record: dict[str, Any]) -> None:
+    def epoch(self, event: EpochEnded, **info: Any) -> None:
+        run, record = event.run, event.record
         run_id = self.runs.get(run.id)
         if run_id is None:
             return
@@ -86,7 +94,8 @@ class MlflowCallback(Callback):
         if metrics:
             self.client.log_batch(run_id, metrics=metrics)
 
-    def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
+    def run_end(self, event: RunEnded, **info: Any) -> None:
+        run, outcome = event.run, event.outcome
         run_id = self.runs.pop(run.id, None)
         if run_id is None:
             return
@@ -99,7 +108,8 @@ class MlflowCallback(Callback):
             self.client.set_tag(run_id, "hotlap.error", outcome.error[:5000])
         self.client.set_terminated(run_id, "FINISHED" if outcome.status == "done" else "FAILED")
 
-    def sweep_end(self, result: Any) -> None:
+    def sweep_end(self, event: SweepEnded, **info: Any) -> None:
+        result = event.result
         for run_id in self.runs.values():
             self.client.set_terminated(run_id, "KILLED")
         self.runs.clear()

@@ -29,10 +29,18 @@ from rich.progress import (
 from rich.table import Column
 
 from hotlap.analysis.results import ConfigSummary
-from hotlap.callbacks.base import Callback, SweepInfo, register_callback
+from hotlap.callbacks.base import (
+    Callback,
+    EpochEnded,
+    Message,
+    RunEnded,
+    StageStarted,
+    SweepEnded,
+    SweepInfo,
+    register_callback,
+)
 from hotlap.executors.base import Outcome
 from hotlap.metrics import Metric
-from hotlap.store import RunRecord
 
 __all__ = ["RichProgress"]
 
@@ -102,7 +110,7 @@ class RichProgress(Callback):
         self.shown = ""
         self.printed = 0  # finished runs when the last plain line was printed
 
-    def sweep_start(self, info: SweepInfo) -> None:
+    def sweep_start(self, info: SweepInfo, **extra: Any) -> None:
         self.metric = info.spec.metric(info.spec.primary.metric)
         self.directory = info.sweep.directory
         self.total, self.done, self.started_with = info.total, info.finished, info.finished
@@ -129,11 +137,13 @@ class RichProgress(Callback):
             planned=planned,
         )
 
-    def stage(self, name: str, fidelity: str) -> None:
+    def stage(self, event: StageStarted, **info: Any) -> None:
+        name = event.name
         if name == "promote":
             self.out.print("promoting the best configs to full fidelity", markup=False)
 
-    def epoch(self, run: RunRecord, record: dict[str, Any]) -> None:
+    def epoch(self, event: EpochEnded, **info: Any) -> None:
+        run, record = event.run, event.record
         if self.plain:
             return  # a line per epoch would bury the progress lines
         shown = ", ".join(
@@ -154,7 +164,8 @@ class RichProgress(Callback):
         what = "recommended so far" if self.judges else "best so far"
         return f"{what} {best.config_id}: {metric.name} {metric.format(best.mean(metric.name))} (n={best.n})"
 
-    def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
+    def run_end(self, event: RunEnded, **info: Any) -> None:
+        run, outcome, best = event.run, event.outcome, event.best
         self.done += 1
         if outcome.status != "done":
             self.failures += 1
@@ -199,11 +210,12 @@ class RichProgress(Callback):
             parts.append(failure)
         return ", ".join(parts)
 
-    def message(self, text: str) -> None:
+    def message(self, event: Message, **info: Any) -> None:
+        text = event.text
         if text.startswith(("re-queued", "repaired", "promoting", "warning", "excluded")):
             self.out.print(text, highlight=False, markup=False)
 
-    def sweep_end(self, result: Any) -> None:
+    def sweep_end(self, event: SweepEnded, **info: Any) -> None:
         if self.plain and self.done > self.printed:  # the runs since the last line
             self._print_line(time.monotonic())
         self.progress.stop()

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotlap.analysis.results import ConfigSummary
-from hotlap.callbacks.base import Callback, SweepInfo, register_callback, require
-from hotlap.executors.base import Outcome
-from hotlap.store import RunRecord
+from hotlap.callbacks.base import (
+    Callback,
+    EpochEnded,
+    RunEnded,
+    RunStarted,
+    SweepEnded,
+    SweepInfo,
+    register_callback,
+    require,
+)
 
 __all__ = ["WandbCallback"]
 
@@ -25,12 +31,13 @@ class WandbCallback(Callback):
         self.info: SweepInfo | None = None
         self.runs: dict[int, Any] = {}
 
-    def sweep_start(self, info: SweepInfo) -> None:
+    def sweep_start(self, info: SweepInfo, **extra: Any) -> None:
         self.wandb = require("wandb", "wandb")
         self.info = info
         info.sweep.directory.mkdir(parents=True, exist_ok=True)
 
-    def run_start(self, run: RunRecord, params: dict[str, Any], config: dict[str, Any]) -> None:
+    def run_start(self, event: RunStarted, **info: Any) -> None:
+        run, config = event.run, event.config
         import os
 
         assert self.info is not None
@@ -46,21 +53,23 @@ class WandbCallback(Callback):
                 "stage": run.stage,
                 "recipe": self.info.spec.recipe_label,
                 "dataset": self.info.spec.dataset,
-                "params": params,
+                "params": event.params,
             },
             dir=str(self.info.sweep.directory),
             tags=[*self.info.spec.recipe_names, run.stage],
             reinit="create_new",
         )
 
-    def epoch(self, run: RunRecord, record: dict[str, Any]) -> None:
+    def epoch(self, event: EpochEnded, **info: Any) -> None:
+        run, record = event.run, event.record
         handle = self.runs.get(run.id)
         if handle is not None:
             step = record.get("epoch")
             values = {k: v for k, v in record.items() if v is not None}  # no device memory on a CPU, ...
             handle.log(values, step=int(step) if isinstance(step, int | float) else None)
 
-    def run_end(self, run: RunRecord, outcome: Outcome, best: ConfigSummary | None) -> None:
+    def run_end(self, event: RunEnded, **info: Any) -> None:
+        run, outcome = event.run, event.outcome
         handle = self.runs.pop(run.id, None)
         if handle is None:
             return
@@ -69,7 +78,7 @@ class WandbCallback(Callback):
             handle.summary["error"] = outcome.error
         handle.finish(exit_code=0 if outcome.status == "done" else 1)
 
-    def sweep_end(self, result: Any) -> None:
+    def sweep_end(self, event: SweepEnded, **info: Any) -> None:
         for handle in self.runs.values():  # interrupted runs
             handle.finish(exit_code=1)
         self.runs.clear()

@@ -10,6 +10,7 @@ from typing import Any
 from hotlap.analysis.results import (
     weighted_score,
 )
+from hotlap.callbacks.base import EpochEnded, RunStarted
 from hotlap.engine.sharing import HOLD
 from hotlap.engine.stage import Stage, Stop
 from hotlap.executors import Outcome
@@ -50,7 +51,7 @@ class Dispatch:
                     stage.queue.add_first(self.sharing.ended(run, config, None, self.directory))
                     stage.seeds.finished(run.config_id)  # taken out of the queue by someone else
                     continue
-                self.callbacks.run_start(run, config.params, config.config)
+                self.callbacks.run_start(RunStarted(run, config.params, config.config))
                 self._running[run.id] = run
                 task = self._task(run, config, source)  # type: ignore[arg-type]
                 try:
@@ -94,7 +95,7 @@ class Dispatch:
         """An epoch's record, while its run trains: to the callbacks."""
         run = self._running.get(run_id)
         if run is not None:
-            self.callbacks.epoch(run, record)
+            self.callbacks.epoch(EpochEnded(run, record))
 
     def _budget_stop(self) -> Stop | None:
         budget = self.spec.budget

@@ -29,6 +29,7 @@ from hotlap.analysis.results import (
     SweepResult,
 )
 from hotlap.callbacks import Callback, Callbacks, SweepInfo
+from hotlap.callbacks.base import StageStarted, SweepEnded
 from hotlap.engine.dispatch import Dispatch
 from hotlap.engine.queue import RunQueue
 from hotlap.engine.racing import Racing
@@ -203,7 +204,7 @@ class Engine(Racing, Dispatch, Recording):
         sweep = self.store.sweep(self.sweep.id)
         assert sweep is not None
         result = SweepResult(sweep, state, message, analysis.best, self.ran, analysis)
-        self.callbacks.sweep_end(result)
+        self.callbacks.sweep_end(SweepEnded(result))
         return result
 
     # --- stages --------------------------------------------------------------------------------
@@ -222,7 +223,7 @@ class Engine(Racing, Dispatch, Recording):
         """Propose configs with the strategy and run each on its seeds (racing: as long as it must)."""
         strategy = get_strategy(self.spec)
         stage = self._stage("search", fidelity)
-        self.callbacks.stage("search", fidelity)
+        self.callbacks.stage(StageStarted("search", fidelity))
         history = []
         for config in list(self.configs.values()):
             if config.origin == "baseline":
@@ -304,7 +305,7 @@ class Engine(Racing, Dispatch, Recording):
         ranked.sort(key=lambda s: -sign * (s.mean(metric) or 0.0))
         chosen = [self.configs[s.config_id] for s in ranked[: self.spec.fidelity.promote]]
         stage = self._stage("promote", "full")
-        self.callbacks.stage("promote", "full")
+        self.callbacks.stage(StageStarted("promote", "full"))
         self._log(
             f"promoting {len(chosen)} config(s) to full fidelity: {', '.join(c.config_id for c in chosen)}"
         )
@@ -319,7 +320,7 @@ class Engine(Racing, Dispatch, Recording):
     def _evaluate_derived(self) -> None:
         """A derived sweep: every config evaluated on each trained network of its source config."""
         stage = self._stage("search", "full")
-        self.callbacks.stage("search", "full")
+        self.callbacks.stage(StageStarted("search", "full"))
         for config in self.configs.values():
             self._join(config, stage)
         silent = Silent(self.spec)
@@ -335,7 +336,7 @@ class Engine(Racing, Dispatch, Recording):
         if not candidates:
             self._log("verification skipped: no config to verify (none passes the target)")
             return
-        self.callbacks.stage("verify", "full")
+        self.callbacks.stage(StageStarted("verify", "full"))
         baseline = (
             self._register({}, origin="baseline", baseline=True) if self.spec.baseline is not None else None
         )

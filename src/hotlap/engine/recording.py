@@ -11,6 +11,7 @@ from hotlap.analysis.results import (
     best_config,
     summarize_configs,
 )
+from hotlap.callbacks.base import Message, RunEnded
 from hotlap.config import config_hash, resolve_config
 from hotlap.engine.artifacts import copy_best, run_directory, write_run
 from hotlap.engine.exclusion import exclusion
@@ -152,7 +153,7 @@ class Recording:
             if key in self._passed:  # its mean moved
                 self._answer = self._current_answer()
             best = self._answer
-        self.callbacks.run_end(run, outcome, best)
+        self.callbacks.run_end(RunEnded(run, outcome, best))
 
     def _best_after(self, key: tuple[str, str]) -> ConfigSummary | None:
         """The best config so far, kept up to date in O(1) per run: a full scan only when the
@@ -247,4 +248,4 @@ class Recording:
 
     def _log(self, message: str) -> None:
         self._files.log(message)
-        self.callbacks.message(message)
+        self.callbacks.message(Message(message))
