@@ -66,12 +66,15 @@ class Strategy(ABC):
       is asked for, so each answer can inform the next proposal.
     - `int_ranges`: (finite only) an integer range without a step is enumerated value by value.
     - `objectives`: how many objectives it optimizes, (least, most or None); a target counts as one.
+    - `learns`: what `tell` says changes what `ask` proposes (a model-based sampler); the
+      conformance kit checks it.
     - `options`: a pydantic model of its own keys in `strategy:` (beside name, seed and trials).
     """
 
     finite: ClassVar[bool] = False
     int_ranges: ClassVar[bool] = False
     objectives: ClassVar[tuple[int, int | None]] = (1, None)
+    learns: ClassVar[bool] = False
     options: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, spec: SweepSpec) -> None:

@@ -58,8 +58,12 @@ class OptunaStrategy(Strategy):
         )
 
     def _sampler(self) -> Any:
+        import warnings
+
         options = self.option_values().model_dump(exclude_none=True)
-        return getattr(self.optuna.samplers, self.sampler)(seed=self.spec.strategy.seed, **options)
+        with warnings.catch_warnings():  # QMC and GP say they are experimental at every sweep
+            warnings.simplefilter("ignore", self.optuna.exceptions.ExperimentalWarning)
+            return getattr(self.optuna.samplers, self.sampler)(seed=self.spec.strategy.seed, **options)
 
     def ask(self) -> Proposal | None:
         trial = self.study.ask(self.distributions)
@@ -104,9 +108,12 @@ def register_sampler(
     *,
     options: type[BaseModel] | None = None,
     objectives: tuple[int, int | None] = (1, None),
+    learns: bool = False,
 ) -> type[OptunaStrategy]:
-    """Register Optuna's `optuna.samplers.<sampler>` as strategy `name`."""
-    facts: dict[str, Any] = {"sampler": sampler, "objectives": objectives, "__doc__": f"Optuna's {sampler}."}
+    """Register Optuna's `optuna.samplers.<sampler>` as strategy `name` (`learns`: a model-based
+    sampler, whose proposals follow what it is told)."""
+    facts: dict[str, Any] = {"sampler": sampler, "objectives": objectives, "learns": learns}
+    facts["__doc__"] = f"Optuna's {sampler}."
     if options is not None:
         facts["options"] = options
     cls = type(f"{sampler}Strategy", (OptunaStrategy,), facts)
@@ -130,7 +137,7 @@ class GPOptions(_Options):
 
 
 register_sampler("random", "RandomSampler")
-register_sampler("tpe", "TPESampler", options=TPEOptions)
-register_sampler("nsga2", "NSGAIISampler", options=NSGA2Options, objectives=(2, None))
+register_sampler("tpe", "TPESampler", options=TPEOptions, learns=True)
+register_sampler("nsga2", "NSGAIISampler", options=NSGA2Options, objectives=(2, None), learns=True)
 register_sampler("qmc", "QMCSampler")
-register_sampler("gp", "GPSampler", options=GPOptions)
+register_sampler("gp", "GPSampler", options=GPOptions, learns=True)

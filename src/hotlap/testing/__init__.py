@@ -1,0 +1,39 @@
+"""The conformance kit: checks that an extension behaves as hotlap needs, shipped in the package
+(like `optuna.testing`) so a plugin author runs the same checks hotlap runs on its own entries.
+
+Each check is a plain function that raises AssertionError with the reason; parametrize it over
+what you registered:
+
+    import pytest
+    from hotlap.testing import check_recipe, check_strategy
+
+    @pytest.mark.parametrize("name", ["my_recipe"])
+    def test_my_recipe(name, tmp_path):
+        check_recipe(name, min_score=0.9)
+
+    def test_my_strategy(tmp_path):
+        check_strategy("my_strategy", tmp_path)
+
+Checks: `check_recipe`, `check_dataset`, `check_metric`, `check_strategy`, `check_executor`,
+`check_callback`, `check_format`, `check_rule`. Engine-level checks run a tiny sweep of the kit's
+own cheap recipe (`hotlap.testing.toy`, registered as `kit_toy` when a check needs it).
+"""
+
+from __future__ import annotations
+
+from hotlap.testing.executors import check_executor
+from hotlap.testing.recipes import check_dataset, check_metric, check_recipe
+from hotlap.testing.reporting import check_callback, check_format
+from hotlap.testing.rules import check_rule
+from hotlap.testing.strategies import check_strategy
+
+__all__ = [
+    "check_callback",
+    "check_dataset",
+    "check_executor",
+    "check_format",
+    "check_metric",
+    "check_recipe",
+    "check_rule",
+    "check_strategy",
+]
