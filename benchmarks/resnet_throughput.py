@@ -28,7 +28,7 @@ from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.data.synthetic import make_synthetic
 from hotlap.envinfo import resolve_device
 from hotlap.recipes.augment import resize
-from hotlap.recipes.resnet import ResnetConfig, make_net
+from hotlap.recipes.resnet_setup import ResnetConfig, make_net
 
 
 def _sync(device: torch.device) -> None:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from hotlap.errors import ConfigError
 from hotlap.recipes import count_parameters, get_recipe
 from hotlap.recipes.augment import color_jitter, mix, random_erasing, random_resized_crop
-from hotlap.recipes.resnet import (
+from hotlap.recipes.resnet_setup import (
     build,
     make_net,
     make_optimizer,

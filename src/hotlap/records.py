@@ -16,7 +16,17 @@ from typing import Any
 
 from hotlap.errors import HotlapError
 
-__all__ = ["RUN_COLUMNS", "RUN_FIELDS", "ConfigRecord", "RunRecord", "SessionRecord", "SweepRecord"]
+__all__ = [
+    "RUN_COLUMNS",
+    "RUN_FIELDS",
+    "ConfigRecord",
+    "RunRecord",
+    "SessionRecord",
+    "SweepRecord",
+    "config_from_row",
+    "runs_from_rows",
+    "sweep_from_row",
+]
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ RUN_COLUMNS = (
 RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))  # in the order of RUN_COLUMNS
 
 
-def _sweep(row: sqlite3.Row) -> SweepRecord:
+def sweep_from_row(row: sqlite3.Row) -> SweepRecord:
     data = dict(row)
     data["spec"] = json.loads(data["spec"])
     data["directory"] = Path(data["directory"])
@@ -106,7 +116,7 @@ def _sweep(row: sqlite3.Row) -> SweepRecord:
 _CONFIG_ID = re.compile(r"^[0-9A-Za-z_][0-9A-Za-z_-]{0,63}$")  # a SHA-256 prefix; never `..` or a `/`
 
 
-def _config(row: sqlite3.Row) -> ConfigRecord:
+def config_from_row(row: sqlite3.Row) -> ConfigRecord:
     data = dict(row)
     if not _CONFIG_ID.match(str(data["config_id"])):  # it names folders: never a path
         raise HotlapError(
@@ -119,7 +129,7 @@ def _config(row: sqlite3.Row) -> ConfigRecord:
     return ConfigRecord(**data)
 
 
-def _runs(rows: list[tuple[Any, ...]]) -> list[RunRecord]:
+def runs_from_rows(rows: list[tuple[Any, ...]]) -> list[RunRecord]:
     """Run records of `RUN_COLUMNS` rows. Each JSON column is parsed in one call for all the rows
     (one array), which reads 50,000 runs several times faster than a parse per row."""
 

@@ -21,6 +21,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 from hotlap.analysis.configs import Analysis, analyze
 from hotlap.analysis.judging import Guarantee
@@ -43,7 +44,7 @@ from hotlap.executors import Executor
 from hotlap.recipes import get_recipe
 from hotlap.spec.validate import stored_spec
 from hotlap.store import ConfigRecord, RunRecord, Store, SweepRecord
-from hotlap.strategies import get_strategy, is_finite
+from hotlap.strategies import Proposal, Strategy, get_strategy, is_finite
 
 __all__ = ["Engine", "SweepResult"]
 
@@ -224,6 +225,40 @@ class Engine(Racing, Dispatch, Recording):
         strategy = get_strategy(self.spec)
         stage = self._stage("search", fidelity)
         self.callbacks.stage(StageStarted("search", fidelity))
+        strategy.restore(self._earlier_configs(stage))
+        if self.spec.baseline is not None:
+            self._join(self._register({}, origin="baseline", baseline=True), stage)
+        self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
+        finite = is_finite(self.spec.strategy.name)
+        trials = None if finite else self.spec.strategy.trials
+        asked = self.sweep.trials_asked
+
+        def refill() -> bool:
+            """Ask the strategy for new configs with runs to do: one (a sequential sampler waits
+            for its results), or a round of up to ROUND_CONFIGS (a grid or brute force: their runs
+            are taken in random order); False when it has nothing more."""
+            nonlocal asked
+            joined = 0
+            stage.seeds.new_round()
+            while trials is None or asked < trials:
+                proposal = strategy.ask()
+                if proposal is None:
+                    break
+                if not finite:
+                    asked += 1
+                    self.store.update_sweep(self.sweep.id, trials_asked=asked)
+                if self._propose(stage, strategy, proposal, tell=not finite):
+                    joined += 1
+                    if stage.queue and (stage.depth_first or joined >= ROUND_CONFIGS):
+                        return True
+            return bool(stage.queue)
+
+        self._dispatch(stage, refill, strategy)
+
+    def _earlier_configs(self, stage: Stage) -> list[tuple[dict[str, Any], Any, Any]]:
+        """Join the configs an earlier session proposed; the strategy's history: those whose
+        result is known (finished, or excluded before running). The others are told when their
+        race closes."""
         history = []
         for config in list(self.configs.values()):
             if config.origin == "baseline":
@@ -241,55 +276,30 @@ class Engine(Racing, Dispatch, Recording):
                 history.append((config.params, *self._told(config.config_id, stage)))
             else:
                 stage.pending[config.config_id] = [None]  # told when its race closes
-        strategy.restore(history)
-        if self.spec.baseline is not None:
-            self._join(self._register({}, origin="baseline", baseline=True), stage)
-        self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
-        finite = is_finite(self.spec.strategy.name)
-        asked = self.sweep.trials_asked
+        return history
 
-        def refill() -> bool:
-            """Ask the strategy for new configs with runs to do: one (a sequential sampler waits
-            for its results), or a round of up to ROUND_CONFIGS (a grid or brute force: their runs
-            are taken in random order); False when it has nothing more."""
-            nonlocal asked
-            joined = 0
-            stage.seeds.new_round()
-            while True:
-                if (
-                    not finite
-                    and self.spec.strategy.trials is not None
-                    and asked >= self.spec.strategy.trials
-                ):
-                    return bool(stage.queue)
-                proposal = strategy.ask()
-                if proposal is None:
-                    return bool(stage.queue)
-                config = self._register(proposal.params, origin=self.spec.strategy.name)
-                config_id = config.config_id
-                if not finite:
-                    asked += 1
-                    self.store.update_sweep(self.sweep.id, trials_asked=asked)
-                if config_id in stage.seeds.closed:  # its result is known: a repeated proposal
-                    if not finite:
-                        strategy.tell(proposal, *self._told(config_id, stage))
-                    continue
-                if stage.seeds.joined(config_id):  # still running or racing
-                    if not finite:
-                        stage.pending[config_id].append(proposal)
-                    continue
-                if self._excludes(config, stage):  # known to break a bound before it runs
-                    if not finite:
-                        strategy.tell(proposal, None)
-                    continue
-                stage.pending[config_id] = [proposal]
-                self._join(config, stage)
-                self._race(stage, strategy)  # one whose runs all finished in an earlier session
-                joined += 1
-                if stage.queue and (stage.depth_first or joined >= ROUND_CONFIGS):
-                    return True
-
-        self._dispatch(stage, refill, strategy)
+    def _propose(self, stage: Stage, strategy: Strategy, proposal: Proposal, *, tell: bool) -> bool:
+        """Register a proposed config and join it to the stage; False where it has nothing new to
+        run (a repeated proposal, told its known result; one still racing; one excluded before
+        it runs). `tell`: a sampler hears about each of those."""
+        config = self._register(proposal.params, origin=self.spec.strategy.name)
+        config_id = config.config_id
+        if config_id in stage.seeds.closed:  # its result is known: a repeated proposal
+            if tell:
+                strategy.tell(proposal, *self._told(config_id, stage))
+            return False
+        if stage.seeds.joined(config_id):  # still running or racing
+            if tell:
+                stage.pending[config_id].append(proposal)
+            return False
+        if self._excludes(config, stage):  # known to break a bound before it runs
+            if tell:
+                strategy.tell(proposal, None)
+            return False
+        stage.pending[config_id] = [proposal]
+        self._join(config, stage)
+        self._race(stage, strategy)  # one whose runs all finished in an earlier session
+        return True
 
     def _promote(self) -> None:
         """Run the best configs of the low-fidelity screening at full fidelity."""

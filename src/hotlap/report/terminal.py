@@ -98,141 +98,157 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
 
     With `width` (the terminal's), the least essential columns give way rather than wrap.
     """
-    parts: list[Any] = []
-    headers = _headers(analysis)
     title = f"sweep {sweep.id}: {sweep.recipe} on {sweep.dataset}"
     if analysis.target is not None:
         title += f", target {analysis.target.describe()} at {analysis.target.confidence:.0%} confidence"
     rows = config_rows(analysis)
-    for fidelity in dict.fromkeys(r["fidelity"] for r in rows):
-        cells_list = []
-        shown, left_out = _shown_rows([r for r in rows if r["fidelity"] == fidelity], analysis)
-        for row in shown:
-            cells = [escape(c) for c in _cells(row, analysis)]
-            style = DECISION_STYLE.get(row["decision"] or "", "")
-            if style:
-                cells[8] = f"[{style}]{cells[8]}[/]"
-            if row["config_id"] == analysis.recommendation.config and fidelity == "full":
-                cells[0] = f"[bold]{cells[0]} *[/]"
-            if row["decision"] == "undecided" and row["reason"] and row["reason"] != "undecided":
-                cells[1] += f" ({escape(row['reason'])})"  # why it got no more seeds
-            cells_list.append(cells)
-        # One line per config where it fits: its name (the variant, else the id), a column per
-        # swept key, the numbers; else (a narrow terminal) the swept values under the name.
-        names = [_name_cell(row, analysis, cells[0]) for row, cells in zip(shown, cells_list, strict=True)]
-        keys = [k for k in analysis.spec.swept_keys if k != "variant"]
-        key_cells = [[escape(short_value(row[k])) for k in keys] for row in shown]
-        notes = [
-            escape(row["reason"])
-            if row["decision"] == "undecided" and row["reason"] and row["reason"] != "undecided"
-            else ""
-            for row in shown
-        ]
-        name_width = max([6, *(len(Text.from_markup(n).plain) for n in names)])
-        lead = name_width + 3
-        lead += sum(max([len(k), *(len(c[i]) for c in key_cells)]) + 3 for i, k in enumerate(keys))
-        essential = [i for i in _NUMBER_COLUMNS if i not in _DROP_ORDER]
-        # A note column where every number still fits beside it; else the notes under the names.
-        note_column = any(notes) and (
-            width is None or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == list(_NUMBER_COLUMNS)
-        )
-        if note_column:
-            lead += NOTE_WIDTH + 3
-        wide = width is None or lead + _width(headers, cells_list, essential) <= width
-        if not wide:  # the compact form: swept values (and the note) under the name
-            lead = CONFIG_WIDTH
-        keep = _fit(headers, cells_list, width, lead)
-        hidden = [headers[i] for i in _NUMBER_COLUMNS if i not in keep]
-        table = Table(
-            title=title + ("" if fidelity == "full" else " (low-fidelity screening)"),
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            caption="\n".join(
-                ([f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)"] if hidden else [])
-                + (
-                    [
-                        f"{left_out} more configs, further down the order: every config is in report.csv and "
-                        "report.html"
-                    ]
-                    if left_out
-                    else []
-                )
-            )
-            or None,
-            caption_justify="left",
-        )
-        if wide:  # numbers and names never wrap; only a note does (in its column, or under the name)
-            table.add_column("config", overflow="fold", min_width=name_width, max_width=name_width)
-            for key in keys:
-                table.add_column(escape(key), justify="right", no_wrap=True)
-        else:
-            table.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
-        for i in keep:
-            table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
-        if wide and note_column:
-            table.add_column("note", overflow="fold", min_width=NOTE_WIDTH)
-        for name, values, cells, note in zip(names, key_cells, cells_list, notes, strict=True):
-            if wide and note_column:
-                table.add_row(name, *values, *(cells[i] for i in keep), note)
-            elif wide:
-                table.add_row(
-                    name + (f"\n[dim]{note}[/]" if note else ""), *values, *(cells[i] for i in keep)
-                )
-            else:
-                table.add_row(f"{name}\n[dim]{cells[1]}[/]", *(cells[i] for i in keep))
-        parts.append(table)
-    parts.append(Text(analysis.recommendation.sentence, style="bold"))
-    parts.append(Text(_runs_line(analysis)))
-    if _coverage_line(analysis, sweep):
-        parts.append(Text(_coverage_line(analysis, sweep), style="bold yellow"))
-    if _guarantee_line(analysis):
-        parts.append(Text(_guarantee_line(analysis), style="dim"))
-    devices = _devices_line(analysis)
-    if devices:
-        parts.append(Text(devices, style="bold red"))
-    for warning in analysis.warnings:
-        parts.append(Text(warning, style="bold red"))
-    if _constraints_line(analysis):
-        parts.append(Text(_constraints_line(analysis) or "", style="bold"))
+    parts: list[Any] = [
+        _fidelity_table(analysis, [r for r in rows if r["fidelity"] == fidelity], fidelity, title, width)
+        for fidelity in dict.fromkeys(r["fidelity"] for r in rows)
+    ]
+    parts.extend(_summary_lines(analysis, sweep))
     pareto = _pareto_table(analysis)
     if pareto is not None:
-        title, headers, rows = pareto
-        parts.append(Text(title, style="bold"))
-        front = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        front.add_column(headers[0], overflow="fold")
-        for header in headers[1:]:
-            front.add_column(escape(header), justify="right", no_wrap=True)
-        for row in rows:
-            front.add_row(escape(row[0]), *row[1:])
-        parts.append(front)
+        parts.extend(_front_table(*pareto))
     line = _verification_line(analysis)
     if line is not None:
-        verify = Table(
-            title="screening vs verification",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-        )
-        verify.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
-        for header in (
-            "n",
-            f"{analysis.quality_metric} %",
-            f"{analysis.spec.confidence:.0%} CI %",
-            "decision",
-            f"{analysis.cost_metric} s",
-        ):
-            verify.add_column(_split_header(header), justify="right", no_wrap=True)
-        verified = {v.config_id for v in analysis.verification}
-        for stage, reports in (
-            ("screening", analysis.configs),
-            ("verification", analysis.verification),
-        ):
-            for row in config_rows(analysis, reports):
-                if row["fidelity"] != "full" or row["config_id"] not in verified:
-                    continue
-                cells = _cells(row, analysis)
-                name = _name_cell(row, analysis, escape(row["config_id"]))
-                verify.add_row(f"{name} [dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6])
-        parts.extend([verify, Text(line, style="bold")])
+        parts.extend([_verification_table(analysis), Text(line, style="bold")])
     return Group(*parts)
+
+
+def _note(row: dict[str, Any]) -> str:
+    """Why an undecided config got no more seeds, where the decision rule said more than that."""
+    undecided = row["decision"] == "undecided" and row["reason"] and row["reason"] != "undecided"
+    return escape(row["reason"]) if undecided else ""
+
+
+def _styled_cells(analysis: Analysis, shown: list[dict[str, Any]], fidelity: str) -> list[list[str]]:
+    out = []
+    for row in shown:
+        cells = [escape(c) for c in _cells(row, analysis)]
+        style = DECISION_STYLE.get(row["decision"] or "", "")
+        if style:
+            cells[8] = f"[{style}]{cells[8]}[/]"
+        if row["config_id"] == analysis.recommendation.config and fidelity == "full":
+            cells[0] = f"[bold]{cells[0]} *[/]"
+        if _note(row):
+            cells[1] += f" ({_note(row)})"  # why it got no more seeds
+        out.append(cells)
+    return out
+
+
+def _caption(hidden: list[str], left_out: int) -> str | None:
+    lines = [f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)"] if hidden else []
+    if left_out:
+        lines.append(
+            f"{left_out} more configs, further down the order: every config is in report.csv and report.html"
+        )
+    return "\n".join(lines) or None
+
+
+def _fidelity_table(
+    analysis: Analysis, rows: list[dict[str, Any]], fidelity: str, title: str, width: int | None
+) -> Table:
+    """One fidelity's configs: one line per config where it fits (its name, a column per swept key,
+    the numbers); else (a narrow terminal) the swept values under the name."""
+    headers = _headers(analysis)
+    shown, left_out = _shown_rows(rows, analysis)
+    cells_list = _styled_cells(analysis, shown, fidelity)
+    names = [_name_cell(row, analysis, cells[0]) for row, cells in zip(shown, cells_list, strict=True)]
+    keys = [k for k in analysis.spec.swept_keys if k != "variant"]
+    key_cells = [[escape(short_value(row[k])) for k in keys] for row in shown]
+    notes = [_note(row) for row in shown]
+    name_width = max([6, *(len(Text.from_markup(n).plain) for n in names)])
+    lead = (
+        name_width + 3 + sum(max([len(k), *(len(c[i]) for c in key_cells)]) + 3 for i, k in enumerate(keys))
+    )
+    essential = [i for i in _NUMBER_COLUMNS if i not in _DROP_ORDER]
+    # A note column where every number still fits beside it; else the notes under the names.
+    note_column = any(notes) and (
+        width is None or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == list(_NUMBER_COLUMNS)
+    )
+    if note_column:
+        lead += NOTE_WIDTH + 3
+    wide = width is None or lead + _width(headers, cells_list, essential) <= width
+    keep = _fit(headers, cells_list, width, lead if wide else CONFIG_WIDTH)
+    hidden = [headers[i] for i in _NUMBER_COLUMNS if i not in keep]
+    table = Table(
+        title=title + ("" if fidelity == "full" else " (low-fidelity screening)"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption=_caption(hidden, left_out),
+        caption_justify="left",
+    )
+    if not wide:  # the compact form: swept values (and the note) under the name
+        table.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+        for i in keep:
+            table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
+        for name, cells in zip(names, cells_list, strict=True):
+            table.add_row(f"{name}\n[dim]{cells[1]}[/]", *(cells[i] for i in keep))
+        return table
+    # numbers and names never wrap; only a note does (in its column, or under the name)
+    table.add_column("config", overflow="fold", min_width=name_width, max_width=name_width)
+    for key in keys:
+        table.add_column(escape(key), justify="right", no_wrap=True)
+    for i in keep:
+        table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
+    if note_column:
+        table.add_column("note", overflow="fold", min_width=NOTE_WIDTH)
+    for name, values, cells, note in zip(names, key_cells, cells_list, notes, strict=True):
+        numbers = [cells[i] for i in keep]
+        if note_column:
+            table.add_row(name, *values, *numbers, note)
+        else:
+            table.add_row(name + (f"\n[dim]{note}[/]" if note else ""), *values, *numbers)
+    return table
+
+
+def _summary_lines(analysis: Analysis, sweep: SweepRecord) -> list[Text]:
+    """The recommendation, the runs, and the lines that qualify them (coverage, guarantee,
+    devices, warnings, constraints)."""
+    parts = [Text(analysis.recommendation.sentence, style="bold"), Text(_runs_line(analysis))]
+    styled = [
+        (_coverage_line(analysis, sweep), "bold yellow"),
+        (_guarantee_line(analysis), "dim"),
+        (_devices_line(analysis), "bold red"),
+        *((warning, "bold red") for warning in analysis.warnings),
+        (_constraints_line(analysis), "bold"),
+    ]
+    parts.extend(Text(line, style=style) for line, style in styled if line)
+    return parts
+
+
+def _front_table(title: str, headers: list[str], rows: list[list[str]]) -> list[Any]:
+    front = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    front.add_column(headers[0], overflow="fold")
+    for header in headers[1:]:
+        front.add_column(escape(header), justify="right", no_wrap=True)
+    for row in rows:
+        front.add_row(escape(row[0]), *row[1:])
+    return [Text(title, style="bold"), front]
+
+
+def _verification_table(analysis: Analysis) -> Table:
+    """Each verified config's screening and verification side by side."""
+    verify = Table(
+        title="screening vs verification", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    verify.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+    for header in (
+        "n",
+        f"{analysis.quality_metric} %",
+        f"{analysis.spec.confidence:.0%} CI %",
+        "decision",
+        f"{analysis.cost_metric} s",
+    ):
+        verify.add_column(_split_header(header), justify="right", no_wrap=True)
+    verified = {v.config_id for v in analysis.verification}
+    for stage, reports in (("screening", analysis.configs), ("verification", analysis.verification)):
+        for row in config_rows(analysis, reports):
+            if row["fidelity"] != "full" or row["config_id"] not in verified:
+                continue
+            cells = _cells(row, analysis)
+            name = _name_cell(row, analysis, escape(row["config_id"]))
+            verify.add_row(f"{name} [dim]{stage}[/]", cells[2], cells[3], cells[4], cells[8], cells[6])
+    return verify

@@ -221,65 +221,66 @@ def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSp
     spec = SweepSpec.model_validate({**spec.to_plain(), "metrics": declared})
     metrics = {m.name: m for m in spec.metric_defs()}
     updates: dict[str, Any] = {}
-    target = spec.target
+    target = _resolved_target(spec, metrics) if spec.target is not None else None
     if target is not None:
-        name = target.metric or next(iter(metrics))
-        if name not in metrics:
-            raise SpecError(f"objective.target.metric: unknown metric {name!r} ({_known(metrics)})")
-        metric = metrics[name]
-        if metric.scope == "config":
-            raise SpecError(
-                f"objective.target: {name} is the same for every seed of a config, nothing to decide with "
-                "confidence; minimize it instead"
-            )
-        if target.within is not None:
-            _check_within(spec, name, metric)
-        elif metric.direction == "maximize" and target.at_least is None:
-            raise SpecError(f"objective.target: {name} is maximized; give at_least, not at_most")
-        if metric.direction == "minimize" and target.at_most is None:
-            raise SpecError(f"objective.target: {name} is minimized; give at_most, not at_least")
-        if metric.kind == "fraction" and not 0 < target.threshold < 1:
-            which = next(k for k in ("at_least", "at_most", "within") if getattr(target, k) is not None)
-            raise SpecError(f"objective.target.{which}: {name} is a fraction; give a value in (0, 1)")
-        updates["target"] = target.model_copy(update={"metric": name})
+        updates["target"] = target
     objective = spec.objective
     if objective is None:
-        if target is not None:  # the fastest config that reaches the target
-            cost = next((m for m in metrics.values() if m.kind == "time"), None) or next(
-                (
-                    m
-                    for m in metrics.values()
-                    if m.direction == "minimize" and m.name != updates["target"].metric
-                ),
-                None,
-            )
-            if cost is None:
-                raise SpecError(f"objective: with a target, name a metric to minimize ({_known(metrics)})")
-            objective = [Objective(metric=cost.name, direction="minimize")]
-        else:
-            first = next(iter(metrics.values()))
-            objective = [Objective(metric=first.name, direction=first.direction)]
-        updates["objective"] = objective
+        objective = updates["objective"] = _default_objective(metrics, target)
     for entry in objective:
         if entry.metric not in metrics:
             raise SpecError(f"objective: unknown metric {entry.metric!r} ({_known(metrics)})")
         natural = metrics[entry.metric].direction
         if entry.direction != natural:
             raise SpecError(
-                f"objective: {entry.metric} is {natural}d by its definition; "
-                f"write {{{natural}: {entry.metric}}}"
+                f"objective: {entry.metric} is {natural}d by its definition; write {{{natural}: {entry.metric}}}"
             )
-    resolved_target = updates.get("target", target)
-    if resolved_target is not None and resolved_target.metric in {o.metric for o in objective}:
-        raise SpecError(
-            f"objective: {resolved_target.metric} is the target; minimize a time or a cost instead"
-        )
+    if target is not None and target.metric in {o.metric for o in objective}:
+        raise SpecError(f"objective: {target.metric} is the target; minimize a time or a cost instead")
     for i, constraint in enumerate(spec.constraints):
         if constraint.metric not in metrics:
             raise SpecError(
                 f"constraints.{i}.metric: unknown metric {constraint.metric!r} ({_known(metrics)})"
             )
     return spec.model_copy(update=updates) if updates else spec
+
+
+def _resolved_target(spec: SweepSpec, metrics: dict[str, Metric]) -> Any:
+    """The spec's target with its metric named (default: the recipe's first), checked against it."""
+    target = spec.target
+    assert target is not None
+    name = target.metric or next(iter(metrics))
+    if name not in metrics:
+        raise SpecError(f"objective.target.metric: unknown metric {name!r} ({_known(metrics)})")
+    metric = metrics[name]
+    if metric.scope == "config":
+        raise SpecError(
+            f"objective.target: {name} is the same for every seed of a config, nothing to decide with "
+            "confidence; minimize it instead"
+        )
+    if target.within is not None:
+        _check_within(spec, name, metric)
+    elif metric.direction == "maximize" and target.at_least is None:
+        raise SpecError(f"objective.target: {name} is maximized; give at_least, not at_most")
+    if metric.direction == "minimize" and target.at_most is None:
+        raise SpecError(f"objective.target: {name} is minimized; give at_most, not at_least")
+    if metric.kind == "fraction" and not 0 < target.threshold < 1:
+        which = next(k for k in ("at_least", "at_most", "within") if getattr(target, k) is not None)
+        raise SpecError(f"objective.target.{which}: {name} is a fraction; give a value in (0, 1)")
+    return target.model_copy(update={"metric": name})
+
+
+def _default_objective(metrics: dict[str, Metric], target: Any) -> list[Objective]:
+    """With a target: the fastest config that reaches it (a time, else any minimized metric);
+    without: the recipe's first metric."""
+    if target is None:
+        first = next(iter(metrics.values()))
+        return [Objective(metric=first.name, direction=first.direction)]
+    minimized = (m for m in metrics.values() if m.direction == "minimize" and m.name != target.metric)
+    cost = next((m for m in metrics.values() if m.kind == "time"), None) or next(minimized, None)
+    if cost is None:
+        raise SpecError(f"objective: with a target, name a metric to minimize ({_known(metrics)})")
+    return [Objective(metric=cost.name, direction="minimize")]
 
 
 def _check_within(spec: SweepSpec, name: str, metric: Any) -> None:
@@ -308,64 +309,75 @@ def _known(metrics: Mapping[str, Any]) -> str:
     return f"the recipe reports: {', '.join(metrics)}"
 
 
-def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
-    """Every value a config can take must validate against the recipe's config, and train on the
-    sweep's dataset (the same check as `hotlap run`'s)."""
-    config_cls, recipe_name = recipe.config_cls, recipe.name
-    fields = config_cls.field_names()
-    free = recipe.free_keys  # a script takes any key: its own flags
+class _ConfigCheck:
+    """Checks values against one recipe's config: known keys (a script takes any: its own flags),
+    and a config that validates and trains on the sweep's dataset (as `hotlap run` checks)."""
 
-    def check(where: str, overrides: Mapping[str, Any]) -> None:
+    def __init__(self, spec: SweepSpec, recipe: Recipe) -> None:
+        self.spec, self.recipe = spec, recipe
+
+    def key(self, where: str, key: str) -> None:
+        cls = self.recipe.config_cls
+        if not cls.knows(key) and not self.recipe.free_keys:
+            raise SpecError(
+                f"{where}: unknown config key {key!r} for recipe {self.recipe.name} "
+                f"({closest_key(key, cls.field_names())})"
+            )
+
+    def values(self, where: str, overrides: Mapping[str, Any]) -> None:
         for key in overrides:
-            if not config_cls.knows(key) and not free:
-                raise SpecError(
-                    f"{where}: unknown config key {key!r} for recipe {recipe_name} ({closest_key(key, fields)})"
-                )
+            self.key(where, key)
         try:
-            recipe.check_trainable(resolve_config(config_cls, overrides), spec.dataset)
+            self.recipe.check_trainable(resolve_config(self.recipe.config_cls, overrides), self.spec.dataset)
         except ConfigError as exc:
             raise SpecError(f"{where}: {exc}") from None
 
-    def applies(variant: str) -> bool:  # with the recipe swept in space, every variant does
-        return RECIPE_KEY in spec.space or spec.recipe_of({VARIANT_KEY: variant}) == recipe_name
 
-    check("base", spec.base)
-    if recipe.check_keys is not None:
-        keys = {*spec.base, *spec.space, *(k for v in spec.variants.values() for k in v)} - {RECIPE_KEY}
-        if spec.fidelity is not None:
-            keys.add(spec.fidelity.key)
-        try:
-            recipe.check_keys(resolve_config(config_cls, spec.base), frozenset(keys))
-        except ConfigError as exc:
-            raise SpecError(str(exc)) from None
+def _space_values(entry: Any) -> list[Any]:
+    """The values of a space entry worth checking: a range's ends (every value of a finite one)."""
+    if isinstance(entry, RangeSpec):
+        return entry.values() if entry.finite else [entry.low, entry.high]
+    if isinstance(entry, ChoicesSpec):
+        return list(entry.choices)
+    return list(entry)
+
+
+def _check_keys(spec: SweepSpec, recipe: Recipe) -> None:
+    """The recipe's own check of the keys the sweep sets (a script: its flags)."""
+    if recipe.check_keys is None:
+        return
+    keys = {*spec.base, *spec.space, *(k for v in spec.variants.values() for k in v)} - {RECIPE_KEY}
+    if spec.fidelity is not None:
+        keys.add(spec.fidelity.key)
+    try:
+        recipe.check_keys(resolve_config(recipe.config_cls, spec.base), frozenset(keys))
+    except ConfigError as exc:
+        raise SpecError(str(exc)) from None
+
+
+def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
+    """Every value a config can take must validate against the recipe's config, and train on the
+    sweep's dataset (the same check as `hotlap run`'s)."""
+    check = _ConfigCheck(spec, recipe)
+    check.values("base", spec.base)
+    _check_keys(spec, recipe)
     for key, entry in spec.space.items():
         if key == RECIPE_KEY:
             continue
-        if not config_cls.knows(key) and not free:
-            raise SpecError(
-                f"space: unknown config key {key!r} for recipe {recipe_name} ({closest_key(key, fields)})"
-            )
-        if isinstance(entry, RangeSpec):
-            values = [entry.low, entry.high] if not entry.finite else entry.values()
-        elif isinstance(entry, ChoicesSpec):
-            values = entry.choices
-        else:
-            values = entry
-        for value in values:
-            check(f"space.{key}", {**spec.base, key: value})
+        check.key("space", key)
+        for value in _space_values(entry):
+            check.values(f"space.{key}", {**spec.base, key: value})
     for name, overrides in spec.variants.items():
         clash = set(overrides) & set(spec.space)
         if clash:
             raise SpecError(f"variants.{name}: sets swept key(s) {', '.join(sorted(clash))}")
-        if applies(name):
+        # with the recipe swept in space, every variant applies to every recipe
+        if RECIPE_KEY in spec.space or spec.recipe_of({VARIANT_KEY: name}) == recipe.name:
             merged = {**spec.base, **overrides}
             merged.pop(RECIPE_KEY, None)
-            check(f"variants.{name}", merged)
-    if spec.baseline is not None and spec.recipe_of(None, baseline=True) == recipe_name:
-        check("baseline", spec.baseline_overrides())
+            check.values(f"variants.{name}", merged)
+    if spec.baseline is not None and spec.recipe_of(None, baseline=True) == recipe.name:
+        check.values("baseline", spec.baseline_overrides())
     if spec.fidelity is not None:
-        if not config_cls.knows(spec.fidelity.key) and not free:
-            raise SpecError(
-                f"fidelity.key: unknown config key {spec.fidelity.key!r} ({closest_key(spec.fidelity.key, fields)})"
-            )
-        check("fidelity.low", {**spec.base, spec.fidelity.key: spec.fidelity.low})
+        check.key("fidelity.key", spec.fidelity.key)
+        check.values("fidelity.low", {**spec.base, spec.fidelity.key: spec.fidelity.low})

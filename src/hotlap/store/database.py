@@ -1,0 +1,331 @@
+"""The crash-safe store: one SQLite database per workdir, every (config, seed, fidelity) once.
+
+Why it does not lock up or lose work:
+- WAL journal: readers never block the writer, and a killed process leaves a consistent database
+  (a transaction is either in the log whole or not at all).
+- Connections run in autocommit mode and every write is a short `BEGIN IMMEDIATE` transaction, so
+  a second writer waits on the busy timeout instead of failing with "database is locked" (the
+  deferred transactions that Python's sqlite3 opens by default can deadlock on the lock upgrade and
+  fail at once).
+- A run row moves queued -> running -> done | failed, each move guarded by the state it leaves,
+  and the (sweep, config, seed, fidelity) key is unique. Only the driver of a sweep writes its rows.
+- synchronous=NORMAL: a commit survives SIGKILL of the process at any moment; only a power cut
+  can lose the last commits (FULL would fsync on every commit, a few ms per run).
+
+The schema version lives in `PRAGMA user_version`; `MIGRATIONS[v]` takes a store from v-1 to v.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hotlap.errors import HotlapError
+from hotlap.records import (  # re-exported: the store returns them
+    ConfigRecord,
+    SweepRecord,
+    config_from_row,
+    sweep_from_row,
+)
+from hotlap.store.exports import export_columns, export_rows, sweep_columns
+from hotlap.store.races import Races, now
+from hotlap.store.runs import Runs, without_gc
+from hotlap.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["Store", "SweepExists", "damaged", "default_workdir", "open_store", "without_gc"]
+
+
+class SweepExists(HotlapError):
+    """A new sweep's name is already taken (by another process, since the caller looked)."""
+
+
+def damaged(path: Path | None, exc: sqlite3.DatabaseError) -> str:
+    """The one line for a store SQLite cannot read or write (`path` None: the workdir's)."""
+    reason = str(exc).rstrip(".")
+    where = str(path) if path is not None else f"the workdir's {DB_NAME}"
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in reason:
+        return f"cannot open the store {where} ({reason}): is its folder writable?"
+    return (
+        f"{where} is not a readable hotlap store ({reason}); move it aside (or restore a backup) "
+        "and run again"
+    )
+
+
+class Store(Runs, Races):
+    """A workdir's database. Open it with `open_store(workdir)` (or `hotlap.open`)."""
+
+    def __init__(self, workdir: str | os.PathLike[str], *, create: bool = True) -> None:
+        self.workdir = Path(workdir)
+        self.path = self.workdir / DB_NAME
+        if self.workdir.exists() and not self.workdir.is_dir():
+            raise HotlapError(
+                f"the workdir {self.workdir} is a file, not a folder; check --workdir / HOTLAP_HOME"
+            )
+        if not self.path.exists():
+            if not create:
+                raise HotlapError(
+                    f"no hotlap store in {self.workdir} (no {DB_NAME}); check --workdir / HOTLAP_HOME"
+                )
+            try:
+                self.workdir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise HotlapError(f"cannot create the workdir {self.workdir}: {exc.strerror}") from None
+        elif not self.path.is_file():
+            raise HotlapError(f"{self.path} is not a hotlap store (not a file); move it aside")
+        elif create and not os.access(self.workdir, os.W_OK):
+            raise HotlapError(f"the workdir {self.workdir} is not writable; check --workdir / HOTLAP_HOME")
+        try:
+            self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA busy_timeout = 60000")
+            self._wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self.db.execute("SELECT count(*) FROM sweeps").fetchone()  # reads the schema's pages
+        except sqlite3.DatabaseError as exc:  # a damaged or foreign file, or an unwritable folder
+            with contextlib.suppress(Exception):
+                self.db.close()
+            raise HotlapError(damaged(self.path, exc)) from None
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _wal(self) -> None:
+        """WAL mode (a property of the file, kept once set). Switching to it needs the database
+        alone, and SQLite does not wait for that: two processes that create one store at once
+        would see "database is locked". So the switch is retried for up to a minute."""
+        import time
+
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction, taken with the write lock up front."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise HotlapError(
+                    f"{self.path} has schema version {version}, newer than this hotlap's "
+                    f"{SCHEMA_VERSION}: upgrade hotlap"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- sweeps --------------------------------------------------------------------------------
+
+    def create_sweep(
+        self,
+        *,
+        sweep_id: str,
+        name: str,
+        recipe: str,
+        dataset: str,
+        spec: dict[str, Any],
+        spec_digest: str,
+        directory: Path,
+    ) -> SweepRecord:
+        created = now()
+        try:
+            self._insert_sweep(sweep_id, name, recipe, dataset, spec, spec_digest, directory, created)
+        except sqlite3.IntegrityError:  # the name (or id) was taken since the caller looked
+            raise SweepExists(f"sweep {name!r} ({sweep_id}) exists") from None
+        sweep = self.sweep(sweep_id)
+        assert sweep is not None
+        return sweep
+
+    def _insert_sweep(
+        self,
+        sweep_id: str,
+        name: str,
+        recipe: str,
+        dataset: str,
+        spec: dict[str, Any],
+        spec_digest: str,
+        directory: Path,
+        now: str,
+    ) -> None:
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO sweeps (id, name, recipe, dataset, spec, spec_digest, directory, state, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                (
+                    sweep_id,
+                    name,
+                    recipe,
+                    dataset,
+                    json.dumps(spec),
+                    spec_digest,
+                    str(directory),
+                    now,
+                    now,
+                ),
+            )
+
+    def sweep_folder(self, sweep: SweepRecord) -> Path:
+        """The folder hotlap writes a sweep's files to (and replaces `best/`, `report/` in), as the
+        store names it: inside the workdir, or a folder hotlap made (`hotlap run --out`: it is new,
+        empty, or holds the sweep's spec.yaml or its run's config.json). A store that names any other folder was altered,
+        and writing there could replace the user's files: refused."""
+        folder = sweep.directory
+        if self.workdir.resolve() in folder.resolve().parents:
+            return folder
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise HotlapError(f"sweep {sweep.id}: its folder {folder} is not a folder hotlap made")
+        if not folder.exists() or (folder / "spec.yaml").is_file() or not any(folder.iterdir()):
+            return folder
+        with contextlib.suppress(OSError, ValueError):  # `hotlap run` writes config.json first
+            if json.loads((folder / "config.json").read_text()).get("sweep") == sweep.id:
+                return folder
+        raise HotlapError(
+            f"sweep {sweep.id}: the store names the folder {folder}, outside the workdir, and it is "
+            "not a sweep folder (no spec.yaml); hotlap will not write there"
+        )
+
+    def sweep(self, key: str) -> SweepRecord | None:
+        """A sweep by id or by name."""
+        row = self.db.execute("SELECT * FROM sweeps WHERE id = ? OR name = ?", (key, key)).fetchone()
+        return self._located(sweep_from_row(row)) if row else None
+
+    def sweeps(self) -> list[SweepRecord]:
+        return [
+            self._located(sweep_from_row(r)) for r in self.db.execute("SELECT * FROM sweeps ORDER BY created")
+        ]
+
+    def _located(self, sweep: SweepRecord) -> SweepRecord:
+        """The sweep with its folder where the store holds it: a store moved or copied elsewhere (or
+        opened from another working folder, where its workdir was relative) keeps its sweeps in its
+        own sweeps/ folder, whatever path it recorded."""
+        folder = sweep.directory
+        if folder.is_absolute() and self.workdir.resolve() in folder.parents:
+            return sweep
+        own = self.workdir / "sweeps" / folder.name
+        if own.is_dir() and own.resolve() != folder.resolve():
+            return dataclasses.replace(sweep, directory=own)
+        return sweep
+
+    def update_sweep(self, sweep_id: str, **fields: Any) -> None:
+        allowed = {"state", "message", "spec", "trials_asked"}
+        assert set(fields) <= allowed, fields
+        if "spec" in fields:
+            fields["spec"] = json.dumps(fields["spec"])
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        with self.write() as db:
+            db.execute(
+                f"UPDATE sweeps SET {assignments}, updated = ? WHERE id = ?",
+                (*fields.values(), now(), sweep_id),
+            )
+
+    # --- configs -------------------------------------------------------------------------------
+
+    def add_config(
+        self,
+        sweep_id: str,
+        *,
+        config_id: str,
+        config_hash: str,
+        origin: str,
+        is_baseline: bool,
+        params: dict[str, Any],
+        config: dict[str, Any],
+    ) -> ConfigRecord:
+        """Insert a config if it is new to the sweep; return the stored record either way."""
+        with self.write() as db:
+            ordinal = db.execute(  # ordinals are 0, 1, 2...: the next is the largest + 1
+                "SELECT COALESCE(MAX(ordinal), -1) + 1 FROM configs WHERE sweep_id = ?", (sweep_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT OR IGNORE INTO configs (sweep_id, config_id, config_hash, ordinal, origin, is_baseline,"
+                " params, config, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sweep_id,
+                    config_id,
+                    config_hash,
+                    ordinal,
+                    origin,
+                    int(is_baseline),
+                    json.dumps(params),
+                    json.dumps(config),
+                    now(),
+                ),
+            )
+            if is_baseline:
+                db.execute(
+                    "UPDATE configs SET is_baseline = 1 WHERE sweep_id = ? AND config_id = ?",
+                    (sweep_id, config_id),
+                )
+        row = self.db.execute(
+            "SELECT * FROM configs WHERE sweep_id = ? AND config_id = ?", (sweep_id, config_id)
+        ).fetchone()
+        return config_from_row(row)
+
+    def configs(self, sweep_id: str) -> list[ConfigRecord]:
+        rows = self.db.execute("SELECT * FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,))
+        return [config_from_row(r) for r in rows]
+
+    def require(self, key: str) -> SweepRecord:
+        """A sweep by id or name, or a one-line error listing what exists."""
+        sweep = self.sweep(key)
+        if sweep is None:
+            known = [s.id for s in self.sweeps()]
+            hint = f"known: {', '.join(known[-5:])}" if known else "the store has no sweeps"
+            raise HotlapError(f"no sweep {key!r} in {self.workdir} ({hint})")
+        return sweep
+
+    def to_pandas(self, key: str):  # type: ignore[no-untyped-def]
+        """One row per run of sweep `key` (id or name): the columns of `hotlap export`."""
+        import pandas as pd
+
+        sweep = self.require(key)
+        swept, metrics = sweep_columns(sweep)
+        rows = export_rows(sweep.name, swept, metrics, self.configs(sweep.id), self.runs(sweep.id))
+        return pd.DataFrame(rows, columns=export_columns(swept, metrics))
+
+
+def default_workdir() -> Path:
+    """`$HOTLAP_HOME`, else `./hotlap-runs`."""
+    return Path(os.environ.get("HOTLAP_HOME", "hotlap-runs"))
+
+
+def open_store(workdir: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """The store of `workdir` (default `default_workdir()`)."""
+    return Store(workdir if workdir is not None else default_workdir(), create=create)

@@ -1,0 +1,92 @@
+"""A store written by the release before the spec / engine / analysis packages (tests/data/store-0.1.0,
+made by hotlap 0.1.0 with the outputs it printed) opens, reports and resumes as it did then, from
+any folder: the stored sweep folder is found in the store's own sweeps/ folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import hotlap_script
+
+FIXTURE = Path(__file__).parent / "data" / "store-0.1.0"
+SWEEP = "compat-20261202-123302"
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    copy = tmp_path / "copied" / "store"
+    shutil.copytree(FIXTURE / "store", copy)
+    return copy
+
+
+def _hotlap(args: list[str], store: Path, env: dict[str, str], cwd: Path) -> str:
+    cwd.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [hotlap_script(), *args, "--workdir", str(store)],
+        cwd=cwd,
+        env={**env, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _without_folder(text: str) -> list[str]:
+    """The status panel less its `directory` row (the store was copied elsewhere)."""
+    return [
+        line.rstrip() for line in text.splitlines() if "directory" not in line and SWEEP + "/" not in line
+    ]
+
+
+def _reports(store: Path, env: dict[str, str], cwd: Path, forms: tuple[str, ...]) -> dict[str, str]:
+    return {form: _hotlap(["report", SWEEP, "--format", form], store, env, cwd) for form in forms}
+
+
+def _same_report(form: str, text: str, expected: str) -> None:
+    """Identical, but for one change of this release: the JSON's copy of the spec no longer lists the
+    other strategies' options as null (a strategy's options are its own: grid has none); and a
+    resumed sweep's environment names the code that resumed it."""
+    if form != "json":
+        assert text == expected, form
+        return
+
+    def unset(node: Any) -> Any:
+        if isinstance(node, dict):
+            strategy = node.get("strategy")
+            if isinstance(strategy, dict):
+                node["strategy"] = {
+                    k: v for k, v in strategy.items() if v is not None or k in ("seed", "trials")
+                }
+            return {k: unset(v) for k, v in node.items()}
+        return [unset(v) for v in node] if isinstance(node, list) else node
+
+    got, want = json.loads(text), unset(json.loads(expected))
+    for report in (got, want):
+        report.get("environment", {}).pop("git_commit", None)
+    assert got == want
+
+
+def test_a_store_of_the_previous_release_reports_as_it_did(store, plugin_env, tmp_path):
+    elsewhere = tmp_path / "elsewhere"  # not the folder the store was made from
+    for form, text in _reports(store, plugin_env, elsewhere, ("md", "csv", "json")).items():
+        _same_report(form, text, (FIXTURE / f"report.{form}").read_text())
+    status = _hotlap(["status", SWEEP], store, plugin_env, elsewhere)
+    assert _without_folder(status) == _without_folder((FIXTURE / "status.txt").read_text())
+
+
+def test_a_store_of_the_previous_release_resumes_to_the_same_answer(store, plugin_env, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    _hotlap(["resume", SWEEP, "budget.max_runs=1000"], store, plugin_env, elsewhere)
+    for form, text in _reports(store, plugin_env, elsewhere, ("md", "json")).items():
+        _same_report(form, text, (FIXTURE / f"final.{form}").read_text())
+    status = _hotlap(["status", SWEEP], store, plugin_env, elsewhere)
+    assert _without_folder(status) == _without_folder((FIXTURE / "final_status.txt").read_text())
+    assert not (elsewhere / "store").exists()  # nothing written where the command ran
