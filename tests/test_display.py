@@ -290,11 +290,11 @@ def test_a_multi_key_report_is_a_line_per_config_with_rounded_values(tmp_path, w
 
 
 def test_plot_points_have_short_names_and_whiskers_inside_the_metrics_range(tmp_path):
-    from hotlap.report.plots import _clip, accuracy_time_points, short_label
+    from hotlap.report.plot_data import accuracy_time_points, clip, short_label
 
-    assert _clip(-0.2, 0.1, 0.3, (0.0, float("inf"))) == (0.0, 0.3)  # no negative seconds
-    assert _clip(0.97, 0.99, 1.02, (0.0, 1.0)) == (0.97, 1.0)  # no accuracy above 100%
-    assert _clip(None, 0.5, None, (0.0, 1.0)) == (0.5, 0.5)
+    assert clip(-0.2, 0.1, 0.3, (0.0, float("inf"))) == (0.0, 0.3)  # no negative seconds
+    assert clip(0.97, 0.99, 1.02, (0.0, 1.0)) == (0.97, 1.0)  # no accuracy above 100%
+    assert clip(None, 0.5, None, (0.0, 1.0)) == (0.5, 0.5)
     raw = {
         "name": "named",
         "recipe": "toy",

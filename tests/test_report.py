@@ -280,7 +280,7 @@ def test_a_digits_sweep_with_a_baseline_and_racing_reports_a_decision(tmp_path, 
 def test_the_pareto_front_is_exactly_the_non_dominated_points(signs):
     """The O(n log n) front equals the definition (no other point at least as good on both
     metrics and different), with ties on either metric and repeated points."""
-    from hotlap.report.plots import PlotPoint, pareto_front
+    from hotlap.report.plot_data import PlotPoint, pareto_front
 
     rng = random.Random(3)
     points = [
@@ -309,7 +309,7 @@ def test_the_box_plots_show_matplotlibs_own_statistics():
     matplotlib's box plot would show, outliers and ties included."""
     from matplotlib.cbook import boxplot_stats
 
-    from hotlap.report.plots import box_stats
+    from hotlap.report.plot_data import box_stats
 
     rng = random.Random(5)
     data = [[rng.gauss(94, 0.15) for _ in range(n)] for n in (2, 3, 5, 10, 50)]
@@ -327,13 +327,13 @@ def test_the_box_plots_show_matplotlibs_own_statistics():
 
 
 def test_a_plot_of_thousands_of_configs_keeps_the_recommendation_and_the_baseline_barred():
-    from hotlap.report.plots import MAX_ERRORBARS, PlotPoint, _with_bars
+    from hotlap.report.plot_data import MAX_ERRORBARS, PlotPoint, with_bars
 
     points = [
         PlotPoint(str(i), "", a, a, a, 1.0, 1.0, 1.0, None, i == 7, i == 3000)
         for i, a in enumerate(random.Random(1).random() for _ in range(5000))
     ]
-    barred, dotted = _with_bars(points, 1.0)
+    barred, dotted = with_bars(points, 1.0)
     assert len(barred) == MAX_ERRORBARS and len(barred) + len(dotted) == 5000
     assert {"7", "3000"} <= {p.config_id for p in barred}
     best = sorted(points, key=lambda p: -p.accuracy)[: MAX_ERRORBARS - 2]

@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotlap.analysis.configs import Analysis, ConfigReport
+from hotlap.analysis.configs import Analysis
 from hotlap.analysis.judging import make_target
+from hotlap.analysis.reports import ConfigReport
 from hotlap.spec.fields import ConstraintSpec, Objective
 from hotlap.spec.schema import SweepSpec
 from hotlap.store import ConfigRecord, RunRecord, SweepRecord

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotlap.analysis.configs import Analysis, ConfigReport
+from hotlap.analysis.configs import Analysis
+from hotlap.analysis.reports import ConfigReport
 from hotlap.analysis.results import (
     ConfigSummary,
     best_config,

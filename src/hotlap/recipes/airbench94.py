@@ -3,7 +3,8 @@
 Evidence for the reference (Keller Jordan's cifar10-airbench, arXiv 2404.00498): mean 94.01% test
 accuracy with TTA over n=1000 runs, 3.83 s per run on one A100-SXM4-80GB (torch 2.1.2), 0.36 PFLOPs
 per run. This file is hotlap's own implementation of the published facts, reading top to bottom:
-hyperparameters, network, whitening init, schedules, Lookahead/EMA, evaluation with TTA, training.
+hyperparameters, network, whitening init, schedules, Lookahead/EMA, evaluation with TTA (its code in
+hotlap.recipes.airbench_eval, shared by the family), training.
 
 The seed experiments' variants are fields of the same config, off by default:
 `tta_untranslated_weight`, `translate_schedule`, `label_smoothing_final`, `whiten_unfreeze_epoch`.
@@ -11,6 +12,7 @@ The seed experiments' variants are fields of the same config, off by default:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -23,7 +25,8 @@ from torch import nn
 from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
-from hotlap.recipes.base import EpochCallback, RunResult, SourceRun, recipe, steps_per_epoch
+from hotlap.recipes.airbench_eval import EVAL_FIELDS, evaluate, final_evaluation, quantized
+from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.decoupled import decoupled_sgd
 from hotlap.recipes.layers import (
@@ -37,14 +40,11 @@ from hotlap.recipes.layers import (
     resolve_dtype,
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
-from hotlap.recipes.quantize import CALIBRATION_IMAGES, quant_check, quant_field, quantized_copy
+from hotlap.recipes.quantize import quant_check, quant_field
 from hotlap.recipes.tta import (
     accuracy,
-    combine_views,
     predict_views,
-    reweighted,
     tta_inference,
-    tta_view_weights,
 )
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
@@ -231,93 +231,9 @@ def make_optimizer(net: nn.Module, config: Airbench94Config) -> torch.optim.SGD:
 
 
 # =============================================================================================
-#  Evaluation and test-time augmentation (the views and their weights: hotlap.recipes.tta)
+#  Evaluation and test-time augmentation: hotlap.recipes.airbench_eval (final_evaluation, with the
+#  views and weights of hotlap.recipes.tta; a quantized copy; a trained network evaluated again)
 # =============================================================================================
-
-
-def quantized(net: nn.Module, data: DeviceData, config: Airbench94Config) -> nn.Module:
-    """Untimed: the trained network under the config's post-training quantization (a copy: the
-    trained one stays as it is; integer inputs calibrated on the first training images), or the
-    network itself where `quant` is {}."""
-    dtype = resolve_dtype(config, data.device)
-    channels_last = data.device.type == "cuda"
-    return quantized_copy(
-        net,
-        config.quant,
-        lambda: data.normalize(data.train_images[:CALIBRATION_IMAGES], dtype, channels_last),
-        config.eval_batch_size,
-    )
-
-
-def final_evaluation(
-    net: nn.Module, data: DeviceData, config: Airbench94Config, timer: RegionTimer
-) -> tuple[torch.Tensor, float]:
-    """Timed: the final evaluation with TTA, normalizing the test set included, as the reference
-    counts it. Returns every view's logits and the TTA accuracy."""
-    dtype = resolve_dtype(config, data.device)
-    with timer.region("eval"):
-        images = data.normalize(data.test_images, dtype, data.device.type == "cuda")
-        logits = predict_views(net, images, config.tta_level, config.eval_batch_size)
-        weights = tta_view_weights(config.tta_level, config.tta_untranslated_weight)
-        tta_acc = accuracy(combine_views(logits, weights), data.test_labels)
-    return logits, tta_acc
-
-
-def evaluate(
-    config: Airbench94Config,
-    data: DeviceData,
-    source: SourceRun,
-    *,
-    warmup: bool = True,
-    build_net: NetBuilder = make_net,
-) -> RunResult:
-    """Evaluate `config` on the network `source` trained (configs that differ only in EVAL_FIELDS
-    share it). Another weighting of the same views is computed from the source's stored logits;
-    anything else runs the network again from its weights, timed like a training run's final
-    evaluation (after one untimed pass that absorbs cuDNN autotuning). Training metrics and times
-    are the source's. `build_net` makes the network (a family member with another one passes its
-    own)."""
-    dtype = resolve_dtype(config, data.device)
-    precision = {v: k for k, v in DTYPES.items()}[dtype]
-    metrics = reweighted(config, source, data.test_labels)
-    if metrics is not None:
-        return RunResult(seed=-1, metrics=metrics, history=source.history, precision=precision, timed=False)
-    net = prepare_net(build_net(config, data.num_classes), data.device, dtype)
-    net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
-    net = quantized(net, data, config)
-    if warmup:
-        final_evaluation(net, data, config, RegionTimer(data.device))
-    timer = RegionTimer(data.device)
-    logits, tta_acc = final_evaluation(net, data, config, timer)
-    measured = {
-        "accuracy": accuracy(logits[0], data.test_labels),
-        "tta_accuracy": tta_acc,
-        "eval_time": timer["eval"],
-    }
-    if "train_time" in source.metrics:
-        measured["total_time"] = source.metrics["train_time"] + timer["eval"]
-    channels_last = data.device.type == "cuda"
-    example = data.normalize(data.test_images[:1], dtype, channels_last)
-    return RunResult(
-        inference=tta_inference(
-            net,
-            config.tta_level,
-            config.tta_untranslated_weight,
-            example,
-            config.eval_batch_size,
-            channels_last,
-        ),
-        seed=-1,
-        metrics={**source.metrics, **measured},
-        history=source.history,
-        precision=precision,
-        artifacts={"logits.npy": logits.half().cpu(), "labels.npy": data.test_labels.to(torch.int16).cpu()},
-    )
-
-
-# Fields that change only the final evaluation: configs that differ in them alone train the same
-# network per seed.
-EVAL_FIELDS = ("tta_level", "tta_untranslated_weight", "eval_batch_size", "quant")
 
 
 def training_shape(config: Airbench94Config) -> tuple[Any, ...]:
@@ -356,7 +272,7 @@ def _exercise(
 LOOP = {
     "build_model": make_net,
     "total_steps": total_steps,
-    "evaluate": evaluate,
+    "evaluate": functools.partial(evaluate, build_net=make_net),
     "shape": training_shape,
     "eval_fields": EVAL_FIELDS,
     # tta_accuracy first: the default objective and target, as in the reference's headline figure.

@@ -25,7 +25,7 @@ from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.optim import Muon
-from hotlap.recipes.airbench94 import EVAL_FIELDS, evaluate, final_evaluation, quantized
+from hotlap.recipes.airbench_eval import EVAL_FIELDS, evaluate, final_evaluation, quantized
 from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.layers import (

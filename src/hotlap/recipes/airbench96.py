@@ -25,7 +25,8 @@ from torch import nn
 
 from hotlap.config import redefault
 from hotlap.recipes import airbench94
-from hotlap.recipes.airbench94 import LOOP, Airbench94Config, evaluate, train
+from hotlap.recipes.airbench94 import LOOP, Airbench94Config, train
+from hotlap.recipes.airbench_eval import evaluate
 from hotlap.recipes.base import recipe
 from hotlap.recipes.layers import BatchNorm, Conv, ConvGroup
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hotlap.analysis.configs import Analysis, short_value
+from hotlap.analysis.configs import Analysis
 from hotlap.analysis.judging import planned_configs
+from hotlap.analysis.reports import short_value
 from hotlap.report.rows import cached, config_rows
 from hotlap.store import SweepRecord
 

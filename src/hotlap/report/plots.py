@@ -1,4 +1,4 @@
-"""The report's plots: the data of each is a pure function of the Analysis; drawing is a thin layer.
+"""The report's plots, drawn from their data (hotlap.report.plot_data: pure functions of the Analysis).
 
 - accuracy_time: mean accuracy vs mean time per config, CI bars on both, the target line, the
   Pareto front (no other config is both more accurate and faster).
@@ -9,141 +9,24 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotlap.analysis.configs import Analysis, ConfigReport
+from hotlap.analysis.configs import Analysis
+from hotlap.report.plot_data import (
+    MAX_DISTRIBUTIONS,
+    MAX_ERRORBARS,
+    PlotPoint,
+    accuracy_time_points,
+    box_stats,
+    full_reports,
+    one_key_series,
+    pareto_front,
+    short_label,
+    with_bars,
+)
 
-__all__ = [
-    "PlotPoint",
-    "accuracy_time_points",
-    "draw_all",
-    "draw_best_so_far",
-    "one_key_series",
-    "pareto_front",
-]
-
-MAX_DISTRIBUTIONS = 30  # a box per config; beyond this the figure stops being readable
-# Confidence intervals drawn per config, at most: beyond a few hundred crosses a plot is ink, and
-# matplotlib takes a second per few thousand. The rest are drawn as dots (or sampled).
-MAX_ERRORBARS = 300
-
-
-@dataclass(frozen=True)
-class PlotPoint:
-    config_id: str
-    label: str  # short: the variant's name, else key=value with values to 4 significant digits
-    accuracy: float
-    accuracy_low: float
-    accuracy_high: float
-    time: float
-    time_low: float
-    time_high: float
-    decision: str | None
-    is_baseline: bool
-    recommended: bool
-
-
-def _full(analysis: Analysis) -> list[ConfigReport]:
-    return [r for r in analysis.configs if r.fidelity == "full" and r.n > 0]
-
-
-def short_label(report: ConfigReport, width: int = 24) -> str:
-    """What a plot calls a config: its variant's name, else its swept values (4 significant
-    digits), else baseline; cut to `width` characters."""
-    variant = report.params.get("variant")
-    text = str(variant) if variant else report.label()
-    if report.is_baseline and text != "baseline":
-        text = "baseline" if not report.params else f"{text} (baseline)"
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _clip(
-    low: float | None, value: float, high: float | None, bounds: tuple[float, float]
-) -> tuple[float, float]:
-    """A CI's ends, defaulting to the value, inside the metric's range (no negative seconds, no
-    accuracy above 100%)."""
-    lo = value if low is None else low
-    hi = value if high is None else high
-    return max(bounds[0], min(lo, value)), min(bounds[1], max(hi, value))
-
-
-def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
-    points = []
-    quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
-    cost_range = (0.0, math.inf) if analysis.cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
-    for report in _full(analysis):
-        acc, time = report.metrics[analysis.quality_metric], report.metrics[analysis.cost_metric]
-        if acc.mean is None or time.mean is None:  # a metric its runs did not report: no point
-            continue
-        acc_low, acc_high = _clip(acc.ci_low, acc.mean, acc.ci_high, quality_range)
-        time_low, time_high = _clip(time.ci_low, time.mean, time.ci_high, cost_range)
-        points.append(
-            PlotPoint(
-                report.config_id,
-                short_label(report),
-                acc.mean,
-                acc_low,
-                acc_high,
-                time.mean,
-                time_low,
-                time_high,
-                report.verdict.decision if report.verdict is not None and analysis.target else None,
-                report.is_baseline,
-                report.config_id == analysis.recommendation.config,
-            )
-        )
-    return points
-
-
-def pareto_front(
-    points: list[PlotPoint], quality_sign: float = 1.0, cost_sign: float = -1.0
-) -> list[PlotPoint]:
-    """Points no other point beats on both the quality and the cost (each in its metric's
-    direction: by default higher accuracy, lower time), sorted by cost. O(n log n): one pass over
-    the points from the best cost down, keeping the best quality seen so far."""
-    by_key: dict[tuple[float, float], list[PlotPoint]] = {}
-    for p in points:  # oriented so that larger is better on both
-        by_key.setdefault((quality_sign * p.accuracy, cost_sign * p.time), []).append(p)
-    front: list[PlotPoint] = []
-    best_quality = -math.inf  # the best quality among keys of a strictly better cost
-    keys = sorted(by_key, key=lambda k: (-k[1], -k[0]))  # best cost first; within it, best quality
-    for i, (quality, cost) in enumerate(keys):
-        if i > 0 and keys[i - 1][1] == cost:
-            continue  # beaten on quality by the first key of its cost
-        if quality > best_quality:
-            front += by_key[(quality, cost)]
-            best_quality = quality
-    return sorted(front, key=lambda p: p.time)
-
-
-def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | None:
-    """(key, rows of value / mean / CI / success rate) for a sweep over exactly one numeric key."""
-    keys = analysis.spec.swept_keys
-    if len(keys) != 1:
-        return None
-    key = keys[0]
-    rows = []
-    for report in _full(analysis):
-        value = report.params.get(key, report.config.get(key))
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return None
-        acc = report.metrics[analysis.quality_metric]
-        rows.append(
-            {
-                "value": value,
-                "mean": acc.mean,
-                "ci_low": acc.ci_low,
-                "ci_high": acc.ci_high,
-                "success_rate": report.success.rate if report.success else None,
-                "is_baseline": report.is_baseline,
-            }
-        )
-    rows.sort(key=lambda r: r["value"])
-    return (key, rows) if len(rows) >= 2 else None
-
+__all__ = ["draw_all", "draw_best_so_far"]
 
 # --- drawing -------------------------------------------------------------------------------------
 
@@ -200,7 +83,7 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
     scale = analysis.quality.scaled
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    barred, dotted = _with_bars(points, analysis.quality.sign)
+    barred, dotted = with_bars(points, analysis.quality.sign)
     dots: dict[str | None, list[PlotPoint]] = {}
     for point in dotted:
         dots.setdefault(point.decision, []).append(point)
@@ -316,28 +199,6 @@ def _label_points(ax: Any, points: list[PlotPoint], scale: Any) -> None:
             text.remove()
 
 
-def _with_bars(points: list[PlotPoint], sign: float) -> tuple[list[PlotPoint], list[PlotPoint]]:
-    """The points drawn with their CIs (the recommendation, the baseline, then the best by the
-    objective, MAX_ERRORBARS in all) and the rest."""
-    if len(points) <= MAX_ERRORBARS:
-        return points, []
-    ranked = sorted(points, key=lambda p: (not (p.recommended or p.is_baseline), -sign * p.accuracy))
-    return ranked[:MAX_ERRORBARS], ranked[MAX_ERRORBARS:]
-
-
-def box_stats(data: list[list[float]]) -> dict[str, Any]:
-    """Per box, as matplotlib's box plot: quartiles, median, whiskers at the furthest value within
-    1.5 IQR of the box (arrays `q1`, `median`, `q3`, `low`, `high`)."""
-    import numpy as np
-
-    arrays = [np.asarray(values, dtype=float) for values in data]
-    q1, median, q3 = np.array([np.percentile(a, [25, 50, 75]) for a in arrays]).T
-    reach = 1.5 * (q3 - q1)
-    low = np.array([a[a >= bound].min() for a, bound in zip(arrays, q1 - reach, strict=True)])
-    high = np.array([a[a <= bound].max() for a, bound in zip(arrays, q3 + reach, strict=True)])
-    return {"q1": q1, "median": median, "q3": q3, "low": low, "high": high}
-
-
 def _boxes(ax: Any, data: list[list[float]]) -> None:
     """Box plots in four artists instead of matplotlib's seven per box: 30 boxes in a third of the
     time."""
@@ -370,7 +231,7 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
 
     scale = analysis.quality.scaled
 
-    reports = _full(analysis)[:MAX_DISTRIBUTIONS]
+    reports = full_reports(analysis)[:MAX_DISTRIBUTIONS]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(reports) + 2), 4.5))
     data = [[scale(v) for v in r.values[analysis.quality_metric].values()] for r in reports]
     _boxes(ax, data)

@@ -6,7 +6,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from hotlap.analysis.configs import Analysis, ConfigReport
+from hotlap.analysis.configs import Analysis
+from hotlap.analysis.reports import ConfigReport
 from hotlap.store import SweepRecord
 
 __all__ = ["cached", "config_rows", "csv_columns", "document", "named_rows"]

@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from hotlap.analysis.configs import Analysis, short_value
+from hotlap.analysis.configs import Analysis
+from hotlap.analysis.reports import short_value
 from hotlap.report.cells import (
     DECISION_STYLE,
     _cells,

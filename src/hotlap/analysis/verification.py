@@ -1,0 +1,162 @@
+"""Binding verification and the recommendation: the configs verification tries, in order; which
+of them held on fresh seeds; the recommendation before and after it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hotlap.analysis.judging import (
+    decision_metrics,
+    make_target,
+)
+from hotlap.analysis.reports import DECISION_ORDER, FIDELITY_ORDER, ConfigReport, judge_configs
+from hotlap.decisions import Recommendation, Target, recommend
+from hotlap.spec.schema import SweepSpec
+from hotlap.store import ConfigRecord, RunRecord
+
+__all__ = ["bind", "candidates_of", "order_key", "recommended", "verification_reports"]
+
+
+def candidates_of(
+    full: list[ConfigReport], recommendation: Recommendation, spec: SweepSpec
+) -> tuple[str, ...]:
+    """The configs verification tries, in order: the recommendation, then the other passing
+    configs by their mean cost."""
+    if recommendation.config is None or spec.target is None:
+        return ()
+    cost = decision_metrics(spec).cost
+    passing = [r for r in full if r.verdict is not None and r.verdict.decision == "pass" and r.n > 0]
+    passing.sort(key=lambda r: -cost.sign * (r.metrics[cost.name].mean or 0.0))
+    order = [recommendation.config] + [r.config_id for r in passing if r.config_id != recommendation.config]
+    return tuple(order)
+
+
+def bind(
+    spec: SweepSpec,
+    full: list[ConfigReport],
+    verification: list[ConfigReport],
+    candidates: tuple[str, ...],
+    searched: Recommendation,
+    best: ConfigReport | None,
+) -> tuple[Recommendation, ConfigReport | None, str | None]:
+    """Binding verification: the first candidate that passes on fresh seeds (each judged at alpha
+    over the candidates) is the recommendation, its verification mean the headline; while the
+    candidates are not all verified, the search's recommendation stands, marked unverified; when
+    none passed, there is no recommendation."""
+    assert spec.verify is not None
+    by_id = {r.config_id: r for r in verification}
+    tried = [c for c in candidates[: spec.verify.candidates] if c in by_id and by_id[c].n > 0]
+    passed = next(
+        (c for c in tried if by_id[c].verdict is not None and by_id[c].verdict.decision == "pass"),
+        None,
+    )
+    quality = decision_metrics(spec).quality
+    cost = decision_metrics(spec).cost
+    seeds = len(spec.verify_seeds())
+    level = (1 - spec.confidence) / spec.verify.candidates
+    if passed is not None:
+        mine, search = by_id[passed], next(r for r in full if r.config_id == passed)
+        summary, spent = mine.metrics[quality.name], mine.metrics[cost.name]
+        target = make_target(spec)
+        assert target is not None and mine.verdict is not None  # verification judges a target
+        rule = target.rule
+        bound = mine.verdict.low if rule.higher_is_better(target) else mine.verdict.high
+        shown = rule.format_bound(bound, target, quality.format)
+        sentence = (
+            f"Use {passed} [{search.label()}]: verified on {mine.n} fresh seeds, mean {quality.name} "
+            f"{quality.format(summary.mean)} (one-sided bound {shown} at level {level:.2g}: it "
+            f"reaches the target with {spec.confidence:.0%} confidence), {cost.format(spent.mean)} {cost.name} on average."
+        )
+        if passed != searched.config:
+            sentence += f" (The search's first choice {searched.config} did not pass verification.)"
+        return Recommendation(passed, (), sentence), search, passed
+    if len(tried) < min(spec.verify.candidates, len(candidates)):
+        return (
+            Recommendation(searched.config, searched.tied, searched.sentence + " Not yet verified."),
+            best,
+            None,
+        )
+    names = ", ".join(tried) or "none"
+    sentence = (
+        f"No config was verified: {names} did not pass on {seeds} fresh seeds (judged at level {level:.2g}); "
+        "the search's choice is not recommended. Raise verify.seeds or verify.candidates and resume."
+    )
+    return Recommendation(None, (), sentence), None, None
+
+
+def order_key(
+    report: ConfigReport, spec: SweepSpec, target: Target | None, cost: str, cost_sign: float
+) -> tuple[Any, ...]:
+    fidelity = FIDELITY_ORDER.get(report.fidelity, 9)
+    if report.n == 0:
+        return (fidelity, 9, 0.0)
+    if target is not None and report.verdict is not None:
+        mean_cost = report.metrics[cost].mean
+        oriented = math.inf if mean_cost is None else -cost_sign * mean_cost
+        return (fidelity, DECISION_ORDER[report.verdict.decision], oriented)
+    mean = report.metrics[spec.primary.metric].mean or 0.0
+    return (fidelity, 0, -spec.primary.sign * mean)
+
+
+def recommended(
+    reports: list[ConfigReport],
+    target: Target | None,
+    alpha: float,
+    spec: SweepSpec,
+    time_alpha: float = 0.05,
+) -> tuple[Recommendation, ConfigReport | None]:
+    reports = [r for r in reports if r.n > 0]
+    names = {r.config_id: f"{r.config_id} [{r.label()}]" for r in reports}
+    metrics = decision_metrics(spec)
+    if target is not None:
+        judged = {r.config_id: r.verdict for r in reports if r.verdict is not None}
+        costs = {r.config_id: r.metrics[metrics.cost.name].mean for r in reports}
+        oriented = {k: math.inf if v is None else -metrics.cost.sign * v for k, v in costs.items()}
+        recommendation = recommend(
+            judged,
+            oriented,
+            target,
+            alpha,
+            names,  # type: ignore[arg-type]
+            cost=lambda v: f"{metrics.cost.format(metrics.cost_from_oriented(v))} {metrics.cost.name}",
+            bound=metrics.quality.format,
+            time_alpha=time_alpha,
+        )
+        best = next((r for r in reports if r.config_id == recommendation.config), None)
+        return recommendation, best
+    if not reports:
+        return Recommendation(None, (), "No config has a finished run yet."), None
+    best = reports[0]
+    metric = spec.metric(spec.primary.metric)
+    summary = best.metrics[metric.name]
+    sentence = f"Best mean {metric.name}: {names[best.config_id]} with {metric.format(summary.mean)} over {best.n} seeds."
+    if summary.ci_low is not None:
+        ci = f"{metric.format(summary.ci_low, unit=False)}-{metric.format(summary.ci_high)}"
+        sentence += (
+            f" ({spec.confidence:.0%} CI {ci}; set objective.target to decide with stated confidence.)"
+        )
+    return Recommendation(best.config_id, (), sentence), best
+
+
+def verification_reports(
+    spec: SweepSpec,
+    by_id: dict[str, ConfigRecord],
+    groups: dict[tuple[str, str, str], list[RunRecord]],
+    recommendation: Recommendation,
+    comparisons: bool,
+) -> tuple[list[ConfigReport], bool | None]:
+    keys = [k for k in groups if k[2] == "verify"]
+    if not keys:
+        return [], None
+    # Verification is one look at fresh seeds: decided at the sweep's alpha split over the
+    # candidates it may verify (independent of the search: no correction for the search needed).
+    candidates = spec.verify.candidates if spec.verify is not None else 1
+    decide = (1 - spec.confidence) / candidates if spec.target is not None else None
+    reports = judge_configs(spec, by_id, groups, keys, decide, comparisons)
+    held = None
+    if recommendation.config is not None and spec.target is not None:
+        mine = next((r for r in reports if r.config_id == recommendation.config), None)
+        if mine is not None and mine.verdict is not None:
+            held = {"pass": True, "fail": False}.get(mine.verdict.decision)  # undecided: inconclusive
+    return reports, held

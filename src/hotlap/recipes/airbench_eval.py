@@ -1,0 +1,114 @@
+"""The airbench family's evaluation: the final evaluation with test-time augmentation (timed as the
+reference counts it), the post-training quantized copy, and a trained network evaluated again
+(configs that differ only in EVAL_FIELDS share one training per seed). The views and their weights
+are hotlap.recipes.tta's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from hotlap.data.loader import DeviceData
+from hotlap.recipes.base import RunResult, SourceRun
+from hotlap.recipes.layers import DTYPES, prepare_net, resolve_dtype
+from hotlap.recipes.quantize import CALIBRATION_IMAGES, quantized_copy
+from hotlap.recipes.tta import (
+    accuracy,
+    combine_views,
+    predict_views,
+    reweighted,
+    tta_inference,
+    tta_view_weights,
+)
+from hotlap.timing import RegionTimer
+
+__all__ = ["EVAL_FIELDS", "evaluate", "final_evaluation", "quantized"]
+
+NetBuilder = Callable[[Any, int], nn.Module]  # (config, num_classes) -> the family member's network
+
+
+def quantized(net: nn.Module, data: DeviceData, config: Any) -> nn.Module:
+    """Untimed: the trained network under the config's post-training quantization (a copy: the
+    trained one stays as it is; integer inputs calibrated on the first training images), or the
+    network itself where `quant` is {}."""
+    dtype = resolve_dtype(config, data.device)
+    channels_last = data.device.type == "cuda"
+    return quantized_copy(
+        net,
+        config.quant,
+        lambda: data.normalize(data.train_images[:CALIBRATION_IMAGES], dtype, channels_last),
+        config.eval_batch_size,
+    )
+
+
+def final_evaluation(
+    net: nn.Module, data: DeviceData, config: Any, timer: RegionTimer
+) -> tuple[torch.Tensor, float]:
+    """Timed: the final evaluation with TTA, normalizing the test set included, as the reference
+    counts it. Returns every view's logits and the TTA accuracy."""
+    dtype = resolve_dtype(config, data.device)
+    with timer.region("eval"):
+        images = data.normalize(data.test_images, dtype, data.device.type == "cuda")
+        logits = predict_views(net, images, config.tta_level, config.eval_batch_size)
+        weights = tta_view_weights(config.tta_level, config.tta_untranslated_weight)
+        tta_acc = accuracy(combine_views(logits, weights), data.test_labels)
+    return logits, tta_acc
+
+
+def evaluate(
+    config: Any,
+    data: DeviceData,
+    source: SourceRun,
+    *,
+    warmup: bool = True,
+    build_net: NetBuilder,
+) -> RunResult:
+    """Evaluate `config` on the network `source` trained (configs that differ only in EVAL_FIELDS
+    share it). Another weighting of the same views is computed from the source's stored logits;
+    anything else runs the network again from its weights, timed like a training run's final
+    evaluation (after one untimed pass that absorbs cuDNN autotuning). Training metrics and times
+    are the source's. `build_net` makes the family member's network."""
+    dtype = resolve_dtype(config, data.device)
+    precision = {v: k for k, v in DTYPES.items()}[dtype]
+    metrics = reweighted(config, source, data.test_labels)
+    if metrics is not None:
+        return RunResult(seed=-1, metrics=metrics, history=source.history, precision=precision, timed=False)
+    net = prepare_net(build_net(config, data.num_classes), data.device, dtype)
+    net.load_state_dict(source.state_dict())  # strict: a checkpoint of another shape is refused
+    net = quantized(net, data, config)
+    if warmup:
+        final_evaluation(net, data, config, RegionTimer(data.device))
+    timer = RegionTimer(data.device)
+    logits, tta_acc = final_evaluation(net, data, config, timer)
+    measured = {
+        "accuracy": accuracy(logits[0], data.test_labels),
+        "tta_accuracy": tta_acc,
+        "eval_time": timer["eval"],
+    }
+    if "train_time" in source.metrics:
+        measured["total_time"] = source.metrics["train_time"] + timer["eval"]
+    channels_last = data.device.type == "cuda"
+    example = data.normalize(data.test_images[:1], dtype, channels_last)
+    return RunResult(
+        inference=tta_inference(
+            net,
+            config.tta_level,
+            config.tta_untranslated_weight,
+            example,
+            config.eval_batch_size,
+            channels_last,
+        ),
+        seed=-1,
+        metrics={**source.metrics, **measured},
+        history=source.history,
+        precision=precision,
+        artifacts={"logits.npy": logits.half().cpu(), "labels.npy": data.test_labels.to(torch.int16).cpu()},
+    )
+
+
+# Fields that change only the final evaluation: configs that differ in them alone train the same
+# network per seed.
+EVAL_FIELDS = ("tta_level", "tta_untranslated_weight", "eval_batch_size", "quant")
