@@ -12,12 +12,11 @@ of its metrics (`Metric.to_plain`), so it can be reported after its recipe is go
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from hotlap.errors import HotlapError
+from hotlap.registry import Registry
 
 __all__ = [
     "KINDS",
@@ -107,7 +106,7 @@ def metric_from_plain(data: Mapping[str, Any]) -> Metric:
     )
 
 
-_REGISTRY: dict[str, Metric] = {}
+METRICS: Registry[Metric] = Registry("metric", cutoff=0.5)
 
 
 def _meaning(metric: Metric) -> tuple[str, str, str, str]:
@@ -119,23 +118,21 @@ def register_metric(metric: Metric) -> Metric:
     is one that differs only in its description (a plugin declaring `energy` in joules, minimized,
     as hotlap's own: the first description stays). Another unit, direction, kind or scope under a
     known name is refused."""
-    known = _REGISTRY.get(metric.name)
+    known = METRICS.get(metric.name) if metric.name in METRICS else None
     if known is not None:
         if _meaning(known) != _meaning(metric):
             raise ValueError(f"metric {metric.name!r} is registered with another definition")
         return known
-    _REGISTRY[metric.name] = metric
+    METRICS.register(metric.name, metric)
     return metric
 
 
 def get_metric(name: str) -> Metric:
-    if name not in _REGISTRY:
-        raise HotlapError(f"unknown metric {name!r} ({_closest(name, list(_REGISTRY))})")
-    return _REGISTRY[name]
+    return METRICS.get(name)
 
 
 def list_metrics() -> list[Metric]:
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+    return METRICS.entries()
 
 
 def resolve_metrics(declared: Iterable[str | Metric]) -> tuple[Metric, ...]:
@@ -148,11 +145,6 @@ def resolve_metrics(declared: Iterable[str | Metric]) -> tuple[Metric, ...]:
             raise ValueError(f"metric {metric.name!r} is declared twice")
         out.append(metric)
     return tuple(out)
-
-
-def _closest(name: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
-    return f"closest: {', '.join(close)}" if close else f"known: {', '.join(sorted(valid))}"
 
 
 # The metrics of timed classification training (the timing convention is in hotlap.timing).

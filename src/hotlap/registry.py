@@ -26,17 +26,26 @@ def closest(name: str, valid: list[str], *, cutoff: float = 0.4) -> str:
 
 
 class Registry(Generic[T]):
-    """Named entries of one kind (`kind` names it in errors: "unknown recipe 'x' (closest: ...)").
+    """Named entries of one kind (`kind` names it in errors: "unknown recipe 'x' (closest: ...)",
+    raised as `error`, a HotlapError: one line, exit code 2).
 
     `register(name, entry)` adds an entry, or as `@registry.register(name)` the decorated object.
     Registering a name twice is an error unless `replace=True` (or `same` says the two entries are
     one: a metric declared again with the same meaning keeps the first).
     """
 
-    def __init__(self, kind: str, *, same: Callable[[T, T], bool] | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        same: Callable[[T, T], bool] | None = None,
+        error: type[HotlapError] = HotlapError,
+        cutoff: float = 0.4,
+    ) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
         self._same = same
+        self._error, self._cutoff = error, cutoff  # what `get` raises, and how close a hint must be
 
     @overload
     def register(self, name: str, entry: None = None, *, replace: bool = False) -> Callable[[T], T]: ...
@@ -69,10 +78,15 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except (KeyError, TypeError):
-            raise HotlapError(f"unknown {self.kind} {name!r} ({closest(str(name), self.names())})") from None
+            hint = closest(str(name), self.names(), cutoff=self._cutoff)
+            raise self._error(f"unknown {self.kind} {name!r} ({hint})") from None
 
     def names(self) -> list[str]:
         return sorted(self._entries)
+
+    def in_order(self) -> list[str]:
+        """The names in the order they were registered."""
+        return list(self._entries)
 
     def entries(self) -> list[T]:
         """The entries in name order."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from hotlap.errors import DataError
+from hotlap.registry import Registry
 
 __all__ = [
     "Dataset",
@@ -70,7 +71,7 @@ class DatasetSpec:
     sized: bool = False  # accepts `name:N` for a training set of N images
 
 
-_REGISTRY: dict[str, DatasetSpec] = {}
+DATASETS: Registry[DatasetSpec] = Registry("dataset", error=DataError)
 # The largest `name:N` a sized dataset takes: 10x CIFAR's training set, 1.4 GiB of images held in
 # memory (a bigger N is a typo that would allocate terabytes).
 MAX_SIZE = 500_000
@@ -91,28 +92,20 @@ def register_dataset(
     """
 
     def decorate(load: Callable[..., Dataset]) -> Callable[..., Dataset]:
-        if name in _REGISTRY:
-            raise ValueError(f"dataset {name!r} is registered twice")
-        _REGISTRY[name] = DatasetSpec(name, load, train_size, test_size, num_classes, summary, sized)
+        DATASETS.register(name, DatasetSpec(name, load, train_size, test_size, num_classes, summary, sized))
         return load
 
     return decorate
 
 
 def list_datasets() -> list[DatasetSpec]:
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+    return DATASETS.entries()
 
 
 def parse_dataset_name(name: str) -> tuple[DatasetSpec, int | None]:
     """`synthetic:4096` -> (the synthetic spec, 4096); a size only where the dataset takes one."""
     base, sep, size_text = name.partition(":")
-    if base not in _REGISTRY:
-        import difflib
-
-        close = difflib.get_close_matches(base, list(_REGISTRY), n=3, cutoff=0.4)
-        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(sorted(_REGISTRY))}"
-        raise DataError(f"unknown dataset {base!r} ({hint})")
-    spec = _REGISTRY[base]
+    spec = DATASETS.get(base)
     if not sep:
         return spec, None
     if not spec.sized:

@@ -17,6 +17,8 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hotlap.registry import Registry
+
 __all__ = [
     "EpochSink",
     "Executor",
@@ -169,21 +171,18 @@ class Executor(ABC):
 EpochSink = Callable[[int, dict[str, Any]], None]
 
 
-_REGISTRY: dict[str, Callable[..., Executor]] = {}
+EXECUTORS: Registry[Callable[..., Executor]] = Registry("executor")
 
 
 def register_executor(name: str) -> Callable[[Callable[..., Executor]], Callable[..., Executor]]:
-    def decorate(factory: Callable[..., Executor]) -> Callable[..., Executor]:
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+    """Class decorator: register an Executor (its keyword arguments are its spec options) as `name`."""
+    return EXECUTORS.register(name)
 
 
 def executor_options(name: str) -> list[str]:
     """The options an executor takes: its constructor's keyword arguments."""
     check_executor(name, None)
-    signature = inspect.signature(_REGISTRY[name])
+    signature = inspect.signature(EXECUTORS.get(name))
     return [
         p.name for p in signature.parameters.values() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
@@ -193,8 +192,8 @@ def check_executor(name: str, options: dict[str, Any] | None = None) -> None:
     """A one-line HotlapError for an unknown executor or option."""
     from hotlap.errors import HotlapError
 
-    if name not in _REGISTRY:
-        raise HotlapError(f"unknown executor {name!r} (known: {', '.join(sorted(_REGISTRY))})")
+    if name not in EXECUTORS:
+        raise HotlapError(f"unknown executor {name!r} (known: {', '.join(EXECUTORS.names())})")
     if not options:
         return
     unknown = sorted(set(options or {}) - set(executor_options(name)))
@@ -208,10 +207,10 @@ def get_executor(name: str = "inprocess", **options: Any) -> Executor:
 
     check_executor(name, options)
     try:
-        return _REGISTRY[name](**options)
+        return EXECUTORS.get(name)(**options)
     except (TypeError, ValueError) as exc:
         raise HotlapError(f"executor {name}: {exc}") from None
 
 
 def list_executors() -> list[str]:
-    return sorted(_REGISTRY)
+    return EXECUTORS.names()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from hotlap.config import RecipeConfig, config_hash
 from hotlap.errors import ConfigError, RunFailed
 from hotlap.io import load_weights
 from hotlap.metrics import Metric, resolve_metrics
+from hotlap.registry import Registry
 
 __all__ = [
     "EpochCallback",
@@ -237,7 +237,7 @@ class Recipe:
         return config_hash(self.name, self.config_cls.model_validate({**config, **defaults}))
 
 
-_REGISTRY: dict[str, Recipe] = {}
+RECIPES: Registry[Recipe] = Registry("recipe", error=ConfigError)
 
 
 def recipe(
@@ -262,7 +262,7 @@ def recipe(
     registered metrics, or `Metric` objects, which are registered with it)."""
 
     def decorate(train: TrainFn) -> TrainFn:
-        if name in _REGISTRY:
+        if name in RECIPES:
             raise ValueError(f"recipe {name!r} is registered twice")
         declared = resolve_metrics(metrics)
         if not declared:
@@ -272,23 +272,26 @@ def recipe(
             raise ValueError(f"recipe {name!r}: eval_fields {sorted(unknown)} are not config fields")
         if eval_fields and evaluate is None:
             raise ValueError(f"recipe {name!r}: eval_fields need an evaluate function")
-        _REGISTRY[name] = Recipe(
+        RECIPES.register(
             name,
-            config,
-            train,
-            build_model,
-            total_steps,
-            summary,
-            declared,
-            dict(smoke or {}),
-            evaluate,
-            shape,
-            frozenset(eval_fields),
-            uses_data,
-            declare_metrics,
-            check_keys,
-            check,
-            warmup,
+            Recipe(
+                name,
+                config,
+                train,
+                build_model,
+                total_steps,
+                summary,
+                declared,
+                dict(smoke or {}),
+                evaluate,
+                shape,
+                frozenset(eval_fields),
+                uses_data,
+                declare_metrics,
+                check_keys,
+                check,
+                warmup,
+            ),
         )
         return train
 
@@ -296,15 +299,11 @@ def recipe(
 
 
 def get_recipe(name: str) -> Recipe:
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.4)
-        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(sorted(_REGISTRY))}"
-        raise ConfigError(f"unknown recipe {name!r} ({hint})")
-    return _REGISTRY[name]
+    return RECIPES.get(name)
 
 
 def list_recipes() -> list[Recipe]:
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+    return RECIPES.entries()
 
 
 CHANCE_TOLERANCE = 1e-3  # relative: lr=1e6 on digits stays at 2.302585 = ln 10 to 7 digits

@@ -16,6 +16,7 @@ from typing import Any
 
 from hotlap.analysis.configs import Analysis
 from hotlap.errors import HotlapError
+from hotlap.registry import Registry
 from hotlap.report.render import render_csv, render_html, render_json, render_markdown
 from hotlap.store import SweepRecord
 
@@ -32,29 +33,33 @@ class ReportFormat:
     plots: bool = False  # it shows the report's plots: they are drawn before it renders
 
 
-_REGISTRY: dict[str, ReportFormat] = {}
+FORMATS: Registry[ReportFormat] = Registry("report format")
 
 
 def register_format(name: str, *, suffix: str, plots: bool = False) -> Callable[[Render], Render]:
+    """Decorator: register `render(analysis, sweep, environment, plots) -> str` as format `name`,
+    written to report.<suffix> (`plots`: it shows the report's PNGs, drawn before it renders)."""
+
     def decorate(render: Render) -> Render:
-        if name in _REGISTRY or name == "table":
-            raise ValueError(f"report format {name!r} is registered twice")
-        _REGISTRY[name] = ReportFormat(name, suffix, render, plots)
+        if name == "table":
+            raise ValueError("report format 'table' is the terminal's own")
+        FORMATS.register(name, ReportFormat(name, suffix, render, plots))
         return render
 
     return decorate
 
 
 def get_format(name: str) -> ReportFormat:
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+    if name not in FORMATS:
+        close = difflib.get_close_matches(name, FORMATS.names(), n=1)
         hint = f" (closest: {close[0]})" if close else ""
         raise HotlapError(f"--format {name!r}: expected one of table, {', '.join(list_formats())}{hint}")
-    return _REGISTRY[name]
+    return FORMATS.get(name)
 
 
 def list_formats() -> list[str]:
-    return list(_REGISTRY)
+    """The registered formats, in the order they were registered (csv, json, md, html, then plugins')."""
+    return FORMATS.in_order()
 
 
 Environment = dict[str, Any] | None
