@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 
 import hotlap
@@ -92,3 +95,9 @@ def test_a_callback_written_with_the_old_positional_hooks_still_hears_every_run(
     hotlap.run_sweep(hotlap.load_spec(path), workdir=tmp_path / "runs", callbacks=[old])
     assert sum(1 for e in old.seen if e[0] == "start") == 12
     assert all(e[2] == "done" for e in old.seen if e[0] == "end")
+
+
+def test_python_api_is_lazy():
+    code = "import sys, hotlap; hotlap.load_spec; hotlap.Registry; print(sorted(m for m in ('torch', 'optuna', 'pandas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

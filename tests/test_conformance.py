@@ -65,7 +65,7 @@ def test_executor(name):
 
 
 @pytest.mark.parametrize("name", [n for n in list_callbacks() if n not in ("wandb", "mlflow")])
-def test_callback(name, tmp_path):  # the trackers: test_open_core.py, offline, against their stores
+def test_callback(name, tmp_path):  # the trackers: test_callbacks.py, offline, against their stores
     check_callback(name, tmp_path)
 
 

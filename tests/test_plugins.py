@@ -1,18 +1,14 @@
-"""Plugins from outside hotlap: an installed package's `hotlap.plugins` entry point, `$HOTLAP_PLUGINS`,
-and what a plugin strategy declares about itself (finite, options)."""
+"""Plugins from outside hotlap: an installed package's `hotlap.plugins` entry point (a finite plugin
+strategy that needs no trials), `$HOTLAP_PLUGINS` by module or file, each loaded once, and a plugin
+that raises or exits while loading as one line."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
-
-import pytest
-
-from hotlap.spec import SpecError, parse_spec
 
 from .conftest import hotlap_script
 
@@ -115,52 +111,40 @@ def test_load_plugins_loads_each_plugin_once(monkeypatch, tmp_path):
     del builtins.hotlap_counted
 
 
-BASE = {
-    "name": "s",
-    "recipe": "toy",
-    "dataset": "synthetic:8",
-    "seeds": 1,
-    "space": {"x": {"low": 0.0, "high": 1.0}},
-}
-
-
-def test_a_strategy_takes_its_own_options_and_refuses_anothers():
-    spec = parse_spec({**BASE, "strategy": {"name": "tpe", "trials": 4, "n_startup_trials": 2}})
-    assert spec.strategy.options == {"n_startup_trials": 2}
-    with pytest.raises(
-        SpecError, match=r"strategy.population_size: strategy tpe has no option 'population_size'"
-    ):
-        parse_spec({**BASE, "strategy": {"name": "tpe", "trials": 4, "population_size": 8}})
-    with pytest.raises(SpecError, match=r"strategy.n_startup_trials: .*greater than or equal to 1"):
-        parse_spec({**BASE, "strategy": {"name": "tpe", "trials": 4, "n_startup_trials": 0}})
-
-
-def test_a_spec_stored_with_null_options_still_parses_as_before():
-    stored = {"name": "tpe", "seed": 0, "trials": 4, "n_startup_trials": None, "population_size": None}
-    spec = parse_spec({**BASE, "strategy": stored})
-    assert spec.strategy.options == {} and spec.strategy.trials == 4
-
-
-@pytest.mark.parametrize("name", ["random", "tpe", "qmc", "gp"])
-def test_every_sampler_needs_trials_or_a_budget(name):
-    with pytest.raises(SpecError, match=f"strategy {name} needs strategy.trials or a budget"):
-        parse_spec({**BASE, "strategy": name})
-
-
-def test_the_multi_objective_sampler_states_how_many_objectives_it_takes():
-    with pytest.raises(SpecError, match="strategy nsga2 is multi-objective: give 2 or more"):
-        parse_spec({**BASE, "strategy": {"name": "nsga2", "trials": 4}})
-    both = parse_spec(
-        {
-            **BASE,
-            "strategy": {"name": "nsga2", "trials": 4},
-            "objective": {"maximize": "tta_accuracy", "minimize": "train_time"},
-        }
+def test_a_plugin_that_raises_on_import_is_one_line_naming_it(tmp_path):
+    (tmp_path / "badplug.py").write_text("x = 1\nraise RuntimeError('broken [/] plugin')\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        "HOTLAP_PLUGINS": "badplug",
+        "HOTLAP_HOME": str(tmp_path),
+    }
+    proc = subprocess.run([hotlap_script(), "ls"], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "'badplug' raised RuntimeError: broken [/] plugin at badplug.py:2" in proc.stderr
+    debug = subprocess.run(
+        [hotlap_script(), "ls", "--debug"], capture_output=True, text=True, env=env, timeout=120
     )
-    assert [o.metric for o in both.objective] == ["tta_accuracy", "train_time"]
+    assert debug.returncode == 2 and "Traceback" in debug.stderr and 'badplug.py", line 2' in debug.stderr
 
 
-def test_python_api_is_lazy():
-    code = "import sys, hotlap; hotlap.load_spec; hotlap.Registry; print(sorted(m for m in ('torch', 'optuna', 'pandas') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+def test_a_plugin_can_be_named_by_its_file(tmp_path):
+    """HOTLAP_PLUGINS=./my_recipe.py needs no PYTHONPATH."""
+    plugin = Path(__file__).parent / "plugins" / "toy_recipe.py"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HOTLAP_PLUGINS")}
+    proc = subprocess.run(
+        [hotlap_script(), "recipes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "HOTLAP_PLUGINS": str(plugin), "COLUMNS": "200"},
+    )
+    assert proc.returncode == 0 and "toy" in proc.stdout, proc.stderr
+    missing = subprocess.run(
+        [hotlap_script(), "recipes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "HOTLAP_PLUGINS": str(tmp_path / "none.py")},
+    )
+    assert missing.returncode == 2 and "no file" in missing.stderr and missing.stderr.count("\n") == 1

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from hotlap.spec import parse_spec
+from hotlap.spec import SpecError, parse_spec
 from hotlap.strategies import get_strategy
 
 BASE = {"name": "s", "recipe": "toy", "dataset": "synthetic:8", "seeds": 1}
@@ -146,3 +146,48 @@ def test_a_registered_strategy_can_be_named_in_a_spec(tmp_path):
         assert sorted(c.params["x"] for c in store.configs(record.id)) == [0.1, 0.3]
     with pytest.raises(Exception, match="unknown strategy 'corner' \\(closest: corners\\)"):
         spec(space={"x": [0.1]}, strategy={"name": "corner", "trials": 2})
+
+
+RANGED = {
+    "name": "s",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "seeds": 1,
+    "space": {"x": {"low": 0.0, "high": 1.0}},
+}
+
+
+def test_a_strategy_takes_its_own_options_and_refuses_anothers():
+    spec = parse_spec({**RANGED, "strategy": {"name": "tpe", "trials": 4, "n_startup_trials": 2}})
+    assert spec.strategy.options == {"n_startup_trials": 2}
+    with pytest.raises(
+        SpecError, match=r"strategy.population_size: strategy tpe has no option 'population_size'"
+    ):
+        parse_spec({**RANGED, "strategy": {"name": "tpe", "trials": 4, "population_size": 8}})
+    with pytest.raises(SpecError, match=r"strategy.n_startup_trials: .*greater than or equal to 1"):
+        parse_spec({**RANGED, "strategy": {"name": "tpe", "trials": 4, "n_startup_trials": 0}})
+
+
+def test_a_spec_stored_with_null_options_still_parses_as_before():
+    stored = {"name": "tpe", "seed": 0, "trials": 4, "n_startup_trials": None, "population_size": None}
+    spec = parse_spec({**RANGED, "strategy": stored})
+    assert spec.strategy.options == {} and spec.strategy.trials == 4
+
+
+@pytest.mark.parametrize("name", ["random", "tpe", "qmc", "gp"])
+def test_every_sampler_needs_trials_or_a_budget(name):
+    with pytest.raises(SpecError, match=f"strategy {name} needs strategy.trials or a budget"):
+        parse_spec({**RANGED, "strategy": name})
+
+
+def test_the_multi_objective_sampler_states_how_many_objectives_it_takes():
+    with pytest.raises(SpecError, match="strategy nsga2 is multi-objective: give 2 or more"):
+        parse_spec({**RANGED, "strategy": {"name": "nsga2", "trials": 4}})
+    both = parse_spec(
+        {
+            **RANGED,
+            "strategy": {"name": "nsga2", "trials": 4},
+            "objective": {"maximize": "tta_accuracy", "minimize": "train_time"},
+        }
+    )
+    assert [o.metric for o in both.objective] == ["tta_accuracy", "train_time"]

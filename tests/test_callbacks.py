@@ -1,0 +1,114 @@
+"""Callbacks and trackers: a broken tracker is switched off and changes no result; W&B (offline)
+and MLflow (SQLite) follow a sweep end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import hotlap
+from hotlap.callbacks import Callback
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
+from hotlap.executors import InProcessExecutor
+from hotlap.spec import parse_spec
+from hotlap.store import Store
+
+# --- callbacks and trackers --------------------------------------------------------------------
+
+
+class _Broken(Callback):
+    def run_start(self, event, **info):
+        raise RuntimeError("tracker down: bad API key")
+
+
+class _Recorder(Callback):
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int | None]] = []
+
+    def run_start(self, event, **info):
+        self.events.append(("start", event.run.seed))
+
+    def epoch(self, event, **info):
+        self.events.append(("epoch", event.record["epoch"]))
+
+    def run_end(self, event, **info):
+        self.events.append(("end", event.run.seed))
+
+
+TRACKED = {
+    "name": "tracked",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "space": {"x": [0.1, 0.3]},
+    "seeds": 2,
+}
+
+
+def _values(workdir: Path) -> list[tuple]:
+    with hotlap.open(workdir) as store:
+        frame = store.to_pandas("tracked")
+    return sorted(zip(frame["config_id"], frame["seed"], frame["tta_accuracy"], strict=True))
+
+
+def test_a_broken_tracker_leaves_the_results_identical(tmp_path):
+    recorder = _Recorder()
+    with Store(tmp_path / "plain") as store:
+        record, _ = open_sweep(store, parse_spec(TRACKED))
+        Engine(store, record, InProcessExecutor(warmup=False), callbacks=[("recorder", recorder)]).run()
+    (_, seed), epoch, end = recorder.events[:3]  # the epoch while it trains
+    assert epoch == ("epoch", 1) and end == ("end", seed)
+    with Store(tmp_path / "broken") as store:
+        record, _ = open_sweep(store, parse_spec(TRACKED))
+        result = Engine(
+            store, record, InProcessExecutor(warmup=False), callbacks=[("broken", _Broken())]
+        ).run()
+    assert result.state == "done"
+    assert _values(tmp_path / "plain") == _values(tmp_path / "broken")
+    log = (record.directory / "log.txt").read_text()
+    assert (
+        log.count("callback broken switched off after its run_start failed: tracker down: bad API key") == 1
+    )
+
+
+def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    from hotlap.callbacks import get_callback
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(TRACKED))
+        callbacks = [(name, get_callback(name)) for name in ("wandb", "mlflow")]
+        engine = Engine(store, record, InProcessExecutor(warmup=False), callbacks=callbacks)
+        assert engine.run().state == "done"
+        configs = {c.config_id for c in store.configs(record.id)}
+    log = (record.directory / "log.txt").read_text()
+    assert "switched off" not in log, log
+
+    # W&B: one offline run per (config, seed), each with its transaction log.
+    runs = sorted((record.directory / "wandb").glob("offline-run-*"))
+    assert len(runs) == 4 and all(list(r.glob("*.wandb")) for r in runs)
+    # Offline, the run's config, history and summary live in its transaction log (what `wandb sync`
+    # uploads): the sweep as group, the config as job type, the per-epoch and final metrics.
+    logs = [next(run.glob("*.wandb")).read_bytes() for run in runs]
+    assert all(record.id.encode() in log for log in logs)
+    assert {c for c in configs if any(c.encode() in log for log in logs)} == configs
+    assert all(b"val_acc" in log and b"tta_accuracy" in log and b"fail_seed" in log for log in logs)
+    # MLflow: a parent run and a nested run per (config, seed), read back through MLflow's client.
+    client = MlflowClient(tracking_uri=f"sqlite:///{(tmp_path / 'mlflow.db').resolve()}")
+    experiment = client.get_experiment_by_name("tracked")
+    found = client.search_runs([experiment.experiment_id])
+    parents = [r for r in found if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in found if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1 and len(children) == 4
+    assert {c.data.tags["hotlap.config_id"] for c in children} == configs
+    assert all(c.info.status == "FINISHED" and "seed" in c.data.params for c in children)
+    history = client.get_metric_history(children[0].info.run_id, "val_acc")
+    assert [m.step for m in history] == [1]

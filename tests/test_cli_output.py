@@ -1,0 +1,103 @@
+"""What the command line prints when things go wrong: one line for a read-only folder, error text
+printed as it is (no markup), the version, Ctrl-C during the summary, the report's file list."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep
+from hotlap.executors import InProcessExecutor
+from hotlap.spec import parse_spec
+from hotlap.store import Store
+
+SPEC = {
+    "name": "hard",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 2,
+    "space": {"x": [0.1, 0.2]},
+}
+TORCH_OOM = "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory"
+
+
+def _run(store: Store, raw: dict):
+    record, _ = open_sweep(store, parse_spec(raw))
+    return Engine(store, record, InProcessExecutor(warmup=False)).run()
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """A read-only tmpfs mount (root can write through permission bits, not through a mount)."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_read_only_workdir_or_out_folder_is_one_line_and_stores_nothing(
+    cli, read_only, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HOTLAP_HOME", str(read_only / "home"))
+    code, _, err = cli("run", "toy", "--data", "synthetic:8", "--device", "cpu")
+    assert code == 2 and err.count("\n") == 1 and "Read-only file system" in err
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    code, _, err = cli(
+        "run", "toy", "--data", "synthetic:8", "--device", "cpu", "--out", str(read_only / "out")
+    )
+    assert code == 2 and err.count("\n") == 1 and "not writable" in err
+    assert not (tmp_path / "home").exists()  # no sweep row left `running`: no store at all
+    code, _, err = cli("ls", "--workdir", str(read_only))
+    assert code == 2 and "no hotlap store" in err
+
+
+def test_error_text_with_markup_is_printed_as_it_is(cli, tmp_path, monkeypatch):
+    """A run's error with `[/]` (rich's closing tag) and torch's `[enforce fail ...]` must neither
+    crash the end of the sweep nor lose text."""
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    base = {"fail_seed": 0, "fail_text": f" [/] [bold]{TORCH_OOM}"}
+    spec.write_text(yaml.safe_dump({**SPEC, "base": base, "max_consecutive_failures": 1}))
+    code, out, err = cli("sweep", str(spec))
+    assert code == 1, err  # stopped by its failure limit: exit 1, no MarkupError
+    flat = " ".join(out.split())
+    assert f"[/] [bold]{TORCH_OOM}" in flat and "second line of the error" in flat
+
+
+def test_version_prints_without_a_command(cli):
+    code, out, _ = cli("--version")
+    assert code == 0 and out.startswith("hotlap ")
+
+
+def test_ctrl_c_while_the_summary_prints_says_so_and_what_is_stored(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("hotlap.cli.driving._print_status", interrupt)
+    code, out, _ = cli("sweep", str(spec))
+    assert code == 130 and "interrupted while printing the summary" in out and "hotlap report hard-" in out
+    monkeypatch.setattr("hotlap.report.render_table", interrupt)
+    code, _, err = cli("report", "hard")
+    assert code == 130 and "hotlap: interrupted" in err  # a command with no message of its own
+
+
+def test_the_report_file_list_has_no_trailing_separator(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    with Store(tmp_path) as store:  # every run fails: no plot is drawn
+        _run(store, {**SPEC, "base": {"nan": True}})
+    code, out, _ = cli("report", "hard")
+    line = " ".join(out[out.index("report files:") :].split())
+    assert code == 0 and line.endswith("(report.html, report.csv)"), line

@@ -1,0 +1,120 @@
+"""Files hotlap writes go only where they should: never outside the workdir a store names, never
+through a config id or a lock link, with the umask's permissions; texts from outside stay text."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hotlap.analysis.configs import analyze
+from hotlap.engine.driver import Engine
+from hotlap.engine.session import open_sweep, sweep_lock
+from hotlap.errors import HotlapError
+from hotlap.executors import InProcessExecutor
+from hotlap.report.render import render_markdown
+from hotlap.spec import parse_spec
+from hotlap.store import Store
+
+SPEC = {
+    "name": "hard",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 2,
+    "space": {"x": [0.1, 0.2]},
+}
+
+
+def _run(store: Store, raw: dict):
+    record, _ = open_sweep(store, parse_spec(raw))
+    return Engine(store, record, InProcessExecutor(warmup=False)).run()
+
+
+def test_a_store_naming_a_folder_outside_the_workdir_is_not_written_to(tmp_path):
+    victim = tmp_path / "victim"
+    (victim / "best").mkdir(parents=True)
+    (victim / "best" / "keep.txt").write_text("the user's file")
+    with Store(tmp_path / "work") as store:
+        record, _ = open_sweep(store, parse_spec(SPEC))
+        store.db.execute("UPDATE sweeps SET directory = ? WHERE id = ?", (str(victim), record.id))
+        crafted = store.sweep(record.id)
+        with pytest.raises(HotlapError, match="will not write there"):
+            Engine(store, crafted, InProcessExecutor(warmup=False))
+    assert (victim / "best" / "keep.txt").read_text() == "the user's file"
+
+
+def test_a_config_id_that_is_a_path_is_refused(tmp_path):
+    with Store(tmp_path) as store:
+        _run(store, SPEC)
+        store.db.execute("PRAGMA foreign_keys = OFF")  # as a hand-crafted file would have it
+        store.db.execute("UPDATE configs SET config_id = '../../escape' WHERE rowid = 1")
+        with pytest.raises(HotlapError, match="no config id"):
+            store.configs(store.sweeps()[0].id)
+
+
+def test_the_lock_file_is_never_followed_through_a_link(tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("do not truncate")
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    (sweep_dir / ".lock").symlink_to(target)
+    with pytest.raises(HotlapError, match="symbolic link"), sweep_lock(sweep_dir, "s"):
+        pass
+    assert target.read_text() == "do not truncate"
+
+
+def test_variant_names_are_text_in_the_markdown_report(tmp_path):
+    raw = {
+        **SPEC,
+        "space": {},
+        "variants": {"<script>alert(1)</script>": {"x": 0.3}, "a|b*c*": {"x": 0.2}},
+    }
+    with Store(tmp_path) as store:
+        result = _run(store, raw)
+        sweep = store.sweep(result.sweep.id)
+        analysis = analyze(parse_spec(raw), store.configs(sweep.id), store.runs(sweep.id))
+    markdown = render_markdown(analysis, sweep)
+    assert "<script>" not in markdown and "&lt;script&gt;" in markdown
+    assert r"a\|b\*c\*" in markdown
+
+
+def test_the_python_floor_has_tarfile_data_filter():
+    """Safe extraction needs tarfile's filter="data" (3.11.4+): the package must not say less."""
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    floor = tuple(int(p) for p in project["requires-python"].removeprefix(">=").split("."))
+    assert floor >= (3, 11, 4) and sys.version_info >= floor
+
+
+def test_a_failed_runs_error_keeps_every_line(tmp_path):
+    with Store(tmp_path) as store:
+        result = _run(store, {**SPEC, "base": {"fail_seed": 1, "fail_text": "\nCUDA out of memory"}})
+        errors = {r.error for r in store.runs(result.sweep.id, status="failed")}
+    assert errors == {"ValueError: seed 1 is cursed / CUDA out of memory / second line of the error"}
+
+
+def test_every_file_and_folder_gets_the_umasks_permissions(cli, tmp_path, monkeypatch):
+    """Reports, spec.yaml, env.json, best/ and run folders are shared and served like any file the
+    user makes: the permissions of the umask, not the temporary files' 0600 and 0700."""
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    reference = tmp_path / "reference"
+    reference.write_text("x")
+    (tmp_path / "reference-dir").mkdir()
+    file_mode, folder_mode = (
+        reference.stat().st_mode & 0o777,
+        (tmp_path / "reference-dir").stat().st_mode & 0o777,
+    )
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "keep_weights": True}))
+    assert cli("sweep", str(spec))[0] == 0 and cli("report", "hard")[0] == 0
+    sweep_dir = next((tmp_path / "home" / "sweeps").iterdir())
+    assert (sweep_dir / "best").is_dir() and (sweep_dir / "report" / "report.html").is_file()
+    wrong = [
+        (str(p.relative_to(sweep_dir)), oct(p.stat().st_mode & 0o777))
+        for p in sweep_dir.rglob("*")
+        if p.name != ".lock" and p.stat().st_mode & 0o777 != (folder_mode if p.is_dir() else file_mode)
+    ]
+    assert not wrong, wrong
