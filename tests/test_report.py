@@ -399,7 +399,7 @@ def test_a_large_sweep_shows_its_head_in_the_terminal_and_every_config_in_the_fi
 
 def test_a_registered_report_format_prints_and_lands_in_the_report_folder(cli, raced, tmp_path):
     from hotlap.report import register_format
-    from hotlap.report.formats import _REGISTRY
+    from hotlap.report.formats import FORMATS
 
     @register_format("tsv", suffix="tsv")
     def tsv(analysis, sweep, environment, plots):
@@ -413,7 +413,7 @@ def test_a_registered_report_format_prints_and_lands_in_the_report_folder(cli, r
         assert code == 0, err
         assert (tmp_path / "r" / "report.tsv").read_text() == out
     finally:
-        _REGISTRY.pop("tsv")
+        FORMATS.unregister("tsv")
 
 
 def test_compare_at_80_columns_never_cuts_a_metric_name(cli, raced):

@@ -32,6 +32,19 @@ def config(**overrides):
     return RECIPE.config(overrides)
 
 
+@pytest.fixture(scope="module")
+def small(digits_data):
+    """456 of the digits' training images (256 to train on beside TINY's 200 held out) and 120 test
+    images: what the training-behaviour tests need, at a third of the work."""
+    return replace(
+        digits_data,
+        train_images=digits_data.train_images[:456],
+        train_labels=digits_data.train_labels[:456],
+        test_images=digits_data.test_images[:120],
+        test_labels=digits_data.test_labels[:120],
+    )
+
+
 def test_the_cifar_stem_resnet18_for_100_classes_has_11220132_parameters(cli):
     assert count_parameters(make_net(config(), 100)) == 11_220_132
     code, out, _ = cli("show", "resnet", "--data", "cifar100", "model=resnet18")
@@ -171,32 +184,33 @@ def test_the_validation_split_holds_out_training_images_only(digits_data):
     assert not any(tuple(img.flatten().tolist()) in flat for img in val_images[:50])
 
 
-def test_training_never_reads_the_test_set(digits_data):
+def test_training_never_reads_the_test_set(small):
     """Two runs whose test sets differ in every label make the same training: the same
     validation accuracies, lrs (plateau reads them) and early stopping; only the test metrics
     differ."""
     cfg = config(**{**TINY, "epochs": 3, "scheduler": "plateau", "plateau_patience": 0, "early_stopping": 2})
-    scrambled = replace(digits_data, test_labels=(digits_data.test_labels + 1) % 10)
-    one = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    scrambled = replace(small, test_labels=(small.test_labels + 1) % 10)
+    one = RECIPE.train(cfg, small, seed=0, keep_weights=False)
     two = RECIPE.train(cfg, scrambled, seed=0, keep_weights=False)
     keys = ("val_acc", "lr", "train_loss")
     assert [[r[k] for k in keys] for r in one.history] == [[r[k] for k in keys] for r in two.history]
     assert one["accuracy"] != two["accuracy"]
 
 
-def test_early_stopping_ends_on_the_best_validated_weights(digits_data):
+def test_early_stopping_ends_on_the_best_validated_weights(small):
     cfg = config(**{**TINY, "epochs": 8, "lr": 1e-6, "warmup_epochs": 0, "early_stopping": 1})
-    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    result = RECIPE.train(cfg, small, seed=0, keep_weights=False)
     vals = [r["val_acc"] for r in result.history]
     assert len(vals) < 8  # at lr 1e-6 the validation accuracy stops improving at once
     assert result["val_accuracy"] == pytest.approx(max(vals))
 
 
-def test_the_batch_schedule_grows_the_batch_and_scales_the_lr(digits_data):
+def test_the_batch_schedule_grows_the_batch_and_scales_the_lr(small):
     cfg = config(**{**TINY, "epochs": 3, "batch_schedule": {2: 128}, "warmup_epochs": 0, "scheduler": "none"})
     assert [cfg.batch_at(e) for e in range(3)] == [64, 128, 128]
-    assert total_steps(cfg, digits_data.train_size) == 1237 // 64 + 2 * (1237 // 128)
-    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    kept = small.train_size - 200  # TINY holds 200 out
+    assert total_steps(cfg, small.train_size) == kept // 64 + 2 * (kept // 128)
+    result = RECIPE.train(cfg, small, seed=0, keep_weights=False)
     assert [r["batch_size"] for r in result.history] == [64, 128, 128]
     assert [r["lr"] for r in result.history] == pytest.approx([0.1, 0.2, 0.2])  # lr 0.1, x2 with the batch
 
@@ -284,7 +298,7 @@ def test_what_reads_the_validation_set_needs_one():
     assert config(val_size=0).val_size == 0  # a fixed schedule trains on every image
 
 
-def test_gradient_clipping_bounds_the_step(digits_data):
+def test_gradient_clipping_bounds_the_step(small):
     """With the gradient norm clipped to 1e-6, an epoch at lr 0.1 barely moves the weights;
     without clipping it moves them by far more."""
 
@@ -292,16 +306,24 @@ def test_gradient_clipping_bounds_the_step(digits_data):
         cfg = config(**{**TINY, "epochs": 1, "warmup_epochs": 0, "weight_decay": 0.0, **extra})
         torch.manual_seed(0)
         before = make_net(cfg, 10).state_dict()["layer1.0.conv1.weight"]
-        after = RECIPE.train(cfg, digits_data, seed=0).artifacts["model.pt"]["layer1.0.conv1.weight"]
+        after = RECIPE.train(cfg, small, seed=0).artifacts["model.pt"]["layer1.0.conv1.weight"]
         return (after - before).abs().max().item()
 
     assert moved(grad_clip=1e-6) < 1e-4 < 1e-2 < moved()
 
 
-def test_a_bf16_run_on_the_cpu_autocasts_and_records_its_history(digits_data):
-    result = RECIPE.train(
-        config(**{**TINY, "epochs": 1, "dtype": "bf16"}), digits_data, seed=0, keep_weights=False
+def test_a_bf16_run_on_the_cpu_autocasts_and_records_its_history(small):
+    # bf16 on a CPU without bf16 instructions is emulated (minutes an epoch of the digits): two
+    # steps of 16 images, 16 held out, 32 test images
+    data = replace(
+        small,
+        train_images=small.train_images[:48],
+        train_labels=small.train_labels[:48],
+        test_images=small.test_images[:32],
+        test_labels=small.test_labels[:32],
     )
+    tiny = {**TINY, "epochs": 1, "dtype": "bf16", "val_size": 16, "batch_size": 16}
+    result = RECIPE.train(config(**tiny), data, seed=0, keep_weights=False)
     assert result.precision == "bf16" and 0 <= result["accuracy"] <= 1
     record = result.history[0]
     assert {

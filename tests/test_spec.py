@@ -91,7 +91,7 @@ BAD = [
         {"strategy": "brute", "space": {"x": {"low": 0.1, "high": 0.5}}},
         "strategy brute enumerates a finite space",
     ),
-    ({"recipe": "tyo"}, "unknown recipe 'tyo' (closest: toy, toy2)"),
+    ({"recipe": "tyo"}, "unknown recipe 'tyo' (closest: toy, toy2"),
     ({"dataset": "cifar1O"}, "unknown dataset 'cifar1O'"),
     ({"strategy": "annealing"}, "strategy.name"),
     ({"strategy": {"name": "nsga2", "trials": 5}}, "multi-objective"),
