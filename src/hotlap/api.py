@@ -199,32 +199,15 @@ def resumed_spec(store: Store, sweep_id: str, overrides: Sequence[str] = ()) -> 
 
 
 def resume_sweep(
-    sweep_id: str,
-    *,
-    workdir: Workdir = None,
-    overrides: Sequence[str] = (),
-    executor: Any = None,
-    callbacks: Sequence[Any] = (),
-    data_dir: Workdir = None,
-    retry_failed: bool = False,
-    allow_device_change: bool = False,
-    warmup: bool = True,
+    sweep_id: str, *, workdir: Workdir = None, overrides: Sequence[str] = (), **options: Any
 ) -> SweepResult:
-    """Continue the stored sweep `sweep_id` (id or name) to its end."""
+    """Continue the stored sweep `sweep_id` (id or name) to its end, with FIELD=VALUE `overrides`
+    (a budget, the device, the executor); `options` as `run_sweep`'s (executor, callbacks, ...)."""
     from hotlap.store import open_store
 
     with open_store(workdir, create=False) as store:
         spec = resumed_spec(store, sweep_id, overrides)
-    return run_sweep(
-        spec,
-        workdir=workdir,
-        executor=executor,
-        callbacks=callbacks,
-        data_dir=data_dir,
-        retry_failed=retry_failed,
-        allow_device_change=allow_device_change,
-        warmup=warmup,
-    )
+    return run_sweep(spec, workdir=workdir, **options)
 
 
 @dataclass(frozen=True)
