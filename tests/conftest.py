@@ -35,6 +35,28 @@ def hotlap_script() -> str:
     return str(Path(sys.executable).parent / "hotlap")
 
 
+# A small sweep of the toy recipe: two configs, two seeds.
+TOY_SPEC = {
+    "name": "hard",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 2,
+    "space": {"x": [0.1, 0.2]},
+}
+
+
+def run_toy(store, raw: dict):  # type: ignore[no-untyped-def]
+    """Run a raw spec to its end in `store`, in this process, without warmup."""
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
+    from hotlap.executors import InProcessExecutor
+    from hotlap.spec import parse_spec
+
+    record, _ = open_sweep(store, parse_spec(raw))
+    return Engine(store, record, InProcessExecutor(warmup=False)).run()
+
+
 @pytest.fixture
 def cli(monkeypatch, capsys):
     """Run the CLI in this process: cli("status", ...) -> (exit code, stdout, stderr)."""

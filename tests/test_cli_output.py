@@ -8,26 +8,11 @@ import subprocess
 import pytest
 import yaml
 
-from hotlap.engine.driver import Engine
-from hotlap.engine.session import open_sweep
-from hotlap.executors import InProcessExecutor
-from hotlap.spec import parse_spec
 from hotlap.store import Store
 
-SPEC = {
-    "name": "hard",
-    "recipe": "toy",
-    "dataset": "synthetic:8",
-    "device": "cpu",
-    "seeds": 2,
-    "space": {"x": [0.1, 0.2]},
-}
+from .conftest import TOY_SPEC, run_toy
+
 TORCH_OOM = "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory"
-
-
-def _run(store: Store, raw: dict):
-    record, _ = open_sweep(store, parse_spec(raw))
-    return Engine(store, record, InProcessExecutor(warmup=False)).run()
 
 
 @pytest.fixture
@@ -66,7 +51,7 @@ def test_error_text_with_markup_is_printed_as_it_is(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
     spec = tmp_path / "s.yaml"
     base = {"fail_seed": 0, "fail_text": f" [/] [bold]{TORCH_OOM}"}
-    spec.write_text(yaml.safe_dump({**SPEC, "base": base, "max_consecutive_failures": 1}))
+    spec.write_text(yaml.safe_dump({**TOY_SPEC, "base": base, "max_consecutive_failures": 1}))
     code, out, err = cli("sweep", str(spec))
     assert code == 1, err  # stopped by its failure limit: exit 1, no MarkupError
     flat = " ".join(out.split())
@@ -81,7 +66,7 @@ def test_version_prints_without_a_command(cli):
 def test_ctrl_c_while_the_summary_prints_says_so_and_what_is_stored(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
     spec = tmp_path / "s.yaml"
-    spec.write_text(yaml.safe_dump(SPEC))
+    spec.write_text(yaml.safe_dump(TOY_SPEC))
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
@@ -97,7 +82,7 @@ def test_ctrl_c_while_the_summary_prints_says_so_and_what_is_stored(cli, tmp_pat
 def test_the_report_file_list_has_no_trailing_separator(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
     with Store(tmp_path) as store:  # every run fails: no plot is drawn
-        _run(store, {**SPEC, "base": {"nan": True}})
+        run_toy(store, {**TOY_SPEC, "base": {"nan": True}})
     code, out, _ = cli("report", "hard")
     line = " ".join(out[out.index("report files:") :].split())
     assert code == 0 and line.endswith("(report.html, report.csv)"), line

@@ -19,19 +19,7 @@ from hotlap.report.render import render_markdown
 from hotlap.spec import parse_spec
 from hotlap.store import Store
 
-SPEC = {
-    "name": "hard",
-    "recipe": "toy",
-    "dataset": "synthetic:8",
-    "device": "cpu",
-    "seeds": 2,
-    "space": {"x": [0.1, 0.2]},
-}
-
-
-def _run(store: Store, raw: dict):
-    record, _ = open_sweep(store, parse_spec(raw))
-    return Engine(store, record, InProcessExecutor(warmup=False)).run()
+from .conftest import TOY_SPEC, run_toy
 
 
 def test_a_store_naming_a_folder_outside_the_workdir_is_not_written_to(tmp_path):
@@ -39,7 +27,7 @@ def test_a_store_naming_a_folder_outside_the_workdir_is_not_written_to(tmp_path)
     (victim / "best").mkdir(parents=True)
     (victim / "best" / "keep.txt").write_text("the user's file")
     with Store(tmp_path / "work") as store:
-        record, _ = open_sweep(store, parse_spec(SPEC))
+        record, _ = open_sweep(store, parse_spec(TOY_SPEC))
         store.db.execute("UPDATE sweeps SET directory = ? WHERE id = ?", (str(victim), record.id))
         crafted = store.sweep(record.id)
         with pytest.raises(HotlapError, match="will not write there"):
@@ -49,7 +37,7 @@ def test_a_store_naming_a_folder_outside_the_workdir_is_not_written_to(tmp_path)
 
 def test_a_config_id_that_is_a_path_is_refused(tmp_path):
     with Store(tmp_path) as store:
-        _run(store, SPEC)
+        run_toy(store, TOY_SPEC)
         store.db.execute("PRAGMA foreign_keys = OFF")  # as a hand-crafted file would have it
         store.db.execute("UPDATE configs SET config_id = '../../escape' WHERE rowid = 1")
         with pytest.raises(HotlapError, match="no config id"):
@@ -69,12 +57,12 @@ def test_the_lock_file_is_never_followed_through_a_link(tmp_path):
 
 def test_variant_names_are_text_in_the_markdown_report(tmp_path):
     raw = {
-        **SPEC,
+        **TOY_SPEC,
         "space": {},
         "variants": {"<script>alert(1)</script>": {"x": 0.3}, "a|b*c*": {"x": 0.2}},
     }
     with Store(tmp_path) as store:
-        result = _run(store, raw)
+        result = run_toy(store, raw)
         sweep = store.sweep(result.sweep.id)
         analysis = analyze(parse_spec(raw), store.configs(sweep.id), store.runs(sweep.id))
     markdown = render_markdown(analysis, sweep)
@@ -91,7 +79,7 @@ def test_the_python_floor_has_tarfile_data_filter():
 
 def test_a_failed_runs_error_keeps_every_line(tmp_path):
     with Store(tmp_path) as store:
-        result = _run(store, {**SPEC, "base": {"fail_seed": 1, "fail_text": "\nCUDA out of memory"}})
+        result = run_toy(store, {**TOY_SPEC, "base": {"fail_seed": 1, "fail_text": "\nCUDA out of memory"}})
         errors = {r.error for r in store.runs(result.sweep.id, status="failed")}
     assert errors == {"ValueError: seed 1 is cursed / CUDA out of memory / second line of the error"}
 
@@ -108,7 +96,7 @@ def test_every_file_and_folder_gets_the_umasks_permissions(cli, tmp_path, monkey
         (tmp_path / "reference-dir").stat().st_mode & 0o777,
     )
     spec = tmp_path / "s.yaml"
-    spec.write_text(yaml.safe_dump({**SPEC, "keep_weights": True}))
+    spec.write_text(yaml.safe_dump({**TOY_SPEC, "keep_weights": True}))
     assert cli("sweep", str(spec))[0] == 0 and cli("report", "hard")[0] == 0
     sweep_dir = next((tmp_path / "home" / "sweeps").iterdir())
     assert (sweep_dir / "best").is_dir() and (sweep_dir / "report" / "report.html").is_file()
