@@ -25,7 +25,14 @@ from torch import nn
 from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
-from hotlap.recipes.airbench_eval import EVAL_FIELDS, evaluate, final_evaluation, quantized
+from hotlap.recipes.airbench_eval import (
+    EVAL_FIELDS,
+    evaluate,
+    final_evaluation,
+    inference_of,
+    quantized,
+    view_artifacts,
+)
 from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.decoupled import decoupled_sgd
@@ -44,7 +51,6 @@ from hotlap.recipes.quantize import quant_check, quant_field
 from hotlap.recipes.tta import (
     accuracy,
     predict_views,
-    tta_inference,
 )
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
@@ -396,22 +402,11 @@ def train(
     net = quantized(net, data, config)  # untimed; the weights kept are the trained ones
     logits, tta_acc = final_evaluation(net, data, config, timer)
 
-    artifacts: dict[str, Any] = {
-        "logits.npy": logits.half().cpu(),  # every TTA view: offline re-weighting needs no GPU
-        "labels.npy": test_labels.to(torch.int16).cpu(),
-    }
+    artifacts = view_artifacts(logits, test_labels)
     if trained is not None:
         artifacts["model.pt"] = trained
-    example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
-        inference=tta_inference(
-            net,
-            config.tta_level,
-            config.tta_untranslated_weight,
-            example,
-            config.eval_batch_size,
-            channels_last,
-        ),
+        inference=inference_of(net, data, config),
         seed=seed,
         metrics={
             "tta_accuracy": tta_acc,

@@ -25,7 +25,7 @@ from hotlap.recipes.tta import (
 )
 from hotlap.timing import RegionTimer
 
-__all__ = ["EVAL_FIELDS", "evaluate", "final_evaluation", "quantized"]
+__all__ = ["EVAL_FIELDS", "evaluate", "final_evaluation", "inference_of", "quantized", "view_artifacts"]
 
 NetBuilder = Callable[[Any, int], nn.Module]  # (config, num_classes) -> the family member's network
 
@@ -90,23 +90,28 @@ def evaluate(
     }
     if "train_time" in source.metrics:
         measured["total_time"] = source.metrics["train_time"] + timer["eval"]
-    channels_last = data.device.type == "cuda"
-    example = data.normalize(data.test_images[:1], dtype, channels_last)
     return RunResult(
-        inference=tta_inference(
-            net,
-            config.tta_level,
-            config.tta_untranslated_weight,
-            example,
-            config.eval_batch_size,
-            channels_last,
-        ),
+        inference=inference_of(net, data, config),
         seed=-1,
         metrics={**source.metrics, **measured},
         history=source.history,
         precision=precision,
-        artifacts={"logits.npy": logits.half().cpu(), "labels.npy": data.test_labels.to(torch.int16).cpu()},
+        artifacts=view_artifacts(logits, data.test_labels),
     )
+
+
+def inference_of(net: nn.Module, data: DeviceData, config: Any) -> Any:
+    """How the trained network runs for inference, with its TTA (the worker times it, untimed)."""
+    channels_last = data.device.type == "cuda"
+    example = data.normalize(data.test_images[:1], resolve_dtype(config, data.device), channels_last)
+    return tta_inference(
+        net, config.tta_level, config.tta_untranslated_weight, example, config.eval_batch_size, channels_last
+    )
+
+
+def view_artifacts(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    """Every TTA view's logits (fp16) and the labels: offline re-weighting needs no GPU."""
+    return {"logits.npy": logits.half().cpu(), "labels.npy": labels.to(torch.int16).cpu()}
 
 
 # Fields that change only the final evaluation: configs that differ in them alone train the same
