@@ -74,6 +74,15 @@ def _load_entry_point(entry_point: metadata.EntryPoint) -> None:
     label = f"{entry_point.name} = {entry_point.value}"
     try:
         loaded = entry_point.load()
+    except ImportError as exc:
+        if exc.name and entry_point.value.split(":")[0].startswith(exc.name):  # the module itself is missing
+            raise HotlapError(
+                f"entry point {ENTRY_POINT_GROUP}: cannot import {label!r} ({exc}); is its package installed?"
+            ) from exc
+        raise _raised(f"entry point {ENTRY_POINT_GROUP}", label, exc) from exc
+    except (Exception, SystemExit) as exc:
+        raise _raised(f"entry point {ENTRY_POINT_GROUP}", label, exc) from exc
+    try:
         if callable(loaded) and not isinstance(loaded, types.ModuleType):
             loaded()
     except (Exception, SystemExit) as exc:

@@ -13,6 +13,7 @@ that is not installed, has no network or a bad key never fails a run or changes 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -171,14 +172,16 @@ def get_callback(name: str) -> Callback:
     return CALLBACKS.get(name)()
 
 
-def _legacy(hook: Callable[..., Any]) -> bool:
-    """Whether a hook takes the event's fields one by one (`run_end(self, run, outcome, best)`,
-    as hooks did before they took events): more than one positional parameter."""
+@functools.cache
+def _legacy(cls: type, hook: str) -> bool:
+    """Whether a callback class's hook takes the event's fields one by one (`run_end(self, run,
+    outcome, best)`, as hooks did before they took events): more than one positional parameter
+    besides self. Read once per class and hook, not once per event."""
     try:
-        parameters = inspect.signature(hook).parameters.values()
+        parameters = inspect.signature(getattr(cls, hook)).parameters.values()
     except (TypeError, ValueError):
         return False
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters) > 1
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters) > 2
 
 
 class Callbacks(Callback):
@@ -194,7 +197,7 @@ class Callbacks(Callback):
             name, callback = entry
             try:
                 method = getattr(callback, hook)
-                if _legacy(method):  # an old-style hook: the event's fields as arguments
+                if _legacy(type(callback), hook):  # an old-style hook: the event's fields as arguments
                     method(*(getattr(event, f.name) for f in fields(event)))
                 else:
                     method(event)
