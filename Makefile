@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # --no-compile: modules compile on first import instead of all of torch's at install (saves ~30 s).
-PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile
+# The constraints pin torch and torchvision to the builds the figures in benchmarks/ were taken with;
+# hotlap itself takes a range (pyproject.toml).
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
+	-c benchmarks/constraints.txt
 # ...and that first import must be allowed to cache them: with PYTHONDONTWRITEBYTECODE set (some CI
 # images set it), every process (each CLI call of the tests) would compile torch again, ~2 s apiece.
 unexport PYTHONDONTWRITEBYTECODE
@@ -18,16 +21,16 @@ DEMO_SWEEP := examples/variants.yaml name=variants-demo dataset=digits device=cp
 	"seeds={min: 3, max: 6, step: 3}" objective.target.at_least=0.85 verify.seeds=3 \
 	variants.whiten_unfreeze.whiten_unfreeze_epoch=2 keep_weights=false
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean device-wheels gpu-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml benchmarks/constraints.txt | $(BIN)/python
 	$(PIP) -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml benchmarks/constraints.txt | $(BIN)/python
 	$(PIP) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
@@ -48,5 +51,28 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The GPU check (benchmarks/gpu_check.py) on a machine with torch and no network: `make
+# device-wheels` here downloads what such a machine lacks (benchmarks/device-wheels.txt) into .whl/
+# for its Python (3.12, x86_64); `make gpu-check` there installs them outside the tree and runs the
+# check into $(GPU_OUT). GPU_CHECK_ARGS=--tiny runs it at a tiny size (any device, under a minute).
+DEVICE_PYTHON ?= 3.12
+GPU_OUT       ?= gpu-check-out
+GPU_SITE      ?= /tmp/hotlap-device-site
+MANYLINUX     := $(foreach n,2_17 2_24 2_27 2_28 2_31 2_34,--platform manylinux_$(n)_x86_64) \
+	--platform manylinux2014_x86_64 --platform manylinux1_x86_64
+
+device-wheels:
+	rm -rf .whl
+	$(PYTHON) -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+		--python-version $(DEVICE_PYTHON) --implementation cp $(MANYLINUX) \
+		-d .whl -r benchmarks/device-wheels.txt
+	@ls .whl
+
+gpu-check:
+	@if ls .whl/*.whl >/dev/null 2>&1; then \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-index --no-deps \
+			--no-compile --no-cache-dir --upgrade --target $(GPU_SITE) .whl/*.whl; fi
+	PYTHONPATH=src:$(GPU_SITE) PYTHONUNBUFFERED=1 $(PYTHON) benchmarks/gpu_check.py $(GPU_OUT) $(GPU_CHECK_ARGS)
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .whl gpu-check-out

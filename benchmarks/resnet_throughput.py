@@ -106,23 +106,13 @@ def timed_epoch(
     return count / (time.perf_counter() - begin)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=2048)
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument(
-        "--image-size",
-        type=int,
-        default=32,
-        help="the model's input side (CPU: smaller is quicker)",
-    )
-    args = parser.parse_args()
-    device = resolve_device(args.device)
+def measure(
+    images: int, batch: int, workers: int, repeat: int, device: torch.device, image_size: int
+) -> dict[str, dict[str, float]]:
+    """Median images per second of each pipeline, for the data alone and for a training epoch,
+    with the ratio hotlap / torchvision: {"data only": {...}, "training epoch": {...}}."""
     channels_last = device.type == "cuda"
-    data = DeviceData.from_dataset(make_synthetic(train_size=args.images, test_size=16), device)
+    data = DeviceData.from_dataset(make_synthetic(train_size=images, test_size=16), device)
     torch.manual_seed(0)
     net = make_net(ResnetConfig(), 10).to(device)
     if channels_last:
@@ -148,28 +138,50 @@ def main() -> None:
             optimizer.step()
 
     pipelines = {
-        "hotlap device loader": device_batches(data, args.batch, 0, channels_last),
-        f"torchvision DataLoader ({args.workers} workers)": torchvision_batches(
-            data, args.batch, args.workers, device
-        ),
+        "hotlap device loader": device_batches(data, batch, 0, channels_last),
+        f"torchvision DataLoader ({workers} workers)": torchvision_batches(data, batch, workers, device),
     }
+    out: dict[str, dict[str, float]] = {}
+    for label, use_model in (("data only", False), ("training epoch", True)):
+        rates: dict[str, list[float]] = {name: [] for name in pipelines}
+        for batches in pipelines.values():  # untimed: workers start, kernels tune
+            timed_epoch(batches, step if use_model else None, device, image_size)
+        for _ in range(repeat):
+            for name, batches in pipelines.items():
+                rates[name].append(timed_epoch(batches, step if use_model else None, device, image_size))
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        hot, tv = medians.values()
+        out[label] = {**medians, "ratio (hotlap / torchvision)": hot / tv}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=2048)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=32,
+        help="the model's input side (CPU: smaller is quicker)",
+    )
+    args = parser.parse_args()
+    device = resolve_device(args.device)
     print(
         f"device {device}, {args.images} CIFAR-shaped images, batch {args.batch}, ResNet-18 (CIFAR stem) at "
         f"{args.image_size}x{args.image_size}, {args.repeat} timed epochs each, in turn"
     )
-    for label, use_model in (("data only", False), ("training epoch", True)):
-        rates: dict[str, list[float]] = {name: [] for name in pipelines}
-        for batches in pipelines.values():  # untimed: workers start, kernels tune
-            timed_epoch(batches, step if use_model else None, device, args.image_size)
-        for _ in range(args.repeat):
-            for name, batches in pipelines.items():
-                rates[name].append(timed_epoch(batches, step if use_model else None, device, args.image_size))
-        medians = {name: statistics.median(values) for name, values in rates.items()}
-        hot, tv = medians.values()
+    results = measure(args.images, args.batch, args.workers, args.repeat, device, args.image_size)
+    for label, medians in results.items():
         print(f"{label}:")
         for name, rate in medians.items():
-            print(f"  {name:<36} {rate:>12,.0f} images/s")
-        print(f"  ratio (hotlap / torchvision)        {hot / tv:>12.2f}x")
+            if name.startswith("ratio"):
+                print(f"  {name:<36} {rate:>12.2f}x")
+            else:
+                print(f"  {name:<36} {rate:>12,.0f} images/s")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ def test_a_compiled_airbench94_compiles_once_per_shape_and_learns_as_the_plain_o
     plain = [recipe.train(recipe.config(TINY), digits_data, seed=s) for s in (0, 1)]
     fast = [recipe.train(recipe.config({**TINY, "compile": True}), digits_data, seed=s) for s in (0, 1)]
     assert sum(COMPILES.values()) == before + 1  # two seeds, one compilation
+    # Muon's Newton-Schulz ran compiled too, as the record compiles it (and agreed, above).
+    from hotlap.optim.muon import orthogonalize
+    from hotlap.recipes.compiling import _FUNCTIONS
+
+    assert orthogonalize in _FUNCTIONS
     for a, b in zip(plain, fast, strict=True):  # the same seed: the same run, up to kernel rounding
         assert abs(a["tta_accuracy"] - b["tta_accuracy"]) <= 0.03  # 360 test images: 11 of them
         assert len(a.history) == len(b.history)
@@ -55,3 +60,8 @@ def test_a_compiled_airbench94_muon_makes_the_plain_ones_steps_and_compiles_once
         assert moved > 1e-3  # the step did change the weights: agreeing is not trivial
         assert torch.equal(plain.artifacts["labels.npy"], fast.artifacts["labels.npy"])
     assert sum(COMPILES.values()) == before + 1  # two seeds, one compilation
+    # Muon's Newton-Schulz ran compiled too, as the record compiles it (and agreed, above).
+    from hotlap.optim.muon import orthogonalize
+    from hotlap.recipes.compiling import _FUNCTIONS
+
+    assert orthogonalize in _FUNCTIONS

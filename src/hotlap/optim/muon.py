@@ -12,7 +12,7 @@ scale, cheaper than an SVD and as good for training.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -48,7 +48,8 @@ def orthogonalize(
 class Muon(torch.optim.Optimizer):
     """Momentum with orthogonalized updates (see the module). Options per group: lr, momentum,
     nesterov, steps (Newton-Schulz iterations), dtype (theirs: bfloat16), renormalize (rescale
-    each weight to norm sqrt(rows) before its step, as the airbench record does)."""
+    each weight to norm sqrt(rows) before its step, as the airbench record does). `orthogonalizer`
+    replaces `orthogonalize` with a function of the same signature (the record compiles it)."""
 
     def __init__(
         self,
@@ -59,6 +60,7 @@ class Muon(torch.optim.Optimizer):
         steps: int = 3,
         dtype: torch.dtype = torch.bfloat16,
         renormalize: bool = True,
+        orthogonalizer: Callable[[torch.Tensor, int, torch.dtype], torch.Tensor] | None = None,
     ) -> None:
         if lr <= 0 or not 0 <= momentum < 1 or steps < 1:
             raise ValueError(f"Muon: lr > 0, momentum in [0, 1), steps >= 1 (got {lr}, {momentum}, {steps})")
@@ -71,6 +73,7 @@ class Muon(torch.optim.Optimizer):
             "renormalize": renormalize,
         }
         super().__init__(params, defaults)
+        self.orthogonalize = orthogonalizer or orthogonalize  # not a group option: not in state_dict
         for group in self.param_groups:
             for p in group["params"]:
                 if p.ndim < 2:
@@ -97,6 +100,8 @@ class Muon(torch.optim.Optimizer):
                 direction = p.grad.add(buffer, alpha=momentum) if group["nesterov"] else buffer
                 if group["renormalize"]:
                     p.mul_(len(p) ** 0.5 / p.norm().clamp_min(1e-12))
-                update = orthogonalize(direction.reshape(len(direction), -1), group["steps"], group["dtype"])
+                update = self.orthogonalize(
+                    direction.reshape(len(direction), -1), group["steps"], group["dtype"]
+                )
                 p.add_(update.view_as(p), alpha=-group["lr"])
         return loss

@@ -25,6 +25,7 @@ from hotlap.config import RecipeConfig
 from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.optim import Muon
+from hotlap.optim.muon import orthogonalize
 from hotlap.recipes.airbench_eval import (
     EVAL_FIELDS,
     evaluate,
@@ -34,7 +35,7 @@ from hotlap.recipes.airbench_eval import (
     view_artifacts,
 )
 from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
-from hotlap.recipes.compiling import compiled
+from hotlap.recipes.compiling import compiled, compiled_function
 from hotlap.recipes.layers import (
     DTYPES,
     WHITEN_KERNEL,
@@ -107,7 +108,8 @@ class Airbench94MuonConfig(RecipeConfig):
     muon_dtype: Literal["bf16", "fp32"] = Field("bf16", description="dtype of the Newton-Schulz iterations")
     compile: bool = Field(
         False,
-        description="torch.compile the training network (max-autotune on CUDA), once per worker and shape",
+        description="torch.compile the training network (max-autotune on CUDA) and Muon's Newton-Schulz, "
+        "once per worker and shape",
     )
 
     _quant = quant_check()
@@ -181,6 +183,7 @@ def make_optimizers(net: MuonNet, config: Airbench94MuonConfig) -> tuple[torch.o
         nesterov=True,
         steps=config.muon_steps,
         dtype=DTYPES[config.muon_dtype],
+        orthogonalizer=compiled_function(orthogonalize) if config.compile else None,
     )
     for optimizer in (sgd, muon):
         for group in optimizer.param_groups:

@@ -22,7 +22,7 @@ from torch import nn
 
 from hotlap.errors import RunFailed
 
-__all__ = ["COMPILES", "compiled"]
+__all__ = ["COMPILES", "compiled", "compiled_function"]
 
 COMPILES: collections.Counter[Hashable] = collections.Counter()
 _CACHE: dict[Hashable, tuple[nn.Module, Callable[..., Any]]] = {}
@@ -66,3 +66,27 @@ def compiled(
     COMPILES[key] += 1
     _CACHE[key] = (net, forward)
     return net, forward
+
+
+_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
+def compiled_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` compiled once per process and reused by every run (airbench94_muon's Newton-Schulz, as
+    the record compiles it). It compiles on its first call, for each new shape, which a worker's
+    warmup run pays; a compiler error there fails the run with one line, as `compiled` does."""
+    if fn not in _FUNCTIONS:
+        graph = torch.compile(fn)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return graph(*args, **kwargs)
+            except Exception as exc:
+                reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+                raise RunFailed(
+                    f"torch.compile of {fn.__name__} failed on this platform ({type(exc).__name__}: "
+                    f"{reason}); set compile=false"
+                ) from None
+
+        _FUNCTIONS[fn] = call
+    return _FUNCTIONS[fn]
