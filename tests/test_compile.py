@@ -18,11 +18,6 @@ def test_a_compiled_airbench94_compiles_once_per_shape_and_learns_as_the_plain_o
     plain = [recipe.train(recipe.config(TINY), digits_data, seed=s) for s in (0, 1)]
     fast = [recipe.train(recipe.config({**TINY, "compile": True}), digits_data, seed=s) for s in (0, 1)]
     assert sum(COMPILES.values()) == before + 1  # two seeds, one compilation
-    # Muon's Newton-Schulz ran compiled too, as the record compiles it (and agreed, above).
-    from hotlap.optim.muon import orthogonalize
-    from hotlap.recipes.compiling import _FUNCTIONS
-
-    assert orthogonalize in _FUNCTIONS
     for a, b in zip(plain, fast, strict=True):  # the same seed: the same run, up to kernel rounding
         assert abs(a["tta_accuracy"] - b["tta_accuracy"]) <= 0.03  # 360 test images: 11 of them
         assert len(a.history) == len(b.history)
@@ -65,3 +60,13 @@ def test_a_compiled_airbench94_muon_makes_the_plain_ones_steps_and_compiles_once
     from hotlap.recipes.compiling import _FUNCTIONS
 
     assert orthogonalize in _FUNCTIONS
+
+
+@pytest.mark.parametrize("name", ["airbench94", "airbench94_muon"])
+def test_a_compiled_config_is_a_training_shape_of_its_own(name):
+    """A worker warm on the plain config warms up again for the compiled one, so that compiling
+    (airbench94_muon's Newton-Schulz compiles in its first optimizer steps) and recording CUDA
+    graphs never land in a timed run."""
+    recipe = get_recipe(name)
+    plain = recipe.config({"width": 0.125})
+    assert recipe.shape_of(plain) != recipe.shape_of(recipe.config({"width": 0.125, "compile": True}))

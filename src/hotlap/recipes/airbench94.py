@@ -243,9 +243,10 @@ def make_optimizer(net: nn.Module, config: Airbench94Config) -> torch.optim.SGD:
 
 
 def training_shape(config: Airbench94Config) -> tuple[Any, ...]:
-    """What cuDNN autotunes (and compile specializes) on: the tensor shapes and the dtype. A worker
-    warms up once per distinct shape, so no timed run pays for autotuning."""
-    return (config.block_widths(), config.batch_size, config.eval_batch_size, config.dtype)
+    """What cuDNN autotunes (and compile specializes on): the tensor shapes, the dtype, and whether
+    it compiles (CUDA graphs record in a compiled network's first calls). A worker warms up once per
+    distinct shape, so no timed run pays for autotuning or recording."""
+    return (config.block_widths(), config.batch_size, config.eval_batch_size, config.dtype, config.compile)
 
 
 # =============================================================================================

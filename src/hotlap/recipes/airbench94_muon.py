@@ -206,8 +206,18 @@ def set_lrs(sgd: torch.optim.SGD, muon: Muon, step: int, total: int, bias_steps:
 
 
 def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
-    """What cuDNN autotunes and compile specializes on: a worker warms up once per shape."""
-    return (config.block_widths(), config.batch_size, config.eval_batch_size, config.dtype)
+    """What cuDNN autotunes and compile specializes on: a worker warms up once per shape. With
+    `compile`, the Newton-Schulz compiles in the first optimizer steps, inside the timed region:
+    a compiled config is a shape of its own, so a warmup run pays that."""
+    return (
+        config.block_widths(),
+        config.batch_size,
+        config.eval_batch_size,
+        config.dtype,
+        config.compile,
+        config.muon_dtype,
+        config.muon_steps,
+    )
 
 
 @recipe(
