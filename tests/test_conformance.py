@@ -11,6 +11,7 @@ from hotlap.callbacks import list_callbacks
 from hotlap.data import list_datasets
 from hotlap.executors import list_executors
 from hotlap.metrics import list_metrics
+from hotlap.probes import list_probes
 from hotlap.recipes import list_recipes
 from hotlap.report.formats import list_formats
 from hotlap.rules import list_rules
@@ -21,6 +22,7 @@ from hotlap.testing import (
     check_executor,
     check_format,
     check_metric,
+    check_probe,
     check_recipe,
     check_rule,
     check_strategy,
@@ -37,6 +39,9 @@ def test_the_registries_hold_hotlaps_own_entries():
     assert {"grid", "brute", "random", "tpe", "nsga2", "qmc", "gp"} <= set(list_strategies())
     assert {"inprocess", "ray"} <= set(list_executors()) and {"mean", "success_rate"} <= set(list_rules())
     assert {"progress", "wandb", "mlflow"} <= set(list_callbacks())
+    assert {"inference", "peak_memory", "peak_host_memory", "energy", "model_bytes", "static"} <= set(
+        list_probes()
+    )
 
 
 @pytest.mark.parametrize("name", [r.name for r in list_recipes()])
@@ -72,6 +77,11 @@ def test_callback(name, tmp_path):  # the trackers: test_callbacks.py, offline, 
 @pytest.mark.parametrize("name", list_formats())
 def test_format(name, tmp_path):
     check_format(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", list_probes())
+def test_probe(name):
+    check_probe(name)
 
 
 @pytest.mark.parametrize("name", list_rules())

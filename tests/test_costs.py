@@ -206,3 +206,17 @@ def test_a_target_on_a_per_config_cost_is_refused():
     }
     with pytest.raises(SpecError, match="same for every seed of a config"):
         parse_spec(raw)
+
+
+def test_a_plugin_probe_is_found_by_the_cost_it_names_and_runs_around_the_run(tmp_path):
+    """tests/plugins/toy_recipe.py registers `toy_probe` (metric `toy_hooks`): a spec naming the
+    metric gets it measured, after both hooks around the run, in every run's metrics."""
+    from hotlap.testing.toy import tiny_spec, tiny_sweep
+
+    result = tiny_sweep(tmp_path, tiny_spec("probed", costs=["toy_hooks"]))
+    with hotlap.open(tmp_path) as store:
+        runs = store.runs(store.require("probed").id)
+    assert result.state == "done" and len(runs) == 4
+    assert {run.values["toy_hooks"] for run in runs} == {2.0}
+    with pytest.raises(SpecError, match="toy_hook"):
+        parse_spec({**SPEC, "costs": ["toy_hook"]})  # a typo is named, with the closest

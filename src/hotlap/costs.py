@@ -1,4 +1,5 @@
-"""Cost metrics measured per run by the worker, never inside the timed training region.
+"""Cost metrics measured per run by the worker, never inside the timed training region; the
+probes that measure them are registered in hotlap.probes (one per row group below).
 
     latency_batch1    s       median forward time of one example (warm)
     latency_batch     s       median forward time of an evaluation batch (warm)

@@ -16,6 +16,8 @@ from torch import nn
 
 from hotlap.config import RecipeConfig
 from hotlap.errors import RunFailed
+from hotlap.metrics import Metric
+from hotlap.probes import CostProbe, ProbeRun, register_cost_probe
 from hotlap.recipes import RunResult, SourceRun, recipe
 
 WARMUPS: list[int] = []  # the y of every warmup run, in order (seed 0x5EED)
@@ -121,3 +123,18 @@ def train2(config: Toy2Config, data, seed: int, *, on_epoch=None, keep_weights: 
     metrics["train_time"] /= 2
     metrics["total_time"] = metrics["train_time"] + metrics["eval_time"]
     return RunResult(seed=seed, metrics=metrics, history=result.history, artifacts=result.artifacts)
+
+
+# A plugin cost probe: how many probe hooks ran around the run (start, stop: 2), measured by
+# `costs: [toy_hooks]`; registering it also puts it under the conformance kit.
+@register_cost_probe("toy_probe", Metric("toy_hooks", "", "minimize", "count", description="probe hooks run"))
+class ToyProbe(CostProbe):
+    def start(self, run: ProbeRun) -> None:
+        run.notes["toy_hooks"] = 1
+
+    def stop(self, run: ProbeRun) -> None:
+        run.notes["toy_hooks"] += 1
+
+    def measure(self, run: ProbeRun) -> dict[str, float]:
+        assert run.result is not None  # measured after the run, with its result
+        return {"toy_hooks": float(run.notes["toy_hooks"])}

@@ -13,15 +13,7 @@ from typing import Any
 
 import torch
 
-from hotlap.config import RecipeConfig, config_hash
-from hotlap.costs import (
-    STATIC,
-    EnergyMeter,
-    measure_inference,
-    peak_host_memory,
-    state_bytes,
-    static_costs,
-)
+from hotlap.config import RecipeConfig
 from hotlap.data import DeviceData, load_dataset
 from hotlap.envinfo import device_name, resolve_device
 from hotlap.executors.base import (
@@ -32,6 +24,7 @@ from hotlap.executors.base import (
     encode_artifacts,
     register_executor,
 )
+from hotlap.probes import CostProbe, ProbeRun, probes_for
 from hotlap.recipes import Recipe, RunResult, get_recipe
 from hotlap.recipes.base import Placement, SourceRun, check_learned
 
@@ -56,9 +49,7 @@ class Worker:
     def __init__(self, data: DeviceData | Placement) -> None:
         self.data = data
         self.warmed: set[tuple[str, Hashable]] = set()
-        self.statics: dict[
-            tuple[str, str, tuple[str, ...]], dict[str, float]
-        ] = {}  # per config: costs.static_costs
+        self.probes: dict[str, CostProbe] = {}  # one of each cost probe, made on first use
         if data.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
@@ -90,35 +81,12 @@ class Worker:
             check_learned(result.history, self.data.num_classes)
         return result
 
-    def measure(
-        self,
-        recipe: Recipe,
-        config: RecipeConfig,
-        result: RunResult,
-        wanted: tuple[str, ...],
-        meter: EnergyMeter,
-    ) -> dict[str, float]:
-        """The cost metrics asked for, untimed, after the run; those the device lacks are left out."""
-        if not wanted:
-            return {}
-        device = self.data.device
-        out = measure_inference(result.inference, wanted) if result.inference is not None else {}
-        if "model_bytes" in wanted and isinstance(result.artifacts.get("model.pt"), dict):
-            out["model_bytes"] = float(state_bytes(result.artifacts["model.pt"]))
-        static = tuple(sorted(set(STATIC) & set(wanted)))
-        if static and isinstance(self.data, DeviceData):
-            key = (recipe.name, config_hash(recipe.name, config), static)
-            if key not in self.statics:  # (the FLOP count, the slow part, only where it is wanted)
-                data = self.data
-                self.statics[key] = static_costs(
-                    recipe, config, data.num_classes, data.train_size, len(data.test_labels), wanted=static
-                )
-            out.update({k: v for k, v in self.statics[key].items() if k in wanted})
-        if "peak_memory" in wanted and device.type == "cuda":
-            out["peak_memory"] = float(torch.cuda.max_memory_allocated(device))
-        if "peak_host_memory" in wanted:
-            out["peak_host_memory"] = float(peak_host_memory())
-        out.update({k: v for k, v in meter.metrics().items() if k in wanted})
+    def measure(self, run: ProbeRun, probes: list[CostProbe]) -> dict[str, float]:
+        """The cost metrics the run asked for, untimed, after it; those the device lacks are left
+        out."""
+        out: dict[str, float] = {}
+        for probe in probes:
+            out.update({k: float(v) for k, v in probe.measure(run).items() if k in run.wanted})
         return out
 
     def evaluate(self, recipe: Recipe, config: RecipeConfig, source: SourceRun, warmup: bool) -> RunResult:
@@ -191,25 +159,24 @@ class InProcessExecutor(Executor):
                 on_epoch(task.run_id, record)
 
         started, begin = _now(), time.perf_counter()
-        meter = (
-            EnergyMeter.for_device(device)
-            if {"energy", "mean_power"} & set(task.costs)
-            else EnergyMeter(lambda: None)
-        )
-        if task.costs and device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
+        probes = probes_for(task.costs, worker.probes)
+        probing = ProbeRun(recipe, config, worker.data, task.costs)
         try:
-            with meter:
-                if task.source is None:
-                    keep = task.keep_weights or "model_bytes" in task.costs  # dropped below if not kept
-                    result = worker.run(recipe, config, task.seed, on_epoch=epoch, keep_weights=keep)
-                else:
-                    result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
+            for probe in probes:
+                probe.start(probing)
+            if task.source is None:
+                keep = task.keep_weights or any(p.needs_weights for p in probes)  # dropped below if not kept
+                result = worker.run(recipe, config, task.seed, on_epoch=epoch, keep_weights=keep)
+            else:
+                result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
+            for probe in probes:
+                probe.stop(probing)
+            probing.result = result
             if task.source is not None:
                 base["source_run"] = task.source["run_id"]
                 if not result.timed:  # every time is the source's: so is the device
                     base["device"] = task.source.get("device") or base["device"]
-            result.metrics.update(worker.measure(recipe, config, result, task.costs, meter))
+            result.metrics.update(worker.measure(probing, probes))
             kept = {
                 name: value
                 for name, value in result.artifacts.items()

@@ -165,19 +165,19 @@ def _check_packing(spec: SweepSpec) -> None:
 
 def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metric]]:
     """The cost metrics to measure: those `costs` lists and those the objective or the target
-    names (hotlap.costs), each known, none for a recipe that runs a program of its own."""
-    from hotlap.costs import COST_NAMES
+    names, each measured by a cost probe (hotlap.probes), none for a recipe that runs a program of
+    its own."""
     from hotlap.metrics import get_metric
+    from hotlap.probes import cost_names
 
-    unknown = [name for name in spec.costs if name not in COST_NAMES]
+    known = cost_names()
+    unknown = [name for name in spec.costs if name not in known]
     if unknown:
-        raise SpecError(
-            f"costs: unknown cost metric {unknown[0]!r} ({closest_key(unknown[0], list(COST_NAMES))})"
-        )
+        raise SpecError(f"costs: unknown cost metric {unknown[0]!r} ({closest_key(unknown[0], list(known))})")
     named = {o.metric for o in spec.objective or []} | {c.metric for c in spec.constraints} | set(spec.score)
     if spec.target is not None and spec.target.metric is not None:
         named.add(spec.target.metric)
-    wanted = [name for name in COST_NAMES if name in spec.costs or name in named]
+    wanted = [name for name in known if name in spec.costs or name in named]
     if wanted and not all(r.uses_data for r in recipes):
         raise SpecError(
             "costs: a program run by the script recipe measures its own costs (report them as metrics)"

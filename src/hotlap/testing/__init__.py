@@ -15,13 +15,14 @@ what you registered:
         check_strategy("my_strategy", tmp_path)
 
 Checks: `check_recipe`, `check_dataset`, `check_metric`, `check_strategy`, `check_executor`,
-`check_callback`, `check_format`, `check_rule`. Engine-level checks run a tiny sweep of the kit's
+`check_callback`, `check_format`, `check_rule`, `check_probe`. Engine-level checks run a tiny sweep of the kit's
 own cheap recipe (`hotlap.testing.toy`, registered as `kit_toy` when a check needs it).
 """
 
 from __future__ import annotations
 
 from hotlap.testing.executors import check_executor
+from hotlap.testing.probes import check_probe
 from hotlap.testing.recipes import check_dataset, check_metric, check_recipe
 from hotlap.testing.reporting import check_callback, check_format
 from hotlap.testing.rules import check_rule
@@ -33,6 +34,7 @@ __all__ = [
     "check_executor",
     "check_format",
     "check_metric",
+    "check_probe",
     "check_recipe",
     "check_rule",
     "check_strategy",
