@@ -82,7 +82,7 @@ def _sweep(runs: int, seconds: float, executor: Any) -> float:
             "space": {"k": list(range(runs))},
             "base": {"seconds": seconds},
             "keep_weights": False,
-            "keep_logits": False,
+            "keep_artifacts": False,
         }
     )
     elapsed, done = _timed(spec, executor, "synthetic:8", "cpu")

@@ -51,9 +51,10 @@ def _reports(store: Path, env: dict[str, str], cwd: Path, forms: tuple[str, ...]
 
 
 def _same_report(form: str, text: str, expected: str) -> None:
-    """Identical, but for one change of this release: the JSON's copy of the spec no longer lists the
-    other strategies' options as null (a strategy's options are its own: grid has none); and a
-    resumed sweep's environment names the code that resumed it."""
+    """Identical, but for two changes of this release in the JSON's copy of the spec: it no longer
+    lists the other strategies' options as null (a strategy's options are its own: grid has none),
+    and `keep_logits` is named `keep_artifacts`; and a resumed sweep's environment names the code
+    that resumed it."""
     if form != "json":
         assert text == expected, form
         return
@@ -65,7 +66,7 @@ def _same_report(form: str, text: str, expected: str) -> None:
                 node["strategy"] = {
                     k: v for k, v in strategy.items() if v is not None or k in ("seed", "trials")
                 }
-            return {k: unset(v) for k, v in node.items()}
+            return {("keep_artifacts" if k == "keep_logits" else k): unset(v) for k, v in node.items()}
         return [unset(v) for v in node] if isinstance(node, list) else node
 
     got, want = json.loads(text), unset(json.loads(expected))

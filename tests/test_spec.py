@@ -201,3 +201,18 @@ def test_a_missing_dataset_is_refused_before_the_store_is_touched(cli, tmp_path,
     code, _, err = cli("sweep", str(spec))
     assert code == 2 and "could not download" in err and "by hand" in err
     assert _snapshot(existing_store) == before
+
+
+def test_keep_logits_is_the_old_name_of_keep_artifacts_and_says_so():
+    from hotlap.spec.validate import shadowed
+
+    raw = {"name": "renamed", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 2}
+    old = parse_spec({**raw, "keep_logits": False})
+    assert old.keep_artifacts is False
+    assert old.model_dump() == parse_spec({**raw, "keep_artifacts": False}).model_dump()
+    assert [n for n in shadowed(old) if "keep_logits" in n] == [
+        "notice: keep_logits is now keep_artifacts (every artifact of a run); the old name still works"
+    ]
+    assert shadowed(parse_spec({**raw, "keep_artifacts": False})) == []
+    with pytest.raises(SpecError, match="old name of keep_artifacts"):
+        parse_spec({**raw, "keep_logits": False, "keep_artifacts": True})

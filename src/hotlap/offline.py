@@ -171,7 +171,7 @@ def derive_sweep(
         "seeds": list(spec.seeds),
         "baseline": baseline,
         "keep_weights": False,
-        "keep_logits": False,
+        "keep_artifacts": False,
         "derived_from": source.id,
     }
     try:

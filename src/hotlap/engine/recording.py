@@ -111,7 +111,7 @@ class Recording:
             data_dir=self.data_dir,
             # a trained network that siblings share keeps its weights for their evaluation
             keep_weights=self.spec.keep_weights or (self._shares and source is None),
-            keep_artifacts=self.spec.keep_logits or (self._shares and source is None),
+            keep_artifacts=self.spec.keep_artifacts or (self._shares and source is None),
             source=source,
             costs=tuple(self.spec.costs),
         )

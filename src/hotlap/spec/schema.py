@@ -34,7 +34,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from hotlap.decisions import look_schedule
 from hotlap.metrics import V1_METRICS, Metric, get_metric, metric_from_plain
@@ -84,7 +84,8 @@ class SweepSpec(_Strict):
     verify: VerifySpec | None = None
     max_consecutive_failures: int = Field(5, ge=1)
     keep_weights: bool = True
-    keep_logits: bool = True  # keep the other artifacts of each run (airbench: per-view test logits)
+    keep_artifacts: bool = True  # every other artifact of each run (airbench: per-view test logits)
+    _notices: list[str] = PrivateAttr(default_factory=list)  # for the user before a run (old key names)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     # `packed`: times measured with several runs on one GPU are accepted (the report says they are
     # not comparable with solo runs); `exclusive` refuses packing where the objective is a time.
@@ -136,6 +137,10 @@ class SweepSpec(_Strict):
         if not isinstance(data, Mapping):
             return data
         data = dict(data)
+        if "keep_logits" in data:  # keep_artifacts' name before 0.2 (stored specs have it too)
+            if "keep_artifacts" in data:
+                raise ValueError("keep_logits is the old name of keep_artifacts: give keep_artifacts only")
+            data["keep_artifacts"] = data.pop("keep_logits")
         seeds = data.get("seeds")
         if isinstance(seeds, Mapping):
             unknown = set(seeds) - {"min", "max", "step", "futility"}

@@ -129,6 +129,10 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     spec = _resolve_metrics(spec, [m.to_plain() for m in declared])
     strategy_class(spec.strategy.name).check_spec(spec)
     _check_packing(spec)
+    if "keep_logits" in raw:
+        spec._notices.append(
+            "notice: keep_logits is now keep_artifacts (every artifact of a run); the old name still works"
+        )
     return spec
 
 
@@ -209,10 +213,14 @@ def _common_metrics(spec: SweepSpec, recipes: list[Recipe]) -> list[Metric]:
 
 def shadowed(spec: SweepSpec) -> list[str]:
     """What the user should hear before a sweep runs: base keys that the space replaces in every
-    config (`base.lr=30` with `lr` swept is ignored), one sentence each."""
+    config (`base.lr=30` with `lr` swept is ignored), and old key names, one sentence each."""
     return [
-        f"warning: base.{key}={spec.base[key]!r} is ignored: {key} is swept in space, whose values replace it"
-        for key in sorted(set(spec.base) & set(spec.space))
+        *(
+            f"warning: base.{key}={spec.base[key]!r} is ignored: {key} is swept in space, whose values "
+            "replace it"
+            for key in sorted(set(spec.base) & set(spec.space))
+        ),
+        *spec._notices,  # old key names (parse_spec)
     ]
 
 
