@@ -168,6 +168,7 @@ def train(data: dict[str, torch.Tensor], seed: int, **overrides: float) -> dict[
     hp = {**DEFAULTS, **overrides}
     device = data["train_images"].device
     dtype = torch.float16 if device.type == "cuda" else torch.float32
+    torch.backends.cudnn.benchmark = True  # as the reference sets it (and hotlap's worker)
     torch.manual_seed(seed)
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
