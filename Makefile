@@ -38,10 +38,11 @@ demo: $(VENV)/.installed
 	$(BIN)/hotlap sweep $(DEMO_SWEEP)
 	$(BIN)/hotlap report variants-demo
 
+# The tests run a worker per core (pytest-xdist), each with one torch thread (tests/conftest.py).
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -14,6 +14,9 @@ PLUGINS = Path(__file__).parent / "plugins"
 sys.path.insert(0, str(PLUGINS))
 import toy_recipe  # noqa: E402, F401  (registers the cheap `toy` recipe for engine tests)
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs a worker per core: one thread each
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_homes(tmp_path_factory, monkeypatch):
@@ -61,10 +64,13 @@ def run_toy(store, raw: dict):  # type: ignore[no-untyped-def]
 def cli(monkeypatch, capsys):
     """Run the CLI in this process: cli("status", ...) -> (exit code, stdout, stderr)."""
     from hotlap.cli import main
+    from hotlap.cli.app import console
 
     def invoke(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["hotlap", *args])
         monkeypatch.setenv("COLUMNS", "200")
+        # The console read COLUMNS when hotlap.cli was first imported, in whichever test that was.
+        monkeypatch.setattr(console, "_width", 200)
         code = 0
         try:
             main()
