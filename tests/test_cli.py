@@ -34,6 +34,7 @@ def tree(path: Path) -> list[str]:
         (["--data", "cifar10:100"], "fixed size"),
         (["--seeds", "0"], "--seeds must be at least 1"),
         (["--seed-offset", "-1"], "--seed-offset"),
+        (["--seed-offset", "99999999999999999999999"], "goes past the largest seed, 2,147,483,647"),
         (["--target", "94"], "--target: tta_accuracy is a fraction; give a value between 0 and 1"),
         (["--device", "tpu"], "expected auto, cpu or cuda"),
         (["batch_size=5000"], "leaves no training step"),

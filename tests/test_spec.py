@@ -216,3 +216,18 @@ def test_keep_logits_is_the_old_name_of_keep_artifacts_and_says_so():
     assert shadowed(parse_spec({**raw, "keep_artifacts": False})) == []
     with pytest.raises(SpecError, match="old name of keep_artifacts"):
         parse_spec({**raw, "keep_logits": False, "keep_artifacts": True})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seeds": [0, 99999999999999999999999]}, "seeds are at most 2,147,483,647"),
+        ({"seeds": [2**31 - 2], "verify": {"seeds": 3}}, "go past 2,147,483,647"),
+    ],
+)
+def test_seeds_past_32_bits_are_refused_before_anything_is_written(change, message):
+    raw = {"name": "big", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", **change}
+    with pytest.raises(SpecError, match=message) as caught:
+        parse_spec(raw)
+    assert "\n" not in str(caught.value)
+    parse_spec({**raw, "seeds": [2**31 - 1], "verify": None})  # the largest seed itself is fine

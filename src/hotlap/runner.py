@@ -32,7 +32,7 @@ from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, folder_problem, to_json
 from hotlap.metrics import Metric
 from hotlap.recipes import Recipe, get_recipe
-from hotlap.spec.fields import MAX_SEEDS
+from hotlap.spec.fields import MAX_SEED, MAX_SEEDS
 from hotlap.store import Store, open_store
 
 __all__ = ["RunPlan", "execute", "plan_run", "summarize"]
@@ -103,6 +103,11 @@ def plan_run(
         raise HotlapError(f"--seeds {seeds:,} is over the limit of {MAX_SEEDS:,} seeds per config")
     if seed_offset < 0:
         raise HotlapError(f"--seed-offset must be at least 0 (got {seed_offset})")
+    if seed_offset + seeds - 1 > MAX_SEED:
+        raise HotlapError(
+            f"--seed-offset {seed_offset:,} with --seeds {seeds:,} goes past the largest seed, {MAX_SEED:,} "
+            "(32 bits, as numpy and most scripts take)"
+        )
     if recipe.metrics[0].kind == "fraction" and not 0.0 < target < 1.0:
         raise HotlapError(
             f"--target: {recipe.metrics[0].name} is a fraction; give a value between 0 and 1 (got {target})"

@@ -19,6 +19,9 @@ RECIPE_KEY = "recipe"
 # Limits (README, "Limits"): a study past them is a typo (`seeds=1000000000`), and planning it
 # would allocate gigabytes before the first run. Each is checked without building the list.
 MAX_SEEDS = 100_000  # seeds per config: a count, a list, racing's max, verify.seeds
+# The largest seed: 32 bits, what numpy's legacy seeding and most training scripts take (a larger one
+# would pass here and fail every run, or overflow the store's 64-bit integers).
+MAX_SEED = 2**31 - 1
 MAX_VALUES = 100_000  # values of one swept key (a range's steps, an integer range for brute)
 MAX_NAME = 81  # characters of a sweep name
 SCORE = "score"  # the metric `score:` defines: the weighted sum of a run's metrics

@@ -42,6 +42,7 @@ from hotlap.spec.errors import UNION_BRANCH, closest_key
 from hotlap.spec.fields import (
     IDENTITY_FIELDS,
     MAX_NAME,
+    MAX_SEED,
     MAX_SEEDS,
     RECIPE_KEY,
     SCORE,
@@ -211,6 +212,8 @@ class SweepSpec(_Strict):
                 raise ValueError("the seed list repeats a seed")
             if any(isinstance(s, int) and s < 0 for s in value):
                 raise ValueError("seeds are non-negative integers")
+            if any(isinstance(s, int) and s > MAX_SEED for s in value):
+                raise ValueError(f"seeds are at most {MAX_SEED:,} (32 bits, as numpy and most scripts take)")
         return value
 
     @field_validator("objective", mode="before")
@@ -278,6 +281,8 @@ class SweepSpec(_Strict):
             raise ValueError(f"fidelity.key {self.fidelity.key!r} is also swept in space")
         if self.racing is not None and self.racing.step > len(self.seeds):
             raise ValueError("seeds.step must not exceed seeds.max")
+        if self.verify is not None and max(self.seeds) + self.verify.seeds > MAX_SEED:
+            raise ValueError(f"verify's fresh seeds follow the largest seed and go past {MAX_SEED:,}")
         if self.tta_weights is not None and len(self.name) + len(TTA_SUFFIX) > MAX_NAME:
             raise ValueError(  # found before any run, not once the whole sweep has trained
                 f"name: with tta_weights the derived sweep is named {self.name}{TTA_SUFFIX}, longer than "
