@@ -233,6 +233,12 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"],
     ),
     ("store-is-a-folder", {"home/hotlap.db/x": ""}, ["ls", "--workdir", "{in}/home"]),
+    ("store-empty", {"home/hotlap.db": b""}, ["status", "--workdir", "{in}/home"]),
+    (
+        "store-empty-sweep",  # a full disk leaves this file: never taken for a new store
+        {"home/hotlap.db": b"", "s.yaml": _spec()},
+        ["sweep", "{in}/s.yaml", "--workdir", "{in}/home"],
+    ),
     ("workdir-is-a-file", {"home": "not a folder"}, ["ls", "--workdir", "{in}/home"]),
     (
         "workdir-is-a-file-sweep",
@@ -353,6 +359,8 @@ NAMES = {
     "store-truncated": "not a readable hotlap store",
     "store-truncated-sweep": "not a readable hotlap store",
     "store-is-a-folder": "not a file",
+    "store-empty": "empty (0 bytes)",
+    "store-empty-sweep": "empty (0 bytes)",
     "workdir-is-a-file": "is a file",
     "workdir-is-a-file-sweep": "is a file",
     "run-out-under-a-file": "is a file",

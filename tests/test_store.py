@@ -53,6 +53,22 @@ def test_a_new_store_is_at_the_current_schema_in_wal_mode(tmp_path):
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_new_store_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A failure while the store is made (a full disk) leaves no hotlap.db behind, not an empty one
+    that a later start would take for a new store; a made store leaves no temporary file."""
+    with Store(tmp_path / "made"):
+        pass
+    assert sorted(p.name for p in (tmp_path / "made").iterdir() if p.name.startswith(".")) == []
+
+    def full(self):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Store, "_migrate", full)
+    with pytest.raises(HotlapError, match="disk is full"):
+        Store(tmp_path / "full")
+    assert list((tmp_path / "full").iterdir()) == []
+
+
 def test_an_old_store_is_migrated_and_a_newer_one_refused(tmp_path):
     with closing(sqlite3.connect(tmp_path / "hotlap.db")) as db:
         db.execute("PRAGMA user_version = 0")

@@ -77,12 +77,21 @@ class Store(Runs, Races):
                 self.workdir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise HotlapError(f"cannot create the workdir {self.workdir}: {exc.strerror}") from None
+            self._create()
         elif not self.path.is_file():
             raise HotlapError(f"{self.path} is not a hotlap store (not a file); move it aside")
+        elif self.path.stat().st_size == 0:  # SQLite would take it for a new, empty store
+            raise HotlapError(
+                f"{self.path} is empty (0 bytes), not a store: a full disk leaves one. If this workdir "
+                "held sweeps, restore hotlap.db from a backup; if it never did, remove the file"
+            )
         elif create and not os.access(self.workdir, os.W_OK):
             raise HotlapError(f"the workdir {self.workdir} is not writable; check --workdir / HOTLAP_HOME")
+        self._connect(self.path)
+
+    def _connect(self, path: Path) -> None:
         try:
-            self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+            self.db = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA busy_timeout = 60000")
             self._wal()
@@ -94,6 +103,32 @@ class Store(Runs, Races):
             with contextlib.suppress(Exception):
                 self.db.close()
             raise HotlapError(damaged(self.path, exc)) from None
+
+    def _create(self) -> None:
+        """A new store, made whole beside its place and then linked into it: a store never exists
+        half-made (a full disk mid-creation leaves no hotlap.db, not an empty one). Two processes
+        creating one store at once: the first link wins, the other opens it."""
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix=f".{DB_NAME}.", suffix=".new", dir=self.workdir)
+        os.close(fd)
+        fresh = Path(name)
+        try:
+            self._connect(fresh)
+            self.db.close()  # the last connection: SQLite folds the WAL into the file and removes it
+            try:
+                os.link(fresh, self.path)
+            except FileExistsError:
+                pass  # another process made it first
+            except OSError:  # a file system without hard links
+                if not self.path.exists():
+                    os.replace(fresh, self.path)
+        except OSError as exc:
+            raise HotlapError(f"cannot create the store {self.path}: {exc.strerror or exc}") from None
+        finally:
+            for leftover in (fresh, *(Path(f"{fresh}{suffix}") for suffix in ("-wal", "-shm"))):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     # --- plumbing ------------------------------------------------------------------------------
 
