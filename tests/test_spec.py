@@ -231,3 +231,33 @@ def test_seeds_past_32_bits_are_refused_before_anything_is_written(change, messa
         parse_spec(raw)
     assert "\n" not in str(caught.value)
     parse_spec({**raw, "seeds": [2**31 - 1], "verify": None})  # the largest seed itself is fine
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"fidelity": {"key": "epochs", "low": 4.0, "promote": 1}},
+            "fidelity.low 4.0 is not below the full epochs",
+        ),
+        (
+            {"fidelity": {"key": "epochs", "low": 2.0, "promote": 1}, "variants": {"short": {"epochs": 2.0}}},
+            "fidelity.low 2.0 is not below the full epochs, 2.0",
+        ),
+        ({"variants": {"": {"x": 0.1}}}, "a variant's name is not empty"),
+    ],
+)
+def test_meaningless_screening_and_nameless_variants_are_refused(change, message):
+    raw = {"name": "m", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 2, **change}
+    with pytest.raises(SpecError, match=message):
+        parse_spec(raw)
+
+
+def test_a_spec_file_does_not_name_the_sweep_it_derives_from(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: d\nrecipe: toy\ndataset: synthetic:8\ndevice: cpu\nseeds: 2\n")
+    assert load_spec(path).derived_from is None
+    for text, overrides in (("derived_from: other\n", []), ("", ["derived_from=other"])):
+        path.write_text("name: d\nrecipe: toy\ndataset: synthetic:8\ndevice: cpu\nseeds: 2\n" + text)
+        with pytest.raises(SpecError, match="derived_from is set by `hotlap eval`"):
+            load_spec(path, overrides)

@@ -274,6 +274,8 @@ class SweepSpec(_Strict):
     def _check(self) -> SweepSpec:
         if VARIANT_KEY in self.space:
             raise ValueError(f"space.{VARIANT_KEY} is reserved for the variants section")
+        if any(not name.strip() for name in self.variants):
+            raise ValueError("variants: a variant's name is not empty (the report names configs by it)")
         if RECIPE_KEY in self.base:
             raise ValueError(f"base.{RECIPE_KEY}: name the recipe at the top level (or sweep it in space)")
 

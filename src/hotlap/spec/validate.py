@@ -53,7 +53,13 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: a spec is a YAML mapping of fields (name, recipe, space, ...)")
     try:
-        return parse_spec(_script_folder(apply_overrides(raw, overrides or []), path.parent))
+        raw = apply_overrides(raw, overrides or [])
+        if raw.get("derived_from") is not None:  # a sweep that names no source and runs nothing
+            raise SpecError(
+                "derived_from is set by `hotlap eval` and tta_weights on the sweeps they derive, "
+                "never in a spec file"
+            )
+        return parse_spec(_script_folder(raw, path.parent))
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
 
@@ -389,3 +395,20 @@ def _check_configs(spec: SweepSpec, recipe: Recipe) -> None:
     if spec.fidelity is not None:
         check.key("fidelity.key", spec.fidelity.key)
         check.values("fidelity.low", {**spec.base, spec.fidelity.key: spec.fidelity.low})
+        _check_low_fidelity(spec, recipe)
+
+
+def _check_low_fidelity(spec: SweepSpec, recipe: Recipe) -> None:
+    """`fidelity.low` is below the full value of its key in every config (base, variants): a
+    screening at or above full fidelity promotes nothing it did not already know."""
+    assert spec.fidelity is not None
+    key, low = spec.fidelity.key, spec.fidelity.low
+    settings = [spec.base, *({**spec.base, **v} for v in spec.variants.values())]
+    for overrides in settings:
+        overrides = {k: v for k, v in overrides.items() if k != RECIPE_KEY}
+        full = getattr(resolve_config(recipe.config_cls, overrides), key, None)
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, full))
+        if numbers and low >= full:  # type: ignore[operator]
+            raise SpecError(
+                f"fidelity.low {low} is not below the full {key}, {full}: low fidelity costs less"
+            )
