@@ -220,3 +220,10 @@ def test_a_plugin_probe_is_found_by_the_cost_it_names_and_runs_around_the_run(tm
     assert {run.values["toy_hooks"] for run in runs} == {2.0}
     with pytest.raises(SpecError, match="toy_hook"):
         parse_spec({**SPEC, "costs": ["toy_hook"]})  # a typo is named, with the closest
+
+
+def test_no_metric_takes_the_name_of_a_runs_own_field():
+    from hotlap.metrics import Metric, register_metric
+
+    with pytest.raises(ValueError, match="a run's own field"):
+        register_metric(Metric("status", "", "maximize", "score"))

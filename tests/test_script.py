@@ -17,7 +17,7 @@ import torch
 import yaml
 
 import hotlap
-from hotlap.errors import RunFailed
+from hotlap.errors import ConfigError, RunFailed
 from hotlap.recipes import get_recipe
 from hotlap.recipes.base import Placement
 from hotlap.spec import load_spec
@@ -431,6 +431,22 @@ def test_the_example_sweeps_resumes_and_reports(cli, tmp_path, monkeypatch):
         assert len(store.runs(sweep.id)) == 2
     code, out, err = cli("report", written.name)
     assert code == 0 and "val_acc" in out, err
+    # Exported in every format: the program's wall_time and the run's own (run_wall_time) side by side.
+    code, out, err = cli("export", written.name, "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 2 and all(r["wall_time"] > 0 and r["run_wall_time"] >= r["wall_time"] for r in rows)
+    code, out, err = cli("export", written.name, "--format", "csv")
+    header = out.splitlines()[0].split(",")
+    assert code == 0 and len(header) == len(set(header)) and "run_wall_time" in header, err
+
+
+@pytest.mark.parametrize("name", ["status", "seed", "config_id", "error"])
+def test_a_metric_named_like_a_runs_own_field_is_refused(name):
+    """Such a metric would overwrite the run's field in runs.jsonl (and the repair would then never
+    find the run): refused in one line."""
+    with pytest.raises(ConfigError, match=f"metric name '{name}' is a run's own field"):
+        RECIPE.config({"script": {"command": ["prog"], "metrics": {name: "max"}}})
 
 
 def test_without_a_spec_file_the_program_runs_in_the_current_folder(program, monkeypatch):

@@ -107,6 +107,31 @@ def metric_from_plain(data: Mapping[str, Any]) -> Metric:
 
 
 METRICS: Registry[Metric] = Registry("metric", cutoff=0.5)
+# A run's own fields, beside its metrics in runs.jsonl and the exports: no metric takes one of these
+# names (a metric `status` would overwrite the run's status there). `wall_time` is a metric too (the
+# script recipe's process wall time); the exports name the run's own `run_wall_time` then.
+RUN_FIELD_NAMES = frozenset(
+    (
+        "config_id",
+        "seed",
+        "fidelity",
+        "stage",
+        "status",
+        "session",
+        "sweep",
+        "is_baseline",
+        "run_id",
+        "history",
+        "precision",
+        "device",
+        "host",
+        "started",
+        "ended",
+        "error",
+        "traceback",
+        "source_run",
+    )
+)
 
 
 def _meaning(metric: Metric) -> tuple[str, str, str, str]:
@@ -118,6 +143,10 @@ def register_metric(metric: Metric) -> Metric:
     is one that differs only in its description (a plugin declaring `energy` in joules, minimized,
     as hotlap's own: the first description stays). Another unit, direction, kind or scope under a
     known name is refused."""
+    if metric.name in RUN_FIELD_NAMES:
+        raise ValueError(
+            f"metric {metric.name!r} would take the name of a run's own field; name it otherwise"
+        )
     known = METRICS.get(metric.name) if metric.name in METRICS else None
     if known is not None:
         if _meaning(known) != _meaning(metric):

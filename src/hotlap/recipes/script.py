@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hotlap.config import RecipeConfig
 from hotlap.errors import ConfigError, RunFailed
-from hotlap.metrics import Metric, get_metric
+from hotlap.metrics import RUN_FIELD_NAMES, Metric, get_metric
 from hotlap.recipes.base import EpochCallback, Placement, RunResult, recipe
 from hotlap.recipes.program import run_program
 
@@ -112,6 +112,10 @@ class ScriptSettings(BaseModel):
                 raise ValueError(f"metric name {name!r} is not an identifier")
             if name == "wall_time":
                 raise ValueError("wall_time is measured by hotlap; the program cannot report it")
+            if name in RUN_FIELD_NAMES:
+                raise ValueError(
+                    f"metric name {name!r} is a run's own field (in runs.jsonl); name it otherwise"
+                )
         return metrics
 
 

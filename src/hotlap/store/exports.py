@@ -21,23 +21,26 @@ def sweep_columns(sweep: SweepRecord) -> tuple[list[str], list[str]]:
     return swept, metrics
 
 
+# The run's own columns around its swept keys and metrics. One whose name a metric or a swept key
+# takes (a script's program reports `wall_time` too) is exported as `run_<name>`: never two columns
+# of one name, never a metric overwritten.
+_LEADING = ("sweep", "config_id", "is_baseline")
+_KEYS = ("seed", "fidelity", "stage", "status")
+_TRAILING = ("wall_time", "device", "host", "started", "ended", "error")
+
+
+def _own(name: str, taken: set[str]) -> str:
+    return f"run_{name}" if name in taken else name
+
+
 def export_columns(swept_keys: Sequence[str], metrics: Sequence[str]) -> list[str]:
+    taken = {*swept_keys, *metrics}
     return [
-        "sweep",
-        "config_id",
-        "is_baseline",
+        *(_own(c, taken) for c in _LEADING),
         *swept_keys,
-        "seed",
-        "fidelity",
-        "stage",
-        "status",
+        *(_own(c, taken) for c in _KEYS),
         *metrics,
-        "wall_time",
-        "device",
-        "host",
-        "started",
-        "ended",
-        "error",
+        *(_own(c, taken) for c in _TRAILING),
     ]
 
 
@@ -50,27 +53,18 @@ def export_rows(
 ) -> list[dict[str, Any]]:
     """One row per run: sweep, config id, every swept key, seed, fidelity, status, every metric."""
     by_id = {c.config_id: c for c in configs}
+    taken = {*swept_keys, *metrics}
     rows = []
     for run in runs:
         config = by_id[run.config_id]
-        row: dict[str, Any] = {
-            "sweep": sweep_name,
-            "config_id": run.config_id,
-            "is_baseline": config.is_baseline,
-        }
-        for key in swept_keys:
-            row[key] = config.params.get(key, config.config.get(key))
-        row.update({"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status})
-        row.update({metric: run.value(metric) for metric in metrics})
-        row.update(
-            {
-                "wall_time": run.wall_time,
-                "device": run.device,
-                "host": run.host,
-                "started": run.started,
-                "ended": run.ended,
-                "error": run.error,
-            }
-        )
+        leading = {"sweep": sweep_name, "config_id": run.config_id, "is_baseline": config.is_baseline}
+        keys = {"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status}
+        trailing = {"wall_time": run.wall_time, "device": run.device, "host": run.host}
+        trailing |= {"started": run.started, "ended": run.ended, "error": run.error}
+        row: dict[str, Any] = {_own(k, taken): v for k, v in leading.items()}
+        row |= {key: config.params.get(key, config.config.get(key)) for key in swept_keys}
+        row |= {_own(k, taken): v for k, v in keys.items()}
+        row |= {metric: run.value(metric) for metric in metrics}
+        row |= {_own(k, taken): v for k, v in trailing.items()}
         rows.append(row)
     return rows
