@@ -62,7 +62,8 @@ def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path,
         weights = tmp_path / "weights.pth"
         torch.save(torchvision.models.resnet18().state_dict(), weights)
         extra.append(f"base.pretrained={weights}")
-    written = load_spec(path, [o for o in extra if o.startswith("base.")])  # the weights must fit
+    # the weights must fit (and a shorter base keeps its screening shorter still)
+    written = load_spec(path, [o for o in extra if o.startswith(("base.", "fidelity."))])
     assert written.dataset in ("cifar10", "cifar100")  # as written, the real study
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
     seeds = ["seeds={min: 2, max: 4, step: 2}"] if written.racing else ["seeds=2"]
