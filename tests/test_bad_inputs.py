@@ -234,6 +234,7 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ),
     ("store-is-a-folder", {"home/hotlap.db/x": ""}, ["ls", "--workdir", "{in}/home"]),
     ("store-empty", {"home/hotlap.db": b""}, ["status", "--workdir", "{in}/home"]),
+    ("download-data-dir-under-a-file", {"f": "x"}, ["download", "cifar10", "--data-dir", "{in}/f/data"]),
     (
         "store-empty-sweep",  # a full disk leaves this file: never taken for a new store
         {"home/hotlap.db": b"", "s.yaml": _spec()},
@@ -360,6 +361,7 @@ NAMES = {
     "store-truncated-sweep": "not a readable hotlap store",
     "store-is-a-folder": "not a file",
     "store-empty": "empty (0 bytes)",
+    "download-data-dir-under-a-file": "cannot write to the data directory",
     "store-empty-sweep": "empty (0 bytes)",
     "workdir-is-a-file": "is a file",
     "workdir-is-a-file-sweep": "is a file",

@@ -110,8 +110,14 @@ def download_archive(archive: CifarArchive, data_dir: Path, *, timeout: float = 
     if path.exists():
         _verify(archive, path, path)
         return path
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{archive.filename}.", dir=data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{archive.filename}.", dir=data_dir)
+    except OSError as exc:
+        raise DataError(
+            f"{archive.name}: cannot write to the data directory {data_dir} ({exc.strerror or exc}); "
+            "give a writable --data-dir (or HOTLAP_DATA)"
+        ) from None
     os.fchmod(fd, FILE_MODE)  # the archive gets the umask's permissions, not mkstemp's 0600
     tmp = Path(tmp_name)
     try:
