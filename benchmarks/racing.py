@@ -6,21 +6,35 @@ racing min 5 / max 50 / step 5, alpha 0.05, times with a 1% std.
 
     .venv/bin/python benchmarks/racing.py [--replications 2000]
 
+    .venv/bin/python benchmarks/racing.py --only shapes [--replications 1000]
+
 Rules compared:
 - bonferroni: each look at alpha / looks, a config fails at the same level (the rules before issue 9);
 - calibrated: each look at the calibrated level (exactly alpha over the looks), fails at the same;
 - calibrated+futility F: the calibrated pass level, failing at the looser one-sided level F.
+
+The shapes section: the 20-config near-miss family (8 fast configs 0.005 points below the target)
+and a clear winner under each noise shape runs have (`hotlap.simulate.SHAPES`, and the measured
+runs of airbench94 on digits, `benchmarks/shapes/airbench94_digits.json`), all at the same mean and
+std, for the t bound on a config's own runs (`mean_t`, the rule before issue 25) and the default
+`mean` (own and pooled spread) side by side: wrong recommendations with their 95% binomial
+(Clopper-Pearson) interval, runs, how often the report's assumption warning fired, and how often
+the recommendation's naive 95% interval (its search runs, after racing and selection) held its
+true mean.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
+from scipy.stats import binomtest
 
 from hotlap.calibration import calibrated_alpha, calibrated_rate_alpha
 from hotlap.decisions import Target, look_schedule, looks
-from hotlap.simulate import Rules, simulate
+from hotlap.simulate import SHAPES, Rules, simulate
 
 SCHEDULE = look_schedule(5, 50, 5)
 ALPHA = 0.05
@@ -48,11 +62,64 @@ def row(name: str, rules: Rules, outcome, extra: str) -> str:
     return f"| {name} | {rules.name} | {extra} | {outcome.runs:.0f} |"
 
 
+MEASURED = Path(__file__).parent / "shapes" / "airbench94_digits.json"
+
+
+def shapes(n: int) -> None:
+    """Wrong recommendations per noise shape, `mean_t` against `mean`, with binomial intervals."""
+    measured = json.loads(MEASURED.read_text())
+    noise = {name: name for name in SHAPES} | {"airbench94 digits (measured)": measured["tta_accuracy"]}
+    print(
+        f"{n} replications per cell; wrong recommendation with its 95% Clopper-Pearson interval.\n\n"
+        "| scenario | shape | rule | wrong recommendation | no recommendation | warned | its 95% CI covers | runs |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
+    family = {
+        "20 configs, 8 fast at 93.995": (
+            [0.93995] * 8 + list(np.linspace(0.9410, 0.9420, 12)),
+            list(np.linspace(1.00, 1.02, 8)) + list(np.linspace(1.05, 1.15, 12)),
+        ),
+        "4 configs, 2 fast at 93.995": ([0.93995, 0.93995, 0.9415, 0.9420], [1.00, 1.01, 1.05, 1.10]),
+        "20 configs, clear winner at 94.30": (
+            [0.943, *list(np.linspace(0.937, 0.942, 19))],
+            [1.0, *list(np.linspace(1.03, 1.15, 19))],
+        ),
+    }
+    for label, (means, times) in family.items():
+        k = len(means)
+        rules = Rules(
+            "default", calibrated_alpha(ALPHA / k, SCHEDULE), 0.20, calibrated_alpha(ALPHA, SCHEDULE)
+        )
+        for shape_name, shape in noise.items():
+            for criterion in ("mean_t", "mean"):
+                out = simulate(
+                    means,
+                    times,
+                    Target(threshold=0.94, criterion=criterion),
+                    rules,
+                    SCHEDULE,
+                    replications=n,
+                    rng=np.random.default_rng(25),
+                    shape=shape,
+                )
+                wrong = round(out.wrong_recommendation * n)
+                ci = binomtest(wrong, n).proportion_ci(0.95)
+                print(
+                    f"| {label} | {shape_name} | {criterion} | {100 * wrong / n:.1f}% "
+                    f"[{100 * ci.low:.1f}, {100 * ci.high:.1f}] | {100 * out.no_recommendation:.1f}% | "
+                    f"{100 * out.warned:.1f}% | {100 * out.covered:.1f}% | {out.runs:.0f} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=2000)
+    parser.add_argument("--only", choices=["shapes"], help="run one section")
     args = parser.parse_args()
     n = args.replications
+    if args.only == "shapes":
+        return shapes(n)
     target = Target(threshold=0.94)
     print(f"{n} replications per cell; +- is one Monte Carlo standard error.\n")
 

@@ -71,17 +71,19 @@ def calibrated_alpha(alpha: float, schedule: tuple[int, ...]) -> float:
     return max(floor, math.exp(low))
 
 
-def rate_crossing(level: float, schedule: tuple[int, ...], rate: float) -> float:
+def rate_crossing(level: float, schedule: tuple[int, ...], rate: float, true: float | None = None) -> float:
     """P(the exact binomial test at `level` rejects rate <= `rate` at one of the looks) when the
-    success probability is exactly `rate`: the hits' distribution carried from look to look (a
-    dynamic program over hit counts, no approximation)."""
+    success probability is `true` (default: exactly `rate`, the error; above it, the power): the
+    hits' distribution carried from look to look (a dynamic program over hit counts, no
+    approximation)."""
+    true = rate if true is None else true
     import numpy as np
     from scipy.stats import binom
 
     alive = np.ones(1)  # alive[h]: P(h hits so far, and no look has crossed)
     crossed, seen = 0.0, 0
     for n in schedule:
-        alive = np.convolve(alive, binom.pmf(np.arange(n - seen + 1), n - seen, rate))  # the new runs
+        alive = np.convolve(alive, binom.pmf(np.arange(n - seen + 1), n - seen, true))  # the new runs
         crossing = binom.sf(np.arange(n + 1) - 1, n, rate) <= level  # P(X >= hits) at the threshold rate
         crossed += float(alive[crossing].sum())
         alive = np.where(crossing, 0.0, alive)

@@ -83,17 +83,25 @@ def look_schedule(minimum: int, maximum: int, step: int) -> tuple[int, ...]:
 
 
 def judge(
-    values: Sequence[float], target: Target, alpha: float, futility: float | None = None
+    values: Sequence[float],
+    target: Target,
+    alpha: float,
+    futility: float | None = None,
+    shared: Any = None,
 ) -> tuple[Decision, float, float]:
     """pass / fail / undecided for one config, with the bounds it was decided on (by the target's
     decision rule, `target.criterion`).
 
     It passes on the bound at level `alpha`; it fails on the opposite bound at level `futility`
     (default alpha). A looser futility level (0.2) gives up sooner on configs that will not pass:
-    non-binding, it never makes a wrong pass likelier, it only costs a little power."""
+    non-binding, it never makes a wrong pass likelier, it only costs a little power. `shared`:
+    what the rule's `share` gave for the configs judged together (None: the config alone)."""
     futility = alpha if futility is None else futility
     rule = target.rule
-    low, high = rule.bounds(values, target, alpha, futility)
+    if shared is None:
+        low, high = rule.bounds(values, target, alpha, futility)
+    else:
+        low, high = rule.bounds(values, target, alpha, futility, shared=shared)
     threshold = rule.threshold(target)
     if rule.higher_is_better(target):
         passes, fails = low >= threshold, high < threshold
@@ -136,8 +144,10 @@ def race(
             memo[slot] = compute()
         return memo[slot]
 
+    # What the configs' bounds share (the mean rule's pooled spread): over every config here.
+    shared = target.rule.share({key: e.values for key, e in evidence.items()}, target)
     judged = {
-        key: remembered("judge", key, lambda e=e: judge(e.values, target, alpha, futility))
+        key: remembered("judge", key, lambda e=e: judge(e.values, target, alpha, futility, shared), shared)
         for key, e in evidence.items()
     }
     passing = [key for key, (decision, _, _) in judged.items() if decision == "pass"]
@@ -174,7 +184,8 @@ def race(
         elif p is not None and p <= time_alpha:
             eliminated, active, reason = True, False, f"slower than {fastest} (p {p:.2g})"
         elif decision == "undecided":
-            eliminated, active, reason = False, True, "undecided"
+            eliminated, active = False, True
+            reason = target.rule.why_undecided(evidence[key].values, target) or "undecided"
         elif key == fastest:
             tied = [k for k, q in slower.items() if q > time_alpha and judged[k][0] == "pass"]
             eliminated, active = False, bool(tied)  # tied rivals race on until told apart

@@ -12,6 +12,7 @@ of its metrics (`Metric.to_plain`), so it can be reported after its recipe is go
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -50,6 +51,9 @@ class Metric:
     kind: Kind = "fraction"
     scope: Scope = "run"
     description: str = ""
+    # The step its values move in (an accuracy on N test images: 1/N), where the recipe knows it;
+    # 0: unknown. A spread below a step's rounding error is no measurement.
+    resolution: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -69,6 +73,12 @@ class Metric:
     @property
     def percent(self) -> bool:
         return self.kind == "fraction"
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The range its values live in, which its intervals stay inside: a fraction's 0 to 1, a
+        time's 0 up; None where hotlap does not know one."""
+        return {"fraction": (0.0, 1.0), "time": (0.0, math.inf)}.get(self.kind)
 
     @property
     def shown_unit(self) -> str:
@@ -102,7 +112,11 @@ class Metric:
 
 def metric_from_plain(data: Mapping[str, Any]) -> Metric:
     return Metric(
-        **{k: data[k] for k in ("name", "unit", "direction", "kind", "scope", "description") if k in data}
+        **{
+            k: data[k]
+            for k in ("name", "unit", "direction", "kind", "scope", "description", "resolution")
+            if k in data
+        }
     )
 
 

@@ -3,27 +3,30 @@
 A rule names the quantity it judges (the mean of the metric, the rate of runs reaching the
 threshold, ...), gives its one-sided bounds at a level, the per-look level that keeps the chance
 of passing a config exactly at the target within alpha over racing's planned looks, and how the
-report writes it. `criterion:` in a spec's target names a registered rule; `mean` and
-`success_rate` are hotlap's. Racing, verification, the strategies' feedback and the report all
+report writes it. `criterion:` in a spec's target names a registered rule; `mean` (the default),
+`mean_t` and `success_rate` are hotlap's. A rule also says what its guarantee assumes, and tests
+a passing config's runs against it (the report's warning). Racing, verification, the strategies' feedback and the report all
 decide through the rule, so a plugin rule registered with `register_rule` is used everywhere.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from hotlap.calibration import calibrated_alpha, calibrated_rate_alpha
+from hotlap.calibration import calibrated_alpha, calibrated_rate_alpha, rate_crossing
 from hotlap.registry import Registry
-from hotlap.stats import mean_bounds, rate_bounds
+from hotlap.stats import PooledSpread, mean_bounds, pooled_spread, rate_bounds, skew_test, spread_above
 
 __all__ = [
     "RULES",
     "DecisionRule",
     "MeanRule",
+    "MeanTRule",
     "SuccessRateRule",
     "Target",
     "get_rule",
@@ -81,13 +84,18 @@ class DecisionRule(ABC):
     """Judges one config's values of the target metric against a target.
 
     `bounds` gives the judged quantity's lower and upper one-sided bounds: the passing side at
-    level `alpha`, the failing side at level `futility`. A config passes when its passing bound
+    level `alpha`, the failing side at level `futility`; a rule whose `share` gives what the
+    configs judged together have in common (the sweep's pooled spread) gets it as `shared`. A config passes when its passing bound
     reaches `threshold(target)` (from above where `higher_is_better`, else from below) and fails
     when its failing bound cannot reach it. `look_alpha` is the per-look level of racing's planned
     looks (`schedule`: seeds at each look), `calibration_key` names it in the cache of levels.
     """
 
     relative: ClassVar[bool] = False  # whether it judges a target relative to the baseline (within)
+    # What its error guarantee rests on, as the report states it ("" where nothing beyond
+    # independent runs), and the level of the check `doubts` makes of it.
+    assumes: ClassVar[str] = ""
+    doubt_level: ClassVar[float] = 0.01
 
     @abstractmethod
     def bounds(
@@ -98,6 +106,26 @@ class DecisionRule(ABC):
     @abstractmethod
     def threshold(self, target: Target) -> float:
         """The value the judged quantity must reach."""
+
+    def doubts(self, values: Mapping[str, Sequence[float]], candidates: Sequence[str]) -> dict[str, str]:
+        """The candidates (configs that pass: the recommendation's rivals) whose runs contradict
+        `assumes` by a test at `doubt_level`, each with what the test found; a rule without an
+        assumption finds none. Only candidates are checked: elsewhere a doubt changes no decision."""
+        return {}
+
+    def why_undecided(self, values: Sequence[float], target: Target) -> str | None:
+        """Why values cannot be decided however many more there are (None: more runs may decide)."""
+        return None
+
+    def plan_notes(self, target: Target, level: float, schedule: tuple[int, ...]) -> list[str]:
+        """What the plan should say of this rule at its per-look `level` over the looks
+        (`schedule`: seeds at each): the fewest seeds a pass needs, its power (none: nothing)."""
+        return []
+
+    def share(self, values: Mapping[str, Sequence[float]], target: Target) -> Any:
+        """What every config's bounds at this look rest on besides its own values (None: nothing;
+        then `bounds` is called without `shared`)."""
+        return None
 
     def higher_is_better(self, target: Target) -> bool:
         return target.maximize
@@ -123,15 +151,32 @@ class DecisionRule(ABC):
         return bound(value) if bound is not None else f"{value:.4g}"
 
 
-class MeanRule(DecisionRule):
-    """The mean passes when its one-sided t bound (with the metric's floor of spread and range)
-    reaches the threshold."""
+class MeanTRule(DecisionRule):
+    """The mean passes when its one-sided t bound on the config's own runs (with the metric's
+    floor of spread and range) reaches the threshold: exact for normal runs, and holds for heavy
+    symmetric tails; on left-skewed runs (a config whose few seeds all missed its long low tail
+    looks both high and tight) it passes a config at the target far more often than its level.
+    The rule before `mean` (kept for comparison: `benchmarks/racing.py`)."""
 
     relative = True
+    assumes = "roughly normal runs (no long low tail)"
+
+    def doubts(self, values: Mapping[str, Sequence[float]], candidates: Sequence[str]) -> dict[str, str]:
+        """Candidates of 8+ runs whose skewness is significantly negative (D'Agostino's test)."""
+        found = {}
+        for key in candidates:
+            runs = values.get(key, ())
+            if len(runs) >= 8 and max(runs) > min(runs):
+                skew = skew_test(runs)
+                if skew.pvalue < self.doubt_level:
+                    found[key] = f"skewness test p {skew.pvalue:.2g}"
+        return found
 
     def bounds(
         self, values: Sequence[float], target: Target, alpha: float, futility: float
     ) -> tuple[float, float]:
+        if _reproduces_baseline(values, target):
+            return 0.0, 0.0
         low, high = mean_bounds(values, alpha, min_std=target.min_std, bounds=target.bounds)
         if futility != alpha:  # the failing side's bound at the futility level
             f_low, f_high = mean_bounds(values, futility, min_std=target.min_std, bounds=target.bounds)
@@ -144,11 +189,74 @@ class MeanRule(DecisionRule):
     def describe(self, target: Target) -> str:
         return f"mean {target.metric} {target.relation()} {target.shown_threshold()}"
 
+    def why_undecided(self, values: Sequence[float], target: Target) -> str | None:
+        if len(values) >= 2 and max(values) == min(values) and not target.min_std:
+            if _reproduces_baseline(values, target):
+                return None
+            return (
+                f"undecided: every run gave the same {target.metric} and its resolution is unknown, so no "
+                "spread is no certainty (declare the metric's resolution: a script's `resolution:`)"
+            )
+        return None
+
+    def format_bound(self, value: float, target: Target, bound: Callable[[float], str] | None) -> str:
+        """A relative target's bound in the target's own terms: "the baseline's - 0.41 points"."""
+        if not target.relative or bound is None:
+            return super().format_bound(value, target, bound)
+        within = bound(abs(value)).replace("%", " points")
+        return f"the baseline's {'-' if value < 0 else '+'} {within}"
+
     def look_alpha(self, alpha: float, schedule: tuple[int, ...], target: Target) -> float:
         return calibrated_alpha(alpha, schedule)
 
     def calibration_key(self, alpha: float, schedule: tuple[int, ...], target: Target) -> str:
         return f"mean {alpha!r} {schedule}"
+
+
+class MeanRule(MeanTRule):
+    """The mean passes when two one-sided bounds at the level both reach the threshold: the t bound
+    on the config's own runs (`mean_t`), and the bound with the run-to-run spread pooled over every
+    config judged with it (`hotlap.stats.pooled_spread`: a config's few seeds cannot look tight by
+    luck). A pass is then wrong with at most the level's probability whenever either bound holds:
+    the own t bound for normal or heavy-tailed runs, the pooled one for left-skewed runs and runs
+    with a few far below, when the configs near the target share their spread (a config whose own
+    spread is far above the others' is left out of the pool and judged on its own). The failing
+    side is the own t bound's (futility is non-binding). The per-look levels are the t bound's."""
+
+    assumes = "roughly normal runs, or configs near the target with a common run-to-run spread"
+
+    def doubts(self, values: Mapping[str, Sequence[float]], candidates: Sequence[str]) -> dict[str, str]:
+        """Candidates whose runs spread significantly more than the other configs' pooled (a one-
+        sided F test): their pass rests on their own t bound alone, which assumes normal runs."""
+        found = {}
+        for key in candidates:
+            runs = values.get(key, ())
+            others = pooled_spread(v for k, v in values.items() if k != key)
+            if len(runs) < 3 or others is None or others.std == 0:
+                continue
+            p = spread_above(runs, others)
+            if p < self.doubt_level:
+                found[key] = (
+                    f"sd {statistics.stdev(runs):.3g} against the others' {others.std:.3g}, F test p {p:.2g}"
+                )
+        return found
+
+    def share(self, values: Mapping[str, Sequence[float]], target: Target) -> PooledSpread | None:
+        return pooled_spread(values.values())
+
+    def bounds(
+        self,
+        values: Sequence[float],
+        target: Target,
+        alpha: float,
+        futility: float,
+        shared: PooledSpread | None = None,
+    ) -> tuple[float, float]:
+        low, high = super().bounds(values, target, alpha, futility)
+        if shared is None or len(values) < 2 or _reproduces_baseline(values, target):
+            return low, high
+        p_low, p_high = shared.bounds(values, alpha, min_std=target.min_std, bounds=target.bounds)
+        return (min(low, p_low), high) if target.maximize else (low, max(high, p_high))
 
 
 class SuccessRateRule(DecisionRule):
@@ -169,6 +277,8 @@ class SuccessRateRule(DecisionRule):
     def higher_is_better(self, target: Target) -> bool:
         return True
 
+    assumes = "independent runs (the rate's bound is exact)"
+
     def describe(self, target: Target) -> str:
         return (
             f"P({target.metric} {target.relation()} {target.shown_threshold()}) >= {target.success_rate:.0%}"
@@ -183,8 +293,36 @@ class SuccessRateRule(DecisionRule):
     def gap(self, values: Sequence[float], target: Target) -> float:
         return target.success_rate - sum(1 for v in values if target.reached(v)) / len(values)
 
+    def plan_notes(self, target: Target, level: float, schedule: tuple[int, ...]) -> list[str]:
+        """The fewest seeds a pass needs (every run reaching the threshold), and the chance of a
+        pass by the last look for configs whose true rate is above the required one (exact)."""
+        rate = target.success_rate
+        first = next((n for n in schedule if rate_bounds(n, n, level)[0] >= rate), None)
+        if first is None:
+            best = rate_bounds(schedule[-1], schedule[-1], level)[0]
+            return [
+                f"criterion success_rate can never pass: even {schedule[-1]} runs out of {schedule[-1]} reaching "
+                f"{target.shown_threshold()} bound the rate only at {best:.0%} (< {rate:.0%}) at the "
+                "per-look level; raise seeds.max, or lower success_rate or the number of configs"
+            ]
+        trues = sorted({round(min(0.99, rate + step), 2) for step in (0.1, 0.2)} - {round(rate, 2)})
+        powers = [
+            f"{rate_crossing(level, schedule, rate, true):.0%} at a true rate of {true:.0%}" for true in trues
+        ]
+        return [
+            f"criterion success_rate: no config can pass before {first} seeds (all reaching the threshold); "
+            f"chance of a pass by {schedule[-1]} seeds: " + ", ".join(powers)
+        ]
+
     def format_bound(self, value: float, target: Target, bound: Callable[[float], str] | None) -> str:
         return f"{value:.0%}"
+
+
+def _reproduces_baseline(values: Sequence[float], target: Target) -> bool:
+    """A relative target's differences all exactly 0: the config computes what the baseline does,
+    seed by seed (the baseline itself, or a 32-bit "quantization"), which is certain, unlike any
+    other run-to-run spread of 0."""
+    return target.relative and len(values) >= 2 and all(v == 0 for v in values)
 
 
 RULES: Registry[DecisionRule] = Registry("decision rule")
@@ -212,4 +350,5 @@ def list_rules() -> list[str]:
 
 
 register_rule("mean", MeanRule())
+register_rule("mean_t", MeanTRule())
 register_rule("success_rate", SuccessRateRule())

@@ -4,8 +4,9 @@
 - `success_rate`: the share of runs at or above a threshold, with its exact (Clopper-Pearson)
   interval.
 - `mean_bounds` / `rate_bounds`: one-sided lower and upper confidence bounds, each at level
-  1 - alpha, which is what decisions are made on.
-- `compare`: a config against a baseline. On shared seeds it runs a paired t-test and a Wilcoxon
+  1 - alpha, which is what decisions are made on; `pooled_spread` the run-to-run spread pooled
+  over many configs, and a mean's bounds with it.
+- `compare`: a config against a baseline. On shared seeds (5 or more) it runs a paired t-test and a Wilcoxon
   signed-rank test; without shared seeds, Welch's t-test. It gives the difference of means with
   its CI and an effect size. `compare_many` does the same for many configs at once, the paired
   tests vectorized over every group of configs with the same number of pairs (a report of 1,000
@@ -21,7 +22,7 @@ import math
 import statistics
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "Comparison",
+    "PooledSpread",
     "Rate",
     "Summary",
     "compare",
@@ -36,7 +38,10 @@ __all__ = [
     "describe",
     "holm",
     "mean_bounds",
+    "pooled_spread",
     "rate_bounds",
+    "skew_test",
+    "spread_above",
     "success_rate",
     "welch_greater",
 ]
@@ -133,8 +138,71 @@ def mean_bounds(
     if n < 2:
         return low_end, high_end
     mean, std = _mean_std(values)
+    if max(std, min_std) == 0:  # all equal, and no known step: no spread is no certainty
+        return low_end, high_end
     half = _t(1 - alpha, n - 1) * max(std, min_std) / math.sqrt(n)
     return max(low_end, mean - half), min(high_end, mean + half)
+
+
+POOL_SPREAD_RATIO = 10.0  # a config whose variance is this many times the median's is its own
+
+
+@dataclass(frozen=True)
+class PooledSpread:
+    """The run-to-run standard deviation pooled over configs, with its degrees of freedom."""
+
+    std: float
+    df: int
+
+    def bounds(
+        self,
+        values: Sequence[float],
+        alpha: float,
+        *,
+        min_std: float = 0.0,
+        bounds: tuple[float, float] | None = None,
+    ) -> tuple[float, float]:
+        """One-sided bounds of the mean of `values` at level 1 - alpha with this spread (the
+        pooled t bound: exact for normal runs of a common spread)."""
+        low_end, high_end = bounds if bounds is not None else (-math.inf, math.inf)
+        n = len(values)
+        if n < 1 or self.df < 1:
+            return low_end, high_end
+        if max(self.std, min_std) == 0:
+            return low_end, high_end
+        mean = math.fsum(values) / n
+        half = _t(1 - alpha, self.df) * max(self.std, min_std) / math.sqrt(n)
+        return max(low_end, mean - half), min(high_end, mean + half)
+
+
+def pooled_spread(groups: Iterable[Sequence[float]]) -> PooledSpread | None:
+    """The standard deviation pooled over groups of values (configs' runs) of two or more:
+    sum((n - 1) s^2) / sum(n - 1). A group whose variance is over POOL_SPREAD_RATIO times the
+    median group's (a config with collapsed runs) is left out: its spread is its own. None
+    without a group of two."""
+    spreads = [(len(g), _mean_std(g)[1]) for g in groups if len(g) >= 2]
+    if not spreads:
+        return None
+    variances = sorted(std**2 for _, std in spreads)
+    middle = len(variances) // 2
+    median = variances[middle] if len(variances) % 2 else (variances[middle - 1] + variances[middle]) / 2
+    cap = POOL_SPREAD_RATIO * median if median > 0 else math.inf
+    kept = [(n, std) for n, std in spreads if std**2 <= cap]
+    df = sum(n - 1 for n, _ in kept)
+    return PooledSpread(math.sqrt(math.fsum((n - 1) * std**2 for n, std in kept) / df), df)
+
+
+def spread_above(values: Sequence[float], pool: PooledSpread) -> float:
+    """One-sided p of "the values spread more than the pool" (the F test of their variance
+    against the pooled one)."""
+    _, std = _mean_std(values)
+    ratio = std**2 / pool.std**2
+    return float(_special().fdtrc(len(values) - 1, pool.df, ratio))
+
+
+def skew_test(values: Sequence[float]):  # type: ignore[no-untyped-def]
+    """D'Agostino's test of a left skew (`scipy.stats.skewtest(alternative="less")`; 8+ values)."""
+    return _sps().skewtest(values, alternative="less")
 
 
 @dataclass(frozen=True)
@@ -188,16 +256,20 @@ class Comparison:
     p_holm: float | None = None
 
 
+MIN_PAIRS = 5  # shared seeds a paired comparison needs
+
+
 def paired_enough(shared: int, n_a: int, n_b: int) -> bool:
-    """Pair on shared seeds when they are most of the data: at least 5, and at least half of the
-    larger side. A raced config's 5 seeds against a baseline's 50 would drop 45 of the baseline's
-    runs: Welch's test on all of them says more."""
-    return shared >= 5 and 2 * shared >= max(n_a, n_b)
+    """Pair on shared seeds whenever there are MIN_PAIRS of them: a seed's data order and
+    initialisation, and the machine's state at that moment, are common to both runs, so the
+    paired test removes what they share (the baseline races as long as its rivals, so it has their
+    seeds). Fewer: Welch's test on all runs."""
+    return shared >= MIN_PAIRS
 
 
 def compare(a: Mapping[int, float], b: Mapping[int, float], confidence: float = 0.95) -> Comparison:
-    """Compare two configs' values keyed by seed: paired on shared seeds where they are most of
-    the data (`paired_enough`), else Welch's test on all of them."""
+    """Compare two configs' values keyed by seed: paired on their shared seeds where there are
+    enough (`paired_enough`), else Welch's test on all of them."""
     return compare_many([(a, b)], confidence)[0]
 
 
@@ -236,8 +308,8 @@ def compare_many(
                 p_w[nonzero] = _sps().wilcoxon(diffs[nonzero], axis=1).pvalue
         for row, (index, _a, _b, n_a, n_b) in enumerate(members):
             mean, sd = float(means[row]), float(sds[row])
-            if sd == 0:
-                p_value, effect = (1.0 if mean == 0 else 0.0), None
+            if sd == 0:  # no spread: no test (a rounded metric or a constant difference)
+                p_value, effect = None, None
             else:
                 p_value, effect = float(p_t[row]), mean / sd
             results[index] = Comparison(
@@ -246,8 +318,8 @@ def compare_many(
                 n_b,
                 n,
                 mean,
-                mean - float(halves[row]),
-                mean + float(halves[row]),
+                None if sd == 0 else mean - float(halves[row]),
+                None if sd == 0 else mean + float(halves[row]),
                 p_value,
                 float(p_w[row]) if nonzero[row] else None,
                 effect,
@@ -276,8 +348,8 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
         return 1.0
     (mean_a, sd_a), (mean_b, sd_b) = _mean_std(a), _mean_std(b)
     var_a, var_b = sd_a**2 / len(a), sd_b**2 / len(b)
-    if var_a + var_b == 0:
-        return 0.0 if mean_a > mean_b else 1.0
+    if var_a + var_b == 0:  # no spread on either side: nothing to test a difference against
+        return 1.0
     df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
     return float(_special().stdtr(df, -(mean_a - mean_b) / math.sqrt(var_a + var_b)))  # t.sf
 
@@ -291,20 +363,8 @@ def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
     var_a, var_b = statistics.variance(a), statistics.variance(b)
     se2 = var_a / n_a + var_b / n_b
     diff = mean_a - mean_b
-    if se2 == 0:
-        return Comparison(
-            "welch",
-            n_a,
-            n_b,
-            0,
-            diff,
-            diff,
-            diff,
-            1.0 if diff == 0 else 0.0,
-            None,
-            None,
-            confidence,
-        )
+    if se2 == 0:  # no spread on either side: no test
+        return Comparison("welch", n_a, n_b, 0, diff, None, None, None, None, None, confidence)
     df = se2**2 / ((var_a / n_a) ** 2 / (n_a - 1) + (var_b / n_b) ** 2 / (n_b - 1))
     half = float(_sps().t.ppf(0.5 + confidence / 2, df)) * math.sqrt(se2)
     p_value = float(_sps().ttest_ind(a, b, equal_var=False).pvalue)

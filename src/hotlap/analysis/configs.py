@@ -19,7 +19,7 @@ from hotlap.analysis.judging import (
     make_target,
 )
 from hotlap.analysis.pareto import non_dominated
-from hotlap.analysis.reliability import skewed, time_spread
+from hotlap.analysis.reliability import doubted, time_spread
 from hotlap.analysis.reports import FIDELITY_ORDER, ConfigReport, group_runs, judge_configs
 from hotlap.analysis.verification import bind, candidates_of, order_key, recommended, verification_reports
 from hotlap.decisions import Recommendation, Target
@@ -131,14 +131,16 @@ def _analyze(
     verified = None
     if spec.verify is not None and target is not None and verification:
         recommendation, best, verified = bind(spec, eligible, verification, candidates, recommendation, best)
-    warnings = time_spread(full, metrics.cost) + skewed(full, metrics.quality)
+    timing = time_spread(full, metrics.cost)
+    doubts = doubted(full, metrics.quality, target.rule) if target is not None else ()
+    warnings = timing + doubts
     if spec.timing == "packed":
         warnings = (
             *warnings,
             "times were measured with several runs sharing a GPU (timing: packed): "
             "they are not comparable with times of runs alone on a GPU",
         )
-    if warnings and recommendation.config is not None:
+    if timing and recommendation.config is not None:
         recommendation = dataclasses.replace(
             recommendation,
             sentence=recommendation.sentence + " Its time ranking is not reliable (see the warning).",

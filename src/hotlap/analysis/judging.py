@@ -82,7 +82,9 @@ def make_target(spec: SweepSpec) -> Target | None:
         target.confidence,
         target.maximize,
         shown,
-        min_std=resolution_std(spec.dataset) if fraction else 0.0,
+        min_std=metric.resolution / math.sqrt(12)
+        if metric.resolution
+        else (resolution_std(spec.dataset) if fraction else 0.0),
         bounds=bounds,
         relative=target.relative,
     )
@@ -147,6 +149,7 @@ class Guarantee:
     look_alpha: float  # the one-sided level of each look
     futility: float | None  # the level a config fails at (None: the look's)
     time_alpha: float = 0.05  # the level of "slower than the fastest passing config", per look
+    assumes: str = ""  # what the decision rule's guarantee rests on ("": independent runs only)
 
     def describe(self) -> str:
         scope = (
@@ -158,10 +161,14 @@ class Guarantee:
         text = f"error at most {self.alpha:g} {scope}; {looks}, each at one-sided level {self.look_alpha:.2g}"
         if self.futility is not None and self.looks > 1:
             text += f"; a config fails at level {self.futility:g} (non-binding)"
-        return (
-            text
-            + f'; "slower" is one-sided Welch at {self.time_alpha:.2g} per look, Bonferroni over the ordered pairs'
-        )
+        text += f'; "slower" is one-sided Welch at {self.time_alpha:.2g} per look, Bonferroni over the ordered pairs'
+        text += f"; assumes {self.assumes}" if self.assumes else ""
+        if self.looks > 1:
+            text += (
+                ". The confidence intervals shown are naive after racing: a raced config's seed count "
+                "depends on its runs, and the fastest is chosen by them (verification's are free of both)"
+            )
+        return text
 
 
 # The cache file of calibrated levels, named for the method: v2, importance-sampled calibration.
@@ -179,6 +186,7 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
     split = alpha / family if family else alpha
     schedule = spec.look_schedule() if spec.racing is not None else (len(spec.seeds),)
     level, time_level = split, alpha
+    assumes = make_target(spec).rule.assumes if spec.target is not None else ""  # type: ignore[union-attr]
     if len(schedule) > 1:
         mean = get_rule("mean")  # "slower" is a test of mean times
         time_level = remembered(
@@ -193,7 +201,7 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
             rule.calibration_key(split, schedule, target),
             lambda: rule.look_alpha(split, schedule, target),
         )
-    return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha(), time_level)
+    return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha(), time_level, assumes)
 
 
 def planned_look(finished: Collection[int], seeds: Sequence[int], schedule: Sequence[int]) -> int:

@@ -1,56 +1,34 @@
 """What makes a sweep's numbers unreliable, said in the report: times that vary too much from run
-to run to rank configs, and judged values too skewed (or with outliers) for a t bound. Pure
-computation over the analysis' config reports."""
+to run to rank configs, and passing configs whose runs contradict what the decision rule's
+guarantee assumes. Pure computation over the analysis' config reports."""
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from hotlap.metrics import Metric
+from hotlap.rules import DecisionRule
 
-__all__ = ["MAX_SKEW", "MAX_TIME_CV", "OUTLIER_MADS", "skewed", "time_spread"]
-
-
-MAX_SKEW = 1.0  # |sample skewness| beyond which a t bound on few runs is not to be trusted
-OUTLIER_MADS = 4.0  # a run this many robust standard deviations from its config's median
+__all__ = ["MAX_TIME_CV", "doubted", "time_spread"]
 
 
-def skewed(reports: Sequence[Any], quality: Metric) -> tuple[str, ...]:
-    """A warning when the judged metric's runs are strongly skewed or hold outliers (8+ runs):
-    airbench's accuracies are left-skewed (a few runs land far low), and the t bound on a skewed
-    sample passes a config at the target more often than its alpha says. Vectorized over the
-    configs with equally many runs (a report may hold thousands)."""
-    import numpy as np
-
-    by_n: dict[int, list[tuple[str, list[float]]]] = defaultdict(list)
-    for report in reports:
-        values = list(report.values.get(quality.name, {}).values())
-        if len(values) >= 8:
-            by_n[len(values)].append((_named(report), values))
-    flagged = []
-    for n, members in by_n.items():
-        x = np.asarray([values for _, values in members], dtype=float)
-        d = x - x.mean(axis=1, keepdims=True)
-        m2, m3 = (d**2).mean(axis=1), (d**3).mean(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lean = np.where(m2 > 0, m3 / m2**1.5 * math.sqrt(n * (n - 1)) / (n - 2), 0.0)  # adjusted G1
-        median = np.median(x, axis=1, keepdims=True)
-        mad = 1.4826 * np.median(np.abs(x - median), axis=1, keepdims=True)
-        outliers = np.where(mad[:, 0] > 0, (np.abs(x - median) > OUTLIER_MADS * mad).sum(axis=1), 0)
-        for (config_id, _), g1, out in zip(members, lean, outliers, strict=True):
-            if abs(g1) > MAX_SKEW or out:
-                flagged.append(
-                    f"{config_id} (skewness {g1:+.1f}, {int(out)} outlier{'s' if out != 1 else ''})"
-                )
-    if not flagged:
+def doubted(reports: Sequence[Any], quality: Metric, rule: DecisionRule) -> tuple[str, ...]:
+    """A warning when a passing config's runs contradict what the decision rule's guarantee rests
+    on (`DecisionRule.assumes`, checked by its `doubts` at a level of 1%: on data that meet the
+    assumption it fires rarely). Only passing configs are checked: a doubt elsewhere changes no
+    decision."""
+    values = {r.config_id: list(r.values.get(quality.name, {}).values()) for r in reports}
+    passing = [r.config_id for r in reports if r.verdict is not None and r.verdict.decision == "pass"]
+    found = rule.doubts(values, passing) if passing else {}
+    if not found:
         return ()
-    shown = ", ".join(flagged[:5]) + (f" and {len(flagged) - 5} more" if len(flagged) > 5 else "")
+    named = {r.config_id: _named(r) for r in reports}
+    flagged = [f"{named[key]}: {why}" for key, why in found.items()]
+    shown = "; ".join(flagged[:5]) + (f"; and {len(flagged) - 5} more" if len(flagged) > 5 else "")
     return (
-        f"Warning: {quality.name} is strongly skewed or has outliers in {shown}: the t bounds assume roughly "
-        "normal runs and may be optimistic there; give those configs more seeds (verification helps).",
+        f"Warning: the guarantee assumes {rule.assumes}, and the runs of passing configs say otherwise "
+        f"({shown}); give them more seeds (verification re-checks the recommendation on fresh seeds).",
     )
 
 

@@ -63,9 +63,6 @@ def short_value(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-_BOUNDS = {"fraction": (0.0, 1.0)}  # the range a kind of metric lives in: its intervals stay inside
-
-
 def group_runs(runs: Iterable[RunRecord]) -> dict[tuple[str, str, str], list[RunRecord]]:
     groups: dict[tuple[str, str, str], list[RunRecord]] = defaultdict(list)
     for run in runs:
@@ -85,10 +82,7 @@ def _config_report(
     done = sorted((r for r in runs if r.status == "done"), key=lambda r: r.seed)
     names = spec.metric_names
     values = {m: {r.seed: float(r.values[m]) for r in done if m in r.values} for m in names}
-    metrics = {
-        m: describe(list(values[m].values()), spec.confidence, _BOUNDS.get(spec.metric(m).kind))
-        for m in names
-    }
+    metrics = {m: describe(list(values[m].values()), spec.confidence, spec.metric(m).bounds) for m in names}
     success = None
     target = make_target(spec)
     if target is not None and not target.relative:  # (a relative one: differences, in `verdict`)

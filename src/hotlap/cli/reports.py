@@ -88,7 +88,7 @@ def compare_command(
     workdir: WorkdirOpt = None,
 ) -> None:
     """A against B: difference of means with its CI, paired t / Wilcoxon or Welch, effect size."""
-    from hotlap.report.compare import compare_sides, resolve_side, time_claim
+    from hotlap.report.compare import compare_sides, naive_note, resolve_side, time_claim
     from hotlap.store import open_store
 
     if not 0.5 <= confidence < 1:
@@ -147,8 +147,9 @@ def compare_command(
             highlight=False,
         )
     claim = time_claim(rows, side_a.cost or side_b.cost, 1 - confidence)
-    if claim:
-        console.print(claim, highlight=False, markup=False)
+    for line in (claim, naive_note(side_a, side_b)):
+        if line:
+            console.print(line, highlight=False, markup=False)
 
 
 @app.command("best-so-far")

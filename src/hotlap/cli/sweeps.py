@@ -167,6 +167,8 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             highlight=False,
             markup=False,
         )
+    for note in planned.notes:
+        console.print(f"decisions: {note}", highlight=False, markup=False)
     if planned.stored_id is None:
         console.print(
             f"store: no sweep named {spec.name} yet; hotlap sweep starts it",

@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hotlap.analysis.judging import planned_configs
+from hotlap.analysis.judging import guarantee, make_target, planned_configs
 from hotlap.spec.schema import SweepSpec
 
 __all__ = ["Plan", "Stage", "make_plan", "planned_runs"]
@@ -45,6 +45,7 @@ class Plan:
     history: int = 0  # how many earlier runs that median is over
     device: str = ""  # the device the estimate is for
     stored_id: str | None = None  # the stored sweep of the spec's name, where there is one
+    notes: list[str] = field(default_factory=list)  # what the decision rule says of the plan
 
     def seconds(self, runs: int | None) -> float | None:
         if runs is None or self.seconds_per_run is None:
@@ -111,4 +112,26 @@ def make_plan(
         if spec.budget.max_runs is not None:
             runs_min = min(runs_min, spec.budget.max_runs)
     per_run = statistics.median(wall_times) if wall_times else None
-    return Plan(spec, stages, runs_max, runs_min, existing, list(changed), per_run, len(wall_times))
+    return Plan(
+        spec,
+        stages,
+        runs_max,
+        runs_min,
+        existing,
+        list(changed),
+        per_run,
+        len(wall_times),
+        notes=_rule_notes(spec),
+    )
+
+
+def _rule_notes(spec: SweepSpec) -> list[str]:
+    """The decision rule's notes on the sweep's levels and looks (the fewest seeds it can pass
+    on, its power)."""
+    if spec.target is None:
+        return []
+    target = make_target(spec)
+    assert target is not None
+    level = guarantee(spec).look_alpha
+    schedule = spec.look_schedule() if spec.racing is not None else (len(spec.seeds),)
+    return target.rule.plan_notes(target, level, schedule)

@@ -25,7 +25,7 @@ class Racing:
         existing = (
             {r.seed for r in self._stage_runs(config.config_id, stage)} if stage.seeds.racing else set()
         )
-        stage.seeds.join(config.config_id, existing)
+        stage.seeds.join(config.config_id, existing, reference=config.is_baseline)
         stage.pending.setdefault(config.config_id, [])
         self._enqueue(config, stage)
 

@@ -55,6 +55,11 @@ class SeedScheduler:
     # Each judged config's decision at its last look, racing on or not (a pass racing on for its
     # time is still a pass): what the live display names as the current answer.
     decisions: dict[str, str] = field(default_factory=dict)
+    # The config every other is compared with (the baseline): it joins the round of the first
+    # configs proposed after it, and its race stays open while any other config's is open, so
+    # that it has as many seeds as its rivals and every comparison with it is paired.
+    reference: str | None = None
+    deferred: bool = False
 
     def seeds_for(self, config_id: str) -> list[int]:
         return self.seeds[: self.allotted[config_id]]
@@ -62,9 +67,10 @@ class SeedScheduler:
     def joined(self, config_id: str) -> bool:
         return config_id in self.allotted
 
-    def join(self, config_id: str, existing: set[int]) -> list[int]:
+    def join(self, config_id: str, existing: set[int], *, reference: bool = False) -> list[int]:
         """Add a config with its first seeds (`existing`: seeds it has runs of from earlier
-        sessions); returns the seeds it is allotted."""
+        sessions); returns the seeds it is allotted. `reference`: the config the others are
+        compared with (the baseline)."""
         if self.racing is None:
             allotted = len(self.seeds)
         elif config_id in self.recorded:  # its race closed in an earlier session
@@ -77,11 +83,21 @@ class SeedScheduler:
         if config_id not in self.closed:
             self.open[config_id] = None
         self._given(config_id)
+        if reference:
+            self.reference, self.deferred = config_id, config_id not in self.closed
         return self.seeds_for(config_id)
 
     def new_round(self) -> None:
-        """Configs joined or extended from now on form a new round."""
+        """Configs joined or extended from now on form a new round (the reference, joined before
+        any of them, moves into it: it is judged with its first rivals, never alone)."""
         self.round += 1
+        reference, self.deferred = self.reference, False
+        if reference is not None and reference in self.open and reference not in self.due:
+            old = self.round_of[reference]
+            if self.unripe[old] > 0 and reference not in self.ripe.get(old, ()):
+                self.unripe[old] -= 1
+                self.round_of[reference] = self.round
+                self.unripe[self.round] += 1
 
     def _given(self, config_id: str) -> None:
         self.round_of[config_id] = self.round
@@ -150,16 +166,25 @@ class SeedScheduler:
             else {}
         )
         closing = []
-        for config_id in ready:
+        # The reference last: whether it races on depends on the others' races closing now.
+        for config_id in sorted(ready, key=lambda c: c == self.reference):
             verdict = judged.get(config_id)
             if verdict is not None:
                 self.decisions[config_id] = verdict.decision
-            if verdict is not None and verdict.active and self.allotted[config_id] < len(self.seeds):
+            if (verdict is not None and (verdict.active or self._holds(config_id))) and self.allotted[
+                config_id
+            ] < len(self.seeds):
                 self.extensions[config_id] = None
                 continue
             self.mark_closed(config_id)
             closing.append((config_id, verdict))
         return closing
+
+    def _holds(self, config_id: str) -> bool:
+        """Whether the reference's race stays open: another config's is (or none has joined yet)."""
+        if config_id != self.reference:
+            return False
+        return self.deferred or any(c != config_id for c in self.open)
 
     def extend(self) -> str | None:
         """Give the next config waiting for an extension `racing.step` more seeds; None if none

@@ -130,7 +130,7 @@ def _headers(analysis: Analysis, *, long: bool = False) -> list[str]:
         time,
         _vs_header(analysis),
         "decision",
-        "p (Holm)",
+        f"p {quality.name} (Holm)",
     ]
 
 

@@ -15,7 +15,7 @@ from hotlap.spec.validate import stored_spec
 from hotlap.stats import Comparison, Summary, compare, describe
 from hotlap.store import Store
 
-__all__ = ["MetricComparison", "Side", "compare_sides", "resolve_side", "time_claim"]
+__all__ = ["MetricComparison", "Side", "compare_sides", "naive_note", "resolve_side", "time_claim"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Side:
     values: dict[str, dict[int, float]]  # metric -> seed -> value
     metrics: tuple[Metric, ...] = ()
     cost: str | None = None  # the sweep's minimized time or cost (its objective), for "A takes less"
+    raced: bool = False  # its sweep raced: its seed count depended on its runs
 
 
 def _side(store: Store, sweep_id: str, config_id: str) -> Side:
@@ -37,7 +38,7 @@ def _side(store: Store, sweep_id: str, config_id: str) -> Side:
     metrics = tuple(spec.metric_defs())
     values = {m.name: {r.seed: float(r.values[m.name]) for r in runs if m.name in r.values} for m in metrics}
     cost = next((o.metric for o in spec.objective or [] if o.direction == "minimize"), None)
-    return Side(f"{sweep_id}/{config_id}", values, metrics, cost)
+    return Side(f"{sweep_id}/{config_id}", values, metrics, cost, spec.racing is not None)
 
 
 def resolve_side(store: Store, key: str) -> Side:
@@ -103,13 +104,25 @@ def compare_sides(a: Side, b: Side, confidence: float = 0.95) -> list[MetricComp
         rows.append(
             MetricComparison(
                 m,
-                describe(list(values_a.values()), confidence),
-                describe(list(values_b.values()), confidence),
+                describe(list(values_a.values()), confidence, m.bounds),
+                describe(list(values_b.values()), confidence, m.bounds),
                 comparison,
                 len(seeds),
             )
         )
     return rows
+
+
+def naive_note(a: Side, b: Side) -> str:
+    """What the intervals and p-values do not account for, where a side's sweep raced."""
+    raced = [side.label for side in (a, b) if side.raced]
+    if not raced:
+        return ""
+    return (
+        f"Naive after racing: the seeds of {' and '.join(raced)} depended on their runs (and a sweep's "
+        "recommendation was chosen by them), which these intervals and p-values do not account for; "
+        "a comparison on fresh seeds (verification) does."
+    )
 
 
 def time_claim(rows: list[MetricComparison], cost: str | None, alpha: float) -> str:

@@ -208,7 +208,7 @@ class TargetSpec(_Strict):
     at_most: float | None = None
     within: float | None = Field(None, gt=0, description="at most this much worse than the baseline")
     criterion: str = Field(
-        "mean", description="a registered decision rule (hotlap.rules): mean, success_rate, ..."
+        "mean", description="a registered decision rule (hotlap.rules): mean, mean_t, success_rate, ..."
     )
     success_rate: float = Field(
         0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
@@ -265,6 +265,7 @@ class MetricSpec(_Strict):
     kind: Literal["fraction", "time", "cost", "count", "score"] = "fraction"
     scope: Literal["run", "config"] = "run"
     description: str = ""
+    resolution: float = Field(0.0, ge=0, description="the step its values move in (0: unknown)")
 
 
 class ExecutorSpec(BaseModel):

@@ -33,3 +33,18 @@ def check_rule(name: str) -> None:
     claim = rule.describe(up)
     assert isinstance(claim, str) and "accuracy" in claim, f"{name}: its claim {claim!r} names no metric"
     assert rule.gap(above, up) <= 0 < rule.gap(below, up), f"{name}: the gap to the target has the wrong sign"
+    # The optional parts: what configs judged together share, the assumption and its check, notes.
+    values = {"above": above, "below": below}
+    shared = rule.share(values, up)
+    if shared is not None:
+        decided = {key: judge(v, up, 0.05, shared=shared)[0] for key, v in values.items()}
+        assert decided == {"above": "pass", "below": "fail"}, (
+            f"{name}: judged with what they share: {decided}"
+        )
+        low, high = rule.bounds(above, up, 0.05, 0.05, shared=shared)
+        assert low <= high, f"{name}: with what they share, lower bound {low} above upper {high}"
+    assert isinstance(rule.assumes, str), f"{name}: assumes is not text"
+    doubted = rule.doubts(values, ["above"])
+    assert isinstance(doubted, dict) and set(doubted) <= {"above"}, f"{name}: doubts a config not asked about"
+    notes = rule.plan_notes(up, level, schedule)
+    assert all(isinstance(note, str) for note in notes), f"{name}: plan notes are not text"
