@@ -467,3 +467,30 @@ def test_a_gpu_run_sees_only_the_gpu_it_is_placed_on(program, monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     assert _environment(cfg, 3, Path("/run"), Placement(torch.device("cuda")))["CUDA_VISIBLE_DEVICES"] == "0"
     assert "CUDA_VISIBLE_DEVICES" not in _environment(cfg, 3, Path("/run"), CPU)
+
+
+def test_a_declared_resolution_is_the_floor_of_spread_and_without_one_equal_runs_never_pass(
+    program, tmp_path
+):
+    """A program's accuracy on 1,000 images moves in steps of 0.001: declared as `resolution`, its
+    rounding error is the floor of spread the bounds use; undeclared, runs that all report the
+    same value never pass (it passed with certainty on two seeds) and the verdict says why."""
+    import math
+
+    from hotlap.analysis.judging import make_target
+    from hotlap.decisions import Evidence, race
+
+    target = {"metric": "val_acc", "at_least": 0.9}
+    declared = load_spec(_spec(program, tmp_path, objective={"target": target, "minimize": "train_time"}))
+    assert make_target(declared).min_std == 0.0
+    raw = yaml.safe_load(_spec(program, tmp_path).read_text())
+    raw["script"]["metrics"]["val_acc"]["resolution"] = 0.001
+    raw["objective"] = {"target": target, "minimize": "train_time"}
+    path = program.parent / "resolved.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    resolved = make_target(load_spec(path))
+    assert resolved.min_std == pytest.approx(0.001 / math.sqrt(12))
+    equal = {"a": Evidence([0.95] * 6, [1.0] * 6)}
+    assert race(equal, resolved, 0.01)["a"].decision == "pass"  # 0.05 above: clear, with a floor
+    unknown = race(equal, make_target(declared), 0.01)["a"]
+    assert unknown.decision == "undecided" and "declare the metric's resolution" in unknown.reason

@@ -70,7 +70,7 @@ Direction = Literal["max", "min", "maximize", "minimize"]
 
 
 class MetricDeclaration(BaseModel):
-    """A metric in full: `{direction: max, kind: fraction, unit: "", description: ...}`."""
+    """A metric in full: `{direction: max, kind: fraction, unit: "", resolution: 0.0001, ...}`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
