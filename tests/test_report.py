@@ -436,3 +436,13 @@ def test_compare_at_80_columns_never_cuts_a_metric_name(cli, raced):
     assert proc.returncode == 0, proc.stderr
     names = {line.strip("│ ").split()[0] for line in proc.stdout.splitlines() if line.startswith("│")}
     assert {"tta_accuracy", "train_time", "total_time"} <= names
+
+
+def test_a_line_break_in_a_name_stays_inside_its_markdown_cell():
+    """A variant name or config value with a line break (or a `#`) would end the table row or start
+    a heading in report.md: it is kept as a break inside the cell, and the table keeps its shape."""
+    from hotlap.report.render import _md
+
+    cell = _md("narrow\n# not a heading\r\nx|y")
+    assert "\n" not in cell and "\r" not in cell
+    assert cell == "narrow<br># not a heading<br>x\\|y"

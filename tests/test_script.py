@@ -494,3 +494,21 @@ def test_a_declared_resolution_is_the_floor_of_spread_and_without_one_equal_runs
     assert race(equal, resolved, 0.01)["a"].decision == "pass"  # 0.05 above: clear, with a floor
     unknown = race(equal, make_target(declared), 0.01)["a"]
     assert unknown.decision == "undecided" and "declare the metric's resolution" in unknown.reason
+
+
+def test_a_programs_terminal_escapes_never_reach_the_failure_message(tmp_path):
+    """A program's standard error quoted in a failure (the live display, log.txt and `status` show
+    it) is plain text: colours, cursor moves and a window title are gone, the words kept; the file
+    keeps what the program wrote."""
+    loud = tmp_path / "loud.py"
+    loud.write_text(
+        "import sys\n"
+        "sys.stderr.write('\\x1b[31mRuntimeError\\x1b[0m: \\x1b]0;pwned\\x07boom\\x1b[2J\\x1b[H\\n')\n"
+        "sys.exit(3)\n"
+    )
+    with pytest.raises(RunFailed) as caught:
+        RECIPE.train(config(loud), CPU, seed=0)
+    message = str(caught.value)
+    assert "exit code 3: RuntimeError: boom" in message
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in message), repr(message)
+    assert b"\x1b[31m" in caught.value.artifacts["stderr.txt"]

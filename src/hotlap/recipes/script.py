@@ -39,6 +39,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import string
@@ -250,11 +251,24 @@ def _json_object(line: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+# A terminal's escape sequences (colours, cursor moves, title changes) and other control characters:
+# a program's standard error quoted in a failure must not drive the terminal that shows it.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (tabs kept)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
 def _tail(path: Path, count: int) -> list[str]:
+    """The last `count` non-empty lines of a file, as plain text."""
     if not path.is_file():
         return []
     text = path.read_bytes()[-20_000:].decode(errors="replace")
-    return [line.strip() for line in text.splitlines() if line.strip()][-count:]
+    lines = (_plain(line).strip() for line in text.splitlines())
+    return [line for line in lines if line][-count:]
 
 
 def _collect(folder: Path, run_dir: Path) -> dict[str, bytes]:

@@ -62,7 +62,9 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]|])")  # `_` inside words is no emphasis: l
 def _md(text: str) -> str:
     """Text from outside (variant names, swept values, sentences naming them) as literal Markdown:
     HTML escaped (a `<script>` in a variant name stays text) and Markdown's marks backslashed."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    # a line break would end a table row or start a heading: kept, as a break inside the line
+    return escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
 def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
