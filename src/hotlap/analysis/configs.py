@@ -21,7 +21,15 @@ from hotlap.analysis.judging import (
 from hotlap.analysis.pareto import non_dominated
 from hotlap.analysis.reliability import doubted, time_spread
 from hotlap.analysis.reports import FIDELITY_ORDER, ConfigReport, group_runs, judge_configs
-from hotlap.analysis.verification import bind, candidates_of, order_key, recommended, verification_reports
+from hotlap.analysis.verification import (
+    Judged,
+    bind,
+    candidates_of,
+    failed_verification,
+    order_key,
+    recommended,
+    verification_reports,
+)
 from hotlap.decisions import Recommendation, Target
 from hotlap.metrics import Metric
 from hotlap.spec.schema import SweepSpec
@@ -50,6 +58,10 @@ class Analysis:
     # first), and the one that passed on fresh seeds (None: none did, or none was verified yet).
     candidates: tuple[str, ...] = ()
     verified: str | None = None
+    # Verification's fall-back: the candidates that did not pass on fresh seeds (the search is
+    # judged without them), and the configs whose races that reopens (they race on in the search).
+    failed_verification: tuple[str, ...] = ()
+    reopen: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # what makes a number unreliable, said in the report
     # With two or more objectives: the full-fidelity configs no other beats on every objective's
     # mean (hotlap.analysis.pareto), in the report's order.
@@ -128,9 +140,16 @@ def _analyze(
     recommendation, best = recommended(eligible, target, alpha, spec, promise.time_alpha)
     candidates = candidates_of(eligible, recommendation, spec)
     verification, held = verification_reports(spec, by_id, groups, recommendation, comparisons)
-    verified = None
+    verified, failed, reopen = None, failed_verification(spec, verification), ()
+    if failed:  # judged again without them: a config closed only as slower than one races on
+        judged = Judged(spec, by_id, groups, decide_at=alpha, time_alpha=promise.time_alpha)
+        reports, full, eligible, recommendation, best, candidates, reopen = judged.without(
+            reports, failed, broken, target
+        )
     if spec.verify is not None and target is not None and verification:
-        recommendation, best, verified = bind(spec, eligible, verification, candidates, recommendation, best)
+        recommendation, best, verified = bind(
+            spec, eligible, verification, candidates, recommendation, best, reopen=reopen
+        )
     timing = time_spread(full, metrics.cost)
     doubts = doubted(full, metrics.quality, target.rule) if target is not None else ()
     warnings = timing + doubts
@@ -162,6 +181,8 @@ def _analyze(
         promise,
         candidates,
         verified,
+        failed,
+        reopen,
         warnings,
         _pareto(eligible, spec),
         broken,

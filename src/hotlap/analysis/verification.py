@@ -1,9 +1,11 @@
 """Binding verification and the recommendation: the configs verification tries, in order; which
-of them held on fresh seeds; the recommendation before and after it."""
+of them held on fresh seeds; the recommendation before and after it; and its fall-back, the search
+judged again without the candidates that failed on fresh seeds."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from hotlap.analysis.judging import (
@@ -11,11 +13,19 @@ from hotlap.analysis.judging import (
     make_target,
 )
 from hotlap.analysis.reports import DECISION_ORDER, FIDELITY_ORDER, ConfigReport, judge_configs
-from hotlap.decisions import Recommendation, Target, recommend
+from hotlap.decisions import Recommendation, Target, Verdict, recommend
 from hotlap.spec.schema import SweepSpec
 from hotlap.store import ConfigRecord, RunRecord
 
-__all__ = ["bind", "candidates_of", "order_key", "recommended", "verification_reports"]
+__all__ = [
+    "Judged",
+    "bind",
+    "candidates_of",
+    "failed_verification",
+    "order_key",
+    "recommended",
+    "verification_reports",
+]
 
 
 def candidates_of(
@@ -32,6 +42,72 @@ def candidates_of(
     return tuple(order)
 
 
+def failed_verification(spec: SweepSpec, verification: list[ConfigReport]) -> tuple[str, ...]:
+    """The candidates whose verification is complete (every fresh seed ran) and did not pass."""
+    if spec.verify is None or spec.target is None:
+        return ()
+    seeds = len(spec.verify_seeds())
+    return tuple(
+        r.config_id
+        for r in verification
+        if not r.is_baseline
+        and r.n + r.failed >= seeds
+        and (r.verdict is None or r.verdict.decision != "pass")
+    )
+
+
+@dataclass(frozen=True)
+class Judged:
+    """How the search's configs are judged (for judging them again without some)."""
+
+    spec: SweepSpec
+    by_id: dict[str, ConfigRecord]
+    groups: dict[tuple[str, str, str], list[RunRecord]]
+    decide_at: float
+    time_alpha: float
+
+    def without(
+        self,
+        reports: list[ConfigReport],
+        failed: tuple[str, ...],
+        broken: dict[str, str],
+        target: Target | None,
+    ) -> tuple[
+        list[ConfigReport],
+        list[ConfigReport],
+        list[ConfigReport],
+        Recommendation,
+        ConfigReport | None,
+        tuple[str, ...],
+        tuple[str, ...],
+    ]:
+        """The full-fidelity search judged without the `failed` candidates (they keep their own
+        report, and are never recommended): reports, full, eligible, recommendation, best, the
+        candidates (the failed ones first: they were tried) and the configs whose race reopens
+        (judged to race on, seeds left)."""
+        fidelity = reports[0].fidelity if reports else "full"
+        keys = [k for k in self.groups if k[1] == fidelity and k[2] == "search" and k[0] not in failed]
+        redone = judge_configs(
+            self.spec, self.by_id, self.groups, keys, self.decide_at, False, self.time_alpha
+        )
+        kept = [r for r in reports if r.fidelity != fidelity or r.config_id in failed]
+        metrics = decision_metrics(self.spec)
+        merged = sorted(
+            kept + redone, key=lambda r: order_key(r, self.spec, target, metrics.cost.name, metrics.cost.sign)
+        )
+        full = [r for r in merged if r.fidelity == fidelity]
+        eligible = [r for r in full if r.config_id not in broken and r.config_id not in failed]
+        recommendation, best = recommended(eligible, target, self.decide_at, self.spec, self.time_alpha)
+        fresh = candidates_of(eligible, recommendation, self.spec)
+        candidates = failed + tuple(c for c in fresh if c not in failed)
+        reopen = tuple(r.config_id for r in eligible if _races_on(r.verdict) and r.n < len(self.spec.seeds))
+        return merged, full, eligible, recommendation, best, candidates, reopen
+
+
+def _races_on(verdict: Verdict | None) -> bool:
+    return verdict is not None and verdict.active
+
+
 def bind(
     spec: SweepSpec,
     full: list[ConfigReport],
@@ -39,11 +115,14 @@ def bind(
     candidates: tuple[str, ...],
     searched: Recommendation,
     best: ConfigReport | None,
+    *,
+    reopen: tuple[str, ...] = (),
 ) -> tuple[Recommendation, ConfigReport | None, str | None]:
     """Binding verification: the first candidate that passes on fresh seeds (each judged at alpha
     over the candidates) is the recommendation, its verification mean the headline; while the
     candidates are not all verified, the search's recommendation stands, marked unverified; when
-    none passed, there is no recommendation."""
+    none passed, there is no recommendation, and the advice says what would help (`reopen`: the
+    configs the fall-back races on)."""
     assert spec.verify is not None
     by_id = {r.config_id: r for r in verification}
     tried = [c for c in candidates[: spec.verify.candidates] if c in by_id and by_id[c].n > 0]
@@ -68,8 +147,8 @@ def bind(
             f"{quality.format(summary.mean)} (one-sided bound {shown} at level {level:.2g}: it "
             f"reaches the target with {spec.confidence:.0%} confidence), {cost.format(spent.mean)} {cost.name} on average."
         )
-        if passed != searched.config:
-            sentence += f" (The search's first choice {searched.config} did not pass verification.)"
+        if passed != candidates[0]:
+            sentence += f" (The search's first choice {candidates[0]} did not pass verification.)"
         return Recommendation(passed, (), sentence), search, passed
     if len(tried) < min(spec.verify.candidates, len(candidates)):
         return (
@@ -78,10 +157,23 @@ def bind(
             None,
         )
     names = ", ".join(tried) or "none"
-    sentence = (
-        f"No config was verified: {names} did not pass on {seeds} fresh seeds (judged at level {level:.2g}); "
-        "the search's choice is not recommended. Raise verify.seeds or verify.candidates and resume."
-    )
+    failed = f"{names} did not pass on {seeds} fresh seeds (judged at level {level:.2g})"
+    if reopen and len(tried) < spec.verify.candidates:
+        sentence = (
+            f"Not yet verified: {failed}; {', '.join(reopen)} race on in the search (closed before only "
+            "as slower than it), and the next that passes is verified."
+        )
+    elif len(tried) >= spec.verify.candidates:
+        sentence = (
+            f"No config was verified: {failed}, and verify.candidates ({spec.verify.candidates}) is spent. "
+            "Raise it and resume: the next passing config, or the configs the search closed as slower "
+            "than the failed ones (they race on first), are then verified."
+        )
+    else:
+        sentence = (
+            f"No config was verified: {failed}, and no other config passes the search or can race on. "
+            "Raise seeds.max (more seeds for undecided configs) or widen the space, and resume."
+        )
     return Recommendation(None, (), sentence), None, None
 
 

@@ -75,6 +75,15 @@ class Races:
                 (sweep_id, config_id, fidelity, stage, seeds, decision, reason, now()),
             )
 
+    def reopen_race(self, sweep_id: str, config_id: str, fidelity: str, stage: str) -> None:
+        """Forget that a config's race ended, so that it races on (verification's fall-back: the
+        config it was slower than failed on fresh seeds); its next close is recorded anew."""
+        with self.write() as db:
+            db.execute(
+                "DELETE FROM races WHERE sweep_id = ? AND config_id = ? AND fidelity = ? AND stage = ?",
+                (sweep_id, config_id, fidelity, stage),
+            )
+
     def exclude_config(self, sweep_id: str, config_id: str, fidelity: str, reason: str) -> None:
         """Record that a config is never run: it breaks a per-config bound (known before it runs).
         Kept as a race closed with no seeds, decision `excluded`."""
