@@ -532,3 +532,28 @@ def test_a_driver_refused_by_the_lock_leaves_the_stored_sweep_as_it_was(tmp_path
         result = Engine(store, changed, InProcessExecutor(warmup=False)).run()
         assert store.sweep(record.id).spec["budget"]["max_runs"] == 5  # stored by the driver
         assert result.state == "stopped" and result.ran == 5
+
+
+def test_a_config_stored_before_its_recipe_gained_a_field_keeps_its_id_and_its_runs(tmp_path):
+    """A recipe upgrade adds a field with a default (`verbose: bool = False`): resuming finds every
+    stored config under its id instead of registering it anew and running all of it again."""
+    from pydantic import Field
+
+    from hotlap.recipes import get_recipe
+
+    raw = {**GRID, "name": "upgraded"}
+    first = run_sweep(tmp_path, raw)
+    ids = {c.config_id for c in first.analysis.configs}
+    toy = get_recipe("toy")
+
+    class Upgraded(toy.config_cls):  # type: ignore[name-defined,misc]
+        verbose: bool = Field(False, description="a field the next release adds")
+
+    original = toy.config_cls
+    object.__setattr__(toy, "config_cls", Upgraded)  # the registered recipe, upgraded in place
+    try:
+        again = run_sweep(tmp_path, raw)
+    finally:
+        object.__setattr__(toy, "config_cls", original)
+    assert again.ran == 0 and {c.config_id for c in again.analysis.configs} == ids
+    assert frame(tmp_path, "upgraded")["config_id"].nunique() == len(ids)

@@ -3,6 +3,7 @@ written to the store, runs.jsonl and their folders, the live best, and the sweep
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hotlap.analysis.configs import Analysis
@@ -13,7 +14,7 @@ from hotlap.analysis.results import (
     summarize_configs,
 )
 from hotlap.callbacks.base import Message, RunEnded
-from hotlap.config import config_hash, resolve_config
+from hotlap.config import RecipeConfig, config_hash, resolve_config
 from hotlap.engine.artifacts import copy_best, run_directory, write_run
 from hotlap.engine.exclusion import exclusion
 from hotlap.engine.plan import planned_runs
@@ -39,6 +40,11 @@ class Recording:
         recipe = self.recipes[self.spec.recipe_of(params, baseline=baseline)]
         config = recipe.config(overrides)
         digest = config_hash(recipe.name, config)
+        earlier = self.configs.get(digest[:CONFIG_ID_LENGTH]) or self._stored_before(
+            recipe, config, params, baseline
+        )
+        if earlier is not None:
+            return earlier
         record = self.store.add_config(
             self.sweep.id,
             config_id=digest[:CONFIG_ID_LENGTH],
@@ -51,6 +57,38 @@ class Recording:
         self.configs[record.config_id] = record
         self.sharing.add_configs([record])
         return record
+
+    def _stored_before(
+        self, recipe: Recipe, config: RecipeConfig, params: dict[str, Any], baseline: bool
+    ) -> ConfigRecord | None:
+        """The stored config this one is, when the recipe's config has gained fields since it was
+        stored: the same swept values, every stored field equal, every new field at its default
+        (its id stays; the runs it has are its runs). None where there is none."""
+        values = config.model_dump()
+        fields = type(config).model_fields
+        for earlier in self._older_configs().get(_params_key(params, baseline), ()):
+            stored = earlier.config
+            new = set(values) - set(stored)
+            if not new or set(stored) - set(values) or any(fields[k].is_required() for k in new):
+                continue
+            unchanged = all(stored[k] == values[k] for k in stored)
+            defaulted = all(values[k] == fields[k].get_default(call_default_factory=True) for k in new)
+            if unchanged and defaulted and self.recipe_of(earlier).name == recipe.name:
+                return earlier
+        return None
+
+    def _older_configs(self) -> dict[str, list[ConfigRecord]]:
+        """The stored configs that lack fields their recipe's config has now, by their swept
+        values (found once: configs registered since have every field)."""
+        index: dict[str, list[ConfigRecord]] | None = getattr(self, "_older_index", None)
+        if index is None:
+            index = {}
+            for record in self.configs.values():
+                fields = self.recipe_of(record).config_cls.model_fields
+                if set(record.config) < set(fields):
+                    index.setdefault(_params_key(record.params, record.is_baseline), []).append(record)
+            self._older_index = index
+        return index
 
     def _excludes(self, config: ConfigRecord, stage: Stage) -> bool:
         """Whether `config` breaks a per-config bound (parameters, FLOPs, bits: known before it
@@ -250,3 +288,7 @@ class Recording:
     def _log(self, message: str) -> None:
         self._files.log(message)
         self.callbacks.message(Message(message))
+
+
+def _params_key(params: dict[str, Any], baseline: bool) -> str:
+    return json.dumps([params, baseline], sort_keys=True, default=str)
