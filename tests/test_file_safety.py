@@ -3,6 +3,7 @@ through a config id or a lock link, with the umask's permissions; texts from out
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import tomllib
 from pathlib import Path
@@ -106,3 +107,32 @@ def test_every_file_and_folder_gets_the_umasks_permissions(cli, tmp_path, monkey
         if p.name != ".lock" and p.stat().st_mode & 0o777 != (folder_mode if p.is_dir() else file_mode)
     ]
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            OSError(28, "No space left on device", "/data/runs/x.json"),
+            "No space left on device writing /data",
+        ),
+        (
+            sqlite3.OperationalError("database or disk is full"),
+            "the disk holding the workdir's hotlap.db is full",
+        ),
+    ],
+)
+def test_a_full_disk_is_one_line_that_says_so_and_keeps_the_store(cli, tmp_path, monkeypatch, error, said):
+    """A full disk (an OS write or SQLite's) is one line naming it, exit 2; the advice is to free
+    space and run again, never to move a healthy store aside."""
+    from hotlap.store import Store
+
+    Store(tmp_path).close()
+
+    def full(self):
+        raise error
+
+    monkeypatch.setattr(Store, "sweeps", full)
+    code, _, err = cli("ls", "--workdir", str(tmp_path))
+    assert code == 2 and said in err and "free space" in err and "move it aside" not in err
+    assert len(err.strip().splitlines()) == 1

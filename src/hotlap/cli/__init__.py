@@ -6,6 +6,7 @@ resume, status, ls), `reports` (export, report, compare, best-so-far), `evaluate
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import sys
@@ -95,6 +96,10 @@ def main() -> None:
         from hotlap.store import damaged
 
         _fail(damaged(None, exc), 2)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _fail(full_disk(exc), 2)
     except KeyboardInterrupt:  # outside the commands (plugins importing, the interpreter's exit)
         code = 130
     if code == 130 and not interrupt_said():
@@ -103,6 +108,15 @@ def main() -> None:
             file=sys.stderr,
         )
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def full_disk(exc: OSError) -> str:
+    """The one line for a write that found the disk full (or the quota spent)."""
+    where = f" writing {exc.filename}" if exc.filename else ""
+    return (
+        f"{exc.strerror or 'no space left on device'}{where}: free space on that disk, then run the same "
+        "command again (a sweep resumes where it stopped: finished runs are stored, none runs twice)"
+    )
 
 
 def _click_errors() -> tuple[type[Exception], type[Exception], type[Exception]]:

@@ -52,6 +52,11 @@ def damaged(path: Path | None, exc: sqlite3.DatabaseError) -> str:
     where = str(path) if path is not None else f"the workdir's {DB_NAME}"
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in reason:
         return f"cannot open the store {where} ({reason}): is its folder writable?"
+    if isinstance(exc, sqlite3.OperationalError) and "is full" in reason:
+        return (
+            f"the disk holding {where} is full ({reason}): free space on it, then run the same command "
+            "again; the store is intact (the write that did not fit was rolled back)"
+        )
     return (
         f"{where} is not a readable hotlap store ({reason}); move it aside (or restore a backup) "
         "and run again"
