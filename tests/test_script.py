@@ -65,6 +65,12 @@ PROGRAM = textwrap.dedent(
         print(json.dumps({"val_acc": "high", "train_time": 1.0}))
     elif args.mode == "badfile":
         Path(os.environ["HOTLAP_RUN_DIR"], "metrics.json").write_text("{val_acc: 1")
+    elif args.mode == "symlink":  # a report that lives outside the run folder
+        outside = Path(os.environ["HOTLAP_RUN_DIR"]).parent / "elsewhere.json"
+        outside.write_text(json.dumps({"val_acc": 0.9, "train_time": 1.0}))
+        Path(os.environ["HOTLAP_RUN_DIR"], "metrics.json").symlink_to(outside)
+    elif args.mode == "deep":  # a line nested past any JSON parser's depth
+        print('{"a": ' * 5000 + '1' + '}' * 5000)
     elif args.mode == "hang":  # a child that would outlive its parent, then a hang
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
         marks.write_text(str(child.pid))
@@ -159,6 +165,8 @@ def test_metrics_json_takes_precedence_and_the_programs_files_are_kept(program):
         ),
         ("string", "reported val_acc = 'high', not a number"),
         ("badfile", "$HOTLAP_RUN_DIR/metrics.json is not valid JSON"),
+        ("symlink", "$HOTLAP_RUN_DIR/metrics.json is a symbolic link; write the file itself"),
+        ("deep", "printed no JSON object line on standard output"),
     ],
 )
 def test_each_failure_names_its_cause_and_keeps_the_output(program, mode, message):

@@ -246,7 +246,7 @@ def _json_object(line: str) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth: not a report
         return None
     return value if isinstance(value, dict) else None
 
@@ -288,9 +288,13 @@ def _collect(folder: Path, run_dir: Path) -> dict[str, bytes]:
 def _report(run_dir: Path, last_object: dict[str, Any] | None, last_line: str) -> tuple[dict[str, Any], str]:
     """The program's report and where it came from (metrics.json first, then standard output)."""
     written = run_dir / "metrics.json"
+    if written.is_symlink():  # never followed out of the run's folder
+        raise RunFailed("$HOTLAP_RUN_DIR/metrics.json is a symbolic link; write the file itself")
     if written.is_file():
         try:
             value = json.loads(written.read_text(errors="replace"))
+        except RecursionError:
+            raise RunFailed("$HOTLAP_RUN_DIR/metrics.json is nested too deeply to read") from None
         except ValueError as exc:
             raise RunFailed(f"$HOTLAP_RUN_DIR/metrics.json is not valid JSON ({exc})") from None
         if not isinstance(value, dict):
