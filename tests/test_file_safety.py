@@ -136,3 +136,29 @@ def test_a_full_disk_is_one_line_that_says_so_and_keeps_the_store(cli, tmp_path,
     code, _, err = cli("ls", "--workdir", str(tmp_path))
     assert code == 2 and said in err and "free space" in err and "move it aside" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_scratch_folders_a_killed_process_left_are_removed_by_the_next(tmp_path, monkeypatch):
+    """A driver or report killed mid-way leaves its scratch folder (a script run's output, a
+    report's plots): the next one made removes those whose process no longer runs, and keeps the
+    living ones' (this process's, here)."""
+    import os
+    import tempfile
+
+    from hotlap.io import _host, scratch_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / f"hotlap-plots-4194999-{_host()}-abc"  # above any pid_max: no such process
+    (dead / "plot.png").parent.mkdir()
+    (dead / "plot.png").write_bytes(b"x")
+    alive = tmp_path / f"hotlap-plots-{os.getpid()}-{_host()}-def"
+    other = tmp_path / f"hotlap-script-4194999-{_host()}-ghi"  # another kind: left to its own kind
+    elsewhere = tmp_path / "hotlap-plots-4194999-another_host-jkl"  # another host's (a shared /tmp)
+    for folder in (alive, other, elsewhere):
+        folder.mkdir()
+    with scratch_folder("hotlap-plots-") as scratch:
+        assert scratch.parent == tmp_path and scratch.name.startswith(
+            f"hotlap-plots-{os.getpid()}-{_host()}-"
+        )
+        assert not dead.exists() and alive.exists() and other.exists() and elsewhere.exists()
+    assert not scratch.exists()

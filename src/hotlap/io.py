@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,8 +19,50 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "load_weights",
+    "scratch_folder",
     "to_json",
 ]
+
+
+@contextlib.contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder named for this process (`{prefix}{pid}-{host}-...` in the system's
+    temporary folder), removed on leaving. One a killed process of this host left behind (its
+    process no longer runs) is removed when the next one is made, so that kills leave no litter
+    for long; another host's (a temporary folder shared between containers) is left alone."""
+    remove_stale(prefix)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-{_host()}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale(prefix: str) -> list[Path]:
+    """Remove the `scratch_folder`s of `prefix` whose process no longer runs; returns them."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid, _, rest = path.name[len(prefix) :].partition("-")
+        ours = rest.startswith(f"{_host()}-")
+        if ours and path.is_dir() and not path.is_symlink() and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _host() -> str:
+    """This host's name as a file name may hold it."""
+    return "".join(c if c.isalnum() or c in "._" else "_" for c in socket.gethostname()) or "host"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _clean(value: Any) -> Any:

@@ -40,12 +40,10 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import string
 import sys
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hotlap.config import RecipeConfig
 from hotlap.errors import ConfigError, RunFailed
+from hotlap.io import scratch_folder
 from hotlap.metrics import RUN_FIELD_NAMES, Metric, get_metric
 from hotlap.recipes.base import EpochCallback, Placement, RunResult, recipe
 from hotlap.recipes.program import run_program
@@ -330,13 +329,10 @@ def _scalars(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is None or isinstance(v, bool | int | float | str)}
 
 
-@contextlib.contextmanager
-def _scratch() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="hotlap-script-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+def _scratch() -> contextlib.AbstractContextManager[Path]:
+    """A run's scratch folder (its run folder and output), removed after it; one a killed driver
+    left is removed by the next run."""
+    return scratch_folder("hotlap-script-")
 
 
 @recipe(

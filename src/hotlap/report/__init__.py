@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hotlap.analysis.configs import Analysis, analyze
-from hotlap.io import atomic_write_text
+from hotlap.io import atomic_write_text, scratch_folder
 from hotlap.report.formats import get_format, list_formats, register_format
 from hotlap.report.plots import draw_all
 from hotlap.report.render import render_csv, render_html, render_json, render_markdown, render_table
@@ -77,6 +76,6 @@ def render_format(report: Report, name: str) -> str:
     form = get_format(name)
     if not form.plots:
         return form.render(report.analysis, report.sweep, report.environment, [])
-    with tempfile.TemporaryDirectory() as scratch:
-        plots = draw_all(report.analysis, Path(scratch))
+    with scratch_folder("hotlap-plots-") as scratch:  # one a killed report left is removed here
+        plots = draw_all(report.analysis, scratch)
         return form.render(report.analysis, report.sweep, report.environment, plots)
