@@ -520,3 +520,23 @@ def test_a_programs_terminal_escapes_never_reach_the_failure_message(tmp_path):
     assert "exit code 3: RuntimeError: boom" in message
     assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in message), repr(message)
     assert b"\x1b[31m" in caught.value.artifacts["stderr.txt"]
+
+
+def test_a_driver_killed_mid_run_leaves_none_of_the_programs_children_running(program, tmp_path):
+    """SIGKILL of hotlap while its program runs a child of its own: the program dies with its
+    parent, and the watchdog kills the rest of its process group (the child outlived the driver
+    before: the parent-death signal reaches only the direct child)."""
+    path = _spec(program, tmp_path, "hang")
+    marks = tmp_path / "marks"
+    command = [hotlap_script(), "sweep", str(path), "--workdir", str(tmp_path / "work")]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (marks.exists() and marks.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(marks.read_text())
+        assert _alive(child)
+    finally:
+        driver.kill()
+        driver.wait()
+    assert _dies(child, within=10), "the program's child outlived the killed driver"

@@ -8,7 +8,9 @@ the program has exited and its output is drained. Whatever the program left runn
 when it exited is killed then (a leftover child holding the output open would otherwise keep the
 run from ending). Past the deadline, or on Ctrl-C or any other exception in the caller, the group
 gets SIGTERM, then SIGKILL after a grace period. On Linux the program also gets SIGKILL when the
-calling process dies (PR_SET_PDEATHSIG), so a killed driver leaves no training running.
+calling process dies (PR_SET_PDEATHSIG); and a watchdog (a small process of its own, holding a pipe
+from the caller) kills the program's whole group when the caller dies without saying the run is
+over, so that a killed driver leaves none of the program's children running either.
 """
 
 from __future__ import annotations
@@ -56,6 +58,42 @@ def _die_with_parent() -> Callable[[], None] | None:
         prctl(pr_set_pdeathsig, signal.SIGKILL)
 
     return preexec
+
+
+# The watchdog: waits for the caller's end of its pipe to close; unless the caller wrote "done"
+# first (the run ended and its group was dealt with), the caller died: kill the program's group.
+WATCHDOG = (
+    "import os, signal, sys\n"
+    "said = sys.stdin.buffer.read()\n"
+    "if said != b'done':\n"
+    "    try: os.killpg(int(sys.argv[1]), signal.SIGKILL)\n"
+    "    except OSError: pass\n"
+)
+
+
+def _watchdog(group: int) -> subprocess.Popen[bytes] | None:
+    """Start the watchdog of process group `group` (None where process groups do not exist)."""
+    if not hasattr(os, "killpg"):
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", WATCHDOG, str(group)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C at the terminal is the caller's to handle, not its
+    )
+
+
+def _release(watchdog: subprocess.Popen[bytes] | None) -> None:
+    """Tell the watchdog the run is over (the group was dealt with), and let it exit."""
+    if watchdog is None or watchdog.stdin is None:
+        return
+    with contextlib.suppress(OSError):
+        watchdog.stdin.write(b"done")
+    with contextlib.suppress(OSError):
+        watchdog.stdin.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        watchdog.wait(timeout=KILL_GRACE)
 
 
 def _kill_group(pid: int, sig: int) -> None:
@@ -115,6 +153,7 @@ def run_program(
             start_new_session=True,
             preexec_fn=_die_with_parent(),
         )
+        watchdog = _watchdog(process.pid)
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         threads = [
             threading.Thread(target=_pump, args=(process.stdout, out, events), daemon=True),
@@ -146,6 +185,7 @@ def run_program(
             _stop(process)
             raise
         finally:
+            _release(watchdog)
             for thread in threads:
                 thread.join(timeout=KILL_GRACE)
             if process.stdout is not None:
