@@ -101,3 +101,25 @@ def test_a_torn_last_line_is_replaced_by_the_stored_run(tmp_path):
         assert sorted(runs_file.read_text().splitlines()) == sorted(whole.splitlines())
         assert repair_files(store, record.id, record.directory) == []  # nothing left to repair
     _agree(tmp_path)
+
+
+def test_a_killed_hotlap_run_resumed_writes_its_summary(tmp_path, plugin_env):
+    """`hotlap run` killed mid-way, then `hotlap resume ID` (what its message says): the run
+    folder gets its summary.json, over every seed (only the run command wrote it before)."""
+    workdir, out = tmp_path / "work", tmp_path / "out"
+    command = [hotlap_script(), "run", "toy", "--data", "synthetic:8", "--device", "cpu", "--seeds", "4"]
+    command += ["--target", "0.85", "--out", str(out), "--no-warmup"]
+    env = {**plugin_env, "HOTLAP_HOME": str(workdir)}
+    killed = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**env, "HOTLAP_FAULT": "before-finish:3"}
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (out / "summary.json").exists()
+    sweep = json.loads((out / "config.json").read_text())["sweep"]
+    resumed = subprocess.run(
+        [hotlap_script(), "resume", sweep], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == summary["seeds_planned"] == 4 and summary["sweep"] == sweep
+    assert summary["target"]["threshold"] == 0.85 and not summary["interrupted"]

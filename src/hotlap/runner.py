@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import os
 import secrets
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,12 @@ from typing import Any
 
 import torch
 
+from hotlap.analysis.run_summary import summarize
 from hotlap.config import RecipeConfig, parse_overrides
+from hotlap.engine.artifacts import write_run_summary
 from hotlap.envinfo import resolve_device
 from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, folder_problem, to_json
-from hotlap.metrics import Metric
 from hotlap.recipes import Recipe, get_recipe
 from hotlap.spec.fields import MAX_SEED, MAX_SEEDS
 from hotlap.store import Store, open_store
@@ -134,46 +134,6 @@ def plan_run(
     )
 
 
-def _describe(values: list[float]) -> dict[str, float | None]:
-    """mean, sample std (None for n < 2), min and max."""
-    if not values:
-        return {"mean": None, "std": None, "min": None, "max": None}
-    std = statistics.stdev(values) if len(values) > 1 else None
-    return {"mean": statistics.fmean(values), "std": std, "min": min(values), "max": max(values)}
-
-
-def summarize(
-    records: Sequence[dict[str, Any]],
-    target: float,
-    metrics: Sequence[Metric],
-    metric: str | None = None,
-) -> dict[str, Any]:
-    """n, mean / sample std / min / max of every metric, and the share of runs with `metric` (the
-    first declared) at or beyond `target`, in its direction."""
-    done = [r for r in records if r.get("status", "done") == "done"]
-    summary: dict[str, Any] = {
-        "n": len(done),
-        "failed": len(records) - len(done),
-        "metrics": [m.name for m in metrics],
-    }
-    for entry in metrics:
-        summary[entry.name] = _describe([float(r[entry.name]) for r in done if r.get(entry.name) is not None])
-    judged = next(m for m in metrics if m.name == (metric or metrics[0].name))
-    hits = sum(
-        1
-        for r in done
-        if r.get(judged.name) is not None and judged.sign * r[judged.name] >= judged.sign * target
-    )
-    summary["target"] = {
-        "metric": judged.name,
-        "direction": judged.direction,
-        "threshold": target,
-        "successes": hits,
-        "success_rate": hits / len(done) if done else None,
-    }
-    return summary
-
-
 def run_spec(plan: RunPlan) -> dict[str, Any]:
     """The one-config sweep spec of a run."""
     first = plan.recipe.metrics[0]
@@ -247,15 +207,6 @@ def _write_summary(
     store: Store, sweep_id: str, plan: RunPlan, out: Path, *, interrupted: bool
 ) -> dict[str, Any]:
     runs = [r for r in store.runs(sweep_id) if r.status in ("done", "failed")]
-    records = [{"status": r.status, **r.values} for r in runs]
-    summary = summarize(records, plan.target, plan.recipe.metrics)
-    summary.update(
-        {
-            "seeds_planned": len(plan.seeds),
-            "interrupted": interrupted,
-            "sweep": sweep_id,
-            "directory": str(out),
-        }
-    )
-    atomic_write_json(out / "summary.json", summary)
+    summary = write_run_summary(out, sweep_id, runs, plan.recipe.metrics, interrupted=interrupted)
+    assert summary is not None, "config.json names the run"
     return summary

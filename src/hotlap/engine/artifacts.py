@@ -4,16 +4,20 @@ recommended config."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hotlap.analysis.run_summary import summarize
 from hotlap.executors.base import Outcome
 from hotlap.faults import fault_point
-from hotlap.io import atomic_directory, to_json
+from hotlap.io import atomic_directory, atomic_write_json, to_json
+from hotlap.metrics import Metric
 from hotlap.store import ConfigRecord, RunRecord
 
-__all__ = ["copy_best", "run_directory", "write_run"]
+__all__ = ["copy_best", "run_directory", "write_run", "write_run_summary"]
 
 
 def run_directory(directory: Path, config_id: str, seed: int, fidelity: str) -> Path:
@@ -55,3 +59,29 @@ def copy_best(
             run_directory(directory, top.config_id, top.seed, top.fidelity), tmp, dirs_exist_ok=True
         )
         (tmp / "summary.json").write_text(to_json({**summary, "seed": top.seed}, indent=2) + "\n")
+
+
+def write_run_summary(
+    directory: Path, sweep_id: str, runs: Sequence[RunRecord], metrics: Sequence[Metric], *, interrupted: bool
+) -> dict[str, Any] | None:
+    """A `hotlap run`'s summary.json (its config.json names the sweep, its seeds and target), from
+    its finished runs; written by the run and again by the engine when the sweep ends, so that a
+    run continued with `hotlap resume` gets one too. None where the folder is no `hotlap run`'s."""
+    try:
+        described = json.loads((directory / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(described, dict) or described.get("sweep") != sweep_id or "target" not in described:
+        return None
+    finished = [r for r in runs if r.status in ("done", "failed")]
+    summary = summarize([{"status": r.status, **r.values} for r in finished], described["target"], metrics)
+    summary.update(
+        {
+            "seeds_planned": len(described.get("seeds", ())),
+            "interrupted": interrupted,
+            "sweep": sweep_id,
+            "directory": str(directory),
+        }
+    )
+    atomic_write_json(directory / "summary.json", summary)
+    return summary

@@ -31,6 +31,7 @@ from hotlap.analysis.results import (
 )
 from hotlap.callbacks import Callback, Callbacks, SweepInfo
 from hotlap.callbacks.base import StageStarted, SweepEnded
+from hotlap.engine.artifacts import write_run_summary
 from hotlap.engine.dispatch import Dispatch
 from hotlap.engine.queue import RunQueue
 from hotlap.engine.racing import Racing
@@ -199,6 +200,12 @@ class Engine(Racing, Dispatch, Recording):
         if best is not None and best.n:
             self._copy_best(analysis, best)
         self.store.update_sweep(self.sweep.id, state=state, message=message)
+        if (self.directory / "config.json").is_file():  # a `hotlap run`'s folder: its summary.json
+            runs = self.store.runs(self.sweep.id, details=False)
+            interrupted = message.startswith("interrupted")
+            write_run_summary(
+                self.directory, self.sweep.id, runs, self.spec.metric_defs(), interrupted=interrupted
+            )
         self._log(f"sweep {state}: {message}")
         if analysis.configs:
             self._log(analysis.recommendation.sentence)
