@@ -76,6 +76,10 @@ def _store_bytes() -> bytes:
 
 _STORE = _store_bytes()
 
+_BOMB = "lol: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"l{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)
+)
+
 # (id, files to write into the input folder, CLI arguments; {in} is the input folder)
 CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     # --- overrides on the command line ---
@@ -330,11 +334,22 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         {"s.yaml": _spec("tta_weights: [0.5]\n", name="n" * 80)},
         ["sweep", "{in}/s.yaml"],
     ),
+    # a "billion laughs": nine levels of nine aliases (expanded, 387 million values)
+    ("spec-yaml-alias-bomb", {"s.yaml": _spec(_BOMB)}, ["sweep", "{in}/s.yaml", "--dry-run"]),
+    (
+        "spec-yaml-too-deep",
+        {"s.yaml": _spec("notes: " + "[" * 20000 + "]" * 20000 + "\n")},
+        ["plan", "{in}/s.yaml"],
+    ),
+    ("spec-device-file", {}, ["sweep", "/dev/zero"]),
 ]
 
 
 # What the line must name, for the cases where the reason matters most.
 NAMES = {
+    "spec-yaml-alias-bomb": "aliases expand it to more than",
+    "spec-yaml-too-deep": "nested too deeply",
+    "spec-device-file": "is not a regular file",
     "run-inf": "finite",
     "run-overflow": "finite",
     "show-inf": "finite",
@@ -448,3 +463,27 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 def test_the_cases_are_distinct_and_many():
     assert len({c[0] for c in CASES}) == len(CASES) >= 60
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "said"),
+    [
+        ("runs", "metric_values", "the store's run 1 (sweep "),
+        ("configs", "params", "the store's swept values of config "),
+        ("sweeps", "spec", "the store's spec of sweep "),
+    ],
+)
+def test_a_store_row_that_is_not_json_is_one_line(cli, tmp_path, monkeypatch, table, column, said):
+    """A damaged or hand-edited row (its JSON cut short) makes status and report say which row,
+    exit 2, no traceback (a JSONDecodeError's traceback before)."""
+    home = tmp_path / "home"
+    with Store(home) as store:
+        record, _ = open_sweep(store, parse_spec(yaml.safe_load(_spec(name="row"))))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+    with sqlite3.connect(home / "hotlap.db") as db:
+        db.execute(f"UPDATE {table} SET {column} = '{{cut' WHERE rowid = 1")
+    monkeypatch.setenv("HOTLAP_HOME", str(home))
+    for command in (["status", record.id], ["report", record.id, "--format", "md"]):
+        code, out, err = cli(*command)
+        assert code == 2 and said in err and "not valid JSON" in err, (command, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err + out

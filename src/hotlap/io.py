@@ -88,9 +88,18 @@ class DuplicateKeyError(ValueError):
     """A YAML mapping that gives one key twice (YAML would keep the last one silently)."""
 
 
+class YamlTooLarge(ValueError):
+    """A YAML document nested too deeply, or whose aliases expand it past MAX_YAML_VALUES."""
+
+
+MAX_YAML_VALUES = 1_000_000  # values a document may expand to, its aliases followed
+
+
 def load_yaml(text: str) -> Any:
     """`yaml.safe_load` that refuses a key given twice in one mapping: `lr: 1` then `lr: 2` is a
-    mistake, not an override. Raises DuplicateKeyError naming the key and its line."""
+    mistake, not an override (DuplicateKeyError, naming the key and its line); and a document
+    nested past Python's recursion or whose aliases expand it past MAX_YAML_VALUES (a "billion
+    laughs": YamlTooLarge), before anything walks it."""
     import yaml
 
     class _UniqueKeys(yaml.SafeLoader):
@@ -105,7 +114,36 @@ def load_yaml(text: str) -> Any:
                 seen.add(hashable)
             return super().construct_mapping(node, deep=deep)
 
-    return yaml.load(text, Loader=_UniqueKeys)
+    loader = _UniqueKeys(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded(node, {}) > MAX_YAML_VALUES:
+            raise YamlTooLarge(
+                f"its aliases expand it to more than {MAX_YAML_VALUES:,} values; write the values out"
+            )
+        return loader.construct_document(node)
+    except RecursionError:
+        raise YamlTooLarge("it is nested too deeply to read") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded(node: Any, sizes: dict[int, int]) -> int:
+    """How many values a YAML node stands for, each alias followed (counted once per node)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    children = node.value if isinstance(node.value, list) else []
+    total = 1
+    for child in children:
+        for part in child if isinstance(child, tuple) else (child,):
+            total += _expanded(part, sizes)
+            if total > MAX_YAML_VALUES:
+                break
+    sizes[id(node)] = total
+    return total
 
 
 def folder_problem(path: Path) -> str | None:

@@ -106,9 +106,20 @@ RUN_COLUMNS = (
 RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))  # in the order of RUN_COLUMNS
 
 
+def _parsed(text: str | None, what: str) -> Any:
+    """A JSON column of the store; a damaged one is one line naming it (never a traceback)."""
+    try:
+        return json.loads(text) if text is not None else None
+    except (ValueError, RecursionError) as exc:
+        raise HotlapError(
+            f"the store's {what} is not valid JSON ({str(exc).splitlines()[0][:80]}): the store was damaged "
+            "or altered; restore a backup of its hotlap.db"
+        ) from None
+
+
 def sweep_from_row(row: sqlite3.Row) -> SweepRecord:
     data = dict(row)
-    data["spec"] = json.loads(data["spec"])
+    data["spec"] = _parsed(data["spec"], f"spec of sweep {data.get('id')}")
     data["directory"] = Path(data["directory"])
     return SweepRecord(**data)
 
@@ -123,8 +134,9 @@ def config_from_row(row: sqlite3.Row) -> ConfigRecord:
             f"the store holds config id {data['config_id']!r} (sweep {data['sweep_id']}), which is no "
             "config id: the store was altered; hotlap will not use it in a path"
         )
-    data["params"] = json.loads(data["params"])
-    data["config"] = json.loads(data["config"])
+    where = f"config {data['config_id']} (sweep {data['sweep_id']})"
+    data["params"] = _parsed(data["params"], f"swept values of {where}")
+    data["config"] = _parsed(data["config"], f"resolved config of {where}")
     data["is_baseline"] = bool(data["is_baseline"])
     return ConfigRecord(**data)
 
@@ -134,7 +146,10 @@ def runs_from_rows(rows: list[tuple[Any, ...]]) -> list[RunRecord]:
     (one array), which reads 50,000 runs several times faster than a parse per row."""
 
     def column(index: int) -> list[Any]:
-        return json.loads("[" + ",".join(row[index] or "null" for row in rows) + "]")
+        try:
+            return json.loads("[" + ",".join(row[index] or "null" for row in rows) + "]")
+        except ValueError:  # name the damaged row
+            return [_parsed(row[index], f"run {row[0]} (sweep {row[1]})") for row in rows]
 
     values, details = column(6), column(8)
     records = []

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from hotlap.config import resolve_config
 from hotlap.errors import ConfigError, HotlapError
-from hotlap.io import DuplicateKeyError, load_yaml
+from hotlap.io import DuplicateKeyError, YamlTooLarge, load_yaml
 from hotlap.metrics import Metric
 from hotlap.rules import get_rule, list_rules
 from hotlap.spec.errors import apply_overrides, closest_key, describe_errors
@@ -32,10 +32,17 @@ __all__ = ["OWN_DATA", "load_spec", "parse_spec", "shadowed", "stored_spec"]
 OWN_DATA = "own-data"
 
 
+MAX_SPEC_BYTES = 10_000_000  # a spec file larger than this is no spec (a device file, a dataset)
+
+
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
     """Read, override and validate a spec file; raise SpecError (one line) on any problem."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():
+            raise SpecError(f"spec file {path} is not a regular file")
+        if path.exists() and path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"spec file {path} is {path.stat().st_size:,} bytes: a spec is a short YAML file")
         text = path.read_text()
     except FileNotFoundError:
         raise SpecError(f"spec file {path} does not exist") from None
@@ -45,6 +52,8 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
         raw = load_yaml(text)
     except DuplicateKeyError as exc:
         raise SpecError(f"{path}: {exc}; give each field once") from None
+    except YamlTooLarge as exc:
+        raise SpecError(f"{path}: not read: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
