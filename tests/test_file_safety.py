@@ -162,3 +162,36 @@ def test_scratch_folders_a_killed_process_left_are_removed_by_the_next(tmp_path,
         )
         assert not dead.exists() and alive.exists() and other.exists() and elsewhere.exists()
     assert not scratch.exists()
+
+
+def test_a_read_only_store_can_be_read_and_is_never_written(cli, tmp_path, monkeypatch):
+    """An archived store (its folder and file not writable: a read-only mount, another user's) is
+    read as it is by ls, status and report; a command that would write says so in one line, and
+    nothing (no WAL, no shared-memory file) appears beside it."""
+    import os
+
+    from hotlap.engine.driver import Engine as _Engine
+    from hotlap.executors import InProcessExecutor
+    from hotlap.spec import parse_spec
+    from hotlap.store import Store
+
+    spec = {
+        "name": "archived",
+        "recipe": "toy",
+        "dataset": "synthetic:8",
+        "device": "cpu",
+        "seeds": 2,
+        "space": {"x": [0.1, 0.2]},
+    }
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(spec))
+        _Engine(store, record, InProcessExecutor(warmup=False)).run()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if mode == os.W_OK else real(path, mode))
+    for command in (["ls"], ["status", record.id], ["report", record.id, "--format", "md"]):
+        code, out, err = cli(*command, "--workdir", str(tmp_path))
+        assert code == 0 and record.id in out, (command, err)
+    code, _, err = cli("resume", record.id, "--workdir", str(tmp_path))
+    assert code == 2 and "is read-only" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -69,6 +69,7 @@ class Store(Runs, Races):
     def __init__(self, workdir: str | os.PathLike[str], *, create: bool = True) -> None:
         self.workdir = Path(workdir)
         self.path = self.workdir / DB_NAME
+        self.read_only = False
         if self.workdir.exists() and not self.workdir.is_dir():
             raise HotlapError(
                 f"the workdir {self.workdir} is a file, not a folder; check --workdir / HOTLAP_HOME"
@@ -92,7 +93,31 @@ class Store(Runs, Races):
             )
         elif create and not os.access(self.workdir, os.W_OK):
             raise HotlapError(f"the workdir {self.workdir} is not writable; check --workdir / HOTLAP_HOME")
-        self._connect(self.path)
+        writable = os.access(self.workdir, os.W_OK) and os.access(self.path, os.W_OK)
+        if not create and not writable:  # an archived store: read as it is, never written (nor its WAL made)
+            self._connect_read_only(self.path)
+        else:
+            self._connect(self.path)
+
+    def _connect_read_only(self, path: Path) -> None:
+        uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
+        try:
+            self.db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            self.db.execute("SELECT count(*) FROM sweeps").fetchone()
+        except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(Exception):
+                self.db.close()
+            raise HotlapError(damaged(self.path, exc)) from None
+        self.read_only = True
+        if version != SCHEMA_VERSION:
+            self.db.close()
+            raise HotlapError(
+                f"{self.path} is read-only and has schema version {version}, not this hotlap's "
+                f"{SCHEMA_VERSION}: open it once where it can be written (it is upgraded in place), "
+                "or with the hotlap that made it"
+            )
 
     def _connect(self, path: Path) -> None:
         try:
@@ -157,6 +182,11 @@ class Store(Runs, Races):
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction, taken with the write lock up front."""
+        if self.read_only:
+            raise HotlapError(
+                f"the store {self.path} is read-only (an archive?), and this writes to it: copy the "
+                "workdir somewhere writable to run or resume its sweeps"
+            )
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
