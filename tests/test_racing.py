@@ -374,3 +374,33 @@ def test_the_plan_says_when_the_success_rate_rule_cannot_pass_and_its_power():
         target, calibrated_rate_alpha(0.05 / 20, short, 0.8), short
     )
     assert "can never pass" in never and "25 runs out of 25" in never
+
+
+def test_the_fixed_design_of_equal_power_is_what_racing_is_measured_against():
+    """Racing passes a config `delta` std above the target in 80% of sweeps (checked through
+    hotlap's own race on 3,000 simulated ones); a single look at the family's split alpha needs
+    `seeds` seeds for that power, and one fewer is not enough (exact, noncentral t). The report
+    says what racing saved against that design, not against every config at max seeds."""
+    from scipy.stats import nct
+
+    from hotlap.calibration import fixed_equivalent
+
+    family = 20
+    level = calibrated_alpha(0.05 / family, SCHEDULE)
+    delta, seeds = fixed_equivalent(level, 0.2, 0.05 / family, SCHEDULE)
+    out = simulate(
+        [TARGET + delta * STD],
+        [1.0],
+        Target(threshold=TARGET),
+        Rules("default", level, 0.2),
+        SCHEDULE,
+        replications=3000,
+        rng=np.random.default_rng(8),
+    )
+    assert abs(out.passed[0] - 0.8) <= 3 * out.error(0.8), out.passed[0]
+
+    def power(n):
+        return nct.sf(student.isf(0.05 / family, n - 1), n - 1, delta * np.sqrt(n))
+
+    assert power(seeds) >= 0.8 > power(seeds - 1)
+    assert out.runs < seeds  # racing decides it in fewer runs than the fixed design

@@ -110,3 +110,55 @@ def calibrated_rate_alpha(alpha: float, schedule: tuple[int, ...], rate: float) 
         else:
             high = mid - 1
     return max(best, alpha / len(schedule))
+
+
+POWER = 0.8  # the power at which racing and a fixed design are compared
+POWER_PATHS = 20_000  # simulated races per comparison
+
+
+@lru_cache(maxsize=64)
+def fixed_equivalent(
+    look_level: float, futility: float | None, fixed_level: float, schedule: tuple[int, ...]
+) -> tuple[float, int]:
+    """The fixed design racing is worth: (delta, n). `delta` is how far above the threshold (in
+    standard deviations) a config must be for racing (the t bound at `look_level` at each planned
+    look, failing at `futility`) to pass it with probability POWER; `n` the fewest seeds a single
+    look at `fixed_level` (the family's split alpha, no looks to correct for) needs for the same
+    power there (exact, noncentral t). Racing's power by simulation of normal runs with a fixed
+    random stream, so the same everywhere."""
+    import numpy as np
+    from scipy.stats import nct
+    from scipy.stats import t as student
+
+    looks_n = np.asarray(schedule)
+    rng = np.random.default_rng(0xFA1E)
+    steps = rng.standard_normal((POWER_PATHS, schedule[-1]))
+    sums = np.cumsum(steps, axis=1)[:, looks_n - 1]
+    squares = np.cumsum(steps**2, axis=1)[:, looks_n - 1]
+    passing = student.isf(look_level, looks_n - 1)
+    failing = -student.isf(futility if futility is not None else look_level, looks_n - 1)
+
+    def power(delta: float) -> float:
+        total = sums + delta * looks_n  # the same paths, shifted: common random numbers
+        mean = total / looks_n
+        spread = np.sqrt(
+            np.maximum(squares + 2 * delta * sums + looks_n * delta**2 - looks_n * mean**2, 1e-24)
+        )
+        t = mean / (spread / np.sqrt(looks_n * (looks_n - 1)))
+        passed, failed = t >= passing, t <= failing
+        first_pass = np.where(passed.any(axis=1), passed.argmax(axis=1), len(schedule))
+        first_fail = np.where(failed.any(axis=1), failed.argmax(axis=1), len(schedule))
+        return float(np.mean(first_pass < first_fail))
+
+    low, high = 0.0, 20.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (low, mid) if power(mid) >= POWER else (mid, high)
+    delta = high
+    n = 2
+    while n < 100 * schedule[-1]:
+        critical = student.isf(fixed_level, n - 1)
+        if float(nct.sf(critical, n - 1, delta * math.sqrt(n))) >= POWER:
+            break
+        n += 1
+    return delta, n

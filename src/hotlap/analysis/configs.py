@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hotlap.analysis.judging import (
+    FixedDesign,
     Guarantee,
     decision_metrics,
+    fixed_design,
     guarantee,
     make_target,
 )
@@ -72,6 +74,10 @@ class Analysis:
     # Configs never run: they break a bound on a per-config metric, known before a run
     # (hotlap.engine.exclusion; config id -> what it broke). Recorded by the engine.
     excluded: dict[str, str] = field(default_factory=dict)
+    # With racing and a target: the fixed design of equal power (every config `fixed.seeds` seeds,
+    # one look; hotlap.analysis.judging.fixed_design) and what it would have cost.
+    fixed: FixedDesign | None = None
+    runs_fixed: int | None = None
 
     @property
     def quality(self) -> Metric:
@@ -124,7 +130,7 @@ def _analyze(
     alpha = promise.look_alpha
     groups = group_runs(runs)
     reports: list[ConfigReport] = []
-    runs_used, runs_max = 0, 0
+    runs_used, runs_max, searched = 0, 0, 0
     for fidelity in sorted(
         {f for (_, f, s) in groups if s == "search"}, key=lambda f: FIDELITY_ORDER.get(f, 9)
     ):
@@ -133,6 +139,7 @@ def _analyze(
         reports += judge_configs(spec, by_id, groups, keys, decide, comparisons, promise.time_alpha)
         runs_used += sum(len(groups[k]) for k in keys)
         runs_max += len(keys) * len(spec.seeds)
+        searched += len(keys)
     reports.sort(key=lambda r: order_key(r, spec, target, metrics.cost.name, metrics.cost.sign))
     full = [r for r in reports if r.fidelity == reports[0].fidelity] if reports else []
     broken = _broken(full, spec)
@@ -186,6 +193,8 @@ def _analyze(
         warnings,
         _pareto(eligible, spec),
         broken,
+        fixed=(design := fixed_design(spec, promise) if target is not None else None),
+        runs_fixed=design.seeds * searched if design is not None else None,
     )
 
 

@@ -24,9 +24,11 @@ from hotlap.spec.schema import SweepSpec
 
 __all__ = [
     "DecisionMetrics",
+    "FixedDesign",
     "Guarantee",
     "decision_metrics",
     "family_size",
+    "fixed_design",
     "guarantee",
     "make_target",
     "planned_look",
@@ -202,6 +204,36 @@ def guarantee(spec: SweepSpec, configs: int | None = None) -> Guarantee:
             lambda: rule.look_alpha(split, schedule, target),
         )
     return Guarantee(alpha, family, len(schedule), level, spec.futility_alpha(), time_level, assumes)
+
+
+@dataclass(frozen=True)
+class FixedDesign:
+    """The fixed design of equal power: `seeds` for every config, one look at the split alpha,
+    passing a config `delta` standard deviations above the target as often (POWER) as racing."""
+
+    seeds: int
+    delta: float
+    power: float
+
+
+def fixed_design(spec: SweepSpec, promise: Guarantee) -> FixedDesign | None:
+    """What racing's decisions would cost without racing, at the same error and power (cached in
+    `$HOTLAP_CACHE` like the levels). None without racing's looks, or for a rule other than the
+    mean's (whose t bound the comparison simulates)."""
+    from hotlap.cache import remembered
+    from hotlap.calibration import POWER, fixed_equivalent
+
+    if spec.racing is None or spec.target is None or spec.target.criterion not in ("mean", "mean_t"):
+        return None
+    schedule = spec.look_schedule()
+    if len(schedule) < 2:
+        return None
+    split = promise.alpha / promise.family if promise.family else promise.alpha
+    args = (promise.look_alpha, promise.futility, split, schedule)
+    key = f"fixed {args!r}"
+    delta = remembered(LEVELS, key + " delta", lambda: fixed_equivalent(*args)[0])
+    seeds = remembered(LEVELS, key + " seeds", lambda: float(fixed_equivalent(*args)[1]))
+    return FixedDesign(int(seeds), delta, POWER)
 
 
 def planned_look(finished: Collection[int], seeds: Sequence[int], schedule: Sequence[int]) -> int:

@@ -224,6 +224,15 @@ def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any]
             "used": analysis.runs_used,
             "max_without_racing": analysis.runs_max,
             "saved": analysis.runs_saved,
+            "fixed_design": None
+            if analysis.fixed is None
+            else {
+                "seeds_per_config": analysis.fixed.seeds,
+                "power": analysis.fixed.power,
+                "delta_std": analysis.fixed.delta,
+                "runs": analysis.runs_fixed,
+                "saved": (analysis.runs_fixed or 0) - analysis.runs_used,
+            },
         },
         "metrics": [analysis.spec.metric(m).to_plain() for m in analysis.spec.metric_names],
         "configs": named_rows(analysis),
