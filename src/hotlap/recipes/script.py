@@ -36,14 +36,11 @@ its report is read.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
-import re
 import signal
 import string
 import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,12 +52,18 @@ from hotlap.io import scratch_folder
 from hotlap.metrics import RUN_FIELD_NAMES, Metric, get_metric
 from hotlap.recipes.base import EpochCallback, Placement, RunResult, recipe
 from hotlap.recipes.program import run_program
+from hotlap.recipes.script_output import (
+    collect_files,
+    json_object,
+    read_metrics,
+    read_report,
+    scalars,
+    stderr_tail,
+)
 
 # Placeholders that are not config keys, and so names a config cannot take.
 RESERVED = ("seed", "python", "run_dir")
 STDERR_LINES = 5  # of standard error, in the failure message of a non-zero exit
-# hotlap's own files in a run folder: a program's file of the same name is kept as script-NAME.
-OWN_FILES = ("config.json", "metrics.json", "stdout.txt", "stderr.txt")
 
 # =============================================================================================
 #  The spec's `script:` block, and the config (the block plus the program's own keys)
@@ -239,96 +242,6 @@ def _environment(config: ScriptConfig, seed: int, run_dir: Path, placement: Plac
     return env
 
 
-def _json_object(line: str) -> dict[str, Any] | None:
-    text = line.strip()
-    if not text.startswith("{"):
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth: not a report
-        return None
-    return value if isinstance(value, dict) else None
-
-
-# A terminal's escape sequences (colours, cursor moves, title changes) and other control characters:
-# a program's standard error quoted in a failure must not drive the terminal that shows it.
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _plain(text: str) -> str:
-    """`text` without terminal escape sequences and control characters (tabs kept)."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
-
-
-def _tail(path: Path, count: int) -> list[str]:
-    """The last `count` non-empty lines of a file, as plain text."""
-    if not path.is_file():
-        return []
-    text = path.read_bytes()[-20_000:].decode(errors="replace")
-    lines = (_plain(line).strip() for line in text.splitlines())
-    return [line for line in lines if line][-count:]
-
-
-def _collect(folder: Path, run_dir: Path) -> dict[str, bytes]:
-    """stdout.txt, stderr.txt and the top-level files the program wrote to its run folder."""
-    files = {
-        name: (folder / name).read_bytes()
-        for name in ("stdout.txt", "stderr.txt")
-        if (folder / name).is_file()
-    }
-    for path in sorted(run_dir.iterdir()) if run_dir.is_dir() else []:
-        if path.is_file() and not path.is_symlink() and not path.name.startswith("."):
-            name = f"script-{path.name}" if path.name in OWN_FILES else path.name
-            files[name] = path.read_bytes()
-    return files
-
-
-def _report(run_dir: Path, last_object: dict[str, Any] | None, last_line: str) -> tuple[dict[str, Any], str]:
-    """The program's report and where it came from (metrics.json first, then standard output)."""
-    written = run_dir / "metrics.json"
-    if written.is_symlink():  # never followed out of the run's folder
-        raise RunFailed("$HOTLAP_RUN_DIR/metrics.json is a symbolic link; write the file itself")
-    if written.is_file():
-        try:
-            value = json.loads(written.read_text(errors="replace"))
-        except RecursionError:
-            raise RunFailed("$HOTLAP_RUN_DIR/metrics.json is nested too deeply to read") from None
-        except ValueError as exc:
-            raise RunFailed(f"$HOTLAP_RUN_DIR/metrics.json is not valid JSON ({exc})") from None
-        if not isinstance(value, dict):
-            raise RunFailed("$HOTLAP_RUN_DIR/metrics.json is not a JSON object")
-        return value, "metrics.json"
-    if last_object is None:
-        shown = last_line.strip()[:120]
-        raise RunFailed(
-            "printed no JSON object line on standard output and wrote no $HOTLAP_RUN_DIR/metrics.json "
-            f"(last line of output: {shown!r})"
-            if shown
-            else "printed nothing on standard output and wrote no $HOTLAP_RUN_DIR/metrics.json"
-        )
-    return last_object, "standard output"
-
-
-def _metrics(report: Mapping[str, Any], where: str, declared: Sequence[str]) -> dict[str, float]:
-    out = {}
-    for name in declared:
-        if name not in report:
-            have = ", ".join(sorted(report)) or "nothing"
-            raise RunFailed(f"the program reported no {name} (its {where} has: {have})")
-        value = report[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RunFailed(f"the program reported {name} = {value!r}, not a number")
-        if not math.isfinite(value):
-            raise RunFailed(f"the program reported {name} = {value}, not a finite number")
-        out[name] = float(value)
-    return out
-
-
-def _scalars(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if v is None or isinstance(v, bool | int | float | str)}
-
-
 def _scratch() -> contextlib.AbstractContextManager[Path]:
     """A run's scratch folder (its run folder and output), removed after it; one a killed driver
     left is removed by the next run."""
@@ -371,12 +284,12 @@ def train(
             nonlocal last, last_line
             if line.strip():
                 last_line = line
-            record = _json_object(line)
+            record = json_object(line)
             if record is None:
                 return
             last = record
             if "epoch" in record:
-                entry = _scalars(record)
+                entry = scalars(record)
                 history.append(entry)
                 if on_epoch is not None:
                     on_epoch(entry)
@@ -394,7 +307,7 @@ def train(
         except OSError as exc:
             raise RunFailed(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
         code, wall = finished.code, finished.wall_time
-        files = _collect(folder, run_dir)
+        files = collect_files(folder, run_dir)
         if code is None:
             raise RunFailed(
                 f"timed out after {settings.timeout:g} s (script.timeout): killed with its children",
@@ -405,12 +318,12 @@ def train(
             if code < 0:
                 with contextlib.suppress(ValueError):
                     what = f"killed by {signal.Signals(-code).name}"
-            tail = _tail(folder / "stderr.txt", STDERR_LINES)
+            tail = stderr_tail(folder / "stderr.txt", STDERR_LINES)
             raise RunFailed(f"{what}: " + (" / ".join(tail) if tail else "nothing on standard error"), files)
         try:
-            report, where = _report(run_dir, last, last_line)
+            report, where = read_report(run_dir, last, last_line)
             declared = list(settings.metrics)
-            metrics = _metrics(report, where, declared)
+            metrics = read_metrics(report, where, declared)
         except RunFailed as exc:
             raise RunFailed(str(exc), files) from None
     metrics.setdefault("train_time", wall)
