@@ -195,3 +195,19 @@ def test_a_read_only_store_can_be_read_and_is_never_written(cli, tmp_path, monke
     code, _, err = cli("resume", record.id, "--workdir", str(tmp_path))
     assert code == 2 and "is read-only" in err and len(err.strip().splitlines()) == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_write_refused_by_the_file_system_is_one_line(cli, tmp_path, monkeypatch):
+    """A report into a read-only file system (an archive mounted read-only) is one line naming the
+    file, exit 2, not a PermissionError's traceback."""
+    from hotlap.store import Store
+
+    Store(tmp_path).close()
+
+    def refused(self):
+        raise OSError(30, "Read-only file system", str(tmp_path / "sweeps" / "x" / "report.md"))
+
+    monkeypatch.setattr(Store, "sweeps", refused)
+    code, _, err = cli("ls", "--workdir", str(tmp_path))
+    assert code == 2 and "report.md: Read-only file system (a read-only file system" in err, err
+    assert len(err.strip().splitlines()) == 1

@@ -97,9 +97,13 @@ def main() -> None:
 
         _fail(damaged(None, exc), 2)
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        _fail(full_disk(exc), 2)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            _fail(full_disk(exc), 2)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and exc.filename:
+            _fail(
+                f"{exc.filename}: {exc.strerror} (a read-only file system, or another user's file?)", 2, exc
+            )
+        raise
     except KeyboardInterrupt:  # outside the commands (plugins importing, the interpreter's exit)
         code = 130
     if code == 130 and not interrupt_said():
