@@ -540,3 +540,18 @@ def test_a_driver_killed_mid_run_leaves_none_of_the_programs_children_running(pr
         driver.kill()
         driver.wait()
     assert _dies(child, within=10), "the program's child outlived the killed driver"
+
+
+@pytest.mark.parametrize(
+    ("declared", "said"),
+    [
+        ({"direction": "max", "resolution": -1}, "metric val_acc: resolution: Input should be greater than 0"),
+        ({"direction": "max", "resolution": "fine"}, "metric val_acc: resolution: Input should be a valid number"),
+        ({"direction": "max", "kind": "nope"}, "metric val_acc: kind: Input should be"),
+    ],
+)
+def test_a_bad_metric_declaration_names_its_field(declared, said):
+    """A full metric declaration with a bad field names that field (it was reported as a bad short
+    form: "Input should be 'max', 'min', ...")."""
+    with pytest.raises(ConfigError, match=said):
+        RECIPE.config({"script": {"command": ["prog"], "metrics": {"val_acc": declared}}})

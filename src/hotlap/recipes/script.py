@@ -44,7 +44,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hotlap.config import RecipeConfig
 from hotlap.errors import ConfigError, RunFailed
@@ -112,6 +112,25 @@ class ScriptSettings(BaseModel):
         if not command[0].strip():
             raise ValueError("the command's first element (the program) is empty")
         return command
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _declarations(cls, metrics: Any) -> Any:
+        """A metric given in full is read as a declaration, so that its error names its field
+        (`metrics.val_acc.resolution: ...`), not the short form it is not."""
+        if not isinstance(metrics, dict):
+            return metrics
+        out = {}
+        for name, entry in metrics.items():
+            if isinstance(entry, dict):
+                try:
+                    entry = MetricDeclaration.model_validate(entry)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(part) for part in first["loc"])
+                    raise ValueError(f"metric {name}: {where}: {first['msg']}") from None
+            out[name] = entry
+        return out
 
     @field_validator("metrics")
     @classmethod
