@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import secrets
 from collections.abc import Sequence
@@ -196,11 +197,12 @@ def execute(
     callbacks += [(name, get_callback(name)) for name in plan.callbacks]
     engine = Engine(store, sweep, executor, callbacks=callbacks, data_dir=data_dir)
     try:
-        engine.run()
-    except KeyboardInterrupt:
+        engine.run()  # it writes summary.json when the sweep ends (a `hotlap resume` of it too)
+    except KeyboardInterrupt:  # (also where it stopped before the engine could end the sweep)
         _write_summary(store, sweep.id, plan, out, interrupted=True)
         raise
-    return _write_summary(store, sweep.id, plan, out, interrupted=False)
+    summary: dict[str, Any] = json.loads((out / "summary.json").read_text())
+    return summary
 
 
 def _write_summary(
