@@ -545,8 +545,14 @@ def test_a_driver_killed_mid_run_leaves_none_of_the_programs_children_running(pr
 @pytest.mark.parametrize(
     ("declared", "said"),
     [
-        ({"direction": "max", "resolution": -1}, "metric val_acc: resolution: Input should be greater than 0"),
-        ({"direction": "max", "resolution": "fine"}, "metric val_acc: resolution: Input should be a valid number"),
+        (
+            {"direction": "max", "resolution": -1},
+            "metric val_acc: resolution: Input should be greater than 0",
+        ),
+        (
+            {"direction": "max", "resolution": "fine"},
+            "metric val_acc: resolution: Input should be a valid number",
+        ),
         ({"direction": "max", "kind": "nope"}, "metric val_acc: kind: Input should be"),
     ],
 )
