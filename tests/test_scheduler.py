@@ -203,6 +203,17 @@ def test_the_run_queue_takes_released_runs_first_then_random_configs_in_seed_ord
     assert [again.take().id for _ in range(12)] == [r.id for r in taken[2:]]  # reproducible
 
 
+def test_the_verification_queue_takes_both_runs_of_a_seed_back_to_back_in_random_order():
+    """Verification pairs the recommendation with the baseline seed by seed: the runs of one seed
+    follow each other (the machine's state is shared too), and neither config always goes first."""
+    queue = RunQueue("a sweep/1/verify", paired=True)
+    queue.add([_run(100 * c + seed, f"c{c}", seed) for c in range(2) for seed in range(30, 0, -1)])
+    taken = [queue.take() for _ in range(60)]
+    assert [r.seed for r in taken] == [seed for seed in range(1, 31) for _ in range(2)]
+    first = [taken[2 * k].config_id for k in range(30)]
+    assert 5 < first.count("c0") < 25
+
+
 def test_the_baseline_is_judged_with_its_first_rivals_and_races_as_long_as_they_do():
     """The baseline joins before the strategy's first configs but is judged with them, never
     alone; passing clearly at its first look, its race stays open while a rival's is, so that it

@@ -21,6 +21,7 @@ from hotlap.engine.driver import Engine
 from hotlap.engine.session import open_sweep, sweep_lock
 from hotlap.errors import HotlapError
 from hotlap.executors import InProcessExecutor
+from hotlap.report.rows import document as report_document
 from hotlap.spec import SpecError, parse_spec
 from hotlap.store import Store
 
@@ -447,6 +448,55 @@ def test_when_no_candidate_passes_verification_nothing_is_recommended(tmp_path):
     assert not (result.sweep.directory / "best").exists()
     runs = frame(tmp_path, "binding")
     assert set(runs.loc[runs["stage"] == "verify", "variant"]) == {"fast"}  # the slow one never ran
+
+
+TIME_CLAIM = {
+    **BINDING,
+    "name": "time-claim",
+    "variants": {"fast": {"y": 0}},
+    "baseline": {},  # the base config: y = 1, twice the time of the fast variant in the search
+    "seeds": 15,  # verification's fresh seeds: 15-20
+    "verify": {"seeds": 6},
+}
+
+
+@pytest.mark.parametrize(
+    ("fresh", "holds", "said"),
+    [
+        ({}, True, "better than the baseline at level 0.05"),
+        ({"late_slow": 1.5}, False, "worse than the baseline on fresh seeds"),
+        ({"late_spread": 0.3}, False, "varied by"),
+    ],
+    ids=["faster", "slower-on-fresh-seeds", "spread"],
+)
+def test_verification_tests_the_time_advantage_on_fresh_paired_seeds(tmp_path, fresh, holds, said):
+    """The fast variant passes and is fastest in the search. On fresh seeds it stays twice as fast
+    (the claim holds), turns slower than the baseline (late_slow: "Use" is withheld, the baseline
+    kept), or its times spread by 15% of their mean (the advantage is real but not measurable on
+    such a machine: withheld too). The comparison is paired on the same fresh seeds, back to back."""
+    raw = {**TIME_CLAIM, "variants": {"fast": {"y": 0, **fresh}}}
+    order = _Order()
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(raw), sweep_id="time-claim")
+        result = Engine(store, record, InProcessExecutor(warmup=False), callbacks=[("order", order)]).run()
+    analysis = result.analysis
+    fast = next(c.config_id for c in analysis.configs if c.params.get("variant") == "fast")
+    assert analysis.verified == fast  # it reaches the target on fresh seeds in every case
+    check = analysis.time_check
+    assert check is not None and check.config == fast and check.pairs == 6 and check.binding
+    assert check.holds is holds and said in check.describe(analysis.cost)
+    verify = order.configs[-12:]  # the verification runs: each fresh seed's two runs back to back
+    assert all(verify[2 * k] != verify[2 * k + 1] for k in range(6))
+    document = json.loads(json.dumps(report_document(analysis, result.sweep, None)))  # report.json
+    assert document["verification"]["time_check"]["holds"] is holds
+    if holds:
+        assert analysis.recommendation.config == fast
+        assert analysis.recommendation.sentence.startswith(f"Use {fast}")
+        assert (result.sweep.directory / "best").exists()
+    else:
+        assert analysis.recommendation.config is None and analysis.best is None
+        assert analysis.recommendation.sentence.startswith(f"Keep the baseline {check.baseline}: {fast}")
+        assert not (result.sweep.directory / "best").exists()
 
 
 FALL_BACK = {

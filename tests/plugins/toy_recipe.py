@@ -35,6 +35,8 @@ class ToyConfig(RecipeConfig):
     nan: bool = Field(False, description="every run diverges")
     bonus: float = Field(0.0, ge=0, le=1, description="evaluation only: added to tta_accuracy")
     late_drop: float = Field(0.0, ge=0, le=1, description="accuracy lost from seed 15 on (fresh seeds)")
+    late_slow: float = Field(0.0, ge=0, description="train_time x (1 + this) from seed 15 on (fresh seeds)")
+    late_spread: float = Field(0.0, ge=0, description="from seed 15 on, odd seeds take x (1 + this)")
 
 
 def _net(config: ToyConfig, num_classes: int) -> nn.Module:
@@ -82,6 +84,8 @@ def train(config: ToyConfig, data, seed: int, *, on_epoch=None, keep_weights: bo
         accuracy -= config.late_drop
     jitter = ((seed * 104729) % 11 - 5) / 200  # +-2.5% run-to-run time noise
     train_time = 0.001 * (1 + config.y) * config.epochs * (1 + jitter)
+    if seed >= 15:  # times the screening seeds did not show
+        train_time *= (1 + config.late_slow) * (1 + config.late_spread * (seed % 2))
     history = [{"epoch": 1, "val_acc": accuracy}]
     if on_epoch is not None:
         on_epoch(history[0])

@@ -23,6 +23,7 @@ from hotlap.analysis.judging import (
 from hotlap.analysis.pareto import non_dominated
 from hotlap.analysis.reliability import doubted, time_spread
 from hotlap.analysis.reports import FIDELITY_ORDER, ConfigReport, group_runs, judge_configs
+from hotlap.analysis.time_claim import TimeCheck, check_time, with_time_claim
 from hotlap.analysis.verification import (
     Judged,
     bind,
@@ -78,6 +79,9 @@ class Analysis:
     # one look; hotlap.analysis.judging.fixed_design) and what it would have cost.
     fixed: FixedDesign | None = None
     runs_fixed: int | None = None
+    # The verified config against the baseline in the cost metric on the fresh seeds (None: no
+    # baseline there, or nothing verified): "Use X" is withheld when it does not hold.
+    time_check: TimeCheck | None = None
 
     @property
     def quality(self) -> Metric:
@@ -157,6 +161,11 @@ def _analyze(
         recommendation, best, verified = bind(
             spec, eligible, verification, candidates, recommendation, best, reopen=reopen
         )
+    time_check = None
+    if verified is not None:
+        time_check = check_time(verification, verified, metrics.cost, 1 - spec.confidence, spec.confidence)
+        recommendation = with_time_claim(recommendation, time_check, metrics.cost)
+        best = best if recommendation.config is not None else None
     timing = time_spread(full, metrics.cost)
     doubts = doubted(full, metrics.quality, target.rule) if target is not None else ()
     warnings = timing + doubts
@@ -195,6 +204,7 @@ def _analyze(
         broken,
         fixed=(design := fixed_design(spec, promise) if target is not None else None),
         runs_fixed=design.seeds * searched if design is not None else None,
+        time_check=time_check,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from hotlap.metrics import Metric
 from hotlap.rules import DecisionRule
 
-__all__ = ["MAX_TIME_CV", "doubted", "time_spread"]
+__all__ = ["MAX_TIME_CV", "doubted", "named", "time_spread"]
 
 
 def doubted(reports: Sequence[Any], quality: Metric, rule: DecisionRule) -> tuple[str, ...]:
@@ -23,7 +23,7 @@ def doubted(reports: Sequence[Any], quality: Metric, rule: DecisionRule) -> tupl
     found = rule.doubts(values, passing) if passing else {}
     if not found:
         return ()
-    named = {r.config_id: _named(r) for r in reports}
+    named = {r.config_id: named(r) for r in reports}
     flagged = [f"{named[key]}: {why}" for key, why in found.items()]
     shown = "; ".join(flagged[:5]) + (f"; and {len(flagged) - 5} more" if len(flagged) > 5 else "")
     return (
@@ -32,7 +32,7 @@ def doubted(reports: Sequence[Any], quality: Metric, rule: DecisionRule) -> tupl
     )
 
 
-def _named(report: Any) -> str:
+def named(report: Any) -> str:
     """A config as a warning names it: its id, and its variant's name where it has one."""
     params = getattr(report, "params", None) or {}
     variant = params.get("variant")
@@ -52,7 +52,7 @@ def time_spread(reports: Sequence[Any], cost: Metric) -> tuple[str, ...]:
     for report in reports:
         summary = report.metrics.get(cost.name)
         if summary is not None and summary.n >= 3 and summary.mean and summary.std is not None:
-            spreads.append((summary.std / abs(summary.mean), _named(report)))
+            spreads.append((summary.std / abs(summary.mean), named(report)))
     if not spreads or max(spreads)[0] <= MAX_TIME_CV:
         return ()
     worst, config_id = max(spreads)

@@ -225,7 +225,8 @@ class Engine(Racing, Verifying, Dispatch, Recording):
         racing = self.spec.racing if run_stage == "search" else None
         recorded = self.store.closed_races(self.sweep.id, fidelity, run_stage) if racing else {}
         scheduler = SeedScheduler(seeds or list(self.spec.seeds), racing, recorded)
-        queue = RunQueue(f"{self.sweep.id}/{self.session}/{name}")  # the same order on a rerun
+        # The same order on a rerun; verification's runs are paired seed by seed, back to back.
+        queue = RunQueue(f"{self.sweep.id}/{self.session}/{name}", paired=run_stage == "verify")
         return Stage(name, fidelity, scheduler, depth_first=not finite, run_stage=run_stage, queue=queue)
 
     def _search(self, fidelity: str) -> None:

@@ -6,6 +6,11 @@ config run while the machine was slow looks slow. Taken from a random config eac
 configs with runs queued: a round's), the drift spreads over all configs alike and only widens
 their spread; a config's own seeds still run in order. Runs released by a shared training (their network is ready) go first: they are
 evaluations, not timed trainings, and their siblings wait on them.
+
+Verification compares configs seed by seed on fresh seeds (the recommendation against the
+baseline): its queue is *paired*, the lowest seed of every config first, so both runs of a seed
+are taken back to back (which of them first is random), and the comparison of their times is
+paired in the machine's state as well as in the seed.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ __all__ = ["RunQueue"]
 
 class RunQueue:
     """Queued runs: `take` returns the runs put `first` in order, then a random config's run of
-    the lowest seed (the configs in random order, each config's seeds in order)."""
+    the lowest seed (the configs in random order, each config's seeds in order; `paired`: of the
+    configs whose next seed is the lowest of all)."""
 
-    def __init__(self, seed: str | int = 0) -> None:
+    def __init__(self, seed: str | int = 0, *, paired: bool = False) -> None:
         self._random = random.Random(seed)  # a string seed is hashed the same in every process
+        self._paired = paired  # the lowest seed of all configs first (verification)
         self._first: collections.deque[RunRecord] = collections.deque()
         self._configs: list[str] = []  # configs with runs in `_runs`
         self._runs: dict[str, list[RunRecord]] = {}  # config -> its runs, highest seed first
@@ -60,7 +67,12 @@ class RunQueue:
         if self._first:
             run = self._first.popleft()
         else:
-            index = self._random.randrange(len(self._configs))
+            if self._paired:  # a random config of those whose next run has the lowest seed
+                lowest = min(self._runs[c][-1].seed for c in self._configs)
+                firsts = [i for i, c in enumerate(self._configs) if self._runs[c][-1].seed == lowest]
+                index = firsts[self._random.randrange(len(firsts))]
+            else:
+                index = self._random.randrange(len(self._configs))
             config_id = self._configs[index]
             waiting = self._runs[config_id]
             run = waiting.pop()

@@ -188,12 +188,23 @@ def _verification_line(analysis: Analysis) -> str | None:
     first = analysis.candidates[0] if analysis.candidates else None
     if analysis.target is None:
         return f"{where}: no target, so nothing to decide."
+    check = analysis.time_check
+    if analysis.verified is not None and check is not None and check.binding and not check.holds:
+        return (
+            f"{where}: {check.name} passes the target again, but its {check.metric} advantage over "
+            f"the baseline did NOT hold, so no config is recommended over the baseline. "
+            f"{check.describe(analysis.cost)}"
+        )
+    timed = f" {check.describe(analysis.cost)}" if check is not None else ""
     if analysis.verified is not None and analysis.verified == first:
-        return f"{where}: the recommendation held (it passes again); only a verified config is recommended."
+        return (
+            f"{where}: the recommendation held (it passes again); only a verified config is recommended."
+            + timed
+        )
     if analysis.verified is not None:
         return (
             f"{where}: the search's first choice {first} did NOT hold; the next candidate "
-            f"{analysis.verified} passed and is the recommendation."
+            f"{analysis.verified} passed and is the recommendation.{timed}"
         )
     if analysis.recommendation.config is None:
         return f"{where}: no candidate passed, so no config is recommended."

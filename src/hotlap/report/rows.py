@@ -242,8 +242,34 @@ def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any]
             "candidates": list(analysis.candidates),
             "seeds": analysis.spec.verify_seeds(),
             "configs": named_rows(analysis, analysis.verification),
+            "time_check": _time_check(analysis),
         },
         "devices": analysis.devices or None,
         "spec": analysis.spec.to_plain(),
         "environment": environment,
+    }
+
+
+def _time_check(analysis: Analysis) -> dict[str, Any] | None:
+    """The verified config against the baseline on fresh seeds (report.json's
+    `verification.time_check`): the paired difference in the cost metric and whether it held."""
+    check = analysis.time_check
+    if check is None:
+        return None
+    return {
+        "config": check.config,
+        "baseline": check.baseline,
+        "metric": check.metric,
+        "pairs": check.pairs,
+        "diff": check.diff,
+        "relative": check.relative,
+        "ci_low": check.low,
+        "ci_high": check.high,
+        "confidence": check.confidence,
+        "p_one_sided": check.p,
+        "alpha": check.alpha,
+        "spread": check.spread,
+        "holds": check.holds,
+        "binding": check.binding,
+        "reason": check.reason or None,
     }
