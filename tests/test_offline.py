@@ -122,6 +122,75 @@ def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monk
     assert len(hotlap.open(workdir).to_pandas("weights")) == 27
 
 
+def test_the_tta_study_is_judged_against_its_target_without_retraining(trained, cli, monkeypatch):
+    """The TTA-weight study asks which weight reaches a target: a derived sweep takes the target
+    (objective.* after the sweep id), and `report --target` judges one made without it, both on the
+    stored networks only: per weight the mean/std accuracy and time, the success rate, whether it
+    achieves the target, and the time against the baseline; the report says it was judged after
+    the runs. Bad options are one line and exit 2."""
+    workdir, record = trained
+    monkeypatch.setenv("HOTLAP_HOME", str(workdir))
+    code, _, err = cli("eval", record.id, "--tta-weight", "0.3,0.7", "--name", "plain")
+    assert code == 0, err
+    with hotlap.open(workdir) as store:
+        frame = store.to_pandas("plain")
+    threshold = float(frame["tta_accuracy"].median())  # some runs reach it, some do not
+    code, out, err = cli("report", "plain", "--target", f"{threshold!r}", "--format", "csv")
+    assert code == 0, err
+    rows = {float(r["tta_untranslated_weight"]): r for r in csv.DictReader(io.StringIO(out))}
+    assert sorted(rows) == [0.3, 0.5, 0.7]
+    for weight, row in rows.items():
+        runs = frame[frame["tta_untranslated_weight"] == weight]
+        assert float(row["success_rate"]) == pytest.approx((runs["tta_accuracy"] >= threshold).mean())
+        assert float(row["mean_tta_accuracy"]) == pytest.approx(runs["tta_accuracy"].mean())
+        assert float(row["std_tta_accuracy"]) == pytest.approx(runs["tta_accuracy"].std())
+        # the time to minimize by default: the reference's convention, training and TTA evaluation
+        assert float(row["mean_total_time"]) == pytest.approx(runs["total_time"].mean())
+        assert row["achieves_target"] == str(row["decision"] == "pass")
+        if weight != 0.5:
+            assert row["total_time_diff_vs_baseline"] != ""
+    code, out, err = cli("report", "plain", "--target", f"tta_accuracy>={threshold!r}")
+    assert code == 0, err
+    assert "Note: judged after the runs against mean tta_accuracy >=" in " ".join(out.split())
+    with hotlap.open(workdir) as store:
+        folder = store.sweep("plain").directory
+    assert (folder / "report-rejudged" / "report.html").exists() and not (folder / "report").exists()
+    code, out, err = cli("report", "plain", "--format", "csv")  # the stored report is unchanged
+    assert code == 0 and {r["achieves_target"] for r in csv.DictReader(io.StringIO(out))} == {""}
+
+    code, _, err = cli(
+        "eval",
+        record.id,
+        "--tta-weight",
+        "0.3,0.7",
+        "--name",
+        "judged",
+        f"objective.target.at_least={threshold!r}",
+    )
+    assert code == 0, err
+    with hotlap.open(workdir) as store:
+        spec = store.sweep("judged").spec
+    assert spec["target"]["at_least"] == threshold and spec["objective"] == [
+        {"metric": "total_time", "direction": "minimize"}
+    ]
+    code, out, _ = cli("report", "judged", "--format", "csv")
+    assert {r["achieves_target"] for r in csv.DictReader(io.StringIO(out))} <= {"True", "False"}
+
+    for args, said in (
+        (["report", "plain", "--alpha", "0.1"], "--alpha and --criterion judge a target: give --target too"),
+        (["report", "plain", "--target", "loss>=0.5"], "--target: unknown metric 'loss'"),
+        (["report", "plain", "--target", "1.5"], "tta_accuracy is a fraction; give a value in (0, 1)"),
+        (["report", "plain", "--target", "0.5", "--alpha", "0.9"], "--alpha 0.9: expected an error rate"),
+        (["report", "plain", "--target", "0.5", "--criterion", "median"], "unknown decision rule 'median'"),
+        (
+            ["eval", record.id, "--tta-weight", "0.3", "seeds=5"],
+            "only the objective (objective.*) can change",
+        ),
+    ):
+        code, _, err = cli(*args)
+        assert code == 2 and said in err and "Traceback" not in err, (args, err)
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

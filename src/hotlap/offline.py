@@ -21,6 +21,7 @@ from hotlap.errors import HotlapError
 from hotlap.io import load_weights
 from hotlap.recipes import RunResult, SourceRun, get_recipe
 from hotlap.spec.fields import RangeSpec, SpecError
+from hotlap.spec.posthoc import with_objective
 from hotlap.spec.validate import parse_spec, stored_spec
 from hotlap.store import Store, SweepRecord
 
@@ -121,11 +122,13 @@ def derive_sweep(
     where: Callable[[dict[str, Any]], bool] | None = None,
     name: str | None = None,
     device: str | None = None,
+    objective: Sequence[str] | None = None,
 ) -> SweepRecord:
     """Create (or reopen) the derived sweep of `source_key` that varies the evaluation-only
     fields in `vary`, over the source's configs for which `where(config)` holds. `reference`
-    values mark the baseline (the source's baseline at those values). Nothing is evaluated here:
-    drive the returned sweep with the engine."""
+    values mark the baseline (the source's baseline at those values); `objective`:
+    `objective.*` overrides of the source's objective (`objective.target.at_least=0.94`). Nothing
+    is evaluated here: drive the returned sweep with the engine."""
     from hotlap.engine.session import open_sweep
 
     source = store.require(source_key)
@@ -160,10 +163,10 @@ def derive_sweep(
     baseline = None
     if reference is not None and (spec.baseline is not None or single):
         baseline = {**(spec.baseline or {}), **reference}
+    judged = with_objective({k: raw[k] for k in ("objective", "target")}, objective or [])
     derived = {
-        **{
-            k: raw[k] for k in ("recipe", "dataset", "variants", "objective", "target", "strategy", "metrics")
-        },
+        **{k: raw[k] for k in ("recipe", "dataset", "variants", "strategy", "metrics")},
+        **judged,
         "base": {k: v for k, v in raw["base"].items() if k not in values},  # the varied keys: swept
         "name": name or f"{source.name}-{'-'.join(vary)}",
         "device": device or raw["device"],

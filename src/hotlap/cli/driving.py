@@ -72,10 +72,17 @@ def _after(store: Any, spec: Any, result: Any, data_dir: Path | None, warmup: bo
 
 
 def _derive(
-    store: Any, key: str, tta_weight: str | None, vary: list[str], name: str | None, device: str
+    store: Any,
+    key: str,
+    tta_weight: str | None,
+    vary: list[str],
+    name: str | None,
+    device: str,
+    objective: list[str] | None = None,
 ) -> Any:
     """The derived sweep of `key` (created, or reopened to finish): --tta-weight re-weights the
-    airbench family's TTA views (level 2 configs, the reference weighting as the baseline)."""
+    airbench family's TTA views (level 2 configs, the reference weighting as the baseline);
+    `objective`: `objective.*` overrides of the source's objective (a target the study asks)."""
     from hotlap.offline import derive_sweep, parse_values
 
     fields: dict[str, list[float]] = {}
@@ -93,7 +100,9 @@ def _derive(
         from hotlap.spec.fields import TTA_SUFFIX
 
         name = name or f"{store.require(key).name}{TTA_SUFFIX}"
-    return derive_sweep(store, key, fields, reference=reference, where=where, name=name, device=device)
+    return derive_sweep(
+        store, key, fields, reference=reference, where=where, name=name, device=device, objective=objective
+    )
 
 
 def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool) -> None:

@@ -45,20 +45,21 @@ def eval_command(
     """Evaluate without training: a sweep's networks at other evaluation-only values, or saved weights.
 
     --tta-weight and --vary make a derived sweep, evaluated on the sweep's trained networks (paired
-    by seed); --weights evaluates a saved state_dict."""
+    by seed), judged by the sweep's objective or the objective.* overrides given after ID;
+    --weights evaluates a saved state_dict."""
     args = args or []
     if weights is not None:
         _eval_saved(args, weights, recipe, data, tta_level, device, data_dir, warmup)
         return
-    if (tta_weight is None and not vary) or len(args) != 1:
+    if (tta_weight is None and not vary) or not args or "=" in args[0]:
         raise HotlapError(
-            "give a sweep and --tta-weight or --vary (hotlap eval ID --tta-weight 0.30:0.70:0.05), "
-            "or --weights PATH --recipe NAME --data NAME"
+            "give a sweep and --tta-weight or --vary (hotlap eval ID --tta-weight 0.30:0.70:0.05 "
+            "[objective.target.at_least=0.94]), or --weights PATH --recipe NAME --data NAME"
         )
     from hotlap.store import open_store
 
     with open_store(workdir, create=False) as store:
-        derived = _derive(store, args[0], tta_weight, vary or [], name, device)
+        derived = _derive(store, args[0], tta_weight, vary or [], name, device, args[1:])
         _drive_derived(store, derived, data_dir, warmup)
 
 

@@ -49,22 +49,43 @@ def report(
         Path | None,
         typer.Option("--out", help="file for csv/json/md/html [stdout]; folder for table [<sweep>/report]"),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="judge against this target after the runs: 0.94, 94%, METRIC>=VALUE"),
+    ] = None,
+    alpha: Annotated[float | None, typer.Option("--alpha", help="the error the target is judged at")] = None,
+    minimize: Annotated[
+        str | None, typer.Option("--minimize", help="the cost to minimize among passing")
+    ] = None,
+    criterion: Annotated[
+        str | None, typer.Option("--criterion", help="the decision rule: mean, success_rate, ...")
+    ] = None,
     workdir: WorkdirOpt = None,
 ) -> None:
-    """Decisions per config, the recommendation with its confidence, plots and an HTML page."""
+    """Decisions per config, the recommendation with its confidence, plots and an HTML page.
+
+    --target, --alpha, --minimize and --criterion judge the stored runs again with another
+    objective, without running anything (the table's files go to <sweep>/report-rejudged)."""
     from hotlap.io import atomic_write_text
     from hotlap.report import get_format, load_report, render_format, render_table, write_report
+    from hotlap.spec.posthoc import objective_overrides
+    from hotlap.spec.validate import stored_spec
     from hotlap.store import open_store
 
     if format != "table":
         get_format(format)  # an unknown format is a one-line error before any work
     _check_out(out, folder=format == "table")
     with open_store(workdir, create=False) as store:
-        loaded = load_report(store, sweep_id)
+        stored = stored_spec(store.require(sweep_id).spec)
+        objective = objective_overrides(
+            stored, target=target, alpha=alpha, minimize=minimize, criterion=criterion
+        )
+        loaded = load_report(store, sweep_id, objective)
     analysis, sweep = loaded.analysis, loaded.sweep
     if format == "table":
         console.print(render_table(analysis, sweep, width=console.width))
-        files = write_report(loaded, out or store.sweep_folder(sweep) / "report")
+        folder = "report-rejudged" if objective else "report"
+        files = write_report(loaded, out or store.sweep_folder(sweep) / folder)
         names = [
             "report.html",
             "report.csv",

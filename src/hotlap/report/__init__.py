@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,8 @@ from hotlap.report.formats import get_format, list_formats, register_format
 from hotlap.report.plots import draw_all
 from hotlap.report.render import render_csv, render_html, render_json, render_markdown, render_table
 from hotlap.report.rows import config_rows, csv_columns, document
+from hotlap.spec.posthoc import rejudged
+from hotlap.spec.schema import SweepSpec
 from hotlap.spec.validate import stored_spec
 from hotlap.store import Store, SweepRecord
 
@@ -42,9 +46,12 @@ class Report:
     environment: dict[str, Any] | None
 
 
-def load_report(store: Store, key: str) -> Report:
+def load_report(store: Store, key: str, objective: Sequence[str] = ()) -> Report:
+    """The report of stored sweep `key`; `objective`: `objective.*` overrides that judge it again
+    with another target, confidence or cost, without running anything (`hotlap.spec.posthoc`)."""
     sweep = store.require(key)
-    spec = stored_spec(sweep.spec)
+    stored = stored_spec(sweep.spec)
+    spec = rejudged(stored, objective)
     analysis = analyze(
         spec,
         store.configs(sweep.id),
@@ -52,9 +59,36 @@ def load_report(store: Store, key: str) -> Report:
         devices=store.run_devices(sweep.id),
         excluded=store.excluded(sweep.id),
     )
+    if objective:
+        note = _rejudged_note(stored, analysis)
+        analysis = dataclasses.replace(analysis, warnings=(note, *analysis.warnings))
     env_path = sweep.directory / "env.json"
     environment = json.loads(env_path.read_text()) if env_path.exists() else None
     return Report(sweep, analysis, environment)
+
+
+def _rejudged_note(stored: SweepSpec, analysis: Analysis) -> str:
+    """What a report judged with an objective given after the runs must say."""
+    target = analysis.target
+    now = target.describe() if target is not None else "no target"
+    before = "no target"
+    if stored.target is not None and stored.target.metric is not None:
+        metric = stored.metric(stored.target.metric)
+        shown = metric.format(stored.target.threshold)
+        before = f"{metric.name} {'within ' + shown + ' of the baseline' if stored.target.within else shown}"
+    text = (
+        f"Note: judged after the runs against {now} at {analysis.spec.confidence:.0%} confidence "
+        f"(given to the report), not what the sweep ran with ({before}); nothing was run again. "
+    )
+    if stored.racing is not None or stored.verify is not None:
+        return text + (
+            "Racing and verification chose seeds and candidates for the sweep's own objective: read these "
+            "decisions as after the fact."
+        )
+    return text + (
+        "Every config ran on the same fixed seeds, so the decisions hold as stated, if the target was not "
+        "chosen by looking at these results."
+    )
 
 
 def write_report(report: Report, directory: Path) -> dict[str, Path]:

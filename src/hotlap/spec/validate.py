@@ -141,7 +141,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     declared = [*_common_metrics(spec, recipes), *costs]
     if spec.score:
         declared.append(_score_metric(spec, declared))
-    spec = _resolve_metrics(spec, [m.to_plain() for m in declared])
+    spec = resolve_metrics(spec, [m.to_plain() for m in declared])
     strategy_class(spec.strategy.name).check_spec(spec)
     _check_packing(spec)
     if "keep_logits" in raw:
@@ -239,7 +239,7 @@ def shadowed(spec: SweepSpec) -> list[str]:
     ]
 
 
-def _resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSpec:
+def resolve_metrics(spec: SweepSpec, declared: list[dict[str, Any]]) -> SweepSpec:
     """Fill in the metrics, the default objective and the target's metric; check every metric name."""
     spec = SweepSpec.model_validate({**spec.to_plain(), "metrics": declared})
     metrics = {m.name: m for m in spec.metric_defs()}
