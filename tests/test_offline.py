@@ -250,6 +250,34 @@ def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
     assert code == 2 and "--weights needs --recipe" in err
 
 
+def test_the_default_quantization_keeps_a_trained_network_and_a_ruinous_one_says_so(trained, cli):
+    """`quant.all.weight_bits=8` on saved weights (the README's command) keeps the network's
+    accuracy: the default format scales each output channel to its weights. Fixed point 8.4 has a
+    range of +-7.94 that the whitening layer's weights exceed: that one is named in one warning
+    line, and the accuracy it ruins is what it is."""
+    _, record = trained
+    (config_dir,) = [p for p in record.directory.iterdir() if (p / "seed-0").is_dir()]
+    model = config_dir / "seed-0" / "model.pt"
+    base = ["eval", "--recipe", "airbench94", "--data", "digits", "--device", "cpu", "--no-warmup"]
+    base += ["--weights", str(model), *(f"{k}={v}" for k, v in TINY.items())]
+
+    def accuracy(out: str) -> float:
+        row = next(line for line in out.splitlines() if line.strip().startswith("│"))
+        return float(row.strip("│ ").split("│")[0])
+
+    code, out, err = cli(*base)
+    assert code == 0, err
+    full = accuracy(out)
+    code, out, err = cli(*base, "quant.all.weight_bits=8")
+    assert code == 0 and "warning" not in err, err
+    kept = accuracy(out)  # this 2-epoch network is barely trained (40%): its margins are thin
+    code, out, err = cli(*base, "quant.all.weight_bits=8", "quant.all.format=fixed")
+    assert code == 0
+    assert abs(kept - full) <= 3 and accuracy(out) < full - 10  # points
+    (line,) = [line for line in err.splitlines() if "warning" in line]
+    assert line.startswith("hotlap: warning: quant: layer ") and "saturate" in line and "fixed 8.4" in line
+
+
 def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "work"))
     spec = tmp_path / "tta.yaml"

@@ -21,6 +21,11 @@ class DataError(HotlapError):
     """A dataset that cannot be downloaded, verified, parsed or found."""
 
 
+class HotlapWarning(UserWarning):
+    """Something the user should know that does not stop the work (a quantization that saturates
+    a layer's weights): the CLI prints it as one line, `warning: ...`, once per message."""
+
+
 class RunFailed(Exception):
     """A training run that could not finish (non-finite loss, for one); not a user error.
 

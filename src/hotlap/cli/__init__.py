@@ -73,6 +73,7 @@ def main() -> None:
         os.environ["HOTLAP_DEBUG"] = "1"
     usage_error, click_error, no_args = _click_errors()
     interrupt_said(reset=True)
+    _one_line_warnings()
     try:
         from hotlap import load_plugins
 
@@ -112,6 +113,27 @@ def main() -> None:
             file=sys.stderr,
         )
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line_warnings() -> None:
+    """hotlap's own warnings (`HotlapWarning`) print as one line, `hotlap: warning: ...`, once per
+    message; every other warning as Python prints it."""
+    import warnings
+
+    from hotlap.errors import HotlapWarning
+
+    shown = warnings.showwarning
+    if getattr(shown, "one_line", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if issubclass(category, HotlapWarning):
+            print(f"hotlap: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    show.one_line = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
 
 
 def full_disk(exc: OSError) -> str:

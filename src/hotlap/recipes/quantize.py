@@ -9,10 +9,11 @@ A recipe's `quant` config field maps `SELECTOR.ATTRIBUTE` to a value:
                act_bits      width of the layer's input (2 to 32)
                weight_frac   fractional bits of the weights, fixed point (default: half the width)
                act_frac      fractional bits of the input, fixed point (default: half the width)
-               format        fixed (the default: two's complement with FRAC fractional bits),
-                             int (symmetric integer, one scale per tensor from its largest value)
-                             or int_channel (one scale per output channel of the weights; the
-                             input per tensor)
+               format        int_channel (the default: symmetric integers, one scale per
+                             output channel of the weights, calibrated to their largest value;
+                             the input one scale per tensor), int (one scale per tensor) or fixed
+                             (two's complement with FRAC fractional bits, the quantization
+                             framework's format: no scale, so weights beyond its range saturate)
 
 A width of 32 leaves the tensor as it is stored: `{}` (the default) is the full-precision network,
 exactly. Integer inputs take their scale from the largest input value over CALIBRATION_IMAGES
@@ -24,11 +25,17 @@ count, a quantized weight or bias at its width and every other parameter (BatchN
 width it is stored in; memory density is 32 / that average, and the quantized size is the sum of
 bits / 8. Input widths quantize activations, which a network does not store: they change the
 accuracy, not these counts.
+
+A quantization that ruins layers says so (`QuantizationWarning`, one line): where over 1% of a
+layer's weights saturate (fixed point whose range they exceed) or weights
+round to zero holding over half of its weights' norm (steps coarser than the weights that matter;
+tiny weights rounded away do not count).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +44,7 @@ import torch
 from torch import nn
 
 from hotlap.config import flatten
-from hotlap.errors import ConfigError
+from hotlap.errors import ConfigError, HotlapWarning
 
 __all__ = [
     "ATTRIBUTES",
@@ -45,6 +52,7 @@ __all__ = [
     "FULL",
     "BitWidths",
     "LayerFormat",
+    "QuantizationWarning",
     "bit_widths",
     "check_quant",
     "fake_quantize",
@@ -62,6 +70,12 @@ TYPES: dict[str, type[nn.Module]] = {"conv": nn.modules.conv._ConvNd, "linear": 
 ALL = "all"
 ATTRIBUTES = ("weight_bits", "act_bits", "weight_frac", "act_frac", "format")
 CALIBRATION_IMAGES = 512
+SATURATED = 0.01  # a layer whose weights saturate beyond this share is named in the warning
+ZEROED = 0.5  # ... or whose weights rounded to zero held more than this share of its norm
+
+
+class QuantizationWarning(HotlapWarning):
+    """A quantization that saturates layers' weights or rounds most of them to zero."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,7 @@ class LayerFormat:
     act_bits: int = FULL
     weight_frac: int | None = None  # fixed point; None: half the width
     act_frac: int | None = None
-    format: str = "fixed"
+    format: str = "int_channel"  # calibrated per output channel: keeps a trained network
 
     def frac(self, which: str) -> int:
         bits = self.weight_bits if which == "weight" else self.act_bits
@@ -279,13 +293,17 @@ def quantize_network(
         if calibration is None:
             raise ValueError("integer input formats need calibration images")
         largest = _calibrate(net, calibrated, calibration(), batch_size)
+    ruined: list[str] = []
     for name, fmt in formats.items():
         module = layers[name]
         if fmt.weight_bits < FULL:
             axis = 0 if fmt.format == "int_channel" else None
             per_tensor = "int" if fmt.format == "int_channel" else fmt.format
             frac = fmt.frac("weight")
-            module.weight.copy_(fake_quantize(module.weight, fmt.weight_bits, frac, fmt.format, axis=axis))
+            quantized = fake_quantize(module.weight, fmt.weight_bits, frac, fmt.format, axis=axis)
+            harm = _harm(name, fmt, module.weight, quantized)
+            ruined += [harm] if harm else []
+            module.weight.copy_(quantized)
             if getattr(module, "bias", None) is not None:
                 module.bias.copy_(fake_quantize(module.bias, fmt.weight_bits, frac, per_tensor))
         if fmt.act_bits < FULL:
@@ -305,7 +323,43 @@ def quantize_network(
                 return (fake_quantize(args[0], bits, frac, kind, scale=scale), *args[1:])
 
             module.register_forward_pre_hook(round_input)
+    if ruined:
+        shown = "; ".join(ruined[:4]) + (f"; and {len(ruined) - 4} more layers" if len(ruined) > 4 else "")
+        warnings.warn(
+            f"quant: {shown}: the quantized network loses accuracy there"
+            + (
+                ""
+                if all(f.format == "int_channel" for f in formats.values())
+                else " (int_channel scales each channel to its weights)"
+            ),
+            QuantizationWarning,
+            stacklevel=2,
+        )
     return formats
+
+
+def _harm(name: str, fmt: LayerFormat, weight: torch.Tensor, quantized: torch.Tensor) -> str | None:
+    """What a layer's quantization does to its weights when it ruins them: the share that
+    saturates (beyond the format's range), or of nonzero weights rounded to zero; None otherwise."""
+    values, rounded = weight.detach().float(), quantized.detach().float()
+    if fmt.format == "fixed":
+        frac = fmt.frac("weight")
+        top = (2 ** (fmt.weight_bits - 1) - 1) * 2.0**-frac
+        saturated = float((values.abs() > top + 2.0 ** (-frac - 1)).float().mean()) if values.numel() else 0.0
+        if saturated > SATURATED:
+            largest = float(values.abs().max())
+            return (
+                f"layer {name}: {saturated:.0%} of its weights saturate (up to {largest:.3g} against "
+                f"fixed {fmt.weight_bits}.{frac}'s range of +-{top:.3g})"
+            )
+    norm = float(values.norm())
+    lost = float(values[(values != 0) & (rounded == 0)].norm()) / norm if norm > 0 else 0.0
+    if lost > ZEROED:
+        return (
+            f"layer {name}: weights holding {lost:.0%} of its weight norm round to zero at "
+            f"{fmt.weight_bits} bits"
+        )
+    return None
 
 
 @dataclass(frozen=True)
