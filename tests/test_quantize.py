@@ -3,6 +3,8 @@ quantization study through the CLI (TPE and brute force on networks trained once
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from pathlib import Path
 
@@ -265,6 +267,54 @@ def test_the_quantization_study_runs_with_tpe_and_brute_force(cli, tmp_path):
     assert plot.stat().st_size > 1000
     code, _, err = cli("best-so-far", "qz-tpe", "--plot", str(tmp_path / "curve.txt"))
     assert code == 2 and "--plot" in err and "\n" not in err.strip()
+    _reports_show_the_bits("qz-brute", cli, tmp_path)
+
+
+def _reports_show_the_bits(name: str, cli, tmp_path) -> None:
+    """The study's quantity in every format: each config's avg_bits and memory_density (32 / avg
+    bits) in the table (at 80 and 120 columns, keys and numbers whole), CSV, JSON, Markdown and
+    HTML, and the accuracy plotted against the bits, in a file named for them."""
+    import json
+
+    from rich.console import Console
+
+    from hotlap.report import load_report, render_table
+    from hotlap.store import open_store
+
+    with open_store(None, create=False) as store:
+        loaded = load_report(store, name)
+    expected = {
+        r.config_id: (r.metrics["avg_bits"].mean, r.metrics["memory_density"].mean)
+        for r in loaded.analysis.configs
+    }
+    assert all(density == pytest.approx(32 / bits) for bits, density in expected.values())
+    code, out, _ = cli("report", name, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {
+        r["config_id"]: (float(r["mean_avg_bits"]), float(r["mean_memory_density"])) for r in rows
+    } == expected
+    code, out, _ = cli("report", name, "--format", "json")
+    document = json.loads(out)
+    assert {
+        r["config_id"]: (r["mean_avg_bits"], r["mean_memory_density"]) for r in document["configs"]
+    } == expected
+    for form in ("md", "html"):
+        code, out, _ = cli("report", name, "--format", form)
+        assert code == 0 and "avg_bits" in out and "memory_density" in out
+        for bits, _density in expected.values():
+            assert loaded.analysis.spec.metric("avg_bits").format(bits, unit=False) in out
+    for width in (80, 120):
+        console = Console(width=width, record=True, color_system=None)
+        console.print(render_table(loaded.analysis, loaded.sweep, width=width))
+        text = console.export_text()
+        assert "avg_bits" in text
+        for config in loaded.analysis.configs:
+            for key, value in config.params.items():
+                assert f"{key.split('.', 1)[1]}={value}" in text, (width, key)  # whole, prefix quant. dropped
+    code, out, err = cli("report", name, "--out", str(tmp_path / "qz-report"))
+    assert code == 0, err
+    plot = tmp_path / "qz-report" / "accuracy_vs_avg_bits.png"
+    assert plot.stat().st_size > 1000 and not (tmp_path / "qz-report" / "accuracy_vs_time.png").exists()
 
 
 def test_configs_breaking_a_per_config_bound_never_run(cli):

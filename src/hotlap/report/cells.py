@@ -10,7 +10,7 @@ from typing import Any
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.judging import planned_configs
 from hotlap.analysis.reports import short_value
-from hotlap.report.rows import cached, config_rows
+from hotlap.report.rows import cached, config_rows, shown_costs
 from hotlap.store import SweepRecord
 
 DECISION_STYLE = {"pass": "green", "fail": "red", "undecided": "yellow"}
@@ -77,6 +77,8 @@ def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
         str(row["n"]) + (f" ({row['failed']} failed)" if row["failed"] else ""),
     ]
     cells += [accuracy, ci, success, time, vs, decision, _p(row["p_holm_vs_baseline"])]
+    spec = analysis.spec
+    cells += [spec.metric(name).format(mean, unit=False) for name, mean in row.get("costs", {}).items()]
     return cells
 
 
@@ -119,6 +121,7 @@ def _headers(analysis: Analysis, *, long: bool = False) -> list[str]:
             _vs_header(analysis),
             "decision",
             f"p vs baseline ({quality.name}, Holm)",
+            *(f"mean {name}" for name in _cost_headers(analysis)),
         ]
     return [
         "config",
@@ -131,7 +134,14 @@ def _headers(analysis: Analysis, *, long: bool = False) -> list[str]:
         _vs_header(analysis),
         "decision",
         f"p {quality.name} (Holm)",
+        *_cost_headers(analysis),
     ]
+
+
+def _cost_headers(analysis: Analysis) -> list[str]:
+    """The shown cost metrics' columns (`hotlap.report.rows.shown_costs`), with their units."""
+    spec = analysis.spec
+    return [f"{name} {spec.metric(name).shown_unit}".strip() for name in shown_costs(analysis)]
 
 
 def _runs_line(analysis: Analysis) -> str:

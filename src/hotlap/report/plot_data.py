@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotlap.analysis.configs import Analysis
-from hotlap.analysis.reports import ConfigReport
+from hotlap.analysis.reports import ConfigReport, short_value
+from hotlap.metrics import Metric
+from hotlap.report.rows import shown_costs
 
 __all__ = [
     "MAX_DISTRIBUTIONS",
@@ -16,9 +18,11 @@ __all__ = [
     "accuracy_time_points",
     "box_stats",
     "clip",
+    "distinct_keys",
     "full_reports",
     "one_key_series",
     "pareto_front",
+    "plotted_cost",
     "short_label",
     "with_bars",
 ]
@@ -48,14 +52,44 @@ def full_reports(analysis: Analysis) -> list[ConfigReport]:
     return [r for r in analysis.configs if r.fidelity == "full" and r.n > 0]
 
 
-def short_label(report: ConfigReport, width: int = 24) -> str:
+def short_label(report: ConfigReport, width: int = 24, keys: dict[str, str] | None = None) -> str:
     """What a plot calls a config: its variant's name, else its swept values (4 significant
-    digits), else baseline; cut to `width` characters."""
+    digits; `keys`: only these, by a short name: `distinct_keys`), else baseline; cut to `width`
+    characters."""
     variant = report.params.get("variant")
-    text = str(variant) if variant else report.label()
+    if variant:
+        text = str(variant)
+    elif keys is not None and any(k in report.params for k in keys):
+        text = ", ".join(
+            f"{short}={short_value(report.params[k])}" for k, short in keys.items() if k in report.params
+        )
+    else:
+        text = report.label()
     if report.is_baseline and text != "baseline":
         text = "baseline" if not report.params else f"{text} (baseline)"
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def distinct_keys(reports: list[ConfigReport]) -> dict[str, str]:
+    """The swept keys whose values differ between these configs, each by the shortest dotted
+    suffix no other key shares (`quant.conv.weight_bits` -> `conv.weight_bits`, `quant.all.act_bits`
+    -> `act_bits`): plot labels that say where configs differ and nothing else."""
+    values: dict[str, set[str]] = {}
+    for report in reports:
+        for key, value in report.params.items():
+            values.setdefault(key, set()).add(repr(value))
+    keys = [k for k, seen in values.items() if len(seen) > 1 and k != "variant"]
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            suffix = ".".join(parts[-n:])
+            if not any(
+                other != key and (other == suffix or other.endswith("." + suffix)) for other in values
+            ):
+                out[key] = suffix
+                break
+    return out
 
 
 def clip(
@@ -68,12 +102,37 @@ def clip(
     return max(bounds[0], min(lo, value)), min(bounds[1], max(hi, value))
 
 
-def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
+def plotted_cost(analysis: Analysis) -> Metric:
+    """The cost the accuracy is plotted against: the one the objective minimizes where it names
+    one (a second objective, or the target's cost); else the first cost metric the spec measures or
+    bounds whose means differ between configs (a quantization study's avg_bits, which it bounds
+    rather than minimizes); else the time the analysis ranks by."""
+    spec = analysis.spec
+    if spec.target is not None or len(spec.objective or []) >= 2:
+        return analysis.cost
+    reports = full_reports(analysis)
+    for name in shown_costs(analysis):
+        means = {
+            r.metrics[name].mean for r in reports if name in r.metrics and r.metrics[name].mean is not None
+        }
+        if len(means) > 1:
+            return spec.metric(name)
+    return analysis.cost
+
+
+def accuracy_time_points(analysis: Analysis, cost: Metric | None = None) -> list[PlotPoint]:
+    """A point per full-fidelity config: mean quality against mean `cost` (default: the
+    analysis' cost), each with its CI."""
+    cost = analysis.cost if cost is None else cost
     points = []
     quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
-    cost_range = (0.0, math.inf) if analysis.cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
-    for report in full_reports(analysis):
-        acc, time = report.metrics[analysis.quality_metric], report.metrics[analysis.cost_metric]
+    cost_range = (0.0, math.inf) if cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
+    reports = full_reports(analysis)
+    keys = distinct_keys(reports)
+    for report in reports:
+        acc, time = report.metrics[analysis.quality_metric], report.metrics.get(cost.name)
+        if time is None:
+            continue
         if acc.mean is None or time.mean is None:  # a metric its runs did not report: no point
             continue
         acc_low, acc_high = clip(acc.ci_low, acc.mean, acc.ci_high, quality_range)
@@ -81,7 +140,7 @@ def accuracy_time_points(analysis: Analysis) -> list[PlotPoint]:
         points.append(
             PlotPoint(
                 report.config_id,
-                short_label(report),
+                short_label(report, 40, keys),
                 acc.mean,
                 acc_low,
                 acc_high,

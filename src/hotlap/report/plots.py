@@ -22,6 +22,7 @@ from hotlap.report.plot_data import (
     full_reports,
     one_key_series,
     pareto_front,
+    plotted_cost,
     short_label,
     with_bars,
 )
@@ -40,14 +41,17 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
     matplotlib.use("Agg")
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    points = accuracy_time_points(analysis)
+    cost = plotted_cost(analysis)
+    points = accuracy_time_points(analysis, cost)
     series = one_key_series(analysis)
+    # named for what it shows: accuracy_vs_time.png against a time, accuracy_vs_avg_bits.png ...
+    name = f"accuracy_vs_{'time' if cost.kind == 'time' else cost.name}.png"
     if points and len({p.time for p in points}) == 1 and series is not None:
         # Every config took the same time (a derived sweep re-weighting the same networks): time
         # says nothing, so the objective is drawn against the swept key.
-        written.append(_draw_one_key(analysis, *series, directory / "accuracy_vs_time.png"))
+        written.append(_draw_one_key(analysis, *series, directory / name))
     elif points:
-        written.append(_draw_accuracy_time(analysis, points, directory / "accuracy_vs_time.png"))
+        written.append(_draw_accuracy_time(analysis, points, directory / name, cost))
         written.append(_draw_distributions(analysis, directory / "accuracy_distributions.png"))
     if series is not None:
         written.append(_draw_one_key(analysis, *series, directory / "by_key.png"))
@@ -77,7 +81,7 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path) -> Path:
+def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path, cost: Any) -> Path:
     import matplotlib.pyplot as plt
 
     scale = analysis.quality.scaled
@@ -118,7 +122,7 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
             linewidth=0.8,
         )
     kept = [p for p in points if p.config_id not in analysis.broken]  # constraints: off the front
-    front = pareto_front(kept, analysis.quality.sign, analysis.cost.sign)
+    front = pareto_front(kept, analysis.quality.sign, cost.sign)
     ax.plot(
         [p.time for p in front],
         [scale(p.accuracy) for p in front],
@@ -157,11 +161,11 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path)
         fontsize=8,
         framealpha=0.8,
     )
-    ax.set_xlabel(f"mean {analysis.cost_metric}{_unit(analysis.cost)}, {analysis.spec.confidence:.0%} CI")
+    ax.set_xlabel(f"mean {cost.name}{_unit(cost)}, {analysis.spec.confidence:.0%} CI")
     ax.set_ylabel(
         f"mean {analysis.quality_metric}{_unit(analysis.quality)}, {analysis.spec.confidence:.0%} CI"
     )
-    title = f"{analysis.quality_metric} vs {analysis.cost_metric} per config"
+    title = f"{analysis.quality_metric} vs {cost.name} per config"
     if dotted:
         title += f"\n(CIs of the {len(barred)} best; {len(dotted)} more as dots)"
     ax.set_title(title, fontsize=10 if dotted else None)

@@ -10,7 +10,7 @@ from hotlap.analysis.configs import Analysis
 from hotlap.analysis.reports import ConfigReport
 from hotlap.store import SweepRecord
 
-__all__ = ["cached", "config_rows", "csv_columns", "document", "named_rows"]
+__all__ = ["cached", "config_rows", "csv_columns", "document", "named_rows", "shown_costs"]
 
 CORE_COLUMNS = [
     "fidelity",
@@ -64,6 +64,17 @@ def _renames(analysis: Analysis) -> dict[str, str]:
     }
 
 
+def shown_costs(analysis: Analysis) -> list[str]:
+    """The cost metrics every table shows beside the quality and the cost minimized: those the
+    spec measures (`costs`), bounds (`constraints`) or names as objectives, in that order (a
+    quantization study's avg_bits and memory_density, whatever it minimizes)."""
+    spec = analysis.spec
+    named = [*spec.costs, *(c.metric for c in spec.constraints), *(o.metric for o in spec.objective or [])]
+    known = set(spec.metric_names)
+    skip = {analysis.quality_metric, analysis.cost_metric}
+    return [m for m in dict.fromkeys(named) if m in known and m not in skip]
+
+
 def _other_metrics(analysis: Analysis) -> list[str]:
     return [m for m in analysis.spec.metric_names if m not in (analysis.quality_metric, analysis.cost_metric)]
 
@@ -108,7 +119,7 @@ def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) ->
     out = []
     shared = config_rows(analysis) if reports is analysis.configs else config_rows(analysis, reports)
     for row in shared:
-        named = {renames.get(k, k): v for k, v in row.items()}
+        named = {renames.get(k, k): v for k, v in row.items() if k != "costs"}
         report = by_id[(row["config_id"], row["fidelity"])]
         for metric in _other_metrics(analysis):
             summary = report.metrics.get(metric)
@@ -162,9 +173,15 @@ def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None
             "effect_size_vs_baseline": vs.effect_size if vs else None,
             "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
             "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
+            "costs": {m: _mean(report, m) for m in shown_costs(analysis)},
         }
     )
     return row
+
+
+def _mean(report: ConfigReport, metric: str) -> float | None:
+    summary = report.metrics.get(metric)
+    return summary.mean if summary is not None else None
 
 
 def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:

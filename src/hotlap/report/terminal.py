@@ -30,8 +30,21 @@ from hotlap.store import SweepRecord
 
 __all__ = ["render_table"]
 
-_NUMBER_COLUMNS = (2, 3, 4, 5, 6, 7, 8, 9)
+_NUMBER_COLUMNS = (2, 3, 4, 5, 6, 7, 8, 9)  # then the shown cost metrics' (avg_bits, ...), kept
 _DROP_ORDER = (9, 7, 4, 5)  # p, vs baseline, CI, success: all of them stay in report.csv
+
+
+def _numbers(headers: list[str]) -> list[int]:
+    """The number columns of a table with these headers: the fixed ones, then the cost metrics'."""
+    return [*_NUMBER_COLUMNS, *range(len(_NUMBER_COLUMNS) + 2, len(headers))]
+
+
+def _drop_order(headers: list[str]) -> list[int]:
+    """The columns that give way on a narrow terminal, first to last: _DROP_ORDER, then the cost
+    metrics' but the first, from the last."""
+    return [*_DROP_ORDER, *reversed(_numbers(headers)[len(_NUMBER_COLUMNS) + 1 :])]
+
+
 CONFIG_WIDTH = 16
 NOTE_WIDTH = 24  # the undecided configs' reasons ("slower than ..."), folded within it
 
@@ -45,11 +58,11 @@ def _split_header(header: str) -> str:
 def _fit(headers: list[str], rows: list[list[str]], width: int | None, lead: int = CONFIG_WIDTH) -> list[int]:
     """The number columns that fit in `width` next to the leading columns, `lead` wide (dropping
     in _DROP_ORDER)."""
-    keep = list(_NUMBER_COLUMNS)
+    keep = _numbers(headers)
     if width is None:
         return keep
 
-    for column in _DROP_ORDER:
+    for column in _drop_order(headers):
         if lead + _width(headers, rows, keep) <= width:
             break
         keep.remove(column)
@@ -63,6 +76,28 @@ def _width(headers: list[str], rows: list[list[str]], columns: list[int]) -> int
         lines = _split_header(headers[i]).split("\n") + [Text.from_markup(r[i]).plain for r in rows]
         total += max(len(line) for line in lines) + 3
     return total
+
+
+def _stacked(row: dict[str, Any], keys: list[str], label: str) -> str:
+    """The swept values under a config's name in the compact table: one short key=value a line,
+    so that a narrow column breaks between them, never inside a key or a number."""
+    if not keys:
+        return label
+    pairs = [f"{k}={escape(short_value(row[full]))}" for k, full in zip(_short_keys(keys), keys, strict=True)]
+    note = f" ({_note(row)})" if _note(row) else ""
+    return "\n".join(pairs) + note
+
+
+def _short_keys(keys: list[str]) -> list[str]:
+    """The swept keys as column headers, less the dotted prefix they all share (`quant.` of
+    quant.conv.weight_bits, quant.all.act_bits): the rest still tells them apart."""
+    if len(keys) < 2:
+        return keys
+    parts = [k.split(".") for k in keys]
+    shared = 0
+    while all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+        shared += 1
+    return [".".join(p[shared:]) for p in parts]
 
 
 def _name_cell(row: dict[str, Any], analysis: Analysis, marked: str) -> str:
@@ -161,18 +196,26 @@ def _fidelity_table(
     notes = [_note(row) for row in shown]
     name_width = max([6, *(len(Text.from_markup(n).plain) for n in names)])
     lead = (
-        name_width + 3 + sum(max([len(k), *(len(c[i]) for c in key_cells)]) + 3 for i, k in enumerate(keys))
+        name_width
+        + 3
+        + sum(max([len(k), *(len(c[i]) for c in key_cells)]) + 3 for i, k in enumerate(_short_keys(keys)))
     )
-    essential = [i for i in _NUMBER_COLUMNS if i not in _DROP_ORDER]
+    essential = [i for i in _numbers(headers) if i not in _drop_order(headers)]
     # A note column where every number still fits beside it; else the notes under the names.
     note_column = any(notes) and (
-        width is None or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == list(_NUMBER_COLUMNS)
+        width is None or _fit(headers, cells_list, width, lead + NOTE_WIDTH + 3) == _numbers(headers)
     )
     if note_column:
         lead += NOTE_WIDTH + 3
     wide = width is None or lead + _width(headers, cells_list, essential) <= width
-    keep = _fit(headers, cells_list, width, lead if wide else CONFIG_WIDTH)
-    hidden = [headers[i] for i in _NUMBER_COLUMNS if i not in keep]
+    labels = [
+        f"{name}\n[dim]{_stacked(row, keys, cells[1])}[/]"
+        for name, cells, row in zip(names, cells_list, shown, strict=True)
+    ]
+    longest = max([0, *(len(line) for label in labels for line in Text.from_markup(label).plain.split("\n"))])
+    # the compact form: the optional numbers give way before a key=value line breaks
+    keep = _fit(headers, cells_list, width, lead if wide else max(CONFIG_WIDTH, longest + 3))
+    hidden = [headers[i] for i in _numbers(headers) if i not in keep]
     table = Table(
         title=title + ("" if fidelity == "full" else " (low-fidelity screening)"),
         title_justify="left",
@@ -182,15 +225,16 @@ def _fidelity_table(
         caption_justify="left",
     )
     if not wide:  # the compact form: swept values (and the note) under the name
-        table.add_column("config", overflow="fold", min_width=CONFIG_WIDTH - 2)
+        room = longest if width is None else width - _width(headers, cells_list, keep) - 3
+        table.add_column("config", overflow="fold", min_width=max(CONFIG_WIDTH - 2, min(longest, room)))
         for i in keep:
             table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
-        for name, cells in zip(names, cells_list, strict=True):
-            table.add_row(f"{name}\n[dim]{cells[1]}[/]", *(cells[i] for i in keep))
+        for label, cells in zip(labels, cells_list, strict=True):
+            table.add_row(label, *(cells[i] for i in keep))
         return table
     # numbers and names never wrap; only a note does (in its column, or under the name)
     table.add_column("config", overflow="fold", min_width=name_width, max_width=name_width)
-    for key in keys:
+    for key in _short_keys(keys):
         table.add_column(escape(key), justify="right", no_wrap=True)
     for i in keep:
         table.add_column(_split_header(headers[i]), justify="right", no_wrap=True)
