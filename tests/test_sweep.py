@@ -450,6 +450,47 @@ def test_when_no_candidate_passes_verification_nothing_is_recommended(tmp_path):
     assert set(runs.loc[runs["stage"] == "verify", "variant"]) == {"fast"}  # the slow one never ran
 
 
+class _Answers(Callback):
+    def __init__(self) -> None:
+        self.best: list[str | None] = []
+
+    def run_end(self, event, **info):
+        self.best.append(event.best.config_id if event.best is not None else None)
+
+
+FIXED_TARGET = {
+    **BINDING,
+    "name": "fixed-target",
+    "base": {},
+    "variants": {"fast_bad": {"x": 0.0, "y": 0}, "slow_good": {"x": 0.3, "y": 1}},
+    "seeds": 4,
+}
+
+
+def test_with_fixed_seeds_the_live_answer_and_status_are_the_decision_at_its_look(tmp_path):
+    """Fixed seeds and a target: the fastest config fails it (81% against 87%). The live "best"
+    never names it; it names a config only once that config passed with all its seeds, and ends
+    on the recommendation. A sweep stopped mid-way judges no config on part of its seeds: `status`
+    (the analysis of the store) gives no "Use" a look has not decided."""
+    answers = _Answers()
+    with Store(tmp_path / "whole") as store:
+        record, _ = open_sweep(store, parse_spec(FIXED_TARGET), sweep_id="fixed-target")
+        result = Engine(
+            store, record, InProcessExecutor(warmup=False), callbacks=[("answers", answers)]
+        ).run()
+    ids = {c.params["variant"]: c.config_id for c in result.analysis.configs}
+    assert result.analysis.recommendation.config == ids["slow_good"]
+    assert ids["fast_bad"] not in answers.best and answers.best[-1] == ids["slow_good"]
+    first = answers.best.index(ids["slow_good"])
+    assert first >= 3  # not before its fourth seed finished
+    stopped = run_sweep(tmp_path / "part", {**FIXED_TARGET, "budget": {"max_runs": 5}})
+    for report in stopped.analysis.configs:
+        if report.n < 4:
+            assert report.verdict is not None and report.verdict.decision == "undecided"
+    partial = {r.config_id for r in stopped.analysis.configs if r.n < 4}
+    assert stopped.analysis.recommendation.config not in partial
+
+
 TIME_CLAIM = {
     **BINDING,
     "name": "time-claim",

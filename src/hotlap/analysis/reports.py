@@ -125,7 +125,10 @@ def judge_configs(
     target = make_target(spec)
     if alpha is not None:
         values = {}
-        racing = spec.racing is not None and all(stage == "search" for _, _, stage in keys)
+        # Judged as the engine saw each config: at its last planned look (racing), or once every
+        # seed finished (fixed seeds); never on a partial round. (A derived sweep's configs run on
+        # the seeds their source has, which may be fewer.)
+        racing = spec.derived_from is None and all(stage == "search" for _, _, stage in keys)
         reference = (
             _baseline_values(by_id, groups, keys, quality) if target is not None and target.relative else None
         )

@@ -118,7 +118,7 @@ class RichProgress(Callback):
         self.at_most = info.spec.racing is not None or any(
             info.spec.metric(b.metric).scope == "config" for b in info.spec.constraints
         )
-        self.judges = info.spec.target is not None and info.spec.racing is not None
+        self.judges = info.spec.target is not None
         self.begin = time.monotonic()
         self.printed = self.done
         description = self.label or info.sweep.id

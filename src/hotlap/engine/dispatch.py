@@ -90,6 +90,7 @@ class Dispatch:
         stage.queue.add_first(released)  # siblings held for its network: next
         if stage.seeds.finished(run.config_id):
             self._race(stage, strategy)
+        self._announce(run, outcome)  # after its look: the answer it shows includes this run
 
     def _epoch(self, run_id: int, record: dict[str, Any]) -> None:
         """An epoch's record, while its run trains: to the callbacks."""

@@ -93,6 +93,9 @@ class Engine(Racing, Verifying, Dispatch, Recording):
         # closed with a pass (the decision rule's current answer), not the best mean of them all.
         self._passed: set[tuple[str, str]] = set()
         self._answer: ConfigSummary | None = None
+        # Without racing: the configs whose every seed finished, per fidelity (judged together).
+        self._complete: dict[str, dict[str, None]] = {}
+        self._judged_at = 0.0
         self._files = SessionFiles(self.directory)
         self._running: dict[int, RunRecord] = {}
         self._level: Guarantee | None = None  # the levels each look is made at

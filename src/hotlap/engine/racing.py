@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from hotlap.analysis.judging import Guarantee, guarantee
+import time
+
+from hotlap.analysis.judging import Guarantee, guarantee, verdicts
 from hotlap.analysis.results import (
     strategy_feedback,
 )
@@ -13,6 +15,8 @@ from hotlap.store import ConfigRecord
 from hotlap.strategies import Strategy
 
 __all__ = ["Racing"]
+
+COMPLETE_JUDGED = 200  # complete configs judged together on every completion; more: once a second
 
 
 class Racing:
@@ -80,6 +84,31 @@ class Racing:
                 self._passed.add((config_id, stage.fidelity))
                 self._answer = self._current_answer()
             self._log(f"race closed for {config_id} after {seeds} seeds: {decision}, {reason}")
+        elif stage.run_stage == "search" and self._judges_target():
+            self._complete.setdefault(stage.fidelity, {})[config_id] = None  # every seed finished
+            self._judge_complete(stage.fidelity)
+
+    def _judge_complete(self, fidelity: str) -> None:
+        """Without racing, a config is judged once all its seeds have finished (its one planned
+        look), with every other complete config, as the analysis judges them: the configs that
+        pass are the live display's current answer, the same `hotlap status` gives. Judged again
+        at most once a second past COMPLETE_JUDGED configs (each judgment looks at all of them)."""
+        complete = self._complete[fidelity]
+        now = time.monotonic()
+        if len(complete) > COMPLETE_JUDGED and now - self._judged_at < 1.0:
+            return
+        self._judged_at = now
+        values = {
+            c: self.summaries[(c, fidelity)].values
+            for c in complete
+            if (c, fidelity) in self.summaries and self.summaries[(c, fidelity)].n > 0
+        }
+        level = self._guarantee()
+        judged = verdicts(self.spec, values, level.look_alpha, level.time_alpha)
+        self._passed = {k for k in self._passed if k[1] != fidelity} | {
+            (c, fidelity) for c, verdict in judged.items() if verdict.decision == "pass"
+        }
+        self._answer = self._current_answer()
 
     def _extend(self, stage: Stage, strategy: Strategy) -> bool:
         """Give every config waiting for an extension `racing.step` more seeds and queue their runs

@@ -187,6 +187,11 @@ class Recording:
                 "(a new training shape), excluded from all statistics"
             )
         self._log(self._describe(run, outcome))
+
+    def _announce(self, run: RunRecord, outcome: Outcome) -> None:
+        """The run's end, to the callbacks, with the current answer once the run was judged in
+        (its config's look, if it completed one, included)."""
+        key = (run.config_id, run.fidelity)
         best = self._best_after(key) if run.stage == "search" else self._best
         if self._judges_target():
             if key in self._passed:  # its mean moved
@@ -205,7 +210,9 @@ class Recording:
         return self._best
 
     def _judges_target(self) -> bool:
-        return self.spec.target is not None and self.spec.racing is not None
+        """Whether the live display's answer is the decision rule's (a target): the configs that
+        passed at their last look, never the best mean of them all."""
+        return self.spec.target is not None
 
     def _current_answer(self) -> ConfigSummary | None:
         """The best of the configs that passed the target so far (None: none has yet)."""
