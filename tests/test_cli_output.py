@@ -3,6 +3,7 @@ printed as it is (no markup), the version, Ctrl-C during the summary, the report
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -86,3 +87,26 @@ def test_the_report_file_list_has_no_trailing_separator(cli, tmp_path, monkeypat
     code, out, _ = cli("report", "hard")
     line = " ".join(out[out.index("report files:") :].split())
     assert code == 0 and line.endswith("(report.html, report.csv)"), line
+
+
+@pytest.mark.parametrize("width", [50, 80])
+def test_ls_on_a_narrow_terminal_keeps_ids_dates_and_numbers_whole(cli, tmp_path, monkeypatch, capsys, width):
+    """Where the table does not fit, each sweep is its id on a line, then its state, counts,
+    recipe and date on lines broken only between those parts (never inside a date)."""
+    import sys
+
+    from hotlap.cli import main
+    from hotlap.cli.app import console
+
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    code, _, err = cli("run", "toy", "--data", "synthetic:8", "--device", "cpu")
+    assert code == 0, err
+    monkeypatch.setattr(console, "_width", width)
+    monkeypatch.setattr(sys, "argv", ["hotlap", "ls"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    lines = out.splitlines()
+    assert all(len(line) <= width for line in lines), out
+    assert any(re.search(r"updated \d{4}-\d\d-\d\d \d\d:\d\d$", line) for line in lines), out

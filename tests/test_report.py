@@ -418,7 +418,7 @@ def test_a_registered_report_format_prints_and_lands_in_the_report_folder(cli, r
         FORMATS.unregister("tsv")
 
 
-def test_compare_at_80_columns_never_cuts_a_metric_name(cli, raced):
+def test_compare_at_80_columns_keeps_every_name_and_number_whole(cli, raced):
     from .conftest import hotlap_script
 
     _, out, _ = cli("report", "race", "--format", "json")
@@ -434,8 +434,15 @@ def test_compare_at_80_columns_never_cuts_a_metric_name(cli, raced):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    names = {line.strip("│ ").split()[0] for line in proc.stdout.splitlines() if line.startswith("│")}
+    lines = proc.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines) and "…" not in proc.stdout  # nothing cut
+    names = {line.split(":")[0] for line in lines if not line.startswith(" ") and ": A " in line}
     assert {"tta_accuracy", "train_time", "total_time"} <= names
+    # an accuracy's difference in points, with its interval, a number per word
+    diff = next(line for line in lines if line.startswith("  A - B ") and "points" in line)
+    assert re.fullmatch(
+        r"  A - B [+-]\d+\.\d\d points(, 95% CI [+-]\d+\.\d\d points to [+-]\d+\.\d\d points)?", diff
+    )
 
 
 def test_a_line_break_in_a_name_stays_inside_its_markdown_cell():

@@ -390,7 +390,7 @@ def test_ctrl_c_during_a_sweep_stops_the_program_and_the_sweep_resumes(program, 
     assert child_mark.exists(), proc.stderr.read() if proc.poll() is not None else "no seed-1 run"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "resume with: hotlap resume" in out, err
+    assert proc.returncode == 130 and "resume with:\n  hotlap resume " in out, err  # the command whole
     child = int(child_mark.read_text())
     assert _dies(child, within=10)  # the program's own child went with it
     with Store(workdir) as store:

@@ -290,7 +290,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, plugin_env):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "resume with: hotlap resume slow-" in out
+    assert "resume with:\n  hotlap resume slow-" in out  # on a line of its own: never split
     with hotlap.open(workdir) as store:
         (sweep,) = store.sweeps()
         assert sweep.state == "stopped" and "interrupted" in sweep.message
@@ -483,6 +483,11 @@ def test_with_fixed_seeds_the_live_answer_and_status_are_the_decision_at_its_loo
     assert ids["fast_bad"] not in answers.best and answers.best[-1] == ids["slow_good"]
     first = answers.best.index(ids["slow_good"])
     assert first >= 3  # not before its fourth seed finished
+    from hotlap.report.compare import resolve_side
+
+    with Store(tmp_path / "whole") as store:  # `hotlap compare` takes a variant's name
+        side = resolve_side(store, f"{result.sweep.id}/slow_good")
+    assert side.label == f"{result.sweep.id}/{ids['slow_good']}"
     stopped = run_sweep(tmp_path / "part", {**FIXED_TARGET, "budget": {"max_runs": 5}})
     for report in stopped.analysis.configs:
         if report.n < 4:

@@ -46,7 +46,7 @@ def _drive(
         )
     except KeyboardInterrupt:
         raise interrupted(
-            f"[yellow]interrupted[/]: finished runs are stored; resume with: hotlap resume {sweep.id}"
+            f"[yellow]interrupted[/]: finished runs are stored; resume with:\n  hotlap resume {sweep.id}"
         ) from None
     try:
         _after(store, stored_spec(sweep.spec), result, data_dir, warmup)

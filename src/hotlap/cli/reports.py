@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -109,7 +109,15 @@ def compare_command(
     workdir: WorkdirOpt = None,
 ) -> None:
     """A against B: difference of means with its CI, paired t / Wilcoxon or Welch, effect size."""
-    from hotlap.report.compare import compare_sides, naive_note, resolve_side, time_claim
+    from hotlap.report.compare import (
+        COMPARE_HEADERS,
+        compare_sides,
+        comparison_block,
+        comparison_cells,
+        naive_note,
+        resolve_side,
+        time_claim,
+    )
     from hotlap.store import open_store
 
     if not 0.5 <= confidence < 1:
@@ -117,49 +125,24 @@ def compare_command(
     with open_store(workdir, create=False) as store:
         side_a, side_b = resolve_side(store, a), resolve_side(store, b)
     rows = compare_sides(side_a, side_b, confidence)
-    table = Table(title=f"A = {side_a.label}  vs  B = {side_b.label}", title_justify="left")
-    for header in (
-        "metric",
-        "A mean (n)",
-        "B mean (n)",
-        "A - B",
-        f"{confidence:.0%} CI",
-        "test",
-        "p",
-        "Wilcoxon p",
-        "effect size",
-    ):
-        table.add_column(
-            header, justify="left" if header in ("metric", "test") else "right", no_wrap=header == "metric"
-        )
-    for row in rows:
-        c = row.comparison
-        metric = row.metric
-
-        def fmt(v: float | None, metric: Any = metric) -> str:
-            return metric.format(v, digits=3 if metric.percent else None)
-
-        ci = f"{fmt(c.ci_low)} .. {fmt(c.ci_high)}" if c.ci_low is not None else "-"
-        p = "-" if c.p_value is None else f"{c.p_value:.3g}"
-        w = "-" if c.p_wilcoxon is None else f"{c.p_wilcoxon:.3g}"
-        effect = "-" if c.effect_size is None else f"{c.effect_size:+.2f}"
-        test = (
-            f"paired on {c.n_pairs} shared seeds"
-            if c.test == "paired"
-            else f"Welch on {c.n_a} and {c.n_b} seeds ({row.shared} shared)"
-        )
-        table.add_row(
-            metric.name,
-            f"{fmt(row.a.mean)} ({row.a.n})",
-            f"{fmt(row.b.mean)} ({row.b.n})",
-            fmt(c.diff),
-            ci,
-            test,
-            p,
-            w,
-            effect,
-        )
-    console.print(table)
+    cells = [comparison_cells(row) for row in rows]
+    headers = [h if h != "CI" else f"{confidence:.0%} CI" for h in COMPARE_HEADERS]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    title = f"A = {side_a.label}  vs  B = {side_b.label}"
+    if sum(widths) + 3 * len(widths) + 1 <= console.width:
+        table = Table(title=escape(title), title_justify="left")
+        for header in headers:
+            table.add_column(
+                header, justify="left" if header in ("metric", "test") else "right", no_wrap=True
+            )
+        for line in cells:
+            table.add_row(*map(escape, line))
+        console.print(table)
+    else:  # too narrow for the table: a block per metric, every number whole
+        console.print(title, highlight=False, markup=False)
+        for line in cells:
+            for text in comparison_block(line, confidence):
+                console.print(text, highlight=False, markup=False)
     if any(
         r.comparison.test == "paired" and r.shared < max(r.comparison.n_a, r.comparison.n_b) for r in rows
     ):

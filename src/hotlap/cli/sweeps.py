@@ -244,6 +244,18 @@ def status(
         _print_status(store, record)
 
 
+def packed(parts: list[str], width: int) -> list[str]:
+    """`parts` joined with "; " into lines of at most `width` characters, broken only between
+    parts (a part longer than the line gets a line of its own): dates and numbers stay whole."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += "; " + part
+        else:
+            lines.append(part)
+    return lines
+
+
 @app.command("ls")
 def list_sweeps(workdir: WorkdirOpt = None) -> None:
     """The sweeps in the store with their state."""
@@ -284,10 +296,10 @@ def list_sweeps(workdir: WorkdirOpt = None) -> None:
     for row in rows:
         sweep_id, recipe, dataset, state, done, failed, queued, updated = row
         console.print(sweep_id, highlight=False, markup=False, soft_wrap=True)
-        console.print(
-            f"  {state}: {done} done, {failed} failed, {queued} queued; {recipe} on {dataset}; "
+        parts = [
+            f"{state}: {done} done, {failed} failed, {queued} queued",
+            f"{recipe} on {dataset}",
             f"updated {updated}",
-            highlight=False,
-            markup=False,
-            style="dim",
-        )
+        ]
+        for line in packed(parts, console.width - 2):
+            console.print(f"  {line}", highlight=False, markup=False, style="dim", soft_wrap=True)

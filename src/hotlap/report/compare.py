@@ -1,6 +1,7 @@
 """`hotlap compare A B`: the statistics of one config against another.
 
-A side is `SWEEP/CONFIG`, a config id (or its prefix), or a sweep (its recommended config, or its
+A side is `SWEEP/CONFIG` (a config id, its prefix, or a variant's name), a config id (or its
+prefix), or a sweep (its recommended config, or its
 only one for `hotlap run`). Its runs are the config's finished full-fidelity search runs.
 """
 
@@ -15,7 +16,18 @@ from hotlap.spec.validate import stored_spec
 from hotlap.stats import Comparison, Summary, compare, describe
 from hotlap.store import Store
 
-__all__ = ["MetricComparison", "Side", "compare_sides", "naive_note", "resolve_side", "time_claim"]
+__all__ = [
+    "COMPARE_HEADERS",
+    "MetricComparison",
+    "Side",
+    "compare_sides",
+    "comparison_block",
+    "comparison_cells",
+    "difference",
+    "naive_note",
+    "resolve_side",
+    "time_claim",
+]
 
 
 @dataclass(frozen=True)
@@ -45,10 +57,14 @@ def resolve_side(store: Store, key: str) -> Side:
     if "/" in key:
         sweep_key, config_key = key.split("/", 1)
         sweep = store.require(sweep_key)
-        matches = [c for c in store.configs(sweep.id) if c.config_id.startswith(config_key)]
+        configs = store.configs(sweep.id)
+        # a variant's name (SWEEP/narrow_block2), else a config id or its prefix
+        matches = [c for c in configs if c.params.get("variant") == config_key] or [
+            c for c in configs if c.config_id.startswith(config_key)
+        ]
         if len(matches) != 1:
             raise HotlapError(
-                f"{key!r}: {len(matches)} configs of sweep {sweep.id} start with {config_key!r}"
+                f"{key!r}: {len(matches)} configs of sweep {sweep.id} are named or start with {config_key!r}"
             )
         return _side(store, sweep.id, matches[0].config_id)
     sweep = store.sweep(key)
@@ -142,3 +158,70 @@ def time_claim(rows: list[MetricComparison], cost: str | None, alpha: float) -> 
         f"A takes {row.metric.format(abs(saved))} ({100 * abs(saved) / row.b.mean:.1f}%) "
         f"{'less' if saved >= 0 else 'more'} {name} than B per run (p {p:.2g})."
     )
+
+
+COMPARE_HEADERS = (
+    "metric",
+    "A mean (n)",
+    "B mean (n)",
+    "A - B",
+    "CI",
+    "test",
+    "p",
+    "Wilcoxon p",
+    "effect size",
+)
+
+
+def difference(metric: Metric, value: float | None) -> str:
+    """A difference as a reader wants it: a fraction's in percentage points (+1.44 points, not
+    1.435%), anything else in the metric's unit, signed."""
+    if value is None:
+        return "-"
+    if metric.percent:
+        return f"{100 * value:+.2f} points"
+    text = metric.format(abs(value))
+    return ("-" if value < 0 else "+") + text
+
+
+def comparison_cells(row: MetricComparison) -> list[str]:
+    """The cells of one metric's line in `hotlap compare`, in COMPARE_HEADERS' order, every
+    number whole."""
+    c, metric = row.comparison, row.metric
+
+    def fmt(v: float | None) -> str:
+        return metric.format(v, digits=3 if metric.percent else None)
+
+    if c.ci_low is not None and c.ci_high is not None:
+        ci = f"{difference(metric, c.ci_low)} to {difference(metric, c.ci_high)}"
+    else:
+        ci = "-"
+    test = (
+        f"paired on {c.n_pairs} shared seeds"
+        if c.test == "paired"
+        else f"Welch on {c.n_a} and {c.n_b} seeds ({row.shared} shared)"
+    )
+    return [
+        metric.name,
+        f"{fmt(row.a.mean)} ({row.a.n})",
+        f"{fmt(row.b.mean)} ({row.b.n})",
+        difference(metric, c.diff),
+        ci,
+        test,
+        "-" if c.p_value is None else f"{c.p_value:.3g}",
+        "-" if c.p_wilcoxon is None else f"{c.p_wilcoxon:.3g}",
+        "-" if c.effect_size is None else f"{c.effect_size:+.2f}",
+    ]
+
+
+def comparison_block(cells: list[str], confidence: float) -> list[str]:
+    """One metric's comparison as lines, for a terminal too narrow for the table: the numbers
+    whole, a line each."""
+    name, a, b, diff, ci, test, p, w, effect = cells
+    lines = [
+        f"{name}: A {a}, B {b}",
+        f"  A - B {diff}" + (f", {confidence:.0%} CI {ci}" if ci != "-" else ""),
+    ]
+    tested = f"  {test}" + (f", p {p}" if p != "-" else "") + (f", Wilcoxon p {w}" if w != "-" else "")
+    lines.append(tested + (f", effect size {effect}" if effect != "-" else ""))
+    return lines
