@@ -73,7 +73,7 @@ def test_a_broken_tracker_leaves_the_results_identical(tmp_path):
     )
 
 
-def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monkeypatch):
+def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monkeypatch, capfd):
     pytest.importorskip("wandb")
     pytest.importorskip("mlflow")
     from mlflow.tracking import MlflowClient
@@ -81,7 +81,8 @@ def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monk
     from hotlap.callbacks import get_callback
 
     monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_SILENT", raising=False)
+    monkeypatch.delenv("WANDB_DIR", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     with Store(tmp_path) as store:
         record, _ = open_sweep(store, parse_spec(TRACKED))
@@ -91,6 +92,10 @@ def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monk
         configs = {c.config_id for c in store.configs(record.id)}
     log = (record.directory / "log.txt").read_text()
     assert "switched off" not in log, log
+    # W&B's banner is not printed per run: one line says where the sweep's runs go
+    printed = capfd.readouterr()
+    said = [line for line in (printed.out + printed.err).splitlines() if line.startswith("wandb:")]
+    assert len(said) == 1 and "offline" in said[0], said
 
     # W&B: one offline run per (config, seed), each with its transaction log.
     runs = sorted((record.directory / "wandb").glob("offline-run-*"))
@@ -112,3 +117,22 @@ def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monk
     assert all(c.info.status == "FINISHED" and "seed" in c.data.params for c in children)
     history = client.get_metric_history(children[0].info.run_id, "val_acc")
     assert [m.step for m in history] == [1]
+    # the parent run carries the sweep's answer
+    parent = parents[0].data
+    assert parent.tags["hotlap.recommendation"] and "runs_used" in parent.metrics
+    if parent.tags["hotlap.recommended_config"] != "none":
+        assert "recommended.tta_accuracy" in parent.metrics
+
+
+def test_wandb_files_go_where_wandb_dir_says(tmp_path, monkeypatch):
+    """`$WANDB_DIR`, W&B's own setting, wins over the sweep's folder."""
+    from types import SimpleNamespace
+
+    from hotlap.callbacks.wandb import WandbCallback
+
+    callback = WandbCallback()
+    callback.info = SimpleNamespace(sweep=SimpleNamespace(directory=tmp_path / "sweep"))  # type: ignore[assignment]
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    assert callback.directory == tmp_path / "sweep"
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
+    assert callback.directory == tmp_path / "elsewhere"

@@ -114,5 +114,30 @@ class MlflowCallback(Callback):
             self.client.set_terminated(run_id, "KILLED")
         self.runs.clear()
         if self.parent is not None:
+            self._summarize(getattr(result, "analysis", None))
             state = getattr(result, "state", "done")
             self.client.set_terminated(self.parent, "FINISHED" if state == "done" else "KILLED")
+
+    def _summarize(self, analysis: Any) -> None:
+        """The sweep's answer on its parent run: the recommendation (tags), its config's mean
+        metrics (metrics `recommended.<name>`), runs used and saved."""
+        if analysis is None or self.parent is None:
+            return
+        recommendation = analysis.recommendation
+        tags = {
+            "hotlap.recommendation": recommendation.sentence[:5000],  # MLflow's tag limit
+            "hotlap.recommended_config": recommendation.config or "none",
+            "hotlap.verified": str(analysis.verified is not None).lower(),
+        }
+        for key, value in tags.items():
+            self.client.set_tag(self.parent, key, value)
+        metrics = {"runs_used": float(analysis.runs_used)}
+        if analysis.runs_saved is not None:
+            metrics["runs_saved"] = float(analysis.runs_saved)
+        best = analysis.best
+        if best is not None and recommendation.config is not None:
+            for name, summary in best.metrics.items():
+                if summary.mean is not None:
+                    metrics[f"recommended.{name}"] = float(summary.mean)
+        for key, value in metrics.items():
+            self.client.log_metric(self.parent, key, value)

@@ -2,12 +2,16 @@
 
 Each run: `group` = the sweep id, `job_type` = the config id, the resolved config and the seed as
 its config, every epoch logged at its step, the final metrics in its summary. The project is
-`$WANDB_PROJECT` (default `hotlap`); files go under the sweep's folder. `WANDB_MODE=offline` works
-with no network (`wandb sync` uploads later).
+`$WANDB_PROJECT` (default `hotlap`); files go under `$WANDB_DIR`, else the sweep's folder.
+`WANDB_MODE=offline` works with no network (`wandb sync` uploads later). W&B's own banner is
+silenced per run: the sweep says once where its runs go.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from hotlap.callbacks.base import (
@@ -34,15 +38,30 @@ class WandbCallback(Callback):
     def sweep_start(self, info: SweepInfo, **extra: Any) -> None:
         self.wandb = require("wandb", "wandb")
         self.info = info
-        info.sweep.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        offline = os.environ.get("WANDB_MODE") in ("offline", "dryrun")
+        print(
+            f"wandb: a run per (config, seed) in project {self.project}, group {info.sweep.id}, files under "
+            f"{self.directory}" + (" (offline: upload with wandb sync)" if offline else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+
+    @property
+    def project(self) -> str:
+        return os.environ.get("WANDB_PROJECT", "hotlap")
+
+    @property
+    def directory(self) -> Path:
+        """`$WANDB_DIR` where it is set, else the sweep's folder."""
+        assert self.info is not None
+        return Path(os.environ.get("WANDB_DIR") or self.info.sweep.directory)
 
     def run_start(self, event: RunStarted, **info: Any) -> None:
         run, config = event.run, event.config
-        import os
-
         assert self.info is not None
         self.runs[run.id] = self.wandb.init(
-            project=os.environ.get("WANDB_PROJECT", "hotlap"),
+            project=self.project,
             group=self.info.sweep.id,
             job_type=run.config_id,
             name=f"{run.config_id}-seed{run.seed}" + ("" if run.fidelity == "full" else f"-{run.fidelity}"),
@@ -55,9 +74,10 @@ class WandbCallback(Callback):
                 "dataset": self.info.spec.dataset,
                 "params": event.params,
             },
-            dir=str(self.info.sweep.directory),
+            dir=str(self.directory),
             tags=[*self.info.spec.recipe_names, run.stage],
             reinit="create_new",
+            settings=self.wandb.Settings(silent=True),  # not W&B's banner per run: said once above
         )
 
     def epoch(self, event: EpochEnded, **info: Any) -> None:
