@@ -23,8 +23,8 @@ def doubted(reports: Sequence[Any], quality: Metric, rule: DecisionRule) -> tupl
     found = rule.doubts(values, passing) if passing else {}
     if not found:
         return ()
-    named = {r.config_id: named(r) for r in reports}
-    flagged = [f"{named[key]}: {why}" for key, why in found.items()]
+    names = {r.config_id: named(r) for r in reports}
+    flagged = [f"{names[key]}: {why}" for key, why in found.items()]
     shown = "; ".join(flagged[:5]) + (f"; and {len(flagged) - 5} more" if len(flagged) > 5 else "")
     return (
         f"Warning: the guarantee assumes {rule.assumes}, and the runs of passing configs say otherwise "
