@@ -291,3 +291,25 @@ def test_show_airbench94_muon_is_the_records_200_steps(cli):
     flat = " ".join(out.split())
     assert code == 0 and "optimizer steps │ 200" in flat and "steps per epoch │ 25" in flat
     assert "298 TFLOPs" in flat
+
+
+def test_hotlap_run_judges_against_the_recipes_own_target_or_none(cli, tmp_path, monkeypatch):
+    """`hotlap run` takes the recipe's own target (airbench94: 94%, airbench96: 96%) and none for a
+    recipe without one (resnet, a plugin): no success rate against a number that means nothing
+    for it; --target sets one."""
+    from hotlap.runner import plan_run
+
+    assert plan_run("airbench94", data="digits", device="cpu").target == 0.94
+    assert plan_run("airbench96", data="digits", device="cpu").target == 0.96
+    assert plan_run("resnet", ["val_size=100"], data="digits", device="cpu").target is None
+    assert plan_run("resnet", ["val_size=100"], data="digits", device="cpu", target=0.7).target == 0.7
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    code, out, err = cli(
+        "run", "toy", "--data", "synthetic:8", "--device", "cpu", "--out", str(tmp_path / "r")
+    )
+    assert code == 0, err
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["target"] is None and " runs (" not in out
+    with hotlap.open(tmp_path) as store:
+        (sweep,) = store.sweeps()
+        assert sweep.spec["target"] is None

@@ -248,6 +248,24 @@ def test_pretrained_weights_load_under_a_new_head_with_progressive_lrs(weights):
     assert set(plain.values()) == {0.01}  # from scratch, every part at the lr
 
 
+def test_fine_tuning_records_every_parts_lr_each_epoch(weights, small):
+    """The per-epoch record (and so W&B and MLflow) carries each part's lr, not only the stem's
+    (param group 0): layer4 and the head at the lr, the early layers at their multipliers."""
+    cfg = config(**{**TINY, "epochs": 1}, stem="imagenet", pretrained=str(weights), lr=0.01, warmup_epochs=0)
+    (record,) = RECIPE.train(cfg, small, seed=0, keep_weights=False).history
+    assert record["lr"] == pytest.approx(0.0025)  # the first group: the stem
+    assert {k: v for k, v in record.items() if k.startswith("lr_")} == pytest.approx(
+        {
+            "lr_stem": 0.0025,
+            "lr_layer1": 0.0025,
+            "lr_layer2": 0.0025,
+            "lr_layer3": 0.005,
+            "lr_layer4": 0.01,
+            "lr_fc": 0.01,
+        }
+    )
+
+
 def test_a_missing_or_misfit_pretrained_file_is_one_line(weights, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="no weights file at"):
         build(config(stem="imagenet", pretrained=str(tmp_path / "nope.pth")), 10)

@@ -22,12 +22,12 @@ def _describe(values: list[float]) -> dict[str, float | None]:
 
 def summarize(
     records: Sequence[dict[str, Any]],
-    target: float,
+    target: float | None,
     metrics: Sequence[Metric],
     metric: str | None = None,
 ) -> dict[str, Any]:
     """n, mean / sample std / min / max of every metric, and the share of runs with `metric` (the
-    first declared) at or beyond `target`, in its direction."""
+    first declared) at or beyond `target`, in its direction (None: no target, no share)."""
     done = [r for r in records if r.get("status", "done") == "done"]
     summary: dict[str, Any] = {
         "n": len(done),
@@ -36,6 +36,9 @@ def summarize(
     }
     for entry in metrics:
         summary[entry.name] = _describe([float(r[entry.name]) for r in done if r.get(entry.name) is not None])
+    if target is None:  # no target: no success rate
+        summary["target"] = None
+        return summary
     judged = next(m for m in metrics if m.name == (metric or metrics[0].name))
     hits = sum(
         1

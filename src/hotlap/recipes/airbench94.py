@@ -290,6 +290,7 @@ LOOP = {
 @recipe(
     "airbench94",
     config=Airbench94Config,
+    target=0.94,
     summary="CIFAR-10 to 94% in seconds (airbench94: whitening conv, 3 conv groups, Lookahead, TTA)",
     # On the 1,437 digits training images: quarter width, 5 epochs of batch 128 (11 steps each), and a
     # higher lr since a run sees 7k examples instead of 490k. 97-98% with TTA, about 4 s of training

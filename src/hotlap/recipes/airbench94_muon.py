@@ -223,6 +223,7 @@ def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
 @recipe(
     "airbench94_muon",
     config=Airbench94MuonConfig,
+    target=0.94,
     build_model=make_net,
     total_steps=total_steps,
     summary="CIFAR-10 to 94% with Muon (the airbench record: batch 2000, 8 epochs, no EMA)",

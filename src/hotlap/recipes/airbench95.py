@@ -35,6 +35,7 @@ class Airbench95Config(Airbench94Config):
 recipe(
     "airbench95",
     config=Airbench95Config,
+    target=0.95,
     summary="CIFAR-10 to 95% (airbench95: airbench94 at widths 128/384/384, 15 epochs, lr 10)",
     # On digits: an eighth of the width (16/48/48, the size of airbench94's smoke network), 5
     # epochs of batch 128, lr 30 as airbench94's smoke run. 97.5% and 98.6% with TTA (seeds 0-1), 3-6 s

@@ -154,7 +154,8 @@ class Recipe:
     `hotlap run` can make (a pretrained file that is missing or does not fit, a validation split
     larger than the training set: a ConfigError). `warmup(config)`
     is the config of the executor's untimed warmup run (default: the config itself; a 200-epoch
-    recipe warms up on one epoch).
+    recipe warms up on one epoch). `target` is the accuracy the recipe is built to reach (its
+    first metric's), `hotlap run`'s default target.
     """
 
     name: str
@@ -173,6 +174,9 @@ class Recipe:
     check_keys: Callable[[Any, frozenset[str]], None] | None = None
     check: Callable[[Any, int, int], None] | None = None
     warmup: Callable[[Any], Any] | None = None
+    # The accuracy the recipe is built to reach (airbench94: 0.94): `hotlap run`'s default target
+    # for the success rate; None: no target unless one is given.
+    target: float | None = None
 
     def warmup_config(self, config: RecipeConfig) -> RecipeConfig:
         """The config of the executor's untimed warmup run (a long recipe warms up shorter)."""
@@ -257,6 +261,7 @@ def recipe(
     check_keys: Callable[[Any, frozenset[str]], None] | None = None,
     check: Callable[[Any, int, int], None] | None = None,
     warmup: Callable[[Any], Any] | None = None,
+    target: float | None = None,
 ) -> Callable[[TrainFn], TrainFn]:
     """Decorator: register a training function as recipe `name`, reporting `metrics` (names of
     registered metrics, or `Metric` objects, which are registered with it)."""
@@ -291,6 +296,7 @@ def recipe(
                 check_keys,
                 check,
                 warmup,
+                target,
             ),
         )
         return train

@@ -276,7 +276,7 @@ def train(
             train_loader.epoch = epoch
         schedule.epoch_start(epoch)
         begin = time.perf_counter()
-        lr_at_start = schedule.lr
+        lr_at_start, group_lrs = schedule.lr, schedule.group_lrs
         with timer.region("train"):
             train_loss, train_acc = _train_epoch(net, forward, train_loader, train_data, config, parts)
         epoch_time = time.perf_counter() - begin
@@ -296,6 +296,7 @@ def train(
             "train_acc": train_acc,
             "val_acc": val_acc,
             "lr": lr_at_start,
+            **group_lrs,  # fine-tuning: every part's lr, not only the stem's
             "batch_size": batch,
             "epoch_time": epoch_time,
             "train_time": timer["train"],

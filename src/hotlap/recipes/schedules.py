@@ -152,3 +152,12 @@ class LrSchedule:
     def lr(self) -> float:
         """The first group's current lr."""
         return float(self.optimizer.param_groups[0]["lr"])
+
+    @property
+    def group_lrs(self) -> dict[str, float]:
+        """Each named group's current lr (`lr_layer4`, ...: fine-tuning's parts at their own
+        multipliers) where the optimizer has more than one group; else nothing."""
+        groups = self.optimizer.param_groups
+        if len(groups) < 2:
+            return {}
+        return {f"lr_{g.get('name', i)}": float(g["lr"]) for i, g in enumerate(groups)}
