@@ -324,7 +324,7 @@ def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(tm
     from hotlap.offline import derive_sweep
     from hotlap.spec.validate import stored_spec
 
-    _toy_sweep(tmp_path, "src", seeds=3)
+    _toy_sweep(tmp_path, "src", seeds=5)  # 5 shared seeds: compared paired
     with Store(tmp_path) as store:
         derived = derive_sweep(store, "src", {"bonus": [0.0, 0.05, 0.1]}, reference={"bonus": 0.0})
         Engine(store, derived, InProcessExecutor(warmup=False)).run()
@@ -337,7 +337,10 @@ def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(tm
         lambda a, key, rows, path: drawn.append((key, path.name)) or real(a, key, rows, path),
     )
     written = plots.draw_all(analysis, tmp_path / "plots")
-    assert ("bonus", "accuracy_vs_time.png") in drawn and all(p.is_file() for p in written)
+    # drawn once (not once more as accuracy_vs_time.png, which every config shares), and the
+    # paired differences from the baseline it measures, beside it
+    assert drawn == [("bonus", "by_key.png")] and all(p.is_file() for p in written)
+    assert sorted(p.name for p in written) == ["by_key.png", "paired_vs_baseline.png"]
 
 
 def test_the_live_display_keeps_counts_and_times_at_100_columns(tmp_path):

@@ -453,3 +453,60 @@ def test_a_line_break_in_a_name_stays_inside_its_markdown_cell():
     cell = _md("narrow\n# not a heading\r\nx|y")
     assert "\n" not in cell and "\r" not in cell
     assert cell == "narrow<br># not a heading<br>x\\|y"
+
+
+def _weighting(config_id: str, weight: float, accuracies: list[float], vs, baseline: bool = False):
+    from hotlap.analysis.reports import ConfigReport
+    from hotlap.stats import describe
+
+    seeds = tuple(range(len(accuracies)))
+    return ConfigReport(
+        config_id,
+        {"tta_untranslated_weight": weight},
+        {},
+        baseline,
+        "full",
+        "search",
+        0,
+        seeds,
+        {"tta_accuracy": describe(accuracies)},
+        {"tta_accuracy": dict(zip(seeds, accuracies, strict=True))},
+        None,
+        None,
+        vs,
+        None,
+    )
+
+
+def test_without_a_target_a_best_mean_tied_with_the_baseline_is_not_called_best():
+    """A TTA weighting 0.00 points from the reference (p 1) is no answer: the headline says no
+    config is shown better than the baseline, with the difference and its test; a weighting
+    clearly better is the best mean."""
+    from hotlap.analysis.verification import recommended
+    from hotlap.stats import compare
+
+    spec = parse_spec(
+        {
+            "name": "weights",
+            "recipe": "airbench94",
+            "dataset": "digits",
+            "device": "cpu",
+            "space": {"tta_untranslated_weight": [0.3, 0.5]},
+            "seeds": 6,
+            "objective": {"maximize": "tta_accuracy"},
+        }
+    )
+    base = [0.940, 0.942, 0.938, 0.941, 0.939, 0.940]
+    for shift, tied in ((0.0, True), (0.002, False)):
+        jitter = [0.0003, -0.0003, 0.0002, -0.0002, 0.0001, -0.0001]  # the weighting's own flips
+        mine = [b + shift + e for b, e in zip(base, jitter, strict=True)]
+        vs = compare(dict(enumerate(mine)), dict(enumerate(base)))
+        reports = [_weighting("w03", 0.3, mine, vs), _weighting("w05", 0.5, base, None, baseline=True)]
+        recommendation, _ = recommended(reports, None, 0.05, spec)
+        if tied:
+            assert recommendation.sentence.startswith(
+                "No config is shown better than the baseline in tta_accuracy"
+            )
+            assert "differs from it by +0.00 points (paired" in recommendation.sentence
+        else:
+            assert recommendation.sentence.startswith("Best mean tta_accuracy: w03")

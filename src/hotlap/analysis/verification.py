@@ -223,12 +223,41 @@ def recommended(
     metric = spec.metric(spec.primary.metric)
     summary = best.metrics[metric.name]
     sentence = f"Best mean {metric.name}: {names[best.config_id]} with {metric.format(summary.mean)} over {best.n} seeds."
+    tie = _tied_with_baseline(best, metric, 1 - spec.confidence)
+    if best.is_baseline and len(reports) > 1:
+        sentence = (
+            f"No config is shown better than the baseline in {metric.name}: the baseline itself, "
+            f"{names[best.config_id]}, has the best mean, {metric.format(summary.mean)} over {best.n} seeds."
+        )
+    elif tie is not None:
+        sentence = (
+            f"No config is shown better than the baseline in {metric.name}: the best mean, "
+            f"{names[best.config_id]} with {metric.format(summary.mean)} over {best.n} seeds, {tie}."
+        )
     if summary.ci_low is not None:
         ci = f"{metric.format(summary.ci_low, unit=False)}-{metric.format(summary.ci_high)}"
         sentence += (
             f" ({spec.confidence:.0%} CI {ci}; set objective.target to decide with stated confidence.)"
         )
     return Recommendation(best.config_id, (), sentence), best
+
+
+def _tied_with_baseline(best: ConfigReport, metric: Any, alpha: float) -> str | None:
+    """How the best config differs from the baseline where that difference is not significant
+    (Holm over the configs compared with it; None where it is, or nothing was compared)."""
+    vs = best.vs_baseline
+    if best.is_baseline or vs is None or vs.diff is None:
+        return None
+    p = vs.p_holm if vs.p_holm is not None else vs.p_value
+    better = metric.sign * vs.diff > 0
+    if better and p is not None and p < alpha:
+        return None
+    if better and p is None and vs.ci_low is None and vs.test == "paired":  # a constant difference
+        return None
+    diff = f"{100 * vs.diff:+.2f} points" if metric.percent else f"{vs.diff:+.4g}"
+    test = "paired" if vs.test == "paired" else "Welch"
+    shown = "no test" if p is None else f"{test}, {'Holm ' if vs.p_holm is not None else ''}p {p:.2g}"
+    return f"differs from it by {diff} ({shown})"
 
 
 def verification_reports(

@@ -177,7 +177,8 @@ def pareto_front(
 
 
 def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | None:
-    """(key, rows of value / mean / CI / success rate) for a sweep over exactly one numeric key."""
+    """(key, rows of value / mean / CI / success rate / n, and the paired difference from the
+    baseline with its CI) for a sweep over exactly one numeric key."""
     keys = analysis.spec.swept_keys
     if len(keys) != 1:
         return None
@@ -188,6 +189,7 @@ def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | Non
         if not isinstance(value, int | float) or isinstance(value, bool):
             return None
         acc = report.metrics[analysis.quality_metric]
+        vs = report.vs_baseline  # the paired difference from the baseline, where it was compared
         rows.append(
             {
                 "value": value,
@@ -196,6 +198,11 @@ def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | Non
                 "ci_high": acc.ci_high,
                 "success_rate": report.success.rate if report.success else None,
                 "is_baseline": report.is_baseline,
+                "n": report.n,
+                "diff": 0.0 if report.is_baseline else (vs.diff if vs is not None else None),
+                "diff_low": vs.ci_low if vs is not None and not report.is_baseline else None,
+                "diff_high": vs.ci_high if vs is not None and not report.is_baseline else None,
+                "paired": report.is_baseline or (vs is not None and vs.test == "paired"),
             }
         )
     rows.sort(key=lambda r: r["value"])

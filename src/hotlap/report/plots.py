@@ -46,16 +46,51 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
     series = one_key_series(analysis)
     # named for what it shows: accuracy_vs_time.png against a time, accuracy_vs_avg_bits.png ...
     name = f"accuracy_vs_{'time' if cost.kind == 'time' else cost.name}.png"
-    if points and len({p.time for p in points}) == 1 and series is not None:
-        # Every config took the same time (a derived sweep re-weighting the same networks): time
-        # says nothing, so the objective is drawn against the swept key.
-        written.append(_draw_one_key(analysis, *series, directory / name))
-    elif points:
+    same_cost = bool(points) and len({p.time for p in points}) == 1
+    if points and not (same_cost and series is not None):
         written.append(_draw_accuracy_time(analysis, points, directory / name, cost))
         written.append(_draw_distributions(analysis, directory / "accuracy_distributions.png"))
     if series is not None:
         written.append(_draw_one_key(analysis, *series, directory / "by_key.png"))
+        key, rows = series
+        if all(r["diff"] is not None and r["paired"] for r in rows):
+            # Configs evaluated on the same networks (a derived sweep's weightings): what they
+            # measure is the paired difference from the baseline, far narrower than the means' CIs.
+            written.append(_draw_paired(analysis, key, rows, directory / "paired_vs_baseline.png"))
     return written
+
+
+def _draw_paired(analysis: Analysis, key: str, rows: list[dict[str, Any]], path: Path) -> Path:
+    """Each value's mean paired difference from the baseline (same seeds, same networks) with its
+    CI, n per point; zero is the baseline."""
+    import matplotlib.pyplot as plt
+
+    quality = analysis.quality
+    unit = " (points)" if quality.percent else _unit(quality)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = [r["value"] for r in rows]
+    diffs = [quality.scaled(r["diff"]) for r in rows]
+    lows = [
+        quality.scaled(r["diff"] - (r["diff_low"] if r["diff_low"] is not None else r["diff"])) for r in rows
+    ]
+    highs = [
+        quality.scaled((r["diff_high"] if r["diff_high"] is not None else r["diff"]) - r["diff"])
+        for r in rows
+    ]
+    ax.axhline(0, color="#6e7781", linewidth=1, label="baseline")
+    ax.errorbar(
+        xs, diffs, yerr=[lows, highs], fmt="o-", color="#0969da", capsize=3, label="paired difference"
+    )
+    for x, y, row in zip(xs, diffs, rows, strict=True):
+        ax.annotate(
+            f"n={row['n']}", (x, y), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7
+        )
+    ax.set_xlabel(key)
+    ax.set_ylabel(f"{quality.name} minus the baseline's{unit}, {analysis.spec.confidence:.0%} CI")
+    ax.set_title(f"{quality.name} against {key}, paired with the baseline on the same seeds")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
 
 
 def _unit(metric: Any) -> str:
