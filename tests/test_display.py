@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -139,6 +140,10 @@ def test_a_partial_sweep_says_how_much_ran_and_how_to_go_on(cli, tmp_path, monke
     flat = " ".join(out.split())
     assert code == 0 and "budget reached: 5 runs" in flat and "hotlap resume grid-" in flat
     assert "budget.max_runs=" in flat
+    # the command to go on with is a line of its own, whole
+    assert any(
+        re.fullmatch(r"  hotlap resume grid-\S+ budget\.max_runs=\.\.\.", line) for line in out.splitlines()
+    )
     code, out, _ = cli("status", "grid")
     assert code == 0 and " of 9, seeds 3 each" in " ".join(out.split())  # 4 x 2 grid + baseline
     code, out, _ = cli("report", "grid")

@@ -60,7 +60,12 @@ def _drive(
 def _after(store: Any, spec: Any, result: Any, data_dir: Path | None, warmup: bool) -> None:
     """What `sweep` and `resume` print once the engine is done, and the derived TTA sweep."""
     color = {"done": "green", "stopped": "yellow", "failed": "red"}[result.state]
-    console.print(f"[{color}]sweep {result.state}[/]: {escape(result.message)}")
+    said, sep, command = result.message.partition(": hotlap ")
+    if sep:  # the command to go on with, on a line of its own: never broken by the terminal's width
+        console.print(f"[{color}]sweep {result.state}[/]: {escape(said)}:")
+        console.print(f"  hotlap {escape(command)}", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"[{color}]sweep {result.state}[/]: {escape(result.message)}")
     _print_status(store, result.sweep)
     if result.state == "failed":
         raise typer.Exit(1)
