@@ -243,10 +243,33 @@ def test_plan_says_what_a_sweep_will_do_and_writes_nothing(cli, tmp_path, monkey
     code, out, _ = cli("sweep", str(grid), "--dry-run")
     flat = " ".join(out.split())
     assert code == 0 and "runs: 27" in flat and "27 done" in flat and "hotlap sweep continues it" in flat
-    assert "s a run (the median of 27 earlier runs of toy on synthetic:8 on this device)" in flat
+    assert "9 trainings per seed, from 27 earlier runs of toy on synthetic:8 on this device" in flat
+    assert "from the quartiles" in flat and "rough" not in flat  # every config ran here before
     code, out, _ = cli("plan", str(grid), "space.y=[0]")
     assert "this spec changes space" in " ".join(out.split())
     assert sorted(p.relative_to(home) for p in home.rglob("*")) == before
+
+
+def test_the_time_estimate_rests_on_comparable_runs():
+    """A quantization-like plan: one training per seed and 45 evaluations of its network, timed
+    from earlier trainings of the same config (20 s) and earlier evaluations (0.5 s), not from the
+    median of every run of the recipe (which ResNet-50-like 200 s runs would set); a training that
+    never ran here is priced at the recipe's seconds per step, for its own steps, and said rough."""
+    from hotlap.engine.estimate import PastRun, PlannedConfig, estimate
+
+    history = [PastRun(20.0 + i % 3, "r18-e30", False, 3000) for i in range(6)]
+    history += [PastRun(200.0, "r50-e30", False, 3000) for _ in range(10)]
+    history += [PastRun(0.5, "r18-e30", True) for _ in range(40)]
+    planned = [PlannedConfig("r18-e30", True, 3000) for _ in range(46)]
+    found = estimate(planned, history)
+    assert found is not None and (found.trainings, found.evaluations, found.comparable) == (1, 45, 1)
+    median, low, high = found.per_seed
+    assert median == 21.0 + 45 * 0.5 and low <= median <= high and not found.rough
+    longer = estimate([PlannedConfig("r18-e60", False, 6000)], history)
+    assert longer is not None and longer.rough and longer.comparable == 0
+    rate = sorted([r.seconds / 3000 for r in history if not r.evaluated])
+    assert longer.per_seed[0] == pytest.approx(6000 * (rate[7] + rate[8]) / 2)  # the median pace
+    assert estimate(planned, [PastRun(0.5, "r18-e30", True)]) is None  # no training to go by
 
 
 def _table_text(home, name: str, width: int) -> str:

@@ -154,12 +154,7 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             if low == high or low is None
             else f"{_duration(low)} to {_duration(high or 0)}"
         )
-        console.print(
-            f"time: about {span} of runs at {planned.seconds_per_run:.2f} s a run (the median of "
-            f"{planned.history} earlier runs of {spec.recipe_label} on {spec.dataset} on this device)",
-            highlight=False,
-            markup=False,
-        )
+        console.print(f"time: {_time_line(planned, span)}", highlight=False, markup=False)
     else:
         console.print(
             f"time: no earlier run of {spec.recipe_label} on {spec.dataset} on this device in the store to "
@@ -254,6 +249,36 @@ def packed(parts: list[str], width: int) -> list[str]:
         else:
             lines.append(part)
     return lines
+
+
+def _time_line(planned: Any, span: str) -> str:
+    """The estimate and what it rests on: comparable earlier runs (the same trainings, evaluations
+    of shared networks apart) with their quartile range, or the recipe's median run."""
+    spec, found = planned.spec, planned.estimate
+    where = f"{spec.recipe_label} on {spec.dataset} on this device"
+    if found is None:
+        return (
+            f"about {span} of runs at {planned.seconds_per_run:.2f} s a run (the median of "
+            f"{planned.history} earlier runs of {where})"
+        )
+    low_run, high_run = planned.seconds_range
+    low, high = planned.seconds(planned.runs_max, low_run), planned.seconds(planned.runs_max, high_run)
+    mix = f"{found.trainings} training{'s' if found.trainings != 1 else ''}"
+    if found.evaluations:
+        mix += f" and {found.evaluations} evaluations of a shared network"
+    text = (
+        f"about {span} of runs ({_duration(low or 0)} to {_duration(high or 0)} at most, from the quartiles), "
+        f"{planned.seconds_per_run:.2f} s a run on average: {mix} per seed, from {found.history} earlier "
+        f"runs of {where}"
+    )
+    if found.rough:
+        text += (
+            f"; rough: {found.trainings - found.comparable} of the trainings never ran here (the recipe's "
+            "other trainings stand in)"
+            if found.comparable < found.trainings
+            else "; rough: no evaluation of a shared network ran here (trainings stand in)"
+        )
+    return text
 
 
 @app.command("ls")

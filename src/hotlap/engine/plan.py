@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hotlap.analysis.judging import guarantee, make_target, planned_configs
+from hotlap.engine.estimate import Estimate, PastRun, PlannedConfig, estimate
 from hotlap.spec.schema import SweepSpec
 
 __all__ = ["Plan", "Stage", "make_plan", "planned_runs"]
@@ -46,12 +47,19 @@ class Plan:
     device: str = ""  # the device the estimate is for
     stored_id: str | None = None  # the stored sweep of the spec's name, where there is one
     notes: list[str] = field(default_factory=list)  # what the decision rule says of the plan
+    # From comparable earlier runs (hotlap.engine.estimate): what the per-run figure rests on, and
+    # the quartile range of a run's seconds (None: the recipe's median run stands for every run).
+    estimate: Estimate | None = None
+    seconds_range: tuple[float, float] | None = None
 
-    def seconds(self, runs: int | None) -> float | None:
-        if runs is None or self.seconds_per_run is None:
+    def seconds(self, runs: int | None, per_run: float | None = None) -> float | None:
+        """Seconds of the runs still to make of `runs`, at `per_run` seconds a run (default: the
+        estimate's median)."""
+        per_run = self.seconds_per_run if per_run is None else per_run
+        if runs is None or per_run is None:
             return None
         done = self.existing.get("done", 0) + self.existing.get("failed", 0) if self.existing else 0
-        return max(0, runs - done) * self.seconds_per_run
+        return max(0, runs - done) * per_run
 
 
 def _stages(spec: SweepSpec) -> list[Stage]:
@@ -99,9 +107,12 @@ def make_plan(
     existing: dict[str, int] | None = None,
     changed: Sequence[str] = (),
     wall_times: Sequence[float] = (),
+    planned: Sequence[PlannedConfig] = (),
+    history: Sequence[PastRun] = (),
 ) -> Plan:
-    """The plan of `spec`; `existing`: the stored sweep's run counts; `wall_times`: earlier runs'
-    wall times of this recipe and dataset on this device (for the estimate)."""
+    """The plan of `spec`; `existing`: the stored sweep's run counts; the time estimate from
+    `history` (earlier runs of this recipe and dataset on this device) for the `planned` configs
+    (hotlap.engine.estimate), else the median of `wall_times`."""
     stages = _stages(spec)
     runs_max = planned_runs(spec)
     runs_min = None
@@ -112,6 +123,11 @@ def make_plan(
         if spec.budget.max_runs is not None:
             runs_min = min(runs_min, spec.budget.max_runs)
     per_run = statistics.median(wall_times) if wall_times else None
+    found = estimate(planned, history)
+    spread = None
+    if found is not None:  # a run's seconds, as the planned configs mix trainings and evaluations
+        per_run, low, high = (value / len(planned) for value in found.per_seed)
+        spread = (low, high)
     return Plan(
         spec,
         stages,
@@ -120,8 +136,10 @@ def make_plan(
         existing,
         list(changed),
         per_run,
-        len(wall_times),
+        found.history if found is not None else len(wall_times),
         notes=_rule_notes(spec),
+        estimate=found,
+        seconds_range=spread,
     )
 
 

@@ -113,6 +113,27 @@ class Races:
         )
         return {(config_id, fidelity): decision for config_id, fidelity, decision in rows}
 
+    def run_times(
+        self, recipe: str, dataset: str, *, limit: int = 1000
+    ) -> list[tuple[str, float, str, bool]]:
+        """(device, wall time, resolved config JSON, evaluated) of the latest finished
+        full-fidelity runs of `recipe` on `dataset`, every sweep; `evaluated`: the run evaluated a
+        network another run trained (shared training), so its time is an evaluation's."""
+        rows = self.db.execute(
+            "SELECT runs.device, runs.wall_time, configs.config,"
+            " (CASE WHEN json_valid(runs.metrics) THEN json_extract(runs.metrics, '$.source_run') END) IS NOT NULL"
+            " FROM runs JOIN sweeps ON sweeps.id = runs.sweep_id"
+            " JOIN configs ON configs.sweep_id = runs.sweep_id AND configs.config_id = runs.config_id"
+            " WHERE sweeps.recipe = ? AND sweeps.dataset = ? AND runs.status = 'done'"
+            " AND runs.wall_time IS NOT NULL AND runs.fidelity = 'full'"
+            " ORDER BY runs.id DESC LIMIT ?",
+            (recipe, dataset, limit),
+        )
+        return [
+            (device or "", float(seconds), config, bool(evaluated))
+            for device, seconds, config, evaluated in rows
+        ]
+
     def wall_times(self, recipe: str, dataset: str, *, limit: int = 1000) -> list[tuple[str, float]]:
         """(device, wall time) of the latest finished runs of `recipe` on `dataset`, every sweep."""
         rows = self.db.execute(
