@@ -358,10 +358,10 @@ def test_a_derived_sweep_with_equal_times_plots_the_objective_against_its_key(tm
         Engine(store, derived, InProcessExecutor(warmup=False)).run()
         analysis = analyze(stored_spec(derived.spec), store.configs(derived.id), store.runs(derived.id))
     drawn = []
-    real = plots._draw_one_key
+    real = plots.draw_one_key
     monkeypatch.setattr(
         plots,
-        "_draw_one_key",
+        "draw_one_key",
         lambda a, key, rows, path: drawn.append((key, path.name)) or real(a, key, rows, path),
     )
     written = plots.draw_all(analysis, tmp_path / "plots")
@@ -396,3 +396,32 @@ def test_the_live_display_keeps_counts_and_times_at_100_columns(tmp_path):
     (line,) = frame.export_text().splitlines()
     assert "1/54" in line and "runs at most" in line and "0:00:0" in line and "eta " in line
     assert "recommended so" in line and len(line) <= 100  # the text is what gives way
+
+
+def test_a_grid_over_two_keys_is_a_heatmap_and_over_three_a_panel_per_key(tmp_path):
+    """Two swept keys: each (x, y) config's mean in its cell, with its decision, drawn as
+    by_keys.png; three: each key read alone (its values' configs, best to worst) in
+    by_key_panels.png."""
+    from hotlap.analysis.configs import analyze
+    from hotlap.report.plot_data import key_panels, two_key_grid
+    from hotlap.report.plots import draw_all
+    from hotlap.spec.validate import stored_spec
+
+    record = _toy_sweep(tmp_path, "two", space={"x": [0.0, 0.3], "y": [0, 1, 2]})
+    with Store(tmp_path) as store:
+        analysis = analyze(stored_spec(record.spec), store.configs(record.id), store.runs(record.id))
+        means = {(r.params["x"], r.params["y"]): r.metrics["tta_accuracy"].mean for r in analysis.configs}
+    row_key, col_key, rows, cols, cells = two_key_grid(analysis)
+    assert (row_key, col_key, rows, cols) == ("x", "y", [0.0, 0.3], [0, 1, 2])
+    assert all(cells[i][j][0] == means[(x, y)] for i, x in enumerate(rows) for j, y in enumerate(cols))
+    assert {p.name for p in draw_all(analysis, tmp_path / "two-plots")} >= {"by_keys.png"}
+
+    record = _toy_sweep(tmp_path, "three", space={"x": [0.0, 0.3], "y": [0, 2], "choice": ["a", "b"]})
+    with Store(tmp_path) as store:
+        analysis = analyze(stored_spec(record.spec), store.configs(record.id), store.runs(record.id))
+    panels = dict(key_panels(analysis))
+    assert two_key_grid(analysis) is None and set(panels) == {"x", "y", "choice"}
+    at_x = {row["value"]: row for row in panels["x"]}
+    assert at_x[0.3]["configs"] == 4 and at_x[0.3]["best"] >= at_x[0.3]["mean"] >= at_x[0.3]["worst"]
+    assert at_x[0.3]["mean"] > at_x[0.0]["mean"]  # the toy's accuracy peaks at x = 0.3
+    assert {p.name for p in draw_all(analysis, tmp_path / "three-plots")} >= {"by_key_panels.png"}

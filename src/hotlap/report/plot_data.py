@@ -20,10 +20,12 @@ __all__ = [
     "clip",
     "distinct_keys",
     "full_reports",
+    "key_panels",
     "one_key_series",
     "pareto_front",
     "plotted_cost",
     "short_label",
+    "two_key_grid",
     "with_bars",
 ]
 
@@ -207,6 +209,78 @@ def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | Non
         )
     rows.sort(key=lambda r: r["value"])
     return (key, rows) if len(rows) >= 2 else None
+
+
+MAX_PANELS = 6  # swept keys drawn as panels, at most
+MAX_CELLS = 400  # a heatmap's cells, at most (20 x 20)
+
+
+def key_panels(analysis: Analysis) -> list[tuple[str, list[dict[str, Any]]]]:
+    """For a sweep over two or more keys: per swept key (variants included), each value's configs'
+    mean quality: the best, the mean and the worst of them, and how many configs (the grid read
+    one key at a time). Empty for fewer than two keys or more than MAX_PANELS."""
+    keys = [k for k in analysis.spec.swept_keys]
+    if not 2 <= len(keys) <= MAX_PANELS:
+        return []
+    sign = analysis.quality.sign
+    reports = [r for r in full_reports(analysis) if not r.is_baseline]
+    panels = []
+    for key in keys:
+        groups: dict[Any, list[float]] = {}
+        for report in reports:
+            mean = report.metrics[analysis.quality_metric].mean
+            if key in report.params and mean is not None:
+                groups.setdefault(report.params[key], []).append(mean)
+        if len(groups) < 2:
+            continue
+        rows = [
+            {
+                "value": value,
+                "best": max(means, key=lambda m: sign * m),
+                "worst": min(means, key=lambda m: sign * m),
+                "mean": sum(means) / len(means),
+                "configs": len(means),
+            }
+            for value, means in groups.items()
+        ]
+        rows.sort(
+            key=lambda r: (
+                isinstance(r["value"], str),
+                r["value"] if not isinstance(r["value"], str) else 0,
+                str(r["value"]),
+            )
+        )
+        panels.append((key, rows))
+    return panels
+
+
+def two_key_grid(analysis: Analysis) -> tuple[str, str, list[Any], list[Any], list[list[Any]]] | None:
+    """For a grid over exactly two keys: (row key, column key, row values, column values, cells),
+    each cell the config's mean quality and decision (None where no config ran)."""
+    keys = analysis.spec.swept_keys
+    if len(keys) != 2:
+        return None
+    row_key, col_key = keys
+    reports = [
+        r for r in full_reports(analysis) if not r.is_baseline and row_key in r.params and col_key in r.params
+    ]
+    rows = sorted({r.params[row_key] for r in reports}, key=str)
+    cols = sorted({r.params[col_key] for r in reports}, key=str)
+    if not reports or len(rows) * len(cols) > MAX_CELLS or len(rows) < 2 or len(cols) < 2:
+        return None
+    numeric = all(isinstance(v, int | float) for v in rows), all(isinstance(v, int | float) for v in cols)
+    rows = sorted(rows) if numeric[0] else rows
+    cols = sorted(cols) if numeric[1] else cols
+    cells: list[list[Any]] = [[None] * len(cols) for _ in rows]
+    for report in reports:
+        mean = report.metrics[analysis.quality_metric].mean
+        decision = report.verdict.decision if report.verdict is not None and analysis.target else None
+        cells[rows.index(report.params[row_key])][cols.index(report.params[col_key])] = (
+            mean,
+            decision,
+            report.n,
+        )
+    return row_key, col_key, rows, cols, cells
 
 
 def with_bars(points: list[PlotPoint], sign: float) -> tuple[list[PlotPoint], list[PlotPoint]]:

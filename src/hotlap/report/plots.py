@@ -4,6 +4,9 @@
   Pareto front (no other config is both more accurate and faster).
 - distributions: every config's per-seed accuracies, with the target line.
 - one_key: for a sweep over one key, mean accuracy with its CI and the success rate against it.
+- grid (two keys, `by_keys.png`): the mean accuracy of each combination as a heatmap; panels (three
+  to six keys, `by_key_panels.png`): each key read alone, its values' configs best to worst.
+- paired: an evaluation-only sweep's paired differences from the baseline.
 - best_so_far (`hotlap best-so-far`): the best objective found against the runs spent, per sweep.
 """
 
@@ -13,25 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.analysis.configs import Analysis
+from hotlap.report.figures import COLORS, save, target_line, unit
 from hotlap.report.plot_data import (
     MAX_DISTRIBUTIONS,
-    MAX_ERRORBARS,
     PlotPoint,
     accuracy_time_points,
     box_stats,
     full_reports,
+    key_panels,
     one_key_series,
     pareto_front,
     plotted_cost,
     short_label,
+    two_key_grid,
     with_bars,
 )
+from hotlap.report.study_plots import draw_grid, draw_one_key, draw_paired, draw_panels
 
 __all__ = ["draw_all", "draw_best_so_far"]
 
 # --- drawing -------------------------------------------------------------------------------------
-
-COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "undecided": "#9a6700", None: "#0969da"}
 
 
 def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
@@ -50,70 +54,19 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
     if points and not (same_cost and series is not None):
         written.append(_draw_accuracy_time(analysis, points, directory / name, cost))
         written.append(_draw_distributions(analysis, directory / "accuracy_distributions.png"))
+    grid = two_key_grid(analysis)
+    if grid is not None:  # a grid over two keys: a heatmap of the quality
+        written.append(draw_grid(analysis, *grid, directory / "by_keys.png"))
+    elif panels := key_panels(analysis):  # more keys: each read alone, a panel apiece
+        written.append(draw_panels(analysis, panels, directory / "by_key_panels.png"))
     if series is not None:
-        written.append(_draw_one_key(analysis, *series, directory / "by_key.png"))
+        written.append(draw_one_key(analysis, *series, directory / "by_key.png"))
         key, rows = series
         if all(r["diff"] is not None and r["paired"] for r in rows):
             # Configs evaluated on the same networks (a derived sweep's weightings): what they
             # measure is the paired difference from the baseline, far narrower than the means' CIs.
-            written.append(_draw_paired(analysis, key, rows, directory / "paired_vs_baseline.png"))
+            written.append(draw_paired(analysis, key, rows, directory / "paired_vs_baseline.png"))
     return written
-
-
-def _draw_paired(analysis: Analysis, key: str, rows: list[dict[str, Any]], path: Path) -> Path:
-    """Each value's mean paired difference from the baseline (same seeds, same networks) with its
-    CI, n per point; zero is the baseline."""
-    import matplotlib.pyplot as plt
-
-    quality = analysis.quality
-    unit = " (points)" if quality.percent else _unit(quality)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    xs = [r["value"] for r in rows]
-    diffs = [quality.scaled(r["diff"]) for r in rows]
-    lows = [
-        quality.scaled(r["diff"] - (r["diff_low"] if r["diff_low"] is not None else r["diff"])) for r in rows
-    ]
-    highs = [
-        quality.scaled((r["diff_high"] if r["diff_high"] is not None else r["diff"]) - r["diff"])
-        for r in rows
-    ]
-    ax.axhline(0, color="#6e7781", linewidth=1, label="baseline")
-    ax.errorbar(
-        xs, diffs, yerr=[lows, highs], fmt="o-", color="#0969da", capsize=3, label="paired difference"
-    )
-    for x, y, row in zip(xs, diffs, rows, strict=True):
-        ax.annotate(
-            f"n={row['n']}", (x, y), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7
-        )
-    ax.set_xlabel(key)
-    ax.set_ylabel(f"{quality.name} minus the baseline's{unit}, {analysis.spec.confidence:.0%} CI")
-    ax.set_title(f"{quality.name} against {key}, paired with the baseline on the same seeds")
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
-
-
-def _unit(metric: Any) -> str:
-    return f" ({metric.shown_unit})" if metric.shown_unit else ""
-
-
-def _target_line(ax: Any, analysis: Analysis, horizontal: bool = True) -> None:
-    if analysis.target is None or analysis.target.relative:  # a difference: no line on the values
-        return
-    value = analysis.quality.scaled(analysis.target.threshold)
-    line = ax.axhline if horizontal else ax.axvline
-    line(value, color="#cf222e", linestyle="--", linewidth=1, label=f"target {analysis.target.shown}")
-
-
-def _save(fig: Any, path: Path) -> Path:
-    from hotlap.io import atomic_write
-
-    fig.tight_layout()
-    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
 
 
 def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path, cost: Any) -> Path:
@@ -165,7 +118,7 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path,
         linewidth=1,
         label="Pareto front",
     )
-    _target_line(ax, analysis)
+    target_line(ax, analysis)
     from matplotlib.lines import Line2D
 
     shown = {p.decision for p in points if p.decision is not None}
@@ -196,16 +149,16 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path,
         fontsize=8,
         framealpha=0.8,
     )
-    ax.set_xlabel(f"mean {cost.name}{_unit(cost)}, {analysis.spec.confidence:.0%} CI")
+    ax.set_xlabel(f"mean {cost.name}{unit(cost)}, {analysis.spec.confidence:.0%} CI")
     ax.set_ylabel(
-        f"mean {analysis.quality_metric}{_unit(analysis.quality)}, {analysis.spec.confidence:.0%} CI"
+        f"mean {analysis.quality_metric}{unit(analysis.quality)}, {analysis.spec.confidence:.0%} CI"
     )
     title = f"{analysis.quality_metric} vs {cost.name} per config"
     if dotted:
         title += f"\n(CIs of the {len(barred)} best; {len(dotted)} more as dots)"
     ax.set_title(title, fontsize=10 if dotted else None)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 MAX_LABELS = 25  # configs named on the accuracy-time plot; the rest would be a blur of text
@@ -292,69 +245,13 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
     for index, report in enumerate(reports, start=1):
         if report.config_id == recommended:
             ax.axvspan(index - 0.4, index + 0.4, color="#1a7f37", alpha=0.12, linewidth=0)
-    _target_line(ax, analysis)
-    ax.set_ylabel(f"{analysis.quality_metric} per seed{_unit(analysis.quality)}")
+    target_line(ax, analysis)
+    ax.set_ylabel(f"{analysis.quality_metric} per seed{unit(analysis.quality)}")
     ax.set_title(f"{analysis.quality_metric} per seed, best first (★ recommended)", fontsize=10)
     if analysis.target is not None and not analysis.target.relative:  # (its line has the label)
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
-    return _save(fig, path)
-
-
-def _draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    scale = analysis.quality.scaled
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    every = -(-len(rows) // MAX_ERRORBARS)  # thousands of values (a random or TPE search): a sample
-    many, total = every > 1, len(rows)
-    rows = rows[::every]
-    xs = [r["value"] for r in rows]
-    means = [scale(r["mean"]) for r in rows]
-    lows = [scale(r["mean"] - (r["ci_low"] if r["ci_low"] is not None else r["mean"])) for r in rows]
-    highs = [scale((r["ci_high"] if r["ci_high"] is not None else r["mean"]) - r["mean"]) for r in rows]
-    label = f"mean {analysis.quality_metric}"
-    if not many:
-        ax.errorbar(xs, means, yerr=[lows, highs], fmt="o-", color="#0969da", capsize=3, label=label)
-    else:  # the CI as a band
-        band_low = [m - d for m, d in zip(means, lows, strict=True)]
-        band_high = [m + d for m, d in zip(means, highs, strict=True)]
-        ax.fill_between(xs, band_low, band_high, color="#0969da", alpha=0.2, linewidth=0)
-        ax.plot(xs, means, ".", color="#0969da", markersize=3, label=label)
-    base = [r for r in rows if r["is_baseline"]]
-    if base:
-        ax.plot(
-            [r["value"] for r in base],
-            [scale(r["mean"]) for r in base],
-            "s",
-            color="#6e7781",
-            markersize=9,
-            markerfacecolor="none",
-            label="baseline",
-        )
-    _target_line(ax, analysis)
-    ax.set_xlabel(key)
-    ax.set_ylabel(
-        f"mean {analysis.quality_metric}{_unit(analysis.quality)}, {analysis.spec.confidence:.0%} CI"
-    )
-    if any(r["success_rate"] is not None for r in rows):
-        twin = ax.twinx()
-        twin.plot(
-            xs,
-            [100 * (r["success_rate"] or 0) for r in rows],
-            "-" if many else "s--",
-            color="#8250df",
-            label="success rate",
-        )
-        twin.set_ylabel("success rate (%)")
-        twin.set_ylim(0, 100)
-        twin.legend(loc="lower right", fontsize=8)
-    ax.legend(loc="lower left", fontsize=8)
-    sampled = f"\n(every {every}th of {total} configs by {key})" if many else ""
-    ax.set_title(f"{analysis.quality_metric} against {key}{sampled}", fontsize=10 if many else None)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def draw_best_so_far(curves: list[Any], metric: Any, path: Path) -> Path:
@@ -382,7 +279,7 @@ def draw_best_so_far(curves: list[Any], metric: Any, path: Path) -> Path:
                 color=ax.lines[-1].get_color(),
             )
     ax.set_xlabel("evaluations (runs)")
-    ax.set_ylabel(f"best mean {metric.name} so far{_unit(metric)}")
+    ax.set_ylabel(f"best mean {metric.name} so far{unit(metric)}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
