@@ -297,6 +297,25 @@ def test_the_spec_runs_the_command_in_its_own_folder_and_names_no_dataset(progra
     assert load_spec(path).metric("val_acc").kind == "score"
 
 
+def test_an_accuracy_declared_in_short_form_is_a_score_and_the_user_hears_how_to_declare_it(
+    program, tmp_path, cli
+):
+    """`val_acc: max` reads as a score (its scale unknown); `hotlap plan` says, in one line, how
+    to declare it a fraction. A loss declared so, or an accuracy declared in full, says nothing."""
+    raw = yaml.safe_load(_spec(program, tmp_path).read_text())
+    raw["script"]["metrics"] = {"val_acc": "max", "val_loss": "min"}
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    code, _, err = cli("plan", str(path), "--workdir", str(tmp_path / "work"))
+    said = [line for line in err.splitlines() if "warning" in line]
+    assert code == 0 and len(said) == 1, err
+    assert said[0].startswith("hotlap: warning: script.metrics.val_acc: read as a score")
+    assert "val_acc: {direction: max, kind: fraction}" in said[0]
+    assert load_spec(path).metric("val_acc").kind == "score"
+    code, _, err = cli("plan", str(_spec(program, tmp_path)), "--workdir", str(tmp_path / "work"))
+    assert code == 0 and "warning" not in err
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -38,16 +38,18 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import signal
 import string
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hotlap.config import RecipeConfig
-from hotlap.errors import ConfigError, RunFailed
+from hotlap.errors import ConfigError, HotlapWarning, RunFailed
 from hotlap.io import scratch_folder
 from hotlap.metrics import RUN_FIELD_NAMES, Metric, get_metric
 from hotlap.recipes.base import EpochCallback, Placement, RunResult, recipe
@@ -63,6 +65,9 @@ from hotlap.recipes.script_output import (
 
 # Placeholders that are not config keys, and so names a config cannot take.
 RESERVED = ("seed", "python", "run_dir")
+# Metric names that usually hold a share in [0, 1] (an accuracy, an F1): declared in short form,
+# they are read as scores, and the user hears how to declare them a fraction.
+SHARE_LIKE = re.compile(r"acc|precision|recall|(^|_)f1|auc|iou|dice", re.IGNORECASE)
 STDERR_LINES = 5  # of standard error, in the failure message of a non-zero exit
 
 # =============================================================================================
@@ -203,6 +208,14 @@ def declared_metrics(config: ScriptConfig) -> list[Metric]:
         full = entry if isinstance(entry, MetricDeclaration) else MetricDeclaration(direction=entry)
         timed = name.endswith("time")
         kind = full.kind or ("time" if timed else "score")
+        if kind == "score" and full.kind is None and SHARE_LIKE.search(name):
+            warnings.warn(
+                f"script.metrics.{name}: read as a score (shown as it is, intervals unbounded); if it is a "
+                f"share in [0, 1], declare it: {name}: {{direction: {full.direction}, kind: fraction}} (shown in %, "
+                "intervals kept in [0, 1])",
+                HotlapWarning,
+                stacklevel=2,
+            )
         unit = full.unit if full.unit is not None else ("s" if kind == "time" else "")
         direction = "maximize" if full.direction.startswith("max") else "minimize"
         description = full.description or f"reported by the program ({full.direction})"
