@@ -494,6 +494,14 @@ def test_with_fixed_seeds_the_live_answer_and_status_are_the_decision_at_its_loo
             assert report.verdict is not None and report.verdict.decision == "undecided"
     partial = {r.config_id for r in stopped.analysis.configs if r.n < 4}
     assert stopped.analysis.recommendation.config not in partial
+    # the search done, its verification not yet run: the answer says so
+    searched = run_sweep(
+        tmp_path / "unverified", {**FIXED_TARGET, "verify": {"seeds": 3}, "budget": {"max_runs": 8}}
+    )
+    assert searched.analysis.recommendation.config == ids["slow_good"]
+    assert searched.analysis.recommendation.sentence.endswith(
+        "Not yet verified: 3 fresh seeds follow the search."
+    )
 
 
 TIME_CLAIM = {

@@ -161,6 +161,12 @@ def _analyze(
         recommendation, best, verified = bind(
             spec, eligible, verification, candidates, recommendation, best, reopen=reopen
         )
+    elif spec.verify is not None and target is not None and recommendation.config is not None:
+        # the search's answer, before its verification on fresh seeds has run
+        recommendation = dataclasses.replace(
+            recommendation,
+            sentence=f"{recommendation.sentence} Not yet verified: {spec.verify.seeds} fresh seeds follow the search.",
+        )
     time_check = None
     if verified is not None:
         time_check = check_time(verification, verified, metrics.cost, 1 - spec.confidence, spec.confidence)
