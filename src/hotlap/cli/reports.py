@@ -60,6 +60,9 @@ def report(
     criterion: Annotated[
         str | None, typer.Option("--criterion", help="the decision rule: mean, success_rate, ...")
     ] = None,
+    printed: Annotated[
+        bool, typer.Option("--print", help="the plots at 300 dpi with a vector PDF of each, for a paper")
+    ] = False,
     workdir: WorkdirOpt = None,
 ) -> None:
     """Decisions per config, the recommendation with its confidence, plots and an HTML page.
@@ -74,6 +77,10 @@ def report(
 
     if format != "table":
         get_format(format)  # an unknown format is a one-line error before any work
+        if printed:
+            raise HotlapError(
+                "--print: the plots are written with the table (--format table), into its folder"
+            )
     _check_out(out, folder=format == "table")
     with open_store(workdir, create=False) as store:
         stored = stored_spec(store.require(sweep_id).spec)
@@ -85,12 +92,9 @@ def report(
     if format == "table":
         console.print(render_table(analysis, sweep, width=console.width))
         folder = "report-rejudged" if objective else "report"
-        files = write_report(loaded, out or store.sweep_folder(sweep) / folder)
-        names = [
-            "report.html",
-            "report.csv",
-            *(p.name for p in files.values() if p.suffix == ".png"),
-        ]
+        files = write_report(loaded, out or store.sweep_folder(sweep) / folder, printed=printed)
+        pngs = [p.name for p in files.values() if p.suffix == ".png"]
+        names = ["report.html", "report.csv", *pngs, *(f"{Path(p).stem}.pdf" for p in pngs if printed)]
         console.print(f"report files: {escape(str(files['html'].parent))} ({', '.join(names)})")
         return
     text = render_format(loaded, format)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 from hotlap.analysis.configs import Analysis, analyze
 from hotlap.io import atomic_write_text, scratch_folder
+from hotlap.report.figures import for_print
 from hotlap.report.formats import get_format, list_formats, register_format
 from hotlap.report.plots import draw_all
 from hotlap.report.render import render_csv, render_html, render_json, render_markdown, render_table
@@ -91,11 +93,13 @@ def _rejudged_note(stored: SweepSpec, analysis: Analysis) -> str:
     )
 
 
-def write_report(report: Report, directory: Path) -> dict[str, Path]:
+def write_report(report: Report, directory: Path, *, printed: bool = False) -> dict[str, Path]:
     """Every registered format into `directory` (report.csv, report.json, report.md, report.html,
-    ...) and the PNGs; returns the files by format name and plot name."""
+    ...) and the PNGs; returns the files by format name and plot name. `printed`: the PNGs at 300
+    dpi, each with a vector PDF beside it (for a paper)."""
     directory.mkdir(parents=True, exist_ok=True)
-    plots = draw_all(report.analysis, directory)
+    with for_print() if printed else contextlib.nullcontext():
+        plots = draw_all(report.analysis, directory)
     files = {}
     for name in list_formats():
         form = get_format(name)
