@@ -425,3 +425,31 @@ def test_a_grid_over_two_keys_is_a_heatmap_and_over_three_a_panel_per_key(tmp_pa
     assert at_x[0.3]["configs"] == 4 and at_x[0.3]["best"] >= at_x[0.3]["mean"] >= at_x[0.3]["worst"]
     assert at_x[0.3]["mean"] > at_x[0.0]["mean"]  # the toy's accuracy peaks at x = 0.3
     assert {p.name for p in draw_all(analysis, tmp_path / "three-plots")} >= {"by_key_panels.png"}
+
+
+def test_the_eta_weighs_trainings_and_evaluations_of_a_shared_network_apart():
+    """A quantization-like sweep trains once per seed and evaluates that network many times: two
+    30 s trainings and ten 0.5 s evaluations done in 65 s, 80 evaluations left, is 40 s left, not
+    the 7 minutes that counting every run alike gives. Without the share, runs count alike."""
+    from hotlap.callbacks.progress import RichProgress
+    from hotlap.engine.mix import evaluation_share
+
+    progress = RichProgress(plain=True)
+    progress.total, progress.done, progress.started_with = 92, 12, 0
+    progress.kinds = {"train": [2, 60.0], "eval": [10, 5.0]}
+    progress.evaluations = 90 / 92
+    assert progress.eta(65.0) == pytest.approx(65 * (80 * 0.5) / 65)
+    progress.evaluations = None
+    assert progress.eta(65.0) == pytest.approx(65 / 12 * 80)
+    spec = parse_spec(
+        {
+            "name": "q",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {"bonus": [0.0, 0.1, 0.2]},
+        }
+    )
+    assert evaluation_share(spec) == pytest.approx(2 / 3)  # one training per seed, two evaluations
+    trains = parse_spec({**spec.to_plain(), "space": {"x": [0.1, 0.2]}, "metrics": None})
+    assert evaluation_share(trains) == 0.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,63 +88,26 @@ def plan_sweep(spec: SweepSpec, *, workdir: Workdir = None) -> Plan:
     return dataclasses.replace(planned, device=device, stored_id=record.id if record is not None else None)
 
 
-MAX_PLANNED = 100_000  # configs enumerated for the estimate; a larger finite space is sampled by its first
-
-
 def _comparable(spec: SweepSpec, past: Sequence[tuple[float, str, bool]]) -> tuple[list[Any], list[Any]]:
-    """The planned configs and the earlier runs as the estimate compares them: each by the
-    training its time depends on (`Recipe.training_key`: the config less its evaluation-only
-    fields; else the whole config). A sweep over several recipes, or a strategy that proposes as
-    it learns, plans its base config only (every config then counts as the base)."""
+    """The planned configs and the earlier runs as the estimate compares them, each by the
+    training its time depends on (hotlap.engine.mix)."""
     import json
 
-    from hotlap.config import config_hash
-    from hotlap.engine.estimate import PastRun, PlannedConfig
-    from hotlap.errors import HotlapError
+    from hotlap.engine.estimate import PastRun
+    from hotlap.engine.mix import ConfigKeys, planned_configs
     from hotlap.recipes import get_recipe
-    from hotlap.strategies import get_strategy, is_finite
 
-    if len(spec.recipe_names) > 1 or not past:
+    planned = planned_configs(spec) if past else []
+    if not planned:
         return [], []
-    recipe = get_recipe(spec.recipe)
-
-    from hotlap.data import dataset_sizes
-
-    train_size = dataset_sizes(spec.dataset)[0] if recipe.uses_data else 0
-
-    def key(config: Mapping[str, Any]) -> tuple[str, bool, int | None] | None:
-        try:
-            resolved = recipe.config(dict(config))
-            shared = recipe.training_key(dict(config))
-            steps = recipe.total_steps(resolved, train_size) if recipe.total_steps and train_size else None
-            if shared is not None:
-                return shared, True, steps
-            return config_hash(recipe.name, resolved), False, steps
-        except (HotlapError, ValueError, TypeError):  # a config an older recipe stored
-            return None
-
-    points: list[dict[str, Any]] = [{}]
-    if is_finite(spec.strategy.name):
-        strategy, points = get_strategy(spec), []
-        while len(points) < MAX_PLANNED and (proposal := strategy.ask()) is not None:
-            points.append(dict(proposal.params))
-    if spec.baseline is not None:
-        points.append({**spec.baseline})
-    planned = []
-    for params in points:
-        try:
-            found = key(recipe.config(spec.overrides_for(params)).model_dump())
-        except HotlapError:
-            found = None
-        if found is not None:
-            planned.append(PlannedConfig(*found))
+    keys = ConfigKeys(get_recipe(spec.recipe), spec.dataset)
     history = []
     for seconds, text, evaluated in past:
         try:
             stored = json.loads(text)
         except ValueError:  # a damaged row: no evidence
             continue
-        found = key(stored) if isinstance(stored, dict) else None
+        found = keys.of(stored) if isinstance(stored, dict) else None
         if found is not None:
             history.append(PastRun(seconds, found[0], evaluated, found[2]))
     return planned, history

@@ -59,6 +59,9 @@ class SweepInfo:
     workdir: Path  # the store's folder
     total: int | None  # runs the sweep plans, where known
     finished: int  # runs finished before this session
+    # The share of the planned runs that only evaluate a network another run trained (shared
+    # training; 0: every run trains); None where not known. The live display's ETA weighs by it.
+    evaluations: float | None = None
 
 
 @dataclass(frozen=True)

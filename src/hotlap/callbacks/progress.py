@@ -24,7 +24,6 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Column
 
@@ -85,7 +84,7 @@ class RichProgress(Callback):
             TextColumn("{task.fields[planned]}", table_column=fixed()),
             TimeElapsedColumn(table_column=fixed()),
             TextColumn("eta", table_column=fixed()),
-            TimeRemainingColumn(table_column=fixed()),
+            TextColumn("{task.fields[eta]}", table_column=fixed()),  # by kind of run: `eta`
             TextColumn("{task.fields[failures]}", table_column=fixed()),
             # The texts last: on a narrow terminal these are cut, never the counts and times.
             TextColumn(
@@ -109,11 +108,16 @@ class RichProgress(Callback):
         self.last_line = 0.0
         self.shown = ""
         self.printed = 0  # finished runs when the last plain line was printed
+        # The ETA by kind: runs that trained and runs that evaluated a shared network, their
+        # count and seconds this session, and the planned share of evaluations (None: unknown).
+        self.evaluations: float | None = None
+        self.kinds = {"train": [0, 0.0], "eval": [0, 0.0]}
 
     def sweep_start(self, info: SweepInfo, **extra: Any) -> None:
         self.metric = info.spec.metric(info.spec.primary.metric)
         self.directory = info.sweep.directory
         self.total, self.done, self.started_with = info.total, info.finished, info.finished
+        self.evaluations = info.evaluations
         # racing stops early, and configs that break a per-config bound never run: the total is a maximum
         self.at_most = info.spec.racing is not None or any(
             info.spec.metric(b.metric).scope == "config" for b in info.spec.constraints
@@ -135,6 +139,7 @@ class RichProgress(Callback):
             failures="",
             last="",
             planned=planned,
+            eta="-:--:--",
         )
 
     def stage(self, event: StageStarted, **info: Any) -> None:
@@ -167,12 +172,23 @@ class RichProgress(Callback):
     def run_end(self, event: RunEnded, **info: Any) -> None:
         run, outcome, best = event.run, event.outcome, event.best
         self.done += 1
+        if outcome.status == "done" and outcome.wall_time is not None:
+            kind = self.kinds["eval" if outcome.source_run is not None else "train"]
+            kind[0] += 1
+            kind[1] += outcome.wall_time
         if outcome.status != "done":
             self.failures += 1
         self.shown = self._best(outcome, best)
         if not self.plain:
             failures = f"[red]{self.failures} failed[/]" if self.failures else ""
-            self.progress.update(self.task, advance=1, failures=failures, last=escape(self.shown))
+            eta = self.eta(time.monotonic() - self.begin)
+            self.progress.update(
+                self.task,
+                advance=1,
+                failures=failures,
+                last=escape(self.shown),
+                eta="-:--:--" if eta is None else _clock(eta),
+            )
             return
         now = time.monotonic()
         final = self.total is not None and self.done >= self.total
@@ -198,9 +214,8 @@ class RichProgress(Callback):
             else f"{self.done} runs",
             f"{_clock(elapsed)} elapsed",
         ]
-        ran = self.done - self.started_with
-        if self.total and ran:
-            eta = elapsed / ran * max(0, self.total - self.done)
+        eta = self.eta(elapsed)
+        if eta is not None:
             parts.append(f"eta {'at most ' if self.at_most else ''}{_clock(eta)}")
         if self.failures:
             parts.append(f"{self.failures} failed")
@@ -209,6 +224,27 @@ class RichProgress(Callback):
         if failure is not None:
             parts.append(failure)
         return ", ".join(parts)
+
+    def eta(self, elapsed: float) -> float | None:
+        """Seconds left: the elapsed time scaled by the work left over the work done, where the
+        work weighs trainings and evaluations of a shared network each by its own mean time (an
+        evaluation takes a fraction of a training: counted alike, a sweep that trains first would
+        look hours long); the runs left, alike, where the share of evaluations is unknown."""
+        ran = self.done - self.started_with
+        if not self.total or not ran:
+            return None
+        left = max(0, self.total - self.done)
+        (trained, train_s), (evaluated, eval_s) = self.kinds["train"], self.kinds["eval"]
+        share = self.evaluations
+        if share is None or train_s + eval_s <= 0 or not trained or (share > 0 and not evaluated):
+            return elapsed / ran * left
+        done_before = self.started_with
+        trainings_left = max(0.0, (1 - share) * self.total - trained - done_before * (1 - share))
+        evaluations_left = max(0.0, left - trainings_left)
+        work_left = trainings_left * train_s / trained + (
+            evaluations_left * eval_s / evaluated if evaluated else 0.0
+        )
+        return elapsed * work_left / (train_s + eval_s)
 
     def message(self, event: Message, **info: Any) -> None:
         text = event.text

@@ -33,6 +33,7 @@ from hotlap.callbacks import Callback, Callbacks, SweepInfo
 from hotlap.callbacks.base import StageStarted, SweepEnded
 from hotlap.engine.artifacts import write_run_summary
 from hotlap.engine.dispatch import Dispatch
+from hotlap.engine.mix import evaluation_share
 from hotlap.engine.queue import RunQueue
 from hotlap.engine.racing import Racing
 from hotlap.engine.recording import Recording
@@ -53,6 +54,8 @@ __all__ = ["Engine", "SweepResult"]
 # A grid's or brute force's configs join in rounds of this many, their runs taken in random order
 # (drift spreads over them); registering a config costs about 1-2 ms, so a round starts within 2 s.
 ROUND_CONFIGS = 1000
+# Configs enumerated at a sweep's start to tell its trainings from its evaluations (the live ETA)
+EVALUATION_SHARE_CONFIGS = 2000
 
 
 class Engine(Racing, Verifying, Dispatch, Recording):
@@ -152,7 +155,14 @@ class Engine(Racing, Verifying, Dispatch, Recording):
             self._load()
             finished = sum(s.n + s.failed for s in self.summaries.values())
             self.callbacks.sweep_start(
-                SweepInfo(self.sweep, self.spec, self.store.workdir, self._planned_runs(), finished)
+                SweepInfo(
+                    self.sweep,
+                    self.spec,
+                    self.store.workdir,
+                    self._planned_runs(),
+                    finished,
+                    evaluation_share(self.spec, EVALUATION_SHARE_CONFIGS),
+                )
             )
             if warning:
                 self._log(warning)
