@@ -543,6 +543,14 @@ def test_verification_tests_the_time_advantage_on_fresh_paired_seeds(tmp_path, f
     assert all(verify[2 * k] != verify[2 * k + 1] for k in range(6))
     document = json.loads(json.dumps(report_document(analysis, result.sweep, None)))  # report.json
     assert document["verification"]["time_check"]["holds"] is holds
+    # the screening and the fresh seeds side by side, in the report's plot
+    from hotlap.report.plot_data import screening_and_verification
+    from hotlap.report.plots import draw_all
+
+    rows = {r["label"]: r for r in screening_and_verification(analysis)}
+    assert set(rows) == {"fast", "baseline"} and rows["fast"]["verified"]
+    assert (rows["fast"]["screening"][3], rows["fast"]["verification"][3]) == (15, 6)
+    assert "screening_vs_verification.png" in {p.name for p in draw_all(analysis, tmp_path / "plots")}
     if holds:
         assert analysis.recommendation.config == fast
         assert analysis.recommendation.sentence.startswith(f"Use {fast}")

@@ -24,6 +24,7 @@ __all__ = [
     "one_key_series",
     "pareto_front",
     "plotted_cost",
+    "screening_and_verification",
     "short_label",
     "two_key_grid",
     "with_bars",
@@ -281,6 +282,35 @@ def two_key_grid(analysis: Analysis) -> tuple[str, str, list[Any], list[Any], li
             report.n,
         )
     return row_key, col_key, rows, cols, cells
+
+
+def screening_and_verification(analysis: Analysis) -> list[dict[str, Any]]:
+    """Each config verification ran (the candidates and the baseline): its quality's mean, CI and n
+    in the screening (the search, at full fidelity) and on the fresh seeds; the winner's curse is
+    the drop between them. Empty without verification runs."""
+    if not analysis.verification:
+        return []
+    screening = {r.config_id: r for r in full_reports(analysis)}
+    rows = []
+    for verified in analysis.verification:
+        screened = screening.get(verified.config_id)
+        if screened is None or verified.n == 0:
+            continue
+
+        def stats(report: ConfigReport) -> tuple[float | None, float | None, float | None, int]:
+            summary = report.metrics[analysis.quality_metric]
+            return summary.mean, summary.ci_low, summary.ci_high, report.n
+
+        rows.append(
+            {
+                "label": short_label(verified),
+                "screening": stats(screened),
+                "verification": stats(verified),
+                "is_baseline": verified.is_baseline,
+                "verified": verified.config_id == analysis.verified,
+            }
+        )
+    return rows
 
 
 def with_bars(points: list[PlotPoint], sign: float) -> tuple[list[PlotPoint], list[PlotPoint]]:

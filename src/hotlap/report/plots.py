@@ -7,6 +7,8 @@
 - grid (two keys, `by_keys.png`): the mean accuracy of each combination as a heatmap; panels (three
   to six keys, `by_key_panels.png`): each key read alone, its values' configs best to worst.
 - paired: an evaluation-only sweep's paired differences from the baseline.
+- verification (`screening_vs_verification.png`): each verified config's screening and fresh-seed
+  means side by side.
 - best_so_far (`hotlap best-so-far`): the best objective found against the runs spent, per sweep.
 """
 
@@ -27,11 +29,12 @@ from hotlap.report.plot_data import (
     one_key_series,
     pareto_front,
     plotted_cost,
+    screening_and_verification,
     short_label,
     two_key_grid,
     with_bars,
 )
-from hotlap.report.study_plots import draw_grid, draw_one_key, draw_paired, draw_panels
+from hotlap.report.study_plots import draw_grid, draw_one_key, draw_paired, draw_panels, draw_verification
 
 __all__ = ["draw_all", "draw_best_so_far"]
 
@@ -59,6 +62,9 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
         written.append(draw_grid(analysis, *grid, directory / "by_keys.png"))
     elif panels := key_panels(analysis):  # more keys: each read alone, a panel apiece
         written.append(draw_panels(analysis, panels, directory / "by_key_panels.png"))
+    verified = screening_and_verification(analysis)
+    if verified:
+        written.append(draw_verification(analysis, verified, directory / "screening_vs_verification.png"))
     if series is not None:
         written.append(draw_one_key(analysis, *series, directory / "by_key.png"))
         key, rows = series

@@ -12,7 +12,7 @@ from hotlap.analysis.reports import short_value
 from hotlap.report.figures import save, target_line, unit
 from hotlap.report.plot_data import MAX_ERRORBARS
 
-__all__ = ["draw_grid", "draw_one_key", "draw_paired", "draw_panels"]
+__all__ = ["draw_grid", "draw_one_key", "draw_paired", "draw_panels", "draw_verification"]
 
 
 def draw_one_key(analysis: Analysis, key: str, rows: list[dict[str, Any]], path: Path) -> Path:
@@ -170,6 +170,37 @@ def draw_paired(analysis: Analysis, key: str, rows: list[dict[str, Any]], path: 
     ax.set_xlabel(key)
     ax.set_ylabel(f"{quality.name} minus the baseline's{shown}, {analysis.spec.confidence:.0%} CI")
     ax.set_title(f"{quality.name} against {key}, paired with the baseline on the same seeds")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def draw_verification(analysis: Analysis, rows: list[dict[str, Any]], path: Path) -> Path:
+    """Each verified config's screening and fresh-seed means side by side, with their CIs and n,
+    the target line: the search's estimate against the one free of its winner's curse."""
+    import matplotlib.pyplot as plt
+
+    quality = analysis.quality
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(rows) + 2), 4.2))
+    for offset, stage, color in ((-0.15, "screening", "#6e7781"), (0.15, "verification", "#0969da")):
+        xs = [i + offset for i in range(len(rows))]
+        means = [quality.scaled(r[stage][0]) for r in rows]
+        low = [
+            quality.scaled(r[stage][0] - (r[stage][1] if r[stage][1] is not None else r[stage][0]))
+            for r in rows
+        ]
+        high = [
+            quality.scaled((r[stage][2] if r[stage][2] is not None else r[stage][0]) - r[stage][0])
+            for r in rows
+        ]
+        ax.errorbar(xs, means, yerr=[low, high], fmt="o", color=color, capsize=3, label=stage)
+        for x, y, r in zip(xs, means, rows, strict=True):
+            ax.annotate(f"n={r[stage][3]}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    names = [r["label"] + (" (verified)" if r["verified"] else "") for r in rows]
+    ax.set_xticks(range(len(rows)), names, fontsize=8)
+    target_line(ax, analysis)
+    ax.set_ylabel(f"mean {quality.name}{unit(quality)}, {analysis.spec.confidence:.0%} CI")
+    ax.set_title("screening (the search) against verification (fresh seeds)", fontsize=10)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return save(fig, path)
