@@ -87,6 +87,8 @@ def test_csv_has_the_columns_and_one_row_per_config(cli, raced):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert set(REQUIRED_CSV) <= set(rows[0])
     assert len(rows) == 7  # six grid points and the baseline
+    # RACE races: every search row's intervals are labelled naive after racing, in the field's name
+    assert {r["ci_naive_after_racing"] for r in rows} == {"True"}
     decisions = {r["decision"] for r in rows}
     assert decisions <= {"pass", "fail", "undecided"} and "pass" in decisions
     passing = [r for r in rows if r["decision"] == "pass"]

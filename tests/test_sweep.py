@@ -543,6 +543,8 @@ def test_verification_tests_the_time_advantage_on_fresh_paired_seeds(tmp_path, f
     assert all(verify[2 * k] != verify[2 * k + 1] for k in range(6))
     document = json.loads(json.dumps(report_document(analysis, result.sweep, None)))  # report.json
     assert document["verification"]["time_check"]["holds"] is holds
+    rows = document["configs"] + document["verification"]["configs"]
+    assert not any(r["ci_naive_after_racing"] for r in rows)  # fixed seeds, and fresh ones
     # the screening and the fresh seeds side by side, in the report's plot
     from hotlap.report.plot_data import screening_and_verification
     from hotlap.report.plots import draw_all

@@ -21,6 +21,7 @@ CORE_COLUMNS = [
     "std_accuracy",
     "ci_low",
     "ci_high",
+    "ci_naive_after_racing",
     "success_rate",
     "success_ci_low",
     "success_ci_high",
@@ -154,6 +155,9 @@ def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None
             "std_accuracy": accuracy.std,
             "ci_low": accuracy.ci_low,
             "ci_high": accuracy.ci_high,
+            # Racing chose this config's seed count by its runs: its intervals (the quality's and the
+            # time's) are naive; verification's, on fresh seeds, are free of that.
+            "ci_naive_after_racing": analysis.spec.racing is not None and report.stage == "search",
             "success_rate": success.rate if success else None,
             "success_ci_low": success.ci_low if success else None,
             "success_ci_high": success.ci_high if success else None,
