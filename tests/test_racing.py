@@ -376,6 +376,28 @@ def test_the_plan_says_when_the_success_rate_rule_cannot_pass_and_its_power():
     assert "can never pass" in never and "25 runs out of 25" in never
 
 
+def test_the_plan_says_how_far_above_the_target_a_mean_must_be_and_its_power():
+    """The mean rule's plan note: the margin a pass needs at the first look (in std of the runs),
+    and the chance a config 1 std beyond the target passes at the last look, checked against the
+    rule's own bound on simulated normal runs."""
+    from hotlap.rules import get_rule
+
+    target = Target(threshold=TARGET, criterion="mean_t")
+    schedule, level = (3, 6), 0.005
+    (note,) = get_rule("mean_t").plan_notes(target, level, schedule)
+    needed = float(note.split("only with a mean ")[1].split(" std")[0])
+    powers = note.split("passes with probability ")[1].split(" / ")
+    power = int(powers[1].rstrip("%")) / 100
+    rng = np.random.default_rng(4)
+    sd = 0.0014
+    runs = rng.normal(TARGET + sd, sd, size=(4000, 6))
+    passed = np.mean([get_rule("mean_t").bounds(list(r), target, level, level)[0] >= TARGET for r in runs])
+    assert abs(passed - power) <= 0.005 + 3 * np.sqrt(power * (1 - power) / 4000), (passed, power)
+    # a first look of 3 runs whose mean is just past the needed margin (and spread as assumed) passes
+    exact = [TARGET + needed * sd * 1.01 + d for d in (-sd, 0.0, sd)]
+    assert get_rule("mean_t").bounds(exact, target, level, level)[0] >= TARGET
+
+
 def test_the_fixed_design_of_equal_power_is_what_racing_is_measured_against():
     """Racing passes a config `delta` std above the target in 80% of sweeps (checked through
     hotlap's own race on 3,000 simulated ones); a single look at the family's split alpha needs

@@ -212,6 +212,26 @@ class MeanTRule(DecisionRule):
     def calibration_key(self, alpha: float, schedule: tuple[int, ...], target: Target) -> str:
         return f"mean {alpha!r} {schedule}"
 
+    def plan_notes(self, target: Target, level: float, schedule: tuple[int, ...]) -> list[str]:
+        """How far above the target (in the runs' own std) a config's mean must be to pass at the
+        first look, and the chance that a config 1 or 2 std above it passes at the last look (the
+        own t bound's: noncentral t; the pooled bound of `mean` only adds a condition)."""
+        from scipy import stats
+
+        first, last = schedule[0], schedule[-1]
+        if first < 2:
+            return []
+        needed = float(stats.t.ppf(1 - level, first - 1)) / math.sqrt(first)
+        critical = float(stats.t.ppf(1 - level, last - 1))
+        powers = " / ".join(
+            f"{float(stats.nct.sf(critical, last - 1, d * math.sqrt(last))):.0%}" for d in (0.5, 1, 2)
+        )
+        return [
+            f"criterion {target.criterion}: at one-sided level {level:.2g} a config passes at its first look "
+            f"({first} seeds) only with a mean {needed:.2g} std of its runs beyond the target; at its last look "
+            f"({last} seeds, normal runs) a config 0.5 / 1 / 2 std beyond it passes with probability {powers}"
+        ]
+
 
 class MeanRule(MeanTRule):
     """The mean passes when two one-sided bounds at the level both reach the threshold: the t bound
