@@ -79,6 +79,9 @@ def objective_overrides(
             )
         items.append(f"objective.target.criterion={criterion}")
     if minimize is not None:
+        judged = name if target is not None else (spec.target.metric if spec.target is not None else None)
+        if minimize == judged:
+            raise SpecError(f"--minimize {minimize}: it is the target's metric; minimize a time or a cost")
         items.append(f"objective.minimize={minimize}")
     return items
 
