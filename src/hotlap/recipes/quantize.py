@@ -26,16 +26,13 @@ width it is stored in; memory density is 32 / that average, and the quantized si
 bits / 8. Input widths quantize activations, which a network does not store: they change the
 accuracy, not these counts.
 
-A quantization that ruins layers says so (`QuantizationWarning`, one line): where over 1% of a
-layer's weights saturate (fixed point whose range they exceed) or weights
-round to zero holding over half of its weights' norm (steps coarser than the weights that matter;
-tiny weights rounded away do not count).
+A quantization that ruins layers says so in one line (`QuantizationWarning`:
+hotlap.recipes.quantize_harm).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +41,8 @@ import torch
 from torch import nn
 
 from hotlap.config import flatten
-from hotlap.errors import ConfigError, HotlapWarning
+from hotlap.errors import ConfigError
+from hotlap.recipes.quantize_harm import QuantizationWarning, ruin, warn_ruined
 
 __all__ = [
     "ATTRIBUTES",
@@ -70,12 +68,6 @@ TYPES: dict[str, type[nn.Module]] = {"conv": nn.modules.conv._ConvNd, "linear": 
 ALL = "all"
 ATTRIBUTES = ("weight_bits", "act_bits", "weight_frac", "act_frac", "format")
 CALIBRATION_IMAGES = 512
-SATURATED = 0.01  # a layer whose weights saturate beyond this share is named in the warning
-ZEROED = 0.5  # ... or whose weights rounded to zero held more than this share of its norm
-
-
-class QuantizationWarning(HotlapWarning):
-    """A quantization that saturates layers' weights or rounds most of them to zero."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +293,7 @@ def quantize_network(
             per_tensor = "int" if fmt.format == "int_channel" else fmt.format
             frac = fmt.frac("weight")
             quantized = fake_quantize(module.weight, fmt.weight_bits, frac, fmt.format, axis=axis)
-            harm = _harm(name, fmt, module.weight, quantized)
+            harm = ruin(name, module.weight, quantized, fmt.format, fmt.weight_bits, frac)
             ruined += [harm] if harm else []
             module.weight.copy_(quantized)
             if getattr(module, "bias", None) is not None:
@@ -324,42 +316,8 @@ def quantize_network(
 
             module.register_forward_pre_hook(round_input)
     if ruined:
-        shown = "; ".join(ruined[:4]) + (f"; and {len(ruined) - 4} more layers" if len(ruined) > 4 else "")
-        warnings.warn(
-            f"quant: {shown}: the quantized network loses accuracy there"
-            + (
-                ""
-                if all(f.format == "int_channel" for f in formats.values())
-                else " (int_channel scales each channel to its weights)"
-            ),
-            QuantizationWarning,
-            stacklevel=2,
-        )
+        warn_ruined(ruined, all(f.format == "int_channel" for f in formats.values()))
     return formats
-
-
-def _harm(name: str, fmt: LayerFormat, weight: torch.Tensor, quantized: torch.Tensor) -> str | None:
-    """What a layer's quantization does to its weights when it ruins them: the share that
-    saturates (beyond the format's range), or of nonzero weights rounded to zero; None otherwise."""
-    values, rounded = weight.detach().float(), quantized.detach().float()
-    if fmt.format == "fixed":
-        frac = fmt.frac("weight")
-        top = (2 ** (fmt.weight_bits - 1) - 1) * 2.0**-frac
-        saturated = float((values.abs() > top + 2.0 ** (-frac - 1)).float().mean()) if values.numel() else 0.0
-        if saturated > SATURATED:
-            largest = float(values.abs().max())
-            return (
-                f"layer {name}: {saturated:.0%} of its weights saturate (up to {largest:.3g} against "
-                f"fixed {fmt.weight_bits}.{frac}'s range of +-{top:.3g})"
-            )
-    norm = float(values.norm())
-    lost = float(values[(values != 0) & (rounded == 0)].norm()) / norm if norm > 0 else 0.0
-    if lost > ZEROED:
-        return (
-            f"layer {name}: weights holding {lost:.0%} of its weight norm round to zero at "
-            f"{fmt.weight_bits} bits"
-        )
-    return None
 
 
 @dataclass(frozen=True)
