@@ -134,7 +134,9 @@ def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) ->
     return out
 
 
-def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None) -> dict[str, Any]:
+def _row(
+    report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None, costs: list[str]
+) -> dict[str, Any]:
     accuracy = report.metrics[analysis.quality_metric]
     time = report.metrics[analysis.cost_metric]
     row: dict[str, Any] = {"config_id": report.config_id}
@@ -177,7 +179,7 @@ def _row(report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None
             "effect_size_vs_baseline": vs.effect_size if vs else None,
             "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
             "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
-            "costs": {m: _mean(report, m) for m in shown_costs(analysis)},
+            "costs": {m: _mean(report, m) for m in costs},  # shown_costs(analysis), found once
         }
     )
     return row
@@ -196,8 +198,9 @@ def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -
     for report in reports:
         if report.is_baseline:
             baselines.setdefault(report.fidelity, report)
+    costs = shown_costs(analysis)
     return [
-        _row(report, analysis, baselines.get(report.fidelity))
+        _row(report, analysis, baselines.get(report.fidelity), costs)
         for report in reports
         if report.n > 0 or report.failed > 0
     ]
