@@ -16,7 +16,7 @@ VARIANT_KEY = "variant"
 # A config key naming the config's recipe: swept in `space` (`recipe: [airbench94, airbench95]`) or
 # set by a variant, so one sweep spans recipes (each config keyed by its own recipe).
 RECIPE_KEY = "recipe"
-# Limits (README, "Limits"): a study past them is a typo (`seeds=1000000000`), and planning it
+# Limits (docs/reference/errors.md, "Limits"): a study past them is a typo (`seeds=1000000000`), and planning it
 # would allocate gigabytes before the first run. Each is checked without building the list.
 MAX_SEEDS = 100_000  # seeds per config: a count, a list, racing's max, verify.seeds
 # The largest seed: 32 bits, what numpy's legacy seeding and most training scripts take (a larger one
@@ -59,10 +59,10 @@ Scalar = bool | int | float | str | None
 class RangeSpec(_Strict):
     """A numeric range: ints when low, high (and step) are ints, floats otherwise."""
 
-    low: int | float
-    high: int | float
-    log: bool = False
-    step: int | float | None = None
+    low: int | float = Field(description="the smallest value")
+    high: int | float = Field(description="the largest value")
+    log: bool = Field(False, description="sampled on a log scale (samplers)")
+    step: int | float | None = Field(None, description="grid step from low; ints need none for brute")
 
     @model_validator(mode="after")
     def _check(self) -> RangeSpec:
@@ -105,7 +105,7 @@ class RangeSpec(_Strict):
 
 
 class ChoicesSpec(_Strict):
-    choices: list[Scalar] = Field(min_length=1)
+    choices: list[Scalar] = Field(min_length=1, description="the values, categorical")
 
 
 SpaceEntry = list[Scalar] | RangeSpec | ChoicesSpec
@@ -117,7 +117,7 @@ class StrategySpec(BaseModel):
     the strategy's `options` model when the spec is validated)."""
 
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
-    name: str
+    name: str = Field(description="a registered strategy (reference: registries)")
     seed: int = Field(0, description="sampler seed (random order for brute)")
     trials: int | None = Field(None, ge=1, le=MAX_CONFIGS, description="configs to try (samplers)")
 
@@ -140,14 +140,14 @@ class BudgetSpec(_Strict):
 
 
 class FidelitySpec(_Strict):
-    key: str
-    low: Scalar
-    promote: int = Field(ge=1)
+    key: str = Field(description="the config key that sets the fidelity (epochs)")
+    low: Scalar = Field(description="its value in the screening stage")
+    promote: int = Field(ge=1, description="how many of the best configs then run at the full value")
 
 
 class Objective(_Strict):
-    metric: str  # a metric the recipe declares
-    direction: Literal["maximize", "minimize"]
+    metric: str = Field(description="a metric the recipe declares")
+    direction: Literal["maximize", "minimize"] = Field(description="maximize or minimize")
 
     @property
     def sign(self) -> float:
@@ -158,20 +158,22 @@ class Objective(_Strict):
 class RacingSpec(_Strict):
     """Adaptive seeds: every config starts with `min`, undecided contenders get `step` more."""
 
-    min: int = Field(ge=2)
-    step: int = Field(ge=1)
+    min: int = Field(ge=2, description="seeds every config starts with")
+    step: int = Field(ge=1, description="seeds an open contender gets at each look")
     # A config fails once its opposite bound at this one-sided level misses the target: looser than
     # the pass level, so configs that will not pass stop sooner (non-binding: a wrong pass gets no
     # likelier). null: the pass level.
-    futility: float | None = Field(DEFAULT_FUTILITY, gt=0, lt=0.5)
+    futility: float | None = Field(
+        DEFAULT_FUTILITY, gt=0, lt=0.5, description="one-sided level a config fails at (null: the pass level)"
+    )
 
 
 class ConstraintSpec(_Strict):
     """A bound every recommended config must keep on a metric's mean: `at_most` or `at_least`."""
 
-    metric: str
-    at_most: float | None = None
-    at_least: float | None = None
+    metric: str = Field(description="a metric of the sweep")
+    at_most: float | None = Field(None, description="the mean's upper bound")
+    at_least: float | None = Field(None, description="the mean's lower bound")
 
     @model_validator(mode="after")
     def _one_bound(self) -> ConstraintSpec:
@@ -203,9 +205,9 @@ class TargetSpec(_Strict):
     metric.
     """
 
-    metric: str | None = None
-    at_least: float | None = None
-    at_most: float | None = None
+    metric: str | None = Field(None, description="the judged metric; default: the recipe's first")
+    at_least: float | None = Field(None, description="the threshold of a maximized metric")
+    at_most: float | None = Field(None, description="the threshold of a minimized metric")
     within: float | None = Field(None, gt=0, description="at most this much worse than the baseline")
     criterion: str = Field(
         "mean", description="a registered decision rule (hotlap.rules): mean, mean_t, success_rate, ..."
@@ -213,7 +215,7 @@ class TargetSpec(_Strict):
     success_rate: float = Field(
         0.5, gt=0, lt=1, description="criterion success_rate: P(metric reaches the threshold)"
     )
-    confidence: float = Field(0.95, ge=0.5, lt=1)
+    confidence: float = Field(0.95, ge=0.5, lt=1, description="1 - the sweep's family-wise error")
 
     @model_validator(mode="after")
     def _one_threshold(self) -> TargetSpec:
@@ -259,12 +261,14 @@ class TargetSpec(_Strict):
 class MetricSpec(_Strict):
     """A metric's definition as the sweep stores it (from the recipe's declaration)."""
 
-    name: str
-    unit: str = ""
-    direction: Literal["maximize", "minimize"] = "maximize"
-    kind: Literal["fraction", "time", "cost", "count", "score"] = "fraction"
-    scope: Literal["run", "config"] = "run"
-    description: str = ""
+    name: str = Field(description="the metric's name")
+    unit: str = Field("", description="its unit (s, B, J, ...)")
+    direction: Literal["maximize", "minimize"] = Field("maximize", description="which way is better")
+    kind: Literal["fraction", "time", "cost", "count", "score"] = Field(
+        "fraction", description="how it is shown"
+    )
+    scope: Literal["run", "config"] = Field("run", description="per run, or the same for every seed")
+    description: str = Field("", description="one line")
     resolution: float = Field(0.0, ge=0, description="the step its values move in (0: unknown)")
 
 
@@ -272,7 +276,7 @@ class ExecutorSpec(BaseModel):
     """`executor: inprocess` or `{name: inprocess, warmup: false}`: the name and its options."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    name: str = "inprocess"
+    name: str = Field("inprocess", description="a registered executor (reference: registries)")
 
     @property
     def options(self) -> dict[str, Any]:
@@ -284,7 +288,7 @@ class VerifySpec(_Strict):
     config that passes there is recommended; if the first candidate does not, the next passing
     one is verified, up to `candidates` (the sweep's alpha split over them)."""
 
-    seeds: int = Field(ge=2, le=MAX_SEEDS)
+    seeds: int = Field(ge=2, le=MAX_SEEDS, description="fresh seeds, after the largest search seed")
     candidates: int = Field(1, ge=1, le=10, description="passing configs verified at most, in order")
 
 

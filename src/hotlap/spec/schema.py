@@ -1,29 +1,7 @@
-"""The sweep spec: one YAML file that describes a whole study, validated before anything runs.
-
-    name: lr-wd-grid
-    recipe: airbench94
-    dataset: cifar10
-    base: {epochs: 9.9}                       # overrides applied to every config
-    space:
-      lr: [10.0, 11.5, 13.0]                  # a list: grid values
-      weight_decay: {low: 0.01, high: 0.02, step: 0.005}   # a range (log, step optional)
-      label_smoothing: {choices: [0.1, 0.2]}
-    variants:                                 # named override sets, one more swept dimension
-      cyclic: {translate_schedule: cyclic}
-    strategy: grid                            # or {name: tpe, seed: 0, trials: 40}
-    seeds: 5                                  # or an explicit list [0, 1, 2]
-    objective: {maximize: tta_accuracy}       # any metric the recipe declares; or {maximize: [...], minimize: [...]}
-    budget: {max_runs: 500, max_time: 3600}
-    baseline: {}                              # overrides of the baseline config
-    fidelity: {key: epochs, low: 3, promote: 3}
-
-With `recipe: script`, a top-level `script:` block (command, metrics, timeout, cwd, env; see
-hotlap.recipes.script) becomes `base.script`, part of every config.
-
-Every problem is reported as one line naming the field (`space.lr.low: ...`), as a SpecError.
-This module holds the spec's shape; `hotlap.spec.validate` checks it against the registries
-(recipes, metrics, datasets, strategies, executors, callbacks).
-"""
+"""The sweep spec's shape: `SweepSpec`, one YAML file describing a whole study, validated before
+anything runs. Its sugar is turned into the stored form by `hotlap.spec.sugar`, its checks against
+the registries are `hotlap.spec.validate`'s; every problem is one line naming the field (SpecError).
+The keys, with their descriptions, are listed in the docs' generated reference (spec)."""
 
 from __future__ import annotations
 
@@ -34,22 +12,20 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from hotlap.decisions import look_schedule
 from hotlap.metrics import V1_METRICS, Metric, get_metric, metric_from_plain
-from hotlap.spec.errors import UNION_BRANCH, closest_key
+from hotlap.spec import sugar
 from hotlap.spec.fields import (
     IDENTITY_FIELDS,
     MAX_NAME,
     MAX_SEED,
-    MAX_SEEDS,
     RECIPE_KEY,
     SCORE,
     TTA_SUFFIX,
     VARIANT_KEY,
     BudgetSpec,
-    ChoicesSpec,
     ConstraintSpec,
     ExecutorSpec,
     FidelitySpec,
@@ -67,44 +43,105 @@ from hotlap.spec.fields import (
 
 
 class SweepSpec(_Strict):
-    name: str = Field(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_NAME - 1}}}$")
-    recipe: str
-    dataset: str = "cifar10"
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
-    base: dict[str, Any] = Field(default_factory=dict)
-    space: dict[str, SpaceEntry] = Field(default_factory=dict)
-    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    strategy: StrategySpec = Field(default_factory=lambda: StrategySpec(name="grid"))
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    objective: list[Objective] | None = None  # None: resolved from the recipe's metrics
-    budget: BudgetSpec = BudgetSpec()
-    baseline: dict[str, Any] | None = None
-    fidelity: FidelitySpec | None = None
-    racing: RacingSpec | None = None
-    target: TargetSpec | None = None
-    verify: VerifySpec | None = None
-    max_consecutive_failures: int = Field(5, ge=1)
-    keep_weights: bool = True
-    keep_artifacts: bool = True  # every other artifact of each run (airbench: per-view test logits)
+    """A whole study: what to train, which configs, on which seeds, judged by what, and how.
+
+    Every field's `description` is its entry in the generated reference (docs/reference/spec.md).
+    """
+
+    name: str = Field(
+        pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_NAME - 1}}}$",
+        description="letters, digits, `_ . -`; the sweep's id is `<name>-<YYYYmmdd-HHMMSS>`, and running "
+        "the spec again continues the sweep of that name",
+    )
+    recipe: str = Field(
+        description="a registered recipe (`hotlap recipes`); may be left out when `space` sweeps `recipe`"
+    )
+    dataset: str = Field(
+        "cifar10", description="`cifar10`, `cifar100`, `digits`, `synthetic[:N]` or a plugin's"
+    )
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="`auto`, `cpu`, `cuda` or `cuda:N`"
+    )
+    base: dict[str, Any] = Field(default_factory=dict, description="overrides applied to every config")
+    space: dict[str, SpaceEntry] = Field(
+        default_factory=dict,
+        description="per config key: a list of values, a range `{low, high, log, step}`, or `{choices: [...]}`",
+    )
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="named override sets, swept as the key `variant`; a variant may set `recipe`",
+    )
+    strategy: StrategySpec = Field(
+        default_factory=lambda: StrategySpec(name="grid"),
+        description="`grid`, `brute`, `random`, `tpe`, `nsga2`, `qmc`, `gp` or a plugin's; "
+        "or `{name, seed, trials, ...its own options}`",
+    )
+    seeds: list[int] = Field(
+        default_factory=lambda: [0],
+        description="a count n (seeds 0..n-1), a list, or `{min, max, step, futility}` for racing "
+        "(stored as `seeds` and `racing`)",
+    )
+    objective: list[Objective] | None = Field(
+        None,
+        description="`{target: {...}, minimize: METRIC}`, or `{maximize: [...], minimize: [...]}`; "
+        "default: the recipe's first metric maximized (with a target, its first time metric minimized)",
+    )
+    budget: BudgetSpec = Field(BudgetSpec(), description="`{max_runs, max_time}` over all sessions")
+    baseline: dict[str, Any] | None = Field(
+        None, description="overrides defining the baseline config, always run; omit for none"
+    )
+    fidelity: FidelitySpec | None = Field(
+        None, description="`{key, low, promote}`: every config at `key=low`, then the best `promote` in full"
+    )
+    racing: RacingSpec | None = Field(None, description="written by hotlap from `seeds: {min, max, step}`")
+    target: TargetSpec | None = Field(None, description="written by hotlap from `objective.target`")
+    verify: VerifySpec | None = Field(
+        None, description="`{seeds, candidates}`: the recommendation and the baseline again on fresh seeds"
+    )
+    max_consecutive_failures: int = Field(
+        5, ge=1, description="stop the sweep after this many failed runs in a row"
+    )
+    keep_weights: bool = Field(True, description="store every run's final weights (`model.pt`)")
+    keep_artifacts: bool = Field(
+        True,
+        description="store every run's other artifacts (airbench: per-view test logits, for offline TTA)",
+    )
     _notices: list[str] = PrivateAttr(default_factory=list)  # for the user before a run (old key names)
-    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
-    # `packed`: times measured with several runs on one GPU are accepted (the report says they are
-    # not comparable with solo runs); `exclusive` refuses packing where the objective is a time.
-    timing: Literal["exclusive", "packed"] = "exclusive"
-    callbacks: list[str] = Field(default_factory=list)
-    # Cost metrics the worker measures after each run (hotlap.costs): latency, memory, energy.
-    costs: list[str] = Field(default_factory=list)
-    # Bounds a recommended config must keep on its metrics' means (a latency, FLOPs, memory).
-    constraints: list[ConstraintSpec] = Field(default_factory=list)
-    # A weighted sum of metrics, as one metric `score` per run (for tools that score that way):
-    # {tta_accuracy: 1.0, avg_bits: -0.01}; maximize it with `objective: {maximize: score}`.
-    score: dict[str, float] = Field(default_factory=dict)
-    # The recipe's metric definitions, stored with the sweep so that it describes itself.
-    metrics: list[MetricSpec] | None = None
-    # Set by `hotlap eval`: the sweep whose stored runs this one re-evaluates.
-    derived_from: str | None = None
-    # After training: re-weight the TTA views offline into a derived sweep.
-    tta_weights: RangeSpec | list[float] | None = None
+    executor: ExecutorSpec = Field(
+        default_factory=ExecutorSpec,
+        description="a registered executor, or `{name, ...options}`: `inprocess` (default), `ray`",
+    )
+    timing: Literal["exclusive", "packed"] = Field(
+        "exclusive",
+        description="`packed` accepts times measured with several runs on one GPU (the report says "
+        "they do not compare with runs alone); `exclusive` refuses packing where a time is judged",
+    )
+    callbacks: list[str] = Field(
+        default_factory=list, description="callbacks by name: `wandb`, `mlflow`, ..."
+    )
+    costs: list[str] = Field(
+        default_factory=list,
+        description="cost metrics measured after each run, untimed: `latency_batch1`, `peak_memory`, `energy`, ...",
+    )
+    constraints: list[ConstraintSpec] = Field(
+        default_factory=list,
+        description="`[{metric, at_most | at_least}]`: bounds on a config's mean a recommended config keeps",
+    )
+    score: dict[str, float] = Field(
+        default_factory=dict,
+        description="`{METRIC: WEIGHT}`: a metric `score` per run, the weighted sum (maximize it)",
+    )
+    metrics: list[MetricSpec] | None = Field(
+        None,
+        description="written by hotlap: the recipe's metric definitions, so a stored sweep describes itself",
+    )
+    derived_from: str | None = Field(
+        None, description="written by `hotlap eval`: the sweep whose stored runs this one re-evaluates"
+    )
+    tta_weights: RangeSpec | list[float] | None = Field(
+        None,
+        description="a list or `{low, high, step}`: when done, re-weight the TTA views offline into `<name>-tta`",
+    )
 
     @field_validator("score")
     @classmethod
@@ -134,53 +171,7 @@ class SweepSpec(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _restructure(cls, data: Any) -> Any:
-        """`seeds: {min, max, step}` -> seeds 0..max-1 and `racing`; `objective.target` -> `target`."""
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        if "keep_logits" in data:  # keep_artifacts' name before 0.2 (stored specs have it too)
-            if "keep_artifacts" in data:
-                raise ValueError("keep_logits is the old name of keep_artifacts: give keep_artifacts only")
-            data["keep_artifacts"] = data.pop("keep_logits")
-        seeds = data.get("seeds")
-        if isinstance(seeds, Mapping):
-            unknown = set(seeds) - {"min", "max", "step", "futility"}
-            if unknown or not {"min", "max"} <= set(seeds):
-                raise ValueError("seeds: give a count, a list, or {min, max, step, futility} for racing")
-            low, high, step = seeds["min"], seeds["max"], seeds.get("step", 5)
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high, step)):
-                raise ValueError("seeds: min, max and step are integers")
-            if not 2 <= low <= high:
-                raise ValueError(f"seeds: need 2 <= min <= max (got min {low}, max {high})")
-            if high > MAX_SEEDS:
-                raise ValueError(f"seeds.max {high:,} is over the limit of {MAX_SEEDS:,} seeds per config")
-            data["seeds"] = list(range(high))
-            data["racing"] = {
-                "min": low,
-                "step": step,
-                **({"futility": seeds["futility"]} if "futility" in seeds else {}),
-            }
-        space = data.get("space")
-        swept = space.get(RECIPE_KEY) if isinstance(space, Mapping) else None
-        if swept is not None and not (
-            isinstance(swept, list) and swept and all(isinstance(n, str) for n in swept)
-        ):
-            raise ValueError(f"space.{RECIPE_KEY}: a list of recipe names")
-        if "recipe" not in data and swept:
-            data["recipe"] = swept[0]  # the recipe is swept: the first is the sweep's default
-        if "script" in data:  # recipe script: the block is part of every config (base.script)
-            base = data.get("base") or {}
-            if not isinstance(base, Mapping):
-                return data  # the field's own validation says what is wrong
-            if "script" in base:
-                raise ValueError("give the script block once: at the top level or in base, not both")
-            data["base"] = {**base, "script": data.pop("script")}
-        objective = data.get("objective")
-        if isinstance(objective, Mapping) and "target" in objective:
-            objective = dict(objective)
-            data["target"] = objective.pop("target")
-            data["objective"] = objective or None
-        return data
+        return sugar.restructure(data)
 
     @field_validator("executor", mode="before")
     @classmethod
@@ -195,80 +186,17 @@ class SweepSpec(_Strict):
     @field_validator("seeds", mode="before")
     @classmethod
     def _seeds(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("seeds is a count or a list of seeds")
-        if isinstance(value, int):
-            if value < 1:
-                raise ValueError(f"at least one seed (got {value})")
-            if value > MAX_SEEDS:
-                raise ValueError(f"{value:,} seeds is over the limit of {MAX_SEEDS:,} per config")
-            return list(range(value))
-        if isinstance(value, list):
-            if not value:
-                raise ValueError("the seed list is empty")
-            if len(value) > MAX_SEEDS:
-                raise ValueError(f"{len(value):,} seeds is over the limit of {MAX_SEEDS:,} per config")
-            if len(set(map(repr, value))) != len(value):
-                raise ValueError("the seed list repeats a seed")
-            if any(isinstance(s, int) and s < 0 for s in value):
-                raise ValueError("seeds are non-negative integers")
-            if any(isinstance(s, int) and s > MAX_SEED for s in value):
-                raise ValueError(f"seeds are at most {MAX_SEED:,} (32 bits, as numpy and most scripts take)")
-        return value
+        return sugar.seed_list(value)
 
     @field_validator("objective", mode="before")
     @classmethod
     def _objective(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, list) and all(isinstance(v, Mapping) and "metric" in v for v in value):
-            return value  # the stored form: [{metric, direction}, ...]
-        if not isinstance(value, Mapping):
-            raise ValueError("objective is a mapping like {maximize: tta_accuracy, minimize: train_time}")
-        out = []
-        for direction, metrics in value.items():
-            if direction not in ("maximize", "minimize"):
-                raise ValueError(f"unknown objective key {direction!r} (maximize or minimize)")
-            for metric in [metrics] if isinstance(metrics, str) else metrics or []:
-                if not isinstance(metric, str):
-                    raise ValueError(f"objective.{direction}: a metric name or a list of names")
-                out.append({"metric": metric, "direction": direction})
-        if not out:
-            raise ValueError("objective names no metric")
-        if len({o["metric"] for o in out}) != len(out):
-            raise ValueError("objective names a metric twice")
-        return out
+        return sugar.objective_list(value)
 
     @field_validator("space", mode="before")
     @classmethod
     def _space(cls, value: Any) -> Any:
-        if not isinstance(value, Mapping):
-            return value
-        out = {}
-        for key, entry in value.items():
-            if isinstance(entry, list) and not entry:
-                raise ValueError(f"{key}: empty list of values")
-            if isinstance(entry, list) and len(set(map(repr, entry))) != len(entry):
-                raise ValueError(f"{key}: a value is listed twice")
-            if isinstance(entry, Mapping) and "choices" not in entry and not {"low", "high"} <= set(entry):
-                raise ValueError(f"{key}: a range needs low and high (or give choices: [...])")
-            if not isinstance(entry, list | Mapping):
-                raise ValueError(f"{key}: give a list, {{low, high}} or {{choices: [...]}} (got {entry!r})")
-            if isinstance(entry, Mapping):
-                # Its keys say which form was meant: report that form's errors only.
-                model = ChoicesSpec if "choices" in entry else RangeSpec
-                try:
-                    entry = model.model_validate(entry)
-                except ValidationError as exc:
-                    errors = exc.errors()
-                    error = next((e for e in errors if e["type"] == "finite_number"), errors[0])
-                    field = ".".join(str(p) for p in error["loc"] if not UNION_BRANCH.match(str(p)))
-                    message = error["msg"].removeprefix("Value error, ")
-                    if error["type"] == "extra_forbidden":
-                        message = f"unknown key ({closest_key(field, list(model.model_fields))})"
-                    raise ValueError(f"{key}{'.' + field if field else ''}: {message}") from None
-            out[key] = entry
-        return out
+        return sugar.space_entries(value)
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
