@@ -16,7 +16,7 @@ from hotlap.engine.driver import Engine
 from hotlap.engine.session import open_sweep, sweep_lock
 from hotlap.errors import HotlapError
 from hotlap.executors import InProcessExecutor
-from hotlap.report.render import render_markdown
+from hotlap.report.render import render_html, render_markdown
 from hotlap.spec import parse_spec
 from hotlap.store import Store
 
@@ -56,7 +56,7 @@ def test_the_lock_file_is_never_followed_through_a_link(tmp_path):
     assert target.read_text() == "do not truncate"
 
 
-def test_variant_names_are_text_in_the_markdown_report(tmp_path):
+def test_variant_names_are_text_in_the_markdown_and_html_reports(tmp_path):
     raw = {
         **TOY_SPEC,
         "space": {},
@@ -69,6 +69,9 @@ def test_variant_names_are_text_in_the_markdown_report(tmp_path):
     markdown = render_markdown(analysis, sweep)
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
     assert r"a\|b\*c\*" in markdown
+    page = render_html(analysis, sweep, {"host": "<b>x</b>"}, [])  # the template autoescapes
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>x</b>" not in page and page.count("<table") == 1
 
 
 def test_the_python_floor_has_tarfile_data_filter():

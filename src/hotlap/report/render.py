@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import html
 import io
 import json
@@ -104,112 +105,84 @@ def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
-_STYLE = """
-body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 1200px;
-       color: #1f2328; padding: 0 1rem; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
-th, td { border-bottom: 1px solid #d0d7de; padding: 0.3rem 0.5rem; text-align: right; white-space: nowrap; }
-th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
-tr.recommended td { font-weight: 600; background: #dafbe1; }
-td.pass { color: #1a7f37; } td.fail { color: #cf222e; } td.undecided { color: #9a6700; }
-.recommendation { font-size: 1.05rem; padding: 0.75rem 1rem; background: #ddf4ff; border-left: 4px solid #0969da; }
-.held-true { color: #1a7f37; font-weight: 600; } .held-false { color: #cf222e; font-weight: 600; }
-img { max-width: 100%; margin: 0.5rem 0; border: 1px solid #d0d7de; }
-.scroll { overflow-x: auto; max-width: 100%; }
-th { white-space: normal; vertical-align: bottom; }
-pre { background: #f6f8fa; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
-"""
-
-
-def _html_table(analysis: Analysis, rows: Sequence[dict[str, Any]], table_id: str) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers(analysis, long=True))
-    body = []
-    for row, cells in zip(rows, _table_cells(analysis, rows), strict=True):
-        if row["fidelity"] != "full":
-            cells[1] += " (low fidelity)"
-        tds = []
-        for i, cell in enumerate(cells):
-            css = f' class="{row["decision"]}"' if i == 8 and row["decision"] else ""
-            tds.append(f"<td{css}>{html.escape(cell)}</td>")
-        css = (
-            ' class="recommended"'
-            if row["config_id"] == analysis.recommendation.config and row["fidelity"] == "full"
-            else ""
-        )
-        body.append(f"<tr{css}>{''.join(tds)}</tr>")
-    table = f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    return f'<div class="scroll">{table}</div>'  # a wide multi-key table scrolls, the page does not
-
-
 def render_html(
     analysis: Analysis,
     sweep: SweepRecord,
     environment: dict[str, Any] | None,
     plots: Sequence[Path],
 ) -> str:
-    """One self-contained HTML file: no scripts, no network fetches; plots embedded as data URIs."""
+    """One self-contained HTML file (templates/report.html.j2, autoescaped): no scripts, no network
+    fetches; plots embedded as data URIs."""
     import yaml
 
-    sections = [
-        f"<h1>Sweep {html.escape(sweep.id)}</h1>",
-        f"<p>{html.escape(sweep.recipe)} on {html.escape(sweep.dataset)} &middot; state {html.escape(sweep.state)}"
-        + (
-            f" &middot; target {html.escape(analysis.target.describe())} at {analysis.target.confidence:.0%} confidence"
-            if analysis.target
-            else ""
-        )
-        + "</p>",
-        f'<p class="recommendation" id="recommendation">{html.escape(analysis.recommendation.sentence)}</p>',
-        f"<p>{html.escape(_runs_line(analysis))}</p>",
-        f'<p class="held-false">{html.escape(_coverage_line(analysis, sweep))}</p>'
-        if _coverage_line(analysis, sweep)
-        else "",
-        f"<p>{html.escape(_guarantee_line(analysis))}</p>" if _guarantee_line(analysis) else "",
-        f'<p class="held-false">{html.escape(_devices_line(analysis) or "")}</p>'
-        if analysis.mixes_devices
-        else "",
-        *(f'<p class="held-false">{html.escape(warning)}</p>' for warning in analysis.warnings),
-        f'<p id="constraints">{html.escape(_constraints_line(analysis) or "")}</p>'
-        if _constraints_line(analysis)
-        else "",
-        "<h2>Configs</h2>",
-        _html_table(analysis, config_rows(analysis), "configs"),
+    lines = [
+        {"text": _runs_line(analysis)},
+        {"text": _coverage_line(analysis, sweep), "css": "held-false"},
+        {"text": _guarantee_line(analysis)},
+        {"text": _devices_line(analysis) if analysis.mixes_devices else None, "css": "held-false"},
+        *({"text": warning, "css": "held-false"} for warning in analysis.warnings),
+        {"text": _constraints_line(analysis), "id": "constraints"},
     ]
     pareto = _pareto_table(analysis)
-    if pareto is not None:
-        title, headers, rows = pareto
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-        sections += [
-            "<h2>Pareto front</h2>",
-            f"<p>{html.escape(title)}</p>",
-            f'<div class="scroll"><table id="pareto"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>',
-        ]
     line = _verification_line(analysis)
+    verification = None
     if line is not None:
-        held = f"held-{str(analysis.verification_held).lower()}"
-        sections += [
-            "<h2>Screening vs verification</h2>",
-            _html_table(analysis, config_rows(analysis, analysis.verification), "verification"),
-            f'<p class="{held}">{html.escape(line)}</p>',
-        ]
-    if plots:
-        sections.append("<h2>Plots</h2>")
-        for path in plots:
-            data = base64.b64encode(path.read_bytes()).decode()
-            sections.append(f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">')
-    sections += [
-        "<h2>Spec</h2>",
-        f"<pre>{html.escape(yaml.safe_dump(analysis.spec.to_plain(), sort_keys=False))}</pre>",
-    ]
-    if environment:
-        sections += [
-            "<h2>Environment</h2>",
-            f"<pre>{html.escape(json.dumps(environment, indent=2))}</pre>",
-        ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>hotlap report: {html.escape(sweep.id)}</title><style>{_STYLE}</style></head>"
-        f"<body>{''.join(sections)}</body></html>\n"
-    )
+        verification = {
+            **_html_table(analysis, config_rows(analysis, analysis.verification), "verification"),
+            "line": line,
+            "css": f"held-{str(analysis.verification_held).lower()}",
+        }
+    target = analysis.target
+    context = {
+        "sweep": sweep,
+        "target": f"{target.describe()} at {target.confidence:.0%} confidence" if target else None,
+        "recommendation": analysis.recommendation.sentence,
+        "lines": [line for line in lines if line["text"]],
+        "configs": _html_table(analysis, config_rows(analysis), "configs"),
+        "pareto": None if pareto is None else _plain_table("pareto", *pareto),
+        "verification": verification,
+        "plots": [{"name": p.stem, "data": base64.b64encode(p.read_bytes()).decode()} for p in plots],
+        "spec": yaml.safe_dump(analysis.spec.to_plain(), sort_keys=False),
+        "environment": json.dumps(environment, indent=2) if environment else None,
+    }
+    return _template().render(context)
+
+
+@functools.cache
+def _template() -> Any:
+    import jinja2
+
+    loader = jinja2.PackageLoader("hotlap.report", "templates")
+    environment = jinja2.Environment(loader=loader, autoescape=True, keep_trailing_newline=True)
+    return environment.get_template("report.html.j2")
+
+
+def _plain_table(
+    table_id: str, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
+) -> dict[str, Any]:
+    return {
+        "id": table_id,
+        "title": title,
+        "headers": headers,
+        "rows": [{"cells": [{"text": c} for c in row]} for row in rows],
+    }
+
+
+def _html_table(analysis: Analysis, rows: Sequence[dict[str, Any]], table_id: str) -> dict[str, Any]:
+    """A config table for the template: headers, and per row its cells and the classes that colour
+    the decision and mark the recommendation."""
+    out = []
+    for row, cells in zip(rows, _table_cells(analysis, rows), strict=True):
+        if row["fidelity"] != "full":
+            cells[1] += " (low fidelity)"
+        recommended = row["config_id"] == analysis.recommendation.config and row["fidelity"] == "full"
+        out.append(
+            {
+                "css": "recommended" if recommended else None,
+                "cells": [
+                    {"text": cell, "css": row["decision"] if i == 8 and row["decision"] else None}
+                    for i, cell in enumerate(cells)
+                ],
+            }
+        )
+    return {"id": table_id, "headers": _headers(analysis, long=True), "rows": out}
