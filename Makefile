@@ -21,7 +21,7 @@ DEMO_SWEEP := examples/variants.yaml name=variants-demo dataset=digits device=cp
 	"seeds={min: 3, max: 6, step: 3}" objective.target.at_least=0.85 verify.seeds=3 \
 	variants.whiten_unfreeze.whiten_unfreeze_epoch=2 keep_weights=false
 
-.PHONY: demo test lint format clean device-wheels gpu-check
+.PHONY: demo test docs package-check lint format clean device-wheels gpu-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,34 @@ demo: $(VENV)/.installed
 	$(BIN)/hotlap sweep $(DEMO_SWEEP)
 	$(BIN)/hotlap report variants-demo
 
-# The tests run a worker per core (pytest-xdist), each with one torch thread (tests/conftest.py).
+# The tests run a worker per core (pytest-xdist), each with one torch thread (tests/conftest.py); they
+# build the docs site with --strict (tests/test_docs.py) and install the built wheel into a clean
+# venv (tests/test_package.py).
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -n auto
+
+# The documentation site into site/ (open site/index.html); a broken link or reference fails it.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# The wheel in a venv of its own with its dependencies (no checkout on its path): --version, the
+# recipes, a tiny sweep and its report. CI runs it after `make test` (.ci/run).
+CHECK_VENV := build/package-check
+package-check: $(VENV)/.installed-dev
+	rm -rf dist $(CHECK_VENV)
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(PYTHON) -m venv $(CHECK_VENV)
+	$(CHECK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+		-c benchmarks/constraints.txt dist/*.whl
+	$(CHECK_VENV)/bin/hotlap --version
+	$(CHECK_VENV)/bin/hotlap recipes
+	$(CHECK_VENV)/bin/hotlap sweep examples/variants.yaml --workdir $(CHECK_VENV)/runs --no-warmup \
+		name=package-check dataset=digits device=cpu base.width=0.125 base.epochs=1 base.batch_size=256 \
+		base.lr=30 seeds=2 verify=null objective.target.at_least=0.3 keep_weights=false
+	$(CHECK_VENV)/bin/hotlap report package-check --workdir $(CHECK_VENV)/runs
+	test -s $$(ls -d $(CHECK_VENV)/runs/sweeps/package-check-*/report)/report.html
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -76,4 +99,4 @@ gpu-check:
 	PYTHONPATH=src:$(GPU_SITE) PYTHONUNBUFFERED=1 $(PYTHON) benchmarks/gpu_check.py $(GPU_OUT) $(GPU_CHECK_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .whl gpu-check-out
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .whl gpu-check-out

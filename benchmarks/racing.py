@@ -38,7 +38,7 @@ from hotlap.simulate import SHAPES, Rules, simulate
 
 SCHEDULE = look_schedule(5, 50, 5)
 ALPHA = 0.05
-MIX_MEANS = [0.9300, 0.9340, 0.9380, 0.9395, 0.9400, 0.9400, 0.9405, 0.9420, 0.9430]  # the README's
+MIX_MEANS = [0.9300, 0.9340, 0.9380, 0.9395, 0.9400, 0.9400, 0.9405, 0.9420, 0.9430]  # the statistics page's
 MIX_TIMES = [3.70, 3.75, 3.80, 3.85, 3.90, 3.95, 4.00, 4.10, 4.20]
 
 
@@ -157,7 +157,7 @@ def main() -> None:
             single(label, mean, rate_target, rules, 2)
 
     print(
-        "\n| test mix (README, 9 configs) | rules | passes of the configs at or below the target (worst) | power at +0.20 | runs |"
+        "\n| test mix (docs, 9 configs) | rules | passes of the configs at or below the target (worst) | power at +0.20 | runs |"
     )
     print("|---|---|---|---|---|")
     for rules in rules_for(family=len(MIX_MEANS)):

@@ -1,4 +1,4 @@
-"""The README's Python API snippets run as written: the library's front door (a tiny study from
+"""The Python API guide's snippets (docs/how-to/python-api.md) run as written: the library's front door (a tiny study from
 examples/), and the lower-level one on a stand-in for `make demo`'s store (a `variants-demo` sweep
 of airbench94 on digits, tiny), writing nothing outside hotlap-runs/."""
 
@@ -15,22 +15,21 @@ from hotlap.executors import InProcessExecutor
 from hotlap.spec import parse_spec
 from hotlap.store import Store
 
-README = Path(__file__).parents[1] / "README.md"
+GUIDE = Path(__file__).parents[1] / "docs" / "how-to" / "python-api.md"
+ROOT = GUIDE.parents[2]
 
 
 def _snippet(which: int = 1) -> str:
-    """The `which`-th Python block of the README's API section (0: the library's front door)."""
-    text = README.read_text()
-    section = text[text.index("## Python API") :]
-    return re.findall(r"```python\n(.*?)```", section, re.S)[which]
+    """The `which`-th Python block of the guide (0: the library's front door)."""
+    return re.findall(r"```python\n(.*?)```", GUIDE.read_text(), re.S)[which]
 
 
 @pytest.mark.slow
 def test_the_library_snippet_runs_as_written(monkeypatch, capsys):
     """hotlap.load_spec, plan_sweep, run_sweep, load_report and sweep_status, from the repository's
     folder (the spec is examples/variants.yaml); the store is $HOTLAP_HOME's (the tests' own)."""
-    monkeypatch.chdir(README.parent)
-    exec(compile(_snippet(0), "README.md", "exec"), {"__name__": "readme"})
+    monkeypatch.chdir(ROOT)
+    exec(compile(_snippet(0), "python-api.md", "exec"), {"__name__": "readme"})
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "6"  # two configs (a variant and the baseline) x 3 seeds
     assert "mean_tta_accuracy" in out and "'done': 6" in out
@@ -56,7 +55,7 @@ def test_the_python_api_snippet_runs_as_written_after_the_demo(tmp_path, monkeyp
     with Store(tmp_path / "hotlap-runs") as store:
         record, _ = open_sweep(store, parse_spec(spec))
         Engine(store, record, InProcessExecutor(warmup=False)).run()
-    exec(compile(_snippet(1), "README.md", "exec"), {"__name__": "readme"})
+    exec(compile(_snippet(1), "python-api.md", "exec"), {"__name__": "readme"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hotlap-runs"]  # nothing beside it
     assert (tmp_path / "hotlap-runs" / "variants-demo-report" / "report.html").is_file()
     with Store(tmp_path / "hotlap-runs") as store:

@@ -261,7 +261,7 @@ def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
 
 
 def test_the_default_quantization_keeps_a_trained_network_and_a_ruinous_one_says_so(trained, cli):
-    """`quant.all.weight_bits=8` on saved weights (the README's command) keeps the network's
+    """`quant.all.weight_bits=8` on saved weights (the quantization guide's command) keeps the network's
     accuracy: the default format scales each output channel to its weights. Fixed point 8.4 has a
     range of +-7.94 that the whitening layer's weights exceed: that one is named in one warning
     line, and the accuracy it ruins is what it is."""

@@ -74,7 +74,7 @@ def test_the_calibrated_level_of_a_large_family_spends_its_alpha(family):
 
 
 def test_wrong_passes_stay_below_alpha_and_racing_saves_runs():
-    """The README's test mix: no config at or below the target passes more than alpha; the clear
+    """The statistics page's test mix: no config at or below the target passes more than alpha; the clear
     pass is found; the futility level saves runs against both fixed seeds and failing late."""
     target = Target(threshold=TARGET)
     rng = np.random.default_rng(2026)

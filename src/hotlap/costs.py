@@ -1,29 +1,8 @@
-"""Cost metrics measured per run by the worker, never inside the timed training region; the
-probes that measure them are registered in hotlap.probes (one per row group below).
-
-    latency_batch1    s       median forward time of one example (warm)
-    latency_batch     s       median forward time of an evaluation batch (warm)
-    throughput        img/s   evaluation batch size / latency_batch
-    peak_memory       B       peak device memory of the run (torch.cuda.max_memory_allocated, reset
-                              before it); CUDA only
-    peak_host_memory  B       peak resident memory of the worker process after the run
-                              (getrusage; a process-wide peak, never lower than an earlier run's)
-    energy            J       GPU energy of the run from the driver's energy counter (nvidia-ml-py);
-                              NVIDIA GPUs only
-    mean_power        W       energy / the run's wall time; NVIDIA GPUs only
-    model_bytes       B       the trained state dict's tensors at the precision the run stores them
-    parameters        -       parameters of the network (frozen ones included): per config
-    forward_flops     FLOPs   one example's forward pass (torch.utils.flop_counter): per config
-    run_flops         FLOPs   3x forward per trained example + every evaluation view: per config
-    avg_bits          bits    mean width of the parameters under the config's `quant`: per config
-    memory_density    x       32 / avg_bits: per config
-    quantized_bytes   B       the parameters at their quantized widths, bits / 8: per config
-
-A measure that does not exist on the device (energy on a CPU) is left out of the run's metrics,
-never recorded as 0. Latencies are timed with CUDA events on a GPU and `perf_counter` on a CPU,
-after untimed warm-up passes, as the median of several repeats; the network is the recipe's trained
-one in its inference precision and layout (`RunResult.inference`).
-"""
+"""Cost metrics measured per run by the worker, never inside the timed training region: latency,
+throughput, device and host memory, energy and power, model size, parameters, FLOPs, and the bit
+counts of a `quant` config. The probes that measure them are registered in hotlap.probes. A measure
+the device lacks (energy on a CPU) is left out of the run's metrics, never recorded as 0. The table
+of metrics, units and where each is missing: docs/how-to/costs-pareto.md."""
 
 from __future__ import annotations
 

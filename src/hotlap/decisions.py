@@ -1,27 +1,11 @@
 """Decisions with stated confidence: does a config reach the target, which is fastest, who races on.
 
-A config *passes* when the one-sided lower confidence bound of its mean accuracy (criterion
-`mean`), or of its success rate P(accuracy >= threshold) (criterion `success_rate`, exact
-Clopper-Pearson), is at or above the threshold. It *fails* when the upper bound is below, and it is
-*undecided* otherwise. For a minimized metric (a loss, a latency: `at_most`) the bounds swap
-roles: it passes when the upper bound of its mean is at or below the threshold.
-
-Racing gives more seeds only to configs whose decision is open: undecided ones that can still be
-the fastest passing one, and passing ones not yet told apart in time from the fastest. A config
-leaves the race when it fails, when a one-sided Welch test against the fastest passing config
-(Bonferroni over the ordered pairs of contenders: the fastest is chosen by the data) says it is
-slower, or when it passes and is told apart.
-
-Racing looks at the data after every round, and each look is a chance to pass a config wrongly.
-`race` therefore takes the per-look level: the decision rule's `look_alpha` makes a config exactly at the
-target pass at some planned look with probability (at most) the alpha it is given, where
-Bonferroni (alpha / looks) spent half of it; the caller (`hotlap.analysis.judging.guarantee`) gives
-each config the sweep's alpha split over its planned configs, so that the recommendation itself is
-wrong with probability at most alpha. `tests/test_racing.py` checks this by simulation.
-
-Without a target, racing drops a config once its upper bound on the primary metric is below the
-best lower bound of the others (classic racing on the mean).
-"""
+A config passes when its decision rule's passing bound reaches the threshold, fails when its
+failing bound cannot, and is undecided otherwise; racing gives more seeds only to configs whose
+decision is open, and drops a config shown slower (one-sided Welch, Bonferroni over the ordered
+pairs of contenders) than the fastest passing one. `race` takes the per-look level the caller
+computed (hotlap.analysis.judging). What this guarantees and how it was measured:
+docs/explanation/statistics.md."""
 
 from __future__ import annotations
 

@@ -1,22 +1,9 @@
 """Cost probes: what measures each cost metric of a run (hotlap.costs names them), one registry.
 
 A probe is a small class with the metrics it yields and three hooks, each given the `ProbeRun`:
-`start` just before the run (reset a peak counter, read the energy counter), `stop` just after it
-(before any probe measures, so one probe's work never lands in another's reading) and `measure`,
-which returns its metrics. Nothing it does is inside the run's timed region. The worker makes one
-instance of each probe and keeps it, so a probe may cache per config (the FLOP count does).
-
-    from hotlap.metrics import Metric
-    from hotlap.probes import CostProbe, register_cost_probe
-
-    @register_cost_probe("gpu_temperature", Metric("temperature", "C", "minimize", "cost"))
-    class Temperature(CostProbe):
-        def measure(self, run):
-            return {"temperature": read_sensor(run.device)}
-
-A probe registered so is found by `costs: [temperature]` in a spec; `hotlap.testing.check_probe`
-checks it. A measure the device lacks is left out of the run's metrics, never recorded as 0.
-"""
+`start` just before the run, `stop` just after it (before any probe measures) and `measure`, which
+returns its metrics; nothing it does is inside the run's timed region. The worker keeps one
+instance of each, so a probe may cache per config. Writing one: docs/extending/cost-probe.md."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def plan_run(
     if not recipe.uses_data:
         raise HotlapError(
             f"recipe {recipe.name} runs from a sweep spec: write its script: block in a YAML file "
-            "and run hotlap sweep FILE (README: Your own training script)"
+            "and run hotlap sweep FILE (docs: how-to/script.md)"
         )
     check_executor(executor)
     check_callbacks(callbacks)

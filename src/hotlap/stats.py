@@ -6,11 +6,9 @@
 - `mean_bounds` / `rate_bounds`: one-sided lower and upper confidence bounds, each at level
   1 - alpha, which is what decisions are made on; `pooled_spread` the run-to-run spread pooled
   over many configs, and a mean's bounds with it.
-- `compare`: a config against a baseline. On shared seeds (5 or more) it runs a paired t-test and a Wilcoxon
-  signed-rank test; without shared seeds, Welch's t-test. It gives the difference of means with
-  its CI and an effect size. `compare_many` does the same for many configs at once, the paired
-  tests vectorized over every group of configs with the same number of pairs (a report of 1,000
-  configs makes a few SciPy calls, not 2,000).
+- `compare`: a config against a baseline: paired t and Wilcoxon on 5+ shared seeds, else Welch's
+  t; the difference of means with its CI and an effect size. `compare_many` vectorizes it over
+  configs with the same number of pairs (1,000 configs make a few SciPy calls, not 2,000).
 
 `std` is the sample standard deviation (n - 1). With fewer than two values a spread or bound is
 undefined and reported as None (or as the widest possible bound where a decision needs one).

@@ -10,10 +10,11 @@ from rich.table import Table
 
 from hotlap.cli.app import DataDirOpt, WarmupOpt, WorkdirOpt, app, console
 from hotlap.cli.driving import _derive, _drive_derived
+from hotlap.cli.examples import epilog
 from hotlap.errors import HotlapError
 
 
-@app.command("eval")
+@app.command("eval", epilog=epilog("eval"))
 def eval_command(
     args: Annotated[
         list[str] | None,

@@ -11,10 +11,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from hotlap.cli.app import WorkdirOpt, _check_out, app, console
+from hotlap.cli.examples import epilog
 from hotlap.errors import HotlapError
 
 
-@app.command()
+@app.command(epilog=epilog("export"))
 def export(
     sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
     format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
@@ -38,7 +39,7 @@ def export(
         console.print(f"{len(frame)} runs written to {escape(str(out))}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=epilog("report"))
 def report(
     sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
     format: Annotated[
@@ -105,7 +106,7 @@ def report(
         console.print(f"report written to {escape(str(out))}", highlight=False)
 
 
-@app.command("compare")
+@app.command("compare", epilog=epilog("compare"))
 def compare_command(
     a: Annotated[str, typer.Argument(metavar="A", help="sweep, config id, or SWEEP/CONFIG")],
     b: Annotated[str, typer.Argument(metavar="B", help="the same, to compare A against")],
@@ -160,7 +161,7 @@ def compare_command(
             console.print(line, highlight=False, markup=False)
 
 
-@app.command("best-so-far")
+@app.command("best-so-far", epilog=epilog("best-so-far"))
 def best_so_far_command(
     sweeps: Annotated[list[str], typer.Argument(metavar="ID...", help="sweeps to compare (ids or names)")],
     plot: Annotated[
@@ -169,8 +170,7 @@ def best_so_far_command(
     ] = None,
     workdir: WorkdirOpt = None,
 ) -> None:
-    """The best objective each sweep had found against the evaluations it spent (which strategy
-    finds a good config with fewer runs): a table and a plot."""
+    """The best objective each sweep found against the runs it spent: a table and a step plot."""
     from hotlap.analysis.anytime import best_so_far
     from hotlap.report import load_report
     from hotlap.report.plots import draw_best_so_far

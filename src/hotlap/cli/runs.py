@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hotlap.cli.app import DataDirOpt, DataOpt, Overrides, app, console, interrupted
+from hotlap.cli.examples import epilog
 
 
 def _number(value: float | None, pct: bool) -> str:
@@ -55,7 +56,7 @@ def summary_table(summary: dict[str, Any], title: str, metrics: Any) -> Table:
     return table
 
 
-@app.command()
+@app.command(epilog=epilog("run"))
 def run(
     recipe: Annotated[str, typer.Argument(help="recipe name (hotlap recipes)")],
     overrides: Overrides = None,
@@ -156,7 +157,7 @@ def _yaml_scalar(value: Any) -> str:
     return text.removesuffix("...").strip()
 
 
-@app.command()
+@app.command(epilog=epilog("show"))
 def show(
     recipe: Annotated[str, typer.Argument(help="recipe name (hotlap recipes)")],
     overrides: Overrides = None,
@@ -239,7 +240,7 @@ def _settings_table(entry: Any) -> Table:
     return table
 
 
-@app.command()
+@app.command(epilog=epilog("download"))
 def download(
     dataset: Annotated[str, typer.Argument(help="cifar10 or cifar100")],
     data_dir: DataDirOpt = None,

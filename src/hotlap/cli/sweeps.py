@@ -24,6 +24,7 @@ from hotlap.cli.app import (
     console,
 )
 from hotlap.cli.driving import _drive, _executor, _print_status
+from hotlap.cli.examples import epilog
 from hotlap.errors import HotlapError
 
 
@@ -36,7 +37,7 @@ def _cli_overrides(executor: str | None, callbacks: list[str] | None, spec_callb
     return items
 
 
-@app.command()
+@app.command(epilog=epilog("sweep"))
 def sweep(
     spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="sweep spec")],
     overrides: SpecOverrides = None,
@@ -75,7 +76,7 @@ def sweep(
         runner.shutdown()
 
 
-@app.command()
+@app.command(epilog=epilog("plan"))
 def plan(
     spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="sweep spec")],
     overrides: SpecOverrides = None,
@@ -188,7 +189,7 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
     console.print("nothing was run or written", style="dim")
 
 
-@app.command()
+@app.command(epilog=epilog("resume"))
 def resume(
     sweep_id: Annotated[str, typer.Argument(metavar="ID", help="sweep id or name")],
     overrides: SpecOverrides = None,
@@ -218,7 +219,7 @@ def resume(
             runner.shutdown()
 
 
-@app.command()
+@app.command(epilog=epilog("status"))
 def status(
     sweep_id: Annotated[
         str | None, typer.Argument(metavar="[ID]", help="sweep id or name [the latest]")
@@ -281,7 +282,7 @@ def _time_line(planned: Any, span: str) -> str:
     return text
 
 
-@app.command("ls")
+@app.command("ls", epilog=epilog("ls"))
 def list_sweeps(workdir: WorkdirOpt = None) -> None:
     """The sweeps in the store with their state."""
     from hotlap.engine.session import is_locked

@@ -2,26 +2,11 @@
 
     executor: {name: ray, address: local, gpus_per_run: 1, cpus_per_run: 1, max_workers: 8}
 
-`address`: `local` starts Ray on this machine (the default: a workstation with several GPUs needs
-no set-up), `auto` joins the cluster `ray start` runs here (a Slurm allocation, Kubernetes),
-`ray://HOST:PORT` a remote one through Ray Client. Each worker is a long-lived actor holding an
-in-process executor: it loads the dataset onto its device once, warms up once per training shape,
-keeps compiled models, and runs task after task. As many actors start as the cluster's resources
-allow (GPUs / `gpus_per_run`, or CPUs / `cpus_per_run` on a CPU cluster), at most `max_workers`;
-each is kept `queue` tasks deep so that no device waits between runs.
-
-Only the driver writes the store: a task goes out as plain data and its `Outcome` (weights and
-logits as bytes) comes back through Ray's object store, one finished run at a time. An actor that
-dies mid-run (its node lost, `ray.kill`, out of memory) has its run sent to another actor, once per
-death up to MAX_REQUEUES, and the death is an event of the sweep's log, not a failed run; a run
-that fails by itself comes back failed, as in-process. `shutdown` (the engine calls it on Ctrl-C
-too) kills the actors and, where this executor started Ray, stops it.
-
-Placement: `gpus_per_run` below 1 packs several runs on one GPU, which disturbs their times. Every
-run records how it was placed (its device reads `NVIDIA H200 [packed: 2 runs per GPU]`), so packed
-and exclusive times are never pooled (they are two devices to the statistics), and a sweep whose
-objective is a time refuses packing unless its spec says `timing: packed` (hotlap.spec.validate).
-"""
+Each actor holds an in-process executor (data loaded once, warmed up once per shape) and is kept
+`queue` tasks deep. Only the driver writes the store: outcomes come back as plain data through
+Ray's object store. A dead actor's run is re-queued (up to MAX_REQUEUES deaths), and packed runs
+(`gpus_per_run` < 1) record their placement so packed and exclusive times never pool. The guide,
+with Slurm: docs/how-to/ray.md."""
 
 from __future__ import annotations
 

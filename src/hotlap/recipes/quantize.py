@@ -1,34 +1,12 @@
 """Post-training quantization of a trained network: per-layer numeric formats, applied as fake
-quantization (torch's own `fake_quantize_per_tensor_affine` / `_per_channel_affine`), no retraining.
+quantization (torch's `fake_quantize_per_tensor_affine` / `_per_channel_affine`), no retraining.
 
-A recipe's `quant` config field maps `SELECTOR.ATTRIBUTE` to a value:
-
-    SELECTOR   all | conv | linear | a module's name (`net.named_modules()`: `0`, `head`, `3.conv1`)
-               (a name wins over a type, a type over `all`)
-    ATTRIBUTE  weight_bits   width of the layer's weights and bias (2 to 32)
-               act_bits      width of the layer's input (2 to 32)
-               weight_frac   fractional bits of the weights, fixed point (default: half the width)
-               act_frac      fractional bits of the input, fixed point (default: half the width)
-               format        int_channel (the default: symmetric integers, one scale per
-                             output channel of the weights, calibrated to their largest value;
-                             the input one scale per tensor), int (one scale per tensor) or fixed
-                             (two's complement with FRAC fractional bits, the quantization
-                             framework's format: no scale, so weights beyond its range saturate)
-
-A width of 32 leaves the tensor as it is stored: `{}` (the default) is the full-precision network,
-exactly. Integer inputs take their scale from the largest input value over CALIBRATION_IMAGES
-training images (the full-precision network, before its weights are quantized); fixed point needs
-no calibration. Only convolutions and linear layers are quantized; BatchNorm runs as stored.
-
-Counting (`bit_widths`): the average bit width is over every parameter of the network, weighted by
-count, a quantized weight or bias at its width and every other parameter (BatchNorm's) at the
-width it is stored in; memory density is 32 / that average, and the quantized size is the sum of
-bits / 8. Input widths quantize activations, which a network does not store: they change the
-accuracy, not these counts.
-
-A quantization that ruins layers says so in one line (`QuantizationWarning`:
-hotlap.recipes.quantize_harm).
-"""
+A recipe's `quant` field maps `SELECTOR.ATTRIBUTE` to a value: the selector is `all`, a layer type
+(`conv`, `linear`) or a module's name; the attributes are `weight_bits`, `act_bits`,
+`weight_frac`, `act_frac` and `format` (`int_channel`, the default; `int`; `fixed`). `{}` is the
+full-precision network exactly. `bit_widths` counts what the formats make of the parameters
+(avg_bits, memory density, quantized size). The guide: docs/how-to/quantization.md; the check for
+ruined layers: hotlap.recipes.quantize_harm."""
 
 from __future__ import annotations
 

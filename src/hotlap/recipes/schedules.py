@@ -2,21 +2,12 @@
 
 `LrSchedule` drives an optimizer through a run: `epoch_start(epoch)` before each epoch's batches,
 `batch_end()` after each optimizer step (one-cycle moves per step), `epoch_end(val_accuracy)`
-after each epoch (reduce-on-plateau reads the validation accuracy there, never the test set).
-
-- `step`: x gamma every `step_size` epochs (torch's StepLR);
-- `multistep`: x gamma at each of `milestones` (MultiStepLR);
-- `plateau`: x `plateau_factor` when the validation accuracy has not improved for
-  `plateau_patience` epochs (ReduceLROnPlateau, mode max);
-- `cosine`: cosine from lr to 0 over the epochs after the warmup (CosineAnnealingLR);
-- `onecycle`: torch's OneCycleLR per step, peaking at lr after `warmup_epochs` (or 30% of the
-  run without a warmup);
-- `none`: constant.
-Warmup (all but one-cycle): the lr grows linearly per step from `warmup_start` x lr to lr over
-`warmup_epochs`; the schedule's own epochs count from the run's start (torch's
-SequentialLR convention would restart them; the milestones here are the run's epochs, as the
-CIFAR references state them).
-"""
+after each epoch (reduce-on-plateau reads the validation accuracy, never the test set). Schedules:
+`step`, `multistep`, `plateau`, `cosine`, `onecycle` (per step) and `none`, as torch's StepLR,
+MultiStepLR, ReduceLROnPlateau (mode max), CosineAnnealingLR and OneCycleLR. Warmup (all but
+one-cycle) grows the lr linearly per step from `warmup_start` x lr over `warmup_epochs`; the
+schedule's epochs count from the run's start (the milestones are the run's epochs, as the CIFAR
+references state them)."""
 
 from __future__ import annotations
 

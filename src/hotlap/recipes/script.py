@@ -4,34 +4,11 @@
     script:
       command: ["{python}", "train.py", "--lr", "{lr}", "--seed", "{seed}"]
       metrics: {val_acc: max, train_time: min}   # what the program reports, with directions
-      timeout: 3600                               # seconds per run
-    space: {lr: [0.1, 0.05]}
 
-The program needs no change beyond printing its metrics. hotlap runs `command` as a list (never
-through a shell) in `cwd` (the spec file's folder by default), with `{key}` replaced by the config's
-value of `key`, `{seed}` by the seed, `{python}` by the interpreter running hotlap and `{run_dir}` by
-the run's folder. The environment also carries HOTLAP_RUN_DIR, HOTLAP_SEED, HOTLAP_DEVICE and, on a
-GPU, CUDA_VISIBLE_DEVICES naming the one the run is placed on.
-
-What a run reports, in order of precedence:
-1. `$HOTLAP_RUN_DIR/metrics.json`, a JSON object, where the program writes one;
-2. otherwise the last line of standard output that is a JSON object.
-Lines of standard output that are JSON objects with an `epoch` key are the run's per-epoch history,
-streamed to the callbacks as they appear. Every metric of `metrics` must be in the report as a
-finite number, or the run fails naming it.
-
-Times: `wall_time` is the process's wall time, always measured by hotlap. `train_time` is what the
-program reports under that name where `metrics` declares it, and the wall time otherwise; the
-statistics on time (the default objective beside a target, "faster" claims) use `train_time`.
-
-Standard output and error are kept as stdout.txt and stderr.txt in the run's folder, with the files
-the program wrote to HOTLAP_RUN_DIR (its metrics.json as script-metrics.json). A non-zero exit
-fails the run with the last lines of standard error as its message; past `timeout` the program is
-killed with its children (its process group) and the run fails; Ctrl-C stops it the same way, and
-the sweep resumes as usual. Where the driver itself is killed, the program gets SIGKILL too (Linux).
-Running the program is hotlap.recipes.program's; this module is what a script config is and how
-its report is read.
-"""
+This module is what a script config is (the placeholders, the declared metrics) and how a run's
+report is read (metrics.json, else the last JSON line of standard output); running the program is
+hotlap.recipes.program's, and what it leaves hotlap.recipes.script_output's. The guide:
+docs/how-to/script.md."""
 
 from __future__ import annotations
 

@@ -1,23 +1,11 @@
 """The conformance kit: checks that an extension behaves as hotlap needs, shipped in the package
 (like `optuna.testing`) so a plugin author runs the same checks hotlap runs on its own entries.
 
-Each check is a plain function that raises AssertionError with the reason; parametrize it over
-what you registered:
-
-    import pytest
-    from hotlap.testing import check_recipe, check_strategy
-
-    @pytest.mark.parametrize("name", ["my_recipe"])
-    def test_my_recipe(name, tmp_path):
-        check_recipe(name, min_score=0.9)
-
-    def test_my_strategy(tmp_path):
-        check_strategy("my_strategy", tmp_path)
-
-Checks: `check_recipe`, `check_dataset`, `check_metric`, `check_strategy`, `check_executor`,
-`check_callback`, `check_format`, `check_rule`, `check_probe`. Engine-level checks run a tiny sweep of the kit's
-own cheap recipe (`hotlap.testing.toy`, registered as `kit_toy` when a check needs it).
-"""
+Each check is a plain function that raises AssertionError with the reason: `check_recipe`,
+`check_dataset`, `check_metric`, `check_strategy`, `check_executor`, `check_callback`,
+`check_format`, `check_rule`, `check_probe`. Engine-level checks run a tiny sweep of the kit's own
+cheap recipe (`hotlap.testing.toy`, registered as `kit_toy` when a check needs it). Usage:
+docs/extending/conformance.md."""
 
 from __future__ import annotations
 

@@ -1,0 +1,28 @@
+"""A decision rule of your own: a config passes only when every one of its runs reaches the
+threshold (at least 3 runs), and fails when one misses it.
+
+`criterion: every_run` in a spec's target; it then decides racing, verification and the report.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hotlap.rules import DecisionRule, register_rule
+
+
+@register_rule("every_run")
+class EveryRun(DecisionRule):
+    assumes = ""  # nothing beyond independent runs: the report states no assumption
+
+    def bounds(self, values, target, alpha, futility):
+        worst = min(values) if target.maximize else max(values)
+        if not target.maximize:
+            return worst, (worst if len(values) >= 3 else math.inf)
+        return (worst if len(values) >= 3 else -math.inf), worst
+
+    def threshold(self, target):
+        return target.threshold
+
+    def describe(self, target):
+        return f"every {target.metric} {target.relation()} {target.shown_threshold()}"
