@@ -38,13 +38,13 @@ demo: $(VENV)/.installed
 	$(BIN)/hotlap sweep $(DEMO_SWEEP)
 	$(BIN)/hotlap report variants-demo
 
-# The tests run a worker per core (pytest-xdist), each with one torch thread (tests/conftest.py); they
-# build the docs site with --strict (tests/test_docs.py) and install the built wheel into a clean
-# venv (tests/test_package.py).
+# The tests run a worker per core (pytest-xdist; an idle worker takes tests queued for the other),
+# each with one torch thread (tests/conftest.py); they build the docs site with --strict
+# (tests/test_docs.py) and install the built wheel into a clean venv (tests/test_package.py).
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 # The documentation site into site/ (open site/index.html); a broken link or reference fails it.
 docs: $(VENV)/.installed-dev
@@ -56,6 +56,7 @@ CHECK_VENV := build/package-check
 package-check: $(VENV)/.installed-dev
 	rm -rf dist $(CHECK_VENV)
 	$(BIN)/python -m build --no-isolation --outdir dist .
+	tar tzf dist/hotlap-*.tar.gz | grep -q 'src/hotlap/report/templates/report.html.j2'
 	$(PYTHON) -m venv $(CHECK_VENV)
 	$(CHECK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
 		-c benchmarks/constraints.txt dist/*.whl

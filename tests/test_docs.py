@@ -124,9 +124,9 @@ check_callback("jsonl", workdir)  # RUNS_JSONL unset: runs-tracked.jsonl in the 
 lines = (workdir / "runs-tracked.jsonl").read_text().splitlines()
 assert len(lines) == 4 and all('"status": "done"' in line for line in lines)  # 2 configs x 2 seeds
 """,
-    "every_run_rule.py": """
+    "worst_run_rule.py": """
 from hotlap.testing import check_rule
-check_rule("every_run")
+check_rule("worst_run")
 """,
     "tsv_format.py": """
 from hotlap.testing import check_format
@@ -190,6 +190,64 @@ def test_each_extension_example_runs(example, tmp_path, monkeypatch, registries_
 
     scope = {"workdir": tmp_path, "run": run, "report": report}
     exec(compile(_CHECKS[example], f"check of {example}", "exec"), scope)
+
+
+# The extension pages' commands, in the order of the site's menu, run one after another in one
+# process (each as `hotlap ...` runs it: its plugins loaded from HOTLAP_PLUGINS, then main()).
+_PAGES = [
+    "recipe",
+    "metric",
+    "strategy",
+    "executor",
+    "callback",
+    "decision-rule",
+    "report-format",
+    "cost-probe",
+]
+_DRIVER = """
+import os, shlex, sys
+import hotlap.cli
+for line in sys.argv[1:]:
+    words = shlex.split(line)
+    os.environ.update(w.split("=", 1) for w in words if w.startswith("HOTLAP_PLUGINS="))
+    args = words[[w.startswith("HOTLAP_PLUGINS=") for w in words].index(False) + 1 :]
+    sys.argv = ["hotlap", *args]
+    try:
+        hotlap.cli.main()
+    except SystemExit as exc:
+        if exc.code:
+            sys.exit(f"{line}: exit {exc.code}")
+"""
+
+
+def _page_commands() -> list[str]:
+    commands = []
+    for page in _PAGES:
+        text = (ROOT / "docs" / "extending" / f"{page}.md").read_text()
+        for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+            commands += [
+                c for c in block.replace("\\\n", " ").splitlines() if c.startswith("HOTLAP_PLUGINS=")
+            ]
+    return commands
+
+
+@pytest.mark.slow
+def test_the_extension_pages_commands_run_as_written(tmp_path):
+    commands = _page_commands()
+    assert len(commands) >= len(_PAGES)
+    env = {**os.environ, "HOTLAP_HOME": str(tmp_path), "RUNS_JSONL": str(tmp_path / "tracked.jsonl")}
+    done = subprocess.run(
+        [sys.executable, "-c", _DRIVER, *commands],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "config\tn\tmean_" in done.stdout  # the tsv report
+    # 4 configs x 3 seeds (the baseline, the default config, is one of the grid's)
+    assert len((tmp_path / "tracked.jsonl").read_text().splitlines()) == 12
 
 
 def test_the_readme_is_short_and_its_links_resolve():

@@ -30,7 +30,7 @@ EXTRA = {  # what a smoke run must also shrink in a given example
         "base.epochs=2",
         "fidelity.low=1",
         "fidelity.promote=1",
-        "space.lr=[10.0, 13.0]",
+        "space.lr=[13.0]",
         "space.weight_decay=[0.0153]",
         "space.label_smoothing=[0.1, 0.2]",
     ],

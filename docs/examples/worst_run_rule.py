@@ -1,7 +1,7 @@
-"""A decision rule of your own: a config passes only when every one of its runs reaches the
-threshold (at least 3 runs), and fails when one misses it.
+"""A decision rule of your own: judged by its worst run. A config passes only when every one of its
+runs reaches the threshold (at least 3 runs), and fails as soon as one misses it.
 
-`criterion: every_run` in a spec's target; it then decides racing, verification and the report.
+`criterion: worst_run` in a spec's target; it then decides racing, verification and the report.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import math
 from hotlap.rules import DecisionRule, register_rule
 
 
-@register_rule("every_run")
-class EveryRun(DecisionRule):
+@register_rule("worst_run")
+class WorstRun(DecisionRule):
     assumes = ""  # nothing beyond independent runs: the report states no assumption
 
     def bounds(self, values, target, alpha, futility):
