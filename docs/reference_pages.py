@@ -91,7 +91,11 @@ def field_table(model: type[BaseModel], prefix: str = "") -> str:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for name, field in model.model_fields.items():
         description = _cell(field.description or "")
-        rows.append(f"| `{prefix}{name}` | {_type(field.annotation)} | {_default(field)} | {description} |")
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        kind = (
+            _cell(extra["written"]) if "written" in extra else _type(field.annotation)
+        )  # as a spec writes it
+        rows.append(f"| `{prefix}{name}` | {kind} | {_default(field)} | {description} |")
     return "\n".join(rows) + "\n"
 
 
@@ -113,6 +117,11 @@ def _summary(entry: Any) -> str:
     return doc.split("\n\n")[0].replace("\n", " ")
 
 
+# Parts of the stored spec a spec writes elsewhere, and parts only hotlap writes.
+_WRITTEN_AS = {"target": "objective.target", "racing": "seeds"}
+_STORED_ONLY = {"objective", "metrics"}
+
+
 def spec_page() -> str:
     from hotlap.spec.schema import SweepSpec
 
@@ -128,14 +137,31 @@ def spec_page() -> str:
     ]
     seen: set[type[BaseModel]] = set()
     for name, field in SweepSpec.model_fields.items():
+        if name in _STORED_ONLY:
+            continue
+        written = _WRITTEN_AS.get(name, name)
         for model in _models_in(field.annotation):
             if model in seen:
                 continue
             seen.add(model)
-            title = f"## `{name}`: {model.__name__}\n"
+            title = f"## `{written}`: {model.__name__}\n"
             doc = inspect.getdoc(model) or ""
-            out += [title, (doc + "\n") if doc and model.__doc__ else "", field_table(model, f"{name}.")]
+            out += [title, (doc + "\n") if doc and model.__doc__ else "", field_table(model, f"{written}.")]
     out.append(_strategy_options())
+    out.append(_executor_options())
+    return "\n".join(out)
+
+
+def _executor_options() -> str:
+    """Each executor's options: its constructor's keyword arguments (what `executor_options` checks)."""
+    out = ["## Each executor's own options\n", "Beside `name`, in `executor:`.\n"]
+    for name, factory in registry("executor").items():
+        rows = ["| key | default |", "|---|---|"]
+        for param in inspect.signature(factory).parameters.values():
+            if param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD):
+                default = "required" if param.default is param.empty else _value(param.default)
+                rows.append(f"| `executor.{param.name}` | {default} |")
+        out.append(f"### `{name}`\n\n" + "\n".join(rows) + "\n")
     return "\n".join(out)
 
 

@@ -156,7 +156,8 @@ class Objective(_Strict):
 
 
 class RacingSpec(_Strict):
-    """Adaptive seeds: every config starts with `min`, undecided contenders get `step` more."""
+    """Adaptive seeds, written `seeds: {min, max, step, futility}`: every config starts with `min`,
+    undecided contenders get `step` more, up to `max` (stored as the seed list 0..max-1)."""
 
     min: int = Field(ge=2, description="seeds every config starts with")
     step: int = Field(ge=1, description="seeds an open contender gets at each look")

@@ -72,17 +72,20 @@ class SweepSpec(_Strict):
         description="named override sets, swept as the key `variant`; a variant may set `recipe`",
     )
     strategy: StrategySpec = Field(
+        json_schema_extra={"written": "str | mapping"},
         default_factory=lambda: StrategySpec(name="grid"),
         description="`grid`, `brute`, `random`, `tpe`, `nsga2`, `qmc`, `gp` or a plugin's; "
         "or `{name, seed, trials, ...its own options}`",
     )
     seeds: list[int] = Field(
+        json_schema_extra={"written": "int | list | mapping"},
         default_factory=lambda: [0],
         description="a count n (seeds 0..n-1), a list, or `{min, max, step, futility}` for racing "
         "(stored as `seeds` and `racing`)",
     )
     objective: list[Objective] | None = Field(
         None,
+        json_schema_extra={"written": "mapping"},
         description="`{target: {...}, minimize: METRIC}`, or `{maximize: [...], minimize: [...]}`; "
         "default: the recipe's first metric maximized (with a target, its first time metric minimized)",
     )
@@ -108,6 +111,7 @@ class SweepSpec(_Strict):
     )
     _notices: list[str] = PrivateAttr(default_factory=list)  # for the user before a run (old key names)
     executor: ExecutorSpec = Field(
+        json_schema_extra={"written": "str | mapping"},
         default_factory=ExecutorSpec,
         description="a registered executor, or `{name, ...options}`: `inprocess` (default), `ray`",
     )
