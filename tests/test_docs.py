@@ -43,28 +43,29 @@ def _text(path: Path) -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    _python("-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out), NO_MKDOCS_2_WARNING="1")
+    return out
+
+
+def _python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """This interpreter run in the repository's folder with `args` and `env` added; it must succeed."""
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+        [sys.executable, *args],
         cwd=ROOT,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
-        env=env,
-        timeout=300,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return out
+    return done
 
 
 @pytest.mark.slow
 def test_the_generated_reference_lists_every_key_metric_entry_and_command(site):
     from hotlap.spec.schema import SweepSpec
 
-    registered = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", _REGISTERED], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout
-    )
+    registered = json.loads(_python("-c", _REGISTERED).stdout)
     spec = _text(site / "reference" / "spec" / "index.html")
     assert [key for key in SweepSpec.model_fields if key not in spec] == []
     for key in ("strategy.trials", "target.criterion", "verify.candidates", "budget.max_runs"):
@@ -235,16 +236,9 @@ def _page_commands() -> list[str]:
 def test_the_extension_pages_commands_run_as_written(tmp_path):
     commands = _page_commands()
     assert len(commands) >= len(_PAGES)
-    env = {**os.environ, "HOTLAP_HOME": str(tmp_path), "RUNS_JSONL": str(tmp_path / "tracked.jsonl")}
-    done = subprocess.run(
-        [sys.executable, "-c", _DRIVER, *commands],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = _python(
+        "-c", _DRIVER, *commands, HOTLAP_HOME=str(tmp_path), RUNS_JSONL=str(tmp_path / "tracked.jsonl")
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     assert "config\tn\tmean_" in done.stdout  # the tsv report
     # 4 configs x 3 seeds (the baseline, the default config, is one of the grid's)
     assert len((tmp_path / "tracked.jsonl").read_text().splitlines()) == 12
