@@ -265,6 +265,13 @@ def test_the_quantization_study_runs_with_tpe_and_brute_force(cli, tmp_path):
     assert code == 0, err
     assert "qz-brute" in out and "brute" in out and "tpe" in out and "reaches the best" in out
     assert plot.stat().st_size > 1000
+    # Without --plot, a comparison of two sweeps goes beside them, into neither's folder.
+    code, out, err = cli("best-so-far", "qz-tpe", "qz-brute")
+    assert code == 0, err
+    written = Path(" ".join(out.split()).split("plot written to ")[1].strip())
+    assert written.is_file() and written.parent.name == "comparisons"
+    assert written.name == "best_so_far-qz-tpe+qz-brute.png"
+    assert not list(written.parent.parent.glob("sweeps/*/report/best_so_far.png"))
     code, _, err = cli("best-so-far", "qz-tpe", "--plot", str(tmp_path / "curve.txt"))
     assert code == 2 and "--plot" in err and "\n" not in err.strip()
     _reports_show_the_bits("qz-brute", cli, tmp_path)

@@ -143,9 +143,9 @@ def test_a_one_key_sweep_gets_its_own_plot(tmp_path, cli, monkeypatch):
     assert code == 0 and (record.directory / "report" / "by_key.png").exists()
 
 
-def test_report_print_writes_each_plot_at_300_dpi_with_a_vector_pdf(cli, raced, tmp_path):
-    """For a paper: `--print` writes every PNG at 300 dpi and a PDF beside it; the default is
-    the screen's 110 dpi and no PDF; with another format it is a one-line error."""
+def test_report_print_writes_each_plot_at_300_dpi_with_a_vector_pdf_and_svg(cli, raced, tmp_path):
+    """For a paper: `--print` writes every PNG at 300 dpi with a PDF and an SVG beside it; the
+    default is the screen's 110 dpi and neither; with another format it is a one-line error."""
     from PIL import Image
 
     code, out, err = cli("report", "race", "--print", "--out", str(tmp_path / "print"))
@@ -153,11 +153,12 @@ def test_report_print_writes_each_plot_at_300_dpi_with_a_vector_pdf(cli, raced, 
     pngs = sorted((tmp_path / "print").glob("*.png"))
     assert pngs and all(round(Image.open(p).info["dpi"][0]) == 300 for p in pngs)
     assert all(p.with_suffix(".pdf").read_bytes().startswith(b"%PDF") for p in pngs)
-    assert "accuracy_vs_time.pdf" in " ".join(out.split())
+    assert all(b"<svg" in p.with_suffix(".svg").read_bytes()[:1000] for p in pngs)
+    assert "accuracy_vs_time.pdf" in " ".join(out.split()) and "accuracy_vs_time.svg" in " ".join(out.split())
     code, _, _ = cli("report", "race", "--out", str(tmp_path / "screen"))
     screen = sorted((tmp_path / "screen").glob("*.png"))
     assert all(round(Image.open(p).info["dpi"][0]) == 110 for p in screen)
-    assert not list((tmp_path / "screen").glob("*.pdf"))
+    assert not list((tmp_path / "screen").glob("*.pdf")) and not list((tmp_path / "screen").glob("*.svg"))
     code, _, err = cli("report", "race", "--format", "csv", "--print")
     assert code == 2 and "--print: the plots are written with the table" in err
 

@@ -62,7 +62,8 @@ def report(
         str | None, typer.Option("--criterion", help="the decision rule: mean, success_rate, ...")
     ] = None,
     printed: Annotated[
-        bool, typer.Option("--print", help="the plots at 300 dpi with a vector PDF of each, for a paper")
+        bool,
+        typer.Option("--print", help="the plots at 300 dpi with a vector PDF and SVG of each, for a paper"),
     ] = False,
     workdir: WorkdirOpt = None,
 ) -> None:
@@ -95,7 +96,8 @@ def report(
         folder = "report-rejudged" if objective else "report"
         files = write_report(loaded, out or store.sweep_folder(sweep) / folder, printed=printed)
         pngs = [p.name for p in files.values() if p.suffix == ".png"]
-        names = ["report.html", "report.csv", *pngs, *(f"{Path(p).stem}.pdf" for p in pngs if printed)]
+        vectors = [f"{Path(p).stem}.{kind}" for p in pngs for kind in ("pdf", "svg")] if printed else []
+        names = ["report.html", "report.csv", *pngs, *vectors]
         console.print(f"report files: {escape(str(files['html'].parent))} ({', '.join(names)})")
         return
     text = render_format(loaded, format)
@@ -166,7 +168,11 @@ def best_so_far_command(
     sweeps: Annotated[list[str], typer.Argument(metavar="ID...", help="sweeps to compare (ids or names)")],
     plot: Annotated[
         Path | None,
-        typer.Option("--plot", help="PNG to write [<first sweep>/report/best_so_far.png]"),
+        typer.Option(
+            "--plot",
+            help="PNG to write [one sweep: its report/best_so_far.png; several: "
+            "<workdir>/comparisons/best_so_far-A+B.png]",
+        ),
     ] = None,
     workdir: WorkdirOpt = None,
 ) -> None:
@@ -188,7 +194,11 @@ def best_so_far_command(
             curve = best_so_far(loaded.analysis, order, loaded.sweep.name)
             curves.append((curve, loaded.analysis))
             labels.update({r.config_id: r.label() for r in loaded.analysis.configs})
-        folder = store.sweep_folder(store.require(sweeps[0])) / "report"
+        if len(sweeps) == 1:  # its own plot, beside its report
+            default = store.sweep_folder(store.require(sweeps[0])) / "report" / "best_so_far.png"
+        else:  # a comparison of several belongs to none of them
+            names = "+".join(dict.fromkeys(store.require(key).name for key in sweeps))
+            default = store.workdir / "comparisons" / f"best_so_far-{names}.png"
     names = {c.metric for c, _ in curves}
     if len(names) > 1:
         raise HotlapError(f"the sweeps optimize different metrics ({', '.join(sorted(names))})")
@@ -228,7 +238,7 @@ def best_so_far_command(
         highlight=False,
     )
     if plot is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        plot = folder / "best_so_far.png"
+        default.parent.mkdir(parents=True, exist_ok=True)
+        plot = default
     draw_best_so_far([c for c, _ in curves], metric, plot)
     console.print(f"plot written to {escape(str(plot))}", highlight=False)

@@ -29,13 +29,13 @@ def target_line(ax: Any, analysis: Analysis, horizontal: bool = True) -> None:
 
 
 SCREEN_DPI = 110  # the PNGs the HTML report embeds
-PRINT_DPI = 300  # `hotlap report --print`: for a paper, with a vector PDF beside each PNG
+PRINT_DPI = 300  # `hotlap report --print`: for a paper, with a vector PDF and SVG beside each PNG
 _PRINT: contextvars.ContextVar[bool] = contextvars.ContextVar("hotlap_print_figures", default=False)
 
 
 @contextlib.contextmanager
 def for_print() -> Iterator[None]:
-    """Within it, every figure saved is a PNG at PRINT_DPI and a vector PDF beside it."""
+    """Within it, every figure saved is a PNG at PRINT_DPI with a vector PDF and SVG beside it."""
     token = _PRINT.set(True)
     try:
         yield
@@ -44,7 +44,7 @@ def for_print() -> Iterator[None]:
 
 
 def save(fig: Any, path: Path) -> Path:
-    """The figure as `path` (PNG), atomically; for print, at 300 dpi with `path`.pdf beside it."""
+    """The figure as `path` (PNG), atomically; for print, at 300 dpi with `path`.pdf and .svg beside it."""
     from hotlap.io import atomic_write
 
     fig.tight_layout()
@@ -52,7 +52,10 @@ def save(fig: Any, path: Path) -> Path:
     dpi = PRINT_DPI if printing else SCREEN_DPI
     atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=dpi))
     if printing:
-        atomic_write(path.with_suffix(".pdf"), lambda handle: fig.savefig(handle, format="pdf"))
+        for vector in ("pdf", "svg"):
+            atomic_write(
+                path.with_suffix(f".{vector}"), lambda handle, v=vector: fig.savefig(handle, format=v)
+            )
     import matplotlib.pyplot as plt
 
     plt.close(fig)
