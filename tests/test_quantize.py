@@ -49,6 +49,23 @@ def test_the_average_bit_width_counts_every_parameter_at_its_width():
     assert bit_widths(net, {"all.act_bits": 4}).avg_bits == 32
 
 
+def test_mases_count_is_the_quantized_layers_weights_only_beside_hotlaps_whole_model_count():
+    """The Mase study's average bit width and memory density count the quantized conv/linear
+    weights only: 8 bits everywhere is density 4.0 (hotlap's count, with BatchNorm and biases: 3.99),
+    2 bits 16.0, and quantizing only the head reads its 4 bits where the whole model stays ~32."""
+    from hotlap.recipes import get_recipe
+
+    recipe = get_recipe("airbench94")
+    net = recipe.build_model(recipe.config(), 10)
+    eight, two = bit_widths(net, {"all.weight_bits": 8}), bit_widths(net, {"all.weight_bits": 2})
+    assert (eight.weight_avg_bits, eight.metrics()["weight_memory_density"]) == (8.0, 4.0)
+    assert two.metrics()["weight_memory_density"] == 16.0
+    assert 3.95 < eight.memory_density < 4.0  # hotlap's own: every parameter, BatchNorm's at 32
+    head = bit_widths(net, {"linear.weight_bits": 4})
+    assert head.weight_avg_bits == 4.0 and head.avg_bits > 31.9
+    assert bit_widths(net, {}).weight_avg_bits == 32.0  # nothing quantized: full precision
+
+
 def test_a_name_wins_over_a_type_and_a_type_over_all():
     net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1), nn.Flatten(), nn.Linear(4, 2))
     formats = layer_formats(

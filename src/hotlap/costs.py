@@ -45,6 +45,8 @@ COSTS = tuple(
         Metric("avg_bits", "bits", "minimize", "cost", "config", "mean bit width of the parameters (quantized)"),
         Metric("memory_density", "x", "maximize", "cost", "config", "32 / the mean bit width of the parameters"),
         Metric("quantized_bytes", "B", "minimize", "cost", "config", "the parameters at their quantized widths"),
+        Metric("weight_avg_bits", "bits", "minimize", "cost", "config", "mean bit width of the quantized layers' weights (Mase's average bitwidth)"),
+        Metric("weight_memory_density", "x", "maximize", "cost", "config", "32 / weight_avg_bits (Mase's memory density)"),
     )
 )  # fmt: skip
 # known from the config alone, before any run
@@ -55,6 +57,8 @@ STATIC = (
     "avg_bits",
     "memory_density",
     "quantized_bytes",
+    "weight_avg_bits",
+    "weight_memory_density",
 )
 COST_NAMES = tuple(m.name for m in COSTS)
 REPEATS_BATCH1 = 20

@@ -302,9 +302,12 @@ def quantize_network(
 class BitWidths:
     """What a quantization makes of the network's parameters."""
 
-    avg_bits: float  # weighted by parameter count
+    avg_bits: float  # every parameter, weighted by count (hotlap's whole-model count)
     quantized_bytes: float  # every parameter at its width, bits / 8
     parameters: int
+    # The quantized layers' weights only, weighted by count (Mase's count: its "average bitwidth");
+    # 32 where no layer's weights are quantized.
+    weight_avg_bits: float = float(FULL)
 
     @property
     def memory_density(self) -> float:
@@ -315,6 +318,8 @@ class BitWidths:
             "avg_bits": self.avg_bits,
             "memory_density": self.memory_density,
             "quantized_bytes": self.quantized_bytes,
+            "weight_avg_bits": self.weight_avg_bits,
+            "weight_memory_density": FULL / self.weight_avg_bits,
         }
 
 
@@ -323,8 +328,7 @@ def bit_widths(net: nn.Module, quant: Mapping[str, Any]) -> BitWidths:
     module's docstring says how each is counted)."""
     formats = layer_formats(net, quant) if quant else {}
     layers = dict(net.named_modules())
-    total_bits = 0
-    count = 0
+    total_bits = count = weight_bits = weights = 0
     for name, param in net.named_parameters():
         owner, _, leaf = name.rpartition(".")
         stored = param.element_size() * 8
@@ -332,8 +336,12 @@ def bit_widths(net: nn.Module, quant: Mapping[str, Any]) -> BitWidths:
         fmt = formats.get(owner)
         if fmt is not None and leaf in ("weight", "bias") and owner in layers:
             bits = min(stored, fmt.weight_bits)
+            if leaf == "weight" and bits < stored:  # a quantized layer's weights: Mase's count
+                weight_bits, weights = weight_bits + bits * param.numel(), weights + param.numel()
         total_bits += bits * param.numel()
         count += param.numel()
     if count == 0:
         raise ConfigError("quant: the network has no parameters to count")
-    return BitWidths(total_bits / count, math.ceil(total_bits / 8), count)
+    return BitWidths(
+        total_bits / count, math.ceil(total_bits / 8), count, weight_bits / weights if weights else FULL
+    )
