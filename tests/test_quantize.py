@@ -66,6 +66,32 @@ def test_mases_count_is_the_quantized_layers_weights_only_beside_hotlaps_whole_m
     assert bit_widths(net, {}).weight_avg_bits == 32.0  # nothing quantized: full precision
 
 
+def test_a_bias_takes_its_own_width_where_given_as_mase_sets_it_apart():
+    """`bias_bits` / `bias_frac` quantize a layer's bias apart from its weights (default: the
+    weights' format); the bit counts follow."""
+    torch.manual_seed(0)
+    net = small_net()
+    with torch.no_grad():
+        net[0].bias.copy_(torch.tensor([0.3, -0.7, 1.1, 0.05]))
+    bias = net[0].bias.clone()
+    same = small_net()
+    same.load_state_dict(net.state_dict())
+    quantize_network(net, {"conv.weight_bits": 4, "conv.bias_bits": 32, "conv.format": "fixed"})
+    assert torch.equal(net[0].bias, bias)  # 32 bits: the bias as stored, the weights at 4
+    quantize_network(same, {"conv.weight_bits": 4, "conv.format": "fixed"})
+    assert torch.equal(same[0].bias, fake_quantize(bias, 4, 2, "fixed"))  # the weights' format
+    apart = small_net()
+    apart.load_state_dict(same.state_dict() | {"0.bias": bias})
+    quantize_network(
+        apart, {"conv.weight_bits": 4, "conv.bias_bits": 8, "conv.bias_frac": 6, "conv.format": "fixed"}
+    )
+    assert torch.equal(apart[0].bias, fake_quantize(bias, 8, 6, "fixed"))
+    widths = bit_widths(small_net(), {"conv.weight_bits": 4, "conv.bias_bits": 8, "linear.weight_bits": 8})
+    assert widths.avg_bits == pytest.approx((108 * 4 + 4 * 8 + 8 * 32 + 170 * 8) / 290)
+    with pytest.raises(ValueError, match="bias_bits"):
+        bit_widths(small_net(), {"conv.bias_bits": 1})
+
+
 def test_a_name_wins_over_a_type_and_a_type_over_all():
     net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1), nn.Flatten(), nn.Linear(4, 2))
     formats = layer_formats(

@@ -2,9 +2,9 @@
 quantization (torch's `fake_quantize_per_tensor_affine` / `_per_channel_affine`), no retraining.
 
 A recipe's `quant` field maps `SELECTOR.ATTRIBUTE` to a value: the selector is `all`, a layer type
-(`conv`, `linear`) or a module's name; the attributes are `weight_bits`, `act_bits`,
-`weight_frac`, `act_frac` and `format` (`int_channel`, the default; `int`; `fixed`). `{}` is the
-full-precision network exactly. `bit_widths` counts what the formats make of the parameters
+(`conv`, `linear`) or a module's name; the attributes are `weight_bits`, `act_bits`, `weight_frac`,
+`act_frac`, `bias_bits`, `bias_frac` and `format` (`int_channel`, the default; `int`; `fixed`).
+`{}` is the full-precision network exactly. `bit_widths` counts what the formats make of the parameters
 (avg_bits, memory density, quantized size). The guide: docs/how-to/quantization.md; the check for
 ruined layers: hotlap.recipes.quantize_harm."""
 
@@ -44,23 +44,32 @@ MIN_BITS = 2
 FORMATS = ("fixed", "int", "int_channel")
 TYPES: dict[str, type[nn.Module]] = {"conv": nn.modules.conv._ConvNd, "linear": nn.Linear}
 ALL = "all"
-ATTRIBUTES = ("weight_bits", "act_bits", "weight_frac", "act_frac", "format")
+ATTRIBUTES = ("weight_bits", "act_bits", "weight_frac", "act_frac", "bias_bits", "bias_frac", "format")
 CALIBRATION_IMAGES = 512
 
 
 @dataclass(frozen=True)
 class LayerFormat:
-    """One layer's numeric formats: its weights' (and bias') and its input's."""
+    """One layer's numeric formats: its weights', its bias' (the weights' unless set, as Mase sets
+    them apart) and its input's."""
 
     weight_bits: int = FULL
     act_bits: int = FULL
     weight_frac: int | None = None  # fixed point; None: half the width
     act_frac: int | None = None
     format: str = "int_channel"  # calibrated per output channel: keeps a trained network
+    bias_bits: int | None = None  # None: the weights' width (and fraction)
+    bias_frac: int | None = None
+
+    @property
+    def bias_width(self) -> int:
+        return self.weight_bits if self.bias_bits is None else self.bias_bits
 
     def frac(self, which: str) -> int:
-        bits = self.weight_bits if which == "weight" else self.act_bits
-        given = self.weight_frac if which == "weight" else self.act_frac
+        if which == "bias" and self.bias_bits is None and self.bias_frac is None:
+            return self.frac("weight")
+        bits = {"weight": self.weight_bits, "act": self.act_bits, "bias": self.bias_width}[which]
+        given = {"weight": self.weight_frac, "act": self.act_frac, "bias": self.bias_frac}[which]
         return bits // 2 if given is None else given
 
     @property
@@ -268,14 +277,14 @@ def quantize_network(
         module = layers[name]
         if fmt.weight_bits < FULL:
             axis = 0 if fmt.format == "int_channel" else None
-            per_tensor = "int" if fmt.format == "int_channel" else fmt.format
             frac = fmt.frac("weight")
             quantized = fake_quantize(module.weight, fmt.weight_bits, frac, fmt.format, axis=axis)
             harm = ruin(name, module.weight, quantized, fmt.format, fmt.weight_bits, frac)
             ruined += [harm] if harm else []
             module.weight.copy_(quantized)
-            if getattr(module, "bias", None) is not None:
-                module.bias.copy_(fake_quantize(module.bias, fmt.weight_bits, frac, per_tensor))
+        if getattr(module, "bias", None) is not None and fmt.bias_width < FULL:
+            per_tensor = "int" if fmt.format == "int_channel" else fmt.format
+            module.bias.copy_(fake_quantize(module.bias, fmt.bias_width, fmt.frac("bias"), per_tensor))
         if fmt.act_bits < FULL:
             bits, frac = fmt.act_bits, fmt.frac("act")
             kind = "fixed" if fmt.format == "fixed" else "int"
@@ -335,7 +344,7 @@ def bit_widths(net: nn.Module, quant: Mapping[str, Any]) -> BitWidths:
         bits = stored
         fmt = formats.get(owner)
         if fmt is not None and leaf in ("weight", "bias") and owner in layers:
-            bits = min(stored, fmt.weight_bits)
+            bits = min(stored, fmt.weight_bits if leaf == "weight" else fmt.bias_width)
             if leaf == "weight" and bits < stored:  # a quantized layer's weights: Mase's count
                 weight_bits, weights = weight_bits + bits * param.numel(), weights + param.numel()
         total_bits += bits * param.numel()
