@@ -70,3 +70,17 @@ def test_a_compiled_config_is_a_training_shape_of_its_own(name):
     recipe = get_recipe(name)
     plain = recipe.config({"width": 0.125})
     assert recipe.shape_of(plain) != recipe.shape_of(recipe.config({"width": 0.125, "compile": True}))
+
+
+def test_airbench94_muons_optimizers_compile_newton_schulz_under_compile_and_fuse_sgd_on_cuda_only():
+    """The record's speed path: with `compile`, Muon orthogonalizes through the compiled
+    Newton-Schulz (without, the plain function); SGD is fused on CUDA only (here, on the CPU, not)."""
+    from hotlap.optim.muon import orthogonalize
+    from hotlap.recipes.airbench94_muon import make_optimizers
+
+    recipe = get_recipe("airbench94_muon")
+    for compile_ in (False, True):
+        config = recipe.config({"width": 0.25, "compile": compile_})
+        sgd, muon = make_optimizers(recipe.build_model(config, 10), config)
+        assert (muon.orthogonalize is orthogonalize) is not compile_
+        assert not sgd.defaults.get("fused")
