@@ -89,6 +89,12 @@ def test_each_schedule_follows_its_definition():
     val = [0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
     plateau = _lrs("plateau", val=val, plateau_patience=2, plateau_factor=0.1)
     assert plateau[:6] == pytest.approx([1, 1, 1, 1, 1, 1]) and plateau[6] == pytest.approx(0.1)
+    # on a loss (mode min): a loss that stops falling after epoch 2 cuts the lr the same way
+    loss = [2.0, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    on_loss = _lrs("plateau", val=loss, plateau_patience=2, plateau_factor=0.1, plateau_mode="min")
+    assert on_loss[:6] == pytest.approx([1] * 6) and on_loss[6] == pytest.approx(0.1)
+    # the same losses read as if higher were better: the lr is cut two epochs sooner
+    assert _lrs("plateau", val=loss, plateau_patience=2, plateau_mode="max")[4] == pytest.approx(0.1)
     onecycle = _lrs("onecycle", warmup_epochs=3)
     peak = onecycle.index(max(onecycle))
     assert onecycle[0] < 0.1 and peak == 3 and onecycle[-1] < onecycle[peak] / 10
@@ -310,10 +316,28 @@ def test_fine_tuning_from_a_local_file_trains(weights, digits_data):
 
 
 def test_what_reads_the_validation_set_needs_one():
-    for overrides in ({"scheduler": "plateau"}, {"early_stopping": 3}):
+    for overrides in (
+        {"scheduler": "plateau"},
+        {"early_stopping": 3},
+        {"scheduler": "plateau", "plateau_metric": "val_loss"},
+    ):
         with pytest.raises(ConfigError, match="give val_size > 0"):
             config(val_size=0, **overrides)
     assert config(val_size=0).val_size == 0  # a fixed schedule trains on every image
+    assert config(val_size=0, scheduler="plateau", plateau_metric="train_loss").val_size == 0
+
+
+def test_plateau_on_the_training_loss_trains_on_every_image(digits_data):
+    """`plateau_metric=train_loss` needs no held-out images; each epoch records its validation loss
+    where there is a validation set, and none here."""
+    cfg = config(
+        **{**TINY, "epochs": 2, "val_size": 0, "scheduler": "plateau", "plateau_metric": "train_loss"}
+    )
+    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    assert [r["val_loss"] for r in result.history] == [None, None]
+    with_val = config(**{**TINY, "epochs": 1, "scheduler": "plateau", "plateau_metric": "val_loss"})
+    (record,) = RECIPE.train(with_val, digits_data, seed=0, keep_weights=False).history
+    assert record["val_loss"] > 0 and 0 <= record["val_acc"] <= 1
 
 
 def test_gradient_clipping_bounds_the_step(small):

@@ -39,6 +39,7 @@ from hotlap.recipes.resnet_eval import Final, amp, predict, top_k
 from hotlap.recipes.resnet_setup import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    EarlyStopping,
     ResnetConfig,
     build,
     check,
@@ -194,28 +195,6 @@ def _train_epoch(
     return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1)
 
 
-class _EarlyStopping:
-    """Keeps the best validated weights; says when `patience` epochs passed without a better one."""
-
-    def __init__(self, patience: int | None) -> None:
-        self.patience, self.since = patience, 0
-        self.best: tuple[float, dict[str, torch.Tensor]] | None = None
-
-    def stop(self, val_acc: float | None, net: nn.Module) -> bool:
-        if self.patience is None or val_acc is None:
-            return False
-        if self.best is None or val_acc > self.best[0]:
-            self.best = (val_acc, {k: v.detach().clone() for k, v in net.state_dict().items()})
-            self.since = 0
-            return False
-        self.since += 1
-        return self.since >= self.patience
-
-    def restore(self, net: nn.Module) -> None:
-        if self.best is not None:  # early stopping ends on the best validated weights
-            net.load_state_dict(self.best[1])
-
-
 def train(
     config: ResnetConfig,
     data: DeviceData,
@@ -265,7 +244,7 @@ def train(
     if device.type == "cuda":  # the history's peak_memory is the run's so far (as hotlap.costs reads it)
         torch.cuda.reset_peak_memory_stats(device)
     history: list[dict[str, Any]] = []
-    early = _EarlyStopping(config.early_stopping)
+    early = EarlyStopping(config.early_stopping)
 
     for epoch in range(config.epochs):
         wanted = config.batch_at(epoch)
@@ -283,18 +262,23 @@ def train(
         if not math.isfinite(train_loss):
             raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
         # Untimed: validation on the held-out training images (never the test set).
-        val_acc = None
+        val_acc = val_loss = None
         if len(val_labels):
             logits = predict(
                 net, val_images, train_data, config, amp_dtype, train_data.normalize, channels_last
             )
-            val_acc = top_k(logits, val_labels, 1)
-        schedule.epoch_end(val_acc)
+            val_acc, val_loss = (
+                top_k(logits, val_labels, 1),
+                F.cross_entropy(logits.float(), val_labels).item(),
+            )
+        watched = {"val_accuracy": val_acc, "val_loss": val_loss, "train_loss": train_loss}
+        schedule.epoch_end(watched[config.plateau_metric])
         record = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
             "train_acc": train_acc,
             "val_acc": val_acc,
+            "val_loss": val_loss,
             "lr": lr_at_start,
             **group_lrs,  # fine-tuning: every part's lr, not only the stem's
             "batch_size": batch,

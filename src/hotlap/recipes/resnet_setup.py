@@ -91,6 +91,9 @@ class ResnetConfig(RecipeConfig):
     step_size: int = Field(50, ge=1, description="step: epochs between lr x gamma")
     plateau_factor: float = Field(0.1, gt=0, lt=1, description="plateau: lr factor")
     plateau_patience: int = Field(10, ge=0, description="plateau: epochs without val gain")
+    plateau_metric: Literal["val_accuracy", "val_loss", "train_loss"] = Field(
+        "val_accuracy", description="plateau: what it watches (train_loss needs no held-out images)"
+    )
     warmup_epochs: int = Field(1, ge=0, description="linear warmup epochs (onecycle: its rise)")
     warmup_start: float = Field(0.1, gt=0, le=1, description="lr multiplier at the warmup's start")
     # --- augmentation (on the device, a draw per image)
@@ -135,8 +138,12 @@ class ResnetConfig(RecipeConfig):
             raise ValueError("finetune_lr: multipliers are at least 0")
         if any(e < 1 or b < 1 for e, b in self.batch_schedule.items()):
             raise ValueError("batch_schedule: epochs and batch sizes are at least 1")
-        if self.val_size == 0 and (self.scheduler == "plateau" or self.early_stopping is not None):
-            raise ValueError("plateau and early_stopping read the validation accuracy: give val_size > 0")
+        on_val = self.scheduler == "plateau" and self.plateau_metric != "train_loss"
+        if self.val_size == 0 and (on_val or self.early_stopping is not None):
+            raise ValueError(
+                "plateau on a validation metric and early_stopping read held-out images: give val_size > 0 "
+                "(or plateau_metric=train_loss)"
+            )
         if self.pretrained is not None and self.stem == "cifar":
             raise ValueError("pretrained weights come with the imagenet stem: set stem=imagenet")
         return self
@@ -232,6 +239,7 @@ def make_schedule(optimizer: torch.optim.Optimizer, config: ResnetConfig, steps_
         milestones=config.milestones,
         plateau_factor=config.plateau_factor,
         plateau_patience=config.plateau_patience,
+        plateau_mode="max" if config.plateau_metric == "val_accuracy" else "min",
         warmup_epochs=config.warmup_epochs,
         warmup_start=config.warmup_start,
     )
@@ -259,3 +267,25 @@ def total_steps(config: ResnetConfig, train_size: int) -> int:
     if size <= 0:
         return 0
     return sum(size // config.batch_at(epoch) for epoch in range(config.epochs))
+
+
+class EarlyStopping:
+    """Keeps the best validated weights; says when `patience` epochs passed without a better one."""
+
+    def __init__(self, patience: int | None) -> None:
+        self.patience, self.since = patience, 0
+        self.best: tuple[float, dict[str, torch.Tensor]] | None = None
+
+    def stop(self, val_acc: float | None, net: nn.Module) -> bool:
+        if self.patience is None or val_acc is None:
+            return False
+        if self.best is None or val_acc > self.best[0]:
+            self.best = (val_acc, {k: v.detach().clone() for k, v in net.state_dict().items()})
+            self.since = 0
+            return False
+        self.since += 1
+        return self.since >= self.patience
+
+    def restore(self, net: nn.Module) -> None:
+        if self.best is not None:  # early stopping ends on the best validated weights
+            net.load_state_dict(self.best[1])

@@ -1,8 +1,9 @@
 """Learning-rate schedules by epoch, as torch's schedulers define them, with linear warmup.
 
 `LrSchedule` drives an optimizer through a run: `epoch_start(epoch)` before each epoch's batches,
-`batch_end()` after each optimizer step (one-cycle moves per step), `epoch_end(val_accuracy)`
-after each epoch (reduce-on-plateau reads the validation accuracy, never the test set). Schedules:
+`batch_end()` after each optimizer step (one-cycle moves per step), `epoch_end(watched)` after
+each epoch (reduce-on-plateau reads the metric it watches: validation accuracy or loss, or the
+training loss; never the test set). Schedules:
 `step`, `multistep`, `plateau`, `cosine`, `onecycle` (per step) and `none`, as torch's StepLR,
 MultiStepLR, ReduceLROnPlateau (mode max), CosineAnnealingLR and OneCycleLR. Warmup (all but
 one-cycle) grows the lr linearly per step from `warmup_start` x lr over `warmup_epochs`; the
@@ -57,6 +58,7 @@ class LrSchedule:
         milestones: Sequence[int] = (),
         plateau_factor: float = 0.1,
         plateau_patience: int = 10,
+        plateau_mode: Literal["max", "min"] = "max",
         warmup_epochs: int = 0,
         warmup_start: float = 0.1,
     ) -> None:
@@ -73,7 +75,7 @@ class LrSchedule:
         self.step = 0  # optimizer steps in the run
         self._plateau = (
             torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="max", factor=plateau_factor, patience=plateau_patience
+                optimizer, mode=plateau_mode, factor=plateau_factor, patience=plateau_patience
             )
             if name == "plateau"
             else None
@@ -127,13 +129,14 @@ class LrSchedule:
         else:
             self._apply()
 
-    def epoch_end(self, val_accuracy: float | None) -> None:
+    def epoch_end(self, watched: float | None) -> None:
+        """After each epoch: reduce-on-plateau sees the metric it watches (None: none this epoch)."""
         if self._plateau is None or self.epoch + 1 < self.warmup_epochs:
             return
-        if val_accuracy is None:
+        if watched is None:
             return
         before = [g["lr"] for g in self.optimizer.param_groups]
-        self._plateau.step(val_accuracy)
+        self._plateau.step(watched)
         after = self.optimizer.param_groups[0]["lr"]
         if before[0] > 0 and after < before[0]:
             self.plateau_scale *= after / before[0]
