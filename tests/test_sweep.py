@@ -97,9 +97,15 @@ def test_running_the_same_sweep_again_runs_nothing_twice(tmp_path):
     pd.testing.assert_frame_equal(frame(tmp_path, "grid"), before)
 
 
-def test_a_budget_stops_the_sweep_and_a_larger_one_finishes_it(tmp_path):
+def test_a_budget_stops_the_sweep_and_a_larger_one_finishes_it(tmp_path, monkeypatch):
+    reads = []
+    spent = Store.spent
+    monkeypatch.setattr(
+        Store, "spent", lambda self, sweep_id: reads.append(sweep_id) or spent(self, sweep_id)
+    )
     stopped = run_sweep(tmp_path, {**GRID, "budget": {"max_runs": 10}})
     assert stopped.state == "stopped" and "max_runs 10" in stopped.message
+    assert len(reads) == 1  # the budget reads what was spent once, then counts (not a query a run)
     first = frame(tmp_path, "grid")
     done_first = first[first["status"] == "done"]
     assert len(done_first) == 10

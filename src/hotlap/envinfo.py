@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import socket
@@ -64,6 +65,7 @@ def device_name(device: torch.device) -> str:
     return f"{model} ({machine})" if model and model != machine else machine
 
 
+@functools.cache  # read once per process (every run names its device)
 def cpu_model() -> str | None:
     """The CPU's model name (`/proc/cpuinfo` on Linux, sysctl on macOS), None where unknown."""
     try:

@@ -102,7 +102,9 @@ class Dispatch:
         budget = self.spec.budget
         if budget.max_runs is None and budget.max_time is None:
             return None
-        runs, seconds = self.store.spent(self.sweep.id)
+        if self._spent is None:  # read once; then counted as runs finish (Recording._record)
+            self._spent = self.store.spent(self.sweep.id)
+        runs, seconds = self._spent
         resume = f"; to go on, raise it: hotlap resume {self.sweep.id} budget.{{}}=..."
         if budget.max_runs is not None and runs >= budget.max_runs:
             why = f"budget reached: {runs} runs (max_runs {budget.max_runs})"

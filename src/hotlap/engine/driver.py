@@ -86,6 +86,7 @@ class Engine(Racing, Verifying, Dispatch, Recording):
         self.directory = store.sweep_folder(sweep)
         self.worker = f"pid {os.getpid()} on {socket.gethostname()}"
         self.consecutive_failures = 0
+        self._spent: tuple[int, float] | None = None  # finished runs and seconds: the budget's count
         self.last_error: str | None = None
         self.ran = 0
         self.session: int | None = None

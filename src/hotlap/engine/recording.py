@@ -168,6 +168,8 @@ class Recording:
         if not self.store.finish(run.id, outcome.fields(), session=self.session):
             raise HotlapError(f"run {run.id} of sweep {self.sweep.id} was changed by another process")
         self.ran += 1
+        if self._spent is not None:  # the budget's running count, as Store.spent would read it
+            self._spent = (self._spent[0] + 1, self._spent[1] + (outcome.wall_time or 0.0))
         key = (run.config_id, run.fidelity)
         if run.stage == "search":  # verification runs are analysed apart, never raced or told
             summary = self.summaries.get(key)
