@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from scipy.stats import binomtest
+from rates import cell
 
 from hotlap.analysis.judging import guarantee
 from hotlap.engine.scheduler import SeedScheduler
@@ -85,12 +85,6 @@ def race_once(
     return allotted, result.p_value, result.diff or 0.0
 
 
-def _ci(hits: int, n: int) -> str:
-    """The Clopper-Pearson 95% interval of a rate, in percent."""
-    ci = binomtest(hits, n).proportion_ci(0.95)
-    return f"[{100 * ci.low:.1f}, {100 * ci.high:.1f}]"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=500)
@@ -115,7 +109,7 @@ def main() -> None:
                 faster += p is not None and p < 0.05 and diff < 0
             print(
                 f"| {label} | {name} | {np.mean(base_seeds):.1f} | {np.mean(rival_seeds):.1f} | "
-                f"{100 * faster / n:.1f}% {_ci(faster, n)} |",
+                f"{cell(faster, n)} |",
                 flush=True,
             )
 

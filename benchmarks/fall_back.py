@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from pydantic import Field
-from scipy.stats import binomtest
+from rates import cell
 from torch import nn
 
 from hotlap.config import RecipeConfig
@@ -114,14 +114,8 @@ def main() -> None:
     print(f"{n} sweeps, {runs / n:.0f} runs each on average, {time.perf_counter() - start:.0f} s\n")
     print("| sweeps | a good config recommended | a wrong one | none | the fall-back raced (none before) |")
     print("|---|---|---|---|---|")
-    cells = " | ".join(f"{100 * k / n:.1f}% {_ci(k, n)}" for k in (good, wrong, none, fell_back))
+    cells = " | ".join(cell(k, n) for k in (good, wrong, none, fell_back))
     print(f"| {n} | {cells} |")
-
-
-def _ci(hits: int, n: int) -> str:
-    """The Clopper-Pearson 95% interval of a rate, in percent."""
-    ci = binomtest(hits, n).proportion_ci(0.95)
-    return f"[{100 * ci.low:.1f}, {100 * ci.high:.1f}]"
 
 
 if __name__ == "__main__":

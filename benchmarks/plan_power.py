@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import binomtest
+from rates import cell
 
 from hotlap.rules import Target, get_rule
 from hotlap.simulate import noise
@@ -35,11 +35,6 @@ SETTINGS = (
 )
 
 
-def _cell(hits: int, n: int) -> str:
-    ci = binomtest(hits, n).proportion_ci(0.95)
-    return f"{100 * hits / n:.1f}% [{100 * ci.low:.1f}, {100 * ci.high:.1f}]"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=4000)
@@ -57,7 +52,7 @@ def main() -> None:
             for d, said in zip((0.5, 1.0, 2.0), stated, strict=True):
                 runs = d + noise(rng, shape, (n, schedule[-1]))
                 hits = sum(rule.bounds(list(r), target, level, level)[0] >= 0.0 for r in runs)
-                print(f"| {label} | {name} | {d:g} | {said} | {_cell(int(hits), n)} |", flush=True)
+                print(f"| {label} | {name} | {d:g} | {said} | {cell(int(hits), n)} |", flush=True)
 
 
 if __name__ == "__main__":

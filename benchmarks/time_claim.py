@@ -23,7 +23,7 @@ import argparse
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import binomtest
+from rates import cell
 
 from hotlap.analysis.reports import ConfigReport
 from hotlap.analysis.time_claim import check_time
@@ -86,11 +86,6 @@ def claimed(rng: np.random.Generator, noise: Noise, faster: float, seeds: int) -
     return check.holds
 
 
-def _cell(hits: int, n: int) -> str:
-    ci = binomtest(hits, n).proportion_ci(0.95)
-    return f"{100 * hits / n:.1f}% [{100 * ci.low:.1f}, {100 * ci.high:.1f}]"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=4000)
@@ -104,9 +99,7 @@ def main() -> None:
     for name, noise in SHAPES.items():
         for seeds in (5, 10, 50):
             rng = np.random.default_rng(29)
-            cells = [
-                _cell(sum(claimed(rng, noise, f, seeds) for _ in range(n)), n) for f in (0.0, 0.02, 0.05)
-            ]
+            cells = [cell(sum(claimed(rng, noise, f, seeds) for _ in range(n)), n) for f in (0.0, 0.02, 0.05)]
             print(f"| {name} | {seeds} | {' | '.join(cells)} |", flush=True)
 
 
