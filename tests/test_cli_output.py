@@ -80,6 +80,41 @@ def test_ctrl_c_while_the_summary_prints_says_so_and_what_is_stored(cli, tmp_pat
     assert code == 130 and "hotlap: interrupted" in err  # a command with no message of its own
 
 
+def test_a_ctrl_c_swallowed_where_it_landed_still_stops_the_sweep(cli, tmp_path, monkeypatch):
+    """Python raises KeyboardInterrupt in whatever runs when SIGINT lands; where that is a handler
+    whose exceptions Python only prints (logging's at-fork handler while a worker starts), the
+    exception is lost. The command line notes the signal, so the sweep stops all the same."""
+    import os
+    import signal
+    import time
+
+    from hotlap.executors.inprocess import InProcessExecutor
+
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**TOY_SPEC, "seeds": 5}))
+    submit = InProcessExecutor.submit
+    sent = []
+
+    def swallowing(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not sent:
+            sent.append(True)
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)  # the signal lands here
+            except KeyboardInterrupt:
+                pass  # ... and is swallowed, as "Exception ignored in: <function _releaseLock>"
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(InProcessExecutor, "submit", swallowing)
+    code, out, _ = cli("sweep", str(spec))
+    assert sent and code == 130 and "resume with" in out
+    with Store(tmp_path / "home") as store:
+        (sweep,) = store.sweeps()
+        assert sweep.state == "stopped" and store.counts(sweep.id)["done"] < 10
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after the command
+
+
 def test_the_report_file_list_has_no_trailing_separator(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
     with Store(tmp_path) as store:  # every run fails: no plot is drawn

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from hotlap import interrupts
 from hotlap.cli import evaluate, reports, runs, sweeps  # noqa: F401  (register the commands)
 from hotlap.cli.app import app, console, interrupt_said
 from hotlap.errors import HotlapError
@@ -78,7 +79,8 @@ def main() -> None:
         from hotlap import load_plugins
 
         load_plugins()
-        code = app(standalone_mode=False)
+        with interrupts.noted():
+            code = app(standalone_mode=False)
     except HotlapError as exc:
         _fail(str(exc), exc.exit_code, exc)
     except no_args as exc:

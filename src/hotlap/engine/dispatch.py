@@ -7,6 +7,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from typing import Any
 
+from hotlap import interrupts
 from hotlap.analysis.results import (
     weighted_score,
 )
@@ -64,6 +65,7 @@ class Dispatch:
             if not inflight:
                 break
             finished, _ = wait(inflight, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            interrupts.check()  # a Ctrl-C swallowed where it landed (a worker starting) stops here
             for event in self.executor.poll():  # remote workers' epochs; a worker lost, its run re-queued
                 self._log(event)
             for future in finished:

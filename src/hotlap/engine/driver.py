@@ -23,6 +23,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
+from hotlap import interrupts
 from hotlap.analysis.configs import Analysis, analyze
 from hotlap.analysis.judging import Guarantee
 from hotlap.analysis.results import (
@@ -176,6 +177,7 @@ class Engine(Racing, Verifying, Dispatch, Recording):
             try:
                 state, message = self._drive()
             except KeyboardInterrupt:
+                interrupts.reset()  # taken: the sweep stops here
                 self.store.requeue(self.sweep.id, statuses=("running",))
                 self._finish("stopped", f"interrupted; resume with: hotlap resume {self.sweep.id}")
                 raise
