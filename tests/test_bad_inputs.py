@@ -342,6 +342,9 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
         ["plan", "{in}/s.yaml"],
     ),
     ("spec-device-file", {}, ["sweep", "/dev/zero"]),
+    # no program argument, file name or environment variable can carry a NUL: every run would fail
+    ("spec-value-nul", {"s.yaml": _spec('base: {choice: "a\\0b"}\n')}, ["sweep", "{in}/s.yaml"]),
+    ("spec-variant-name-escape", {"s.yaml": _spec('variants: {"v\\e[31m": {}}\n')}, ["sweep", "{in}/s.yaml"]),
 ]
 
 
@@ -350,6 +353,8 @@ NAMES = {
     "spec-yaml-alias-bomb": "aliases expand it to more than",
     "spec-yaml-too-deep": "nested too deeply",
     "spec-device-file": "is not a regular file",
+    "spec-value-nul": "NUL character",
+    "spec-variant-name-escape": "control character",
     "run-inf": "finite",
     "run-overflow": "finite",
     "show-inf": "finite",

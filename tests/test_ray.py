@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import toy_recipe  # noqa: F401  (registers the toy recipe)
@@ -139,6 +140,14 @@ def _workers() -> list[str]:
     return [line for line in listing.splitlines() if "RunWorker" in line]
 
 
+def _running(workdir: Path) -> bool:
+    """Whether the sweep in `workdir` has a run claimed by a worker (read as a second process would)."""
+    if not (workdir / "hotlap.db").exists():
+        return False
+    with Store(workdir, create=False) as store:
+        return any(store.counts(record.id).get("running", 0) for record in store.sweeps())
+
+
 def test_ctrl_c_stops_the_workers_and_leaves_a_resumable_sweep(tmp_path, plugin_env):
     spec = tmp_path / "spread.yaml"
     spec.write_text(yaml.safe_dump({**SPEC, "executor": RAY, "base": {"seconds": 2.0}}))
@@ -151,10 +160,10 @@ def test_ctrl_c_stops_the_workers_and_leaves_a_resumable_sweep(tmp_path, plugin_
         text=True,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not _workers():
+    while time.monotonic() < deadline and not (_workers() and _running(workdir)):
         time.sleep(0.2)
-    assert _workers(), "no Ray worker started"
-    time.sleep(1.0)
+    assert _workers(), "no Ray worker started"  # (they start before the sweep does)
+    assert _running(workdir), "no run started"
     driver.send_signal(signal.SIGINT)
     out, err = driver.communicate(timeout=120)
     assert driver.returncode == 130, err

@@ -199,11 +199,24 @@ def resolve_config(
         except ValueError as exc:
             raise ConfigError(f"invalid {head}: {exc}{where}") from None
         values[head] = {**entries, rest: value}
+    for key, value in overrides.items():
+        if _has_nul(value):  # no program argument, file name or environment variable can carry it
+            raise ConfigError(f"invalid value for {key}={value!r}: contains a NUL character{where}")
     try:
         return config_cls.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(_describe_error(first, config_cls) + where) from None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def config_hash(recipe: str, config: RecipeConfig | Mapping[str, Any]) -> str:

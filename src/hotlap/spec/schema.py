@@ -208,6 +208,11 @@ class SweepSpec(_Strict):
             raise ValueError(f"space.{VARIANT_KEY} is reserved for the variants section")
         if any(not name.strip() for name in self.variants):
             raise ValueError("variants: a variant's name is not empty (the report names configs by it)")
+        for name in self.variants:
+            if not name.isprintable():
+                raise ValueError(
+                    f"variants: {name!r}: a variant's name has no control character (a line break, NUL, escape)"
+                )
         if RECIPE_KEY in self.base:
             raise ValueError(f"base.{RECIPE_KEY}: name the recipe at the top level (or sweep it in space)")
 
