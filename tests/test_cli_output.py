@@ -59,6 +59,25 @@ def test_error_text_with_markup_is_printed_as_it_is(cli, tmp_path, monkeypatch):
     assert f"[/] [bold]{TORCH_OOM}" in flat and "second line of the error" in flat
 
 
+def test_terminal_escapes_in_a_runs_error_reach_no_display_log_or_status(cli, tmp_path, monkeypatch):
+    """An exception's message with a terminal's escape sequences (a colour, a window title) is kept
+    as plain text: in the store, the sweep's log.txt, the live display and `status`."""
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    base = {"fail_seed": 0, "fail_text": " \x1b[31mred\x1b[0m \x1b]0;title\x07 bell\x07"}
+    spec.write_text(yaml.safe_dump({**TOY_SPEC, "base": base, "max_consecutive_failures": 1}))
+    code, out, _ = cli("sweep", str(spec))
+    assert code == 1 and "red" in out
+    code, status, _ = cli("status", "hard")
+    with Store(tmp_path / "home") as store:
+        (sweep,) = store.sweeps()
+        errors = [run.error for run in store.runs(sweep.id) if run.error]
+        log = (sweep.directory / "log.txt").read_text()
+    assert errors and all("red" in e and "bell" in e for e in errors)
+    for text in (*errors, log, out, status):
+        assert "\x1b" not in text and "\x07" not in text
+
+
 def test_version_prints_without_a_command(cli):
     code, out, _ = cli("--version")
     assert code == 0 and out.startswith("hotlap ")

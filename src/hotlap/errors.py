@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class HotlapError(Exception):
     """Bad input or a missing resource: the CLI prints the message on one line and exits 2.
@@ -36,3 +38,15 @@ class RunFailed(Exception):
     def __init__(self, message: str, artifacts: dict[str, bytes] | None = None) -> None:
         super().__init__(message)
         self.artifacts = dict(artifacts or {})
+
+
+# A terminal's escape sequences (colours, cursor moves, title changes) and other control characters:
+# a program's standard error or an exception's message, shown in a failure, must not drive the
+# terminal that shows it (or write raw into log.txt).
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain_text(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (tabs kept)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))

@@ -20,7 +20,7 @@ from hotlap.engine.exclusion import exclusion
 from hotlap.engine.plan import planned_runs
 from hotlap.engine.repair import RUNS_FILE, runs_line
 from hotlap.engine.stage import Stage
-from hotlap.errors import HotlapError
+from hotlap.errors import HotlapError, plain_text
 from hotlap.executors import Outcome, Task
 from hotlap.faults import fault_point
 from hotlap.io import to_json
@@ -295,6 +295,7 @@ class Recording:
         return planned_runs(self.spec)
 
     def _log(self, message: str) -> None:
+        message = plain_text(message)  # a config value or a worker's message may carry escapes
         self._files.log(message)
         self.callbacks.message(Message(message))
 

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hotlap.errors import plain_text
 from hotlap.registry import Registry
 
 __all__ = [
@@ -105,7 +106,8 @@ ERROR_CHARS = 500  # of a failed run's error line; the whole traceback is stored
 def error_line(exc: BaseException) -> str:
     """`ValueError: the message` on one line: every line of the message, joined by " / " (the first
     often names the cause, a later one the detail), cut at ERROR_CHARS."""
-    text = " / ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
+    message = plain_text(str(exc))  # no terminal escapes reach the display, log.txt or status
+    text = " / ".join(line.strip() for line in message.strip().splitlines() if line.strip())
     if len(text) > ERROR_CHARS:
         text = text[: ERROR_CHARS - 1] + "…"
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__

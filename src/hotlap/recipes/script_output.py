@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hotlap.errors import RunFailed
+from hotlap.errors import RunFailed, plain_text
 
 __all__ = [
     "OWN_FILES",
     "collect_files",
     "json_object",
-    "plain_text",
     "read_metrics",
     "read_report",
     "scalars",
@@ -37,17 +35,6 @@ def json_object(line: str) -> dict[str, Any] | None:
     except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth: not a report
         return None
     return value if isinstance(value, dict) else None
-
-
-# A terminal's escape sequences (colours, cursor moves, title changes) and other control characters:
-# a program's standard error quoted in a failure must not drive the terminal that shows it.
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def plain_text(text: str) -> str:
-    """`text` without terminal escape sequences and control characters (tabs kept)."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def stderr_tail(path: Path, count: int) -> list[str]:
