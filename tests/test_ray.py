@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import toy_recipe  # noqa: F401  (registers the toy recipe)
@@ -216,3 +218,83 @@ def test_bad_ray_options_are_one_line(options, message):
     with pytest.raises(HotlapError) as caught:
         get_executor("ray", **options)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+# --- deaths, without a cluster: actors whose tasks end when the test says --------------------------
+
+
+class _Actor:
+    """Stands for a RunWorker actor: `run.remote(task)` returns a ref whose future the test ends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, Future]] = []
+        self.run = SimpleNamespace(remote=self._run)
+        self.prepare = SimpleNamespace(remote=lambda *args: "cpu")
+
+    def _run(self, task: dict) -> SimpleNamespace:
+        done: Future = Future()
+        self.sent.append((task["run_id"], done))
+        return SimpleNamespace(future=lambda: done)
+
+    def die(self, *run_ids: int) -> None:
+        """The actor dies: each of these runs hears of it, in this order."""
+        futures = dict(self.sent)
+        for run_id in run_ids:
+            futures[run_id].set_exception(ray.exceptions.RayActorError())
+
+
+def _deaths_executor() -> tuple[object, list[_Actor]]:
+    from hotlap.executors.cluster import RayExecutor
+
+    executor = RayExecutor(queue=2, warmup=False)
+    actors = [_Actor()]
+    executor.actors = list(actors)
+
+    def spawn() -> _Actor:
+        actors.append(_Actor())
+        return actors[-1]
+
+    executor._spawn = spawn
+    executor.ray = SimpleNamespace(exceptions=ray.exceptions, get=lambda ref: ref, kill=lambda *a, **k: None)
+    return executor, actors
+
+
+def _task(run_id: int):
+    from hotlap.executors import Task
+
+    return Task(run_id=run_id, recipe="toy", config={}, dataset="synthetic:8", seed=run_id)
+
+
+def _arrives(actor: _Actor, run_id: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and run_id not in dict(actor.sent):
+        time.sleep(0.01)
+    assert run_id in dict(actor.sent), f"run {run_id} was not sent again"
+
+
+def test_a_run_queued_behind_the_one_whose_worker_died_is_not_charged_the_death():
+    executor, actors = _deaths_executor()
+    running, queued = executor.submit(_task(1)), executor.submit(_task(2))
+    actors[0].die(2, 1)  # the queued run hears of the death first: still not its death
+    _arrives(actors[1], 1)
+    _arrives(actors[1], 2)
+    assert executor.requeues[1] == 1 and executor.requeues[2] == 0
+    events = executor.poll()
+    assert any("re-queued run 2" in e and "died before it started" in e for e in events), events
+    assert not running.done() and not queued.done()  # both go again on the successor
+    executor.shutdown()
+
+
+def test_a_run_fails_at_the_third_death_of_its_worker_as_the_docs_say():
+    from hotlap.executors.cluster import MAX_REQUEUES
+
+    executor, actors = _deaths_executor()
+    outcome = executor.submit(_task(1))
+    for death in range(1, MAX_REQUEUES + 1):
+        _arrives(actors[-1], 1)
+        assert not outcome.done(), f"failed after {death - 1} deaths"
+        actors[-1].die(1)
+    result = outcome.result(timeout=10)
+    assert result.status == "failed" and f"died {MAX_REQUEUES} times" in result.error
+    assert MAX_REQUEUES == 3  # docs/how-to/ray.md: "after 3 deaths of one run, it fails"
+    executor.shutdown()

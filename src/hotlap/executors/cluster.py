@@ -25,8 +25,9 @@ from hotlap.executors.base import EpochSink, Executor, Outcome, Task, register_e
 __all__ = ["MAX_REQUEUES", "RayExecutor", "RunWorker", "packing"]
 
 ENV = ("HOTLAP_PLUGINS", "HOTLAP_DATA", "HOTLAP_CACHE", "PYTHONPATH")
-MAX_REQUEUES = 3  # a run whose worker died this many times fails (something kills every worker)
+MAX_REQUEUES = 3  # a run whose worker died this many times running it fails (something kills every worker)
 EXTRA = "pip install 'hotlap[ray]'"
+REPLACE_SECONDS = 600  # the longest a run queued on a dead actor waits for its successor to load
 
 
 def packing(gpus_per_run: float | None) -> int:
@@ -125,6 +126,12 @@ class RayExecutor(Executor):
         self.actors: list[Any] = []
         self.busy: collections.Counter[int] = collections.Counter()  # actor index -> tasks in flight
         self.dead: set[int] = set()
+        # An actor runs its tasks one at a time, in the order sent: the first of its outstanding
+        # runs is the one running. When it dies, only that run is charged the death; those merely
+        # queued behind it go again as they were.
+        self.sent: collections.defaultdict[int, list[int]] = collections.defaultdict(list)
+        self.running_at_death: dict[int, int | None] = {}
+        self.replaced: dict[int, threading.Event] = {}  # set once a dead actor's successor is up (or not)
         self.requeues: collections.Counter[int] = collections.Counter()  # run id -> deaths seen
         self._events: collections.deque[str] = collections.deque()
         self._lock = threading.Lock()
@@ -299,45 +306,63 @@ class RayExecutor(Executor):
                 return
             index = min(live, key=lambda i: self.busy[i])
             self.busy[index] += 1
+            self.sent[index].append(task.run_id)
             actor = self.actors[index]
         ref = actor.run.remote(task.to_dict())
         ref.future().add_done_callback(lambda done: self._done(done, task, outer, index))
 
     def _done(self, done: Future[Any], task: Task, outer: Future[Outcome], index: int) -> None:
         ray = self.ray
-        with self._lock:
-            self.busy[index] -= 1
+        outcome: Outcome | None = None
+        error: BaseException | None = None
         try:
             outcome = done.result()
-        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-            # (off Ray's callback thread: replacing the worker waits for the new one to load data)
-            threading.Thread(target=self._lost, args=(index, task, outer, exc), daemon=True).start()
-            return
-        except BaseException as exc:  # the task itself raised outside the worker's guard
-            cause = getattr(exc, "cause", None)
-            outer.set_result(Outcome.failure(task.run_id, cause if isinstance(cause, BaseException) else exc))
-            return
-        with self._lock:  # the rest of its epochs go to its sink at the next poll
-            self._ended.append((task.run_id, list(outcome.history)))
-        outer.set_result(outcome)
+        except BaseException as exc:
+            error = exc
+        lost = isinstance(error, ray.exceptions.RayActorError | ray.exceptions.WorkerCrashedError)
+        with self._lock:  # one block: which of the dead actor's runs was running is read once
+            self.busy[index] -= 1
+            fresh = lost and index not in self.dead
+            if fresh:  # the first of its runs to hear of the death
+                self.dead.add(index)
+                self.running_at_death[index] = self.sent[index][0] if self.sent[index] else None
+                self.replaced[index] = threading.Event()
+            charged = lost and self.running_at_death.get(index) == task.run_id
+            self._sent_back(index, task.run_id)
+            if outcome is not None:  # the rest of its epochs go to its sink at the next poll
+                self._ended.append((task.run_id, list(outcome.history)))
+        if lost:  # (off Ray's callback thread: replacing the worker waits for the new one to load data)
+            threading.Thread(
+                target=self._lost, args=(index, task, outer, error, fresh, charged), daemon=True
+            ).start()
+        elif error is not None:  # the task itself raised outside the worker's guard
+            cause = getattr(error, "cause", None)
+            outer.set_result(
+                Outcome.failure(task.run_id, cause if isinstance(cause, BaseException) else error)
+            )
+        else:
+            outer.set_result(outcome)  # type: ignore[arg-type]
 
-    def _lost(self, index: int, task: Task, outer: Future[Outcome], exc: BaseException) -> None:
-        """An actor died with the run: another actor takes its place and the run goes again."""
+    def _sent_back(self, index: int, run_id: int) -> None:
+        """`run_id` is no longer outstanding on actor `index` (under the lock; once is enough)."""
+        with contextlib.suppress(ValueError):
+            self.sent[index].remove(run_id)
+
+    def _lost(
+        self, index: int, task: Task, outer: Future[Outcome], exc: BaseException, fresh: bool, charged: bool
+    ) -> None:
+        """An actor died with the run (running it if `charged`, else queued behind the one that
+        was): another actor takes its place (if `fresh`: the first word of this death) and the run
+        goes again, unless its worker died MAX_REQUEUES times running it."""
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         with self._lock:
-            fresh = index not in self.dead
-            self.dead.add(index)
-            self.requeues[task.run_id] += 1
+            if charged:
+                self.requeues[task.run_id] += 1
             deaths = self.requeues[task.run_id]
-        if fresh and not self._stopping:
-            try:  # the cluster's resources are free again: a new worker takes the dead one's place
-                actor = self._spawn()
-                self.ray.get(actor.prepare.remote(*(self._prepared or (None, None, "cpu"))[:2]))
-                with self._lock:
-                    self.actors.append(actor)
-            except Exception as spawn_error:
-                with self._lock:
-                    self._events.append(f"warning: no new Ray worker replaces the dead one ({spawn_error})")
+        if fresh:
+            self._replace(index)
+        else:  # queued behind the run that died: it goes to the successor when that is up
+            self.replaced[index].wait(timeout=REPLACE_SECONDS)
         if self._stopping:  # shut down (Ctrl-C): the run stays queued in the store for the next session
             outer.set_result(
                 Outcome(
@@ -347,7 +372,7 @@ class RayExecutor(Executor):
                 )
             )
             return
-        if deaths > MAX_REQUEUES:
+        if deaths >= MAX_REQUEUES:
             outer.set_result(
                 Outcome(
                     run_id=task.run_id,
@@ -356,11 +381,26 @@ class RayExecutor(Executor):
                 )
             )
             return
+        why = "its Ray worker died" if charged else "its Ray worker died before it started"
         with self._lock:
             self._events.append(
-                f"re-queued run {task.run_id} (seed {task.seed}): its Ray worker died ({first}); it runs again on another"
+                f"re-queued run {task.run_id} (seed {task.seed}): {why} ({first}); it runs again on another"
             )
         self._send(task, outer)
+
+    def _replace(self, index: int) -> None:
+        """A new actor takes dead actor `index`'s place (the cluster's resources are free again)."""
+        try:
+            if not self._stopping:
+                actor = self._spawn()
+                self.ray.get(actor.prepare.remote(*(self._prepared or (None, None, "cpu"))[:2]))
+                with self._lock:
+                    self.actors.append(actor)
+        except Exception as spawn_error:
+            with self._lock:
+                self._events.append(f"warning: no new Ray worker replaces the dead one ({spawn_error})")
+        finally:
+            self.replaced[index].set()
 
     _stopping = False
 
