@@ -141,6 +141,43 @@ def test_a_full_disk_is_one_line_that_says_so_and_keeps_the_store(cli, tmp_path,
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_full_disk_inside_a_run_stops_the_sweep_in_one_line_and_it_resumes(cli, tmp_path, monkeypatch):
+    """The disk fills while a run writes (its artifacts, a program's scratch output): not that
+    run's failure, nor each next run's one by one, but the sweep stopped in one line, exit 2,
+    the run back in the queue; the same command again finishes every (config, seed) once."""
+    import hotlap.executors.inprocess as inprocess
+    from hotlap.store import Store
+
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "home"))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**TOY_SPEC, "seeds": 3}))
+    encode, calls = inprocess.encode_artifacts, []
+
+    def filling(artifacts):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", "/scratch/run-3/model.pt")
+        return encode(artifacts)
+
+    monkeypatch.setattr(inprocess, "encode_artifacts", filling)
+    code, _, err = cli("sweep", str(spec))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "No space left on device writing /scratch/run-3/model.pt" in err and "free space" in err
+    with Store(tmp_path / "home") as store:
+        (sweep,) = store.sweeps()
+        counts = store.counts(sweep.id)
+        assert counts["done"] == 2 and counts.get("failed", 0) == 0  # the full disk failed no run
+    monkeypatch.setattr(inprocess, "encode_artifacts", encode)
+    code, _, err = cli("sweep", str(spec))
+    assert code == 0, err
+    with Store(tmp_path / "home") as store:
+        runs = store.runs(sweep.id)
+        assert sorted((r.config_id, r.seed) for r in runs if r.status == "done") == sorted(
+            {(r.config_id, r.seed) for r in runs}
+        )
+        assert len(runs) == 6 and all(r.status == "done" for r in runs)
+
+
 def test_scratch_folders_a_killed_process_left_are_removed_by_the_next(tmp_path, monkeypatch):
     """A driver or report killed mid-way leaves its scratch folder (a script run's output, a
     report's plots): the next one made removes those whose process no longer runs, and keeps the

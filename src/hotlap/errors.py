@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 
 
@@ -50,3 +51,9 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def plain_text(text: str) -> str:
     """`text` without terminal escape sequences and control characters (tabs kept)."""
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def is_full_disk(exc: BaseException) -> bool:
+    """Whether `exc` is a write that found the disk full (or the quota spent): not a run's failure
+    but the machine's, which stops the sweep (every run after it would fail the same way)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)

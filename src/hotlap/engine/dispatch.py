@@ -14,6 +14,7 @@ from hotlap.analysis.results import (
 from hotlap.callbacks.base import EpochEnded, RunStarted
 from hotlap.engine.sharing import HOLD
 from hotlap.engine.stage import Stage, Stop
+from hotlap.errors import is_full_disk
 from hotlap.executors import Outcome
 from hotlap.spec.fields import SCORE
 from hotlap.store import RunRecord
@@ -22,6 +23,17 @@ from hotlap.strategies import Strategy
 __all__ = ["Dispatch"]
 
 POLL_SECONDS = 1.0  # while runs are in flight, the executor is polled at least this often (epochs)
+
+
+def _outcome(future: Future[Outcome], run: RunRecord) -> Outcome:
+    """A finished future's outcome. One that raises fails its run, not the sweep, unless the disk is
+    full: then the sweep stops (every run after would fail the same way), resumable."""
+    try:
+        return future.result()
+    except Exception as exc:
+        if is_full_disk(exc):
+            raise
+        return Outcome.failure(run.id, exc)
 
 
 class Dispatch:
@@ -53,15 +65,9 @@ class Dispatch:
                     stage.seeds.finished(run.config_id)  # taken out of the queue by someone else
                     continue
                 self.callbacks.run_start(RunStarted(run, config.params, config.config))
-                self._running[run.id] = run
                 task = self._task(run, config, source)  # type: ignore[arg-type]
-                try:
-                    inflight[self.executor.submit(task, self._epoch)] = run
-                except Exception as exc:  # the executor could not even start it
-                    self._running.pop(run.id, None)
-                    self._finished(stage, strategy, run, Outcome.failure(run.id, exc))
-                    if stop is None:
-                        stop = self._failure_stop()
+                if not self._submit(stage, strategy, run, task, inflight):
+                    stop = self._failure_stop()
             if not inflight:
                 break
             finished, _ = wait(inflight, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
@@ -71,15 +77,32 @@ class Dispatch:
             for future in finished:
                 run = inflight.pop(future)
                 self._running.pop(run.id, None)
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # a future that raises fails its run, not the sweep
-                    outcome = Outcome.failure(run.id, exc)
-                self._finished(stage, strategy, run, outcome)
+                self._finished(stage, strategy, run, _outcome(future, run))
                 if stop is None:
                     stop = self._failure_stop()
         if stop is not None:
             raise stop
+
+    def _submit(
+        self,
+        stage: Stage,
+        strategy: Strategy,
+        run: RunRecord,
+        task: Any,
+        inflight: dict[Future[Outcome], RunRecord],
+    ) -> bool:
+        """Start `run` on the executor; False if the executor could not even start it (the run is
+        failed; a full disk stops the sweep instead)."""
+        self._running[run.id] = run
+        try:
+            inflight[self.executor.submit(task, self._epoch)] = run
+        except Exception as exc:
+            self._running.pop(run.id, None)
+            if is_full_disk(exc):
+                raise
+            self._finished(stage, strategy, run, Outcome.failure(run.id, exc))
+            return False
+        return True
 
     def _finished(self, stage: Stage, strategy: Strategy, run: RunRecord, outcome: Outcome) -> None:
         outcome = self.sharing.check_device(run, outcome)

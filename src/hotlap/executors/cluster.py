@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from hotlap.errors import HotlapError
+from hotlap.errors import HotlapError, is_full_disk
 from hotlap.executors.base import EpochSink, Executor, Outcome, Task, register_executor
 from hotlap.executors.ray_worker import RunWorker
 
@@ -296,11 +296,13 @@ class RayExecutor(Executor):
             threading.Thread(
                 target=self._lost, args=(index, task, outer, error, fresh, charged), daemon=True
             ).start()
-        elif error is not None:  # the task itself raised outside the worker's guard
+        elif error is not None:  # the task itself raised outside the worker's guard (a full disk)
             cause = getattr(error, "cause", None)
-            outer.set_result(
-                Outcome.failure(task.run_id, cause if isinstance(cause, BaseException) else error)
-            )
+            cause = cause if isinstance(cause, BaseException) else error
+            if is_full_disk(cause):  # the machine's failure: the sweep stops, resumable
+                outer.set_exception(cause)
+            else:
+                outer.set_result(Outcome.failure(task.run_id, cause))
         else:
             outer.set_result(outcome)  # type: ignore[arg-type]
 

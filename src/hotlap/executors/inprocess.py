@@ -16,6 +16,7 @@ import torch
 from hotlap.config import RecipeConfig
 from hotlap.data import DeviceData, load_dataset
 from hotlap.envinfo import device_name, resolve_device
+from hotlap.errors import is_full_disk
 from hotlap.executors.base import (
     EpochSink,
     Executor,
@@ -184,6 +185,8 @@ class InProcessExecutor(Executor):
             }
             artifacts = encode_artifacts(kept)
         except Exception as exc:
+            if is_full_disk(exc):  # the machine's failure, not the run's: the sweep stops, resumable
+                raise
             kept = getattr(exc, "artifacts", None) if task.keep_artifacts else None
             return Outcome.failure(
                 task.run_id,
