@@ -145,6 +145,7 @@ def _same_report(form: str, text: str, expected: str) -> None:
     for rows in (got["configs"], got["verification"]["configs"]):  # this release's: naive CIs labelled
         for row in rows:
             assert row.pop(NAIVE) is (row in got["configs"] and got["spec"]["racing"] is not None)
+    assert got["spec"].pop("pruning") is None  # this release's key: per-epoch pruning, off
     check = got["verification"].pop("time_check")  # this release's: the verified time claim
     assert check is None or (check["holds"] and check["pairs"] == len(got["verification"]["seeds"]))
     for report in (got, want):

@@ -57,3 +57,12 @@ def is_full_disk(exc: BaseException) -> bool:
     """Whether `exc` is a write that found the disk full (or the quota spent): not a run's failure
     but the machine's, which stops the sweep (every run after it would fail the same way)."""
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+class RunPruned(Exception):
+    """Raised into a run's training at an epoch, by the engine's pruner (spec `pruning`): the run
+    stops there and is recorded `pruned`, not failed."""
+
+    def __init__(self, message: str, epoch: int) -> None:
+        super().__init__(message)
+        self.epoch = epoch

@@ -34,7 +34,7 @@ from hotlap.errors import HotlapError
 from hotlap.io import atomic_write_json, folder_problem, to_json
 from hotlap.recipes import Recipe, get_recipe
 from hotlap.spec.fields import MAX_SEED, MAX_SEEDS
-from hotlap.store import Store, open_store
+from hotlap.store import FINISHED, Store, open_store
 
 __all__ = ["RunPlan", "execute", "plan_run", "summarize"]
 
@@ -209,7 +209,7 @@ def execute(
 def _write_summary(
     store: Store, sweep_id: str, plan: RunPlan, out: Path, *, interrupted: bool
 ) -> dict[str, Any]:
-    runs = [r for r in store.runs(sweep_id) if r.status in ("done", "failed")]
+    runs = [r for r in store.runs(sweep_id) if r.status in FINISHED]
     summary = write_run_summary(out, sweep_id, runs, plan.recipe.metrics, interrupted=interrupted)
     assert summary is not None, "config.json names the run"
     return summary

@@ -5,6 +5,7 @@ Registered when imported (HOTLAP_PLUGINS=toy_recipe with tests/plugins on PYTHON
 seed raise; `nan` makes every run diverge. Its training shape is `y` (the warmup tests count it).
 `bonus` is evaluation-only (added to `tta_accuracy`): configs differing in it share training, and
 `TRAINED` lists the (x, y, seed) of every training run (the shared-training tests count them).
+`curve` reports that many epochs (the pruning tests).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class ToyConfig(RecipeConfig):
     late_drop: float = Field(0.0, ge=0, le=1, description="accuracy lost from seed 15 on (fresh seeds)")
     late_slow: float = Field(0.0, ge=0, description="train_time x (1 + this) from seed 15 on (fresh seeds)")
     late_spread: float = Field(0.0, ge=0, description="from seed 15 on, odd seeds take x (1 + this)")
+    curve: int = Field(0, ge=0, le=100, description="epochs reported, val_acc rising to accuracy (0: one)")
 
 
 def _net(config: ToyConfig, num_classes: int) -> nn.Module:
@@ -87,8 +89,11 @@ def train(config: ToyConfig, data, seed: int, *, on_epoch=None, keep_weights: bo
     if seed >= 15:  # times the screening seeds did not show
         train_time *= (1 + config.late_slow) * (1 + config.late_spread * (seed % 2))
     history = [{"epoch": 1, "val_acc": accuracy}]
-    if on_epoch is not None:
-        on_epoch(history[0])
+    if config.curve:  # a learning curve: each epoch's val_acc, the last one the run's accuracy
+        history = [{"epoch": e, "val_acc": accuracy * e / config.curve} for e in range(1, config.curve + 1)]
+    for record in history:
+        if on_epoch is not None:
+            on_epoch(record)
     artifacts = {}
     if keep_weights:
         artifacts["model.pt"] = {"w": _net(config, 10)[1].weight.detach()[:1, :4].clone()}

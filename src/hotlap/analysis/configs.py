@@ -147,7 +147,7 @@ def _analyze(
     reports.sort(key=lambda r: order_key(r, spec, target, metrics.cost.name, metrics.cost.sign))
     full = [r for r in reports if r.fidelity == reports[0].fidelity] if reports else []
     broken = _broken(full, spec)
-    eligible = [r for r in full if r.config_id not in broken]
+    eligible = [r for r in full if r.config_id not in broken and r.pruned is None]
     recommendation, best = recommended(eligible, target, alpha, spec, promise.time_alpha)
     candidates = candidates_of(eligible, recommendation, spec)
     verification, held = verification_reports(spec, by_id, groups, recommendation, comparisons)

@@ -18,7 +18,7 @@ from hotlap.analysis.judging import (
 from hotlap.decisions import Verdict
 from hotlap.spec.schema import SweepSpec
 from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, success_rate
-from hotlap.store import ConfigRecord, RunRecord
+from hotlap.store import FINISHED, ConfigRecord, RunRecord
 
 __all__ = ["DECISION_ORDER", "FIDELITY_ORDER", "ConfigReport", "group_runs", "judge_configs", "short_value"]
 
@@ -44,6 +44,7 @@ class ConfigReport:
     verdict: Verdict | None
     vs_baseline: Comparison | None  # quality metric, this minus the baseline
     cost_vs_baseline: Comparison | None  # cost metric, this minus the baseline
+    pruned: str | None = None  # why the pruner stopped one of its runs: closed, never judged
 
     @property
     def n(self) -> int:
@@ -66,7 +67,7 @@ def short_value(value: Any) -> str:
 def group_runs(runs: Iterable[RunRecord]) -> dict[tuple[str, str, str], list[RunRecord]]:
     groups: dict[tuple[str, str, str], list[RunRecord]] = defaultdict(list)
     for run in runs:
-        if run.status in ("done", "failed"):
+        if run.status in FINISHED:
             groups[(run.config_id, run.fidelity, run.stage)].append(run)
     return groups
 
@@ -104,6 +105,7 @@ def _config_report(
         verdict,
         None,
         None,
+        next((r.error or "pruned" for r in runs if r.status == "pruned"), None),
     )
 
 
@@ -134,6 +136,8 @@ def judge_configs(
         )
         schedule = spec.look_schedule()
         for key in keys:
+            if any(r.status == "pruned" for r in groups[key]):
+                continue  # closed by the pruner: its finished seeds alone are a biased sample
             done = [r for r in groups[key] if r.status == "done"]
             if racing:  # judged as racing saw it: at its last planned look (not a partial round)
                 look = set(spec.seeds[: planned_look({r.seed for r in groups[key]}, spec.seeds, schedule)])

@@ -14,7 +14,7 @@ from hotlap.analysis.judging import make_target
 from hotlap.analysis.reports import ConfigReport
 from hotlap.spec.fields import ConstraintSpec, Objective
 from hotlap.spec.schema import SweepSpec
-from hotlap.store import ConfigRecord, RunRecord, SweepRecord
+from hotlap.store import FINISHED, ConfigRecord, RunRecord, SweepRecord
 
 __all__ = [
     "ConfigSummary",
@@ -40,6 +40,7 @@ class ConfigSummary:
     values: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     n: int = 0  # done runs
     failed: int = 0
+    pruned: int = 0  # runs stopped by the pruner: the config is closed, never the best
 
     def mean(self, metric: str) -> float | None:
         values = self.values.get(metric)
@@ -62,7 +63,7 @@ def summarize_configs(
     by_id = {c.config_id: c for c in configs}
     out: dict[tuple[str, str], ConfigSummary] = {}
     for run in runs:
-        if run.status not in ("done", "failed"):
+        if run.status not in FINISHED:
             continue
         key = (run.config_id, run.fidelity)
         if key not in out:
@@ -70,6 +71,8 @@ def summarize_configs(
             out[key] = ConfigSummary(run.config_id, run.fidelity, config.params, config.is_baseline)
         if run.status == "done":
             out[key].add(run.values)
+        elif run.status == "pruned":
+            out[key].pruned += 1
         else:
             out[key].failed += 1
     return out
@@ -123,7 +126,7 @@ def best_config(
 ) -> ConfigSummary | None:
     """The config with the best mean of the primary metric, at the highest fidelity that has one,
     among those whose means keep every constraint."""
-    candidates = [s for s in summaries if s.n > 0 and _keeps(s, constraints)]
+    candidates = [s for s in summaries if s.n > 0 and not s.pruned and _keeps(s, constraints)]
     if not candidates:
         return None
     top = max(FIDELITY_ORDER.get(s.fidelity, 0) for s in candidates)

@@ -96,7 +96,9 @@ class Judged:
             kept + redone, key=lambda r: order_key(r, self.spec, target, metrics.cost.name, metrics.cost.sign)
         )
         full = [r for r in merged if r.fidelity == fidelity]
-        eligible = [r for r in full if r.config_id not in broken and r.config_id not in failed]
+        eligible = [
+            r for r in full if r.config_id not in broken and r.config_id not in failed and r.pruned is None
+        ]
         recommendation, best = recommended(eligible, target, self.decide_at, self.spec, self.time_alpha)
         fresh = candidates_of(eligible, recommendation, self.spec)
         candidates = failed + tuple(c for c in fresh if c not in failed)
@@ -181,8 +183,8 @@ def order_key(
     report: ConfigReport, spec: SweepSpec, target: Target | None, cost: str, cost_sign: float
 ) -> tuple[Any, ...]:
     fidelity = FIDELITY_ORDER.get(report.fidelity, 9)
-    if report.n == 0:
-        return (fidelity, 9, 0.0)
+    if report.n == 0 or report.pruned is not None:  # last: nothing judged (pruned: never judged)
+        return (fidelity, 9 if report.n == 0 else 8, 0.0)
     if target is not None and report.verdict is not None:
         mean_cost = report.metrics[cost].mean
         oriented = math.inf if mean_cost is None else -cost_sign * mean_cost

@@ -104,6 +104,7 @@ class RichProgress(Callback):
         self.started_with = 0
         self.at_most = False
         self.judges = False
+        self.pruned = 0  # runs the pruner stopped (not failures)
         self.begin = time.monotonic()
         self.last_line = 0.0
         self.shown = ""
@@ -118,9 +119,12 @@ class RichProgress(Callback):
         self.directory = info.sweep.directory
         self.total, self.done, self.started_with = info.total, info.finished, info.finished
         self.evaluations = info.evaluations
-        # racing stops early, and configs that break a per-config bound never run: the total is a maximum
-        self.at_most = info.spec.racing is not None or any(
-            info.spec.metric(b.metric).scope == "config" for b in info.spec.constraints
+        # racing and pruning stop early, and configs that break a per-config bound never run: the
+        # total is a maximum
+        self.at_most = (
+            info.spec.racing is not None
+            or info.spec.pruning is not None
+            or any(info.spec.metric(b.metric).scope == "config" for b in info.spec.constraints)
         )
         self.judges = info.spec.target is not None
         self.begin = time.monotonic()
@@ -176,11 +180,16 @@ class RichProgress(Callback):
             kind = self.kinds["eval" if outcome.source_run is not None else "train"]
             kind[0] += 1
             kind[1] += outcome.wall_time
-        if outcome.status != "done":
+        if outcome.status == "failed":
             self.failures += 1
+        elif outcome.status == "pruned":
+            self.pruned += 1
         self.shown = self._best(outcome, best)
         if not self.plain:
-            failures = f"[red]{self.failures} failed[/]" if self.failures else ""
+            failures = ", ".join(
+                ([f"[red]{self.failures} failed[/]"] if self.failures else [])
+                + ([f"{self.pruned} pruned"] if self.pruned else [])
+            )
             eta = self.eta(time.monotonic() - self.begin)
             self.progress.update(
                 self.task,
@@ -195,11 +204,10 @@ class RichProgress(Callback):
         if now - self.last_line < self.every and outcome.status == "done" and not final:
             return
         self.last_line = now
-        failure = (
-            None
-            if outcome.status == "done"
-            else f"config {run.config_id} seed {run.seed} FAILED: {outcome.error}"
-        )
+        failure = {
+            "done": None,
+            "pruned": f"config {run.config_id} seed {run.seed} {outcome.error}",
+        }.get(outcome.status, f"config {run.config_id} seed {run.seed} FAILED: {outcome.error}")
         self._print_line(now, failure)
 
     def _print_line(self, now: float, failure: str | None = None) -> None:
@@ -219,6 +227,8 @@ class RichProgress(Callback):
             parts.append(f"eta {'at most ' if self.at_most else ''}{_clock(eta)}")
         if self.failures:
             parts.append(f"{self.failures} failed")
+        if self.pruned:
+            parts.append(f"{self.pruned} pruned")
         if self.shown:
             parts.append(self.shown)
         if failure is not None:

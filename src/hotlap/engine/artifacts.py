@@ -15,7 +15,7 @@ from hotlap.executors.base import Outcome
 from hotlap.faults import fault_point
 from hotlap.io import atomic_directory, atomic_write_json, to_json
 from hotlap.metrics import Metric
-from hotlap.store import ConfigRecord, RunRecord
+from hotlap.store import FINISHED, ConfigRecord, RunRecord
 
 __all__ = ["copy_best", "run_directory", "write_run", "write_run_summary"]
 
@@ -73,7 +73,7 @@ def write_run_summary(
         return None
     if not isinstance(described, dict) or described.get("sweep") != sweep_id or "target" not in described:
         return None
-    finished = [r for r in runs if r.status in ("done", "failed")]
+    finished = [r for r in runs if r.status in FINISHED]
     summary = summarize([{"status": r.status, **r.values} for r in finished], described["target"], metrics)
     summary.update(
         {

@@ -94,6 +94,8 @@ class Dispatch:
         """Start `run` on the executor; False if the executor could not even start it (the run is
         failed; a full disk stops the sweep instead)."""
         self._running[run.id] = run
+        if self.pruner is not None:
+            self.pruner.start(run)
         try:
             inflight[self.executor.submit(task, self._epoch)] = run
         except Exception as exc:
@@ -106,6 +108,10 @@ class Dispatch:
 
     def _finished(self, stage: Stage, strategy: Strategy, run: RunRecord, outcome: Outcome) -> None:
         outcome = self.sharing.check_device(run, outcome)
+        if self.pruner is not None:
+            seen = self.pruner.end(run.id, outcome.status)
+            if outcome.status == "pruned":  # the epochs it had: kept in the store and its folder
+                outcome = replace(outcome, history=seen)
         if self.spec.score and outcome.status == "done":  # the weighted sum, as one more metric
             score = weighted_score(self.spec.score, outcome.metrics)
             if score is not None:
@@ -113,6 +119,8 @@ class Dispatch:
         self._record(run, outcome)
         released = self.sharing.ended(run, self.configs[run.config_id], outcome, self.directory)
         stage.queue.add_first(released)  # siblings held for its network: next
+        if outcome.status == "pruned":
+            self._close_pruned(stage, strategy, run.config_id, outcome.error or "pruned")
         if stage.seeds.finished(run.config_id):
             self._race(stage, strategy)
         self._announce(run, outcome)  # after its look: the answer it shows includes this run
@@ -122,6 +130,8 @@ class Dispatch:
         run = self._running.get(run_id)
         if run is not None:
             self.callbacks.epoch(EpochEnded(run, record))
+        if self.pruner is not None:  # raises RunPruned into the run's training where it falls behind
+            self.pruner.epoch(run_id, record)
 
     def _budget_stop(self) -> Stop | None:
         budget = self.spec.budget

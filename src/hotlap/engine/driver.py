@@ -35,6 +35,7 @@ from hotlap.callbacks.base import StageStarted, SweepEnded
 from hotlap.engine.artifacts import write_run_summary
 from hotlap.engine.dispatch import Dispatch
 from hotlap.engine.mix import evaluation_share
+from hotlap.engine.pruning import Pruning
 from hotlap.engine.queue import RunQueue
 from hotlap.engine.racing import Racing
 from hotlap.engine.recording import Recording
@@ -59,7 +60,7 @@ ROUND_CONFIGS = 1000
 EVALUATION_SHARE_CONFIGS = 2000
 
 
-class Engine(Racing, Verifying, Dispatch, Recording):
+class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
     """Drives one sweep in this process. `callbacks` are (name, Callback) pairs: progress,
     trackers; one that fails is switched off with a warning and the sweep goes on."""
 
@@ -155,6 +156,7 @@ class Engine(Racing, Verifying, Dispatch, Recording):
             self.executor.prepare(dataset, self.data_dir, self.spec.device)
             self.store.update_sweep(self.sweep.id, state="running", message=None)
             self._load()
+            self._start_pruning()
             finished = sum(s.n + s.failed for s in self.summaries.values())
             self.callbacks.sweep_start(
                 SweepInfo(
@@ -198,7 +200,8 @@ class Engine(Racing, Verifying, Dispatch, Recording):
         except Stop as stop:
             return stop.state, stop.message
         done = self.store.counts(self.sweep.id)
-        return "done", f"{done['done']} runs done, {done['failed']} failed"
+        pruned = f", {done['pruned']} pruned" if done.get("pruned") else ""
+        return "done", f"{done['done']} runs done, {done['failed']} failed{pruned}"
 
     def _analysis(self) -> Analysis:
         return analyze(

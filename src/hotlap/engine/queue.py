@@ -82,3 +82,16 @@ class RunQueue:
                 self._configs.pop()
         self._ids.discard(run.id)
         return run
+
+    def drop(self, config_id: str) -> list[RunRecord]:
+        """Take every queued run of `config_id` out (its config was closed: pruned); returns them."""
+        dropped = [run for run in self._first if run.config_id == config_id]
+        if dropped:
+            self._first = collections.deque(run for run in self._first if run.config_id != config_id)
+        if config_id in self._runs:
+            dropped += self._runs.pop(config_id)
+            index = self._configs.index(config_id)
+            self._configs[index] = self._configs[-1]
+            self._configs.pop()
+        self._ids.difference_update(run.id for run in dropped)
+        return dropped

@@ -31,6 +31,8 @@ class Racing:
         )
         stage.seeds.join(config.config_id, existing, reference=config.is_baseline)
         stage.pending.setdefault(config.config_id, [])
+        if self._pruned_earlier(config.config_id, stage):
+            return
         self._enqueue(config, stage)
 
     def _race(self, stage: Stage, strategy: Strategy, *, waiting: bool = False) -> None:
@@ -60,7 +62,17 @@ class Racing:
             self._level = guarantee(self.spec, derived)
         return self._level
 
-    def _close(self, config_id: str, stage: Stage, strategy: Strategy, verdict: Verdict | None) -> None:
+    def _close(
+        self,
+        config_id: str,
+        stage: Stage,
+        strategy: Strategy,
+        verdict: Verdict | None,
+        *,
+        pruned: str | None = None,
+    ) -> None:
+        """Close a config's race: the strategy hears what it reached; with racing, the store keeps
+        the decision (`pruned`: why the pruner closed it, never judged)."""
         values, constraint = self._told(config_id, stage)
         for proposal in stage.pending.pop(config_id, []):
             if proposal is None:
@@ -69,8 +81,8 @@ class Racing:
                 strategy.tell(proposal, values, constraint)
         if stage.seeds.racing is not None:
             seeds = stage.seeds.allotted[config_id]
-            decision = verdict.decision if verdict else None
-            reason = verdict.reason if verdict else "no finished run"
+            decision = verdict.decision if verdict else ("pruned" if pruned else None)
+            reason = verdict.reason if verdict else (pruned or "no finished run")
             self.store.close_race(
                 self.sweep.id,
                 config_id,
@@ -84,7 +96,7 @@ class Racing:
                 self._passed.add((config_id, stage.fidelity))
                 self._answer = self._current_answer()
             self._log(f"race closed for {config_id} after {seeds} seeds: {decision}, {reason}")
-        elif stage.run_stage == "search" and self._judges_target():
+        elif stage.run_stage == "search" and self._judges_target() and not pruned:
             self._complete.setdefault(stage.fidelity, {})[config_id] = None  # every seed finished
             self._judge_complete(stage.fidelity)
 
@@ -125,6 +137,9 @@ class Racing:
                 return queued
 
     def _told(self, config_id: str, stage: Stage) -> tuple[list[float] | None, float | None]:
+        summary = self.summaries.get((config_id, stage.fidelity))
+        if summary is not None and summary.pruned:  # its finished seeds are the lucky ones: no result
+            return None, None
         reference = None
         if self.spec.target is not None and self.spec.target.within is not None:  # relative to the baseline
             baseline = next((c for c in self.configs.values() if c.is_baseline), None)

@@ -159,6 +159,8 @@ class Recording:
         if outcome.status == "done":
             self._write_artifacts(run, config, outcome)
             self.consecutive_failures = 0
+        elif outcome.status == "pruned":  # not a failure: its folder keeps the epochs it had
+            self._write_artifacts(run, config, outcome)
         else:
             if outcome.artifacts:  # a failed script's output: its folder says why it failed
                 self._write_artifacts(run, config, outcome)
@@ -179,6 +181,8 @@ class Recording:
                 )
             if outcome.status == "done":
                 summary.add(outcome.metrics)
+            elif outcome.status == "pruned":
+                summary.pruned += 1
             else:
                 summary.failed += 1
         fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
@@ -227,6 +231,8 @@ class Recording:
         )
         if outcome.source_run is not None:
             where += f" (on the network run {outcome.source_run} trained)"
+        if outcome.status == "pruned":
+            return f"{where} {outcome.error}"
         if outcome.status != "done":
             return f"{where} FAILED: {outcome.error}"
         shown = []

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.io import to_json
-from hotlap.store import RunRecord, Store
+from hotlap.store import FINISHED, RunRecord, Store
 
 __all__ = ["repair_files", "runs_line"]
 
@@ -117,7 +117,7 @@ def _complete_runs_file(path: Path, store: Store, sweep_id: str) -> tuple[int, b
     missing = {
         run.id
         for run in store.runs(sweep_id, details=False)
-        if run.status in ("done", "failed")
+        if run.status in FINISHED
         and last.get((run.config_id, run.seed, run.fidelity, run.stage)) != run.status
     }
     if missing:  # rare: read these runs whole (history, traceback) to write their lines

@@ -60,7 +60,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a task. `status` is done or failed; failed outcomes carry the error.
+    """What became of a task. `status` is done, failed or pruned (stopped at an epoch by the
+    engine's pruner); failed and pruned outcomes carry the error (or the reason).
 
     `artifacts` are the run folder's files as bytes (`model.pt`, `logits.npy`, ...), so an outcome
     can cross a process or a network unchanged.

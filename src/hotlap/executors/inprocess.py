@@ -16,7 +16,7 @@ import torch
 from hotlap.config import RecipeConfig
 from hotlap.data import DeviceData, load_dataset
 from hotlap.envinfo import device_name, resolve_device
-from hotlap.errors import is_full_disk
+from hotlap.errors import RunPruned, is_full_disk
 from hotlap.executors.base import (
     EpochSink,
     Executor,
@@ -184,6 +184,17 @@ class InProcessExecutor(Executor):
                 if (task.keep_weights if name == "model.pt" else task.keep_artifacts)
             }
             artifacts = encode_artifacts(kept)
+        except RunPruned as exc:  # stopped at an epoch by the engine's pruner: not a failure
+            ended = _now()
+            return Outcome(
+                run_id=task.run_id,
+                status="pruned",
+                error=str(exc),
+                started=started,
+                ended=ended,
+                wall_time=time.perf_counter() - begin,
+                **base,
+            )
         except Exception as exc:
             if is_full_disk(exc):  # the machine's failure, not the run's: the sweep stops, resumable
                 raise

@@ -145,6 +145,22 @@ def _cost_headers(analysis: Analysis) -> list[str]:
 
 
 def _runs_line(analysis: Analysis) -> str:
+    return _runs_counts(analysis) + _pruned_line(analysis)
+
+
+def _pruned_line(analysis: Analysis) -> str:
+    """How many configs the pruner closed, and on what (empty without one)."""
+    pruning = analysis.spec.pruning
+    pruned = sum(1 for r in analysis.configs if r.pruned is not None)
+    if pruning is None or not pruned:
+        return ""
+    return (
+        f" {pruned} config(s) pruned ({pruning.rule} on the epochs' {pruning.metric}): closed, never judged "
+        "or recommended."
+    )
+
+
+def _runs_counts(analysis: Analysis) -> str:
     if analysis.runs_max is None:
         return f"{analysis.runs_used} runs."
     line = (

@@ -147,6 +147,9 @@ def _row(
     base_time = baseline.metrics[analysis.cost_metric].mean if baseline is not None else None
     time_diff = time_vs.diff if time_vs is not None else None
     decision = report.verdict.decision if report.verdict is not None and analysis.target is not None else None
+    reason = report.verdict.reason if report.verdict is not None else None
+    if report.pruned is not None:  # closed by the pruner: never judged
+        decision, reason = "pruned", report.pruned
     row.update(
         {
             "fidelity": report.fidelity,
@@ -172,7 +175,7 @@ def _row(
             "time_diff_pct": 100 * time_diff / base_time if time_diff is not None and base_time else None,
             "achieves_target": decision == "pass" if decision is not None else None,
             "decision": decision,
-            "reason": report.verdict.reason if report.verdict is not None else None,
+            "reason": reason,
             "p_value_vs_baseline": vs.p_value if vs else None,
             "p_holm_vs_baseline": vs.p_holm if vs else None,
             "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
@@ -202,7 +205,7 @@ def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -
     return [
         _row(report, analysis, baselines.get(report.fidelity), costs)
         for report in reports
-        if report.n > 0 or report.failed > 0
+        if report.n > 0 or report.failed > 0 or report.pruned is not None
     ]
 
 

@@ -293,6 +293,44 @@ class VerifySpec(_Strict):
     candidates: int = Field(1, ge=1, le=10, description="passing configs verified at most, in order")
 
 
+class PruningSpec(_Strict):
+    """Per-epoch pruning across configs: each run's epoch records are reported to one of Optuna's
+    pruners, and a run that falls behind is stopped, recorded `pruned`, and its config closed (its
+    other seeds do not run; it is never judged or recommended: its finished seeds alone would be a
+    biased sample). The search stage only: verification runs are never pruned."""
+
+    rule: Literal["asha", "median", "hyperband"] = Field(
+        "asha",
+        description="`asha` (asynchronous successive halving), `median` (below the median of earlier "
+        "runs at the same epoch) or `hyperband`: Optuna's SuccessiveHalving, Median and Hyperband pruners",
+    )
+    metric: str = Field("val_acc", description="the key of the epoch records judged (the recipe's `val_acc`)")
+    direction: Literal["maximize", "minimize"] | None = Field(
+        None,
+        description="default: the metric's own where the sweep declares it, else `maximize` (`minimize` "
+        "for a name ending in `loss`)",
+    )
+    min_epochs: int = Field(
+        1, ge=1, description="no run is pruned before this epoch (asha, hyperband: the first rung)"
+    )
+    reduction_factor: int = Field(
+        3, ge=2, le=100, description="asha, hyperband: one run in this many goes on at each rung"
+    )
+    max_epochs: int | None = Field(
+        None, ge=1, description="hyperband: the epochs of a whole run (default: found from the runs)"
+    )
+    startup_runs: int = Field(5, ge=0, description="median: runs that finish before any run is pruned")
+
+    def judged_direction(self, declared: str | None) -> str:
+        """The direction the metric is judged in: given, the sweep's declaration (`maximize` or
+        `minimize`), or by its name."""
+        if self.direction is not None:
+            return self.direction
+        if declared is not None:
+            return declared
+        return "minimize" if self.metric.endswith("loss") else "maximize"
+
+
 def space_size(entry: Any) -> int:
     """How many values a finite space entry has, without listing them."""
     if isinstance(entry, RangeSpec):

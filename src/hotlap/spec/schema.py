@@ -31,6 +31,7 @@ from hotlap.spec.fields import (
     FidelitySpec,
     MetricSpec,
     Objective,
+    PruningSpec,
     RacingSpec,
     RangeSpec,
     SpaceEntry,
@@ -97,6 +98,11 @@ class SweepSpec(_Strict):
         None, description="`{key, low, promote}`: every config at `key=low`, then the best `promote` in full"
     )
     racing: RacingSpec | None = Field(None, description="written by hotlap from `seeds: {min, max, step}`")
+    pruning: PruningSpec | None = Field(
+        None,
+        description="`{rule, metric, min_epochs, reduction_factor, ...}`: stop a run that falls behind at "
+        "an epoch (Optuna's pruners) and close its config; omit for none",
+    )
     target: TargetSpec | None = Field(None, description="written by hotlap from `objective.target`")
     verify: VerifySpec | None = Field(
         None, description="`{seeds, candidates}`: the recommendation and the baseline again on fresh seeds"
@@ -329,7 +335,10 @@ class SweepSpec(_Strict):
         return "+".join(self.recipe_names)
 
     def identity(self) -> dict[str, Any]:
-        return {name: _plain(getattr(self, name)) for name in IDENTITY_FIELDS}
+        identity = {name: _plain(getattr(self, name)) for name in IDENTITY_FIELDS}
+        if self.pruning is not None:  # (only when set: sweeps stored before it keep their digest)
+            identity["pruning"] = _plain(self.pruning)
+        return identity
 
     def to_plain(self) -> dict[str, Any]:
         return _plain(self)

@@ -145,6 +145,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     spec = resolve_metrics(spec, [m.to_plain() for m in declared])
     strategy_class(spec.strategy.name).check_spec(spec)
     _check_packing(spec)
+    _check_pruning(spec)
     if "keep_logits" in raw:
         spec._notices.append(
             "notice: keep_logits is now keep_artifacts (every artifact of a run); the old name still works"
@@ -180,6 +181,16 @@ def _check_packing(spec: SweepSpec) -> None:
             f"executor.gpus_per_run {share:g} packs {packing(share)} runs on a GPU, which disturbs their "
             f"times, and this sweep minimizes {timed[0]}: give timing: packed to accept times not "
             "comparable with solo runs, or gpus_per_run: 1"
+        )
+
+
+def _check_pruning(spec: SweepSpec) -> None:
+    """The pruner stops a run from inside its epoch callback, which the in-process executor calls
+    in the driver: a remote worker's run cannot be stopped that way yet."""
+    if spec.pruning is not None and spec.executor.name != "inprocess":
+        raise SpecError(
+            f"pruning: runs are stopped at an epoch in the driver's own process; executor "
+            f"{spec.executor.name} runs them elsewhere (use executor: inprocess, or drop pruning)"
         )
 
 

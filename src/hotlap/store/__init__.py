@@ -9,11 +9,12 @@ from __future__ import annotations
 from hotlap.records import ConfigRecord, RunRecord, SessionRecord, SweepRecord
 from hotlap.store.database import Store, SweepExists, damaged, default_workdir, open_store, without_gc
 from hotlap.store.exports import export_columns, export_rows, sweep_columns
-from hotlap.store.schema import DB_NAME, EXCLUDED, SCHEMA_VERSION
+from hotlap.store.schema import DB_NAME, EXCLUDED, FINISHED, SCHEMA_VERSION
 
 __all__ = [
     "DB_NAME",
     "EXCLUDED",
+    "FINISHED",
     "SCHEMA_VERSION",
     "ConfigRecord",
     "RunRecord",

@@ -12,6 +12,7 @@ from typing import Any
 
 from hotlap.records import RUN_COLUMNS, RunRecord, runs_from_rows
 from hotlap.store.races import now
+from hotlap.store.schema import FINISHED
 
 __all__ = ["Runs", "without_gc"]
 
@@ -65,9 +66,9 @@ class Runs:
         return cursor.rowcount == 1
 
     def finish(self, run_id: int, outcome: dict[str, Any], *, session: int | None = None) -> bool:
-        """running -> done | failed with the outcome's fields; False when the run was not running."""
+        """running -> done | failed | pruned with the outcome's fields; False when the run was not running."""
         status = outcome["status"]
-        assert status in ("done", "failed")
+        assert status in FINISHED
         values = outcome.get("metrics") or {}
         details = {k: outcome[k] for k in ("precision", "history", "source_run") if outcome.get(k)}
         with self.write() as db:
@@ -90,6 +91,17 @@ class Runs:
                 ),
             )
         return cursor.rowcount == 1
+
+    def drop_queued(self, sweep_id: str, config_id: str, fidelity: str, stage: str) -> int:
+        """Delete a config's queued runs of one stage (its config was closed by the pruner: they
+        will never run); returns how many."""
+        with self.write() as db:
+            cursor = db.execute(
+                "DELETE FROM runs WHERE sweep_id = ? AND config_id = ? AND fidelity = ? AND stage = ?"
+                " AND status = 'queued'",
+                (sweep_id, config_id, fidelity, stage),
+            )
+        return cursor.rowcount
 
     def requeue(self, sweep_id: str, *, statuses: Sequence[str] = ("running",)) -> int:
         """Put runs in `statuses` back in the queue (stale `running` after a kill; `failed` to retry)."""
@@ -171,7 +183,7 @@ class Runs:
     def spent(self, sweep_id: str) -> tuple[int, float]:
         """Finished runs and their summed wall time: what the budget counts."""
         row = self.db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(wall_time), 0) FROM runs WHERE sweep_id = ? AND status IN ('done', 'failed')",
+            "SELECT COUNT(*), COALESCE(SUM(wall_time), 0) FROM runs WHERE sweep_id = ? AND status IN ('done', 'failed', 'pruned')",
             (sweep_id,),
         ).fetchone()
         return int(row[0]), float(row[1])

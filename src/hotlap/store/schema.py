@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["DB_NAME", "EXCLUDED", "MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["DB_NAME", "EXCLUDED", "FINISHED", "MIGRATIONS", "SCHEMA_VERSION"]
 
 DB_NAME = "hotlap.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+FINISHED = ("done", "failed", "pruned")  # a run's statuses once it has ended (its time is spent)
 EXCLUDED = "excluded"  # a race's decision for a config never run (a per-config bound it breaks)
+_RUN_COLUMNS_V4 = (
+    "id, sweep_id, config_id, seed, fidelity, status, accuracy, tta_accuracy, train_time, eval_time,"
+    " total_time, wall_time, metrics, device, host, worker, attempts, started, ended, error, traceback,"
+    " stage, metric_values, session"
+)
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
         """CREATE TABLE sweeps (
@@ -101,4 +107,40 @@ MIGRATIONS: dict[int, Sequence[str]] = {
     # v4: a new config's ordinal is found by index (counting a sweep's configs per new config
     # made the engine slower as sweeps grew).
     4: ("CREATE INDEX configs_by_ordinal ON configs (sweep_id, ordinal)",),
+    # v5: a run stopped by per-epoch pruning is `pruned` (SQLite cannot change a CHECK: the table
+    # is rebuilt, its rows and ids as they were).
+    5: (
+        """CREATE TABLE runs_v5 (
+            id INTEGER PRIMARY KEY,
+            sweep_id TEXT NOT NULL,
+            config_id TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            fidelity TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'pruned')),
+            accuracy REAL,
+            tta_accuracy REAL,
+            train_time REAL,
+            eval_time REAL,
+            total_time REAL,
+            wall_time REAL,
+            metrics TEXT,
+            device TEXT,
+            host TEXT,
+            worker TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            started TEXT,
+            ended TEXT,
+            error TEXT,
+            traceback TEXT,
+            stage TEXT NOT NULL DEFAULT 'search',
+            metric_values TEXT,
+            session INTEGER,
+            UNIQUE (sweep_id, config_id, seed, fidelity),
+            FOREIGN KEY (sweep_id, config_id) REFERENCES configs(sweep_id, config_id)
+        )""",
+        f"INSERT INTO runs_v5 ({_RUN_COLUMNS_V4}) SELECT {_RUN_COLUMNS_V4} FROM runs",
+        "DROP TABLE runs",
+        "ALTER TABLE runs_v5 RENAME TO runs",
+        "CREATE INDEX runs_by_status ON runs (sweep_id, status)",
+    ),
 }

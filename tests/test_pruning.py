@@ -1,0 +1,114 @@
+"""Per-epoch pruning (spec `pruning`): Optuna's pruners on the epoch records runs stream. A pruned
+run is recorded `pruned` (not failed), its config closed (its other seeds never run) and never
+judged or recommended; status, report and exports say so; a resumed sweep keeps it closed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from hotlap.spec import SpecError, parse_spec
+from hotlap.spec.fields import PruningSpec
+from hotlap.store import Store
+
+from .conftest import run_toy
+
+XS = [-0.5, -0.3, -0.1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9]  # the toy's accuracy peaks at x = 0.3
+SPEC = {
+    "name": "pruned",
+    "recipe": "toy",
+    "dataset": "synthetic:8",
+    "device": "cpu",
+    "seeds": 3,
+    "base": {"curve": 9},  # nine epochs, val_acc rising to the run's accuracy
+    "space": {"x": XS},
+    "pruning": {"rule": "asha", "min_epochs": 1, "reduction_factor": 3},
+}
+
+
+def _runs(store: Store) -> tuple[str, list]:
+    (sweep,) = store.sweeps()
+    return sweep.id, store.runs(sweep.id)
+
+
+def test_pruned_runs_close_their_configs_which_are_never_judged_or_recommended(tmp_path):
+    with Store(tmp_path) as store:
+        result = run_toy(store, SPEC)
+        sweep_id, runs = _runs(store)
+        counts = store.counts(sweep_id)
+        epochs = {
+            r.config_id: [e["epoch"] for e in (r.details or {}).get("history", [])]
+            for r in runs
+            if r.status == "pruned"
+        }
+    pruned = {r.config_id for r in runs if r.status == "pruned"}
+    assert pruned and counts["queued"] == counts["running"] == counts["failed"] == 0
+    assert counts["pruned"] == len(pruned)  # one pruned run closes its config: no second one
+    for config_id in pruned:  # nothing of a closed config ran after the run that was pruned
+        mine = sorted((r for r in runs if r.config_id == config_id), key=lambda r: r.ended)
+        assert mine[-1].status == "pruned"
+        assert epochs[config_id] and epochs[config_id][-1] < 9  # stopped before its last epoch
+    assert len(runs) < len(XS) * 3  # runs saved
+    best = result.analysis.recommendation.config
+    assert best is not None and best not in pruned
+    assert dict(result.analysis.best.params)["x"] == 0.3  # the best config was never pruned
+    reports = {r.config_id: r for r in result.analysis.configs}
+    assert all(reports[c].pruned and reports[c].verdict is None for c in pruned)
+    assert "pruned at epoch" in reports[next(iter(pruned))].pruned
+
+
+def test_status_report_and_export_say_what_was_pruned(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    code, out, err = cli("sweep", str(spec))
+    assert code == 0, err
+    assert "pruned at epoch" in out  # the live lines
+    code, out, _ = cli("status", "pruned")
+    assert code == 0 and " pruned" in out and "runs done, 0 failed, " in " ".join(out.split())
+    code, out, _ = cli("report", "pruned", "--print")
+    flat = " ".join(out.split())
+    assert code == 0 and "config(s) pruned (asha on the epochs' val_acc)" in flat
+    code, out, _ = cli("export", "pruned", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and any(r["status"] == "pruned" and "pruned at epoch" in r["error"] for r in rows)
+    (report,) = (tmp_path / "sweeps").glob("pruned-*/report/report.csv")
+    lines = report.read_text().splitlines()
+    assert any(",pruned," in line and "pruned at epoch" in line for line in lines[1:])
+
+
+def test_a_resumed_sweep_keeps_pruned_configs_closed_and_runs_each_seed_once(tmp_path):
+    with Store(tmp_path) as store:
+        first = run_toy(store, {**SPEC, "budget": {"max_runs": 8}})  # stopped part-way
+        assert first.state == "stopped"
+        _, before = _runs(store)
+        closed = {r.config_id for r in before if r.status == "pruned"}
+        assert closed
+        run_toy(store, SPEC)  # the same sweep, resumed without the budget
+        sweep_id, after = _runs(store)
+        assert store.counts(sweep_id)["queued"] == 0
+    keys = [(r.config_id, r.seed) for r in after]
+    assert len(keys) == len(set(keys))
+    ended_before = {r.id for r in before if r.status != "queued"}
+    assert not [r for r in after if r.config_id in closed and r.id not in ended_before]  # none ran again
+
+
+def test_a_remote_executor_is_refused_and_the_direction_follows_the_metric():
+    with pytest.raises(SpecError, match="pruning: runs are stopped at an epoch in the driver"):
+        parse_spec({**SPEC, "executor": {"name": "ray"}})
+    assert PruningSpec(metric="val_loss").judged_direction(None) == "minimize"
+    assert PruningSpec(metric="val_acc").judged_direction(None) == "maximize"
+    assert PruningSpec(metric="val_acc").judged_direction("minimize") == "minimize"  # as declared
+    assert PruningSpec(metric="x", direction="minimize").judged_direction("maximize") == "minimize"
+    with pytest.raises(SpecError, match="reduction_factor"):
+        parse_spec({**SPEC, "pruning": {"reduction_factor": 1}})
+
+
+def test_without_pruning_every_seed_of_every_config_runs(tmp_path):
+    """The same study without `pruning`: the control (nothing is pruned, no run is lost)."""
+    with Store(tmp_path) as store:
+        run_toy(store, {key: value for key, value in SPEC.items() if key != "pruning"})
+        _, runs = _runs(store)
+    assert len(runs) == len(XS) * 3 and {r.status for r in runs} == {"done"}
