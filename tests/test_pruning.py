@@ -112,3 +112,43 @@ def test_without_pruning_every_seed_of_every_config_runs(tmp_path):
         run_toy(store, {key: value for key, value in SPEC.items() if key != "pruning"})
         _, runs = _runs(store)
     assert len(runs) == len(XS) * 3 and {r.status for r in runs} == {"done"}
+
+
+PROGRAM = """
+import json, sys, time
+from pathlib import Path
+lr, seed, marks = float(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+quality = 0.9 - abs(lr - 0.3)
+for epoch in range(1, 7):
+    print(json.dumps({"epoch": epoch, "val_acc": quality * epoch / 6}), flush=True)
+    time.sleep(0.05)
+(marks / f"finished-{lr}-{seed}").write_text("ran to its end")
+print(json.dumps({"val_acc": quality, "train_time": 0.3}))
+"""
+
+
+def test_a_pruned_script_run_stops_its_program(tmp_path):
+    """A program's epoch lines feed the pruner like a recipe's records: a pruned run's program
+    is stopped before its last epoch (it never leaves its mark) and the run is recorded pruned."""
+    (tmp_path / "prog.py").write_text(PROGRAM)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    spec = {
+        "name": "own",
+        "recipe": "script",
+        "seeds": 2,
+        "space": {"lr": [0.3, 0.1, 0.9, 1.5]},
+        "script": {
+            "command": ["{python}", str(tmp_path / "prog.py"), "{lr}", "{seed}", str(marks)],
+            "metrics": {"val_acc": {"direction": "max", "kind": "fraction"}, "train_time": "min"},
+            "cwd": str(tmp_path),
+        },
+        "pruning": {"rule": "median", "startup_runs": 1, "min_epochs": 2},
+    }
+    with Store(tmp_path / "home") as store:
+        run_toy(store, spec)
+        _, runs = _runs(store)
+    pruned = [r for r in runs if r.status == "pruned"]
+    assert pruned and all("pruned at epoch" in (r.error or "") for r in pruned)
+    finished = list(marks.iterdir())
+    assert len(finished) == sum(r.status == "done" for r in runs)  # no pruned program ran to its end
