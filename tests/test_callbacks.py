@@ -136,3 +136,67 @@ def test_wandb_files_go_where_wandb_dir_says(tmp_path, monkeypatch):
     assert callback.directory == tmp_path / "sweep"
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
     assert callback.directory == tmp_path / "elsewhere"
+
+
+def test_the_optuna_callback_writes_a_study_optuna_can_read_while_the_sweep_runs(tmp_path, plugin_env):
+    """`callbacks: [optuna]`: each finished run is a trial of a study in the sweep folder's journal,
+    readable with Optuna's own API (what optuna-dashboard reads) while the sweep still runs; the
+    config's swept values are its params, its mean and spread so far user attributes."""
+    import subprocess
+    import time
+
+    import optuna
+    import yaml
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from .conftest import hotlap_script
+
+    spec = tmp_path / "live.yaml"
+    raw = {
+        "name": "live",
+        "recipe": "toy",
+        "dataset": "synthetic:8",
+        "device": "cpu",
+        "seeds": 3,
+        "base": {"seconds": 0.4},
+        "space": {"x": [0.1, 0.3]},
+        "callbacks": ["optuna"],
+    }
+    spec.write_text(yaml.safe_dump(raw))
+    command = [hotlap_script(), "sweep", str(spec), "--workdir", str(tmp_path / "work"), "--no-warmup"]
+    driver = subprocess.Popen(
+        command, env=plugin_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    seen_live = 0
+    try:
+        deadline = time.monotonic() + 120
+        while driver.poll() is None and time.monotonic() < deadline:
+            journals = list((tmp_path / "work" / "sweeps").glob("live-*/optuna.journal"))
+            if journals:
+                storage = JournalStorage(JournalFileBackend(str(journals[0])))
+                (name,) = optuna.get_all_study_names(storage)
+                trials = optuna.load_study(study_name=name, storage=storage).get_trials()
+                if trials and driver.poll() is None:
+                    seen_live = max(seen_live, len(trials))
+                    if seen_live >= 2:
+                        break
+            time.sleep(0.1)
+        assert seen_live >= 2 and seen_live < 6, "no trial was readable while the sweep ran"
+    finally:
+        _, err = driver.communicate(timeout=120)
+    assert driver.returncode == 0, err
+    study = optuna.load_study(study_name=name, storage=storage)
+    trials = study.get_trials()
+    assert len(trials) == 6 and {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    assert sorted({t.params["x"] for t in trials}) == [0.1, 0.3]
+    last = max((t for t in trials if t.params["x"] == 0.3), key=lambda t: t.number)
+    assert last.user_attrs["tta_accuracy_n"] == 3 and last.user_attrs["tta_accuracy_std"] is not None
+    assert (
+        abs(
+            last.user_attrs["tta_accuracy_mean"]
+            - sum(t.values[0] for t in trials if t.params["x"] == 0.3) / 3
+        )
+        < 1e-9
+    )
+    assert study.directions == [optuna.study.StudyDirection.MAXIMIZE]

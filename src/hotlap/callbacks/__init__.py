@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotlap.callbacks import mlflow, progress, wandb  # noqa: F401  (register the callbacks)
+from hotlap.callbacks import mlflow, optuna_storage, progress, wandb  # noqa: F401  (register the callbacks)
 from hotlap.callbacks.base import (
     CALLBACKS,
     Callback,

@@ -15,13 +15,36 @@ from hotlap.strategies.base import History, Proposal, Strategy, finite_values, r
 if TYPE_CHECKING:
     from hotlap.spec.schema import SweepSpec
 
-__all__ = ["OptunaStrategy", "register_sampler"]
+__all__ = ["OptunaStrategy", "register_sampler", "space_distributions"]
 
 CONSTRAINT = "target"  # a config's distance from the target: <= 0 when it reaches it
 
 
 def _canonical(value: Any) -> Any:
     return float(f"{value:.12g}") if isinstance(value, float) else value
+
+
+def space_distributions(spec: SweepSpec) -> dict[str, Any]:
+    """The spec's swept keys as Optuna distributions (a range: int or float, log and step kept; a
+    list or choices: categorical; the variants: the key `variant`)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    distributions: dict[str, Any] = {}
+    if spec.variants:
+        distributions[VARIANT_KEY] = CategoricalDistribution(list(spec.variants))
+    for key, entry in spec.space.items():
+        if isinstance(entry, RangeSpec) and entry.is_int:
+            distributions[key] = IntDistribution(
+                int(entry.low), int(entry.high), log=entry.log, step=int(entry.step or 1)
+            )
+        elif isinstance(entry, RangeSpec):
+            step = float(entry.step) if entry.step is not None else None
+            distributions[key] = FloatDistribution(
+                float(entry.low), float(entry.high), log=entry.log, step=step
+            )
+        else:
+            distributions[key] = CategoricalDistribution(finite_values(entry))
+    return distributions
 
 
 class OptunaStrategy(Strategy):
@@ -32,27 +55,11 @@ class OptunaStrategy(Strategy):
 
     def __init__(self, spec: SweepSpec) -> None:
         import optuna
-        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         super().__init__(spec)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.optuna = optuna
-        self.distributions: dict[str, Any] = {}
-        if spec.variants:
-            self.distributions[VARIANT_KEY] = CategoricalDistribution(list(spec.variants))
-        for key, entry in spec.space.items():
-            if isinstance(entry, RangeSpec) and entry.is_int:
-                step = int(entry.step or 1)
-                self.distributions[key] = IntDistribution(
-                    int(entry.low), int(entry.high), log=entry.log, step=step
-                )
-            elif isinstance(entry, RangeSpec):
-                step = float(entry.step) if entry.step is not None else None
-                self.distributions[key] = FloatDistribution(
-                    float(entry.low), float(entry.high), log=entry.log, step=step
-                )
-            else:
-                self.distributions[key] = CategoricalDistribution(finite_values(entry))
+        self.distributions = space_distributions(spec)
         self.study = optuna.create_study(
             directions=[o.direction for o in spec.objective], sampler=self._sampler()
         )
