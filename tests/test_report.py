@@ -224,6 +224,24 @@ def test_compare_refuses_an_ambiguous_id_and_says_what_it_tests(cli, raced, tmp_
     assert "shared" in line
 
 
+def test_a_multi_key_sweep_says_which_key_matters_from_the_configs_means(cli, raced):
+    """The toy's quality falls with (x - 0.3)**2 (0.09 over the swept x) and 0.01 y (0.02 over y):
+    fANOVA over the configs' means gives x the larger share; the shares sum to 1, in the JSON and
+    in a plot; the parallel-coordinates view has an axis per varying key and the mean."""
+    from hotlap.analysis.importance import importances, parallel_axes
+    from hotlap.api import load_report
+
+    analysis = load_report("race").analysis
+    found = importances(analysis)
+    assert set(found) == {"x", "y"} and found["x"] > found["y"] and sum(found.values()) == pytest.approx(1)
+    axes, lines = parallel_axes(analysis)
+    assert [name for name, _ in axes][:2] == ["x", "y"] and len(axes) == 3
+    assert len(lines) == sum(1 for r in analysis.configs if r.fidelity == "full" and r.stage == "search")
+    assert all(0 <= p <= 1 for positions, _ in lines for p in positions)
+    code, out, _ = cli("report", "race", "--format", "json")
+    assert code == 0 and json.loads(out)["importance"] == pytest.approx(found)
+
+
 def test_the_html_renders_in_headless_chromium_without_console_errors(cli, raced, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -253,6 +271,8 @@ def test_the_html_renders_in_headless_chromium_without_console_errors(cli, raced
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = proc.stdout
     assert '<table id="configs">' in dom and dom.count("<img") >= 2 and "Use " in dom
+    # a sweep over two keys: where configs matter (importance, parallel coordinates)
+    assert 'alt="importance"' in dom and 'alt="parallel_coordinates"' in dom
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Failed to load" in line]
     assert console == [], console
     shot = tmp_path / "shot.png"

@@ -9,6 +9,8 @@
 - paired: an evaluation-only sweep's paired differences from the baseline.
 - verification (`screening_vs_verification.png`): each verified config's screening and fresh-seed
   means side by side.
+- importance, parallel_coordinates (two swept keys or more): each key's share of the variation in
+  the configs' means (fANOVA), and the configs across the keys, coloured by their mean.
 - best_so_far (`hotlap best-so-far`): the best objective found against the runs spent, per sweep.
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.analysis.configs import Analysis
+from hotlap.analysis.importance import parallel_axes
 from hotlap.report.figures import COLORS, save, target_line, unit
 from hotlap.report.plot_data import (
     MAX_DISTRIBUTIONS,
@@ -34,7 +37,9 @@ from hotlap.report.plot_data import (
     two_key_grid,
     with_bars,
 )
+from hotlap.report.rows import key_importances
 from hotlap.report.study_plots import draw_grid, draw_one_key, draw_paired, draw_panels, draw_verification
+from hotlap.report.where_plots import draw_importance, draw_parallel
 
 __all__ = ["draw_all", "draw_best_so_far"]
 
@@ -62,6 +67,12 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
         written.append(draw_grid(analysis, *grid, directory / "by_keys.png"))
     elif panels := key_panels(analysis):  # more keys: each read alone, a panel apiece
         written.append(draw_panels(analysis, panels, directory / "by_key_panels.png"))
+    found = key_importances(analysis)
+    if found:  # two keys or more: where configs matter
+        written.append(draw_importance(analysis, found, directory / "importance.png"))
+    axes, lines = parallel_axes(analysis)
+    if axes:
+        written.append(draw_parallel(analysis, axes, lines, directory / "parallel_coordinates.png"))
     verified = screening_and_verification(analysis)
     if verified:
         written.append(draw_verification(analysis, verified, directory / "screening_vs_verification.png"))

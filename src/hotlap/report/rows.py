@@ -108,6 +108,13 @@ def cached(kind: str, analysis: Analysis, compute: Callable[[], _Rows]) -> _Rows
     return rows
 
 
+def key_importances(analysis: Analysis) -> dict[str, float]:
+    """`hotlap.analysis.importance.importances`, computed once for the plots and the JSON."""
+    from hotlap.analysis.importance import importances
+
+    return cached("importance", analysis, lambda: importances(analysis))
+
+
 def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
     """`config_rows` with the columns named by metric (the CSV and the JSON), and the mean and
     std of every other metric the recipe reports."""
@@ -222,6 +229,8 @@ def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any]
             "message": sweep.message,
         },
         "quality_metric": analysis.quality_metric,
+        # each swept key's share of the variation in the configs' means (fANOVA; two keys or more)
+        "importance": key_importances(analysis),
         "cost_metric": analysis.cost_metric,
         "target": None
         if analysis.target is None

@@ -1,0 +1,59 @@
+"""Where configs matter, for a sweep over two keys or more: each key's importance (fANOVA over the
+configs' means) and the configs in parallel coordinates. Drawn from hotlap.analysis.importance's
+pure data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hotlap.analysis.configs import Analysis
+from hotlap.report.figures import save
+
+__all__ = ["draw_importance", "draw_parallel"]
+
+MAX_LINES = 500  # configs drawn, at most (the best ones: report order)
+
+
+def draw_importance(analysis: Analysis, found: dict[str, float], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    keys = list(found)[::-1]  # the largest on top
+    fig, ax = plt.subplots(figsize=(6.5, 0.5 * len(keys) + 1.6))
+    ax.barh(keys, [found[k] for k in keys], color="#0969da")
+    for y, key in enumerate(keys):
+        ax.text(found[key], y, f" {found[key]:.2f}", va="center", fontsize=8)
+    ax.set_xlim(0, max(1.0, max(found.values()) * 1.15))
+    ax.set_xlabel(f"share of the variation in the configs' mean {analysis.quality_metric} (fANOVA)")
+    ax.set_title("Where configs matter: each swept key's importance", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    return save(fig, path)
+
+
+def draw_parallel(
+    analysis: Analysis,
+    axes: list[tuple[str, list[tuple[float, str]]]],
+    lines: list[tuple[list[float], float]],
+    path: Path,
+) -> Path:
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib import cm, colors
+
+    sign = analysis.quality.sign
+    means = [mean for _, mean in lines]
+    norm = colors.Normalize(vmin=min(means), vmax=max(means) if max(means) > min(means) else min(means) + 1)
+    cmap = matplotlib.colormaps["viridis" if sign > 0 else "viridis_r"]
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.8 * len(axes)), 4.5))
+    xs = list(range(len(axes)))
+    for positions, mean in sorted(lines[:MAX_LINES], key=lambda line: sign * line[1]):  # best on top
+        ax.plot(xs, positions, color=cmap(norm(mean)), alpha=0.7, linewidth=1)
+    for x, (_, ticks) in zip(xs, axes, strict=True):
+        ax.axvline(x, color="#6e7781", linewidth=0.8)
+        for position, label in ticks:
+            ax.text(x + 0.03, position, label, fontsize=7, va="center")
+    ax.set_xticks(xs, [name for name, _ in axes], fontsize=8)
+    ax.set_yticks([])
+    ax.set_xlim(-0.2, len(axes) - 0.5)
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"mean {analysis.quality_metric}")
+    ax.set_title("The configs in parallel coordinates (colour: the mean; the best drawn on top)", fontsize=10)
+    return save(fig, path)
