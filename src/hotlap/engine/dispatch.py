@@ -16,6 +16,7 @@ from hotlap.engine.sharing import HOLD
 from hotlap.engine.stage import Stage, Stop
 from hotlap.errors import is_full_disk
 from hotlap.executors import Outcome
+from hotlap.faults import fault_point
 from hotlap.spec.fields import SCORE
 from hotlap.store import RunRecord
 from hotlap.strategies import Strategy
@@ -130,6 +131,7 @@ class Dispatch:
         run = self._running.get(run_id)
         if run is not None:
             self.callbacks.epoch(EpochEnded(run, record))
+        fault_point("epoch")  # the checkpoint test kills here: the run resumes from its last one
         if self.pruner is not None:  # raises RunPruned into the run's training where it falls behind
             self.pruner.epoch(run_id, record)
 

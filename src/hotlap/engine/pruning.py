@@ -1,12 +1,15 @@
-"""Per-epoch pruning across configs (spec `pruning`): every search run is a trial of an in-memory
-Optuna study, its epoch records reported as the trial's intermediate values, and Optuna's pruner
-(SuccessiveHalving for `asha`, Median, Hyperband) says when a run falls behind the runs before it
-at the same epoch. The run then stops where it is (the executor records it `pruned`, never failed),
-and its config is closed: its other seeds are not run, and it is never judged or recommended (its
-finished seeds alone would be the lucky ones: a biased sample).
+"""Per-epoch pruning across configs (spec `pruning`): each config's first run of the search (its
+scout) is a trial of an in-memory Optuna study, its epoch records reported as the trial's
+intermediate values, and Optuna's pruner (SuccessiveHalving for `asha`, Median, Hyperband) says
+when it falls behind the other configs' scouts at the same epoch. The scout then stops where it is
+(the executor records it `pruned`, never failed) and its config is closed: its other seeds never
+run, and it is never judged or recommended. A config whose scout goes on runs all its seeds to
+their end, none of them pruned: a config is judged on whole runs only, never on the seeds that
+happened to survive a cut (a pruned seed of a kept config would leave the lucky ones: a biased
+sample).
 
-A resumed sweep replays its finished search runs' histories into a new study, so the pruner decides
-as it would have without the interruption.
+A resumed sweep replays its finished scouts' histories into a new study, so the pruner decides as
+it would have without the interruption.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class EpochPruner:
         self._trials: dict[int, Any] = {}  # run id -> its trial, while it runs
         self._steps: dict[int, int] = {}  # run id -> epochs reported (where a record has no `epoch`)
         self._seen: dict[int, list[dict[str, Any]]] = {}  # run id -> its epoch records so far
+        self._scouted: set[tuple[str, str]] = set()  # (config, fidelity) whose scout has started
 
     def _pruner(self) -> Any:
         pruners, spec = self._optuna.pruners, self.spec
@@ -65,8 +69,14 @@ class EpochPruner:
         """Finished search runs of earlier sessions (with their histories), in the order they ran."""
         state = self._optuna.trial.TrialState
         for run in sorted(runs, key=lambda r: (r.ended or "", r.id)):
-            if run.stage != "search" or run.status not in ("done", "pruned", "failed"):
+            key = (run.config_id, run.fidelity)
+            if (
+                run.stage != "search"
+                or run.status not in ("done", "pruned", "failed")
+                or key in self._scouted
+            ):
                 continue
+            self._scouted.add(key)  # (its first run to end: its scout)
             study = self._study(run.fidelity)
             trial = study.ask()
             last = None
@@ -79,7 +89,11 @@ class EpochPruner:
                 study.tell(trial, state=state.PRUNED if run.status == "pruned" else state.FAIL)
 
     def start(self, run: RunRecord) -> None:
-        if run.stage == "search":
+        """A run starts: the config's scout (its first search run) becomes a trial; any other run
+        is never judged."""
+        key = (run.config_id, run.fidelity)
+        if run.stage == "search" and key not in self._scouted:
+            self._scouted.add(key)
             self._trials[run.id] = self._study(run.fidelity).ask()
             self._seen[run.id] = []
 
@@ -97,7 +111,7 @@ class EpochPruner:
         if trial.should_prune():
             raise RunPruned(
                 f"pruned at epoch {step} ({self.spec.rule}): {self.spec.metric} {value:.4g} fell behind the "
-                "runs before it at that epoch",
+                "other configs' first runs at that epoch",
                 step,
             )
 

@@ -4,6 +4,7 @@ written to the store, runs.jsonl and their folders, the live best, and the sweep
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from hotlap.analysis.configs import Analysis
@@ -152,6 +153,8 @@ class Recording:
             keep_artifacts=self.spec.keep_artifacts or (self._shares and source is None),
             source=source,
             costs=tuple(self.spec.costs),
+            checkpoint=str(self._checkpoint_file(run)) if self.spec.checkpoint_every else None,
+            checkpoint_every=self.spec.checkpoint_every,
         )
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:
@@ -185,6 +188,8 @@ class Recording:
                 summary.pruned += 1
             else:
                 summary.failed += 1
+        if self.spec.checkpoint_every:  # the run has ended: its resumable state with it
+            self._checkpoint_file(run).unlink(missing_ok=True)
         fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
         self._files.append(RUNS_FILE, to_json(runs_line(run, outcome.fields(), self.session)))
         if outcome.warmup_time is not None:
@@ -244,6 +249,10 @@ class Recording:
         return f"{where} done: {' '.join(shown)}"
 
     # --- files ---------------------------------------------------------------------------------
+
+    def _checkpoint_file(self, run: RunRecord) -> Path:
+        """Where a run's mid-run checkpoint lives (spec `checkpoint_every`): one file per run."""
+        return self.directory / "checkpoints" / f"run-{run.id}.pt"
 
     def run_directory(self, config_id: str, seed: int, fidelity: str):  # type: ignore[no-untyped-def]
         return run_directory(self.directory, config_id, seed, fidelity)

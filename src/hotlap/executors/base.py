@@ -53,6 +53,10 @@ class Task:
     keep_artifacts: bool = True  # every other artifact of the run (logits, ...)
     source: dict[str, Any] | None = None
     costs: tuple[str, ...] = ()  # cost metrics the worker measures after the run (hotlap.costs)
+    # A mid-run checkpoint (spec `checkpoint_every`): the file the run's training state is saved
+    # to every `checkpoint_every` epochs and resumed from (hotlap.recipes.checkpoint).
+    checkpoint: str | None = None
+    checkpoint_every: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,6 +28,7 @@ from hotlap.executors.base import (
 from hotlap.probes import CostProbe, ProbeRun, probes_for
 from hotlap.recipes import Recipe, RunResult, get_recipe
 from hotlap.recipes.base import Placement, SourceRun, check_learned
+from hotlap.recipes.checkpoint import Checkpoint
 
 __all__ = ["InProcessExecutor", "Worker"]
 
@@ -76,8 +77,10 @@ class Worker:
         seed: int,
         on_epoch: Any = None,
         keep_weights: bool = True,
+        checkpoint: Checkpoint | None = None,
     ) -> RunResult:
-        result = recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights)
+        extra = {"checkpoint": checkpoint} if checkpoint is not None else {}
+        result = recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights, **extra)
         if isinstance(self.data, DeviceData):
             check_learned(result.history, self.data.num_classes)
         return result
@@ -167,7 +170,14 @@ class InProcessExecutor(Executor):
                 probe.start(probing)
             if task.source is None:
                 keep = task.keep_weights or any(p.needs_weights for p in probes)  # dropped below if not kept
-                result = worker.run(recipe, config, task.seed, on_epoch=epoch, keep_weights=keep)
+                result = worker.run(
+                    recipe,
+                    config,
+                    task.seed,
+                    on_epoch=epoch,
+                    keep_weights=keep,
+                    checkpoint=_checkpoint(task, recipe),
+                )
             else:
                 result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
             for probe in probes:
@@ -230,3 +240,10 @@ def _source_run(source: dict[str, Any]) -> SourceRun:
         history=list(source.get("history") or []),
         directory=Path(directory) if directory else None,
     )
+
+
+def _checkpoint(task: Task, recipe: Recipe) -> Checkpoint | None:
+    """The run's mid-run checkpoint, where the task names one and the recipe can resume."""
+    if task.checkpoint is None or task.checkpoint_every is None or not recipe.resumable:
+        return None
+    return Checkpoint(Path(task.checkpoint), task.checkpoint_every)

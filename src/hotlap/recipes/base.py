@@ -183,6 +183,14 @@ class Recipe:
         return config if self.warmup is None else self.warmup(config)
 
     @property
+    def resumable(self) -> bool:
+        """Whether its runs can resume from a mid-run checkpoint: its `train` takes `checkpoint=`
+        (hotlap.recipes.checkpoint)."""
+        import inspect
+
+        return "checkpoint" in inspect.signature(self.train).parameters
+
+    @property
     def free_keys(self) -> bool:
         """Whether a config takes keys the recipe does not declare (a script's own flags)."""
         return self.config_cls.model_config.get("extra") == "allow"

@@ -9,8 +9,10 @@ course study measured 73.6-74.7% (ResNet-18) and 72.0-77.1% (ResNet-50) over lr 
 erasing, mixup 0.2, cutmix 0.2, label smoothing 0.1); 85% fine-tuning ImageNet weights
 progressively (stem and first two blocks at lr/4, the third at lr/2, the last and the head at lr).
 
-The file reads top to bottom: augmentation, evaluation, training; the hyperparameters and what they
-build (network, optimizer, schedule, validation split) are in hotlap.recipes.resnet_setup. Shared pieces: hotlap.recipes.augment (batched per-image augmentation),
+The file reads top to bottom: augmentation, training, evaluation of a shared network; the
+hyperparameters and what they build (network, optimizer, schedule, validation split) are in
+hotlap.recipes.resnet_setup, the final evaluation in .resnet_eval, the training state a mid-run
+checkpoint keeps in .resnet_checkpoint. Shared pieces: hotlap.recipes.augment (batched per-image augmentation),
 .schedules (the lr schedules), .finetune (pretrained weights and parameter groups), the device
 loader (hotlap.data.loader). Timing: `train_time` is the training epochs (the per-epoch validation
 pass excluded, as airbench's logging evaluation), `eval_time` the final test evaluation.
@@ -19,8 +21,6 @@ pass excluded, as airbench's logging evaluation), `eval_time` the final test eva
 from __future__ import annotations
 
 import math
-import resource
-import sys
 import time
 from dataclasses import replace
 from typing import Any
@@ -34,8 +34,10 @@ from hotlap.errors import RunFailed
 from hotlap.metrics import Metric
 from hotlap.recipes.augment import color_jitter, mix, random_erasing, random_resized_crop, resize
 from hotlap.recipes.base import EpochCallback, RunResult, SourceRun, recipe
+from hotlap.recipes.checkpoint import Checkpoint
 from hotlap.recipes.compiling import compiled
-from hotlap.recipes.resnet_eval import Final, amp, predict, top_k
+from hotlap.recipes.resnet_checkpoint import resume, save_due
+from hotlap.recipes.resnet_eval import Final, amp, host_rss, validate
 from hotlap.recipes.resnet_setup import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -78,17 +80,6 @@ def augment(
 
 
 # =============================================================================================
-#  Evaluation: predictions, top-k, the final evaluation (hotlap.recipes.resnet_eval); memory
-# =============================================================================================
-
-
-def host_rss() -> int:
-    """Peak resident memory of this process so far, in bytes (ru_maxrss: KiB on Linux)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-# =============================================================================================
 #  Training
 # =============================================================================================
 
@@ -126,6 +117,17 @@ def warmup_config(config: ResnetConfig) -> ResnetConfig:
             "scheduler": "none",
         }
     )
+
+
+def _network(config: ResnetConfig, data: DeviceData, amp_dtype: Any) -> tuple[nn.Module, Any]:
+    """The network on the data's device (channels-last on CUDA), and its forward: compiled where
+    the config says (untimed: once per worker and shape)."""
+    net = build(config, data.num_classes).to(data.device)
+    if data.device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    if config.compile:
+        return _compile(net, config, data, amp_dtype)
+    return net, net
 
 
 def _compile(net: nn.Module, config: ResnetConfig, data: DeviceData, amp_dtype: Any) -> tuple[nn.Module, Any]:
@@ -202,8 +204,10 @@ def train(
     *,
     on_epoch: EpochCallback | None = None,
     keep_weights: bool = True,
+    checkpoint: Checkpoint | None = None,
 ) -> RunResult:
-    """Train one seed on device-resident data; validate every epoch; test once at the end."""
+    """Train one seed on device-resident data; validate every epoch; test once at the end. With
+    a `checkpoint`, start where its saved state left off, and save the state where it is due."""
     device = data.device
     amp_dtype, needs_scaler = resolve_amp(config, device)
     channels_last = device.type == "cuda"
@@ -213,12 +217,7 @@ def train(
     if config.stem == "imagenet":  # pretrained weights expect ImageNet's normalization
         train_data = replace(train_data, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
-    net = build(config, data.num_classes).to(device)
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    forward: Any = net
-    if config.compile:  # untimed: once per worker and shape
-        net, forward = _compile(net, config, data, amp_dtype)
+    net, forward = _network(config, data, amp_dtype)
     optimizer = make_optimizer(net, config)
     scaler = torch.amp.GradScaler(device.type) if needs_scaler else None
 
@@ -243,10 +242,13 @@ def train(
     timer = RegionTimer(device)
     if device.type == "cuda":  # the history's peak_memory is the run's so far (as hotlap.costs reads it)
         torch.cuda.reset_peak_memory_stats(device)
-    history: list[dict[str, Any]] = []
     early = EarlyStopping(config.early_stopping)
+    # a run killed part-way goes on from its last checkpoint (`resumed`: that epoch; else None)
+    start, batch, train_loader, history, resumed = resume(
+        checkpoint, net, parts[:4], timer, early, loader, batch, train_loader
+    )
 
-    for epoch in range(config.epochs):
+    for epoch in range(start, config.epochs):
         wanted = config.batch_at(epoch)
         if wanted != batch:  # the batch schedule: a new loader, the lr scaled with the batch
             if config.batch_lr_scaling == "linear":
@@ -262,15 +264,9 @@ def train(
         if not math.isfinite(train_loss):
             raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
         # Untimed: validation on the held-out training images (never the test set).
-        val_acc = val_loss = None
-        if len(val_labels):
-            logits = predict(
-                net, val_images, train_data, config, amp_dtype, train_data.normalize, channels_last
-            )
-            val_acc, val_loss = (
-                top_k(logits, val_labels, 1),
-                F.cross_entropy(logits.float(), val_labels).item(),
-            )
+        val_acc, val_loss = validate(
+            net, val_images, val_labels, train_data, config, amp_dtype, channels_last
+        )
         watched = {"val_accuracy": val_acc, "val_loss": val_loss, "train_loss": train_loss}
         schedule.epoch_end(watched[config.plateau_metric])
         record = {
@@ -287,11 +283,26 @@ def train(
             "host_rss": host_rss(),
             "peak_memory": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
         }
+        if epoch == resumed:
+            record["resumed_from_epoch"] = epoch  # (epochs before it came from the checkpoint)
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
         if early.stop(val_acc, net):
             break
+        if checkpoint is not None:
+            save_due(
+                checkpoint,
+                epoch,
+                config.epochs,
+                batch,
+                net,
+                parts[:4],
+                train_loader.epoch,
+                timer,
+                early,
+                history,
+            )
     early.restore(net)
 
     artifacts: dict[str, Any] = {}

@@ -6,6 +6,8 @@ evaluates a trained network again."""
 from __future__ import annotations
 
 import contextlib
+import resource
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ from hotlap.recipes.layers import DTYPES
 from hotlap.recipes.quantize import CALIBRATION_IMAGES, quantized_copy
 from hotlap.timing import RegionTimer
 
-__all__ = ["Final", "amp", "predict", "top_k"]
+__all__ = ["Final", "amp", "host_rss", "predict", "top_k", "validate"]
 
 
 def amp(device: torch.device, dtype: torch.dtype | None) -> Any:
@@ -49,6 +51,30 @@ def predict(
             )
             out.append(net(x).float())
     return torch.cat(out) if out else torch.empty(0, data.num_classes, device=data.device)
+
+
+def host_rss() -> int:
+    """Peak resident memory of this process so far, in bytes (ru_maxrss: KiB on Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def validate(
+    net: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    train_data: DeviceData,
+    config: Any,
+    amp_dtype: torch.dtype | None,
+    channels_last: bool,
+) -> tuple[float | None, float | None]:
+    """(accuracy, loss) on the held-out training images (None, None: none held out)."""
+    import torch.nn.functional as F
+
+    if not len(labels):
+        return None, None
+    logits = predict(net, images, train_data, config, amp_dtype, train_data.normalize, channels_last)
+    return top_k(logits, labels, 1), F.cross_entropy(logits.float(), labels).item()
 
 
 def top_k(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:

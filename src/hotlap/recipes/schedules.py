@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -141,6 +141,25 @@ class LrSchedule:
         if before[0] > 0 and after < before[0]:
             self.plateau_scale *= after / before[0]
         self._apply()
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps: where the schedule is, and its torch schedulers' own state."""
+        return {
+            "base": list(self.base),
+            "plateau_scale": self.plateau_scale,
+            "epoch": self.epoch,
+            "step": self.step,
+            "plateau": self._plateau.state_dict() if self._plateau is not None else None,
+            "onecycle": self._onecycle.state_dict() if self._onecycle is not None else None,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.base, self.plateau_scale = list(state["base"]), float(state["plateau_scale"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        if self._plateau is not None and state["plateau"] is not None:
+            self._plateau.load_state_dict(state["plateau"])
+        if self._onecycle is not None and state["onecycle"] is not None:
+            self._onecycle.load_state_dict(state["onecycle"])
 
     @property
     def lr(self) -> float:

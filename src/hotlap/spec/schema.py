@@ -111,6 +111,12 @@ class SweepSpec(_Strict):
         5, ge=1, description="stop the sweep after this many failed runs in a row"
     )
     keep_weights: bool = Field(True, description="store every run's final weights (`model.pt`)")
+    checkpoint_every: int | None = Field(
+        None,
+        ge=1,
+        description="save each run's training state every N epochs; a killed run resumes from its "
+        "last one, not epoch 0 (recipes that can: resnet)",
+    )
     keep_artifacts: bool = Field(
         True,
         description="store every run's other artifacts (airbench: per-view test logits, for offline TTA)",

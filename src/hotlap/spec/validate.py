@@ -146,6 +146,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     strategy_class(spec.strategy.name).check_spec(spec)
     _check_packing(spec)
     _check_pruning(spec)
+    _check_checkpoints(spec, recipes)
     if "keep_logits" in raw:
         spec._notices.append(
             "notice: keep_logits is now keep_artifacts (every artifact of a run); the old name still works"
@@ -191,6 +192,26 @@ def _check_pruning(spec: SweepSpec) -> None:
         raise SpecError(
             f"pruning: runs are stopped at an epoch in the driver's own process; executor "
             f"{spec.executor.name} runs them elsewhere (use executor: inprocess, or drop pruning)"
+        )
+
+
+def _check_checkpoints(spec: SweepSpec, recipes: list[Recipe]) -> None:
+    """Mid-run checkpoints need a recipe that resumes from one, and a worker that can reach the
+    sweep's folder (the in-process executor's)."""
+    from hotlap.recipes import list_recipes
+
+    if spec.checkpoint_every is None:
+        return
+    cannot = [r.name for r in recipes if not r.resumable]
+    if cannot:
+        can = ", ".join(r.name for r in list_recipes() if r.resumable) or "none"
+        raise SpecError(
+            f"checkpoint_every: recipe {cannot[0]} does not resume from a checkpoint (those that do: {can})"
+        )
+    if spec.executor.name != "inprocess":
+        raise SpecError(
+            f"checkpoint_every: checkpoints are kept in the sweep's folder, which executor "
+            f"{spec.executor.name}'s workers may not reach (use executor: inprocess)"
         )
 
 
