@@ -99,7 +99,10 @@ def test_wandb_offline_and_mlflow_sqlite_track_a_sweep_end_to_end(tmp_path, monk
 
     # W&B: one offline run per (config, seed), each with its transaction log.
     runs = sorted((record.directory / "wandb").glob("offline-run-*"))
-    assert len(runs) == 4 and all(list(r.glob("*.wandb")) for r in runs)
+    assert len(runs) == 5 and all(list(r.glob("*.wandb")) for r in runs)  # 4 and the sweep's summary
+    summary = [r for r in runs if b"recommended_config" in next(r.glob("*.wandb")).read_bytes()]
+    assert len(summary) == 1 and b"recommendation" in next(summary[0].glob("*.wandb")).read_bytes()
+    runs = [r for r in runs if r not in summary]
     # Offline, the run's config, history and summary live in its transaction log (what `wandb sync`
     # uploads): the sweep as group, the config as job type, the per-epoch and final metrics.
     logs = [next(run.glob("*.wandb")).read_bytes() for run in runs]

@@ -1,7 +1,9 @@
 """`wandb`: one W&B run per (config, seed), grouped by sweep (optional extra `hotlap[wandb]`).
 
 Each run: `group` = the sweep id, `job_type` = the config id, the resolved config and the seed as
-its config, every epoch logged at its step, the final metrics in its summary. The project is
+its config, every epoch logged at its step, the final metrics in its summary. When the sweep
+ends, one more run of the group (`job_type` summary) carries its answer: the recommendation, the
+confidence, the recommended config's means, runs used and saved. The project is
 `$WANDB_PROJECT` (default `hotlap`); files go under `$WANDB_DIR`, else the sweep's folder.
 `WANDB_MODE=offline` works with no network (`wandb sync` uploads later). W&B's own banner is
 silenced per run: the sweep says once where its runs go.
@@ -102,3 +104,37 @@ class WandbCallback(Callback):
         for handle in self.runs.values():  # interrupted runs
             handle.finish(exit_code=1)
         self.runs.clear()
+        self._summarize(getattr(event, "analysis", None))
+
+    def _summarize(self, analysis: Any) -> None:
+        """The sweep's answer as one more run of its group (job type `summary`): the recommendation,
+        the confidence it is stated at, its config's mean metrics, runs used and saved."""
+        if analysis is None or self.info is None:
+            return
+        recommendation = analysis.recommendation
+        summary: dict[str, Any] = {
+            "recommendation": recommendation.sentence,
+            "recommended_config": recommendation.config or "none",
+            "confidence": analysis.spec.confidence,
+            "verified": analysis.verified is not None,
+            "runs_used": analysis.runs_used,
+        }
+        if analysis.runs_saved is not None:
+            summary["runs_saved"] = analysis.runs_saved
+        best = analysis.best
+        if best is not None and recommendation.config is not None:
+            summary.update(
+                {f"recommended.{n}": s.mean for n, s in best.metrics.items() if s.mean is not None}
+            )
+        handle = self.wandb.init(
+            project=self.project,
+            group=self.info.sweep.id,
+            job_type="summary",
+            name=f"{self.info.sweep.id}-summary",
+            config={"recipe": self.info.spec.recipe_label, "dataset": self.info.spec.dataset},
+            dir=str(self.directory),
+            reinit="create_new",
+            settings=self.wandb.Settings(silent=True),
+        )
+        handle.summary.update(summary)
+        handle.finish(exit_code=0)
