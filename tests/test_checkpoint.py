@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from dataclasses import replace
 
 import pytest
 import yaml
@@ -30,17 +29,6 @@ TINY = {
     "warmup_epochs": 1,
     "mixup_alpha": 0.2,
 }
-
-
-@pytest.fixture(scope="module")
-def small(digits_data):
-    return replace(
-        digits_data,
-        train_images=digits_data.train_images[:456],
-        train_labels=digits_data.train_labels[:456],
-        test_images=digits_data.test_images[:120],
-        test_labels=digits_data.test_labels[:120],
-    )
 
 
 class _Stop(Exception):

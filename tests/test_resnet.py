@@ -32,19 +32,6 @@ def config(**overrides):
     return RECIPE.config(overrides)
 
 
-@pytest.fixture(scope="module")
-def small(digits_data):
-    """456 of the digits' training images (256 to train on beside TINY's 200 held out) and 120 test
-    images: what the training-behaviour tests need, at a third of the work."""
-    return replace(
-        digits_data,
-        train_images=digits_data.train_images[:456],
-        train_labels=digits_data.train_labels[:456],
-        test_images=digits_data.test_images[:120],
-        test_labels=digits_data.test_labels[:120],
-    )
-
-
 def test_the_cifar_stem_resnet18_for_100_classes_has_11220132_parameters(cli):
     assert count_parameters(make_net(config(), 100)) == 11_220_132
     code, out, _ = cli("show", "resnet", "--data", "cifar100", "model=resnet18")
