@@ -46,11 +46,12 @@ demo: $(VENV)/.installed
 
 # The tests run a worker per core (pytest-xdist; an idle worker takes tests queued for the other),
 # each with one torch thread (tests/conftest.py); they build the docs site with --strict
-# (tests/test_docs.py) and install the built wheel into a clean venv (tests/test_package.py).
+# (tests/test_docs.py) and install the built wheel into a clean venv (tests/test_package.py); the
+# 15 slowest tests are listed at the end (the suite is kept under 10 minutes with its install).
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -n auto --dist worksteal
+	$(BIN)/pytest -q -n auto --dist worksteal --durations=15
 
 # The documentation site into site/ (open site/index.html); a broken link or reference fails it.
 docs: $(VENV)/.installed-dev

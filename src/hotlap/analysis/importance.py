@@ -40,14 +40,14 @@ def swept_keys(analysis: Analysis, reports: list[ConfigReport]) -> list[str]:
 def importances(analysis: Analysis) -> dict[str, float]:
     """Swept key -> its importance (the shares sum to 1), largest first; empty for fewer than two
     keys that vary or fewer than MIN_CONFIGS configs."""
+    reports = judged_configs(analysis)
+    keys = swept_keys(analysis, reports)
+    if len(keys) < 2 or len(reports) < MIN_CONFIGS:
+        return {}  # (before importing Optuna: a one-key report starts without it)
     import optuna
 
     from hotlap.strategies.samplers import space_distributions
 
-    reports = judged_configs(analysis)
-    keys = swept_keys(analysis, reports)
-    if len(keys) < 2 or len(reports) < MIN_CONFIGS:
-        return {}
     metric = analysis.spec.metric(analysis.quality_metric)
     distributions = {k: d for k, d in space_distributions(analysis.spec).items() if k in keys}
     if set(distributions) != set(keys):  # (a key swept by the recipe itself: no distribution)
