@@ -167,3 +167,16 @@ def test_a_pruned_script_run_stops_its_program(tmp_path):
     assert pruned and all("pruned at epoch" in (r.error or "") for r in pruned)
     finished = list(marks.iterdir())
     assert len(finished) == sum(r.status == "done" for r in runs)  # no pruned program ran to its end
+
+
+def test_a_pruning_metric_no_epoch_record_has_is_said_once(tmp_path):
+    """`pruning.metric` misspelt: nothing can be pruned, and the log says so once, naming the keys
+    the records have."""
+    with Store(tmp_path) as store:
+        run_toy(store, {**SPEC, "pruning": {"rule": "asha", "metric": "val_accc"}})
+        (sweep,) = store.sweeps()
+        runs = store.runs(sweep.id)
+        log = (sweep.directory / "log.txt").read_text()
+    assert {r.status for r in runs} == {"done"}
+    assert log.count("pruning.metric 'val_accc' is in none of the epoch records") == 1
+    assert "(they have: epoch, val_acc)" in log

@@ -113,6 +113,8 @@ class Dispatch:
             seen = self.pruner.end(run.id, outcome.status)
             if outcome.status == "pruned":  # the epochs it had: kept in the store and its folder
                 outcome = replace(outcome, history=seen)
+            if warning := self.pruner.lacking(seen):
+                self._log(warning)
         if self.spec.score and outcome.status == "done":  # the weighted sum, as one more metric
             score = weighted_score(self.spec.score, outcome.metrics)
             if score is not None:

@@ -39,6 +39,7 @@ class EpochPruner:
         self._steps: dict[int, int] = {}  # run id -> epochs reported (where a record has no `epoch`)
         self._seen: dict[int, list[dict[str, Any]]] = {}  # run id -> its epoch records so far
         self._scouted: set[tuple[str, str]] = set()  # (config, fidelity) whose scout has started
+        self.warned = False  # said once that the runs' epoch records lack the metric
 
     def _pruner(self) -> Any:
         pruners, spec = self._optuna.pruners, self.spec
@@ -130,6 +131,18 @@ class EpochPruner:
         else:
             study.tell(trial, state=state.PRUNED if status == "pruned" else state.FAIL)
         return seen
+
+    def lacking(self, seen: list[dict[str, Any]]) -> str | None:
+        """A warning, once, where a scout's epoch records never had the metric (a typo in
+        `pruning.metric`, or a recipe that reports another name): then nothing is ever pruned."""
+        if self.warned or not seen or self._values(seen):
+            return None
+        self.warned = True
+        keys = sorted({k for record in seen for k in record})
+        return (
+            f"warning: pruning.metric {self.spec.metric!r} is in none of the epoch records of a run "
+            f"(they have: {', '.join(keys)}): nothing is pruned until it is"
+        )
 
     def _values(self, history: list[dict[str, Any]]) -> list[tuple[int, float]]:
         out = []
