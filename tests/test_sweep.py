@@ -679,3 +679,38 @@ def test_a_config_stored_before_its_recipe_gained_a_field_keeps_its_id_and_its_r
         object.__setattr__(toy, "config_cls", original)
     assert again.ran == 0 and {c.config_id for c in again.analysis.configs} == ids
     assert frame(tmp_path, "upgraded")["config_id"].nunique() == len(ids)
+
+
+TOY = {"recipe": "toy", "dataset": "synthetic:8", "device": "cpu"}
+
+
+def _weights(directory: Path) -> dict[str, list[int]]:
+    """config id -> the seeds whose run folder holds model.pt."""
+    found: dict[str, list[int]] = {}
+    for path in sorted(directory.glob("*/seed-*/model.pt")):
+        found.setdefault(path.parent.parent.name, []).append(int(path.parent.name.removeprefix("seed-")))
+    return found
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own-trainings", "shared-trainings"])
+def test_keep_weights_best_keeps_each_configs_best_seed_only_across_sessions(tmp_path, shared):
+    """`keep_weights: best`: each config keeps the weights of its best seed by the quality metric,
+    also when a second session adds seeds (the first session's best is found in the store), and
+    where configs share trainings (their evaluations read every source first: pruned at the end)."""
+    space = {"x": [0.1, 0.3], **({"bonus": [0.0, 0.01]} if shared else {})}
+    raw = {**TOY, "name": "best", "space": space, "seeds": 4, "keep_weights": "best"}
+    first = run_sweep(tmp_path, {**raw, "budget": {"max_runs": 5}})
+    assert first.state == "stopped"
+    run_sweep(tmp_path, raw)
+    runs = frame(tmp_path, "best")
+    assert (runs["status"] == "done").all() and len(runs) == len(space["x"]) * (2 if shared else 1) * 4
+    (directory,) = (tmp_path / "sweeps").glob("best-*")
+    kept = _weights(directory)
+    trained = runs if not shared else runs[runs["bonus"] == 0.0]
+    for config_id, mine in trained.groupby("config_id"):
+        if shared and config_id not in kept:
+            continue  # an evaluation-only config: its weights are its source's
+        best = set(mine.loc[mine["tta_accuracy"] == mine["tta_accuracy"].max(), "seed"])  # (ties)
+        assert len(kept[config_id]) == 1 and kept[config_id][0] in best, (config_id, kept)
+    if not shared:  # (an evaluation-only config's folder holds no weights: its source's do)
+        assert (directory / "best" / "model.pt").is_file()

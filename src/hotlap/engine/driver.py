@@ -108,6 +108,8 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
         self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
         self.excluded: dict[str, str] = {}  # config id -> the per-config bound it breaks (never run)
+        # keep_weights: best: each (config, fidelity, stage)'s best seed so far (value, its folder)
+        self._best_weights: dict[tuple[str, str, str], tuple[float, Any] | None] = {}
         derived = self.spec.derived_from is not None
         self._shares = not derived and any(shares_training(self.spec, r) for r in self.recipes.values())
         self.sharing = SharedTraining(
@@ -219,6 +221,8 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
         best = analysis.best or (analysis.configs[0] if len(analysis.configs) == 1 else None)
         if best is not None and best.n:
             self._copy_best(analysis, best)
+        if self.spec.keep_weights == "best" and self._shares and state == "done":
+            self._best_weights_only()  # (the evaluations that read every source's weights are done)
         self.store.update_sweep(self.sweep.id, state=state, message=message)
         if (self.directory / "config.json").is_file():  # a `hotlap run`'s folder: its summary.json
             runs = self.store.runs(self.sweep.id, details=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.analysis.configs import Analysis
+from hotlap.analysis.judging import decision_metrics
 from hotlap.analysis.reports import ConfigReport
 from hotlap.analysis.results import (
     ConfigSummary,
@@ -25,6 +26,7 @@ from hotlap.errors import HotlapError, plain_text
 from hotlap.executors import Outcome, Task
 from hotlap.faults import fault_point
 from hotlap.io import to_json
+from hotlap.metrics import Metric
 from hotlap.recipes import Recipe
 from hotlap.store import ConfigRecord, RunRecord
 
@@ -149,7 +151,7 @@ class Recording:
             device=self.spec.device,
             data_dir=self.data_dir,
             # a trained network that siblings share keeps its weights for their evaluation
-            keep_weights=self.spec.keep_weights or (self._shares and source is None),
+            keep_weights=bool(self.spec.keep_weights) or (self._shares and source is None),
             keep_artifacts=self.spec.keep_artifacts or (self._shares and source is None),
             source=source,
             costs=tuple(self.spec.costs),
@@ -188,6 +190,8 @@ class Recording:
                 summary.pruned += 1
             else:
                 summary.failed += 1
+        if self.spec.keep_weights == "best" and outcome.status == "done":
+            self._keep_best_weights(run, outcome)
         if self.spec.checkpoint_every:  # the run has ended: its resumable state with it
             self._checkpoint_file(run).unlink(missing_ok=True)
         fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
@@ -249,6 +253,57 @@ class Recording:
         return f"{where} done: {' '.join(shown)}"
 
     # --- files ---------------------------------------------------------------------------------
+
+    def _keep_best_weights(self, run: RunRecord, outcome: Outcome) -> None:
+        """`keep_weights: best`: a config (at a fidelity and stage) keeps `model.pt` for its best
+        seed so far by the quality metric; a seed's is deleted once another of the config is better.
+        (Where configs share trainings, their evaluations read every source's weights: then once
+        the sweep is done, `_best_weights_only`.)"""
+        if self._shares:
+            return
+        quality = decision_metrics(self.spec).quality
+        value = outcome.metrics.get(quality.name)
+        key = (run.config_id, run.fidelity, run.stage)
+        folder = self.run_directory(run.config_id, run.seed, run.fidelity)
+        best = self._best_weights.get(key)
+        if best is None and value is not None:
+            best = self._best_weights[key] = self._stored_best(key, quality, run.id)
+        if value is None or (best is not None and quality.sign * value <= quality.sign * best[0]):
+            (folder / "model.pt").unlink(missing_ok=True)
+            return
+        if best is not None:
+            (best[1] / "model.pt").unlink(missing_ok=True)
+        self._best_weights[key] = (value, folder)
+
+    def _stored_best(self, key: tuple[str, str, str], quality: Metric, now: int) -> tuple[float, Path] | None:
+        """The config's best earlier seed (an earlier session's; not run `now`), from the store."""
+        config_id, fidelity, stage = key
+        done = [
+            r
+            for r in self.store.runs(
+                self.sweep.id, config_id=config_id, fidelity=fidelity, stage=stage, details=False
+            )
+            if r.status == "done" and r.values.get(quality.name) is not None and r.id != now
+        ]
+        if not done:
+            return None
+        top = max(done, key=lambda r: quality.sign * r.values[quality.name])
+        return top.values[quality.name], self.run_directory(config_id, top.seed, fidelity)
+
+    def _best_weights_only(self) -> None:
+        """`keep_weights: best` at a sweep's end: every config's seeds but its best lose `model.pt`."""
+        quality = decision_metrics(self.spec).quality
+        groups: dict[tuple[str, str, str], list[RunRecord]] = {}
+        for run in self.store.runs(self.sweep.id, details=False):
+            if run.status == "done" and run.values.get(quality.name) is not None:
+                groups.setdefault((run.config_id, run.fidelity, run.stage), []).append(run)
+        for runs in groups.values():
+            top = max(runs, key=lambda r: quality.sign * r.values[quality.name])
+            for run in runs:
+                if run is not top:
+                    (self.run_directory(run.config_id, run.seed, run.fidelity) / "model.pt").unlink(
+                        missing_ok=True
+                    )
 
     def _checkpoint_file(self, run: RunRecord) -> Path:
         """Where a run's mid-run checkpoint lives (spec `checkpoint_every`): one file per run."""

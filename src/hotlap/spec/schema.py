@@ -110,7 +110,11 @@ class SweepSpec(_Strict):
     max_consecutive_failures: int = Field(
         5, ge=1, description="stop the sweep after this many failed runs in a row"
     )
-    keep_weights: bool = Field(True, description="store every run's final weights (`model.pt`)")
+    keep_weights: bool | Literal["best"] = Field(
+        True,
+        description="store every run's final weights (`model.pt`); `best`: only each config's best "
+        "seed's, by the quality metric (a 45 MB ResNet-50 a run adds up)",
+    )
     checkpoint_every: int | None = Field(
         None,
         ge=1,
