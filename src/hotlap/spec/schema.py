@@ -173,6 +173,13 @@ class SweepSpec(_Strict):
                 raise ValueError(f"{name}: a weight is a finite number other than 0 (got {weight!r})")
         return value
 
+    @field_validator("keep_weights", mode="before")
+    @classmethod
+    def _keep_weights(cls, value: Any) -> Any:
+        if isinstance(value, bool) or value == "best":
+            return value
+        raise ValueError(f"true, false or best (got {value!r})")
+
     @field_validator("tta_weights")
     @classmethod
     def _tta_weights(cls, value: Any) -> Any:
