@@ -213,3 +213,25 @@ def test_variants_train(digits_data, variant):
     result = RECIPE.train(config(width=0.125, epochs=1, batch_size=256, **variant), digits_data, seed=0)
     assert 0.0 <= result["tta_accuracy"] <= 1.0
     assert result.artifacts["logits.npy"].shape[0] == len(VIEW_NAMES[config(**variant).tta_level])
+
+
+@pytest.mark.parametrize("name", ["airbench94", "airbench95", "airbench96", "airbench94_muon"])
+def test_the_warmup_run_is_one_epoch_of_the_shape_it_warms(name):
+    """A worker's untimed warmup trains one epoch of the config's own shape (cuDNN autotunes on the
+    first batches and the final evaluation's views): a whole run only spent its time again."""
+    recipe = get_recipe(name)
+    config = recipe.config(recipe.smoke)
+    warm = recipe.warmup_config(config)
+    assert warm.epochs == 1 and config.epochs > 1
+    assert recipe.shape_of(warm) == recipe.shape_of(config)
+    short = recipe.config({**recipe.smoke, "epochs": 0.5})
+    assert recipe.warmup_config(short).epochs == 0.5  # never longer than the run
+
+
+def test_a_worker_warms_up_airbench94_with_one_epoch(digits_data):
+    from hotlap.executors.inprocess import Worker
+
+    recipe = get_recipe("airbench94")
+    config = recipe.config(recipe.smoke)
+    warmed = Worker(digits_data).warmup(recipe, config)
+    assert warmed is not None and len(warmed.history) == 1

@@ -34,7 +34,7 @@ from hotlap.recipes.airbench_eval import (
     quantized,
     view_artifacts,
 )
-from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
+from hotlap.recipes.base import EpochCallback, RunResult, one_epoch, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled, compiled_function
 from hotlap.recipes.layers import (
     DTYPES,
@@ -236,6 +236,7 @@ def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
     smoke={"width": 0.25, "batch_size": 128, "epochs": 8.0},
     metrics=["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
     shape=lambda c: shape_of(c),
+    warmup=one_epoch,  # (its first optimizer steps compile the Newton-Schulz, where compiled)
     # A trained network evaluated again (other TTA, a quantization) as airbench94's, with this net.
     evaluate=functools.partial(evaluate, build_net=make_net),
     eval_fields=EVAL_FIELDS,

@@ -26,6 +26,7 @@ __all__ = [
     "SourceRun",
     "get_recipe",
     "list_recipes",
+    "one_epoch",
     "recipe",
 ]
 
@@ -321,6 +322,14 @@ def list_recipes() -> list[Recipe]:
 
 
 CHANCE_TOLERANCE = 1e-3  # relative: lr=1e6 on digits stays at 2.302585 = ln 10 to 7 digits
+
+
+def one_epoch(config: Any) -> Any:
+    """A warmup run of one epoch (or the run's own length, if shorter): every shape a run meets
+    (its training batches, the final evaluation's views) comes up in it, so cuDNN's autotuning is
+    done; a whole run would only spend the time again (airbench: compile is exercised inside the
+    run, untimed, in each trainable state)."""
+    return config.model_copy(update={"epochs": min(config.epochs, 1)})
 
 
 def check_learned(history: Sequence[dict[str, Any]], num_classes: int) -> None:
