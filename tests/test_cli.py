@@ -163,8 +163,8 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
     for key in ("hotlap", "torch", "cuda", "cudnn", "device_name", "hostname", "git_commit"):
         assert key in env
     log = (out_dir / "log.txt").read_text()
-    assert "[warmup]" in log and f"config {config_id} seed 5 done" in log
-    assert not any("[warmup]" in line and "seed 5" in line for line in log.splitlines())
+    # on a CPU nothing needs warming (no cuDNN autotuning, no CUDA graphs): no warmup run
+    assert "[warmup]" not in log and f"config {config_id} seed 5 done" in log
 
     # The run is a one-config sweep in the store of HOTLAP_HOME.
     with hotlap.open(os.environ["HOTLAP_HOME"]) as store:

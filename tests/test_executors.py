@@ -121,3 +121,18 @@ def test_executors_are_chosen_by_name_with_checked_options(cli, plugin_env, tmp_
     assert proc.returncode == 2 and "unknown callback 'wandbb' (closest: wandb)" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w").exists()
+
+
+def test_the_warmup_is_on_an_accelerator_by_default_and_as_told_otherwise():
+    """`warmup: auto` (the default) warms up on a GPU and not on a CPU, where there is no cuDNN
+    autotuning or graph recording to absorb; true and false are always and never."""
+    import torch
+
+    from hotlap.executors.base import warms
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
+    assert InProcessExecutor().warmup == "auto"
+    assert warms("auto", gpu) and not warms("auto", cpu)
+    assert warms(True, cpu) and not warms(False, gpu)
+    with pytest.raises(ValueError, match="warmup is auto, true or false"):
+        InProcessExecutor(warmup="sometimes")

@@ -18,6 +18,7 @@ from typing import Any
 
 from hotlap.config import config_hash, parse_overrides, parse_value
 from hotlap.errors import HotlapError
+from hotlap.executors.base import warms
 from hotlap.io import load_weights
 from hotlap.recipes import RunResult, SourceRun, get_recipe
 from hotlap.spec.fields import RangeSpec, SpecError
@@ -249,7 +250,8 @@ def evaluate_saved(
     resolved = resolve_device(device)
     device_data = DeviceData.from_dataset(load_dataset(data, data_dir), resolved)
     try:
-        return recipe.evaluate(config, device_data, SourceRun(state=state), warmup=warmup)
+        warm = warms("auto" if warmup else False, device_data.device)  # (a CPU has nothing to warm)
+        return recipe.evaluate(config, device_data, SourceRun(state=state), warmup=warm)
     except RuntimeError as exc:  # load_state_dict refused it: say which keys and shapes
         expected = recipe.build_model(config, device_data.num_classes).state_dict()
         problem = _misfit(expected, state) or str(exc).strip().splitlines()[0][:300]

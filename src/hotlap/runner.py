@@ -178,7 +178,8 @@ def execute(
 
     data_dir = str(plan.data_dir) if plan.data_dir is not None else None
     executor = executor or get_executor(
-        plan.executor, **({"warmup": plan.warmup} if plan.executor == "inprocess" else {})
+        plan.executor,
+        **({"warmup": "auto" if plan.warmup else False} if plan.executor == "inprocess" else {}),
     )
     executor.prepare(plan.dataset, data_dir, str(plan.device))  # data errors come before any write
     spec = parse_spec(run_spec(plan))

@@ -54,7 +54,11 @@ SpecOverrides = Annotated[
 ]
 RetryOpt = Annotated[bool, typer.Option("--retry-failed", help="run failed runs again")]
 WarmupOpt = Annotated[
-    bool, typer.Option("--warmup/--no-warmup", help="one untimed warmup run per process first")
+    bool,
+    typer.Option(
+        "--warmup/--no-warmup",
+        help="an untimed one-epoch run per training shape first, on a GPU (a CPU: executor option warmup: true)",
+    ),
 ]
 
 

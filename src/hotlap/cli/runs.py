@@ -75,7 +75,9 @@ def run(
         typer.Option("--out", help="run directory [HOTLAP_HOME/sweeps/run-<recipe>-<data>-<time>]"),
     ] = None,
     data_dir: DataDirOpt = None,
-    warmup: Annotated[bool, typer.Option("--warmup/--no-warmup", help="one untimed warmup run first")] = True,
+    warmup: Annotated[
+        bool, typer.Option("--warmup/--no-warmup", help="an untimed one-epoch run first, on a GPU")
+    ] = True,
     executor: Annotated[str, typer.Option("--executor", help="executor by name")] = "inprocess",
     callback: Annotated[
         list[str] | None, typer.Option("--callback", help="a callback by name (repeatable)")

@@ -221,3 +221,19 @@ def get_executor(name: str = "inprocess", **options: Any) -> Executor:
 
 def list_executors() -> list[str]:
     return EXECUTORS.names()
+
+
+Warmup = bool | str  # True (always), False (never) or "auto" (on an accelerator, not on a CPU)
+
+
+def check_warmup(warmup: Any) -> Warmup:
+    """An executor's `warmup` option: auto, true or false (a ValueError otherwise)."""
+    if isinstance(warmup, bool) or warmup == "auto":
+        return warmup  # type: ignore[no-any-return]
+    raise ValueError(f"warmup is auto, true or false (got {warmup!r})")
+
+
+def warms(warmup: Warmup, device: Any) -> bool:
+    """Whether runs on `device` warm up first: `auto` on an accelerator only (cuDNN's autotuning
+    and compilation are what a warmup absorbs; a CPU has neither), else as told."""
+    return warmup is True or (warmup == "auto" and getattr(device, "type", "cpu") != "cpu")

@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from hotlap.errors import HotlapError, is_full_disk
-from hotlap.executors.base import EpochSink, Executor, Outcome, Task, register_executor
+from hotlap.executors.base import EpochSink, Executor, Outcome, Task, Warmup, check_warmup, register_executor
 from hotlap.executors.ray_worker import RunWorker
 
 __all__ = ["MAX_REQUEUES", "RayExecutor", "RunWorker", "packing"]
@@ -56,7 +56,7 @@ class RayExecutor(Executor):
         cpus_per_run: float = 1,
         max_workers: int | None = None,
         queue: int = 2,
-        warmup: bool = True,
+        warmup: Warmup = "auto",
     ) -> None:
         if not isinstance(address, str) or not address:
             raise ValueError(f"address is local, auto, ray://HOST:PORT or HOST:PORT (got {address!r})")
@@ -74,8 +74,7 @@ class RayExecutor(Executor):
             raise ValueError(f"max_workers is a whole number from 1 (got {max_workers!r})")
         if isinstance(queue, bool) or not isinstance(queue, int) or queue < 1:
             raise ValueError(f"queue is a whole number from 1 (got {queue!r})")
-        if not isinstance(warmup, bool):
-            raise ValueError(f"warmup is true or false (got {warmup!r})")
+        check_warmup(warmup)
         self.ray = _ray()
         self.address, self.gpus_per_run, self.cpus_per_run = (
             address,

@@ -22,8 +22,11 @@ from hotlap.executors.base import (
     Executor,
     Outcome,
     Task,
+    Warmup,
+    check_warmup,
     encode_artifacts,
     register_executor,
+    warms,
 )
 from hotlap.probes import CostProbe, ProbeRun, probes_for
 from hotlap.recipes import Recipe, RunResult, get_recipe
@@ -110,15 +113,14 @@ class InProcessExecutor(Executor):
     any other executor's. Any exception inside a run (non-finite loss, CUDA out of memory, a bug in
     a recipe) becomes a failed Outcome; KeyboardInterrupt goes through.
 
-    Options: `warmup` (default true): one untimed run on random labels per training shape.
+    Options: `warmup` (default auto: on a GPU, not on a CPU; true: always; false: never): one
+    untimed run of one epoch on random labels per training shape.
     """
 
     capacity = 1
 
-    def __init__(self, warmup: bool = True) -> None:
-        if not isinstance(warmup, bool):
-            raise ValueError(f"warmup is true or false (got {warmup!r})")
-        self.warmup = warmup
+    def __init__(self, warmup: Warmup = "auto") -> None:
+        self.warmup = check_warmup(warmup)
         self.workers: dict[tuple[str, str | None, str], Worker] = {}
         self.host = socket.gethostname()
 
@@ -152,7 +154,7 @@ class InProcessExecutor(Executor):
         config = recipe.config_cls.model_validate(task.config)
         device = worker.data.device
         base: dict[str, Any] = {"device": device_name(device), "host": self.host}
-        if task.source is None and self.warmup and worker.needs_warmup(recipe, config):
+        if task.source is None and warms(self.warmup, device) and worker.needs_warmup(recipe, config):
             begin = time.perf_counter()
             with contextlib.suppress(Exception):  # the real run will fail the same way, and say why
                 worker.warmup(recipe, config)
@@ -179,7 +181,7 @@ class InProcessExecutor(Executor):
                     checkpoint=_checkpoint(task, recipe),
                 )
             else:
-                result = worker.evaluate(recipe, config, _source_run(task.source), self.warmup)
+                result = worker.evaluate(recipe, config, _source_run(task.source), warms(self.warmup, device))
             for probe in probes:
                 probe.stop(probing)
             probing.result = result

@@ -15,7 +15,7 @@ __all__ = ["RunWorker"]
 class RunWorker:
     """One Ray actor: an in-process executor on the actor's device, warm across its tasks."""
 
-    def __init__(self, device: str, threads: int, warmup: bool, packed: int, epochs: Any = None) -> None:
+    def __init__(self, device: str, threads: int, warmup: Any, packed: int, epochs: Any = None) -> None:
         import torch
 
         from hotlap import load_plugins
