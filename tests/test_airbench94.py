@@ -235,3 +235,18 @@ def test_a_worker_warms_up_airbench94_with_one_epoch(digits_data):
     config = recipe.config(recipe.smoke)
     warmed = Worker(digits_data).warmup(recipe, config)
     assert warmed is not None and len(warmed.history) == 1
+
+
+def test_the_logging_evaluation_is_left_out_between_its_epochs_and_changes_nothing(digits_data):
+    """`log_every`: the untimed per-epoch test evaluation after every Nth epoch and the last (0: the
+    last only); the training and the final evaluation are the same bit for bit."""
+    recipe = get_recipe("airbench94")
+    config = recipe.config({**recipe.smoke, "epochs": 3})
+    every = recipe.train(config, digits_data, seed=1, keep_weights=False)
+    last = recipe.train(config, digits_data, seed=1, keep_weights=False, log_every=0)
+    assert [r["val_acc"] is None for r in last.history] == [True, True, False]
+    assert all(r["val_acc"] is not None for r in every.history)
+    assert last.history[-1]["val_acc"] == every.history[-1]["val_acc"]
+    assert [r["train_loss"] for r in last.history] == [r["train_loss"] for r in every.history]
+    assert last.metrics["tta_accuracy"] == every.metrics["tta_accuracy"]
+    assert recipe.accepts("log_every") and get_recipe("airbench96").accepts("log_every")

@@ -180,3 +180,21 @@ def test_a_pruning_metric_no_epoch_record_has_is_said_once(tmp_path):
     assert {r.status for r in runs} == {"done"}
     assert log.count("pruning.metric 'val_accc' is in none of the epoch records") == 1
     assert "(they have: epoch, val_acc)" in log
+
+
+def test_a_sweep_logs_the_last_epoch_only_unless_pruning_reads_every_one(tmp_path):
+    """The airbench recipes' untimed per-epoch test evaluation: a sweep judges the final one and
+    leaves the others out (`log_every` 0), unless the pruner reads them or the spec asks."""
+    from hotlap.engine.driver import Engine
+    from hotlap.engine.session import open_sweep
+    from hotlap.executors import InProcessExecutor
+
+    with Store(tmp_path) as store:
+        for name, extra, expected in (
+            ("plain", {"pruning": None}, 0),
+            ("pruned", {}, 1),
+            ("asked", {"pruning": None, "log_every": 2}, 2),
+        ):
+            raw = {k: v for k, v in {**SPEC, "name": name, **extra}.items() if v is not None}
+            record, _ = open_sweep(store, parse_spec(raw))
+            assert Engine(store, record, InProcessExecutor(warmup=False))._log_every() == expected, name

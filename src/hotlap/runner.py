@@ -155,6 +155,7 @@ def run_spec(plan: RunPlan) -> dict[str, Any]:
         "seeds": list(plan.seeds),
         "strategy": "grid",
         "keep_weights": True,
+        "log_every": 1,  # one config, watched: its test accuracy after every epoch
         "executor": plan.executor,
         "callbacks": list(plan.callbacks),
     }

@@ -157,6 +157,7 @@ class Recording:
             costs=tuple(self.spec.costs),
             checkpoint=str(self._checkpoint_file(run)) if self.spec.checkpoint_every else None,
             checkpoint_every=self.spec.checkpoint_every,
+            log_every=self._log_every(),
         )
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:
@@ -304,6 +305,13 @@ class Recording:
                     (self.run_directory(run.config_id, run.seed, run.fidelity) / "model.pt").unlink(
                         missing_ok=True
                     )
+
+    def _log_every(self) -> int:
+        """Epochs between logging evaluations: the spec's, else none but the last in a sweep (the
+        final evaluation is what is judged), every epoch where the pruner reads them."""
+        if self.spec.log_every is not None:
+            return self.spec.log_every
+        return 1 if self.spec.pruning is not None else 0
 
     def _checkpoint_file(self, run: RunRecord) -> Path:
         """Where a run's mid-run checkpoint lives (spec `checkpoint_every`): one file per run."""

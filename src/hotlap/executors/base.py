@@ -57,6 +57,9 @@ class Task:
     # to every `checkpoint_every` epochs and resumed from (hotlap.recipes.checkpoint).
     checkpoint: str | None = None
     checkpoint_every: int | None = None
+    # Epochs between a recipe's untimed logging evaluations (spec `log_every`; 0: the last epoch
+    # only); None: the recipe's own default (every epoch).
+    log_every: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -81,8 +81,11 @@ class Worker:
         on_epoch: Any = None,
         keep_weights: bool = True,
         checkpoint: Checkpoint | None = None,
+        log_every: int | None = None,
     ) -> RunResult:
-        extra = {"checkpoint": checkpoint} if checkpoint is not None else {}
+        extra: dict[str, Any] = {"checkpoint": checkpoint} if checkpoint is not None else {}
+        if log_every is not None and recipe.accepts("log_every"):
+            extra["log_every"] = log_every
         result = recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights, **extra)
         if isinstance(self.data, DeviceData):
             check_learned(result.history, self.data.num_classes)
@@ -179,6 +182,7 @@ class InProcessExecutor(Executor):
                     on_epoch=epoch,
                     keep_weights=keep,
                     checkpoint=_checkpoint(task, recipe),
+                    log_every=task.log_every,
                 )
             else:
                 result = worker.evaluate(recipe, config, _source_run(task.source), warms(self.warmup, device))

@@ -30,6 +30,7 @@ from hotlap.recipes.airbench_eval import (
     evaluate,
     final_evaluation,
     inference_of,
+    logged_accuracy,
     quantized,
     view_artifacts,
 )
@@ -50,7 +51,6 @@ from hotlap.recipes.lookahead import LookaheadState, ema_decay
 from hotlap.recipes.quantize import quant_check, quant_field
 from hotlap.recipes.tta import (
     accuracy,
-    predict_views,
 )
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
@@ -307,9 +307,11 @@ def train(
     on_epoch: EpochCallback | None = None,
     keep_weights: bool = True,
     build_net: NetBuilder = make_net,
+    log_every: int = 1,
 ) -> RunResult:
     """Train one seed of airbench94 on device-resident data and evaluate it with TTA. `build_net`
-    makes the network: airbench94's by default, airbench96 passes its residual one."""
+    makes the network: airbench94's by default, airbench96 passes its residual one; `log_every`:
+    epochs between the untimed logging evaluations (0: the last only)."""
     device = data.device
     dtype = resolve_dtype(config, device)
     channels_last = device.type == "cuda"
@@ -388,13 +390,16 @@ def train(
         train_loss = loss.item() / len(labels)
         if not math.isfinite(train_loss):
             raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
-        plain = predict_views(net, test_images, 0, config.eval_batch_size)[0]
+        last = epoch + 1 >= math.ceil(config.epochs)
+        val_acc = logged_accuracy(
+            net, test_images, test_labels, config.eval_batch_size, epoch, last, log_every
+        )
         record = {
             "epoch": epoch + 1,
             "steps": step,
             "train_loss": train_loss,
             "train_acc": accuracy(outputs.detach().float(), labels),
-            "val_acc": accuracy(plain, test_labels),
+            "val_acc": val_acc,
             "train_time": timer["train"],
         }
         history.append(record)

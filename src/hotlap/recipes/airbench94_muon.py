@@ -31,6 +31,7 @@ from hotlap.recipes.airbench_eval import (
     evaluate,
     final_evaluation,
     inference_of,
+    logged_accuracy,
     quantized,
     view_artifacts,
 )
@@ -47,7 +48,6 @@ from hotlap.recipes.layers import (
 from hotlap.recipes.quantize import quant_check, quant_field
 from hotlap.recipes.tta import (
     accuracy,
-    predict_views,
 )
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
@@ -248,8 +248,10 @@ def train(
     *,
     on_epoch: EpochCallback | None = None,
     keep_weights: bool = True,
+    log_every: int = 1,
 ) -> RunResult:
-    """Train one seed of airbench94_muon on device-resident data and evaluate it with TTA."""
+    """Train one seed of airbench94_muon on device-resident data and evaluate it with TTA
+    (`log_every`: epochs between the untimed logging evaluations; 0: the last only)."""
     device = data.device
     dtype = resolve_dtype(config, device)  # type: ignore[arg-type]
     channels_last = device.type == "cuda"
@@ -314,13 +316,15 @@ def train(
         train_loss = loss.item() / len(labels)  # untimed: the per-epoch logging evaluation
         if not math.isfinite(train_loss):
             raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
-        plain = predict_views(net, test_images, 0, config.eval_batch_size)[0]
+        val_acc = logged_accuracy(
+            net, test_images, data.test_labels, config.eval_batch_size, epoch, step >= steps, log_every
+        )
         record = {
             "epoch": epoch + 1,
             "steps": step,
             "train_loss": train_loss,
             "train_acc": accuracy(outputs.detach().float(), labels),
-            "val_acc": accuracy(plain, data.test_labels),
+            "val_acc": val_acc,
             "train_time": timer["train"],
         }
         history.append(record)

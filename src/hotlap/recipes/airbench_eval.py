@@ -25,7 +25,15 @@ from hotlap.recipes.tta import (
 )
 from hotlap.timing import RegionTimer
 
-__all__ = ["EVAL_FIELDS", "evaluate", "final_evaluation", "inference_of", "quantized", "view_artifacts"]
+__all__ = [
+    "EVAL_FIELDS",
+    "evaluate",
+    "final_evaluation",
+    "inference_of",
+    "logged_accuracy",
+    "quantized",
+    "view_artifacts",
+]
 
 NetBuilder = Callable[[Any, int], nn.Module]  # (config, num_classes) -> the family member's network
 
@@ -117,3 +125,20 @@ def view_artifacts(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]
 # Fields that change only the final evaluation: configs that differ in them alone train the same
 # network per seed.
 EVAL_FIELDS = ("tta_level", "tta_untranslated_weight", "eval_batch_size", "quant")
+
+
+def logged_accuracy(
+    net: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    epoch: int,
+    last: bool,
+    every: int,
+) -> float | None:
+    """The per-epoch logging evaluation (untimed, as the reference's): the test accuracy without
+    TTA after every `every`th epoch and after the last (`every` 0: the last only); None between.
+    It never changes the training: a sweep judges the final evaluation and may leave it out."""
+    if not last and (every <= 0 or (epoch + 1) % every):
+        return None
+    return accuracy(predict_views(net, images, 0, batch_size)[0], labels)

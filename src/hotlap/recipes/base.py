@@ -183,13 +183,17 @@ class Recipe:
         """The config of the executor's untimed warmup run (a long recipe warms up shorter)."""
         return config if self.warmup is None else self.warmup(config)
 
+    def accepts(self, option: str) -> bool:
+        """Whether its `train` takes the keyword `option` (`checkpoint`, `log_every`)."""
+        import inspect
+
+        return option in inspect.signature(self.train).parameters
+
     @property
     def resumable(self) -> bool:
         """Whether its runs can resume from a mid-run checkpoint: its `train` takes `checkpoint=`
         (hotlap.recipes.checkpoint)."""
-        import inspect
-
-        return "checkpoint" in inspect.signature(self.train).parameters
+        return self.accepts("checkpoint")
 
     @property
     def free_keys(self) -> bool:

@@ -115,6 +115,13 @@ class SweepSpec(_Strict):
         description="store every run's final weights (`model.pt`); `best`: only each config's best "
         "seed's, by the quality metric (a 45 MB ResNet-50 a run adds up)",
     )
+    log_every: int | None = Field(
+        None,
+        ge=0,
+        description="epochs between the untimed per-epoch test evaluations the airbench recipes log "
+        "(0: the last epoch only); default: 0 in a sweep (the final evaluation is what is judged), "
+        "1 where `pruning` judges the epochs",
+    )
     checkpoint_every: int | None = Field(
         None,
         ge=1,
