@@ -78,6 +78,8 @@ def test_status_report_and_export_say_what_was_pruned(cli, tmp_path, monkeypatch
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
     spec = tmp_path / "s.yaml"
     spec.write_text(yaml.safe_dump(SPEC))
+    code, out, _ = cli("plan", str(spec))
+    assert code == 0 and "pruning (asha on the epochs' val_acc) runs fewer" in " ".join(out.split())
     code, out, err = cli("sweep", str(spec))
     assert code == 0, err
     assert "pruned at epoch" in out  # the live lines

@@ -144,7 +144,13 @@ def _print_plan(spec: Any, workdir: Path | None) -> None:
             if planned.runs_min != planned.runs_max
             else ""
         )
-        + (f"; budget {', '.join(budget)}" if budget else ""),
+        + (f"; budget {', '.join(budget)}" if budget else "")
+        + (
+            f"; pruning ({spec.pruning.rule} on the epochs' {spec.pruning.metric}) runs fewer: a config "
+            "whose first run falls behind stops there"
+            if spec.pruning is not None
+            else ""
+        ),
         highlight=False,
         markup=False,
     )
