@@ -49,9 +49,7 @@ from hotlap.recipes.layers import (
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
 from hotlap.recipes.quantize import quant_check, quant_field
-from hotlap.recipes.tta import (
-    accuracy,
-)
+from hotlap.recipes.tta import accuracy
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -310,8 +308,7 @@ def train(
     log_every: int = 1,
 ) -> RunResult:
     """Train one seed of airbench94 on device-resident data and evaluate it with TTA. `build_net`
-    makes the network: airbench94's by default, airbench96 passes its residual one; `log_every`:
-    epochs between the untimed logging evaluations (0: the last only)."""
+    makes the network: airbench94's by default, airbench96 passes its residual one."""
     device = data.device
     dtype = resolve_dtype(config, device)
     channels_last = device.type == "cuda"
@@ -390,10 +387,7 @@ def train(
         train_loss = loss.item() / len(labels)
         if not math.isfinite(train_loss):
             raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
-        last = epoch + 1 >= math.ceil(config.epochs)
-        val_acc = logged_accuracy(
-            net, test_images, test_labels, config.eval_batch_size, epoch, last, log_every
-        )
+        val_acc = logged_accuracy(net, test_images, test_labels, config, epoch, log_every)
         record = {
             "epoch": epoch + 1,
             "steps": step,

@@ -316,9 +316,7 @@ def train(
         train_loss = loss.item() / len(labels)  # untimed: the per-epoch logging evaluation
         if not math.isfinite(train_loss):
             raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
-        val_acc = logged_accuracy(
-            net, test_images, data.test_labels, config.eval_batch_size, epoch, step >= steps, log_every
-        )
+        val_acc = logged_accuracy(net, test_images, data.test_labels, config, epoch, log_every, step >= steps)
         record = {
             "epoch": epoch + 1,
             "steps": step,

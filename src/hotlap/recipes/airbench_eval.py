@@ -5,6 +5,7 @@ are hotlap.recipes.tta's."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -131,14 +132,17 @@ def logged_accuracy(
     net: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
-    batch_size: int,
+    config: Any,
     epoch: int,
-    last: bool,
     every: int,
+    last: bool | None = None,
 ) -> float | None:
     """The per-epoch logging evaluation (untimed, as the reference's): the test accuracy without
-    TTA after every `every`th epoch and after the last (`every` 0: the last only); None between.
-    It never changes the training: a sweep judges the final evaluation and may leave it out."""
+    TTA after every `every`th epoch and after the last (`every` 0: the last only; `last`: by
+    default the config's last epoch); None between. It never changes the training: a sweep judges
+    the final evaluation and may leave it out."""
+    if last is None:
+        last = epoch + 1 >= math.ceil(config.epochs)
     if not last and (every <= 0 or (epoch + 1) % every):
         return None
-    return accuracy(predict_views(net, images, 0, batch_size)[0], labels)
+    return accuracy(predict_views(net, images, 0, config.eval_batch_size)[0], labels)

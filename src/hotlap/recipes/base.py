@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -185,9 +186,7 @@ class Recipe:
 
     def accepts(self, option: str) -> bool:
         """Whether its `train` takes the keyword `option` (`checkpoint`, `log_every`)."""
-        import inspect
-
-        return option in inspect.signature(self.train).parameters
+        return option in _parameters(self.train)
 
     @property
     def resumable(self) -> bool:
@@ -326,6 +325,14 @@ def list_recipes() -> list[Recipe]:
 
 
 CHANCE_TOLERANCE = 1e-3  # relative: lr=1e6 on digits stays at 2.302585 = ln 10 to 7 digits
+
+
+@functools.cache
+def _parameters(train: Any) -> frozenset[str]:
+    """A train function's parameter names, read once (every run asks)."""
+    import inspect
+
+    return frozenset(inspect.signature(train).parameters)
 
 
 def one_epoch(config: Any) -> Any:
