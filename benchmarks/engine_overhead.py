@@ -5,10 +5,12 @@ registers it and its run in SQLite, claims the run, the in-process executor "tra
 once), the driver writes the run's artifacts (config.json, metrics.json) and marks it done, and the
 progress reporter is called. What is left is hotlap's own cost per run.
 
-    .venv/bin/python benchmarks/engine_overhead.py [--runs 1000] [--seeds 1] [--repeat 3]
+    .venv/bin/python benchmarks/engine_overhead.py [--runs 1000] [--seeds 1] [--repeat 3] [--budget]
 
 Prints the median and 90th percentile of the time between consecutive finished runs, per sweep
-and as the median over `--repeat` sweeps. The store lives in a temporary folder ($TMPDIR): on a
+and as the median over `--repeat` sweeps, and the median gap of the last 1,000 runs over the first
+1,000 (flat: near 1; `--budget` adds a `max_runs` the sweep never reaches, counted before every
+run). The store lives in a temporary folder ($TMPDIR): on a
 disk this includes its latency, on tmpfs (TMPDIR=/dev/shm) only hotlap's own CPU cost.
 """
 
@@ -58,10 +60,10 @@ class Clock(Callback):
         self.stamps.append(time.perf_counter())
 
 
-def one_sweep(runs: int, seeds: int) -> tuple[list[float], float, int]:
-    """Per-run gaps (s), total seconds and runs finished of one fresh sweep."""
+def noop_spec(runs: int, seeds: int, **extra: object):
+    """A sweep of `runs` no-op runs: runs // seeds configs (a grid over `k`) x `seeds` seeds."""
     configs = runs // seeds
-    spec = parse_spec(
+    return parse_spec(
         {
             "name": "overhead",
             "recipe": "noop",
@@ -70,8 +72,14 @@ def one_sweep(runs: int, seeds: int) -> tuple[list[float], float, int]:
             "keep_weights": False,
             "space": {"k": {"low": 0, "high": configs - 1, "step": 1}},
             "seeds": seeds,
+            **extra,
         }
     )
+
+
+def one_sweep(runs: int, seeds: int, **extra: object) -> tuple[list[float], float, int]:
+    """Per-run gaps (s), total seconds and runs finished of one fresh sweep (`extra`: spec keys)."""
+    spec = noop_spec(runs, seeds, **extra)
     with tempfile.TemporaryDirectory() as workdir, Store(Path(workdir)) as store:
         record, _ = open_sweep(store, spec)
         clock = Clock()
@@ -94,34 +102,40 @@ def main() -> None:
         default=None,
         help="config counts to compare, e.g. 100,5000: the per-run cost of the last 100 runs of each",
     )
+    parser.add_argument("--budget", action="store_true", help="with budget: {max_runs: RUNS} (never reached)")
     args = parser.parse_args()
+    extra = {"budget": {"max_runs": args.runs + 1}} if args.budget else {}
     if args.sizes:
-        compare_sizes([int(n) for n in args.sizes.split(",")], args.repeat)
+        compare_sizes([int(n) for n in args.sizes.split(",")], args.repeat, **extra)
         return
-    medians, p90s = [], []
+    medians, p90s, ratios = [], [], []
     for _ in range(args.repeat):
-        gaps, total, ran = one_sweep(args.runs, args.seeds)
+        gaps, total, ran = one_sweep(args.runs, args.seeds, **extra)
+        ends = max(1, min(1000, len(gaps) // 5))  # the first and the last 1,000 runs (or fifth)
+        ratios.append(statistics.median(gaps[-ends:]) / statistics.median(gaps[:ends]))
         gaps.sort()
         medians.append(statistics.median(gaps))
         p90s.append(gaps[int(0.9 * len(gaps))])
         print(
-            f"  {ran} runs in {total:.2f} s: median {1000 * medians[-1]:.2f} ms per run, p90 {1000 * p90s[-1]:.2f} ms"
+            f"  {ran} runs in {total:.2f} s: median {1000 * medians[-1]:.2f} ms per run, "
+            f"p90 {1000 * p90s[-1]:.2f} ms, last {ends} runs {ratios[-1]:.2f}x the first {ends}"
         )
     print(
-        f"{args.runs // args.seeds} configs x {args.seeds} seeds, {args.repeat} sweeps: median of medians "
-        f"{1000 * statistics.median(medians):.2f} ms per run (p90 {1000 * statistics.median(p90s):.2f} ms); "
+        f"{args.runs // args.seeds} configs x {args.seeds} seeds{' with a budget' if extra else ''}, "
+        f"{args.repeat} sweeps: median of medians {1000 * statistics.median(medians):.2f} ms per run "
+        f"(p90 {1000 * statistics.median(p90s):.2f} ms), last/first {statistics.median(ratios):.2f}x; "
         f"workdir under {tempfile.gettempdir()}"
     )
 
 
-def compare_sizes(sizes: list[int], repeat: int) -> None:
+def compare_sizes(sizes: list[int], repeat: int, **extra: object) -> None:
     """The per-run cost once a sweep holds N configs (one seed each): the median gap of its last
     100 runs, for each N, side by side in one process, and the ratio to the smallest N."""
     costs = {}
     for configs in sizes:
         lasts = []
         for _ in range(repeat):
-            gaps, _total, _ran = one_sweep(configs, 1)
+            gaps, _total, _ran = one_sweep(configs, 1, **extra)
             lasts.append(statistics.median(gaps[-100:]))
         costs[configs] = statistics.median(lasts)
         print(f"  {configs} configs: {1000 * costs[configs]:.2f} ms per run over the last 100 runs")

@@ -1,29 +1,38 @@
-"""Per-trial overhead of the tools users run sweeps with today, side by side with hotlap's, on a
-trivial objective (no training): what each costs per trial or run of its own.
+"""Per-run overhead of hotlap and of the tools users run sweeps with today, timed the same way: a
+whole process per tool and size, on a trivial objective (no training).
 
-- Optuna in memory, on SQLite (default journal, then WAL) and on a journal file, `study.optimize`
-  with a random sampler;
-- Ray Tune (where `ray[tune]` is importable): `tune.Tuner` with its defaults, and with actor reuse
-  (`reuse_actors=True`) and no checkpoints or loggers;
-- hotlap: `benchmarks/engine_overhead.py`'s no-op sweep (store, per-run artifacts, callbacks).
+Each tool runs N trials (runs) in a fresh Python process that imports it, opens its store in a
+temporary folder on the same disk, runs, and exits. The figures are that process's CPU time (user
++ system, from the kernel's accounting of the finished child) and its wall time, divided by N:
+start-up, imports, set-up, every suggest, write and teardown included, for every tool alike.
+"Steady state" is the slope between the two largest sizes, (cost(N2) - cost(N1)) / (N2 - N1):
+the per-run cost with start-up and set-up taken out (Ray Tune's runtime start-up, hotlap's and
+Optuna's imports).
 
-    .venv/bin/python benchmarks/peers_overhead.py [--trials 300] [--ray-trials 100]
+- Optuna (random sampler, `study.optimize`): in memory, on SQLite (WAL), on a journal file;
+- Ray Tune, where `ray[tune]` is importable: `tune.Tuner` with actor reuse and no checkpoints;
+- hotlap: `hotlap.run_sweep` of a no-op recipe (`engine_overhead.py`'s): the SQLite store, a run
+  folder per run, runs.jsonl, callbacks; again with `budget: {max_runs}`, and with
+  `run_folders: artifacts` (no folder for a run with no files).
 
-Each figure is the mean wall time per trial over the whole study, its set-up excluded (the study,
-the Ray runtime), the store in a temporary folder on the same disk.
+    .venv/bin/python benchmarks/peers_overhead.py [--sizes 100,1000,5000] [--tools ...] [--repeat 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+HERE = Path(__file__).resolve().parent
 
 
 def objective(trial) -> float:
@@ -31,16 +40,17 @@ def objective(trial) -> float:
     return x * x
 
 
-def optuna_per_trial(storage_kind: str, trials: int, folder: Path) -> float:
+def optuna_study(storage_kind: str, trials: int, folder: Path) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = None
-    if storage_kind.startswith("sqlite"):
-        path = folder / f"{storage_kind}.db"
-        if storage_kind == "sqlite-wal":
-            with sqlite3.connect(path) as db:
-                db.execute("PRAGMA journal_mode=WAL")
+    if storage_kind == "sqlite":
+        import sqlite3
+
+        path = folder / "optuna.db"
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA journal_mode=WAL")
         storage = f"sqlite:///{path}"
     elif storage_kind == "journal":
         from optuna.storages import JournalStorage
@@ -48,71 +58,128 @@ def optuna_per_trial(storage_kind: str, trials: int, folder: Path) -> float:
 
         storage = JournalStorage(JournalFileBackend(str(folder / "journal.log")))
     study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(objective, n_trials=3)  # set-up and first writes outside the clock
-    begin = time.perf_counter()
     study.optimize(objective, n_trials=trials)
-    return (time.perf_counter() - begin) / trials
 
 
-def ray_per_trial(trials: int, folder: Path, reuse: bool) -> float | None:
-    try:
-        import ray
-        from ray import tune
-    except ImportError:
-        return None
+def ray_tune(trials: int, folder: Path) -> None:
+    import ray
+    from ray import tune
 
     def trainable(config):
         return {"loss": config["x"] ** 2}
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    run_config = tune.RunConfig(storage_path=str(folder / "ray"), verbose=0)
-    if reuse:
-        run_config = tune.RunConfig(
-            storage_path=str(folder / "ray"),
-            verbose=0,
-            checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
-            callbacks=[],
-        )
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     tuner = tune.Tuner(
         trainable,
         param_space={"x": tune.uniform(-1.0, 1.0)},
-        tune_config=tune.TuneConfig(num_samples=trials, reuse_actors=reuse, metric="loss", mode="min"),
-        run_config=run_config,
+        tune_config=tune.TuneConfig(num_samples=trials, reuse_actors=True, metric="loss", mode="min"),
+        run_config=tune.RunConfig(
+            storage_path=str(folder / "ray"),
+            verbose=0,
+            checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+        ),
     )
-    begin = time.perf_counter()
     tuner.fit()
-    return (time.perf_counter() - begin) / trials
+    ray.shutdown()
+
+
+def hotlap_sweep(trials: int, folder: Path, **extra: object) -> None:
+    sys.path.insert(0, str(HERE))
+    import engine_overhead  # registers the no-op recipe
+
+    import hotlap
+
+    spec = engine_overhead.noop_spec(trials, 1, **extra)
+    result = hotlap.run_sweep(spec, workdir=folder, warmup=False)
+    if result.state != "done":
+        sys.exit(f"the sweep ended {result.state}: {result.message}")
+
+
+TOOLS: dict[str, tuple[str, Callable[[int, Path], None]]] = {
+    "optuna-memory": ("Optuna, in memory", lambda n, f: optuna_study("memory", n, f)),
+    "optuna-sqlite": ("Optuna, SQLite (WAL)", lambda n, f: optuna_study("sqlite", n, f)),
+    "optuna-journal": ("Optuna, journal file", lambda n, f: optuna_study("journal", n, f)),
+    "ray-tune": ("Ray Tune, actor reuse, no checkpoints", ray_tune),
+    "hotlap": ("hotlap, no-op recipe (store, run folders, runs.jsonl)", hotlap_sweep),
+    "hotlap-budget": (
+        "hotlap, the same with budget: {max_runs}",
+        lambda n, f: hotlap_sweep(n, f, budget={"max_runs": n + 1}),
+    ),
+    "hotlap-lean": (
+        "hotlap, the same with run_folders: artifacts",
+        lambda n, f: hotlap_sweep(n, f, run_folders="artifacts"),
+    ),
+}
+
+
+def available(tool: str) -> bool:
+    module = "ray.tune" if tool == "ray-tune" else tool.split("-")[0]  # optuna-journal: optuna
+    probe = [sys.executable, "-c", f"import {module}"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
+def measure(tool: str, trials: int) -> tuple[float, float]:
+    """CPU seconds (user + system) and wall seconds of one whole process running `trials`."""
+    with tempfile.TemporaryDirectory() as folder:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        begin = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", tool, str(trials), folder],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - begin
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SystemExit(f"{tool} at {trials} runs failed: {tail[0]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=300)
-    parser.add_argument("--ray-trials", type=int, default=100)
+    parser.add_argument("--sizes", default="100,1000,5000", help="runs per process, comma-separated")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="of: " + ", ".join(TOOLS))
+    parser.add_argument("--repeat", type=int, default=1, help="processes per tool and size (the median)")
+    parser.add_argument("--child", nargs=3, metavar=("TOOL", "N", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        for kind in ("memory", "sqlite", "sqlite-wal", "journal"):
-            rows.append((f"Optuna, {kind}", optuna_per_trial(kind, args.trials, folder)))
-        if os.environ.get("HOTLAP_SKIP_RAY") != "1":
-            os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-            for reuse in (False, True):
-                seconds = ray_per_trial(args.ray_trials, folder, reuse)
-                if seconds is None:
-                    rows.append(("Ray Tune", None))
-                    break
-                rows.append((f"Ray Tune, {'actor reuse, no checkpoints' if reuse else 'defaults'}", seconds))
-    try:
-        import engine_overhead
-
-        gaps, _total, _ran = engine_overhead.one_sweep(args.trials, 1)
-        rows.append(("hotlap, no-op recipe (store, artifacts, callbacks)", sum(gaps) / len(gaps)))
-    except ImportError:  # hotlap's own benchmark needs hotlap installed
-        pass
-    for name, seconds in rows:
-        shown = "not installed" if seconds is None else f"{1000 * seconds:8.2f} ms per trial"
-        print(f"{name:55s} {shown}")
+    if args.child:
+        tool, trials, folder = args.child
+        TOOLS[tool][1](int(trials), Path(folder))
+        return
+    sizes = sorted(int(n) for n in args.sizes.split(","))
+    tools = [t for t in args.tools.split(",") if t]
+    unknown = [t for t in tools if t not in TOOLS]
+    if unknown or not sizes or min(sizes) < 1:
+        parser.error(f"unknown tool {unknown[0]}" if unknown else "sizes must be positive run counts")
+    skipped = [t for t in tools if not available(t)]
+    tools = [t for t in tools if t not in skipped]
+    costs: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
+    for trials in sizes:  # tools in turn at each size: a drift of the machine spreads over them all
+        for _ in range(args.repeat):
+            for tool in tools:
+                costs[(tool, trials)].append(measure(tool, trials))
+    print(
+        f"whole process per run, CPU (user + system) / wall, median of {args.repeat}; {os.cpu_count()} CPUs"
+    )
+    header = "".join(f"{f'at {n:,}':>20s}" for n in sizes)
+    print(f"{'tool':55s}{header}{'steady state CPU':>20s}")
+    for tool in tools:
+        cells, cpu_at = [], {}
+        for trials in sizes:
+            cpu = statistics.median(c for c, _ in costs[(tool, trials)])
+            wall = statistics.median(w for _, w in costs[(tool, trials)])
+            cpu_at[trials] = cpu
+            cells.append(f"{1000 * cpu / trials:8.2f} /{1000 * wall / trials:7.2f} ms")
+        steady = ""
+        if len(sizes) > 1:
+            n1, n2 = sizes[-2], sizes[-1]
+            steady = f"{1000 * (cpu_at[n2] - cpu_at[n1]) / (n2 - n1):17.2f} ms"
+        print(f"{TOOLS[tool][0]:55s}" + "".join(f"{c:>20s}" for c in cells) + f"{steady:>20s}")
+    for tool in skipped:
+        print(f"{TOOLS[tool][0]:55s} not installed")
 
 
 if __name__ == "__main__":

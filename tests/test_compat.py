@@ -148,6 +148,7 @@ def _same_report(form: str, text: str, expected: str) -> None:
     assert got["spec"].pop("pruning") is None  # this release's key: per-epoch pruning, off
     assert got["spec"].pop("checkpoint_every") is None  # this release's: mid-run checkpoints, off
     assert got["spec"].pop("log_every") is None  # this release's: the logging evaluation's period
+    assert got["spec"].pop("run_folders") == "all"  # this release's: a folder for every run
     assert isinstance(got.pop("importance"), dict)  # this release's: where configs matter
     check = got["verification"].pop("time_check")  # this release's: the verified time claim
     assert check is None or (check["holds"] and check["pairs"] == len(got["verification"]["seeds"]))

@@ -89,6 +89,29 @@ def test_offline_reweighting_equals_a_direct_evaluation(trained, digits_data):
         assert again["eval_time"] > 0 and again.artifacts["logits.npy"].shape == (6, 360, 10)
 
 
+def test_hotlap_eval_tta_weight_reads_no_dataset(trained, cli, monkeypatch):
+    """Re-weighting stored views needs the stored logits and labels only: the dataset loader is
+    never called (on CIFAR-10 it would put 60,000 images on the device to read 6 x 3 arrays), and
+    the weights come out as with the data loaded (the derived sweep of the test below)."""
+    import hotlap.executors.inprocess as inprocess
+
+    workdir, record = trained
+    monkeypatch.setenv("HOTLAP_HOME", str(workdir))
+    calls = []
+
+    def refused(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("the dataset was loaded")
+
+    monkeypatch.setattr(inprocess, "load_dataset", refused)
+    code, _, err = cli("eval", record.id, "--tta-weight", "0.2,0.4", "--name", "no-data")
+    assert code == 0 and not calls, err
+    with hotlap.open(workdir) as store:
+        frame = store.to_pandas("no-data")
+    assert len(frame) == 3 * 3 and (frame["status"] == "done").all()  # 0.2, 0.4 and the reference
+    assert frame["tta_accuracy"].between(0, 1).all()
+
+
 def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monkeypatch):
     workdir, record = trained
     monkeypatch.setenv("HOTLAP_HOME", str(workdir))

@@ -226,7 +226,7 @@ def test_compare_refuses_an_ambiguous_id_and_says_what_it_tests(cli, raced, tmp_
 
 def test_a_multi_key_sweep_says_which_key_matters_from_the_configs_means(cli, raced):
     """The toy's quality falls with (x - 0.3)**2 (0.09 over the swept x) and 0.01 y (0.02 over y):
-    fANOVA over the configs' means gives x the larger share; the shares sum to 1, in the JSON and
+    the main effects over the configs' means give x the larger share; the shares sum to 1, in the JSON and
     in a plot; the parallel-coordinates view has an axis per varying key and the mean."""
     from hotlap.analysis.importance import importances, parallel_axes
     from hotlap.api import load_report

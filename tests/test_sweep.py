@@ -714,3 +714,21 @@ def test_keep_weights_best_keeps_each_configs_best_seed_only_across_sessions(tmp
         assert len(kept[config_id]) == 1 and kept[config_id][0] in best, (config_id, kept)
     if not shared:  # (an evaluation-only config's folder holds no weights: its source's do)
         assert (directory / "best" / "model.pt").is_file()
+
+
+def test_run_folders_artifacts_writes_a_folder_only_for_runs_with_files(tmp_path):
+    """`run_folders: artifacts`: runs without artifacts leave no folder (the store and runs.jsonl
+    hold them whole); a run with artifacts (its weights) still gets its folder, complete."""
+    raw = {**TOY, "name": "lean", "space": {"x": [0.1, 0.3]}, "seeds": 2, "run_folders": "artifacts"}
+    assert run_sweep(tmp_path, {**raw, "keep_weights": False}).state == "done"
+    (directory,) = (tmp_path / "sweeps").glob("lean-*")
+    assert not list(directory.glob("*/seed-*")) and not list(directory.glob("*/.seed-*"))
+    lines = [json.loads(line) for line in (directory / "runs.jsonl").read_text().splitlines()]
+    assert len(lines) == 4 and all(line["status"] == "done" and "accuracy" in line for line in lines)
+    assert (frame(tmp_path, "lean")["status"] == "done").all()
+
+    assert run_sweep(tmp_path, {**raw, "name": "kept"}).state == "done"
+    (kept,) = (tmp_path / "sweeps").glob("kept-*")
+    folders = sorted(kept.glob("*/seed-*"))
+    assert len(folders) == 4
+    assert all({p.name for p in f.iterdir()} == {"config.json", "metrics.json", "model.pt"} for f in folders)

@@ -129,7 +129,7 @@ def prepared_executor(
         if not warmup and "warmup" in executor_options(name):
             options["warmup"] = False
         runner = get_executor(name, **options)
-    dataset = spec.dataset if get_recipe(spec.recipe).uses_data else None  # a script loads its own
+    dataset = spec.preloaded_dataset(get_recipe(spec.recipe).uses_data)
     try:
         runner.prepare(dataset, str(data_dir) if data_dir else None, spec.device)
     except BaseException:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -196,25 +197,42 @@ def atomic_write_json(path: str | os.PathLike[str], value: Any) -> None:
     atomic_write_text(path, to_json(value, indent=2) + "\n")
 
 
+def _fresh_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder `<parent>/<prefix><random>` with a folder's usual permissions: one mkdir
+    (mkdtemp's, then a chmod from its 0700, cost two system calls where one does)."""
+    while True:
+        tmp = parent / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            os.mkdir(tmp, 0o777)  # less the umask, as any folder
+            return tmp
+        except FileExistsError:  # 2^-48 per try
+            continue
+
+
 @contextlib.contextmanager
 def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary folder beside `target`; when the block ends, it replaces `target`.
 
     A folder that exists is therefore either the old one whole or the new one whole; a failure in
-    the block leaves `target` as it was and removes the temporary folder.
+    the block leaves `target` as it was and removes the temporary folder. Where `target`'s parent
+    exists and `target` does not (a run's folder), that is one mkdir and one rename.
     """
     target = Path(target)
+    prefix = f".{target.name}."
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp = _fresh_folder(target.parent, prefix)
     except FileNotFoundError:  # the parent is new: one mkdir then, not one per call
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp = _fresh_folder(target.parent, prefix)
     try:
-        tmp.chmod(FOLDER_MODE)  # a folder's usual permissions, not mkdtemp's 0700
         yield tmp
-        if target.exists():
+        try:
+            os.replace(tmp, target)
+        except OSError:  # target is a folder with files in it (a rerun): the old one goes first
+            if not target.is_dir():
+                raise
             shutil.rmtree(target)
-        os.replace(tmp, target)
+            os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,7 +1,14 @@
 """Where configs matter: each swept key's share of the variation in the configs' mean quality (the
-metric the sweep judges: the target's, else the first objective), by Optuna's fANOVA evaluator over
-one trial per config (its mean, never a single seed's value: the seeds' noise would pass for
-importance). Configs pruned or without a finished run are left out.
+metric the sweep judges: the target's, else the first objective), as a first-order functional
+ANOVA over one value per config (its mean, never a single seed's value: the seeds' noise would pass
+for importance). Configs pruned or without a finished run are left out.
+
+A key's main effect is the variance of the configs' means between the groups of its values (a
+number range cut at up to BINS quantiles, anything else by value), less what that many groups show
+by chance (their number less one times the mean square within them, as omega squared does); the
+shares are the main effects over their sum. Computed directly with NumPy, in milliseconds at
+50,000 configs: Optuna's fANOVA evaluator imports scikit-learn (4 s here) and fits a forest that
+took 55 s over 2,000 configs.
 """
 
 from __future__ import annotations
@@ -9,22 +16,36 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.reports import ConfigReport
 
-__all__ = ["MAX_CONFIGS", "importances", "judged_configs", "parallel_axes", "swept_keys"]
+__all__ = [
+    "BINS",
+    "MAX_LINES",
+    "importances",
+    "judged_configs",
+    "main_effects",
+    "parallel_axes",
+    "swept_keys",
+    "value_groups",
+]
 
 MIN_CONFIGS = 4  # fewer: no key's share can be told from noise
-MAX_CONFIGS = 2000  # more: the forest's cost grows past a report's (the first ones, in report order)
+BINS = 10  # groups a number range is cut into (at its quantiles)
+MAX_TICKS = 8  # labelled values on an axis of parallel coordinates
+MAX_LINES = 2000  # configs drawn in parallel coordinates (the first ones, in report order)
 
 
-def judged_configs(analysis: Analysis) -> list[ConfigReport]:
+def judged_configs(analysis: Analysis, limit: int | None = None) -> list[ConfigReport]:
     """The full-fidelity search configs with a finished run, never pruned, in report order."""
-    return [
+    found = [
         r
         for r in analysis.configs
         if r.fidelity == "full" and r.stage == "search" and r.n > 0 and r.pruned is None
-    ][:MAX_CONFIGS]
+    ]
+    return found if limit is None else found[:limit]
 
 
 def swept_keys(analysis: Analysis, reports: list[ConfigReport]) -> list[str]:
@@ -37,38 +58,55 @@ def swept_keys(analysis: Analysis, reports: list[ConfigReport]) -> list[str]:
     return keys
 
 
+def value_groups(values: list[Any]) -> np.ndarray:
+    """Each value's group: its quantile bin for numbers with more than BINS distinct values, else
+    the value itself."""
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if numeric and len(set(values)) > BINS:
+        x = np.asarray(values, dtype=float)
+        edges = np.unique(np.quantile(x, np.linspace(0, 1, BINS + 1)[1:-1]))
+        return np.searchsorted(edges, x, side="right")
+    _, codes = np.unique(np.asarray([repr(v) for v in values]), return_inverse=True)
+    return codes
+
+
+def main_effects(columns: dict[str, list[Any]], y: np.ndarray) -> dict[str, float]:
+    """Key -> its main effect on `y` (the between-groups sum of squares less its chance level, at
+    least 0), for the keys' `columns` of values aligned with `y`."""
+    total = float(((y - y.mean()) ** 2).sum())
+    n = len(y)
+    found = {}
+    for key, values in columns.items():
+        codes = value_groups(values)
+        counts = np.bincount(codes)
+        used = counts > 0
+        means = np.bincount(codes, weights=y)[used] / counts[used]
+        between = float((counts[used] * (means - y.mean()) ** 2).sum())
+        groups = int(used.sum())
+        within = (total - between) / (n - groups) if n > groups else 0.0
+        found[key] = max(0.0, between - (groups - 1) * within)
+    return found
+
+
 def importances(analysis: Analysis) -> dict[str, float]:
     """Swept key -> its importance (the shares sum to 1), largest first; empty for fewer than two
-    keys that vary or fewer than MIN_CONFIGS configs."""
-    reports = judged_configs(analysis)
+    keys that vary, fewer than MIN_CONFIGS configs, or no effect above chance."""
+    metric = analysis.spec.metric(analysis.quality_metric)
+    reports = [
+        r
+        for r in judged_configs(analysis)
+        if r.metrics[metric.name].mean is not None and math.isfinite(r.metrics[metric.name].mean)  # type: ignore[arg-type]
+    ]
     keys = swept_keys(analysis, reports)
     if len(keys) < 2 or len(reports) < MIN_CONFIGS:
-        return {}  # (before importing Optuna: a one-key report starts without it)
-    import optuna
-
-    from hotlap.strategies.samplers import space_distributions
-
-    metric = analysis.spec.metric(analysis.quality_metric)
-    distributions = {k: d for k, d in space_distributions(analysis.spec).items() if k in keys}
-    if set(distributions) != set(keys):  # (a key swept by the recipe itself: no distribution)
         return {}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction=metric.direction)
-    for report in reports:
-        mean = report.metrics[metric.name].mean
-        if mean is None or not math.isfinite(mean):
-            continue
-        params: dict[str, Any] = {k: report.params.get(k, report.config.get(k)) for k in keys}
-        try:
-            trial = optuna.trial.create_trial(params=params, distributions=distributions, value=mean)
-        except ValueError:  # a value outside its distribution (a baseline's own value)
-            continue
-        study.add_trial(trial)
-    if len(study.trials) < MIN_CONFIGS:
+    y = np.asarray([r.metrics[metric.name].mean for r in reports], dtype=float)
+    columns = {k: [r.params.get(k, r.config.get(k)) for r in reports] for k in keys}
+    effects = main_effects(columns, y)
+    total = sum(effects.values())
+    if total <= 0:
         return {}
-    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-    found = optuna.importance.get_param_importances(study, evaluator=evaluator, params=keys)
-    return {key: float(value) for key, value in found.items()}
+    return dict(sorted(((k, v / total) for k, v in effects.items()), key=lambda kv: -kv[1]))
 
 
 def parallel_axes(
@@ -81,7 +119,7 @@ def parallel_axes(
     from hotlap.spec.fields import RangeSpec
 
     quality = analysis.quality_metric
-    reports = [r for r in judged_configs(analysis) if r.metrics[quality].mean is not None]
+    reports = [r for r in judged_configs(analysis, MAX_LINES) if r.metrics[quality].mean is not None]
     keys = swept_keys(analysis, reports)
     if len(keys) < 2 or len(reports) < 2:
         return [], []
@@ -104,7 +142,10 @@ def parallel_axes(
             step = 1 / max(1, len(order) - 1)
             column = [order.index(repr(v)) * step for v in values]
             shown = sorted(set(zip(column, values, strict=True)), key=lambda t: t[0])
-        ticks = [(position, _short(value)) for position, value in shown][:12]
+        if len(shown) > MAX_TICKS:  # many values (a sampled range): evenly spread ones
+            step = (len(shown) - 1) / (MAX_TICKS - 1)
+            shown = [shown[round(i * step)] for i in range(MAX_TICKS)]
+        ticks = [(position, _short(value)) for position, value in shown]
         axes.append((key, ticks))
         columns.append(column)
     means = [float(r.metrics[quality].mean) for r in reports]  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from hotlap.executors.base import Outcome
 from hotlap.faults import fault_point
 from hotlap.io import atomic_directory, atomic_write_json, to_json
 from hotlap.metrics import Metric
-from hotlap.store import FINISHED, ConfigRecord, RunRecord
+from hotlap.store import FINISHED, RunRecord
 
 __all__ = ["copy_best", "run_directory", "write_run", "write_run_summary"]
 
@@ -28,15 +28,16 @@ def run_directory(directory: Path, config_id: str, seed: int, fidelity: str) -> 
 def write_run(
     directory: Path,
     run: RunRecord,
-    config: ConfigRecord,
     described: dict[str, Any],
     outcome: Outcome,
+    fields: dict[str, Any],
 ) -> None:
-    """The run's folder, complete or absent (a rerun after a kill replaces its leftovers)."""
+    """The run's folder, complete or absent (a rerun after a kill replaces its leftovers):
+    config.json (`described`), metrics.json (the outcome's `fields`) and its artifacts."""
     with atomic_directory(run_directory(directory, run.config_id, run.seed, run.fidelity)) as tmp:
         (tmp / "config.json").write_text(to_json(described, indent=2) + "\n")
         fault_point("run-folder")  # the torture test kills here: the hidden folder is then removed
-        (tmp / "metrics.json").write_text(to_json(outcome.fields(), indent=2) + "\n")
+        (tmp / "metrics.json").write_text(to_json(fields, indent=2) + "\n")
         for name, data in outcome.artifacts.items():
             (tmp / name).write_bytes(data)
 

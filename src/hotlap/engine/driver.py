@@ -154,7 +154,7 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
             repaired = repair_files(self.store, self.sweep.id, self.directory)
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
             retried = self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
-            dataset = self.spec.dataset if self.recipe.uses_data else None  # a script loads its own
+            dataset = self.spec.preloaded_dataset(self.recipe.uses_data)
             self.executor.prepare(dataset, self.data_dir, self.spec.device)
             self.store.update_sweep(self.sweep.id, state="running", message=None)
             self._load()

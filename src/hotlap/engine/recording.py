@@ -33,6 +33,9 @@ from hotlap.store import ConfigRecord, RunRecord
 __all__ = ["Recording"]
 
 CONFIG_ID_LENGTH = 10
+# Outcomes that get a run folder (`run_folders: all`); any with artifacts gets one (a failed
+# script's output says why it failed)
+FOLDERED = ("done", "pruned")
 
 
 class Recording:
@@ -162,18 +165,16 @@ class Recording:
 
     def _record(self, run: RunRecord, outcome: Outcome) -> None:
         config = self.configs[run.config_id]
+        fields = outcome.fields()
+        if outcome.artifacts or (self.spec.run_folders == "all" and outcome.status in FOLDERED):
+            self._write_artifacts(run, config, outcome, fields)
         if outcome.status == "done":
-            self._write_artifacts(run, config, outcome)
             self.consecutive_failures = 0
-        elif outcome.status == "pruned":  # not a failure: its folder keeps the epochs it had
-            self._write_artifacts(run, config, outcome)
-        else:
-            if outcome.artifacts:  # a failed script's output: its folder says why it failed
-                self._write_artifacts(run, config, outcome)
+        elif outcome.status != "pruned":  # pruned is not a failure: its folder keeps its epochs
             self.consecutive_failures += 1
             self.last_error = outcome.error
         fault_point("before-finish")  # the torture test kills here: the run is then run again
-        if not self.store.finish(run.id, outcome.fields(), session=self.session):
+        if not self.store.finish(run.id, fields, session=self.session):
             raise HotlapError(f"run {run.id} of sweep {self.sweep.id} was changed by another process")
         self.ran += 1
         if self._spent is not None:  # the budget's running count, as Store.spent would read it
@@ -196,7 +197,7 @@ class Recording:
         if self.spec.checkpoint_every:  # the run has ended: its resumable state with it
             self._checkpoint_file(run).unlink(missing_ok=True)
         fault_point("after-finish")  # the torture test kills here: runs.jsonl is then repaired
-        self._files.append(RUNS_FILE, to_json(runs_line(run, outcome.fields(), self.session)))
+        self._files.append(RUNS_FILE, to_json(runs_line(run, fields, self.session)))
         if outcome.warmup_time is not None:
             self._log(
                 f"[warmup] an untimed run on random labels took {outcome.warmup_time:.2f}s "
@@ -320,7 +321,9 @@ class Recording:
     def run_directory(self, config_id: str, seed: int, fidelity: str):  # type: ignore[no-untyped-def]
         return run_directory(self.directory, config_id, seed, fidelity)
 
-    def _write_artifacts(self, run: RunRecord, config: ConfigRecord, outcome: Outcome) -> None:
+    def _write_artifacts(
+        self, run: RunRecord, config: ConfigRecord, outcome: Outcome, fields: dict[str, Any]
+    ) -> None:
         task = self._task(run, config)
         described = {
             "recipe": task.recipe,
@@ -332,7 +335,7 @@ class Recording:
             "config": task.config,
             "session": self.session,
         }
-        write_run(self.directory, run, config, described, outcome)
+        write_run(self.directory, run, described, outcome, fields)
 
     def _copy_best(self, analysis: Analysis, best: ConfigReport) -> None:
         """The best run of the recommended config -> <sweep>/best/ (its config, metrics, weights)."""

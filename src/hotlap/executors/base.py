@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from hotlap.errors import plain_text
@@ -92,9 +93,7 @@ class Outcome:
 
     def fields(self) -> dict[str, Any]:
         """Everything but the artifacts: what the store and metrics.json keep."""
-        data = asdict(self)
-        data.pop("artifacts")
-        return data
+        return {f.name: getattr(self, f.name) for f in _OUTCOME_FIELDS}  # shallow: read, never changed
 
     @classmethod
     def failure(cls, run_id: int, exc: BaseException, **fields: Any) -> Outcome:
@@ -107,6 +106,8 @@ class Outcome:
             **fields,
         )
 
+
+_OUTCOME_FIELDS = tuple(f for f in dataclass_fields(Outcome) if f.name != "artifacts")
 
 ERROR_CHARS = 500  # of a failed run's error line; the whole traceback is stored beside it
 

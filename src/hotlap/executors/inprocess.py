@@ -6,8 +6,9 @@ import contextlib
 import datetime as dt
 import socket
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,30 @@ __all__ = ["InProcessExecutor", "Worker"]
 WARMUP_SEED = 0x5EED  # the warmup run's seed; never reported
 
 
+def _load(dataset: str, data_dir: str | None, device: Any) -> DeviceData:
+    return DeviceData.from_dataset(load_dataset(dataset, data_dir), device)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class LazyData:
+    """A worker's dataset, loaded on first use of anything but its device: an evaluation that only
+    re-weights a source's stored logits (`hotlap eval --tta-weight`) never loads it."""
+
+    def __init__(self, load: Callable[[], DeviceData], device: Any) -> None:
+        self.device = device
+        self._load = load
+        self._data: DeviceData | None = None
+
+    def loaded(self) -> DeviceData:
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    def __getattr__(self, name: str) -> Any:  # anything but the device: the dataset's
+        return getattr(self.loaded(), name)
 
 
 class Worker:
@@ -49,14 +72,20 @@ class Worker:
     recipe's `shape`: widths, batch size, dtype...), so that cuDNN autotuning and compilation are
     paid outside every measured run, also when a later config has another shape. An evaluation of a
     shared network warms up its evaluation the same way, once per shape (the recipe's untimed pass).
+    The dataset is loaded when a run first needs it (`LazyData`).
     """
 
-    def __init__(self, data: DeviceData | Placement) -> None:
-        self.data = data
+    def __init__(self, data: LazyData | Placement) -> None:
+        self.lazy = data
+        self.device = data.device
         self.warmed: set[tuple[str, Hashable]] = set()
         self.probes: dict[str, CostProbe] = {}  # one of each cost probe, made on first use
         if data.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+
+    @property
+    def data(self) -> DeviceData | Placement:
+        return self.lazy.loaded() if isinstance(self.lazy, LazyData) else self.lazy
 
     def needs_warmup(self, recipe: Recipe, config: RecipeConfig) -> bool:
         return recipe.uses_data and (recipe.name, recipe.shape_of(config)) not in self.warmed
@@ -105,7 +134,7 @@ class Worker:
         key = (recipe.name, ("evaluate", recipe.shape_of(config)))
         first = key not in self.warmed
         self.warmed.add(key)
-        return recipe.evaluate(config, self.data, source, warmup=warmup and first)
+        return recipe.evaluate(config, self.lazy, source, warmup=warmup and first)  # type: ignore[arg-type]
 
 
 @register_executor("inprocess")
@@ -136,12 +165,13 @@ class InProcessExecutor(Executor):
             if dataset is None:
                 self.workers[key] = Worker(Placement(resolved))
             else:
-                data = DeviceData.from_dataset(load_dataset(dataset, data_dir), resolved)
-                self.workers[key] = Worker(data)
+                self.workers[key] = Worker(LazyData(partial(_load, dataset, data_dir, resolved), resolved))
         return self.workers[key]
 
     def prepare(self, dataset: str | None, data_dir: str | None, device: str) -> None:
-        self._worker(dataset, data_dir, device)
+        data = self._worker(dataset, data_dir, device).lazy
+        if isinstance(data, LazyData):  # loaded now: a dataset that fails does before any run
+            data.loaded()
 
     def submit(self, task: Task, on_epoch: EpochSink | None = None) -> Future[Outcome]:
         future: Future[Outcome] = Future()
@@ -155,7 +185,7 @@ class InProcessExecutor(Executor):
         recipe = get_recipe(task.recipe)
         worker = self._worker(task.dataset if recipe.uses_data else None, task.data_dir, task.device)
         config = recipe.config_cls.model_validate(task.config)
-        device = worker.data.device
+        device = worker.device
         base: dict[str, Any] = {"device": device_name(device), "host": self.host}
         if task.source is None and warms(self.warmup, device) and worker.needs_warmup(recipe, config):
             begin = time.perf_counter()
@@ -169,7 +199,7 @@ class InProcessExecutor(Executor):
 
         started, begin = _now(), time.perf_counter()
         probes = probes_for(task.costs, worker.probes)
-        probing = ProbeRun(recipe, config, worker.data, task.costs)
+        probing = ProbeRun(recipe, config, worker.lazy, task.costs)  # type: ignore[arg-type]
         try:
             for probe in probes:
                 probe.start(probing)

@@ -82,7 +82,7 @@ def evaluate(
     are the source's. `build_net` makes the family member's network."""
     dtype = resolve_dtype(config, data.device)
     precision = {v: k for k, v in DTYPES.items()}[dtype]
-    metrics = reweighted(config, source, data.test_labels)
+    metrics = reweighted(config, source, lambda: data.test_labels)  # stored labels: no dataset loaded
     if metrics is not None:
         return RunResult(seed=-1, metrics=metrics, history=source.history, precision=precision, timed=False)
     net = prepare_net(build_net(config, data.num_classes), data.device, dtype)

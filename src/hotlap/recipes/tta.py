@@ -9,7 +9,7 @@ device, and nothing new to time (the views evaluated are the same).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -118,11 +118,12 @@ def check_weights(values: Iterable[Any], option: str = "--tta-weight") -> list[f
     return sorted({float(f"{v:.12g}") for v in values})
 
 
-def reweighted(config: Any, source: SourceRun, labels: torch.Tensor) -> dict[str, float] | None:
+def reweighted(config: Any, source: SourceRun, labels: Callable[[], torch.Tensor]) -> dict[str, float] | None:
     """The metrics of `config` from its source run's stored views, where they suffice: the source
     evaluated the same views in the same batches (only the weighting differs). Times, the plain
     view's accuracy and the training's metrics are the source's own; None where the network must
-    run again."""
+    run again. The test labels are the source's stored ones; `labels()` (the dataset's, loaded
+    then) only for a source that stored none."""
     same_views = all(
         source.config.get(name) == getattr(config, name) for name in ("tta_level", "eval_batch_size")
     ) and source.config.get("quant", {}) == getattr(config, "quant", {})  # the same numbers too
@@ -130,11 +131,13 @@ def reweighted(config: Any, source: SourceRun, labels: torch.Tensor) -> dict[str
         return None
     logits = torch.from_numpy(source.array("logits.npy").astype(np.float32))
     if source.has("labels.npy"):
-        labels = torch.from_numpy(source.array("labels.npy").astype(np.int64))
+        truth = torch.from_numpy(source.array("labels.npy").astype(np.int64))
+    else:
+        truth = labels().cpu()
     weights = tta_view_weights(config.tta_level, config.tta_untranslated_weight)
-    if logits.shape[0] != len(weights) or logits.shape[1] != len(labels):
+    if logits.shape[0] != len(weights) or logits.shape[1] != len(truth):
         return None
     return {
         **source.metrics,
-        "tta_accuracy": accuracy(combine_views(logits, weights), labels.cpu()),
+        "tta_accuracy": accuracy(combine_views(logits, weights), truth),
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotlap.analysis.configs import Analysis
+from hotlap.analysis.importance import BINS, value_groups
 from hotlap.analysis.reports import ConfigReport, short_value
 from hotlap.metrics import Metric
 from hotlap.report.rows import shown_costs
@@ -223,36 +224,58 @@ def key_panels(analysis: Analysis) -> list[tuple[str, list[dict[str, Any]]]]:
     keys = [k for k in analysis.spec.swept_keys]
     if not 2 <= len(keys) <= MAX_PANELS:
         return []
-    sign = analysis.quality.sign
     reports = [r for r in full_reports(analysis) if not r.is_baseline]
     panels = []
     for key in keys:
-        groups: dict[Any, list[float]] = {}
-        for report in reports:
-            mean = report.metrics[analysis.quality_metric].mean
-            if key in report.params and mean is not None:
-                groups.setdefault(report.params[key], []).append(mean)
-        if len(groups) < 2:
-            continue
-        rows = [
-            {
-                "value": value,
-                "best": max(means, key=lambda m: sign * m),
-                "worst": min(means, key=lambda m: sign * m),
-                "mean": sum(means) / len(means),
-                "configs": len(means),
-            }
-            for value, means in groups.items()
+        pairs = [
+            (report.params[key], mean)
+            for report in reports
+            if key in report.params and (mean := report.metrics[analysis.quality_metric].mean) is not None
         ]
-        rows.sort(
-            key=lambda r: (
-                isinstance(r["value"], str),
-                r["value"] if not isinstance(r["value"], str) else 0,
-                str(r["value"]),
-            )
-        )
-        panels.append((key, rows))
+        rows = _panel_rows(pairs, analysis.quality.sign)
+        if len(rows) >= 2:
+            panels.append((key, rows))
     return panels
+
+
+def _panel_rows(pairs: list[tuple[Any, float]], sign: float) -> list[dict[str, Any]]:
+    """A panel's points: per value (a number range of many values: per quantile bin, labelled by its
+    range), the configs' best, mean and worst quality and their count, in value order."""
+    groups: dict[Any, list[float]] = {}
+    labels: dict[Any, str] = {}
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v, _ in pairs)
+    if numeric and len({v for v, _ in pairs}) > BINS:  # a sampled range: every config its own value
+        codes = value_groups([v for v, _ in pairs])
+        members: dict[int, list[float]] = {}
+        for code, (value, mean) in zip(codes.tolist(), pairs, strict=True):
+            members.setdefault(code, []).append(value)
+            groups.setdefault(code, []).append(mean)
+        for code, values in members.items():
+            labels[code] = f"{min(values):.3g}-{max(values):.3g}"
+        groups = {min(members[code]): means for code, means in groups.items()}
+        labels = {min(members[code]): label for code, label in labels.items()}
+    else:
+        for value, mean in pairs:
+            groups.setdefault(value, []).append(mean)
+    rows = [
+        {
+            "value": value,
+            "label": labels.get(value, short_value(value)),
+            "best": max(means, key=lambda m: sign * m),
+            "worst": min(means, key=lambda m: sign * m),
+            "mean": sum(means) / len(means),
+            "configs": len(means),
+        }
+        for value, means in groups.items()
+    ]
+    rows.sort(
+        key=lambda r: (
+            isinstance(r["value"], str),
+            r["value"] if not isinstance(r["value"], str) else 0,
+            str(r["value"]),
+        )
+    )
+    return rows
 
 
 def two_key_grid(analysis: Analysis) -> tuple[str, str, list[Any], list[Any], list[list[Any]]] | None:

@@ -10,7 +10,7 @@
 - verification (`screening_vs_verification.png`): each verified config's screening and fresh-seed
   means side by side.
 - importance, parallel_coordinates (two swept keys or more): each key's share of the variation in
-  the configs' means (fANOVA), and the configs across the keys, coloured by their mean.
+  the configs' means (main effects), and the configs across the keys, coloured by their mean.
 - best_so_far (`hotlap best-so-far`): the best objective found against the runs spent, per sweep.
 """
 

@@ -229,7 +229,7 @@ def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any]
             "message": sweep.message,
         },
         "quality_metric": analysis.quality_metric,
-        # each swept key's share of the variation in the configs' means (fANOVA; two keys or more)
+        # each swept key's share of the variation in the configs' means (main effects; two keys or more)
         "importance": key_importances(analysis),
         "cost_metric": analysis.cost_metric,
         "target": None

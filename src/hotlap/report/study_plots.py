@@ -130,7 +130,11 @@ def draw_panels(analysis: Analysis, panels: list[tuple[str, list[dict[str, Any]]
         low = [m - quality.scaled(min(r["best"], r["worst"])) for m, r in zip(means, rows, strict=True)]
         high = [quality.scaled(max(r["best"], r["worst"])) - m for m, r in zip(means, rows, strict=True)]
         ax.errorbar(xs, means, yerr=[low, high], fmt="o", color="#0969da", capsize=3)
-        ax.set_xticks(xs, [f"{short_value(r['value'])}\n({r['configs']})" for r in rows], fontsize=7)
+        if len(rows) > 5:  # many values: slanted, on one line, each ending under its point
+            ticks = [f"{r['label']} ({r['configs']})" for r in rows]
+            ax.set_xticks(xs, ticks, fontsize=7, rotation=45, ha="right", rotation_mode="anchor")
+        else:
+            ax.set_xticks(xs, [f"{r['label']}\n({r['configs']})" for r in rows], fontsize=7)
         ax.set_xlabel(key, fontsize=8)
         ax.grid(alpha=0.3)
         target_line(ax, analysis)

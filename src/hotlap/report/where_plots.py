@@ -1,4 +1,4 @@
-"""Where configs matter, for a sweep over two keys or more: each key's importance (fANOVA over the
+"""Where configs matter, for a sweep over two keys or more: each key's importance (main effects over the
 configs' means) and the configs in parallel coordinates. Drawn from hotlap.analysis.importance's
 pure data."""
 
@@ -23,7 +23,7 @@ def draw_importance(analysis: Analysis, found: dict[str, float], path: Path) -> 
     for y, key in enumerate(keys):
         ax.text(found[key], y, f" {found[key]:.2f}", va="center", fontsize=8)
     ax.set_xlim(0, max(1.0, max(found.values()) * 1.15))
-    ax.set_xlabel(f"share of the variation in the configs' mean {analysis.quality_metric} (fANOVA)")
+    ax.set_xlabel(f"share of the variation in the configs' mean {analysis.quality_metric} (main effects)")
     ax.set_title("Where configs matter: each swept key's importance", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return save(fig, path)
@@ -38,6 +38,7 @@ def draw_parallel(
     import matplotlib
     import matplotlib.pyplot as plt
     from matplotlib import cm, colors
+    from matplotlib.collections import LineCollection
 
     sign = analysis.quality.sign
     means = [mean for _, mean in lines]
@@ -45,8 +46,11 @@ def draw_parallel(
     cmap = matplotlib.colormaps["viridis" if sign > 0 else "viridis_r"]
     fig, ax = plt.subplots(figsize=(max(6.5, 1.8 * len(axes)), 4.5))
     xs = list(range(len(axes)))
-    for positions, mean in sorted(lines[:MAX_LINES], key=lambda line: sign * line[1]):  # best on top
-        ax.plot(xs, positions, color=cmap(norm(mean)), alpha=0.7, linewidth=1)
+    ordered = sorted(lines[:MAX_LINES], key=lambda line: sign * line[1])  # the best drawn last: on top
+    segments = [list(zip(xs, positions, strict=True)) for positions, _ in ordered]
+    colours = [cmap(norm(mean)) for _, mean in ordered]
+    ax.add_collection(LineCollection(segments, colors=colours, alpha=0.7, linewidths=1))  # one artist
+    ax.set_ylim(-0.05, 1.05)
     for x, (_, ticks) in zip(xs, axes, strict=True):
         ax.axvline(x, color="#6e7781", linewidth=0.8)
         for position, label in ticks:

@@ -132,6 +132,12 @@ class SweepSpec(_Strict):
         True,
         description="store every run's other artifacts (airbench: per-view test logits, for offline TTA)",
     )
+    run_folders: Literal["all", "artifacts"] = Field(
+        "all",
+        description="`all`: a folder per run (config.json, metrics.json, its artifacts); `artifacts`: "
+        "only for runs that have artifacts (weights, logits, a program's output), the rest in the "
+        "store and runs.jsonl alone (a sweep of 50,000 short runs leaves no 100,000 folders)",
+    )
     _notices: list[str] = PrivateAttr(default_factory=list)  # for the user before a run (old key names)
     executor: ExecutorSpec = Field(
         json_schema_extra={"written": "str | mapping"},
@@ -194,6 +200,13 @@ class SweepSpec(_Strict):
         if values is not None and (not values or any(not 0 <= v <= 1 for v in values)):
             raise ValueError("TTA weights are between 0 and 1")
         return value
+
+    def preloaded_dataset(self, uses_data: bool) -> str | None:
+        """The dataset an executor loads before the first run (a dataset that fails to load does so
+        before anything is written): none for a recipe that loads its own (`uses_data` false: a
+        script), nor for a derived sweep, whose evaluations load it only where one runs a network
+        again (re-weighting stored views needs none: `hotlap eval --tta-weight`)."""
+        return self.dataset if uses_data and self.derived_from is None else None
 
     def tta_weight_values(self) -> list[float]:
         if self.tta_weights is None:
