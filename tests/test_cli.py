@@ -133,6 +133,7 @@ def test_a_run_writes_a_complete_run_directory(tmp_path):
         "summary.json",
         "spec.yaml",
         ".lock",
+        ".ended-whole.json",  # the session ended whole: a resume has nothing to repair
         "best",
         config_id,
     ]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hotlap.engine.repair import repair_files
+from hotlap.engine.repair import CLEAN_MARK, repair_files
 from hotlap.engine.session import open_sweep
 from hotlap.spec import parse_spec
 from hotlap.store import Store
@@ -31,7 +31,7 @@ SPEC = {
 TOTAL = 18
 
 
-def _agree(workdir: Path) -> None:
+def _agree(workdir: Path, ended_whole: bool = True) -> None:
     """The store is the truth: one runs.jsonl line per finished run with its status and metrics,
     a complete folder per done run, and nothing hidden anywhere in the sweep's folder."""
     with Store(workdir) as store:
@@ -50,8 +50,10 @@ def _agree(workdir: Path) -> None:
         folder = sweep.directory / run.config_id / f"seed-{run.seed}"
         assert (folder / "config.json").is_file() and (folder / "metrics.json").is_file()
         assert json.loads((folder / "metrics.json").read_text())["metrics"] == run.values
-    hidden = [p for p in sweep.directory.rglob(".*") if p.name != ".lock"]  # the driver lock stays
+    # the driver's lock stays, and the mark of a session that ended whole (the next start reads nothing)
+    hidden = [p for p in sweep.directory.rglob(".*") if p.name not in (".lock", CLEAN_MARK)]
     assert not hidden, hidden
+    assert (sweep.directory / CLEAN_MARK).is_file() == ended_whole
 
 
 @pytest.mark.parametrize("point", ["run-folder", "before-finish", "after-finish"])
@@ -100,7 +102,33 @@ def test_a_torn_last_line_is_replaced_by_the_stored_run(tmp_path):
         assert len(repaired) == 3, repaired
         assert sorted(runs_file.read_text().splitlines()) == sorted(whole.splitlines())
         assert repair_files(store, record.id, record.directory) == []  # nothing left to repair
-    _agree(tmp_path)
+    _agree(tmp_path, ended_whole=False)
+
+
+def test_a_session_that_ended_whole_is_not_read_again_and_the_next_one_is_checked(tmp_path, monkeypatch):
+    """A session that ended whole leaves a mark: the next start reads neither runs.jsonl nor the
+    run folders (a resume of 50,000 finished runs starts at once). The start removes the mark, so
+    that a kill of that next session is repaired in full at the one after."""
+    import hotlap.engine.repair as repair
+    from hotlap.engine.driver import Engine
+    from hotlap.executors import InProcessExecutor
+
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec(SPEC))
+        Engine(store, record, InProcessExecutor(warmup=False)).run()
+        assert (record.directory / CLEAN_MARK).is_file()
+        with monkeypatch.context() as patched:  # the whole check would read both
+            patched.setattr(repair, "_complete_runs_file", lambda *a: pytest.fail("runs.jsonl read"))
+            patched.setattr(repair, "_remove_leftovers", lambda *a: pytest.fail("folders listed"))
+            assert repair_files(store, record.id, record.directory) == []
+        assert not (record.directory / CLEAN_MARK).exists()  # this session is checked next time
+        runs_file = record.directory / "runs.jsonl"  # ... as if it was killed before a line
+        whole = runs_file.read_text()
+        runs_file.write_text(whole[: whole.rstrip("\n").rfind("\n") + 1])
+        assert repair_files(store, record.id, record.directory) == [
+            "added 1 finished run(s) missing from runs.jsonl (from the store)"
+        ]
+        assert runs_file.read_text() == whole
 
 
 def test_a_killed_hotlap_run_resumed_writes_its_summary(tmp_path, plugin_env):

@@ -257,7 +257,9 @@ class SweepStatus:
     analysis: Analysis
 
 
-def status_of(store: Store, sweep: SweepRecord) -> SweepStatus:
+def status_of(store: Store, sweep: SweepRecord, analysis: Analysis | None = None) -> SweepStatus:
+    """Where `sweep` stands; `analysis`: its analysis where it was just made (the engine's, at a
+    sweep's end), else made here."""
     from hotlap.analysis.configs import analyze
     from hotlap.analysis.judging import planned_configs
     from hotlap.engine.session import is_locked
@@ -267,14 +269,14 @@ def status_of(store: Store, sweep: SweepRecord) -> SweepStatus:
     state = sweep.state
     if state == "running" and not is_locked(sweep.directory):
         state = "interrupted (no process is running it)"
-    configs = store.configs(sweep.id)
-    runs = store.runs(sweep.id, details=False)
-    analysis = analyze(spec, configs, runs, comparisons=False, devices=store.run_devices(sweep.id))
+    if analysis is None:
+        configs, runs = store.configs(sweep.id), store.runs(sweep.id, details=False)
+        analysis = analyze(spec, configs, runs, comparisons=False, devices=store.run_devices(sweep.id))
     return SweepStatus(
         sweep,
         state,
         store.counts(sweep.id),
-        len(configs),
+        store.config_count(sweep.id),
         planned_configs(spec),
         len(store.excluded(sweep.id)),
         analysis,

@@ -66,7 +66,7 @@ def _after(store: Any, spec: Any, result: Any, data_dir: Path | None, warmup: bo
         console.print(f"  hotlap {escape(command)}", highlight=False, soft_wrap=True)
     else:
         console.print(f"[{color}]sweep {result.state}[/]: {escape(result.message)}")
-    _print_status(store, result.sweep)
+    _print_status(store, result.sweep, result.analysis)  # the engine's analysis: not made again
     if result.state == "failed":
         raise typer.Exit(1)
     if result.state == "done" and spec.tta_weights is not None and spec.derived_from is None:
@@ -118,12 +118,12 @@ def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool
     console.print(f"full report: hotlap report {derived.id}")
 
 
-def _print_status(store: Any, sweep: Any) -> None:
+def _print_status(store: Any, sweep: Any, analysis: Any = None) -> None:
     from hotlap.api import status_of
     from hotlap.spec.validate import stored_spec
 
     spec = stored_spec(sweep.spec)
-    status = status_of(store, sweep)
+    status = status_of(store, sweep, analysis)
     table = Table(title=f"sweep {sweep.id}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")

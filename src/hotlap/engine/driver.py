@@ -39,7 +39,7 @@ from hotlap.engine.pruning import Pruning
 from hotlap.engine.queue import RunQueue
 from hotlap.engine.racing import Racing
 from hotlap.engine.recording import Recording
-from hotlap.engine.repair import repair_files
+from hotlap.engine.repair import mark_clean, repair_files
 from hotlap.engine.scheduler import SeedScheduler
 from hotlap.engine.session import SessionFiles, open_session, sweep_lock
 from hotlap.engine.sharing import SharedTraining, shares_training
@@ -105,6 +105,8 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
         self._files = SessionFiles(self.directory)
         self._running: dict[int, RunRecord] = {}
         self._level: Guarantee | None = None  # the levels each look is made at
+        # A stage's stored runs by config, read once while a resumed session joins its configs
+        self._stored: dict[str, list[RunRecord]] | None = None
         self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
         self.excluded: dict[str, str] = {}  # config id -> the per-config bound it breaks (never run)
@@ -185,7 +187,10 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
                 self.store.requeue(self.sweep.id, statuses=("running",))
                 self._finish("stopped", f"interrupted; resume with: hotlap resume {self.sweep.id}")
                 raise
-            return self._finish(state, message)
+            result = self._finish(state, message)
+            self._files.close()
+            mark_clean(self.directory)  # (not after an interrupt: it may have cut a write short)
+            return result
 
     def _drive(self) -> tuple[str, str]:
         fidelity = self.spec.fidelity
@@ -257,10 +262,14 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
         strategy = get_strategy(self.spec)
         stage = self._stage("search", fidelity)
         self.callbacks.stage(StageStarted("search", fidelity))
-        strategy.restore(self._earlier_configs(stage))
-        if self.spec.baseline is not None:
-            self._join(self._register({}, origin="baseline", baseline=True), stage)
-        self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
+        self._stored = self._runs_by_config(stage)  # one read, not one per config
+        try:
+            strategy.restore(self._earlier_configs(stage))
+            if self.spec.baseline is not None:
+                self._join(self._register({}, origin="baseline", baseline=True), stage)
+            self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
+        finally:
+            self._stored = None  # runs change from here on: read as they are
         finite = is_finite(self.spec.strategy.name)
         trials = None if finite else self.spec.strategy.trials
         asked = self.sweep.trials_asked

@@ -113,9 +113,20 @@ class Recording:
         return self.recipes[self.spec.recipe_of(config.params, baseline=config.is_baseline)]
 
     def _stage_runs(self, config_id: str, stage: Stage) -> list[RunRecord]:
+        if self._stored is not None:  # a resumed session joining its stored configs
+            return self._stored.get(config_id, [])
         return self.store.runs(
             self.sweep.id, config_id=config_id, fidelity=stage.fidelity, stage=stage.run_stage
         )
+
+    def _runs_by_config(self, stage: Stage) -> dict[str, list[RunRecord]]:
+        """The stage's stored runs (without their histories), by config: in one read."""
+        found: dict[str, list[RunRecord]] = {}
+        for run in self.store.runs(
+            self.sweep.id, fidelity=stage.fidelity, stage=stage.run_stage, details=False
+        ):
+            found.setdefault(run.config_id, []).append(run)
+        return found
 
     def _enqueue(self, config: ConfigRecord, stage: Stage) -> bool:
         """Queue the config's allotted runs that still have to run; True if any were added. (A
@@ -123,8 +134,13 @@ class Recording:
         allotted = stage.seeds.seeds_for(config.config_id)
         if self.spec.derived_from is not None:
             allotted = self.sharing.seeds_with_source(config.config_id, allotted, stage.fidelity)
-        self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity, stage.run_stage)
         wanted = set(allotted)
+        if self._stored is None or not wanted <= {r.seed for r in self._stage_runs(config.config_id, stage)}:
+            self.store.ensure_runs(self.sweep.id, config.config_id, allotted, stage.fidelity, stage.run_stage)
+            if self._stored is not None:  # it has new runs: read again
+                self._stored[config.config_id] = self.store.runs(
+                    self.sweep.id, config_id=config.config_id, fidelity=stage.fidelity, stage=stage.run_stage
+                )
         runs = [
             r
             for r in self._stage_runs(config.config_id, stage)

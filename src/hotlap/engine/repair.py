@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hotlap.io import to_json
+from hotlap.io import atomic_write_json, to_json
 from hotlap.store import FINISHED, RunRecord, Store
 
-__all__ = ["repair_files", "runs_line"]
+__all__ = ["CLEAN_MARK", "mark_clean", "repair_files", "runs_line"]
 
 RUNS_FILE = "runs.jsonl"
+CLEAN_MARK = ".ended-whole.json"  # the last session ended whole: see repair_files
 # What `atomic_directory` (run folders, best/) and `atomic_write` leave behind when killed.
 _LEFTOVER = re.compile(r"^\.(seed-\d+(-[a-z]+)?|best)\.[A-Za-z0-9_]{6,}$|^\.[\w.-]+\.[A-Za-z0-9_]{6,}\.tmp$")
 
@@ -71,7 +72,15 @@ def _key(line: dict[str, Any]) -> tuple[Any, ...]:
 
 def repair_files(store: Store, sweep_id: str, directory: Path) -> list[str]:
     """Make `directory`'s runs.jsonl hold the last state of every finished run of the sweep and
-    remove the temporary leftovers of killed writes. Returns what was repaired, a sentence each."""
+    remove the temporary leftovers of killed writes. Returns what was repaired, a sentence each.
+
+    Where the last session ended whole (its mark, `CLEAN_MARK`, names the file's size as it left
+    it), there is nothing a kill could have left and nothing is read; the mark is removed, so that
+    this session, if killed, is checked in full at the next start."""
+    mark = directory / CLEAN_MARK
+    if _ended_whole(mark, directory / RUNS_FILE):
+        mark.unlink()
+        return []
     repaired = []
     removed = _remove_leftovers(directory, [c.config_id for c in store.configs(sweep_id)])
     if removed:
@@ -81,7 +90,24 @@ def repair_files(store: Store, sweep_id: str, directory: Path) -> list[str]:
         repaired.append(f"dropped a torn last line of {RUNS_FILE} (a session was killed mid-write)")
     if added:
         repaired.append(f"added {added} finished run(s) missing from {RUNS_FILE} (from the store)")
+    mark.unlink(missing_ok=True)
     return repaired
+
+
+def mark_clean(directory: Path) -> None:
+    """A session ended whole: every finished run has its line and no write was cut short. Written
+    after its last line; the next start then needs no repair."""
+    runs = directory / RUNS_FILE
+    atomic_write_json(directory / CLEAN_MARK, {"runs_bytes": runs.stat().st_size if runs.exists() else 0})
+
+
+def _ended_whole(mark: Path, runs: Path) -> bool:
+    try:
+        value = json.loads(mark.read_text())
+        size = runs.stat().st_size if runs.exists() else 0
+    except (OSError, ValueError):
+        return False
+    return isinstance(value, dict) and value.get("runs_bytes") == size
 
 
 def _remove_leftovers(directory: Path, config_ids: Iterable[str]) -> int:

@@ -1,6 +1,6 @@
 """The crash-safe store: one SQLite database per workdir, every (config, seed, fidelity) once.
 
-`database` (the Store: sweeps, configs, runs, transactions), `races` (closed races, exclusions,
+`database` (the Store: sweeps, transactions), `configs`, `runs`, `races` (closed races, exclusions,
 sessions), `schema` (the SQL and its migrations), `exports` (runs as rows).
 """
 

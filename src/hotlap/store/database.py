@@ -29,11 +29,10 @@ from typing import Any
 
 from hotlap.errors import HotlapError
 from hotlap.records import (  # re-exported: the store returns them
-    ConfigRecord,
     SweepRecord,
-    config_from_row,
     sweep_from_row,
 )
+from hotlap.store.configs import Configs
 from hotlap.store.exports import export_columns, export_rows, sweep_columns
 from hotlap.store.races import Races, now
 from hotlap.store.runs import Runs, without_gc
@@ -63,7 +62,7 @@ def damaged(path: Path | None, exc: sqlite3.DatabaseError) -> str:
     )
 
 
-class Store(Runs, Races):
+class Store(Runs, Races, Configs):
     """A workdir's database. Open it with `open_store(workdir)` (or `hotlap.open`)."""
 
     def __init__(self, workdir: str | os.PathLike[str], *, create: bool = True) -> None:
@@ -324,53 +323,6 @@ class Store(Runs, Races):
                 f"UPDATE sweeps SET {assignments}, updated = ? WHERE id = ?",
                 (*fields.values(), now(), sweep_id),
             )
-
-    # --- configs -------------------------------------------------------------------------------
-
-    def add_config(
-        self,
-        sweep_id: str,
-        *,
-        config_id: str,
-        config_hash: str,
-        origin: str,
-        is_baseline: bool,
-        params: dict[str, Any],
-        config: dict[str, Any],
-    ) -> ConfigRecord:
-        """Insert a config if it is new to the sweep; return the stored record either way."""
-        with self.write() as db:
-            ordinal = db.execute(  # ordinals are 0, 1, 2...: the next is the largest + 1
-                "SELECT COALESCE(MAX(ordinal), -1) + 1 FROM configs WHERE sweep_id = ?", (sweep_id,)
-            ).fetchone()[0]
-            db.execute(
-                "INSERT OR IGNORE INTO configs (sweep_id, config_id, config_hash, ordinal, origin, is_baseline,"
-                " params, config, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sweep_id,
-                    config_id,
-                    config_hash,
-                    ordinal,
-                    origin,
-                    int(is_baseline),
-                    json.dumps(params),
-                    json.dumps(config),
-                    now(),
-                ),
-            )
-            if is_baseline:
-                db.execute(
-                    "UPDATE configs SET is_baseline = 1 WHERE sweep_id = ? AND config_id = ?",
-                    (sweep_id, config_id),
-                )
-        row = self.db.execute(
-            "SELECT * FROM configs WHERE sweep_id = ? AND config_id = ?", (sweep_id, config_id)
-        ).fetchone()
-        return config_from_row(row)
-
-    def configs(self, sweep_id: str) -> list[ConfigRecord]:
-        rows = self.db.execute("SELECT * FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,))
-        return [config_from_row(r) for r in rows]
 
     def require(self, key: str) -> SweepRecord:
         """A sweep by id or name, or a one-line error listing what exists."""

@@ -1,0 +1,75 @@
+"""The configs a sweep proposed, as the store keeps them: each config's swept values and full
+resolved config, its ordinal, origin and whether it is the baseline."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import AbstractContextManager
+from typing import Any
+
+from hotlap.records import ConfigRecord, config_from_row
+from hotlap.store.races import now
+
+__all__ = ["Configs"]
+
+
+class Configs:
+    """The configs of `hotlap.store.Store` (a mixin: the store holds the connection, `db`, and its
+    write transactions, `write()`)."""
+
+    db: sqlite3.Connection
+
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:  # pragma: no cover - the store's
+        raise NotImplementedError
+
+    def add_config(
+        self,
+        sweep_id: str,
+        *,
+        config_id: str,
+        config_hash: str,
+        origin: str,
+        is_baseline: bool,
+        params: dict[str, Any],
+        config: dict[str, Any],
+    ) -> ConfigRecord:
+        """Insert a config if it is new to the sweep; return the stored record either way."""
+        with self.write() as db:
+            ordinal = db.execute(  # ordinals are 0, 1, 2...: the next is the largest + 1
+                "SELECT COALESCE(MAX(ordinal), -1) + 1 FROM configs WHERE sweep_id = ?", (sweep_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT OR IGNORE INTO configs (sweep_id, config_id, config_hash, ordinal, origin, is_baseline,"
+                " params, config, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sweep_id,
+                    config_id,
+                    config_hash,
+                    ordinal,
+                    origin,
+                    int(is_baseline),
+                    json.dumps(params),
+                    json.dumps(config),
+                    now(),
+                ),
+            )
+            if is_baseline:
+                db.execute(
+                    "UPDATE configs SET is_baseline = 1 WHERE sweep_id = ? AND config_id = ?",
+                    (sweep_id, config_id),
+                )
+        row = self.db.execute(
+            "SELECT * FROM configs WHERE sweep_id = ? AND config_id = ?", (sweep_id, config_id)
+        ).fetchone()
+        return config_from_row(row)
+
+    def configs(self, sweep_id: str) -> list[ConfigRecord]:
+        rows = self.db.execute("SELECT * FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,))
+        return [config_from_row(r) for r in rows]
+
+    def config_count(self, sweep_id: str) -> int:
+        """How many configs the sweep has, without reading them."""
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM configs WHERE sweep_id = ?", (sweep_id,)).fetchone()[0]
+        )
