@@ -732,3 +732,22 @@ def test_run_folders_artifacts_writes_a_folder_only_for_runs_with_files(tmp_path
     folders = sorted(kept.glob("*/seed-*"))
     assert len(folders) == 4
     assert all({p.name for p in f.iterdir()} == {"config.json", "metrics.json", "model.pt"} for f in folders)
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_resumed_sampler_search_proposes_new_configs_not_the_first_sessions_again(tmp_path, sampler):
+    """A random search (or TPE's random start-up) stopped by its budget and resumed: the second
+    session's sampler is seeded apart (from the history it continues), so its trials are new
+    configs. With the first session's seed it proposed the same configs again, each a known one
+    counted as a trial: 12 trials gave 7 configs."""
+    raw = {
+        **TOY,
+        "name": "resumed",
+        "space": {"x": {"low": 0.0, "high": 1.0}, "y": {"low": 0, "high": 5}},
+        "strategy": {"name": sampler, "trials": 12},
+        "seeds": 1,
+    }
+    assert run_sweep(tmp_path, {**raw, "budget": {"max_runs": 6}}).state == "stopped"
+    assert run_sweep(tmp_path, raw).state == "done"
+    runs = frame(tmp_path, "resumed")
+    assert len(runs) == 12 and runs["config_id"].nunique() == 12

@@ -47,6 +47,9 @@ def space_distributions(spec: SweepSpec) -> dict[str, Any]:
     return distributions
 
 
+RESUME_SEED_STEP = 1_000_003  # a resumed session's seed: strategy.seed + this x earlier trials
+
+
 class OptunaStrategy(Strategy):
     """An Optuna sampler (`sampler`, a name in `optuna.samplers`) through ask/tell, in memory; the
     spec's `strategy.seed` and the sampler's own options (its `options` model) go to its constructor."""
@@ -63,16 +66,25 @@ class OptunaStrategy(Strategy):
         self.study = optuna.create_study(
             directions=[o.direction for o in spec.objective], sampler=self._sampler()
         )
+        self._asked = False  # the first ask of a resumed session reseeds the sampler
 
-    def _sampler(self) -> Any:
+    def _sampler(self, session: int = 0) -> Any:
+        """The sampler, seeded by `strategy.seed`; a session that continues `session` earlier
+        trials gets a seed of its own (the same for the same history), else a resumed random
+        search would propose the first session's configs again, each a known one."""
         import warnings
 
         options = self.option_values().model_dump(exclude_none=True)
+        seed = self.spec.strategy.seed + RESUME_SEED_STEP * session
         with warnings.catch_warnings():  # QMC and GP say they are experimental at every sweep
             warnings.simplefilter("ignore", self.optuna.exceptions.ExperimentalWarning)
-            return getattr(self.optuna.samplers, self.sampler)(seed=self.spec.strategy.seed, **options)
+            return getattr(self.optuna.samplers, self.sampler)(seed=seed % 2**32, **options)
 
     def ask(self) -> Proposal | None:
+        if not self._asked:
+            self._asked = True
+            if self.study.trials:  # a resumed sweep: its earlier trials restored
+                self.study.sampler = self._sampler(session=len(self.study.trials))
         trial = self.study.ask(self.distributions)
         return Proposal({k: _canonical(v) for k, v in trial.params.items()}, handle=trial)
 
