@@ -238,3 +238,23 @@ def test_a_data_dir_that_is_a_file_is_one_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(DataError, match="is a file"):
         load_dataset("cifar10", tmp_path / "file")
+
+
+def test_the_digits_are_built_once_then_read_from_their_cache(tmp_path, monkeypatch):
+    """scikit-learn builds the digits once (its import alone takes seconds in every process that
+    trains on them); later loads read the cached arrays, the same to the last pixel; a damaged
+    cache is built again."""
+    from hotlap.data import digits as module
+
+    first = load_dataset("digits", tmp_path)
+    assert (tmp_path / module.CACHE).is_file()
+    with monkeypatch.context() as patched:
+        patched.setattr(module, "_built", lambda: pytest.fail("built again"))
+        again = load_dataset("digits", tmp_path)
+    for name in module.ARRAYS:
+        assert np.array_equal(getattr(first, name), getattr(again, name))
+    assert (first.mean, first.std, first.num_classes) == (again.mean, again.std, again.num_classes)
+    (tmp_path / module.CACHE).write_bytes(b"PK\x03\x04 not a zip")
+    rebuilt = load_dataset("digits", tmp_path)
+    assert np.array_equal(rebuilt.test_labels, first.test_labels)
+    assert module._cached(tmp_path / module.CACHE) is not None  # written again, whole

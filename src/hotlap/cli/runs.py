@@ -82,6 +82,12 @@ def run(
     callback: Annotated[
         list[str] | None, typer.Option("--callback", help="a callback by name (repeatable)")
     ] = None,
+    log_every: Annotated[
+        int,
+        typer.Option(
+            "--log-every", help="test accuracy logged after every Nth epoch, untimed [0: the last only]"
+        ),
+    ] = 0,
 ) -> None:
     """Train RECIPE over N seeds, timed; record them in the store and write a run directory."""
     from hotlap.callbacks.progress import RichProgress
@@ -100,6 +106,7 @@ def run(
         warmup=warmup,
         executor=executor,
         callbacks=callback or [],
+        log_every=log_every,
     )
     reporter = RichProgress(label=f"{plan.recipe.name} on {plan.dataset}")
     try:
