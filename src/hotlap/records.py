@@ -11,12 +11,15 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from hotlap.errors import HotlapError
 
 __all__ = [
+    "CONFIG_COLUMNS",
+    "CONFIG_FIELDS",
     "RUN_COLUMNS",
     "RUN_FIELDS",
     "ConfigRecord",
@@ -24,6 +27,7 @@ __all__ = [
     "SessionRecord",
     "SweepRecord",
     "config_from_row",
+    "configs_from_rows",
     "runs_from_rows",
     "sweep_from_row",
 ]
@@ -54,8 +58,18 @@ class ConfigRecord:
     origin: str  # baseline, grid, brute, random, tpe, nsga2, run
     is_baseline: bool
     params: dict[str, Any]  # the swept keys' values
-    config: dict[str, Any]  # the fully resolved recipe config
+    stored_config: dict[str, Any] | str  # the resolved config, or its JSON as stored: see `config`
     created: str
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The fully resolved recipe config, parsed from the store where first read (`status` and
+        the analysis of 50,000 configs never read it)."""
+        if not isinstance(self.stored_config, str):
+            return self.stored_config
+        where = f"config {self.config_id} (sweep {self.sweep_id})"
+        parsed: dict[str, Any] = _parsed(self.stored_config, f"resolved config of {where}")
+        return parsed
 
 
 @dataclass(frozen=True)
@@ -127,7 +141,7 @@ def sweep_from_row(row: sqlite3.Row) -> SweepRecord:
 _CONFIG_ID = re.compile(r"^[0-9A-Za-z_][0-9A-Za-z_-]{0,63}$")  # a SHA-256 prefix; never `..` or a `/`
 
 
-def config_from_row(row: sqlite3.Row) -> ConfigRecord:
+def config_from_row(row: sqlite3.Row | dict[str, Any]) -> ConfigRecord:
     data = dict(row)
     if not _CONFIG_ID.match(str(data["config_id"])):  # it names folders: never a path
         raise HotlapError(
@@ -136,9 +150,32 @@ def config_from_row(row: sqlite3.Row) -> ConfigRecord:
         )
     where = f"config {data['config_id']} (sweep {data['sweep_id']})"
     data["params"] = _parsed(data["params"], f"swept values of {where}")
-    data["config"] = _parsed(data["config"], f"resolved config of {where}")
+    data["stored_config"] = data.pop("config")  # parsed where it is read
     data["is_baseline"] = bool(data["is_baseline"])
     return ConfigRecord(**data)
+
+
+CONFIG_COLUMNS = "sweep_id, config_id, config_hash, ordinal, origin, is_baseline, params, config, created"
+CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(ConfigRecord))  # in the order of CONFIG_COLUMNS
+
+
+def configs_from_rows(rows: list[tuple[Any, ...]]) -> list[ConfigRecord]:
+    """Config records of `CONFIG_COLUMNS` rows: the swept values parsed in one call for all the
+    rows, each resolved config where it is first read (`ConfigRecord.config`)."""
+    for row in rows:
+        if not _CONFIG_ID.match(str(row[1])):  # it names folders: never a path
+            config_from_row(dict(zip(CONFIG_FIELDS, row, strict=True)))  # (raises, naming it)
+    try:
+        params = json.loads("[" + ",".join(row[6] for row in rows) + "]")
+    except (TypeError, ValueError, RecursionError):  # name the damaged row
+        params = [_parsed(row[6], f"swept values of config {row[1]} (sweep {row[0]})") for row in rows]
+    records = []
+    new = object.__new__
+    for row, swept in zip(rows, params, strict=True):
+        record = new(ConfigRecord)
+        record.__dict__.update(zip(CONFIG_FIELDS, (*row[:5], bool(row[5]), swept, *row[7:]), strict=True))
+        records.append(record)
+    return records
 
 
 def runs_from_rows(rows: list[tuple[Any, ...]]) -> list[RunRecord]:

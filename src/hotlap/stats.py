@@ -226,8 +226,11 @@ def rate_bounds(successes: int, n: int, alpha: float) -> tuple[float, float]:
 
 def success_rate(values: Sequence[float], threshold: float, confidence: float = 0.95) -> Rate:
     """Share of values >= threshold, with its two-sided exact interval."""
-    n = len(values)
-    k = sum(1 for v in values if v >= threshold)
+    return _rate(sum(1 for v in values if v >= threshold), len(values), confidence)
+
+
+@lru_cache(maxsize=65536)  # (immutable: one per count, shared by the configs that have it)
+def _rate(k: int, n: int, confidence: float) -> Rate:
     if n == 0:
         return Rate(0, 0, None, None, None, confidence)
     low, high = rate_bounds(k, n, (1 - confidence) / 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +16,20 @@ from hotlap.analysis.judging import (
     verdicts,
 )
 from hotlap.decisions import Verdict
+from hotlap.rules import Target
 from hotlap.spec.schema import SweepSpec
 from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, success_rate
 from hotlap.store import FINISHED, ConfigRecord, RunRecord
 
-__all__ = ["DECISION_ORDER", "FIDELITY_ORDER", "ConfigReport", "group_runs", "judge_configs", "short_value"]
+__all__ = [
+    "DECISION_ORDER",
+    "FIDELITY_ORDER",
+    "ConfigReport",
+    "Summaries",
+    "group_runs",
+    "judge_configs",
+    "short_value",
+]
 
 FIDELITY_ORDER = {"full": 0, "low": 1}
 DECISION_ORDER = {"pass": 0, "undecided": 1, "fail": 2}
@@ -32,19 +41,25 @@ class ConfigReport:
 
     config_id: str
     params: dict[str, Any]
-    config: dict[str, Any]
+    source: ConfigRecord | dict[str, Any]  # its stored record (its config parsed where read), or the config
     is_baseline: bool
     fidelity: str
     stage: str
     failed: int
     seeds: tuple[int, ...]
-    metrics: dict[str, Summary]  # every metric
+    metrics: Mapping[str, Summary]  # every metric (`Summaries`: each made where first read)
     values: dict[str, dict[int, float]]  # metric -> seed -> value
     success: Rate | None  # against the target (or None without one)
     verdict: Verdict | None
     vs_baseline: Comparison | None  # quality metric, this minus the baseline
     cost_vs_baseline: Comparison | None  # cost metric, this minus the baseline
     pruned: str | None = None  # why the pruner stopped one of its runs: closed, never judged
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The fully resolved config (parsed from the store on first use: a status of 50,000
+        configs reads none)."""
+        return self.source.config if isinstance(self.source, ConfigRecord) else self.source
 
     @property
     def n(self) -> int:
@@ -72,6 +87,35 @@ def group_runs(runs: Iterable[RunRecord]) -> dict[tuple[str, str, str], list[Run
     return groups
 
 
+class Summaries(Mapping[str, Summary]):
+    """A config's summary of each metric (`hotlap.stats.describe` of its values), made where
+    first read: `status` over 50,000 configs reads one metric of each, a report all."""
+
+    def __init__(
+        self,
+        values: dict[str, dict[int, float]],
+        confidence: float,
+        bounds: dict[str, tuple[float, float] | None],
+    ) -> None:
+        self._values, self._confidence, self._bounds = values, confidence, bounds
+        self._made: dict[str, Summary] = {}
+
+    def __getitem__(self, metric: str) -> Summary:
+        made = self._made.get(metric)
+        if made is None:
+            if metric not in self._values:
+                raise KeyError(metric)
+            values = list(self._values[metric].values())
+            made = self._made[metric] = describe(values, self._confidence, self._bounds[metric])
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 def _config_report(
     config: ConfigRecord,
     fidelity: str,
@@ -79,27 +123,30 @@ def _config_report(
     runs: Sequence[RunRecord],
     spec: SweepSpec,
     verdict: Verdict | None,
+    target: Target | None,
+    bounds: dict[str, tuple[float, float] | None],
 ) -> ConfigReport:
     done = sorted((r for r in runs if r.status == "done"), key=lambda r: r.seed)
-    names = spec.metric_names
-    values = {m: {r.seed: float(r.values[m]) for r in done if m in r.values} for m in names}
-    metrics = {m: describe(list(values[m].values()), spec.confidence, spec.metric(m).bounds) for m in names}
+    values: dict[str, dict[int, float]] = {m: {} for m in bounds}
+    for run in done:  # one pass over the runs, every metric at once
+        for name, value in run.values.items():
+            if name in values:
+                values[name][run.seed] = float(value)
     success = None
-    target = make_target(spec)
     if target is not None and not target.relative:  # (a relative one: differences, in `verdict`)
-        observed = list(values[target.metric].values())
+        observed = values[target.metric].values()
         hits = [1.0 if target.reached(v) else 0.0 for v in observed]
         success = success_rate(hits, 0.5, spec.confidence)
     return ConfigReport(
         config.config_id,
         config.params,
-        config.config,
+        config,
         config.is_baseline,
         fidelity,
         stage,
         sum(1 for r in runs if r.status == "failed"),
         tuple(r.seed for r in done),
-        metrics,
+        Summaries(values, spec.confidence, bounds),
         values,
         success,
         verdict,
@@ -150,7 +197,11 @@ def judge_configs(
                     if quality in r.values and r.seed in reference
                 ]
         judged = verdicts(spec, values, alpha, time_alpha)
-    reports = [_config_report(by_id[c], f, s, groups[(c, f, s)], spec, judged.get(c)) for c, f, s in keys]
+    bounds = {m: spec.metric(m).bounds for m in spec.metric_names}
+    reports = [
+        _config_report(by_id[c], f, s, groups[(c, f, s)], spec, judged.get(c), target, bounds)
+        for c, f, s in keys
+    ]
     baseline = next((r for r in reports if r.is_baseline), None)
     if not comparisons or baseline is None:
         return reports

@@ -8,7 +8,7 @@ import sqlite3
 from contextlib import AbstractContextManager
 from typing import Any
 
-from hotlap.records import ConfigRecord, config_from_row
+from hotlap.records import CONFIG_COLUMNS, ConfigRecord, config_from_row, configs_from_rows
 from hotlap.store.races import now
 
 __all__ = ["Configs"]
@@ -65,8 +65,11 @@ class Configs:
         return config_from_row(row)
 
     def configs(self, sweep_id: str) -> list[ConfigRecord]:
-        rows = self.db.execute("SELECT * FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,))
-        return [config_from_row(r) for r in rows]
+        cursor = self.db.execute(
+            f"SELECT {CONFIG_COLUMNS} FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,)
+        )
+        cursor.row_factory = None  # plain tuples
+        return configs_from_rows(cursor.fetchall())
 
     def config_count(self, sweep_id: str) -> int:
         """How many configs the sweep has, without reading them."""
