@@ -552,3 +552,22 @@ def test_without_a_target_a_best_mean_tied_with_the_baseline_is_not_called_best(
             assert "differs from it by +0.00 points (paired" in recommendation.sentence
         else:
             assert recommendation.sentence.startswith("Best mean tta_accuracy: w03")
+
+
+def test_a_documents_table_shows_the_first_configs_and_the_baseline_past_its_limit(cli, raced, monkeypatch):
+    """Past MAX_DOCUMENT_ROWS configs (1,000: a page of 50,000 rows helps no reader and took
+    seconds to write), the Markdown and HTML tables show the first in report order and the
+    baseline, and say so; the CSV keeps every config."""
+    import hotlap.report.render as render
+
+    code, out, _ = cli("report", "race", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) > 3
+    monkeypatch.setattr(render, "MAX_DOCUMENT_ROWS", 2)
+    code, md, _ = cli("report", "race", "--format", "md")
+    assert code == 0 and f"The first 2 of {len(rows)} configs in report order" in md
+    table = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    baseline_shown = any(r["is_baseline"] == "True" for r in rows[:2])
+    assert len(table) == (2 if baseline_shown else 3)
+    code, out, _ = cli("report", "race", "--format", "csv")
+    assert len(list(csv.DictReader(io.StringIO(out)))) == len(rows)  # the CSV: all of them

@@ -71,6 +71,11 @@ class ConfigRecord:
         parsed: dict[str, Any] = _parsed(self.stored_config, f"resolved config of {where}")
         return parsed
 
+    def value(self, key: str) -> Any:
+        """A swept key's value: its own where it was swept, else its resolved config's (read only
+        then)."""
+        return self.params[key] if key in self.params else self.config.get(key)
+
 
 @dataclass(frozen=True)
 class RunRecord:

@@ -52,7 +52,7 @@ def swept_keys(analysis: Analysis, reports: list[ConfigReport]) -> list[str]:
     """The swept keys that take two values or more among `reports`."""
     keys = []
     for key in analysis.spec.swept_keys:
-        values = {repr(r.params.get(key, r.config.get(key))) for r in reports}
+        values = {repr(r.value(key)) for r in reports}
         if len(values) > 1:
             keys.append(key)
     return keys
@@ -101,7 +101,7 @@ def importances(analysis: Analysis) -> dict[str, float]:
     if len(keys) < 2 or len(reports) < MIN_CONFIGS:
         return {}
     y = np.asarray([r.metrics[metric.name].mean for r in reports], dtype=float)
-    columns = {k: [r.params.get(k, r.config.get(k)) for r in reports] for k in keys}
+    columns = {k: [r.value(k) for r in reports] for k in keys}
     effects = main_effects(columns, y)
     total = sum(effects.values())
     if total <= 0:
@@ -126,7 +126,7 @@ def parallel_axes(
     axes: list[tuple[str, list[tuple[float, str]]]] = []
     columns: list[list[float]] = []
     for key in keys:
-        values = [r.params.get(key, r.config.get(key)) for r in reports]
+        values = [r.value(key) for r in reports]
         entry = analysis.spec.space.get(key)
         logged = isinstance(entry, RangeSpec) and entry.log
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) and (

@@ -65,6 +65,11 @@ class ConfigReport:
     def n(self) -> int:
         return len(self.seeds)
 
+    def value(self, key: str) -> Any:
+        """A swept key's value: its own where it was swept, else its resolved config's (read only
+        then: parsing 50,000 configs costs seconds)."""
+        return self.params[key] if key in self.params else self.config.get(key)
+
     def label(self) -> str:
         if self.params:
             return ", ".join(f"{k}={short_value(v)}" for k, v in self.params.items())

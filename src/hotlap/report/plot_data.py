@@ -189,7 +189,7 @@ def one_key_series(analysis: Analysis) -> tuple[str, list[dict[str, Any]]] | Non
     key = keys[0]
     rows = []
     for report in full_reports(analysis):
-        value = report.params.get(key, report.config.get(key))
+        value = report.value(key)
         if not isinstance(value, int | float) or isinstance(value, bool):
             return None
         acc = report.metrics[analysis.quality_metric]

@@ -57,6 +57,7 @@ def render_json(analysis: Analysis, sweep: SweepRecord, environment: dict[str, A
     return head[: -len("\n}")] + ',\n  "configs": ' + (f"[\n{body}\n  ]" if rows else "[]") + "\n}\n"
 
 
+MAX_DOCUMENT_ROWS = 1000  # configs a Markdown or HTML table shows (the CSV and JSON: all)
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|])")  # `_` inside words is no emphasis: left as is
 
 
@@ -68,11 +69,32 @@ def _md(text: str) -> str:
     return escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
+def shown_rows(analysis: Analysis) -> tuple[list[dict[str, Any]], str | None]:
+    """The config rows a document shows (Markdown, HTML): all, or past MAX_DOCUMENT_ROWS the first
+    in report order with the baseline and the recommendation, and a sentence saying so."""
+    rows = config_rows(analysis)
+    if len(rows) <= MAX_DOCUMENT_ROWS:
+        return rows, None
+    shown = rows[:MAX_DOCUMENT_ROWS]
+    shown += [
+        r
+        for r in rows[MAX_DOCUMENT_ROWS:]
+        if r["is_baseline"] or (r["config_id"] == analysis.recommendation.config and r["fidelity"] == "full")
+    ]
+    cut = (
+        f"The first {MAX_DOCUMENT_ROWS:,} of {len(rows):,} configs in report order (and the baseline); "
+        "report.csv and report.json hold every one."
+    )
+    return shown, cut
+
+
 def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:
     headers = _headers(analysis)
     lines = [f"# Sweep {_md(sweep.id)}", "", f"{_md(sweep.recipe)} on {_md(sweep.dataset)}.", ""]
+    rows, cut = shown_rows(analysis)
+    if cut:
+        lines += [_md(cut), ""]
     lines += ["| " + " | ".join(_md(h) for h in headers) + " |", "|" + "---|" * len(headers)]
-    rows = config_rows(analysis)
     for row, cells in zip(rows, _table_cells(analysis, rows), strict=True):
         if row["fidelity"] != "full":
             cells[1] += " (low fidelity)"
@@ -125,6 +147,7 @@ def render_html(
     ]
     pareto = _pareto_table(analysis)
     line = _verification_line(analysis)
+    shown, cut = shown_rows(analysis)
     verification = None
     if line is not None:
         verification = {
@@ -138,7 +161,8 @@ def render_html(
         "target": f"{target.describe()} at {target.confidence:.0%} confidence" if target else None,
         "recommendation": analysis.recommendation.sentence,
         "lines": [line for line in lines if line["text"]],
-        "configs": _html_table(analysis, config_rows(analysis), "configs"),
+        "configs": _html_table(analysis, shown, "configs"),
+        "cut": cut,
         "pareto": None if pareto is None else _plain_table("pareto", *pareto),
         "verification": verification,
         "plots": [{"name": p.stem, "data": base64.b64encode(p.read_bytes()).decode()} for p in plots],

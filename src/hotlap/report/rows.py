@@ -148,7 +148,7 @@ def _row(
     time = report.metrics[analysis.cost_metric]
     row: dict[str, Any] = {"config_id": report.config_id}
     for key in analysis.spec.swept_keys:
-        row[key] = report.params.get(key, report.config.get(key))
+        row[key] = report.value(key)
     success = report.success
     vs, time_vs = report.vs_baseline, report.cost_vs_baseline
     base_time = baseline.metrics[analysis.cost_metric].mean if baseline is not None else None

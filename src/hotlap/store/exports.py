@@ -62,7 +62,7 @@ def export_rows(
         trailing = {"wall_time": run.wall_time, "device": run.device, "host": run.host}
         trailing |= {"started": run.started, "ended": run.ended, "error": run.error}
         row: dict[str, Any] = {_own(k, taken): v for k, v in leading.items()}
-        row |= {key: config.params.get(key, config.config.get(key)) for key in swept_keys}
+        row |= {key: config.value(key) for key in swept_keys}
         row |= {_own(k, taken): v for k, v in keys.items()}
         row |= {metric: run.value(metric) for metric in metrics}
         row |= {_own(k, taken): v for k, v in trailing.items()}
