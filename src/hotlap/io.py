@@ -197,6 +197,11 @@ def atomic_write_json(path: str | os.PathLike[str], value: Any) -> None:
     atomic_write_text(path, to_json(value, indent=2) + "\n")
 
 
+# Folders atomic_directory made or found in this process: a run's folder is then one mkdir and one
+# rename (a new config's, two mkdirs: never a failed one first)
+_PARENTS: set[Path] = set()
+
+
 def _fresh_folder(parent: Path, prefix: str) -> Path:
     """A new empty folder `<parent>/<prefix><random>` with a folder's usual permissions: one mkdir
     (mkdtemp's, then a chmod from its 0700, cost two system calls where one does)."""
@@ -219,9 +224,12 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     prefix = f".{target.name}."
+    if target.parent not in _PARENTS:  # new to this process (a new config's folder): made first
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _PARENTS.add(target.parent)
     try:
         tmp = _fresh_folder(target.parent, prefix)
-    except FileNotFoundError:  # the parent is new: one mkdir then, not one per call
+    except FileNotFoundError:  # removed since: made again
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = _fresh_folder(target.parent, prefix)
     try:

@@ -7,6 +7,7 @@ resume, status, ls), `reports` (export, report, compare, best-so-far), `evaluate
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import sqlite3
 import sys
@@ -22,6 +23,7 @@ from hotlap.errors import HotlapError
 __all__ = ["app", "console", "main"]
 
 # `hotlap --help` lists the commands in the order of a study: run, sweep, read, evaluate.
+GC_THRESHOLD = 50_000  # allocations between young collections (CPython: 700)
 ORDER = (
     "run",
     "recipes",
@@ -79,6 +81,11 @@ def main() -> None:
         from hotlap import load_plugins
 
         load_plugins()
+        # A command builds up to millions of small objects and few cycles: what was imported is
+        # kept out of every collection, and collections come less often (a report of 50,000
+        # configs spent a second in collections that freed nothing).
+        gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
         with interrupts.noted():
             code = app(standalone_mode=False)
     except HotlapError as exc:

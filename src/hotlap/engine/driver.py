@@ -262,17 +262,19 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
         strategy = get_strategy(self.spec)
         stage = self._stage("search", fidelity)
         self.callbacks.stage(StageStarted("search", fidelity))
+        finite = is_finite(self.spec.strategy.name)
+        trials = None if finite else self.spec.strategy.trials
+        asked = self.sweep.trials_asked
         self._stored = self._runs_by_config(stage)  # one read, not one per config
         try:
-            strategy.restore(self._earlier_configs(stage))
+            history = self._earlier_configs(stage)
+            if trials is None or asked < trials:  # (a sampler that proposes no more needs none:
+                strategy.restore(history)  # Optuna takes 10 s to add 50,000 trials)
             if self.spec.baseline is not None:
                 self._join(self._register({}, origin="baseline", baseline=True), stage)
             self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
         finally:
             self._stored = None  # runs change from here on: read as they are
-        finite = is_finite(self.spec.strategy.name)
-        trials = None if finite else self.spec.strategy.trials
-        asked = self.sweep.trials_asked
 
         def refill() -> bool:
             """Ask the strategy for new configs with runs to do: one (a sequential sampler waits
