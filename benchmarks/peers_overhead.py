@@ -131,6 +131,7 @@ def measure(tool: str, trials: int) -> tuple[float, float]:
         )
         wall = time.perf_counter() - begin
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    os.sync()  # the removed folders' writes, flushed now: never charged to the next tool's process
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise SystemExit(f"{tool} at {trials} runs failed: {tail[0]}")
