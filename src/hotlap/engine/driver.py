@@ -40,6 +40,7 @@ from hotlap.engine.queue import RunQueue
 from hotlap.engine.racing import Racing
 from hotlap.engine.recording import Recording
 from hotlap.engine.repair import mark_clean, repair_files
+from hotlap.engine.run_files import RunFiles
 from hotlap.engine.scheduler import SeedScheduler
 from hotlap.engine.session import SessionFiles, open_session, sweep_lock
 from hotlap.engine.sharing import SharedTraining, shares_training
@@ -60,7 +61,7 @@ ROUND_CONFIGS = 1000
 EVALUATION_SHARE_CONFIGS = 2000
 
 
-class Engine(Racing, Verifying, Pruning, Dispatch, Recording):
+class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
     """Drives one sweep in this process. `callbacks` are (name, Callback) pairs: progress,
     trackers; one that fails is switched off with a warning and the sweep goes on."""
 

@@ -4,24 +4,18 @@ resolved config, its ordinal, origin and whether it is the baseline."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import AbstractContextManager
 from typing import Any
 
 from hotlap.records import CONFIG_COLUMNS, ConfigRecord, config_from_row, configs_from_rows
+from hotlap.store.part import StorePart
 from hotlap.store.races import now
 
 __all__ = ["Configs"]
 
 
-class Configs:
+class Configs(StorePart):
     """The configs of `hotlap.store.Store` (a mixin: the store holds the connection, `db`, and its
     write transactions, `write()`)."""
-
-    db: sqlite3.Connection
-
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:  # pragma: no cover - the store's
-        raise NotImplementedError
 
     def add_config(
         self,

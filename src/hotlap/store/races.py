@@ -4,12 +4,11 @@ sessions that drove a sweep, and the devices and wall times of finished runs."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import AbstractContextManager
 from typing import Any
 
 from hotlap.devices import merge_devices
 from hotlap.records import SessionRecord
+from hotlap.store.part import StorePart
 from hotlap.store.schema import EXCLUDED
 
 __all__ = ["Races", "now"]
@@ -22,14 +21,9 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-class Races:
+class Races(StorePart):
     """The races, sessions and device queries of `hotlap.store.Store` (a mixin: the store holds
     the connection, `db`, and its write transactions, `write()`)."""
-
-    db: sqlite3.Connection
-
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:  # pragma: no cover - the store's
-        raise NotImplementedError
 
     def add_session(self, sweep_id: str, device_name: str | None, environment: dict[str, Any]) -> int:
         """Record a session that drives the sweep; returns its id, which its runs carry."""

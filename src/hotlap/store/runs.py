@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import gc
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from hotlap.records import RUN_COLUMNS, RunRecord, runs_from_rows
+from hotlap.store.part import StorePart
 from hotlap.store.races import now
 from hotlap.store.schema import FINISHED
 
@@ -30,14 +30,9 @@ def without_gc() -> Iterator[None]:
             gc.enable()
 
 
-class Runs:
+class Runs(StorePart):
     """The run rows of `hotlap.store.Store` (a mixin: the store holds the connection, `db`, and
     its write transactions, `write()`)."""
-
-    db: sqlite3.Connection
-
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:  # pragma: no cover - the store's
-        raise NotImplementedError
 
     def ensure_runs(
         self,
