@@ -145,7 +145,11 @@ def compile_airbench94(check: Any, fig: dict[str, Any]) -> None:
 def muon(check: Any, fig: dict[str, Any]) -> None:
     from hotlap.recipes import get_recipe
 
-    base = {**(get_recipe("airbench94_muon").smoke if check.tiny else {}), **check.sizes.family}
+    base = {
+        **(get_recipe("airbench94_muon").smoke if check.tiny else {}),
+        **check.sizes.family,
+        "compile": False,
+    }
     plain: dict[str, Any] = {}
     _seeds(check, plain, "airbench94_muon", base, 0.8)
     fig.update({f"plain_{k}": v for k, v in plain.items()})

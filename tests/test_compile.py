@@ -4,6 +4,7 @@ every seed, with the accuracy of the plain network for the same seed."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from hotlap.recipes import get_recipe
 from hotlap.recipes.compiling import COMPILES
@@ -79,8 +80,11 @@ def test_airbench94_muons_optimizers_compile_newton_schulz_under_compile_and_fus
     from hotlap.recipes.airbench94_muon import make_optimizers
 
     recipe = get_recipe("airbench94_muon")
-    for compile_ in (False, True):
+    for compile_ in (False, True, "auto"):
         config = recipe.config({"width": 0.25, "compile": compile_})
         sgd, muon = make_optimizers(recipe.build_model(config, 10), config)
-        assert (muon.orthogonalize is orthogonalize) is not compile_
+        assert (muon.orthogonalize is orthogonalize) is not (compile_ is True)  # auto: not on a CPU
         assert not sgd.defaults.get("fused")
+    default = recipe.config({})  # compiled on CUDA by default, as the record is; not on a CPU
+    assert default.compiles(torch.device("cuda")) and not default.compiles(torch.device("cpu"))
+    assert not recipe.config({"compile": False}).compiles(torch.device("cuda"))

@@ -453,3 +453,24 @@ def test_the_eta_weighs_trainings_and_evaluations_of_a_shared_network_apart():
     assert evaluation_share(spec) == pytest.approx(2 / 3)  # one training per seed, two evaluations
     trains = parse_spec({**spec.to_plain(), "space": {"x": [0.1, 0.2]}, "metrics": None})
     assert evaluation_share(trains) == 0.0
+
+
+def test_the_eta_knows_the_share_of_evaluations_of_a_learning_search_and_of_a_grid_over_2000():
+    """TPE over evaluation-only fields trains once per seed (the quantization study: the ETA said
+    9h53m for a 23-minute sweep), and a 3,000-config grid whose evaluation axis has 100 values
+    trains 30 networks a seed: each share is known at the start, so runs are not counted alike.
+    A search that also samples a continuous training field trains at nearly every config."""
+    from hotlap.engine.mix import evaluation_share, planned_configs
+
+    plain = {"name": "q", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "baseline": {}}
+    tpe = {**plain, "space": {"bonus": {"low": 0.0, "high": 1.0}}, "strategy": {"name": "tpe", "trials": 40}}
+    tpe = parse_spec(tpe)
+    assert evaluation_share(tpe) == pytest.approx(1 - 1 / 41)  # 40 configs and the baseline
+    assert len({c.key for c in planned_configs(tpe)}) == 1  # `hotlap plan` prices one training
+    both = {"bonus": {"low": 0.0, "high": 1.0}, "x": {"low": 0.0, "high": 1.0}}
+    mixed = parse_spec({**tpe.to_plain(), "space": both})
+    assert evaluation_share(mixed) == pytest.approx(0.0, abs=0.03)
+    grid = parse_spec(
+        {**plain, "space": {"x": [(i + 0.5) / 30 for i in range(30)], "bonus": [i / 100 for i in range(100)]}}
+    )
+    assert evaluation_share(grid) == pytest.approx(1 - 31 / 3001)  # the baseline trains its own

@@ -39,6 +39,25 @@ def test_the_cifar_stem_resnet18_for_100_classes_has_11220132_parameters(cli):
     assert count_parameters(make_net(config(stem="imagenet"), 1000)) == 11_689_512  # torchvision's
 
 
+def test_the_defaults_are_the_course_studys_and_torchs(cli):
+    """The course study trains on all 50,000 images, without warmup, with torch's StepLR and
+    MultiStepLR (gamma 0.1): `hotlap show` says so (390 full batches an epoch, not 45,000's 351)."""
+    import inspect
+
+    default = config()
+    torch_gamma = inspect.signature(torch.optim.lr_scheduler.StepLR).parameters["gamma"].default
+    assert (default.val_size, default.warmup_epochs, default.gamma) == (0, 0, torch_gamma)
+    assert inspect.signature(torch.optim.lr_scheduler.MultiStepLR).parameters["gamma"].default == torch_gamma
+    code, out, _ = cli("show", "resnet", "--data", "cifar100")
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in out.splitlines()
+        if line.count("│") >= 3
+    }
+    assert code == 0 and (rows["val_size"], rows["warmup_epochs"], rows["gamma"]) == ("0", "0", "0.1")
+    assert rows["steps per epoch"] == "390" and rows["optimizer steps"] == "78,000"
+
+
 def test_every_model_builds_with_both_stems():
     for model in ("resnet18", "resnet34", "resnet50", "wide_resnet50_2"):
         cifar = make_net(config(model=model), 10)
@@ -144,6 +163,117 @@ def test_per_image_augmentation_draws_per_image():
     assert ratios.std() > 0.01  # a factor per image, not one for the batch
     crops = random_resized_crop(x, 24, scale=(0.3, 1.0), generator=generator)
     assert crops.shape == (32, 3, 24, 24) and not torch.allclose(crops[0], crops[1])
+
+
+def test_colour_jitter_is_torchvisions_on_the_same_draws():
+    """Each image: torchvision's ColorJitter draws its order and factors (seeded); hotlap's batched
+    ops, given the same order and factors, give the same pixels (torchvision's grayscale weights,
+    clamps and per-call order), and its own draws cover every order."""
+    from torchvision import transforms
+
+    from hotlap.recipes.augment import jittered
+
+    images = torch.rand(12, 3, 10, 10)
+    jitter = transforms.ColorJitter(brightness=0.4, contrast=0.5, saturation=0.6)
+    expected, orders, factors = [], [], []
+    for i, image in enumerate(images):
+        torch.manual_seed(i)
+        fn_idx, b, c, s, _ = jitter.get_params(jitter.brightness, jitter.contrast, jitter.saturation, None)
+        torch.manual_seed(i)
+        expected.append(jitter(image))
+        orders.append([int(k) for k in fn_idx if k != 3])  # no hue
+        factors.append([b, c, s])
+    ours = jittered(images, torch.tensor(orders), torch.tensor(factors))
+    assert len({tuple(o) for o in orders}) > 2  # the draws did permute the ops
+    torch.testing.assert_close(ours, torch.stack(expected), atol=1e-6, rtol=0)
+    generator = torch.Generator().manual_seed(0)
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    many = (torch.rand(600, 3, 4, 4) - 0.5) / 0.25
+    drawn = color_jitter(many, mean, std, brightness=0.4, contrast=0.4, saturation=0.4, generator=generator)
+    assert drawn.shape == many.shape and not torch.allclose(drawn, many)
+
+
+def test_random_erasing_is_torchvisions_on_the_same_draws(monkeypatch):
+    """torchvision's RandomErasing tries up to 10 boxes and erases nothing where none fits (it
+    never clamps a box to a full-height or full-width strip): its draws, recorded per image, give
+    the same box in hotlap's batched version."""
+    from torchvision import transforms
+
+    from hotlap.recipes.augment import ERASING_TRIES, erasing_boxes
+
+    height, width = 12, 10
+    uniform, randint = torch.Tensor.uniform_, torch.randint
+    drawn: list[float] = []
+
+    def recorded_uniform(self, *args, **kwargs):
+        out = uniform(self, *args, **kwargs)
+        drawn.append(float(out))
+        return out
+
+    def recorded_randint(*args, **kwargs):
+        out = randint(*args, **kwargs)
+        drawn.append(int(out))
+        return out
+
+    monkeypatch.setattr(torch.Tensor, "uniform_", recorded_uniform)
+    monkeypatch.setattr(torch, "randint", recorded_randint)
+    scale, ratio = (0.5, 0.95), (0.3, 3.3)  # large boxes: many tries fail, some images erase none
+    expected, areas, log_ratios, positions = [], [], [], []
+    for i in range(60):
+        torch.manual_seed(i)
+        drawn.clear()
+        top, left, h, w, _ = transforms.RandomErasing.get_params(
+            torch.zeros(3, height, width), scale=scale, ratio=ratio, value=[0.0]
+        )
+        tries = (len(drawn) - 2) // 2 if isinstance(drawn[-1], int) else len(drawn) // 2
+        area = drawn[0 : 2 * tries : 2] + [1.0] * (ERASING_TRIES - tries)  # unused tries never fit
+        log_ratio = drawn[1 : 2 * tries : 2] + [0.0] * (ERASING_TRIES - tries)
+        erased = h < height  # torchvision returns the whole image where no try fit
+        expected.append((top, left, h, w) if erased else (0, 0, 0, 0))
+        position = [(top + 0.5) / (height - h + 1), (left + 0.5) / (width - w + 1)] if erased else [0.0, 0.0]
+        areas.append(area), log_ratios.append(log_ratio), positions.append(position)
+    monkeypatch.undo()
+    boxes = erasing_boxes(
+        height,
+        width,
+        torch.tensor(areas),
+        torch.tensor(log_ratios),
+        torch.tensor(positions),
+        torch.ones(60, dtype=torch.bool),
+    )
+    ours = list(zip(*(b.tolist() for b in boxes), strict=True))
+    assert [tuple(e) for e in expected] == ours
+    assert any(h == 0 for _, _, h, _ in ours) and any(h > 0 for _, _, h, _ in ours)
+    images = torch.randn(200, 3, height, width)
+    erased = random_erasing(images, p=1.0, generator=torch.Generator().manual_seed(0), scale=scale)
+    rows = (erased == 0).all(1).all(2).sum(1)  # full-width erased rows per image
+    assert (rows == 0).all()  # no box spans the whole width
+
+
+def test_resize_then_crop_is_imagenets_preprocessing(cli, tmp_path):
+    """`resize_to`: the evaluation's view is torchvision's Resize and CenterCrop; training takes a
+    random window of the resized image per image; a resize smaller than the crop is one line."""
+    from torchvision.transforms.v2 import functional as TF
+
+    from hotlap.recipes.augment import random_crop, resize
+
+    images = torch.rand(6, 3, 6, 6)
+    expected = TF.center_crop(TF.resize(images, [10, 10], antialias=False), [8, 8])
+    torch.testing.assert_close(resize(images, 8, first=10), expected)
+    resized = resize(images, 10)
+    crops = random_crop(resized, 8, generator=torch.Generator().manual_seed(0))
+    windows = [(top, left) for top in range(3) for left in range(3)]
+    found = [
+        next(w for w in windows if torch.equal(crop, resized[i, :, w[0] : w[0] + 8, w[1] : w[1] + 8]))
+        for i, crop in enumerate(crops)
+    ]
+    assert len(set(found)) > 1  # a position per image
+    with pytest.raises(ConfigError, match="resize_to 200 is smaller than the image_size 224"):
+        config(stem="imagenet", resize_to=200)
+    code, _, err = cli(
+        "run", "resnet", "resize_to=9", "image_size=10", "--data", "digits", "--out", str(tmp_path)
+    )
+    assert code == 2 and "resize_to 9 is smaller" in err and len(err.strip().splitlines()) == 1
 
 
 def test_black_padding_is_normalized_black(small_data):
@@ -299,7 +429,7 @@ def test_fine_tuning_from_a_local_file_trains(weights, digits_data):
     cfg = config(**{**TINY, "epochs": 1, "stem": "imagenet", "image_size": 32, "pretrained": str(weights)})
     result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
     assert result.history and 0 <= result["accuracy"] <= 1
-    assert result.history[0]["lr"] == pytest.approx(0.1 * 0.25 * 0.1)  # the stem's group, warming up
+    assert result.history[0]["lr"] == pytest.approx(0.1 * 0.25)  # the stem's group (no warmup)
 
 
 def test_what_reads_the_validation_set_needs_one():
@@ -369,6 +499,7 @@ def test_a_bf16_run_on_the_cpu_autocasts_and_records_its_history(small):
 
 
 def test_a_validation_split_as_large_as_the_training_set_is_one_line(cli, tmp_path):
-    code, _, err = cli("run", "resnet", "--data", "digits", "--device", "cpu", "--out", str(tmp_path / "out"))
+    out = str(tmp_path / "out")
+    code, _, err = cli("run", "resnet", "val_size=5000", "--data", "digits", "--device", "cpu", "--out", out)
     assert code == 2 and "val_size 5000 holds out all of the 1437 training images" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

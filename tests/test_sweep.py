@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -679,6 +680,43 @@ def test_a_config_stored_before_its_recipe_gained_a_field_keeps_its_id_and_its_r
         object.__setattr__(toy, "config_cls", original)
     assert again.ran == 0 and {c.config_id for c in again.analysis.configs} == ids
     assert frame(tmp_path, "upgraded")["config_id"].nunique() == len(ids)
+
+
+def test_a_config_stored_before_a_default_changed_resumes_with_its_stored_values(tmp_path):
+    """A release changes a default (resnet: val_size 5000 -> 0, warmup 1 -> 0, gamma 0.2 -> 0.1)
+    and names the former one (`former_defaults`): a sweep stored before resumes under its stored
+    ids, and its remaining runs train with the stored values, not the new default; a new sweep
+    takes the new default."""
+    from pydantic import Field
+
+    from hotlap.recipes import get_recipe
+
+    raw = {**GRID, "name": "redefaulted", "budget": {"max_runs": 10}}
+    first = run_sweep(tmp_path, raw)
+    ids = {c.config_id for c in first.analysis.configs}
+    toy = get_recipe("toy")
+
+    class Redefaulted(toy.config_cls):  # type: ignore[name-defined,misc]
+        former_defaults: ClassVar[dict[str, tuple[float, ...]]] = {"epochs": (4.0,)}
+        epochs: float = Field(8.0, gt=0, description="a default the next release changes")
+
+    original = toy.config_cls
+    object.__setattr__(toy, "config_cls", Redefaulted)
+    try:
+        again = run_sweep(tmp_path, {**raw, "budget": {}})
+        fresh = run_sweep(tmp_path, {**raw, "name": "fresh", "budget": {"max_runs": 2}})
+    finally:
+        object.__setattr__(toy, "config_cls", original)
+    configs = 4 * 2 + 1  # the grid and the baseline
+    assert first.ran == 10 and again.ran == 3 * configs - 10
+    assert ids < {c.config_id for c in again.analysis.configs}  # the stored ones kept their ids
+    assert frame(tmp_path, "redefaulted")["config_id"].nunique() == configs
+
+    def trained(result) -> set[float]:  # the epochs each run's folder says it trained
+        folders = result.sweep.directory.glob("*/seed-*/config.json")
+        return {json.loads(path.read_text())["config"]["epochs"] for path in folders}
+
+    assert trained(again) == {4.0} and trained(fresh) == {8.0}
 
 
 TOY = {"recipe": "toy", "dataset": "synthetic:8", "device": "cpu"}

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,10 +25,12 @@ __all__ = [
     "RecipeConfig",
     "config_hash",
     "flatten",
+    "older_form",
     "parse_overrides",
     "parse_value",
     "redefault",
     "resolve_config",
+    "stored_as",
 ]
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -40,6 +42,11 @@ class RecipeConfig(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", strict=True, validate_default=True, allow_inf_nan=False
     )
+
+    # Defaults a field had in earlier releases, {field: (value, ...)}: a stored config holding one
+    # where today's default differs is still the config it was when its sweep resumes (its id,
+    # runs and values kept: `stored_as`); a new config takes today's default.
+    former_defaults: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -83,6 +90,38 @@ def redefault(config_cls: type[RecipeConfig], name: str, default: Any) -> Any:
             raise TypeError(f"{config_cls.__name__}.{name}: cannot carry over {meta!r}")
         bounds.update(dataclasses.asdict(meta))  # type: ignore[arg-type]
     return Field(default, description=info.description, **bounds)
+
+
+def _default(config_cls: type[RecipeConfig], name: str) -> Any:
+    return config_cls.model_fields[name].get_default(call_default_factory=True)
+
+
+def older_form(config_cls: type[RecipeConfig], stored: Mapping[str, Any]) -> bool:
+    """Whether a stored config predates `config_cls`: it lacks a field the class has now, or holds
+    a field's former default (`RecipeConfig.former_defaults`) where the default changed since."""
+    if set(stored) < set(config_cls.model_fields):
+        return True
+    return any(
+        name in stored and stored[name] in values and stored[name] != _default(config_cls, name)
+        for name, values in config_cls.former_defaults.items()
+    )
+
+
+def stored_as(config_cls: type[RecipeConfig], stored: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether `stored` (a config an earlier release resolved) is the config that resolves to
+    `values` today: every stored field equal, except fields whose default changed since, holding a
+    former default where `values` holds today's; fields added since at their default."""
+    fields = config_cls.model_fields
+    new = set(values) - set(stored)
+    if set(stored) - set(values) or any(fields[k].is_required() for k in new):
+        return False
+    if any(values[k] != _default(config_cls, k) for k in new):
+        return False
+    former = config_cls.former_defaults
+    changed = [k for k in stored if stored[k] != values[k]]
+    if not new and not changed:
+        return False  # the same config: found by its hash
+    return all(stored[k] in former.get(k, ()) and values[k] == _default(config_cls, k) for k in changed)
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

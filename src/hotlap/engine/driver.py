@@ -57,8 +57,6 @@ __all__ = ["Engine", "SweepResult"]
 # A grid's or brute force's configs join in rounds of this many, their runs taken in random order
 # (drift spreads over them); registering a config costs about 1-2 ms, so a round starts within 2 s.
 ROUND_CONFIGS = 1000
-# Configs enumerated at a sweep's start to tell its trainings from its evaluations (the live ETA)
-EVALUATION_SHARE_CONFIGS = 2000
 
 
 class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
@@ -170,7 +168,7 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
                     self.store.workdir,
                     self._planned_runs(),
                     finished,
-                    evaluation_share(self.spec, EVALUATION_SHARE_CONFIGS),
+                    evaluation_share(self.spec),
                 )
             )
             if warning:

@@ -5,6 +5,7 @@ each kind from comparable earlier runs; the live display's ETA weighs the kinds 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,12 +13,14 @@ from hotlap.config import config_hash
 from hotlap.engine.estimate import PlannedConfig
 from hotlap.errors import HotlapError
 from hotlap.recipes import Recipe, get_recipe
+from hotlap.spec.fields import StrategySpec
 from hotlap.spec.schema import SweepSpec
 from hotlap.strategies import get_strategy, is_finite
 
 __all__ = ["MAX_PLANNED", "ConfigKeys", "evaluation_share", "planned_configs"]
 
 MAX_PLANNED = 100_000  # configs enumerated; a larger finite space counts by its first
+SAMPLED = 500  # configs drawn to stand for a strategy that proposes as it learns
 
 
 class ConfigKeys:
@@ -47,44 +50,81 @@ class ConfigKeys:
         return config_hash(recipe.name, resolved), False, steps
 
 
+def _points(spec: SweepSpec, limit: int) -> list[dict[str, Any]]:
+    """The swept values of the configs the sweep plans, the baseline last: a finite strategy's every one (up to
+    `limit`); for a strategy that proposes as it learns, a seeded random sample of its space as
+    large as its trials (at most SAMPLED), standing for its proposals: the mix of trainings and
+    evaluations it makes (a search over evaluation-only fields trains once per seed)."""
+    if is_finite(spec.strategy.name):
+        strategy = get_strategy(spec)
+    else:
+        draws = min(spec.strategy.trials or SAMPLED, SAMPLED, limit)
+        sampler = StrategySpec(name="random", seed=spec.strategy.seed, trials=draws)
+        strategy, limit = get_strategy(spec.model_copy(update={"strategy": sampler})), draws
+    points: list[dict[str, Any]] = []
+    while len(points) < limit and (proposal := strategy.ask()) is not None:
+        points.append(dict(proposal.params))
+    if spec.baseline is not None:
+        points.append({**spec.baseline})
+    return points
+
+
+def _training_part(overrides: Mapping[str, Any], eval_fields: frozenset[str]) -> str:
+    """The overrides a config's training depends on (every one but the evaluation-only fields')."""
+    kept = sorted((k, v) for k, v in overrides.items() if k.split(".")[0] not in eval_fields)
+    return json.dumps(kept, default=str)
+
+
 def planned_configs(spec: SweepSpec, limit: int = MAX_PLANNED) -> list[PlannedConfig]:
-    """The configs the sweep plans (a finite strategy's every one, up to `limit`; a strategy that
-    proposes as it learns: its base config, standing for all) and the baseline, by training. Empty
-    for a sweep over several recipes."""
+    """The configs the sweep plans and the baseline (`_points`), by training. Configs that differ
+    only in evaluation-only fields are resolved once. Empty for a sweep over several recipes."""
     if len(spec.recipe_names) > 1:
         return []
     recipe = get_recipe(spec.recipe)
     keys = ConfigKeys(recipe, spec.dataset)
-    points: list[dict[str, Any]] = [{}]
-    if is_finite(spec.strategy.name):
-        strategy, points = get_strategy(spec), []
-        while len(points) < limit and (proposal := strategy.ask()) is not None:
-            points.append(dict(proposal.params))
-    if spec.baseline is not None:
-        points.append({**spec.baseline})
+    points = _points(spec, limit)
+    sharing = bool(recipe.eval_fields) and recipe.evaluate is not None
+    resolved: dict[str, tuple[str, bool, int | None] | None] = {}
     planned = []
     for params in points:
-        try:
-            found = keys.of(recipe.config(spec.overrides_for(params)).model_dump())
-        except HotlapError:
-            found = None
+        overrides = spec.overrides_for(params)
+        part = _training_part(overrides, recipe.eval_fields) if sharing else None
+        if part is not None and part in resolved:
+            found = resolved[part]
+        else:
+            try:
+                found = keys.of(recipe.config(overrides).model_dump())
+            except HotlapError:
+                found = None
+            if part is not None:
+                resolved[part] = found
         if found is not None:
             planned.append(PlannedConfig(*found))
     return planned
 
 
-def evaluation_share(spec: SweepSpec, limit: int = 5_000) -> float | None:
+def _sweeps_evaluations(spec: SweepSpec, eval_fields: frozenset[str]) -> bool:
+    """Whether any planned config sets an evaluation-only field apart from the base (else every
+    config trains its own network)."""
+    touched = [*spec.space, *(k for overrides in spec.variants.values() for k in overrides)]
+    touched += list(spec.baseline or {})
+    return any(key.split(".")[0] in eval_fields for key in touched)
+
+
+def evaluation_share(spec: SweepSpec, limit: int = MAX_PLANNED) -> float | None:
     """The share of the planned runs that only evaluate a shared network (0 where the recipe
-    cannot share training); None where it cannot be told cheaply (several recipes, a strategy that
-    proposes as it learns, over `limit` configs)."""
+    cannot share training or no config sets an evaluation-only field); for a strategy that
+    proposes as it learns, its space's random sample's (`_points`). Configs are told apart by
+    their training's overrides, unresolved (cheap at 100,000 configs). None for several recipes
+    or over `limit` configs."""
     if len(spec.recipe_names) > 1:
         return None
-    if not get_recipe(spec.recipe).eval_fields:
+    recipe = get_recipe(spec.recipe)
+    eval_fields = recipe.eval_fields
+    if not eval_fields or recipe.evaluate is None or not _sweeps_evaluations(spec, eval_fields):
         return 0.0
-    if not is_finite(spec.strategy.name):
+    points = _points(spec, limit + 1)
+    if not points or len(points) - (spec.baseline is not None) > limit:
         return None
-    planned = planned_configs(spec, limit + 1)
-    if not planned or len(planned) > limit:
-        return None
-    trainings = len({c.key for c in planned if c.shares}) + sum(1 for c in planned if not c.shares)
-    return 1 - trainings / len(planned)
+    trainings = {_training_part(spec.overrides_for(params), eval_fields) for params in points}
+    return 1 - len(trainings) / len(points)

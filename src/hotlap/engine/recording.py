@@ -14,7 +14,7 @@ from hotlap.analysis.results import (
     summarize_configs,
 )
 from hotlap.callbacks.base import Message, RunEnded
-from hotlap.config import RecipeConfig, config_hash, resolve_config
+from hotlap.config import RecipeConfig, config_hash, older_form, resolve_config, stored_as
 from hotlap.engine.exclusion import exclusion
 from hotlap.engine.plan import planned_runs
 from hotlap.engine.repair import RUNS_FILE, runs_line
@@ -63,31 +63,25 @@ class Recording:
     def _stored_before(
         self, recipe: Recipe, config: RecipeConfig, params: dict[str, Any], baseline: bool
     ) -> ConfigRecord | None:
-        """The stored config this one is, when the recipe's config has gained fields since it was
-        stored: the same swept values, every stored field equal, every new field at its default
-        (its id stays; the runs it has are its runs). None where there is none."""
+        """The stored config this one is, when the recipe's config has changed since it was stored
+        (fields added, defaults changed: `hotlap.config.stored_as`) and its swept values are the
+        same: its id stays, its runs are its runs, its stored values train. None where there is none."""
         values = config.model_dump()
-        fields = type(config).model_fields
         for earlier in self._older_configs().get(_params_key(params, baseline), ()):
-            stored = earlier.config
-            new = set(values) - set(stored)
-            if not new or set(stored) - set(values) or any(fields[k].is_required() for k in new):
-                continue
-            unchanged = all(stored[k] == values[k] for k in stored)
-            defaulted = all(values[k] == fields[k].get_default(call_default_factory=True) for k in new)
-            if unchanged and defaulted and self.recipe_of(earlier).name == recipe.name:
+            if self.recipe_of(earlier).name == recipe.name and stored_as(
+                type(config), earlier.config, values
+            ):
                 return earlier
         return None
 
     def _older_configs(self) -> dict[str, list[ConfigRecord]]:
-        """The stored configs that lack fields their recipe's config has now, by their swept
-        values (found once: configs registered since have every field)."""
+        """The stored configs an earlier form of their recipe's config resolved (`older_form`), by
+        their swept values (found once: configs registered since have today's form)."""
         index: dict[str, list[ConfigRecord]] | None = getattr(self, "_older_index", None)
         if index is None:
             index = {}
             for record in self.configs.values():
-                fields = self.recipe_of(record).config_cls.model_fields
-                if set(record.config) < set(fields):
+                if older_form(self.recipe_of(record).config_cls, record.config):
                     index.setdefault(_params_key(record.params, record.is_baseline), []).append(record)
             self._older_index = index
         return index

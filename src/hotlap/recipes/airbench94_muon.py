@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -106,13 +106,19 @@ class Airbench94MuonConfig(RecipeConfig):
         "auto", description="auto: fp16 on CUDA, fp32 on CPU; BatchNorm always fp32"
     )
     muon_dtype: Literal["bf16", "fp32"] = Field("bf16", description="dtype of the Newton-Schulz iterations")
-    compile: bool = Field(
-        False,
+    compile: bool | Literal["auto"] = Field(
+        "auto",
         description="torch.compile the training network (max-autotune on CUDA) and Muon's Newton-Schulz, "
-        "once per worker and shape",
+        "once per worker and shape; auto: on CUDA (as the record), not elsewhere",
     )
+    # Before 2026-12-03 `compile` was false unless asked: a sweep stored then resumes so
+    former_defaults: ClassVar[dict[str, tuple[Any, ...]]] = {"compile": (False,)}
 
     _quant = quant_check()
+
+    def compiles(self, device: torch.device) -> bool:
+        """Whether runs on `device` compile (`compile: auto`: on CUDA)."""
+        return self.compile is True or (self.compile == "auto" and device.type == "cuda")
 
     def block_widths(self) -> tuple[int, int, int]:
         return tuple(  # type: ignore[return-value]
@@ -186,7 +192,7 @@ def make_optimizers(net: MuonNet, config: Airbench94MuonConfig) -> tuple[torch.o
         nesterov=True,
         steps=config.muon_steps,
         dtype=DTYPES[config.muon_dtype],
-        orthogonalizer=compiled_function(orthogonalize) if config.compile else None,
+        orthogonalizer=compiled_function(orthogonalize) if config.compiles(net.head.weight.device) else None,
     )
     for optimizer in (sgd, muon):
         for group in optimizer.param_groups:
@@ -273,7 +279,7 @@ def train(
     bias_steps = math.ceil(config.whiten_bias_epochs * len(loader))
     net = prepare_net(make_net(config, data.num_classes), device, dtype)
     forward: Any = net
-    if config.compile:  # untimed: compiled once per worker and shape, every seed after reuses it
+    if config.compiles(device):  # untimed: compiled once per worker and shape, every seed after reuses it
 
         def exercise(compiled_forward: Any) -> None:  # both whitening-bias states, before the clock
             batch = torch.zeros(config.batch_size, 3, 32, 32, device=device, dtype=dtype)

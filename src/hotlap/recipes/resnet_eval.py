@@ -48,6 +48,7 @@ def predict(
             x = resize(
                 normalize(images[start : start + config.eval_batch_size], torch.float32, channels_last),
                 config.input_size(),
+                first=config.resize_to,
             )
             out.append(net(x).float())
     return torch.cat(out) if out else torch.empty(0, data.num_classes, device=data.device)
@@ -123,6 +124,7 @@ class Final:
                     self.train_data.train_images[:CALIBRATION_IMAGES], torch.float32, self.channels_last
                 ),
                 size,
+                first=self.config.resize_to,
             ),
             self.config.eval_batch_size,
         )
@@ -153,7 +155,7 @@ class Final:
         def infer(batch: torch.Tensor) -> torch.Tensor:  # as the test set is evaluated
             net.eval()
             with amp(device, amp_dtype):
-                return net(resize(batch, size)).float()
+                return net(resize(batch, size, first=self.config.resize_to)).float()
 
         example = self.train_data.normalize(self.data.test_images[:1], torch.float32, self.channels_last)
         return Inference(infer, example, self.config.eval_batch_size, self.channels_last)
