@@ -41,7 +41,12 @@ EXTRA = {  # what a smoke run must also shrink in a given example
         "fidelity.promote=1",
         "space.lr=[0.05]",
     ],
-    "resnet_pretrained": ["base.model=resnet18", "space.epochs=[1, 2]", "base.resize_to=10"],
+    "resnet_pretrained": [
+        "base.model=resnet18",
+        "space.epochs=[1, 2]",
+        "base.image_size=8",
+        "base.resize_to=10",
+    ],
 }
 
 
