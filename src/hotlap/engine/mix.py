@@ -11,6 +11,7 @@ from typing import Any
 
 from hotlap.config import config_hash
 from hotlap.engine.estimate import PlannedConfig
+from hotlap.engine.sharing import shares_training
 from hotlap.errors import HotlapError
 from hotlap.recipes import Recipe, get_recipe
 from hotlap.spec.fields import StrategySpec
@@ -51,8 +52,8 @@ class ConfigKeys:
 
 
 def _points(spec: SweepSpec, limit: int) -> list[dict[str, Any]]:
-    """The swept values of the configs the sweep plans, the baseline last: a finite strategy's every one (up to
-    `limit`); for a strategy that proposes as it learns, a seeded random sample of its space as
+    """The swept values of the configs the sweep plans, the baseline last: a finite strategy's
+    every one (up to `limit`); for a strategy that proposes as it learns, a seeded random sample of its space as
     large as its trials (at most SAMPLED), standing for its proposals: the mix of trainings and
     evaluations it makes (a search over evaluation-only fields trains once per seed)."""
     if is_finite(spec.strategy.name):
@@ -69,9 +70,10 @@ def _points(spec: SweepSpec, limit: int) -> list[dict[str, Any]]:
     return points
 
 
-def _training_part(overrides: Mapping[str, Any], eval_fields: frozenset[str]) -> str:
+def _training_part(overrides: Mapping[str, Any], recipe: Recipe) -> str:
     """The overrides a config's training depends on (every one but the evaluation-only fields')."""
-    kept = sorted((k, v) for k, v in overrides.items() if k.split(".")[0] not in eval_fields)
+    field_of, eval_fields = recipe.config_cls.field_of, recipe.eval_fields
+    kept = sorted((k, v) for k, v in overrides.items() if field_of(k) not in eval_fields)
     return json.dumps(kept, default=str)
 
 
@@ -83,12 +85,12 @@ def planned_configs(spec: SweepSpec, limit: int = MAX_PLANNED) -> list[PlannedCo
     recipe = get_recipe(spec.recipe)
     keys = ConfigKeys(recipe, spec.dataset)
     points = _points(spec, limit)
-    sharing = bool(recipe.eval_fields) and recipe.evaluate is not None
+    sharing = shares_training(spec, recipe)
     resolved: dict[str, tuple[str, bool, int | None] | None] = {}
     planned = []
     for params in points:
         overrides = spec.overrides_for(params)
-        part = _training_part(overrides, recipe.eval_fields) if sharing else None
+        part = _training_part(overrides, recipe) if sharing else None
         if part is not None and part in resolved:
             found = resolved[part]
         else:
@@ -103,28 +105,19 @@ def planned_configs(spec: SweepSpec, limit: int = MAX_PLANNED) -> list[PlannedCo
     return planned
 
 
-def _sweeps_evaluations(spec: SweepSpec, eval_fields: frozenset[str]) -> bool:
-    """Whether any planned config sets an evaluation-only field apart from the base (else every
-    config trains its own network)."""
-    touched = [*spec.space, *(k for overrides in spec.variants.values() for k in overrides)]
-    touched += list(spec.baseline or {})
-    return any(key.split(".")[0] in eval_fields for key in touched)
-
-
 def evaluation_share(spec: SweepSpec, limit: int = MAX_PLANNED) -> float | None:
     """The share of the planned runs that only evaluate a shared network (0 where the recipe
     cannot share training or no config sets an evaluation-only field); for a strategy that
     proposes as it learns, its space's random sample's (`_points`). Configs are told apart by
-    their training's overrides, unresolved (cheap at 100,000 configs). None for several recipes
-    or over `limit` configs."""
+    their training's overrides, unresolved (no recipe resolution per config). None for several
+    recipes or over `limit` configs."""
     if len(spec.recipe_names) > 1:
         return None
     recipe = get_recipe(spec.recipe)
-    eval_fields = recipe.eval_fields
-    if not eval_fields or recipe.evaluate is None or not _sweeps_evaluations(spec, eval_fields):
+    if not shares_training(spec, recipe):
         return 0.0
     points = _points(spec, limit + 1)
     if not points or len(points) - (spec.baseline is not None) > limit:
         return None
-    trainings = {_training_part(spec.overrides_for(params), eval_fields) for params in points}
+    trainings = {_training_part(spec.overrides_for(params), recipe) for params in points}
     return 1 - len(trainings) / len(points)
