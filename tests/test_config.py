@@ -90,3 +90,14 @@ def test_a_family_member_changes_a_default_and_keeps_the_bounds_and_meaning():
     assert child.metadata == parent.metadata  # gt=0, le=1000
     with pytest.raises(ConfigError, match="epochs"):
         get_recipe("airbench96").config({"epochs": 0.0})
+
+
+def test_a_bad_value_for_a_field_of_two_types_names_the_field_and_both_types():
+    """pydantic reports a union per branch (`compile.bool`): the error names the field as a user
+    writes it and every type it takes."""
+    from hotlap.recipes import get_recipe
+
+    with pytest.raises(ConfigError) as raised:
+        get_recipe("airbench94_muon").config({"compile": "maybe"})
+    assert str(raised.value).startswith("invalid value for compile='maybe'")
+    assert "bool | 'auto'" in str(raised.value) and "compile.bool" not in str(raised.value)

@@ -12,6 +12,8 @@ import difflib
 import hashlib
 import json
 import re
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -33,6 +35,7 @@ __all__ = [
     "stored_as",
 ]
 
+UNIONS = (typing.Union, types.UnionType)  # what pydantic reports per branch
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
@@ -56,8 +59,6 @@ class RecipeConfig(BaseModel):
     def mapping_fields(cls) -> frozenset[str]:
         """Fields that hold a mapping of their own keys (a quantization's per-layer formats): a
         dotted key `FIELD.KEY` sets one entry (`quant.conv.weight_bits=4`)."""
-        import typing
-
         return frozenset(
             name for name, info in cls.model_fields.items() if typing.get_origin(info.annotation) is dict
         )
@@ -188,11 +189,16 @@ def _closest(key: str, valid: list[str]) -> str:
 
 
 def _describe_error(error: Mapping[str, Any], config_cls: type[RecipeConfig]) -> str:
-    loc = ".".join(str(part) for part in error.get("loc", ())) or "config"
+    parts = [str(part) for part in error.get("loc", ())]
+    loc = ".".join(parts) or "config"
     message = error.get("msg", "invalid value")
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     value = error.get("input")
+    head = config_cls.model_fields.get(parts[0]) if parts else None
+    if head is not None and len(parts) > 1 and typing.get_origin(head.annotation) in UNIONS:
+        # pydantic names a union's branch (`compile.bool`): the field, and each type it takes
+        loc, message = parts[0], "not a value of its type"
     field = config_cls.model_fields.get(loc)
     hint = ""
     if field is not None and field.annotation is not None:
@@ -203,6 +209,12 @@ def _describe_error(error: Mapping[str, Any], config_cls: type[RecipeConfig]) ->
 
 
 def _type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) in UNIONS:  # bool | Literal["auto"]: bool | 'auto'
+        return " | ".join(_type_name(branch) for branch in typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(repr(value) for value in typing.get_args(annotation))
+    if annotation is type(None):
+        return "None"
     name = getattr(annotation, "__name__", None)
     return name if name else str(annotation).replace("typing.", "")
 
