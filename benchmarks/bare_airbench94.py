@@ -208,6 +208,7 @@ def train(data: dict[str, torch.Tensor], seed: int, **overrides: float) -> dict[
         flipped = torch.where(coin.view(-1, 1, 1, 1), train_images.flip(-1), train_images)
         padded = F.pad(flipped, (2, 2, 2, 2), mode="reflect")
     ema = {k: v.clone() for k, v in net.state_dict().items()}
+    alpha = 0.95**5 * (torch.arange(steps + 1) / steps) ** 3  # the reference's float32 schedule
 
     def lookahead(rate: float) -> None:
         for kept, now in zip(ema.values(), net.state_dict().values(), strict=True):
@@ -234,7 +235,7 @@ def train(data: dict[str, torch.Tensor], seed: int, **overrides: float) -> dict[
                 scheduler.step()
                 step += 1
                 if step % 5 == 0:
-                    lookahead(0.95**5 * (step / steps) ** 3)
+                    lookahead(alpha[step].item())
                 if step >= steps:
                     lookahead(1.0)  # end on the EMA's weights
                     break

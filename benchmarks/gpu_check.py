@@ -20,7 +20,8 @@ measured. The sections, most important first (gpu_sections.py, gpu_speed.py):
 6. airbench95 (fewer seeds); resnet: a ResNet-18 epoch, AMP and channels_last, hotlap's device
    loader against a torchvision DataLoader pipeline (resnet_throughput.py).
 7. compile, muon: airbench94 with `compile`; airbench94_muon plain, then with its network and
-   Newton-Schulz compiled, as the reference does. airbench96 last (one timed run: 35 s each).
+   Newton-Schulz compiled, as the reference does. airbench96, then airbench96_faster, last (one
+   timed run each: 35 s and 27 s on an A100).
 
 It never needs the network: the data is generated (a learnable CIFAR-shaped set) or ships with
 scikit-learn (digits). It stops by itself inside `--budget` seconds: a section that does not fit is

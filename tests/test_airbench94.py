@@ -215,7 +215,9 @@ def test_variants_train(digits_data, variant):
     assert result.artifacts["logits.npy"].shape[0] == len(VIEW_NAMES[config(**variant).tta_level])
 
 
-@pytest.mark.parametrize("name", ["airbench94", "airbench95", "airbench96", "airbench94_muon"])
+@pytest.mark.parametrize(
+    "name", ["airbench94", "airbench95", "airbench96", "airbench96_faster", "airbench94_muon"]
+)
 def test_the_warmup_run_is_one_epoch_of_the_shape_it_warms(name):
     """A worker's untimed warmup trains one epoch of the config's own shape (cuDNN autotunes on the
     first batches and the final evaluation's views): a whole run only spent its time again."""

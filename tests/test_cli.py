@@ -286,6 +286,21 @@ def test_show_airbench96_has_its_widths_schedule_and_residual_network(cli):
         assert f"{key} │ {value}" in flat, key
 
 
+def test_show_airbench96_faster_states_its_steps_flops_and_published_figures(cli):
+    """45 epochs of 48 steps; the proxy's scoring and steps counted with the main network's half
+    batches (the reference's 3.1 PFLOPs); the reference's published figures under the facts, and
+    airbench94's beside its own."""
+    code, out, _ = cli("show", "airbench96_faster")
+    flat = " ".join(out.split())
+    assert code == 0 and "optimizer steps │ 2,160" in flat and "3.17 PFLOPs" in flat
+    assert "batch_size_masked │ 512" in flat and "whiten_bias_epochs │ 45" in flat
+    assert "published for the reference: 96.00% mean TTA accuracy, 27.3 s" in flat
+    code, out, _ = cli("show", "airbench94")
+    assert "published for the reference: 94.01% mean TTA accuracy over n=1000 runs, 3.83 s" in " ".join(
+        out.split()
+    )
+
+
 def test_show_airbench94_muon_is_the_records_200_steps(cli):
     """Batch 2000 for 8 epochs: 25 steps an epoch, 200 in all; the reference's 0.29 PFLOPs a run."""
     code, out, _ = cli("show", "airbench94_muon")

@@ -33,9 +33,15 @@ QUICK = {"tpe": {"n_startup_trials": 5}, "gp": {"n_startup_trials": 5}, "nsga2":
 
 
 def test_the_registries_hold_hotlaps_own_entries():
-    assert {"airbench94", "airbench94_muon", "airbench95", "airbench96", "resnet", "script"} <= {
-        r.name for r in list_recipes()
-    }
+    assert {
+        "airbench94",
+        "airbench94_muon",
+        "airbench95",
+        "airbench96",
+        "airbench96_faster",
+        "resnet",
+        "script",
+    } <= {r.name for r in list_recipes()}
     assert {"grid", "brute", "random", "tpe", "nsga2", "qmc", "gp"} <= set(list_strategies())
     assert {"inprocess", "ray"} <= set(list_executors()) and {"mean", "success_rate"} <= set(list_rules())
     assert {"progress", "wandb", "mlflow"} <= set(list_callbacks())

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -119,3 +121,22 @@ def test_a_loader_is_reproducible_from_its_seed(small_data, flip):
     for (x1, y1), (x2, y2) in zip(first, again, strict=True):
         assert torch.equal(x1, x2) and torch.equal(y1, y2)
     assert any(not torch.equal(x1, x3) for (x1, _), (x3, _) in zip(first, other, strict=True))
+
+
+@pytest.mark.parametrize("batch_size", [24, 150])
+def test_the_stream_fills_every_batch_across_epochs_without_dropping_an_example(small_data, batch_size):
+    """airbench96_faster's loader: every batch is full; one reaching the end of an epoch takes the
+    rest from the next epoch (its own augmentation and order); read end to end, the stream is the
+    epochs one after another, each example once per epoch (150: one batch spans three epochs)."""
+    kwargs = {"flip": "alternating", "translate": 2, "cutout": 4}
+    stream = loader(small_data, batch_size=batch_size, **kwargs).stream()
+    batches = [next(stream) for _ in range(7)]
+    assert all(len(x) == len(y) == batch_size for x, y in batches)
+    whole = loader(small_data, batch_size=len(small_data.train_labels), drop_last=False, **kwargs)
+    epochs = [next(iter(whole)) for _ in range(math.ceil(7 * batch_size / 64) + 1)]
+    images = torch.cat([x for x, _ in epochs])[: 7 * batch_size]
+    labels = torch.cat([y for _, y in epochs])[: 7 * batch_size]
+    assert torch.equal(torch.cat([x for x, _ in batches]), images)
+    assert torch.equal(torch.cat([y for _, y in batches]), labels)
+    first_epoch = torch.cat([y for _, y in batches])[:64]
+    assert torch.equal(first_epoch.sort().values, small_data.train_labels.sort().values)

@@ -133,7 +133,7 @@ def static_costs(
     3x the forward pass for each trained example (forward and backward) plus the forward pass of
     each evaluation view of each test image (TTA: 2 or 6 views). Empty for a recipe without a
     network. Trained examples are optimizer steps x `batch_size` (with a batch schedule, the
-    first batch size). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
+    first batch size; a recipe with its own `run_flops` counts them itself). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
     quantized_bytes: hotlap.recipes.quantize.bit_widths; 32 bits where `quant` is {}). `wanted`:
     only those (the FLOP count, the slow part, is skipped where neither FLOPs metric is wanted)."""
     from hotlap.recipes.base import count_parameters, forward_flops
@@ -153,7 +153,9 @@ def static_costs(
         forward = forward_flops(model, (3, side, side))
         out["forward_flops"] = float(forward)
         batch = getattr(config, "batch_size", None)
-        if recipe.total_steps is not None and batch:
+        if recipe.run_flops is not None:
+            out["run_flops"] = float(recipe.run_flops(config, num_classes, train_size, test_size))
+        elif recipe.total_steps is not None and batch:
             views = {0: 1, 1: 2, 2: 6}.get(getattr(config, "tta_level", 0), 1)
             examples = recipe.total_steps(config, train_size) * batch
             out["run_flops"] = float(forward * (3 * examples + views * test_size))

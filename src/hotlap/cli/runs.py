@@ -216,7 +216,11 @@ def show(
     facts.add_row("parameters (frozen included)", f"{int(costs['parameters']):,}")
     facts.add_row("forward pass of one image", _flops(costs["forward_flops"]))
     if "run_flops" in costs:
-        facts.add_row("one run (training at 3x forward, TTA evaluation)", _flops(costs["run_flops"]))
+        how = "as the recipe counts it" if entry.run_flops is not None else "training at 3x forward"
+        facts.add_row(f"one run ({how}, TTA evaluation)", _flops(costs["run_flops"]))
+    if entry.published is not None:
+        facts.caption = f"published for the reference: {entry.published}"
+        facts.caption_justify = "left"
     console.print(facts)
 
 

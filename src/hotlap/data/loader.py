@@ -250,13 +250,36 @@ class DeviceLoader:
         mask = (row_mask[:, :, None] & col_mask[:, None, :])[:, None]
         return images.masked_fill(mask, 0)
 
+    def _order(self, n: int) -> torch.Tensor:
+        if self.shuffle:
+            return torch.randperm(n, generator=self.generator, device=self.images.device)
+        return torch.arange(n, device=self.images.device)
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         images = self.augmented_epoch()
-        n = len(images)
-        if self.shuffle:
-            indices = torch.randperm(n, generator=self.generator, device=self.images.device)
-        else:
-            indices = torch.arange(n, device=self.images.device)
+        indices = self._order(len(images))
         for i in range(len(self)):
             batch = indices[i * self.batch_size : (i + 1) * self.batch_size]
             yield images[batch], self.labels[batch]
+
+    def stream(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Full batches without end, epoch after epoch: a batch that reaches the end of an epoch
+        takes the rest of its examples from the start of the next one (each epoch with its own
+        augmentation and order), so no example is dropped (airbench96_faster's loader)."""
+        parts: list[tuple[torch.Tensor, torch.Tensor]] = []
+        pending = 0
+        while True:
+            images = self.augmented_epoch()
+            indices = self._order(len(images))
+            start = 0
+            while start < len(indices):
+                take = indices[start : start + self.batch_size - pending]
+                parts.append((images[take], self.labels[take]))
+                pending += len(take)
+                start += len(take)
+                if pending == self.batch_size:
+                    if len(parts) == 1:
+                        yield parts[0]
+                    else:
+                        yield torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+                    parts, pending = [], 0

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from hotlap.recipes import airbench94, airbench94_muon, airbench95, airbench96, resnet, script  # noqa: F401  (register the recipes)
+from hotlap.recipes import (  # noqa: F401  (register the recipes)
+    airbench94,
+    airbench94_muon,
+    airbench95,
+    airbench96,
+    airbench96_faster,
+    resnet,
+    script,
+)
 from hotlap.recipes.base import (
     Recipe,
     RunResult,

@@ -27,18 +27,15 @@ from hotlap.data.loader import DeviceData, DeviceLoader, make_generator
 from hotlap.errors import RunFailed
 from hotlap.recipes.airbench_eval import (
     EVAL_FIELDS,
+    epoch_record,
     evaluate,
-    final_evaluation,
-    inference_of,
+    finished_run,
     logged_accuracy,
-    quantized,
-    view_artifacts,
 )
 from hotlap.recipes.base import EpochCallback, RunResult, one_epoch, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.decoupled import decoupled_sgd
 from hotlap.recipes.layers import (
-    DTYPES,
     WHITEN_KERNEL,
     WHITEN_WIDTH,
     Conv,
@@ -49,7 +46,6 @@ from hotlap.recipes.layers import (
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
 from hotlap.recipes.quantize import quant_check, quant_field
-from hotlap.recipes.tta import accuracy
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -187,11 +183,15 @@ def total_steps(config: Airbench94Config, train_size: int) -> int:
 
 
 def lr_multiplier(step: int, total: int, config: Airbench94Config) -> float:
-    """Piecewise linear: lr_start -> 1.0 over int(lr_warmup_frac * total) steps, then -> lr_end."""
+    """Piecewise linear: lr_start -> 1.0 over int(lr_warmup_frac * total) steps, then -> lr_end.
+    A decay to 0 is written as airbench96's references write it, (total - step) / decay steps:
+    the same line, and the same float at every step (1 - frac can differ in its last bit)."""
     warmup = int(total * config.lr_warmup_frac)
     if step < warmup:
         frac = step / warmup
         return config.lr_start * (1 - frac) + 1.0 * frac
+    if config.lr_end == 0:
+        return (total - step) / max(1, total - warmup)
     frac = (step - warmup) / max(1, total - warmup)
     return 1.0 * (1 - frac) + config.lr_end * frac
 
@@ -252,15 +252,22 @@ def training_shape(config: Airbench94Config) -> tuple[Any, ...]:
 # =============================================================================================
 
 
-def _exercise(
-    config: Airbench94Config, net: nn.Module, device: torch.device, dtype: torch.dtype, channels_last: bool
+def compile_exercise(
+    config: Airbench94Config,
+    net: nn.Module,
+    device: torch.device,
+    dtype: torch.dtype,
+    channels_last: bool,
+    batch_size: int | None = None,
 ) -> Any:
-    """A forward and backward pass of a training batch in each trainable state a run goes through
-    (whitening bias trainable, then frozen; the whitening weights too where they unfreeze), so
-    compilation happens before the timed region and never mid-run."""
+    """A forward and backward pass of a training batch (`batch_size`, the config's by default) in
+    each trainable state a run goes through (whitening bias trainable, then frozen; the whitening
+    weights too where they unfreeze), so compilation happens before the timed region and never
+    mid-run."""
 
     def exercise(forward: Any) -> None:
-        batch = torch.zeros(config.batch_size, 3, 32, 32, device=device, dtype=dtype)
+        size = config.batch_size if batch_size is None else batch_size
+        batch = torch.zeros(size, 3, 32, 32, device=device, dtype=dtype)
         if channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
         weights = (False, True) if config.whiten_unfreeze_epoch is not None else (False,)
@@ -288,6 +295,7 @@ LOOP = {
 
 @recipe(
     "airbench94",
+    published="94.01% mean TTA accuracy over n=1000 runs, 3.83 s on an A100-SXM4-80GB (torch 2.1.2), 0.36 PFLOPs",
     config=Airbench94Config,
     target=0.94,
     summary="CIFAR-10 to 94% in seconds (airbench94: whitening conv, 3 conv groups, Lookahead, TTA)",
@@ -343,7 +351,8 @@ def train(
             dtype,
             data.num_classes,
         )
-        net, forward = compiled(net, key, _exercise(config, net, device, dtype, channels_last), device)
+        exercise = compile_exercise(config, net, device, dtype, channels_last)
+        net, forward = compiled(net, key, exercise, device)
     optimizer = make_optimizer(net, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_multiplier(step, steps, config))
     timer = RegionTimer(device)
@@ -384,40 +393,10 @@ def train(
                     break
 
         # Untimed: the per-epoch logging evaluation.
-        train_loss = loss.item() / len(labels)
-        if not math.isfinite(train_loss):
-            raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
         val_acc = logged_accuracy(net, test_images, test_labels, config, epoch, log_every)
-        record = {
-            "epoch": epoch + 1,
-            "steps": step,
-            "train_loss": train_loss,
-            "train_acc": accuracy(outputs.detach().float(), labels),
-            "val_acc": val_acc,
-            "train_time": timer["train"],
-        }
+        record = epoch_record(epoch, step, loss, outputs, labels, val_acc, timer)
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
 
-    trained = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
-    net = quantized(net, data, config)  # untimed; the weights kept are the trained ones
-    logits, tta_acc = final_evaluation(net, data, config, timer)
-
-    artifacts = view_artifacts(logits, test_labels)
-    if trained is not None:
-        artifacts["model.pt"] = trained
-    return RunResult(
-        inference=inference_of(net, data, config),
-        seed=seed,
-        metrics={
-            "tta_accuracy": tta_acc,
-            "accuracy": accuracy(logits[0], test_labels) if config.quant else history[-1]["val_acc"],
-            "train_time": timer["train"],
-            "eval_time": timer["eval"],
-            "total_time": timer["train"] + timer["eval"],
-        },
-        history=history,
-        precision={v: k for k, v in DTYPES.items()}[dtype],
-        artifacts=artifacts,
-    )
+    return finished_run(net, data, config, timer, history, seed, keep_weights)

@@ -28,12 +28,10 @@ from hotlap.optim import Muon
 from hotlap.optim.muon import orthogonalize
 from hotlap.recipes.airbench_eval import (
     EVAL_FIELDS,
+    epoch_record,
     evaluate,
-    final_evaluation,
-    inference_of,
+    finished_run,
     logged_accuracy,
-    quantized,
-    view_artifacts,
 )
 from hotlap.recipes.base import EpochCallback, RunResult, one_epoch, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled, compiled_function
@@ -46,9 +44,6 @@ from hotlap.recipes.layers import (
     resolve_dtype,
 )
 from hotlap.recipes.quantize import quant_check, quant_field
-from hotlap.recipes.tta import (
-    accuracy,
-)
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -231,6 +226,7 @@ def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
 
 @recipe(
     "airbench94_muon",
+    published="94.01% mean TTA accuracy over n=200 runs, 2.59 s on a 400 W A100 (torch 2.4.1), 0.29 PFLOPs",
     config=Airbench94MuonConfig,
     target=0.94,
     build_model=make_net,
@@ -319,42 +315,13 @@ def train(
                 step += 1
                 if step >= steps:
                     break
-        train_loss = loss.item() / len(labels)  # untimed: the per-epoch logging evaluation
-        if not math.isfinite(train_loss):
-            raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
+        # Untimed: the per-epoch logging evaluation.
         val_acc = logged_accuracy(net, test_images, data.test_labels, config, epoch, log_every, step >= steps)
-        record = {
-            "epoch": epoch + 1,
-            "steps": step,
-            "train_loss": train_loss,
-            "train_acc": accuracy(outputs.detach().float(), labels),
-            "val_acc": val_acc,
-            "train_time": timer["train"],
-        }
+        record = epoch_record(epoch, step, loss, outputs, labels, val_acc, timer)
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
         if step >= steps:
             break
 
-    trained = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
-    net = quantized(net, data, config)  # type: ignore[arg-type]  (untimed; the weights kept are the trained ones)
-    logits, tta_acc = final_evaluation(net, data, config, timer)  # type: ignore[arg-type]  (timed, as airbench94's)
-    artifacts = view_artifacts(logits, data.test_labels)
-    if trained is not None:
-        artifacts["model.pt"] = trained
-    plain = accuracy(logits[0], data.test_labels) if config.quant else history[-1]["val_acc"]
-    return RunResult(
-        inference=inference_of(net, data, config),
-        seed=seed,
-        metrics={
-            "tta_accuracy": tta_acc,
-            "accuracy": plain,
-            "train_time": timer["train"],
-            "eval_time": timer["eval"],
-            "total_time": timer["train"] + timer["eval"],
-        },
-        history=history,
-        precision={v: k for k, v in DTYPES.items()}[dtype],
-        artifacts=artifacts,
-    )
+    return finished_run(net, data, config, timer, history, seed, keep_weights)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ class Airbench95Config(Airbench94Config):
 
 recipe(
     "airbench95",
+    published="95.01% mean TTA accuracy over n=200 runs, 10.4 s on an A100",
     config=Airbench95Config,
     target=0.95,
     summary="CIFAR-10 to 95% (airbench95: airbench94 at widths 128/384/384, 15 epochs, lr 10)",

@@ -85,6 +85,7 @@ def make_net(config: Airbench94Config, num_classes: int = 10) -> nn.Sequential:
 
 recipe(
     "airbench96",
+    published="96.03% mean TTA accuracy over n=400 runs, 34.7 s on an A100-SXM4-80GB (torch 2.1.2), 4.91 PFLOPs",
     config=Airbench96Config,
     target=0.96,
     summary="CIFAR-10 to 96% (airbench96: residual groups of 3 convs at 128/384/512, cutout, 37 epochs)",

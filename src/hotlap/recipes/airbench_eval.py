@@ -1,7 +1,8 @@
-"""The airbench family's evaluation: the final evaluation with test-time augmentation (timed as the
-reference counts it), the post-training quantized copy, and a trained network evaluated again
-(configs that differ only in EVAL_FIELDS share one training per seed). The views and their weights
-are hotlap.recipes.tta's."""
+"""The airbench family's evaluation: the per-epoch record with its untimed logging evaluation, the
+final evaluation with test-time augmentation (timed as the reference counts it) and the run's
+result, the post-training quantized copy, and a trained network evaluated again (configs that
+differ only in EVAL_FIELDS share one training per seed). The views and their weights are
+hotlap.recipes.tta's."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from hotlap.data.loader import DeviceData
+from hotlap.errors import RunFailed
 from hotlap.recipes.base import RunResult, SourceRun
 from hotlap.recipes.layers import DTYPES, prepare_net, resolve_dtype
 from hotlap.recipes.quantize import CALIBRATION_IMAGES, quantized_copy
@@ -28,8 +30,10 @@ from hotlap.timing import RegionTimer
 
 __all__ = [
     "EVAL_FIELDS",
+    "epoch_record",
     "evaluate",
     "final_evaluation",
+    "finished_run",
     "inference_of",
     "logged_accuracy",
     "quantized",
@@ -146,3 +150,62 @@ def logged_accuracy(
     if not last and (every <= 0 or (epoch + 1) % every):
         return None
     return accuracy(predict_views(net, images, 0, config.eval_batch_size)[0], labels)
+
+
+def epoch_record(
+    epoch: int,
+    steps: int,
+    loss: torch.Tensor,
+    outputs: torch.Tensor,
+    labels: torch.Tensor,
+    val_acc: Any,
+    timer: Any,
+) -> dict[str, Any]:
+    """An epoch's record from its last batch (untimed): the mean training loss and accuracy of that
+    batch, the logging evaluation's accuracy, the train time so far. A non-finite loss fails the
+    run."""
+    train_loss = loss.item() / len(labels)
+    if not math.isfinite(train_loss):
+        raise RunFailed(f"non-finite training loss ({train_loss}) in epoch {epoch}")
+    return {
+        "epoch": epoch + 1,
+        "steps": steps,
+        "train_loss": train_loss,
+        "train_acc": accuracy(outputs.detach().float(), labels),
+        "val_acc": val_acc,
+        "train_time": timer["train"],
+    }
+
+
+def finished_run(
+    net: nn.Module,
+    data: DeviceData,
+    config: Any,
+    timer: RegionTimer,
+    history: list[dict[str, Any]],
+    seed: int,
+    keep_weights: bool,
+) -> RunResult:
+    """The end of a family member's run: its trained weights kept (where asked), the quantized copy
+    (untimed), the final evaluation with TTA (timed), every view's logits, and the metrics."""
+    trained = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if keep_weights else None
+    net = quantized(net, data, config)  # untimed; the weights kept are the trained ones
+    logits, tta_acc = final_evaluation(net, data, config, timer)
+    artifacts = view_artifacts(logits, data.test_labels)
+    if trained is not None:
+        artifacts["model.pt"] = trained
+    dtype = resolve_dtype(config, data.device)
+    return RunResult(
+        inference=inference_of(net, data, config),
+        seed=seed,
+        metrics={
+            "tta_accuracy": tta_acc,
+            "accuracy": accuracy(logits[0], data.test_labels) if config.quant else history[-1]["val_acc"],
+            "train_time": timer["train"],
+            "eval_time": timer["eval"],
+            "total_time": timer["train"] + timer["eval"],
+        },
+        history=history,
+        precision={v: k for k, v in DTYPES.items()}[dtype],
+        artifacts=artifacts,
+    )

@@ -179,6 +179,13 @@ class Recipe:
     # The accuracy the recipe is built to reach (airbench94: 0.94): `hotlap run`'s default target
     # for the success rate; None: no target unless one is given.
     target: float | None = None
+    # The reference's published figures, as it states them (accuracy, runs, time, hardware,
+    # FLOPs): `hotlap show` prints them beside the derived facts. None: nothing published.
+    published: str | None = None
+    # FLOPs of one run where they are not 3x the forward pass per trained example plus the
+    # evaluation views: run_flops(config, num_classes, train_size, test_size) (airbench96_faster's
+    # proxy scores every batch, and its main network trains on half of each).
+    run_flops: Callable[[Any, int, int, int], float] | None = None
 
     def warmup_config(self, config: RecipeConfig) -> RecipeConfig:
         """The config of the executor's untimed warmup run (a long recipe warms up shorter)."""
@@ -274,6 +281,8 @@ def recipe(
     check: Callable[[Any, int, int], None] | None = None,
     warmup: Callable[[Any], Any] | None = None,
     target: float | None = None,
+    published: str | None = None,
+    run_flops: Callable[[Any, int, int, int], float] | None = None,
 ) -> Callable[[TrainFn], TrainFn]:
     """Decorator: register a training function as recipe `name`, reporting `metrics` (names of
     registered metrics, or `Metric` objects, which are registered with it)."""
@@ -309,6 +318,8 @@ def recipe(
                 check,
                 warmup,
                 target,
+                published,
+                run_flops,
             ),
         )
         return train

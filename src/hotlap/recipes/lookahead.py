@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 __all__ = ["LookaheadState", "ema_decay"]
 
 
 def ema_decay(step: int, total: int, decay: float, every: int, power: float) -> float:
-    """The decay of an update every `every` steps: decay^every, ramped in as (step/total)^power."""
-    return decay**every * (step / total) ** power
+    """The decay of an update every `every` steps: decay^every, ramped in as (step/total)^power.
+    Computed as the reference's schedule tensor is, decay**every * (torch.arange(total + 1) /
+    total) ** power in float32, so every update blends with the reference's decay to the bit."""
+    ramp = (torch.tensor([step]) / total) ** power
+    return (decay**every * ramp).item()
 
 
 class LookaheadState:
