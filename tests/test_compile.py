@@ -13,19 +13,22 @@ TINY = {"width": 0.125, "epochs": 4, "batch_size": 128, "lr": 30.0}
 
 
 @pytest.mark.slow
-def test_a_compiled_airbench94_compiles_once_per_shape_and_learns_as_the_plain_one(digits_data):
+def test_a_compiled_airbench94_compiles_once_per_shape_and_learns_as_the_plain_one(digits_data, monkeypatch):
     recipe = get_recipe("airbench94")
     before = sum(COMPILES.values())
-    plain = [recipe.train(recipe.config(TINY), digits_data, seed=s) for s in (0, 1)]
+    plain = recipe.train(recipe.config(TINY), digits_data, seed=0)
     fast = [recipe.train(recipe.config({**TINY, "compile": True}), digits_data, seed=s) for s in (0, 1)]
     assert sum(COMPILES.values()) == before + 1  # two seeds, one compilation
-    for a, b in zip(plain, fast, strict=True):  # the same seed: the same run, up to kernel rounding
-        assert abs(a["tta_accuracy"] - b["tta_accuracy"]) <= 0.03  # 360 test images: 11 of them
-        assert len(a.history) == len(b.history)
-    other = recipe.train(recipe.config({**TINY, "compile": True, "width": 0.25}), digits_data, seed=0)
-    assert sum(COMPILES.values()) == before + 2 and other["tta_accuracy"] > 0.5  # a new shape compiles
+    # The same seed: the same run, up to kernel rounding.
+    assert abs(plain["tta_accuracy"] - fast[0]["tta_accuracy"]) <= 0.03  # 360 test images: 11 of them
+    assert len(plain.history) == len(fast[0].history) and fast[1]["tta_accuracy"] > 0.5
     recipe.train(recipe.config({**TINY, "compile": True, "lr": 20.0}), digits_data, seed=2)
-    assert sum(COMPILES.values()) == before + 2  # another lr: the same shape, no compilation
+    assert sum(COMPILES.values()) == before + 1  # another lr: the same shape, no compilation
+    # A new shape compiles again (torch.compile stood in for by the eager network: a second real
+    # compilation would only spend half a minute).
+    monkeypatch.setattr(torch, "compile", lambda net, **_: net)
+    recipe.train(recipe.config({**TINY, "compile": True, "width": 0.25, "epochs": 1}), digits_data, seed=0)
+    assert sum(COMPILES.values()) == before + 2
 
 
 @pytest.mark.slow

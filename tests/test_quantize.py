@@ -195,22 +195,22 @@ def test_every_recipe_with_a_network_to_evaluate_can_be_quantized():
 
 
 @pytest.mark.parametrize("name", QUANTIZABLE)
-def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(name, digits_data):
+def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(name, small):
     """On each quantizable recipe's trained network: `quant: {}` and every width at 32 give the
     same logits as the run's own evaluation; 2-bit weights change them; a run trained with a
     quant config keeps its full-precision weights and evaluates a quantized copy."""
     from hotlap.costs import static_costs
 
-    recipe = get_recipe(name)
+    recipe = get_recipe(name)  # on 456 of the digits: exactness needs no accuracy
     config = recipe.config({**recipe.smoke, "epochs": 1})
-    result = recipe.train(config, digits_data, 0)
+    result = recipe.train(config, small, 0)
     source = SourceRun(config=config.model_dump(), metrics=result.metrics, state=result.artifacts["model.pt"])
 
     def with_quant(quant):
         return recipe.config({**config.model_dump(), "quant": quant})
 
     def evaluated(quant):
-        return recipe.evaluate(with_quant(quant), digits_data, source, warmup=False)
+        return recipe.evaluate(with_quant(quant), small, source, warmup=False)
 
     full = evaluated({})
     assert torch.equal(full.artifacts["logits.npy"], result.artifacts["logits.npy"])
@@ -223,10 +223,10 @@ def test_32_bits_reproduce_full_precision_exactly_and_fewer_bits_do_not(name, di
     assert measured(at_32) == measured(full) and measured(full) == measured(result)
     two = {"all.weight_bits": 2, "all.format": "int_channel"}
     assert not torch.equal(evaluated(two).artifacts["logits.npy"], full.artifacts["logits.npy"])
-    again = recipe.train(with_quant(two), digits_data, 0)
+    again = recipe.train(with_quant(two), small, 0)
     assert not torch.equal(again.artifacts["logits.npy"], full.artifacts["logits.npy"])
     assert again.artifacts["model.pt"].keys() == result.artifacts["model.pt"].keys()
-    sizes = (digits_data.num_classes, digits_data.train_size, len(digits_data.test_labels))
+    sizes = (small.num_classes, small.train_size, len(small.test_labels))
     bits = static_costs(recipe, with_quant(two), *sizes, wanted={"avg_bits"})["avg_bits"]
     assert 2 < bits < 3 and static_costs(recipe, config, *sizes, wanted={"avg_bits"})["avg_bits"] == 32
 

@@ -444,16 +444,16 @@ def test_what_reads_the_validation_set_needs_one():
     assert config(val_size=0, scheduler="plateau", plateau_metric="train_loss").val_size == 0
 
 
-def test_plateau_on_the_training_loss_trains_on_every_image(digits_data):
+def test_plateau_on_the_training_loss_trains_on_every_image(small):
     """`plateau_metric=train_loss` needs no held-out images; each epoch records its validation loss
     where there is a validation set, and none here."""
     cfg = config(
         **{**TINY, "epochs": 2, "val_size": 0, "scheduler": "plateau", "plateau_metric": "train_loss"}
     )
-    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    result = RECIPE.train(cfg, small, seed=0, keep_weights=False)
     assert [r["val_loss"] for r in result.history] == [None, None]
     with_val = config(**{**TINY, "epochs": 1, "scheduler": "plateau", "plateau_metric": "val_loss"})
-    (record,) = RECIPE.train(with_val, digits_data, seed=0, keep_weights=False).history
+    (record,) = RECIPE.train(with_val, small, seed=0, keep_weights=False).history
     assert record["val_loss"] > 0 and 0 <= record["val_acc"] <= 1
 
 
