@@ -350,3 +350,19 @@ def test_other_tta_levels_are_evaluated_on_the_stored_networks_and_timed(trained
         assert row["total_time"] == pytest.approx(row["train_time"] + row["eval_time"])
     plain = frame[frame["tta_level"] == 0]
     assert (plain["tta_accuracy"] - plain["accuracy"]).abs().max() < 1e-6  # one view: no TTA
+
+
+def test_re_weighting_is_the_recipe_familys_hook_and_a_recipe_without_one_says_so(tmp_path):
+    """`--tta-weight` asks the source recipe's `reweighting` hook (the airbench family's TTA views):
+    a recipe that declares none is refused in one line, naming it, and nothing is written."""
+    from hotlap.errors import HotlapError
+    from hotlap.offline import derive_reweighted
+    from hotlap.testing.toy import NAME, tiny_spec, tiny_sweep
+
+    assert all(get_recipe(n).reweighting is not None for n in ("airbench94", "airbench96_faster"))
+    assert get_recipe(NAME).reweighting is None
+    result = tiny_sweep(tmp_path, tiny_spec("plain"))
+    with hotlap.open(tmp_path) as store:
+        with pytest.raises(HotlapError, match=f"recipe {NAME} stores nothing to re-weight offline"):
+            derive_reweighted(store, result.sweep.id, [0.3, 0.5])
+        assert len(store.sweeps()) == 1

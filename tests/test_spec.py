@@ -109,7 +109,14 @@ BAD = [
     ({"base": {"seconds": -1}}, "base: invalid value for seconds=-1"),
     ({"space": {"x": {"low": 0.1}}}, "a range needs low and high"),
     ({"device": "tpu"}, "device"),
-    ({"tta_weights": [0.3, 1.5]}, "TTA weights are between 0 and 1"),
+    (
+        {"recipe": "airbench94", "dataset": "digits", "space": {"lr": [1.0]}, "tta_weights": [0.3, 1.5]},
+        "tta_weights: weights are numbers between 0 and 1",
+    ),
+    (
+        {"recipe": "resnet", "dataset": "digits", "space": {"lr": [0.1]}, "tta_weights": [0.3]},
+        "tta_weights: recipe resnet stores nothing to re-weight offline",
+    ),
     ({"seeds": {"min": 5, "max": 3}}, "need 2 <= min <= max"),
     ({"verify": {"seeds": 1}}, "verify.seeds"),
     ({"objective": {"target": {"at_least": 94}}}, "objective.target.at_least"),

@@ -26,7 +26,7 @@ from hotlap.spec.posthoc import with_objective
 from hotlap.spec.validate import parse_spec, stored_spec
 from hotlap.store import Store, SweepRecord
 
-__all__ = ["derive_sweep", "evaluate_saved", "parse_values"]
+__all__ = ["derive_reweighted", "derive_sweep", "evaluate_saved", "parse_values"]
 
 
 def _reason(exc: Exception) -> str:
@@ -112,6 +112,42 @@ def parse_values(text: str, option: str) -> list[Any]:
         raise HotlapError(f"{option} {text!r}: expected LOW:HIGH:STEP or a comma list of plain values")
     rounded = {float(f"{v:.12g}") if isinstance(v, float) else v for v in values}
     return sorted(rounded, key=lambda v: (isinstance(v, str), v))
+
+
+def derive_reweighted(
+    store: Store,
+    source_key: str,
+    weights: Sequence[Any] | None,
+    vary: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    name: str | None = None,
+    device: str | None = None,
+    objective: Sequence[str] | None = None,
+) -> SweepRecord:
+    """`derive_sweep` where `weights` (if given) are values of the source recipe's re-weighting
+    field (its `Reweighting` hook: the airbench family's TTA weighting), evaluated on the configs
+    it changes, its reference value the baseline, the sweep named with the hook's suffix."""
+    fields = dict(vary or {})
+    if weights is None:
+        return derive_sweep(store, source_key, fields, name=name, device=device, objective=objective)
+    source = store.require(source_key)
+    recipe = get_recipe(source.recipe)
+    hook = recipe.reweighting
+    if hook is None:
+        raise HotlapError(
+            f"recipe {recipe.name} stores nothing to re-weight offline (the airbench family does)"
+        )
+    fields[hook.field] = hook.check(weights, hook.option)
+    return derive_sweep(
+        store,
+        source_key,
+        fields,
+        reference={hook.field: hook.reference},
+        where=hook.where,
+        name=name or f"{source.name}{hook.suffix}",
+        device=device,
+        objective=objective,
+    )
 
 
 def derive_sweep(

@@ -70,8 +70,9 @@ def _after(store: Any, spec: Any, result: Any, data_dir: Path | None, warmup: bo
     if result.state == "failed":
         raise typer.Exit(1)
     if result.state == "done" and spec.tta_weights is not None and spec.derived_from is None:
-        values = ",".join(f"{v:g}" for v in spec.tta_weight_values())
-        derived = _derive(store, result.sweep.id, values, [], None, spec.device)
+        from hotlap.offline import derive_reweighted
+
+        derived = derive_reweighted(store, result.sweep.id, spec.tta_weight_values(), device=spec.device)
         console.print(f"TTA weightings re-evaluated offline: derived sweep {derived.id}")
         _drive_derived(store, derived, data_dir, warmup)
 
@@ -85,29 +86,19 @@ def _derive(
     device: str,
     objective: list[str] | None = None,
 ) -> Any:
-    """The derived sweep of `key` (created, or reopened to finish): --tta-weight re-weights the
-    airbench family's TTA views (level 2 configs, the reference weighting as the baseline);
-    `objective`: `objective.*` overrides of the source's objective (a target the study asks)."""
-    from hotlap.offline import derive_sweep, parse_values
+    """The derived sweep of `key` (created, or reopened to finish), from the command line's
+    `--tta-weight` and `--vary FIELD=VALUES`; `objective`: `objective.*` overrides of the source's
+    objective (a target the study asks)."""
+    from hotlap.offline import derive_reweighted, parse_values
 
     fields: dict[str, list[float]] = {}
-    reference, where = None, None
     for item in vary:
         field, sep, text = item.partition("=")
         if not sep or not field.strip():
             raise HotlapError(f"--vary {item!r}: expected FIELD=VALUES")
         fields[field.strip()] = parse_values(text, f"--vary {field.strip()}")
-    if tta_weight is not None:
-        from hotlap.recipes.tta import REFERENCE_WEIGHT, WEIGHT_FIELD, check_weights, reweightable
-
-        fields[WEIGHT_FIELD] = check_weights(parse_values(tta_weight, "--tta-weight"))
-        reference, where = {WEIGHT_FIELD: REFERENCE_WEIGHT}, reweightable
-        from hotlap.spec.fields import TTA_SUFFIX
-
-        name = name or f"{store.require(key).name}{TTA_SUFFIX}"
-    return derive_sweep(
-        store, key, fields, reference=reference, where=where, name=name, device=device, objective=objective
-    )
+    weights = None if tta_weight is None else parse_values(tta_weight, "--tta-weight")
+    return derive_reweighted(store, key, weights, fields, name=name, device=device, objective=objective)
 
 
 def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool) -> None:

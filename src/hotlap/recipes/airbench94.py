@@ -46,6 +46,7 @@ from hotlap.recipes.layers import (
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
 from hotlap.recipes.quantize import quant_check, quant_field
+from hotlap.recipes.tta import REWEIGHTING
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -290,6 +291,7 @@ LOOP = {
     "eval_fields": EVAL_FIELDS,
     # tta_accuracy first: the default objective and target, as in the reference's headline figure.
     "metrics": ["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
+    "reweighting": REWEIGHTING,  # the TTA views, re-weighted offline
 }
 
 

@@ -44,6 +44,7 @@ from hotlap.recipes.layers import (
     resolve_dtype,
 )
 from hotlap.recipes.quantize import quant_check, quant_field
+from hotlap.recipes.tta import REWEIGHTING
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -242,6 +243,7 @@ def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
     # A trained network evaluated again (other TTA, a quantization) as airbench94's, with this net.
     evaluate=functools.partial(evaluate, build_net=make_net),
     eval_fields=EVAL_FIELDS,
+    reweighting=REWEIGHTING,  # the TTA views, re-weighted offline
 )
 def train(
     config: Airbench94MuonConfig,

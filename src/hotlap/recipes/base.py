@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ __all__ = [
     "Inference",
     "Placement",
     "Recipe",
+    "Reweighting",
     "RunResult",
     "SourceRun",
     "get_recipe",
@@ -130,6 +131,23 @@ EvaluateFn = Callable[..., RunResult]
 
 
 @dataclass(frozen=True)
+class Reweighting:
+    """A recipe family's offline re-weighting of what its runs stored (the airbench family: the
+    TTA views' logits, hotlap.recipes.tta.REWEIGHTING). `field` is the evaluation-only field whose
+    values are evaluated again on the trained networks, `reference` its value in the reference
+    recipe (the derived sweep's baseline), `where(config)` which configs it changes, `check(values,
+    option)` the values as numbers (a HotlapError naming `option` otherwise), `suffix` what the
+    derived sweep's name adds to the source's, `option` the command-line option that asks for it."""
+
+    field: str
+    reference: float
+    where: Callable[[Mapping[str, Any]], bool]
+    check: Callable[[Iterable[Any], str], list[float]]
+    suffix: str
+    option: str
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A registered recipe.
 
@@ -186,6 +204,9 @@ class Recipe:
     # evaluation views: run_flops(config, num_classes, train_size, test_size) (airbench96_faster's
     # proxy scores every batch, and its main network trains on half of each).
     run_flops: Callable[[Any, int, int, int], float] | None = None
+    # Its stored evaluation outputs re-weighted offline (`hotlap eval --tta-weight`, a spec's
+    # `tta_weights`); None: nothing to re-weight.
+    reweighting: Reweighting | None = None
 
     def warmup_config(self, config: RecipeConfig) -> RecipeConfig:
         """The config of the executor's untimed warmup run (a long recipe warms up shorter)."""
@@ -283,6 +304,7 @@ def recipe(
     target: float | None = None,
     published: str | None = None,
     run_flops: Callable[[Any, int, int, int], float] | None = None,
+    reweighting: Reweighting | None = None,
 ) -> Callable[[TrainFn], TrainFn]:
     """Decorator: register a training function as recipe `name`, reporting `metrics` (names of
     registered metrics, or `Metric` objects, which are registered with it)."""
@@ -320,6 +342,7 @@ def recipe(
                 target,
                 published,
                 run_flops,
+                reweighting,
             ),
         )
         return train

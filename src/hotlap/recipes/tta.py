@@ -18,10 +18,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from hotlap.errors import HotlapError
-from hotlap.recipes.base import Inference, SourceRun
+from hotlap.recipes.base import Inference, Reweighting, SourceRun
 
 __all__ = [
     "REFERENCE_WEIGHT",
+    "REWEIGHTING",
     "VIEW_NAMES",
     "WEIGHT_FIELD",
     "accuracy",
@@ -141,3 +142,15 @@ def reweighted(config: Any, source: SourceRun, labels: Callable[[], torch.Tensor
         **source.metrics,
         "tta_accuracy": accuracy(combine_views(logits, weights), truth),
     }
+
+
+# The airbench family's hook: a sweep's level-2 configs evaluated again under other weights of the
+# untranslated views, from the stored logits (`hotlap eval --tta-weight`, a spec's `tta_weights`).
+REWEIGHTING = Reweighting(
+    field=WEIGHT_FIELD,
+    reference=REFERENCE_WEIGHT,
+    where=reweightable,
+    check=check_weights,
+    suffix="-tta",
+    option="--tta-weight",
+)

@@ -193,14 +193,6 @@ class SweepSpec(_Strict):
             return value
         raise ValueError(f"true, false or best (got {value!r})")
 
-    @field_validator("tta_weights")
-    @classmethod
-    def _tta_weights(cls, value: Any) -> Any:
-        values = value.values() if isinstance(value, RangeSpec) else value
-        if values is not None and (not values or any(not 0 <= v <= 1 for v in values)):
-            raise ValueError("TTA weights are between 0 and 1")
-        return value
-
     def preloaded_dataset(self, uses_data: bool) -> str | None:
         """The dataset an executor loads before the first run (a dataset that fails to load does so
         before anything is written): none for a recipe that loads its own (`uses_data` false: a

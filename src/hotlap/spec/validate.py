@@ -147,6 +147,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     _check_packing(spec)
     _check_pruning(spec)
     _check_checkpoints(spec, recipes)
+    _check_reweighting(spec, recipes[0])
     if "keep_logits" in raw:
         spec._notices.append(
             "notice: keep_logits is now keep_artifacts (every artifact of a run); the old name still works"
@@ -193,6 +194,21 @@ def _check_pruning(spec: SweepSpec) -> None:
             f"pruning: runs are stopped at an epoch in the driver's own process; executor "
             f"{spec.executor.name} runs them elsewhere (use executor: inprocess, or drop pruning)"
         )
+
+
+def _check_reweighting(spec: SweepSpec, recipe: Recipe) -> None:
+    """`tta_weights` asks the recipe's re-weighting hook (the airbench family's TTA views): a
+    recipe without one is refused before anything runs, and the hook checks the values."""
+    if spec.tta_weights is None or spec.derived_from is not None:
+        return
+    if recipe.reweighting is None:
+        raise SpecError(
+            f"tta_weights: recipe {recipe.name} stores nothing to re-weight offline (the airbench family does)"
+        )
+    try:
+        recipe.reweighting.check(spec.tta_weight_values(), "tta_weights")
+    except HotlapError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _check_checkpoints(spec: SweepSpec, recipes: list[Recipe]) -> None:
