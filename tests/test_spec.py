@@ -117,6 +117,16 @@ BAD = [
         {"recipe": "resnet", "dataset": "digits", "space": {"lr": [0.1]}, "tta_weights": [0.3]},
         "tta_weights: recipe resnet stores nothing to re-weight offline",
     ),
+    (
+        {
+            "recipe": "airbench94",
+            "dataset": "digits",
+            "space": {"lr": [1.0]},
+            "tta_weights": [0.3],
+            "name": "n" * 80,
+        },
+        f"the derived sweep is named {'n' * 80}-tta, longer than 81 characters; shorten the name to 77",
+    ),
     ({"seeds": {"min": 5, "max": 3}}, "need 2 <= min <= max"),
     ({"verify": {"seeds": 1}}, "verify.seeds"),
     ({"objective": {"target": {"at_least": 94}}}, "objective.target.at_least"),

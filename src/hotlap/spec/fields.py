@@ -25,7 +25,6 @@ MAX_SEED = 2**31 - 1
 MAX_VALUES = 100_000  # values of one swept key (a range's steps, an integer range for brute)
 MAX_NAME = 81  # characters of a sweep name
 SCORE = "score"  # the metric `score:` defines: the weighted sum of a run's metrics
-TTA_SUFFIX = "-tta"  # the derived sweep `tta_weights` makes is named NAME-tta
 MAX_CONFIGS = 1_000_000  # configs a finite strategy enumerates, and strategy.trials
 DEFAULT_FUTILITY = 0.2  # racing's fail level per look (benchmarks/racing.py measured the choice)
 # Fields whose change makes stored results meaningless for the new spec.

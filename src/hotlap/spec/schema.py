@@ -23,7 +23,6 @@ from hotlap.spec.fields import (
     MAX_SEED,
     RECIPE_KEY,
     SCORE,
-    TTA_SUFFIX,
     VARIANT_KEY,
     BudgetSpec,
     ConstraintSpec,
@@ -257,11 +256,6 @@ class SweepSpec(_Strict):
             raise ValueError("seeds.step must not exceed seeds.max")
         if self.verify is not None and max(self.seeds) + self.verify.seeds > MAX_SEED:
             raise ValueError(f"verify's fresh seeds follow the largest seed and go past {MAX_SEED:,}")
-        if self.tta_weights is not None and len(self.name) + len(TTA_SUFFIX) > MAX_NAME:
-            raise ValueError(  # found before any run, not once the whole sweep has trained
-                f"name: with tta_weights the derived sweep is named {self.name}{TTA_SUFFIX}, longer than "
-                f"{MAX_NAME} characters; shorten the name to {MAX_NAME - len(TTA_SUFFIX)} at most"
-            )
         return self
 
     # --- derived -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from hotlap.metrics import Metric
 from hotlap.rules import get_rule, list_rules
 from hotlap.spec.configs import check_configs
 from hotlap.spec.errors import apply_overrides, closest_key, describe_errors
-from hotlap.spec.fields import SCORE, Objective, SpecError
+from hotlap.spec.fields import MAX_NAME, SCORE, Objective, SpecError
 from hotlap.spec.schema import SweepSpec
 
 if TYPE_CHECKING:
@@ -209,6 +209,12 @@ def _check_reweighting(spec: SweepSpec, recipe: Recipe) -> None:
         recipe.reweighting.check(spec.tta_weight_values(), "tta_weights")
     except HotlapError as exc:
         raise SpecError(str(exc)) from None
+    suffix = recipe.reweighting.suffix
+    if len(spec.name) + len(suffix) > MAX_NAME:  # found before any run, not once the sweep has trained
+        raise SpecError(
+            f"name: with tta_weights the derived sweep is named {spec.name}{suffix}, longer than "
+            f"{MAX_NAME} characters; shorten the name to {MAX_NAME - len(suffix)} at most"
+        )
 
 
 def _check_checkpoints(spec: SweepSpec, recipes: list[Recipe]) -> None:
