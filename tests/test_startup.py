@@ -54,7 +54,7 @@ def workdir(tmp_path_factory):
         (["--version"], ["torch", "scipy", "numpy", "pydantic"]),
         (["ls"], ["torch", "scipy", "optuna", "pandas", "matplotlib"]),
         (["status", "quick"], ["torch", "optuna", "pandas", "matplotlib"]),  # scipy: its decision
-        (["export", "quick"], ["torch", "optuna"]),
+        (["export", "quick"], ["torch", "optuna", "pandas"]),  # the standard library writes it
         (["report", "quick", "--format", "json"], ["torch", "optuna"]),
         (["report", "quick"], ["torch", "optuna"]),
     ],

@@ -339,10 +339,16 @@ def test_status_ls_and_export(tmp_path, cli, monkeypatch):
     for column in ("accuracy", "tta_accuracy", "train_time", "eval_time", "total_time"):
         assert column in header
     assert len(out.splitlines()) == 28
+    with hotlap.open(tmp_path) as store:
+        frame = store.to_pandas("grid")
+    assert out == frame.to_csv(index=False)  # the same text as pandas writes, without pandas
     target = tmp_path / "runs.json"
     code, out, _ = cli("export", "grid", "--format", "json", "--out", str(target))
     rows = json.loads(target.read_text())
     assert code == 0 and len(rows) == 27 and {r["status"] for r in rows} == {"done", "failed"}
+    assert [r["train_time"] for r in rows] == [  # every float in full (pandas' JSON keeps 10 digits)
+        None if v != v else v for v in frame["train_time"]
+    ]
     code, _, err = cli("export", "grid", "--format", "xml")
     assert code == 2 and "expected csv or json" in err
     code, _, err = cli("status", "nope")

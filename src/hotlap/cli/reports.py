@@ -25,18 +25,19 @@ def export(
     """One row per run: sweep, config id, swept keys, seed, fidelity, status, metrics."""
     from hotlap.io import atomic_write_text
     from hotlap.store import open_store
+    from hotlap.store.exports import export_text
 
     if format not in ("csv", "json"):
         raise HotlapError(f"--format {format!r}: expected csv or json")
     _check_out(out)
     with open_store(workdir, create=False) as store:
-        frame = store.to_pandas(sweep_id)
-    text = frame.to_csv(index=False) if format == "csv" else frame.to_json(orient="records", indent=2) + "\n"
+        columns, rows = store.export_table(sweep_id)
+    text = export_text(columns, rows, format)
     if out is None:
         sys.stdout.write(text)
     else:
         atomic_write_text(out, text)
-        console.print(f"{len(frame)} runs written to {escape(str(out))}", highlight=False)
+        console.print(f"{len(rows)} runs written to {escape(str(out))}", highlight=False)
 
 
 @app.command(epilog=epilog("report"))

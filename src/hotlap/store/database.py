@@ -333,14 +333,19 @@ class Store(Runs, Races, Configs):
             raise HotlapError(f"no sweep {key!r} in {self.workdir} ({hint})")
         return sweep
 
+    def export_table(self, key: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """(columns, one row per run) of sweep `key` (id or name): what `hotlap export` writes."""
+        sweep = self.require(key)
+        swept, metrics = sweep_columns(sweep)
+        rows = export_rows(sweep.name, swept, metrics, self.configs(sweep.id), self.runs(sweep.id))
+        return export_columns(swept, metrics), rows
+
     def to_pandas(self, key: str):  # type: ignore[no-untyped-def]
         """One row per run of sweep `key` (id or name): the columns of `hotlap export`."""
         import pandas as pd
 
-        sweep = self.require(key)
-        swept, metrics = sweep_columns(sweep)
-        rows = export_rows(sweep.name, swept, metrics, self.configs(sweep.id), self.runs(sweep.id))
-        return pd.DataFrame(rows, columns=export_columns(swept, metrics))
+        columns, rows = self.export_table(key)
+        return pd.DataFrame(rows, columns=columns)
 
 
 def default_workdir() -> Path:

@@ -1,15 +1,20 @@
 """A sweep's runs as rows for `hotlap export` and `Store.to_pandas`: one row per run, its swept
-values and metrics beside the run's own fields."""
+values and metrics beside the run's own fields, and the rows as CSV or JSON text (the standard
+library's writers: an export needs no pandas)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hotlap.metrics import V1_METRICS
 from hotlap.records import ConfigRecord, RunRecord, SweepRecord
 
-__all__ = ["export_columns", "export_rows", "sweep_columns"]
+__all__ = ["export_columns", "export_rows", "export_text", "sweep_columns"]
 
 
 def sweep_columns(sweep: SweepRecord) -> tuple[list[str], list[str]]:
@@ -68,3 +73,21 @@ def export_rows(
         row |= {_own(k, taken): v for k, v in trailing.items()}
         rows.append(row)
     return rows
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it: a NaN or an infinity is null (as pandas writes them)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def export_text(columns: Sequence[str], rows: Sequence[dict[str, Any]], format: str) -> str:
+    """The rows as CSV (a header, then one line per run; a missing value empty) or as a JSON list
+    of records (two-space indented, missing and non-finite values null, floats in full)."""
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([row.get(c) for c in columns] for row in rows)
+        return out.getvalue()
+    records = [{c: _plain(row.get(c)) for c in columns} for row in rows]
+    return json.dumps(records, indent=2) + "\n"
