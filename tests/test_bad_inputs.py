@@ -331,7 +331,7 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("show-muon-dtype", {}, ["show", "airbench94_muon", "muon_dtype=fp8"]),
     (
         "spec-derived-name-too-long",
-        {"s.yaml": _spec("tta_weights: [0.5]\n", name="n" * 80)},
+        {"s.yaml": _spec("reweight: [0.5]\n", name="n" * 80)},
         ["sweep", "{in}/s.yaml"],
     ),
     # a "billion laughs": nine levels of nine aliases (expanded, 387 million values)
@@ -398,7 +398,7 @@ NAMES = {
     "huge-synthetic": "limit",
     "huge-run-seeds": "limit",
     "spec-batch-too-big": "no training step",
-    "spec-derived-name-too-long": "tta_weights",
+    "spec-derived-name-too-long": "reweight",
     "run-target-above-one": "--target",
     "plan-workdir-is-a-file": "is a file",
     "plan-yaml-syntax": "not valid YAML",

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from hotlap.spec.sugar import OLD_NAMES
+
 from .conftest import hotlap_script
 
 FIXTURE = Path(__file__).parent / "data" / "store-0.1.0"
@@ -116,7 +118,8 @@ def _this_release(expected: str) -> str:
 def _same_report(form: str, text: str, expected: str) -> None:
     """Identical, but for this release's wording (`_this_release`) and two changes in the JSON's
     copy of the spec: it no longer lists the other strategies' options as null (a strategy's
-    options are its own: grid has none), and `keep_logits` is named `keep_artifacts`; and a
+    options are its own: grid has none), and the keys renamed since (`keep_logits` is `keep_artifacts`,
+    `tta_weights` is `reweight`: hotlap.spec.sugar.OLD_NAMES); and a
     resumed sweep's environment names the code that resumed it."""
     expected, text = _this_release(expected), _without_time_claim(text)
     if form == "csv":
@@ -137,7 +140,7 @@ def _same_report(form: str, text: str, expected: str) -> None:
                 }
             if {"name", "kind", "direction"} <= set(node):  # a metric's definition: its resolution
                 node = {**node, "resolution": node.get("resolution", 0.0)}
-            return {("keep_artifacts" if k == "keep_logits" else k): unset(v) for k, v in node.items()}
+            return {OLD_NAMES.get(k, k): unset(v) for k, v in node.items()}
         return [unset(v) for v in node] if isinstance(node, list) else node
 
     got, want = json.loads(text), unset(json.loads(expected))

@@ -72,7 +72,7 @@ def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path,
     assert written.dataset in ("cifar10", "cifar100")  # as written, the real study
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path))
     seeds = ["seeds={min: 2, max: 4, step: 2}"] if written.racing else ["seeds=2"]
-    budget = [] if written.tta_weights or written.fidelity else ["budget.max_runs=3"]
+    budget = [] if written.reweight or written.fidelity else ["budget.max_runs=3"]
     verify = ["verify.seeds=2"] if written.verify else []
     code, _, err = cli(
         "sweep",
@@ -89,9 +89,9 @@ def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path,
         sweep = store.require(written.name)
         counts = store.counts(sweep.id)
         assert counts["done"] >= 2 and counts["failed"] == 0 and counts["running"] == 0
-        if written.tta_weights:
+        if written.reweight:
             derived = store.require(f"{written.name}-tta")
-            assert len(store.configs(derived.id)) == len(written.tta_weight_values())
+            assert len(store.configs(derived.id)) == len(written.reweight_values())
         if written.fidelity:
             fidelities = {r.fidelity for r in store.runs(sweep.id)}
             assert fidelities == {"low", "full"}

@@ -104,7 +104,7 @@ def test_hotlap_eval_tta_weight_reads_no_dataset(trained, cli, monkeypatch):
         raise AssertionError("the dataset was loaded")
 
     monkeypatch.setattr(inprocess, "load_dataset", refused)
-    code, _, err = cli("eval", record.id, "--tta-weight", "0.2,0.4", "--name", "no-data")
+    code, _, err = cli("eval", record.id, "--tta-weight", "0.2,0.4", "--name", "no-data")  # its old name
     assert code == 0 and not calls, err
     with hotlap.open(workdir) as store:
         frame = store.to_pandas("no-data")
@@ -115,13 +115,13 @@ def test_hotlap_eval_tta_weight_reads_no_dataset(trained, cli, monkeypatch):
 def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monkeypatch):
     workdir, record = trained
     monkeypatch.setenv("HOTLAP_HOME", str(workdir))
-    code, out, err = cli("eval", record.id, "--tta-weight", "0.30:0.70:0.05", "--name", "weights")
+    code, out, err = cli("eval", record.id, "--reweight", "0.30:0.70:0.05", "--name", "weights")
     assert code == 0, err
     with hotlap.open(workdir) as store:
         frame = store.to_pandas("weights")
         derived = store.sweep("weights")
     assert len(frame) == 9 * 3 and sorted(frame["tta_untranslated_weight"].unique()) == parse_values(
-        "0.30:0.70:0.05", "--tta-weight"
+        "0.30:0.70:0.05", "--reweight"
     )
     assert frame.groupby("tta_untranslated_weight")["seed"].apply(sorted).map(tuple).nunique() == 1  # paired
     baseline = frame[frame["is_baseline"]]
@@ -143,9 +143,9 @@ def test_hotlap_eval_derives_a_paired_sweep_that_report_reads(trained, cli, monk
     assert ("Best mean tta_accuracy" in flat) is shown
     assert ("No config is shown better than the baseline in tta_accuracy" in flat) is not shown
     # Exactly once: the same command again adds nothing; other weights under the same name are refused.
-    code, _, _ = cli("eval", record.id, "--tta-weight", "0.30:0.70:0.05", "--name", "weights")
+    code, _, _ = cli("eval", record.id, "--reweight", "0.30:0.70:0.05", "--name", "weights")
     assert code == 0 and len(hotlap.open(workdir).to_pandas("weights")) == 27
-    code, _, err = cli("eval", record.id, "--tta-weight", "0.2,0.8", "--name", "weights")
+    code, _, err = cli("eval", record.id, "--reweight", "0.2,0.8", "--name", "weights")
     assert code == 2 and "spec changed: space" in err
     code, _, err = cli("resume", "weights")  # a derived sweep resumes like any: nothing left to do
     assert code == 0, err
@@ -160,7 +160,7 @@ def test_the_tta_study_is_judged_against_its_target_without_retraining(trained, 
     the runs. Bad options are one line and exit 2."""
     workdir, record = trained
     monkeypatch.setenv("HOTLAP_HOME", str(workdir))
-    code, _, err = cli("eval", record.id, "--tta-weight", "0.3,0.7", "--name", "plain")
+    code, _, err = cli("eval", record.id, "--reweight", "0.3,0.7", "--name", "plain")
     assert code == 0, err
     with hotlap.open(workdir) as store:
         frame = store.to_pandas("plain")
@@ -191,7 +191,7 @@ def test_the_tta_study_is_judged_against_its_target_without_retraining(trained, 
     code, _, err = cli(
         "eval",
         record.id,
-        "--tta-weight",
+        "--reweight",
         "0.3,0.7",
         "--name",
         "judged",
@@ -216,7 +216,7 @@ def test_the_tta_study_is_judged_against_its_target_without_retraining(trained, 
         (["report", "plain", "--minimize", "nosuch"], "unknown metric 'nosuch'"),
         (["report", "plain", "--target", "abc"], "'abc' is not a number"),
         (
-            ["eval", record.id, "--tta-weight", "0.3", "seeds=5"],
+            ["eval", record.id, "--reweight", "0.3", "seeds=5"],
             "only the objective (objective.*) can change",
         ),
     ):
@@ -227,14 +227,14 @@ def test_the_tta_study_is_judged_against_its_target_without_retraining(trained, 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--tta-weight", "0.3:0.7"], "expected LOW:HIGH:STEP"),
-        (["--tta-weight", "0.7:0.3:0.1"], "LOW 0.7 is above HIGH 0.3; write 0.3:0.7:0.1"),
-        (["--tta-weight", "1.5"], "between 0 and 1"),
-        ([], "give a sweep and --tta-weight"),
+        (["--reweight", "0.3:0.7"], "expected LOW:HIGH:STEP"),
+        (["--reweight", "0.7:0.3:0.1"], "LOW 0.7 is above HIGH 0.3; write 0.3:0.7:0.1"),
+        (["--reweight", "1.5"], "between 0 and 1"),
+        ([], "give a sweep and --reweight"),
         (["--vary", "tta_level"], "expected FIELD=VALUES"),
         (["--vary", "tta_level=a,b"], "tta_level='a'"),
         (["--vary", "tta_level=0:2"], "expected LOW:HIGH:STEP"),
-        (["--tta-weight", "a,b"], "weights are numbers between 0 and 1"),
+        (["--reweight", "a,b"], "weights are numbers between 0 and 1"),
         (["--vary", "tta_level=5"], "tta_level"),
         (["--vary", "width=0.5"], "changes airbench94's training"),
         (["--vary", "nonsense=1"], "has no field 'nonsense'"),
@@ -258,8 +258,9 @@ def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
     model = config_dir / "seed-0" / "model.pt"
     base = ["eval", "--recipe", "airbench94", "--data", "digits", "--device", "cpu", "--no-warmup"]
     tiny = [f"{k}={v}" for k, v in TINY.items()]
-    code, out, _ = cli(*base, "--weights", str(model), *tiny, "--tta-level", "1")
-    assert code == 0 and "tta_accuracy" in out and "2" in out  # two views at level 1
+    code, out, _ = cli(*base, "--weights", str(model), *tiny, "tta_level=1")
+    assert code == 0 and "tta_accuracy %" in out and "views" in out
+    assert out.split("│")[-2].strip() == "2"  # two views at level 1
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(os.urandom(256))
     evil = tmp_path / "evil.pt"
@@ -274,7 +275,7 @@ def test_saved_weights_are_checked_before_use(trained, cli, tmp_path):
     code, _, err = cli(*base, "--weights", str(model), "width=0.25")
     assert code == 2 and "does not fit airbench94" in err and "for this config" in err
     code, out, err = cli(*base, "--weights", str(model), "--tta-level", "1")  # config.json beside it
-    assert code == 0, err
+    assert code == 0 and out.split("│")[-2].strip() == "2", err  # (the option's old spelling)
     alone = tmp_path / "alone.pt"
     alone.write_bytes(model.read_bytes())
     code, _, err = cli(*base, "--weights", str(alone))
@@ -311,7 +312,9 @@ def test_the_default_quantization_keeps_a_trained_network_and_a_ruinous_one_says
     assert line.startswith("hotlap: warning: quant: layer ") and "saturate" in line and "fixed 8.4" in line
 
 
-def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, monkeypatch):
+def test_a_sweep_with_reweight_derives_them_when_it_finishes_from_the_cli_and_the_api(
+    cli, tmp_path, monkeypatch
+):
     monkeypatch.setenv("HOTLAP_HOME", str(tmp_path / "work"))
     spec = tmp_path / "tta.yaml"
     spec.write_text(
@@ -323,7 +326,7 @@ def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, m
                 "device": "cpu",
                 "base": {**TINY, "epochs": 1},
                 "seeds": 2,
-                "tta_weights": {"low": 0.3, "high": 0.7, "step": 0.1},
+                "reweight": {"low": 0.3, "high": 0.7, "step": 0.1},
             }
         )
     )
@@ -332,6 +335,10 @@ def test_a_sweep_with_tta_weights_derives_them_when_it_finishes(cli, tmp_path, m
     assert "re-evaluated offline" in out and "hotlap report tta-tta" in out.replace("\n", "")
     frame = hotlap.open(Path(os.environ["HOTLAP_HOME"])).to_pandas("tta-tta")
     assert len(frame) == 5 * 2 and frame["is_baseline"].sum() == 2
+    result = hotlap.resume_sweep("tta", warmup=False)  # the library does what the command line does
+    assert result.state == "done" and result.derived is not None
+    assert result.derived.sweep.name == "tta-tta" and result.derived.state == "done"
+    assert result.derived.best is not None
 
 
 def test_other_tta_levels_are_evaluated_on_the_stored_networks_and_timed(trained, cli, monkeypatch):
@@ -353,7 +360,7 @@ def test_other_tta_levels_are_evaluated_on_the_stored_networks_and_timed(trained
 
 
 def test_re_weighting_is_the_recipe_familys_hook_and_a_recipe_without_one_says_so(tmp_path):
-    """`--tta-weight` asks the source recipe's `reweighting` hook (the airbench family's TTA views):
+    """`--reweight` asks the source recipe's `reweighting` hook (the airbench family's TTA views):
     a recipe that declares none is refused in one line, naming it, and nothing is written."""
     from hotlap.errors import HotlapError
     from hotlap.offline import derive_reweighted

@@ -86,7 +86,7 @@ def test_the_report_names_each_configs_recipe(tmp_path, cli, monkeypatch):
         ({"space": {"recipe": ["toy", "script"]}}, "recipe script runs its own program"),
         ({"base": {"recipe": "toy2"}}, "base.recipe: name the recipe at the top level"),
         ({"space": {"recipe": "toy"}}, "space.recipe"),
-        ({"tta_weights": [0.3, 0.5]}, "tta_weights: a sweep over several recipes"),
+        ({"reweight": [0.3, 0.5]}, "reweight: a sweep over several recipes"),
     ],
 )
 def test_a_bad_spanning_spec_is_one_line(change, message):

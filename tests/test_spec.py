@@ -110,19 +110,19 @@ BAD = [
     ({"space": {"x": {"low": 0.1}}}, "a range needs low and high"),
     ({"device": "tpu"}, "device"),
     (
-        {"recipe": "airbench94", "dataset": "digits", "space": {"lr": [1.0]}, "tta_weights": [0.3, 1.5]},
-        "tta_weights: weights are numbers between 0 and 1",
+        {"recipe": "airbench94", "dataset": "digits", "space": {"lr": [1.0]}, "reweight": [0.3, 1.5]},
+        "reweight: weights are numbers between 0 and 1",
     ),
     (
-        {"recipe": "resnet", "dataset": "digits", "space": {"lr": [0.1]}, "tta_weights": [0.3]},
-        "tta_weights: recipe resnet stores nothing to re-weight offline",
+        {"recipe": "resnet", "dataset": "digits", "space": {"lr": [0.1]}, "reweight": [0.3]},
+        "reweight: recipe resnet stores nothing to re-weight offline",
     ),
     (
         {
             "recipe": "airbench94",
             "dataset": "digits",
             "space": {"lr": [1.0]},
-            "tta_weights": [0.3],
+            "reweight": [0.3],
             "name": "n" * 80,
         },
         f"the derived sweep is named {'n' * 80}-tta, longer than 81 characters; shorten the name to 77",
@@ -220,19 +220,26 @@ def test_a_missing_dataset_is_refused_before_the_store_is_touched(cli, tmp_path,
     assert _snapshot(existing_store) == before
 
 
-def test_keep_logits_is_the_old_name_of_keep_artifacts_and_says_so():
+@pytest.mark.parametrize(
+    ("old", "new", "value", "means"),
+    [
+        ("keep_logits", "keep_artifacts", False, "every artifact of a run"),
+        ("tta_weights", "reweight", [0.3, 0.5], "the recipe's re-weighting field's values"),
+    ],
+)
+def test_an_old_key_name_still_works_and_says_so(old, new, value, means):
     from hotlap.spec.validate import shadowed
 
-    raw = {"name": "renamed", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu", "seeds": 2}
-    old = parse_spec({**raw, "keep_logits": False})
-    assert old.keep_artifacts is False
-    assert old.model_dump() == parse_spec({**raw, "keep_artifacts": False}).model_dump()
-    assert [n for n in shadowed(old) if "keep_logits" in n] == [
-        "notice: keep_logits is now keep_artifacts (every artifact of a run); the old name still works"
+    raw = {"name": "renamed", "recipe": "airbench94", "dataset": "digits", "device": "cpu", "seeds": 2}
+    spec = parse_spec({**raw, old: value})
+    assert getattr(spec, new) == value
+    assert spec.model_dump() == parse_spec({**raw, new: value}).model_dump()
+    assert [n for n in shadowed(spec) if old in n] == [
+        f"notice: {old} is now {new} ({means}); the old name still works"
     ]
-    assert shadowed(parse_spec({**raw, "keep_artifacts": False})) == []
-    with pytest.raises(SpecError, match="old name of keep_artifacts"):
-        parse_spec({**raw, "keep_logits": False, "keep_artifacts": True})
+    assert shadowed(parse_spec({**raw, new: value})) == []
+    with pytest.raises(SpecError, match=f"old name of {new}"):
+        parse_spec({**raw, old: value, new: value})
 
 
 @pytest.mark.parametrize(

@@ -196,23 +196,47 @@ def run_sweep(
     """Run `spec` as a sweep (or continue the stored sweep of its name) to its end. Returns the
     result: its state, message, best config and the analysis with the recommendation."""
     from hotlap.engine.session import open_sweep
+    from hotlap.spec.validate import stored_spec
     from hotlap.store import open_store
 
     runner = prepared_executor(spec, executor, data_dir=data_dir, warmup=warmup)
+    options: dict[str, Any] = {"callbacks": callbacks, "data_dir": data_dir}
     try:
         with open_store(workdir) as store:
             record, _ = open_sweep(store, spec)
-            return drive(
+            result = drive(
                 store,
                 record,
                 runner,
-                callbacks=callbacks,
                 retry_failed=retry_failed,
-                data_dir=data_dir,
                 allow_device_change=allow_device_change,
+                **options,
             )
+            derived = reweighted_after(store, result)
+            if derived is None:
+                return result
+            again = prepared_executor(stored_spec(derived.spec), data_dir=data_dir, warmup=warmup)
+            try:
+                return dataclasses.replace(result, derived=drive(store, derived, again, **options))
+            finally:
+                again.shutdown()
     finally:
         runner.shutdown()
+
+
+def reweighted_after(store: Store, result: SweepResult) -> SweepRecord | None:
+    """The derived sweep a finished sweep's spec asks for with `reweight` (its trained networks
+    evaluated again offline at each value of the recipe's re-weighting field), created or reopened
+    to finish; None where the sweep is not done or asks for none. Drive it like any sweep."""
+    from hotlap.offline import derive_reweighted
+    from hotlap.spec.validate import stored_spec
+
+    spec = stored_spec(result.sweep.spec)
+    if result.state != "done" or spec.reweight is None or spec.derived_from is not None:
+        return None
+    return derive_reweighted(
+        store, result.sweep.id, spec.reweight_values(), device=spec.device, option="reweight"
+    )
 
 
 def resumed_spec(store: Store, sweep_id: str, overrides: Sequence[str] = ()) -> SweepSpec:

@@ -51,6 +51,11 @@ class RecipeConfig(BaseModel):
     # runs and values kept: `stored_as`); a new config takes today's default.
     former_defaults: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
+    def eval_views(self) -> int:
+        """Forward passes of each test image in the evaluation (a run's FLOPs count them): 1, or
+        the recipe's own (the airbench family's TTA views: hotlap.recipes.tta.TTAViews)."""
+        return 1
+
     @classmethod
     def field_names(cls) -> list[str]:
         return list(cls.model_fields)

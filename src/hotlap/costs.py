@@ -131,7 +131,7 @@ def static_costs(
     """The costs a config has before it trains: parameters (frozen ones included), FLOPs of one
     example's forward pass (torch.utils.flop_counter: 2 per multiply-add), and FLOPs of a run:
     3x the forward pass for each trained example (forward and backward) plus the forward pass of
-    each evaluation view of each test image (TTA: 2 or 6 views). Empty for a recipe without a
+    each evaluation view of each test image (`config.eval_views()`: airbench's TTA, 1, 2 or 6). Empty for a recipe without a
     network. Trained examples are optimizer steps x `batch_size` (with a batch schedule, the
     first batch size; a recipe with its own `run_flops` counts them itself). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
     quantized_bytes: hotlap.recipes.quantize.bit_widths; 32 bits where `quant` is {}). `wanted`:
@@ -156,7 +156,7 @@ def static_costs(
         if recipe.run_flops is not None:
             out["run_flops"] = float(recipe.run_flops(config, num_classes, train_size, test_size))
         elif recipe.total_steps is not None and batch:
-            views = {0: 1, 1: 2, 2: 6}.get(getattr(config, "tta_level", 0), 1)
+            views = config.eval_views()
             examples = recipe.total_steps(config, train_size) * batch
             out["run_flops"] = float(forward * (3 * examples + views * test_size))
     return {k: v for k, v in out.items() if k in names}

@@ -123,10 +123,12 @@ def derive_reweighted(
     name: str | None = None,
     device: str | None = None,
     objective: Sequence[str] | None = None,
+    option: str = "--reweight",
 ) -> SweepRecord:
     """`derive_sweep` where `weights` (if given) are values of the source recipe's re-weighting
     field (its `Reweighting` hook: the airbench family's TTA weighting), evaluated on the configs
-    it changes, its reference value the baseline, the sweep named with the hook's suffix."""
+    it changes, its reference value the baseline, the sweep named with the hook's suffix; `option`
+    names where the values came from in an error."""
     fields = dict(vary or {})
     if weights is None:
         return derive_sweep(store, source_key, fields, name=name, device=device, objective=objective)
@@ -137,7 +139,7 @@ def derive_reweighted(
         raise HotlapError(
             f"recipe {recipe.name} stores nothing to re-weight offline (the airbench family does)"
         )
-    fields[hook.field] = hook.check(weights, hook.option)
+    fields[hook.field] = hook.check(weights, option)
     return derive_sweep(
         store,
         source_key,
@@ -256,7 +258,6 @@ def evaluate_saved(
     *,
     data: str,
     device: str = "auto",
-    tta_level: int | None = None,
     data_dir: str | None = None,
     warmup: bool = True,
 ) -> RunResult:
@@ -270,8 +271,6 @@ def evaluate_saved(
     if recipe.evaluate is None:
         raise HotlapError(f"recipe {recipe.name} cannot evaluate saved weights")
     parsed = parse_overrides(overrides)
-    if tta_level is not None:
-        parsed["tta_level"] = tta_level
     path = Path(weights_path)
     if not path.is_file():
         raise HotlapError(f"--weights {path}: no such file")

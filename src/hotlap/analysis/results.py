@@ -148,3 +148,4 @@ class SweepResult:
     best: ConfigReport | None  # the recommended config (or the best by the primary objective)
     ran: int  # runs finished in this session
     analysis: Analysis | None = None
+    derived: SweepResult | None = None  # the derived sweep the spec's `reweight` asked for (run_sweep)

@@ -1,5 +1,5 @@
 """Driving a sweep from the command line: its executor, the engine with the progress display and
-callbacks, the derived sweep `tta_weights` and `hotlap eval` ask for, and the status panel."""
+callbacks, the derived sweep a spec's `reweight` and `hotlap eval` ask for, and the status panel."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def _drive(
 
 
 def _after(store: Any, spec: Any, result: Any, data_dir: Path | None, warmup: bool) -> None:
-    """What `sweep` and `resume` print once the engine is done, and the derived TTA sweep."""
+    """What `sweep` and `resume` print once the engine is done, and the derived sweep of `reweight`."""
     color = {"done": "green", "stopped": "yellow", "failed": "red"}[result.state]
     said, sep, command = result.message.partition(": hotlap ")
     if sep:  # the command to go on with, on a line of its own: never broken by the terminal's width
@@ -69,25 +69,27 @@ def _after(store: Any, spec: Any, result: Any, data_dir: Path | None, warmup: bo
     _print_status(store, result.sweep, result.analysis)  # the engine's analysis: not made again
     if result.state == "failed":
         raise typer.Exit(1)
-    if result.state == "done" and spec.tta_weights is not None and spec.derived_from is None:
-        from hotlap.offline import derive_reweighted
+    from hotlap.api import reweighted_after
 
-        derived = derive_reweighted(store, result.sweep.id, spec.tta_weight_values(), device=spec.device)
-        console.print(f"TTA weightings re-evaluated offline: derived sweep {derived.id}")
+    derived = reweighted_after(store, result)
+    if derived is not None:
+        console.print(
+            f"trained networks re-evaluated offline at the reweight values: derived sweep {derived.id}"
+        )
         _drive_derived(store, derived, data_dir, warmup)
 
 
 def _derive(
     store: Any,
     key: str,
-    tta_weight: str | None,
+    reweight: str | None,
     vary: list[str],
     name: str | None,
     device: str,
     objective: list[str] | None = None,
 ) -> Any:
     """The derived sweep of `key` (created, or reopened to finish), from the command line's
-    `--tta-weight` and `--vary FIELD=VALUES`; `objective`: `objective.*` overrides of the source's
+    `--reweight` and `--vary FIELD=VALUES`; `objective`: `objective.*` overrides of the source's
     objective (a target the study asks)."""
     from hotlap.offline import derive_reweighted, parse_values
 
@@ -97,7 +99,7 @@ def _derive(
         if not sep or not field.strip():
             raise HotlapError(f"--vary {item!r}: expected FIELD=VALUES")
         fields[field.strip()] = parse_values(text, f"--vary {field.strip()}")
-    weights = None if tta_weight is None else parse_values(tta_weight, "--tta-weight")
+    weights = None if reweight is None else parse_values(reweight, "--reweight")
     return derive_reweighted(store, key, weights, fields, name=name, device=device, objective=objective)
 
 

@@ -34,7 +34,7 @@ _EXAMPLES = {
     ],
     "best-so-far": ["hotlap best-so-far quantize quantize-brute --plot best.png"],
     "eval": [
-        "hotlap eval tta-weights --tta-weight 0.30:0.70:0.05",
+        "hotlap eval tta-weights --reweight 0.30:0.70:0.05",
         "hotlap eval quantize --vary quant.conv.weight_bits=4,6,8",
         "hotlap eval --weights run/model.pt --recipe airbench94 --data cifar10 quant.all.weight_bits=8",
     ],

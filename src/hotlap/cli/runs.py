@@ -217,7 +217,9 @@ def show(
     facts.add_row("forward pass of one image", _flops(costs["forward_flops"]))
     if "run_flops" in costs:
         how = "as the recipe counts it" if entry.run_flops is not None else "training at 3x forward"
-        facts.add_row(f"one run ({how}, TTA evaluation)", _flops(costs["run_flops"]))
+        views = config.eval_views()
+        seen = f"{views} evaluation views" if views > 1 else "the evaluation"
+        facts.add_row(f"one run ({how}, {seen})", _flops(costs["run_flops"]))
     if entry.published is not None:
         facts.caption = f"published for the reference: {entry.published}"
         facts.caption_justify = "left"

@@ -49,7 +49,7 @@ def _now() -> str:
 
 class LazyData:
     """A worker's dataset, loaded on first use of anything but its device: an evaluation that only
-    re-weights a source's stored logits (`hotlap eval --tta-weight`) never loads it."""
+    re-weights a source's stored logits (`hotlap eval --reweight`) never loads it."""
 
     def __init__(self, load: Callable[[], DeviceData], device: Any) -> None:
         self.device = device

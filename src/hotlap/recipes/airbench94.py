@@ -46,7 +46,7 @@ from hotlap.recipes.layers import (
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
 from hotlap.recipes.quantize import quant_check, quant_field
-from hotlap.recipes.tta import REWEIGHTING
+from hotlap.recipes.tta import REWEIGHTING, TTAViews
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -55,7 +55,7 @@ from hotlap.timing import RegionTimer
 # =============================================================================================
 
 
-class Airbench94Config(RecipeConfig):
+class Airbench94Config(TTAViews, RecipeConfig):
     """Every hyperparameter of airbench94, with the reference's defaults."""
 
     # --- optimization (decoupled: each can be tuned without retuning the others)

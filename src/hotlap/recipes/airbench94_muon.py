@@ -44,7 +44,7 @@ from hotlap.recipes.layers import (
     resolve_dtype,
 )
 from hotlap.recipes.quantize import quant_check, quant_field
-from hotlap.recipes.tta import REWEIGHTING
+from hotlap.recipes.tta import REWEIGHTING, TTAViews
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 
@@ -53,7 +53,7 @@ from hotlap.timing import RegionTimer
 # =============================================================================================
 
 
-class Airbench94MuonConfig(RecipeConfig):
+class Airbench94MuonConfig(TTAViews, RecipeConfig):
     """Every hyperparameter of airbench94_muon, with the reference's defaults."""
 
     # --- optimization

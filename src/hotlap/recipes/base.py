@@ -136,15 +136,15 @@ class Reweighting:
     TTA views' logits, hotlap.recipes.tta.REWEIGHTING). `field` is the evaluation-only field whose
     values are evaluated again on the trained networks, `reference` its value in the reference
     recipe (the derived sweep's baseline), `where(config)` which configs it changes, `check(values,
-    option)` the values as numbers (a HotlapError naming `option` otherwise), `suffix` what the
-    derived sweep's name adds to the source's, `option` the command-line option that asks for it."""
+    option)` the values as numbers (a HotlapError naming `option`, the spec key or command-line
+    option that gave them, otherwise), `suffix` what the derived sweep's name adds to the source's.
+    A spec's `reweight` and `hotlap eval ID --reweight` ask for it."""
 
     field: str
     reference: float
     where: Callable[[Mapping[str, Any]], bool]
     check: Callable[[Iterable[Any], str], list[float]]
     suffix: str
-    option: str
 
 
 @dataclass(frozen=True)
@@ -204,8 +204,8 @@ class Recipe:
     # evaluation views: run_flops(config, num_classes, train_size, test_size) (airbench96_faster's
     # proxy scores every batch, and its main network trains on half of each).
     run_flops: Callable[[Any, int, int, int], float] | None = None
-    # Its stored evaluation outputs re-weighted offline (`hotlap eval --tta-weight`, a spec's
-    # `tta_weights`); None: nothing to re-weight.
+    # Its stored evaluation outputs re-weighted offline (`hotlap eval --reweight`, a spec's
+    # `reweight`); None: nothing to re-weight.
     reweighting: Reweighting | None = None
 
     def warmup_config(self, config: RecipeConfig) -> RecipeConfig:

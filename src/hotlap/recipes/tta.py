@@ -25,6 +25,7 @@ __all__ = [
     "REWEIGHTING",
     "VIEW_NAMES",
     "WEIGHT_FIELD",
+    "TTAViews",
     "accuracy",
     "check_weights",
     "combine_views",
@@ -104,12 +105,21 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return (logits.argmax(1) == labels).float().mean().item()
 
 
+class TTAViews:
+    """A config's evaluation views (mixed into the airbench family's configs, before RecipeConfig)."""
+
+    tta_level: int
+
+    def eval_views(self) -> int:
+        return len(VIEW_NAMES[self.tta_level])
+
+
 def reweightable(config: Mapping[str, Any]) -> bool:
     """Whether re-weighting the views changes anything: level 2 only."""
     return config.get("tta_level") == 2
 
 
-def check_weights(values: Iterable[Any], option: str = "--tta-weight") -> list[float]:
+def check_weights(values: Iterable[Any], option: str = "--reweight") -> list[float]:
     """The untranslated views' weights: numbers between 0 and 1."""
     values = list(values)
     if not values or any(
@@ -152,5 +162,4 @@ REWEIGHTING = Reweighting(
     where=reweightable,
     check=check_weights,
     suffix="-tta",
-    option="--tta-weight",
 )

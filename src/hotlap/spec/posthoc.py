@@ -1,6 +1,6 @@
 """A stored sweep judged again with another objective, without running anything: a target given
 after the runs (`hotlap report ID --target 0.94`), another confidence or cost to minimize, or the
-objective of a derived sweep (`hotlap eval ID --tta-weight ... objective.target.at_least=0.94`).
+objective of a derived sweep (`hotlap eval ID --reweight ... objective.target.at_least=0.94`).
 
 Only the objective changes (`objective.*` overrides: the target, its confidence and decision rule,
 the metrics to maximize or minimize); the spec is validated again against the metrics the sweep

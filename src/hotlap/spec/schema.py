@@ -170,9 +170,11 @@ class SweepSpec(_Strict):
     derived_from: str | None = Field(
         None, description="written by `hotlap eval`: the sweep whose stored runs this one re-evaluates"
     )
-    tta_weights: RangeSpec | list[float] | None = Field(
+    reweight: RangeSpec | list[float] | None = Field(
         None,
-        description="a list or `{low, high, step}`: when done, re-weight the TTA views offline into `<name>-tta`",
+        description="a list or `{low, high, step}` of the recipe's re-weighting field (airbench: the "
+        "untranslated TTA views' weight): when done, the trained networks are evaluated at each value "
+        "offline, into the derived sweep `<name>` + the recipe's suffix (airbench: `-tta`); was `tta_weights`",
     )
 
     @field_validator("score")
@@ -196,15 +198,14 @@ class SweepSpec(_Strict):
         """The dataset an executor loads before the first run (a dataset that fails to load does so
         before anything is written): none for a recipe that loads its own (`uses_data` false: a
         script), nor for a derived sweep, whose evaluations load it only where one runs a network
-        again (re-weighting stored views needs none: `hotlap eval --tta-weight`)."""
+        again (re-weighting stored views needs none: `hotlap eval --reweight`)."""
         return self.dataset if uses_data and self.derived_from is None else None
 
-    def tta_weight_values(self) -> list[float]:
-        if self.tta_weights is None:
+    def reweight_values(self) -> list[float]:
+        """The values `reweight` asks for, a range spelled out ([] where it is not set)."""
+        if self.reweight is None:
             return []
-        return (
-            self.tta_weights.values() if isinstance(self.tta_weights, RangeSpec) else list(self.tta_weights)
-        )
+        return self.reweight.values() if isinstance(self.reweight, RangeSpec) else list(self.reweight)
 
     @model_validator(mode="before")
     @classmethod

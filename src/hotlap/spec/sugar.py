@@ -12,18 +12,27 @@ from pydantic import ValidationError
 from hotlap.spec.errors import UNION_BRANCH, closest_key
 from hotlap.spec.fields import MAX_SEED, MAX_SEEDS, RECIPE_KEY, ChoicesSpec, RangeSpec
 
-__all__ = ["objective_list", "restructure", "seed_list", "space_entries"]
+__all__ = ["OLD_NAMES", "objective_list", "restructure", "seed_list", "space_entries"]
+
+# Keys renamed since 0.1, each read under its old name too (a stored spec, a user's file).
+OLD_NAMES = {"keep_logits": "keep_artifacts", "tta_weights": "reweight"}
+
+
+def _renamed(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its old key names renamed (stored specs have them too)."""
+    for old, new in OLD_NAMES.items():
+        if old in data:
+            if new in data:
+                raise ValueError(f"{old} is the old name of {new}: give {new} only")
+            data[new] = data.pop(old)
+    return data
 
 
 def restructure(data: Any) -> Any:
     """The written spec's sugar in its stored form (old key names renamed)."""
     if not isinstance(data, Mapping):
         return data
-    data = dict(data)
-    if "keep_logits" in data:  # keep_artifacts' name before 0.2 (stored specs have it too)
-        if "keep_artifacts" in data:
-            raise ValueError("keep_logits is the old name of keep_artifacts: give keep_artifacts only")
-        data["keep_artifacts"] = data.pop("keep_logits")
+    data = _renamed(dict(data))
     seeds = data.get("seeds")
     if isinstance(seeds, Mapping):
         unknown = set(seeds) - {"min", "max", "step", "futility"}

@@ -22,6 +22,7 @@ from hotlap.spec.configs import check_configs
 from hotlap.spec.errors import apply_overrides, closest_key, describe_errors
 from hotlap.spec.fields import MAX_NAME, SCORE, Objective, SpecError
 from hotlap.spec.schema import SweepSpec
+from hotlap.spec.sugar import OLD_NAMES
 
 if TYPE_CHECKING:
     from hotlap.recipes import Recipe
@@ -66,7 +67,7 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
         raw = apply_overrides(raw, overrides or [])
         if raw.get("derived_from") is not None:  # a sweep that names no source and runs nothing
             raise SpecError(
-                "derived_from is set by `hotlap eval` and tta_weights on the sweeps they derive, "
+                "derived_from is set by `hotlap eval` and reweight on the sweeps they derive, "
                 "never in a spec file"
             )
         return parse_spec(_script_folder(raw, path.parent))
@@ -148,11 +149,18 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     _check_pruning(spec)
     _check_checkpoints(spec, recipes)
     _check_reweighting(spec, recipes[0])
-    if "keep_logits" in raw:
-        spec._notices.append(
-            "notice: keep_logits is now keep_artifacts (every artifact of a run); the old name still works"
-        )
+    spec._notices.extend(
+        f"notice: {old} is now {new} ({RENAMED[new]}); the old name still works"
+        for old, new in OLD_NAMES.items()
+        if old in raw
+    )
     return spec
+
+
+RENAMED = {
+    "keep_artifacts": "every artifact of a run",
+    "reweight": "the recipe's re-weighting field's values",
+}
 
 
 def _score_metric(spec: SweepSpec, declared: list[Metric]) -> Metric:
@@ -197,22 +205,22 @@ def _check_pruning(spec: SweepSpec) -> None:
 
 
 def _check_reweighting(spec: SweepSpec, recipe: Recipe) -> None:
-    """`tta_weights` asks the recipe's re-weighting hook (the airbench family's TTA views): a
-    recipe without one is refused before anything runs, and the hook checks the values."""
-    if spec.tta_weights is None or spec.derived_from is not None:
+    """`reweight` asks the recipe's re-weighting hook (the airbench family's TTA views): a recipe
+    without one is refused before anything runs, and the hook checks the values."""
+    if spec.reweight is None or spec.derived_from is not None:
         return
     if recipe.reweighting is None:
         raise SpecError(
-            f"tta_weights: recipe {recipe.name} stores nothing to re-weight offline (the airbench family does)"
+            f"reweight: recipe {recipe.name} stores nothing to re-weight offline (the airbench family does)"
         )
     try:
-        recipe.reweighting.check(spec.tta_weight_values(), "tta_weights")
+        recipe.reweighting.check(spec.reweight_values(), "reweight")
     except HotlapError as exc:
         raise SpecError(str(exc)) from None
     suffix = recipe.reweighting.suffix
     if len(spec.name) + len(suffix) > MAX_NAME:  # found before any run, not once the sweep has trained
         raise SpecError(
-            f"name: with tta_weights the derived sweep is named {spec.name}{suffix}, longer than "
+            f"name: with reweight the derived sweep is named {spec.name}{suffix}, longer than "
             f"{MAX_NAME} characters; shorten the name to {MAX_NAME - len(suffix)} at most"
         )
 
@@ -263,12 +271,12 @@ def _costs(spec: SweepSpec, recipes: list[Recipe]) -> tuple[SweepSpec, list[Metr
 
 def _check_spanning(spec: SweepSpec, recipes: list[Recipe]) -> None:
     """A sweep over several recipes: each trains on the sweep's dataset, and what needs one
-    recipe (offline TTA weights, a shared training key) is refused in one line."""
+    recipe (offline re-weighting, a shared training key) is refused in one line."""
     own = [r.name for r in recipes if not r.uses_data]
     if own:
         raise SpecError(f"recipe {own[0]} runs its own program and cannot share a sweep with other recipes")
-    if spec.tta_weights is not None:
-        raise SpecError("tta_weights: a sweep over several recipes cannot re-weight TTA offline yet")
+    if spec.reweight is not None:
+        raise SpecError("reweight: a sweep over several recipes cannot re-weight offline yet")
 
 
 def _common_metrics(spec: SweepSpec, recipes: list[Recipe]) -> list[Metric]:
