@@ -128,7 +128,7 @@ def test_a_plugin_may_declare_a_cost_again_with_the_same_meaning_only():
 
 
 def test_flops_of_a_conv_and_a_linear_layer_are_the_formulas():
-    from hotlap.recipes.base import forward_flops
+    from hotlap.recipes.measure import forward_flops
 
     net = torch.nn.Sequential(
         torch.nn.Conv2d(3, 8, 3, padding=1, bias=False),

@@ -136,7 +136,7 @@ def static_costs(
     first batch size; a recipe with its own `run_flops` counts them itself). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
     quantized_bytes: hotlap.recipes.quantize.bit_widths; 32 bits where `quant` is {}). `wanted`:
     only those (the FLOP count, the slow part, is skipped where neither FLOPs metric is wanted)."""
-    from hotlap.recipes.base import count_parameters, forward_flops
+    from hotlap.recipes.measure import count_parameters, forward_flops
 
     if recipe.build_model is None:
         return {}

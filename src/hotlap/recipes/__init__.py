@@ -15,13 +15,12 @@ from hotlap.recipes.base import (
     Recipe,
     RunResult,
     SourceRun,
-    count_parameters,
-    forward_flops,
     get_recipe,
     list_recipes,
     recipe,
     steps_per_epoch,
 )
+from hotlap.recipes.measure import count_parameters, forward_flops
 
 __all__ = [
     "Recipe",

@@ -56,10 +56,11 @@ from hotlap.recipes.airbench_eval import (
     finished_run,
     logged_accuracy,
 )
-from hotlap.recipes.base import EpochCallback, RunResult, forward_flops, recipe, steps_per_epoch
+from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
 from hotlap.recipes.layers import prepare_net, resolve_dtype
 from hotlap.recipes.lookahead import LookaheadState
+from hotlap.recipes.measure import forward_flops
 from hotlap.recipes.whitening import init_whitening
 from hotlap.timing import RegionTimer
 

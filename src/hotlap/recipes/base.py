@@ -395,19 +395,3 @@ def check_learned(history: Sequence[dict[str, Any]], num_classes: int) -> None:
 
 def steps_per_epoch(train_size: int, batch_size: int, drop_last: bool = True) -> int:
     return train_size // batch_size if drop_last else math.ceil(train_size / batch_size)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Every parameter value, frozen ones included (buffers such as BN running stats excluded)."""
-    return sum(p.numel() for p in model.parameters())
-
-
-def forward_flops(model: nn.Module, image_shape: tuple[int, int, int] = (3, 32, 32)) -> int:
-    """FLOPs of one forward pass of one image (torch.utils.flop_counter: 2 per multiply-add)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    model = model.eval()
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(torch.zeros(1, *image_shape))
-    return int(counter.get_total_flops())
