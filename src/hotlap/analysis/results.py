@@ -12,6 +12,7 @@ from typing import Any
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.judging import make_target
 from hotlap.analysis.reports import ConfigReport
+from hotlap.rules import Target
 from hotlap.spec.fields import ConstraintSpec, Objective
 from hotlap.spec.schema import SweepSpec
 from hotlap.store import FINISHED, ConfigRecord, RunRecord, SweepRecord
@@ -93,18 +94,26 @@ def objective_values(summary: ConfigSummary, objective: Sequence[Objective]) -> 
     return [summary.mean(o.metric) for o in objective]  # type: ignore[misc]
 
 
+_OF_SPEC: Any = object()  # strategy_feedback's target: the spec's own (made from it)
+
+
 def strategy_feedback(
-    summary: ConfigSummary | None, spec: SweepSpec, baseline: ConfigSummary | None = None
+    summary: ConfigSummary | None,
+    spec: SweepSpec,
+    baseline: ConfigSummary | None = None,
+    target: Target | None = _OF_SPEC,
 ) -> tuple[list[float] | None, float | None]:
     """What a strategy learns of a config: its objective means, and the constraint (<= 0 when the
     mean, or the success rate, reaches the target, and every `constraints` bound holds). A target
     relative to the baseline takes the difference of the means (`baseline`'s summary; no
-    constraint from it while the baseline has no run)."""
+    constraint from it while the baseline has no run). `target`: `make_target(spec)` where the
+    caller has made it (a resume tells 50,000 configs)."""
     if summary is None or summary.n == 0:
         return None, None
     values = objective_values(summary, spec.objective)
     constraint = None
-    target = make_target(spec)
+    if target is _OF_SPEC:
+        target = make_target(spec)
     if target is not None and target.relative:
         reference = baseline.mean(target.metric) if baseline is not None and baseline.n else None
         if reference is not None:

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
-from hotlap.analysis.judging import Guarantee, guarantee, verdicts
+from hotlap.analysis.judging import Guarantee, guarantee, make_target, verdicts
 from hotlap.analysis.results import (
     strategy_feedback,
 )
 from hotlap.decisions import Verdict
 from hotlap.engine.stage import Stage
+from hotlap.rules import Target
 from hotlap.store import ConfigRecord
 from hotlap.strategies import Strategy
 
@@ -144,4 +146,10 @@ class Racing:
         if self.spec.target is not None and self.spec.target.within is not None:  # relative to the baseline
             baseline = next((c for c in self.configs.values() if c.is_baseline), None)
             reference = self.summaries.get((baseline.config_id, stage.fidelity)) if baseline else None
-        return strategy_feedback(self.summaries.get((config_id, stage.fidelity)), self.spec, reference)
+        summary = self.summaries.get((config_id, stage.fidelity))
+        return strategy_feedback(summary, self.spec, reference, target=self._target)
+
+    @functools.cached_property
+    def _target(self) -> Target | None:
+        """The spec's target as the decision rules take it (made once: a resume tells every config)."""
+        return make_target(self.spec)

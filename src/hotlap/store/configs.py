@@ -28,12 +28,14 @@ class Configs(StorePart):
         params: dict[str, Any],
         config: dict[str, Any],
     ) -> ConfigRecord:
-        """Insert a config if it is new to the sweep; return the stored record either way."""
+        """Insert a config if it is new to the sweep; return the stored record either way (the
+        one just inserted without reading it back)."""
+        params_text, config_text, created = json.dumps(params), json.dumps(config), now()
         with self.write() as db:
             ordinal = db.execute(  # ordinals are 0, 1, 2...: the next is the largest + 1
                 "SELECT COALESCE(MAX(ordinal), -1) + 1 FROM configs WHERE sweep_id = ?", (sweep_id,)
             ).fetchone()[0]
-            db.execute(
+            inserted = db.execute(
                 "INSERT OR IGNORE INTO configs (sweep_id, config_id, config_hash, ordinal, origin, is_baseline,"
                 " params, config, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -43,16 +45,30 @@ class Configs(StorePart):
                     ordinal,
                     origin,
                     int(is_baseline),
-                    json.dumps(params),
-                    json.dumps(config),
-                    now(),
+                    params_text,
+                    config_text,
+                    created,
                 ),
-            )
-            if is_baseline:
+            ).rowcount
+            if is_baseline and not inserted:
                 db.execute(
                     "UPDATE configs SET is_baseline = 1 WHERE sweep_id = ? AND config_id = ?",
                     (sweep_id, config_id),
                 )
+        if inserted:  # as a read would give it: the swept values through JSON, the config's text
+            return config_from_row(
+                {
+                    "sweep_id": sweep_id,
+                    "config_id": config_id,
+                    "config_hash": config_hash,
+                    "ordinal": ordinal,
+                    "origin": origin,
+                    "is_baseline": is_baseline,
+                    "params": params_text,
+                    "config": config_text,
+                    "created": created,
+                }
+            )
         row = self.db.execute(
             "SELECT * FROM configs WHERE sweep_id = ? AND config_id = ?", (sweep_id, config_id)
         ).fetchone()
