@@ -503,3 +503,21 @@ def test_a_validation_split_as_large_as_the_training_set_is_one_line(cli, tmp_pa
     code, _, err = cli("run", "resnet", "val_size=5000", "--data", "digits", "--device", "cpu", "--out", out)
     assert code == 2 and "val_size 5000 holds out all of the 1437 training images" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_saved_weights_are_evaluated_with_every_metric_the_recipe_reports(cli, tmp_path):
+    """`hotlap eval --weights` prints the recipe's own metrics (a ResNet has no TTA views: its
+    accuracies, top-5 and validation, and the evaluation's time), not the airbench family's."""
+    overrides = {"image_size": 8, "val_size": 200}
+    path = tmp_path / "model.pt"
+    torch.save(make_net(config(**overrides), 10).state_dict(), path)
+    words = ["eval", "--weights", str(path), "--recipe", "resnet", "--data", "digits", "--device", "cpu"]
+    code, out, err = cli(*words, "--no-warmup", *(f"{k}={v}" for k, v in overrides.items()))
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "accuracy %" in line)
+    assert [cell.strip() for cell in header.strip("┃ ").split("┃")] == [
+        "accuracy %",
+        "top5_accuracy %",
+        "val_accuracy %",
+        "eval_time s",
+    ]

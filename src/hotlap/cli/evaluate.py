@@ -108,8 +108,8 @@ def _eval_saved(
     ]
     for metric in shown:
         table.add_column(f"{metric.name} {metric.shown_unit}".strip(), justify="right")
-    logits = result.artifacts.get("logits.npy")  # one row of logits per evaluated view (airbench's TTA)
-    if logits is not None:
+    logits = result.artifacts.get("logits.npy")  # (views, images, classes): airbench's TTA views
+    if logits is not None and logits.ndim == 3:
         table.add_column("views", justify="right")
         cells.append(str(logits.shape[0]))
     table.add_row(*cells)
