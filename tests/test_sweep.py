@@ -795,3 +795,31 @@ def test_a_resumed_sampler_search_proposes_new_configs_not_the_first_sessions_ag
     assert run_sweep(tmp_path, raw).state == "done"
     runs = frame(tmp_path, "resumed")
     assert len(runs) == 12 and runs["config_id"].nunique() == 12
+
+
+def test_a_resume_with_nothing_to_run_reads_the_runs_once_and_reports_the_same(tmp_path, monkeypatch):
+    """A finished sweep resumed: all its runs are read once (joining its configs and the closing
+    analysis reuse that read while the store is unchanged), with the same result as the session
+    that finished it. Where a session runs something, they are read again."""
+    from hotlap.testing.toy import tiny_spec, tiny_sweep
+
+    raw = tiny_spec("once", objective={"target": {"metric": "tta_accuracy", "at_least": 0.5}})
+    assert tiny_sweep(tmp_path, {**raw, "budget": {"max_runs": 2}}).state == "stopped"
+    reads = []
+    real = Store.runs
+
+    def counted(self, *args, **kwargs):
+        if kwargs.get("config_id") is None:  # the whole sweep's (not the best config's, for best/)
+            reads.append(kwargs.get("stage"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "runs", counted)
+    finished = tiny_sweep(tmp_path, {**raw, "budget": {"max_runs": 100}})
+    assert finished.state == "done" and finished.ran == 2 and len(reads) > 1
+    reads.clear()
+    again = tiny_sweep(tmp_path, {**raw, "budget": {"max_runs": 100}})
+    assert again.state == "done" and again.ran == 0 and len(reads) == 1
+    assert again.analysis.recommendation.sentence == finished.analysis.recommendation.sentence
+    assert [(c.config_id, c.n) for c in again.analysis.configs] == [
+        (c.config_id, c.n) for c in finished.analysis.configs
+    ]

@@ -106,6 +106,9 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
         self._level: Guarantee | None = None  # the levels each look is made at
         # A stage's stored runs by config, read once while a resumed session joins its configs
         self._stored: dict[str, list[RunRecord]] | None = None
+        # Every run as `_load` read it, and the store connection's change count then (_unchanged_runs)
+        self._loaded_runs: list[RunRecord] | None = None
+        self._loaded_at: int | None = None
         self._source_sweep: SweepRecord | None = None  # what a derived sweep evaluates
         self._device: str | None = None
         self.excluded: dict[str, str] = {}  # config id -> the per-config bound it breaks (never run)
@@ -210,10 +213,11 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
         return "done", f"{done['done']} runs done, {done['failed']} failed{pruned}"
 
     def _analysis(self) -> Analysis:
+        runs = self._unchanged_runs()  # (a resume with nothing to run: the configs and runs it read)
         return analyze(
             self.spec,
-            self.store.configs(self.sweep.id),
-            self.store.runs(self.sweep.id, details=False),
+            list(self.configs.values()) if runs is not None else self.store.configs(self.sweep.id),
+            runs if runs is not None else self.store.runs(self.sweep.id, details=False),
             comparisons=False,
             devices=self.store.run_devices(self.sweep.id),
             excluded=self.excluded,

@@ -337,7 +337,8 @@ class Store(Runs, Races, Configs):
         """(columns, one row per run) of sweep `key` (id or name): what `hotlap export` writes."""
         sweep = self.require(key)
         swept, metrics = sweep_columns(sweep)
-        rows = export_rows(sweep.name, swept, metrics, self.configs(sweep.id), self.runs(sweep.id))
+        runs = self.runs(sweep.id, details=False)  # (no histories: no column holds them)
+        rows = export_rows(sweep.name, swept, metrics, self.configs(sweep.id), runs)
         return export_columns(swept, metrics), rows
 
     def to_pandas(self, key: str):  # type: ignore[no-untyped-def]
