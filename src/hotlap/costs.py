@@ -131,9 +131,10 @@ def static_costs(
     """The costs a config has before it trains: parameters (frozen ones included), FLOPs of one
     example's forward pass (torch.utils.flop_counter: 2 per multiply-add), and FLOPs of a run:
     3x the forward pass for each trained example (forward and backward) plus the forward pass of
-    each evaluation view of each test image (`config.eval_views()`: airbench's TTA, 1, 2 or 6). Empty for a recipe without a
-    network. Trained examples are optimizer steps x `batch_size` (with a batch schedule, the
-    first batch size; a recipe with its own `run_flops` counts them itself). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
+    each evaluation view of each test image (`config.eval_views()`: airbench's TTA, 1, 2 or 6).
+    Empty for a recipe without a network. Trained examples are optimizer steps x `batch_size`
+    (with a batch schedule, the first batch size; a recipe with its own `run_flops` counts them
+    itself). A recipe with a `quant` field adds its bit widths (avg_bits, memory_density,
     quantized_bytes: hotlap.recipes.quantize.bit_widths; 32 bits where `quant` is {}). `wanted`:
     only those (the FLOP count, the slow part, is skipped where neither FLOPs metric is wanted)."""
     from hotlap.recipes.measure import count_parameters, forward_flops

@@ -132,7 +132,9 @@ class Recording:
         while this one holds its lock); None otherwise. A resume that runs nothing reads its
         50,000 runs once, not three times."""
         changes = getattr(self.store.db, "total_changes", None)
-        return self._loaded_runs if changes is not None and changes == self._loaded_at else None
+        if changes is None or changes != self._loaded_at:
+            self._loaded_runs = None  # stale for good: not held for the rest of a long sweep
+        return self._loaded_runs
 
     def _enqueue(self, config: ConfigRecord, stage: Stage) -> bool:
         """Queue the config's allotted runs that still have to run; True if any were added. (A
