@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 from pydantic import Field
-from torch import nn
 
 from hotlap.callbacks import Callback
 from hotlap.config import RecipeConfig
@@ -41,13 +40,14 @@ class NoopConfig(RecipeConfig):
     k: int = Field(0, ge=0, description="an index, so that every config is distinct")
 
 
-@recipe(
+@recipe(  # no data, no network: like a `script` recipe, a sweep of it never imports torch
     "noop",
     config=NoopConfig,
-    build_model=lambda c, n: nn.Identity(),
-    total_steps=lambda c, n: 1,
+    build_model=None,
+    total_steps=None,
     summary="does nothing",
     metrics=["accuracy", "train_time"],
+    uses_data=False,
 )
 def train(config: NoopConfig, data, seed: int, *, on_epoch=None, keep_weights: bool = True) -> RunResult:
     return RunResult(seed=seed, metrics={"accuracy": 0.5, "train_time": 0.0})
@@ -68,7 +68,6 @@ def noop_spec(runs: int, seeds: int, **extra: object):
         {
             "name": "overhead",
             "recipe": "noop",
-            "dataset": "synthetic:8",
             "device": "cpu",
             "keep_weights": False,
             "space": {"k": {"low": 0, "high": configs - 1, "step": 1}},

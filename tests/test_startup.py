@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,37 @@ def test_store_only_commands_import_no_torch(workdir, args, absent):
     result = json.loads(proc.stderr.strip().splitlines()[-1])
     assert result["code"] in (0, None), proc.stderr
     assert result["loaded"] == [], f"{' '.join(args)} imported {result['loaded']}"
+
+
+SWEEP_WITHOUT_TORCH = """
+import sys, tempfile
+from pathlib import Path
+sys.modules["torch"] = None  # any import of torch fails
+sys.path.insert(0, sys.argv[1])
+import engine_overhead  # its no-op recipe: no data, no network
+import hotlap
+from hotlap.recipes import get_recipe
+from hotlap.recipes.base import RECIPES
+assert "airbench94" in RECIPES  # named, not imported
+get_recipe("script")
+with tempfile.TemporaryDirectory() as workdir:
+    result = hotlap.run_sweep(engine_overhead.noop_spec(6, 2), workdir=Path(workdir), warmup=False)
+print(result.state, result.ran)
+"""
+
+
+def test_a_sweep_of_a_recipe_without_data_never_imports_torch():
+    """A `script` sweep's driver (or any recipe with `uses_data=False`) on the CPU imports no
+    torch: the built-in recipes' modules are imported where each is wanted, the device is
+    resolved and named without it. (torch's import is most of a sweep's start-up.)"""
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    env = {k: v for k, v in os.environ.items() if k != "HOTLAP_PLUGINS"}
+    proc = subprocess.run(
+        [sys.executable, "-c", SWEEP_WITHOUT_TORCH, str(benchmarks)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["done", "6"]

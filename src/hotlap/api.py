@@ -59,7 +59,7 @@ def plan_sweep(spec: SweepSpec, *, workdir: Workdir = None) -> Plan:
     from hotlap.devices import same_device
     from hotlap.engine.plan import make_plan
     from hotlap.engine.session import changed_fields
-    from hotlap.envinfo import device_name, resolve_device
+    from hotlap.envinfo import device_name, resolve_device_name
     from hotlap.errors import HotlapError
     from hotlap.store import DB_NAME, default_workdir, open_store
 
@@ -67,7 +67,7 @@ def plan_sweep(spec: SweepSpec, *, workdir: Workdir = None) -> Plan:
     if home.exists() and not home.is_dir():
         raise HotlapError(f"the workdir {home} is a file, not a folder; check --workdir / HOTLAP_HOME")
     existing, changed, record, wall_times, past = None, [], None, [], []
-    device = device_name(resolve_device(spec.device))
+    device = device_name(resolve_device_name(spec.device))
     if (home / DB_NAME).is_file():
         with open_store(home, create=False) as store:
             record = store.sweep(spec.name)

@@ -9,28 +9,39 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 import hotlap
 
-__all__ = ["cpu_model", "device_name", "environment", "git_commit", "resolve_device"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["cpu_model", "device_name", "environment", "git_commit", "resolve_device", "resolve_device_name"]
+
+
+def resolve_device_name(name: str) -> str:
+    """`auto` -> cuda when available, else cpu; `cuda` without a GPU is a user error. `cpu` is
+    resolved without importing torch (a sweep of a script, or of nothing, never needs it)."""
+    from hotlap.errors import HotlapError
+
+    if name == "cpu":
+        return name
+    if name != "auto" and not name.startswith("cuda"):
+        raise HotlapError(f"--device {name!r}: expected auto, cpu or cuda[:N]")
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        raise HotlapError(f"--device {name}: no CUDA GPU is available (torch {torch.__version__})")
+    return str(torch.device(name))
 
 
 def resolve_device(name: str) -> torch.device:
-    """`auto` -> cuda when available, else cpu; `cuda` without a GPU is a user error."""
-    from hotlap.errors import HotlapError
+    """The torch device `name` resolves to (`resolve_device_name`)."""
+    import torch
 
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise HotlapError(f"--device {name}: no CUDA GPU is available (torch {torch.__version__})")
-        return torch.device(name)
-    if name == "cpu":
-        return torch.device("cpu")
-    raise HotlapError(f"--device {name!r}: expected auto, cpu or cuda[:N]")
+    return torch.device(resolve_device_name(name))
 
 
 def git_commit(path: Path | None = None) -> str | None:
@@ -56,9 +67,11 @@ def git_commit(path: Path | None = None) -> str | None:
     return f"{commit}-dirty" if dirty else commit
 
 
-def device_name(device: torch.device) -> str:
+def device_name(device: torch.device | str) -> str:
     """The device model: CUDA's name of the GPU, or the CPU's model and architecture."""
-    if device.type == "cuda":
+    if str(device).startswith("cuda"):
+        import torch
+
         return torch.cuda.get_device_name(device)
     machine = platform.machine() or "cpu"
     model = cpu_model()
@@ -91,27 +104,42 @@ def cpu_model() -> str | None:
     return platform.processor() or None
 
 
-def environment(device: torch.device) -> dict[str, Any]:
+def environment(device: torch.device | str) -> dict[str, Any]:
+    """Versions, device and host. Where this process has not imported torch (a sweep of a script
+    on the CPU: its runs never touch torch here), torch's version is its installed package's and
+    its CUDA build and thread count are not known (None)."""
+    cuda = str(device).startswith("cuda")
+    torch = sys.modules.get("torch")
+    if torch is None and cuda:
+        import torch
     info: dict[str, Any] = {
         "hotlap": hotlap.__version__,
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
-        "torch": torch.__version__,
+        "torch": torch.__version__ if torch is not None else _installed("torch"),
         # What the run used: CUDA and cuDNN only where it ran on CUDA (the build's CUDA otherwise).
-        "cuda": torch.version.cuda if device.type == "cuda" else None,
-        "cudnn": torch.backends.cudnn.version()
-        if device.type == "cuda" and torch.backends.cudnn.is_available()
-        else None,
-        "torch_cuda_build": torch.version.cuda,
+        "cuda": torch.version.cuda if cuda else None,
+        "cudnn": torch.backends.cudnn.version() if cuda and torch.backends.cudnn.is_available() else None,
+        "torch_cuda_build": torch.version.cuda if torch is not None else None,
         "device": str(device),
         "device_name": device_name(device),
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
     }
-    if device.type == "cuda":
+    if cuda:
         props = torch.cuda.get_device_properties(device)
         info["gpu_memory_gib"] = round(props.total_memory / 2**30, 1)
         info["gpu_capability"] = f"{props.major}.{props.minor}"
     return info
+
+
+def _installed(package: str) -> str | None:
+    """An installed package's version, read from its metadata (nothing imported)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None

@@ -168,11 +168,11 @@ def open_session(
     spec.yaml and env.json (the latest session's). Returns the session id and a device warning."""
     import yaml
 
-    from hotlap.envinfo import environment, resolve_device
+    from hotlap.envinfo import environment, resolve_device_name
 
     atomic_write_text(sweep.directory / "spec.yaml", yaml.safe_dump(spec.to_plain(), sort_keys=False))
     try:
-        device = resolve_device(spec.device)
+        device = resolve_device_name(spec.device)
     except HotlapError:
         device = None
     env: dict[str, Any] = environment(device) if device is not None else {}

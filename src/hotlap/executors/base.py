@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import sys
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -125,10 +126,7 @@ def error_line(exc: BaseException) -> str:
 def encode_artifacts(artifacts: dict[str, Any]) -> dict[str, bytes]:
     """A RunResult's artifacts as file contents: state_dicts through torch.save (for loading with
     weights_only=True), tensors and arrays as .npy, text as UTF-8, bytes as they are."""
-    import numpy as np
-    import torch
-
-    out = {}
+    out: dict[str, bytes] = {}
     for name, value in artifacts.items():
         if "/" in name or name.startswith(".") or not name:
             raise ValueError(f"artifact name {name!r} is not a plain file name")
@@ -137,11 +135,18 @@ def encode_artifacts(artifacts: dict[str, Any]) -> dict[str, bytes]:
         elif isinstance(value, str):
             out[name] = value.encode()
         elif name.endswith(".npy"):
-            array = value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+            import numpy as np
+
+            torch = sys.modules.get("torch")  # (not imported: the value is no tensor)
+            array = (
+                value.numpy() if torch is not None and isinstance(value, torch.Tensor) else np.asarray(value)
+            )
             buffer = io.BytesIO()
             np.save(buffer, array, allow_pickle=False)
             out[name] = buffer.getvalue()
         else:
+            import torch
+
             buffer = io.BytesIO()
             torch.save(value, buffer)
             out[name] = buffer.getvalue()
@@ -240,4 +245,4 @@ def check_warmup(warmup: Any) -> Warmup:
 def warms(warmup: Warmup, device: Any) -> bool:
     """Whether runs on `device` warm up first: `auto` on an accelerator only (cuDNN's autotuning
     and compilation are what a warmup absorbs; a CPU has neither), else as told."""
-    return warmup is True or (warmup == "auto" and getattr(device, "type", "cpu") != "cpu")
+    return warmup is True or (warmup == "auto" and str(device).partition(":")[0] != "cpu")

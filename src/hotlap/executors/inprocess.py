@@ -10,13 +10,11 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from hotlap.config import RecipeConfig
-from hotlap.data import DeviceData, load_dataset
-from hotlap.envinfo import device_name, resolve_device
+from hotlap.data import load_dataset
+from hotlap.envinfo import device_name, resolve_device, resolve_device_name
 from hotlap.errors import RunPruned, is_full_disk
 from hotlap.executors.base import (
     EpochSink,
@@ -34,12 +32,17 @@ from hotlap.recipes import Recipe, RunResult, get_recipe
 from hotlap.recipes.base import Placement, SourceRun, check_learned
 from hotlap.recipes.checkpoint import Checkpoint
 
+if TYPE_CHECKING:
+    from hotlap.data import DeviceData
+
 __all__ = ["InProcessExecutor", "Worker"]
 
 WARMUP_SEED = 0x5EED  # the warmup run's seed; never reported
 
 
 def _load(dataset: str, data_dir: str | None, device: Any) -> DeviceData:
+    from hotlap.data.loader import DeviceData  # (torch: imported where a dataset is loaded)
+
     return DeviceData.from_dataset(load_dataset(dataset, data_dir), device)
 
 
@@ -77,10 +80,13 @@ class Worker:
 
     def __init__(self, data: LazyData | Placement) -> None:
         self.lazy = data
-        self.device = data.device
+        # (a Placement's device by its name: a recipe without data may never need torch here)
+        self.device: Any = data.name if isinstance(data, Placement) else data.device
         self.warmed: set[tuple[str, Hashable]] = set()
         self.probes: dict[str, CostProbe] = {}  # one of each cost probe, made on first use
-        if data.device.type == "cuda":
+        if str(self.device).startswith("cuda"):
+            import torch
+
             torch.backends.cudnn.benchmark = True
 
     @property
@@ -94,7 +100,7 @@ class Worker:
         if not self.needs_warmup(recipe, config):
             return None
         self.warmed.add((recipe.name, recipe.shape_of(config)))
-        assert isinstance(self.data, DeviceData)
+        assert not isinstance(self.data, Placement)
         return recipe.train(
             recipe.warmup_config(config),
             self.data.with_random_labels(WARMUP_SEED),
@@ -116,7 +122,7 @@ class Worker:
         if log_every is not None and recipe.accepts("log_every"):
             extra["log_every"] = log_every
         result = recipe.train(config, self.data, seed, on_epoch=on_epoch, keep_weights=keep_weights, **extra)
-        if isinstance(self.data, DeviceData):
+        if not isinstance(self.data, Placement):
             check_learned(result.history, self.data.num_classes)
         return result
 
@@ -161,10 +167,10 @@ class InProcessExecutor(Executor):
         that run something of their own)."""
         key = (dataset or "", data_dir, device)
         if key not in self.workers:
-            resolved = resolve_device(device)
             if dataset is None:
-                self.workers[key] = Worker(Placement(resolved))
+                self.workers[key] = Worker(Placement(resolve_device_name(device)))
             else:
+                resolved = resolve_device(device)
                 self.workers[key] = Worker(LazyData(partial(_load, dataset, data_dir, resolved), resolved))
         return self.workers[key]
 

@@ -1,17 +1,12 @@
-"""Recipes: a typed config plus one training function each, found by name."""
+"""Recipes: a typed config plus one training function each, found by name.
+
+The built-in recipes' modules import torch: each is imported where its recipe is first wanted
+(`get_recipe`, `list_recipes`), so that a sweep of a script or a store-only command never does."""
 
 from __future__ import annotations
 
-from hotlap.recipes import (  # noqa: F401  (register the recipes)
-    airbench94,
-    airbench94_muon,
-    airbench95,
-    airbench96,
-    airbench96_faster,
-    resnet,
-    script,
-)
 from hotlap.recipes.base import (
+    RECIPES,
     Recipe,
     RunResult,
     SourceRun,
@@ -20,7 +15,17 @@ from hotlap.recipes.base import (
     recipe,
     steps_per_epoch,
 )
-from hotlap.recipes.measure import count_parameters, forward_flops
+
+for _name in (
+    "airbench94",
+    "airbench94_muon",
+    "airbench95",
+    "airbench96",
+    "airbench96_faster",
+    "resnet",
+    "script",
+):
+    RECIPES.lazy(_name, f"hotlap.recipes.{_name}")  # each module registers the recipe of its name
 
 __all__ = [
     "Recipe",
@@ -33,3 +38,11 @@ __all__ = [
     "recipe",
     "steps_per_epoch",
 ]
+
+
+def __getattr__(name: str):  # count_parameters / forward_flops: torch, imported where first used
+    if name in ("count_parameters", "forward_flops"):
+        from hotlap.recipes import measure
+
+        return getattr(measure, name)
+    raise AttributeError(f"module 'hotlap.recipes' has no attribute {name!r}")

@@ -7,16 +7,17 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hotlap.config import RecipeConfig, config_hash
 from hotlap.errors import ConfigError, RunFailed
 from hotlap.io import load_weights
 from hotlap.metrics import Metric, resolve_metrics
 from hotlap.registry import Registry
+
+if TYPE_CHECKING:  # torch is imported where a recipe trains, never to define one
+    import torch
+    from torch import nn
 
 __all__ = [
     "EpochCallback",
@@ -78,11 +79,38 @@ class Inference:
 TrainFn = Callable[..., RunResult]
 
 
-@dataclass(frozen=True)
 class Placement:
-    """What a recipe with `uses_data=False` gets as its `data`: where the run is placed."""
+    """What a recipe with `uses_data=False` gets as its `data`: where the run is placed.
 
-    device: torch.device
+    `type` and `index` are read from the device's name; `device`, the torch device, is made on
+    first use (torch imported then: a sweep of a script never imports it in the driver)."""
+
+    def __init__(self, device: torch.device | str) -> None:
+        self.name = str(device)
+
+    @functools.cached_property
+    def device(self) -> torch.device:
+        import torch
+
+        return torch.device(self.name)
+
+    @property
+    def type(self) -> str:
+        return self.name.partition(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        index = self.name.partition(":")[2]
+        return int(index) if index else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Placement) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"Placement({self.name!r})"
 
 
 @dataclass(frozen=True)
@@ -310,7 +338,7 @@ def recipe(
     registered metrics, or `Metric` objects, which are registered with it)."""
 
     def decorate(train: TrainFn) -> TrainFn:
-        if name in RECIPES:
+        if RECIPES.registered(name):
             raise ValueError(f"recipe {name!r} is registered twice")
         declared = resolve_metrics(metrics)
         if not declared:

@@ -240,14 +240,13 @@ def _command(config: ScriptConfig, seed: int, run_dir: Path) -> list[str]:
 def _environment(config: ScriptConfig, seed: int, run_dir: Path, placement: Placement) -> dict[str, str]:
     env = {**os.environ, **config.script.env}
     env.update({"HOTLAP_RUN_DIR": str(run_dir), "HOTLAP_SEED": str(seed), "PYTHONUNBUFFERED": "1"})
-    device = placement.device
-    if device.type == "cuda":
-        index = device.index or 0
+    if placement.type == "cuda":  # (read from its name: the driver imports no torch for a script)
+        index = placement.index or 0
         visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
         env["CUDA_VISIBLE_DEVICES"] = visible[index] if index < len(visible) else str(index)
         env["HOTLAP_DEVICE"] = "cuda"
     else:
-        env["HOTLAP_DEVICE"] = device.type
+        env["HOTLAP_DEVICE"] = placement.type
     return env
 
 
