@@ -18,9 +18,11 @@ def doubted(reports: Sequence[Any], quality: Metric, rule: DecisionRule) -> tupl
     on (`DecisionRule.assumes`, checked by its `doubts` at a level of 1%: on data that meet the
     assumption it fires rarely). Only passing configs are checked: a doubt elsewhere changes no
     decision."""
-    values = {r.config_id: list(r.values.get(quality.name, {}).values()) for r in reports}
     passing = [r.config_id for r in reports if r.verdict is not None and r.verdict.decision == "pass"]
-    found = rule.doubts(values, passing) if passing else {}
+    if not passing:
+        return ()
+    values = {r.config_id: list(r.values.get(quality.name, {}).values()) for r in reports}
+    found = rule.doubts(values, passing)
     if not found:
         return ()
     names = {r.config_id: named(r) for r in reports}

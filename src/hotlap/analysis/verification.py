@@ -5,6 +5,7 @@ judged again without the candidates that failed on fresh seeds."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +194,24 @@ def order_key(
     return (fidelity, 0, -spec.primary.sign * mean)
 
 
+class _Names(Mapping[str, str]):
+    """Each config's id and swept values as a sentence names it ("3f2a [lr=0.1]"), made for the
+    few that one names: the labels of 50,000 configs were a tenth of a status."""
+
+    def __init__(self, reports: list[ConfigReport]) -> None:
+        self._by_id = {r.config_id: r for r in reports}
+
+    def __getitem__(self, config_id: str) -> str:
+        report = self._by_id[config_id]
+        return f"{config_id} [{report.label()}]"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
 def recommended(
     reports: list[ConfigReport],
     target: Target | None,
@@ -201,7 +220,7 @@ def recommended(
     time_alpha: float = 0.05,
 ) -> tuple[Recommendation, ConfigReport | None]:
     reports = [r for r in reports if r.n > 0]
-    names = {r.config_id: f"{r.config_id} [{r.label()}]" for r in reports}
+    names = _Names(reports)
     metrics = decision_metrics(spec)
     if target is not None:
         judged = {r.config_id: r.verdict for r in reports if r.verdict is not None}
@@ -212,7 +231,7 @@ def recommended(
             oriented,
             target,
             alpha,
-            names,  # type: ignore[arg-type]
+            names,
             cost=lambda v: f"{metrics.cost.format(metrics.cost_from_oriented(v))} {metrics.cost.name}",
             bound=metrics.quality.format,
             time_alpha=time_alpha,
