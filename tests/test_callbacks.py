@@ -176,9 +176,10 @@ def test_the_optuna_callback_writes_a_study_optuna_can_read_while_the_sweep_runs
         deadline = time.monotonic() + 120
         while driver.poll() is None and time.monotonic() < deadline:
             journals = list((tmp_path / "work" / "sweeps").glob("live-*/optuna.journal"))
-            if journals:
-                storage = JournalStorage(JournalFileBackend(str(journals[0])))
-                (name,) = optuna.get_all_study_names(storage)
+            storage = JournalStorage(JournalFileBackend(str(journals[0]))) if journals else None
+            names = optuna.get_all_study_names(storage) if storage is not None else []
+            if names:  # (the journal file is made a moment before the study is written into it)
+                (name,) = names
                 trials = optuna.load_study(study_name=name, storage=storage).get_trials()
                 if trials and driver.poll() is None:
                     seen_live = max(seen_live, len(trials))
