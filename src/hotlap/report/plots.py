@@ -184,7 +184,7 @@ MAX_LABELS = 25  # configs named on the accuracy-time plot; the rest would be a 
 def _label_points(ax: Any, points: list[PlotPoint], scale: Any) -> None:
     """Name the points (the recommendation and the baseline first, then by accuracy), skipping a
     label that would overlap one already placed: a point's name is readable or absent."""
-    ax.figure.canvas.draw()  # the axes' final limits, to measure in display space
+    ax.autoscale_view()  # the axes' final limits, to measure in display space (no full draw)
     order = sorted(points, key=lambda p: (not p.recommended, not p.is_baseline, -p.accuracy))
     placed: list[Any] = []
     renderer = ax.figure.canvas.get_renderer()
