@@ -16,7 +16,8 @@ from hotlap.recipes.base import (
     steps_per_epoch,
 )
 
-for _name in (
+# hotlap's own recipes: each module registers the recipe of its name, imported where first wanted
+BUILT_IN = (
     "airbench94",
     "airbench94_muon",
     "airbench95",
@@ -24,10 +25,12 @@ for _name in (
     "airbench96_faster",
     "resnet",
     "script",
-):
-    RECIPES.lazy(_name, f"hotlap.recipes.{_name}")  # each module registers the recipe of its name
+)
+for _name in BUILT_IN:
+    RECIPES.lazy(_name, f"hotlap.recipes.{_name}")
 
 __all__ = [
+    "BUILT_IN",
     "Recipe",
     "RunResult",
     "SourceRun",
