@@ -16,6 +16,11 @@ import toy_recipe  # noqa: E402, F401  (registers the cheap `toy` recipe for eng
 
 if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs a worker per core: one thread each
     torch.set_num_threads(1)
+    # ... and so does every process a test starts (a `hotlap` command, a script's program): two
+    # workers each starting a process with a thread per core oversubscribe the cores, and small
+    # networks then train 2-3x slower (the extension pages' commands: 120 s -> 50 s).
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 
 
 @pytest.fixture(autouse=True)
