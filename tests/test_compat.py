@@ -156,7 +156,8 @@ def _same_report(form: str, text: str, expected: str) -> None:
     check = got["verification"].pop("time_check")  # this release's: the verified time claim
     assert check is None or (check["holds"] and check["pairs"] == len(got["verification"]["seeds"]))
     for report in (got, want):
-        for machine in ("git_commit", "platform"):  # a resumed sweep's: the machine that resumed it
+        # a resumed sweep's: the machine that resumed it (threads: the tests run one per process)
+        for machine in ("git_commit", "platform", "cpu_count", "torch_threads"):
             report.get("environment", {}).pop(machine, None)
     assert got == want
 
