@@ -16,7 +16,20 @@ import hotlap
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["cpu_model", "device_name", "environment", "git_commit", "resolve_device", "resolve_device_name"]
+__all__ = [
+    "cpu_model",
+    "device_name",
+    "device_type",
+    "environment",
+    "git_commit",
+    "resolve_device",
+    "resolve_device_name",
+]
+
+
+def device_type(device: torch.device | str) -> str:
+    """`cuda` or `cpu`: a device's type read from its name (no torch needed)."""
+    return str(device).partition(":")[0]
 
 
 def resolve_device_name(name: str) -> str:
@@ -69,7 +82,7 @@ def git_commit(path: Path | None = None) -> str | None:
 
 def device_name(device: torch.device | str) -> str:
     """The device model: CUDA's name of the GPU, or the CPU's model and architecture."""
-    if str(device).startswith("cuda"):
+    if device_type(device) == "cuda":
         import torch
 
         return torch.cuda.get_device_name(device)
@@ -108,7 +121,7 @@ def environment(device: torch.device | str) -> dict[str, Any]:
     """Versions, device and host. Where this process has not imported torch (a sweep of a script
     on the CPU: its runs never touch torch here), torch's version is its installed package's and
     its CUDA build and thread count are not known (None)."""
-    cuda = str(device).startswith("cuda")
+    cuda = device_type(device) == "cuda"
     torch = sys.modules.get("torch")
     if torch is None and cuda:
         import torch

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
+from hotlap.envinfo import device_type
 from hotlap.errors import plain_text
 from hotlap.registry import Registry
 
@@ -245,4 +246,4 @@ def check_warmup(warmup: Any) -> Warmup:
 def warms(warmup: Warmup, device: Any) -> bool:
     """Whether runs on `device` warm up first: `auto` on an accelerator only (cuDNN's autotuning
     and compilation are what a warmup absorbs; a CPU has neither), else as told."""
-    return warmup is True or (warmup == "auto" and str(device).partition(":")[0] != "cpu")
+    return warmup is True or (warmup == "auto" and device_type(device) != "cpu")

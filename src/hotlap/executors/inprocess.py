@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotlap.config import RecipeConfig
 from hotlap.data import load_dataset
-from hotlap.envinfo import device_name, resolve_device, resolve_device_name
+from hotlap.envinfo import device_name, device_type, resolve_device, resolve_device_name
 from hotlap.errors import RunPruned, is_full_disk
 from hotlap.executors.base import (
     EpochSink,
@@ -84,7 +84,7 @@ class Worker:
         self.device: Any = data.name if isinstance(data, Placement) else data.device
         self.warmed: set[tuple[str, Hashable]] = set()
         self.probes: dict[str, CostProbe] = {}  # one of each cost probe, made on first use
-        if str(self.device).startswith("cuda"):
+        if device_type(self.device) == "cuda":
             import torch
 
             torch.backends.cudnn.benchmark = True

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hotlap.config import RecipeConfig, config_hash
+from hotlap.envinfo import device_type
 from hotlap.errors import ConfigError, RunFailed
 from hotlap.io import load_weights
 from hotlap.metrics import Metric, resolve_metrics
@@ -96,7 +97,7 @@ class Placement:
 
     @property
     def type(self) -> str:
-        return self.name.partition(":")[0]
+        return device_type(self.name)
 
     @property
     def index(self) -> int | None:
