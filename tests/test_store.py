@@ -178,3 +178,39 @@ def test_two_processes_write_to_one_store_at_once(tmp_path, plugin_env):
                 "done": 41 * 2 * 3,
                 "failed": 0,
             }
+
+
+class _InterruptedAfter:
+    """A connection whose statement `after` completes and then Ctrl-C lands (as a SIGINT raises
+    KeyboardInterrupt right after the C call that was running returns)."""
+
+    def __init__(self, db: sqlite3.Connection, after: str) -> None:
+        self._db, self._after = db, after
+
+    def execute(self, statement: str, *args: object) -> sqlite3.Cursor:
+        cursor = self._db.execute(statement, *args)
+        if statement == self._after:
+            raise KeyboardInterrupt
+        return cursor
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize("landing", ["BEGIN IMMEDIATE", "INSERT INTO sweeps_seen VALUES (1)"])
+def test_a_ctrl_c_landing_inside_a_write_leaves_no_transaction_open(tmp_path, landing):
+    """A Ctrl-C right after BEGIN left the transaction open: the engine's closing write then
+    failed ("cannot start a transaction within a transaction") and the sweep ended with exit 2
+    and "not a readable hotlap store" instead of stopping cleanly."""
+    with Store(tmp_path) as store:
+        with store.write() as db:
+            db.execute("CREATE TABLE sweeps_seen (n INTEGER)")
+        real = store.db
+        store.db = _InterruptedAfter(real, landing)  # type: ignore[assignment]
+        with pytest.raises(KeyboardInterrupt), store.write() as db:
+            db.execute("INSERT INTO sweeps_seen VALUES (1)")
+        store.db = real
+        assert not real.in_transaction
+        with store.write() as db:  # the next write works, and nothing of the interrupted one stayed
+            db.execute("INSERT INTO sweeps_seen VALUES (2)")
+        assert [tuple(row) for row in real.execute("SELECT n FROM sweeps_seen")] == [(2,)]

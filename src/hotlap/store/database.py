@@ -186,13 +186,18 @@ class Store(Runs, Races, Configs):
                 f"the store {self.path} is read-only (an archive?), and this writes to it: copy the "
                 "workdir somewhere writable to run or resume its sweeps"
             )
-        self.db.execute("BEGIN IMMEDIATE")
+        # A Ctrl-C raises where it lands, also right after BEGIN or right before COMMIT: so both
+        # are inside the `try`, and whatever was begun is rolled back (an open transaction would
+        # make the engine's closing write fail: "cannot start a transaction within a transaction").
         try:
+            self.db.execute("BEGIN IMMEDIATE")
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.ProgrammingError):  # (closed: nothing is open)
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
         with self.write() as db:
