@@ -304,7 +304,11 @@ def test_a_time_spread_beyond_five_percent_is_a_warning():
     from hotlap.stats import describe
 
     def report(config_id, times):
-        return SimpleNamespace(config_id=config_id, metrics={"train_time": describe(times)})
+        return SimpleNamespace(
+            config_id=config_id,
+            metrics={"train_time": describe(times)},
+            values={"train_time": dict(enumerate(times))},
+        )
 
     quiet = [report("a", [3.0, 3.02, 2.99, 3.01]), report("b", [3.1, 3.12, 3.09])]
     assert _time_spread(quiet, get_metric("train_time")) == ()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hotlap.rules import Target
+from hotlap.rules import DecisionRule, Target
 from hotlap.stats import mean_bounds, welch_greater
 
 __all__ = [
@@ -80,8 +80,19 @@ def judge(
     (default alpha). A looser futility level (0.2) gives up sooner on configs that will not pass:
     non-binding, it never makes a wrong pass likelier, it only costs a little power. `shared`:
     what the rule's `share` gave for the configs judged together (None: the config alone)."""
+    return _judged(target.rule, values, target, alpha, futility, shared)
+
+
+def _judged(
+    rule: DecisionRule,
+    values: Sequence[float],
+    target: Target,
+    alpha: float,
+    futility: float | None,
+    shared: Any,
+) -> tuple[Decision, float, float]:
+    """`judge` by the target's rule (looked up once by a caller judging many configs)."""
     futility = alpha if futility is None else futility
-    rule = target.rule
     if shared is None:
         low, high = rule.bounds(values, target, alpha, futility)
     else:
@@ -120,36 +131,30 @@ def race(
     if target is None:
         return _race_best(evidence, alpha, maximize)
     memo = {} if memo is None else memo
-
-    def remembered(kind: str, key: str, compute: Callable[[], Any], *extra: Any) -> Any:
-        e = evidence[key]
-        slot = (kind, key, len(e.values), len(e.times), alpha, futility, *extra)
-        if slot not in memo:
-            memo[slot] = compute()
-        return memo[slot]
-
+    rule = target.rule
     # What the configs' bounds share (the mean rule's pooled spread): over every config here.
-    shared = target.rule.share({key: e.values for key, e in evidence.items()}, target)
-    judged = {
-        key: remembered("judge", key, lambda e=e: judge(e.values, target, alpha, futility, shared), shared)
-        for key, e in evidence.items()
-    }
+    shared = rule.share({key: e.values for key, e in evidence.items()}, target)
+    judged = {}
+    for key, e in evidence.items():  # each config's bounds once per number of its runs (memo)
+        slot = ("judge", key, len(e.values), len(e.times), alpha, futility, shared)
+        found = memo.get(slot)
+        if found is None:
+            found = memo[slot] = _judged(rule, e.values, target, alpha, futility, shared)
+        judged[key] = found
     passing = [key for key, (decision, _, _) in judged.items() if decision == "pass"]
     fastest = min(
-        passing, key=lambda k: remembered("mean", k, lambda: _mean(evidence[k].times)), default=None
+        passing, key=lambda k: _remembered_mean(memo, k, evidence[k], alpha, futility), default=None
     )
     rivals = [k for k in judged if k != fastest and judged[k][0] != "fail"]
     raw = {}
     if fastest is not None:
         best = evidence[fastest]
         for key in rivals:
-            raw[key] = remembered(
-                "welch",
-                key,
-                lambda key=key: welch_greater(evidence[key].times, best.times),
-                fastest,
-                len(best.times),
-            )
+            e = evidence[key]
+            slot = ("welch", key, len(e.values), len(e.times), alpha, futility, fastest, len(best.times))
+            if slot not in memo:
+                memo[slot] = welch_greater(e.times, best.times)
+            raw[key] = memo[slot]
     # The fastest is chosen by the data: "i is slower than the fastest" is one of the claims "i is
     # slower than j" over every ordered pair of these configs, so each p is multiplied by the
     # number of such pairs (Bonferroni), and no config as fast as another is called slower with
@@ -161,7 +166,11 @@ def race(
     verdicts: dict[str, Verdict] = {}
     for key in judged if only is None else [k for k in only if k in judged]:
         decision, low, high = judged[key]
-        t_low, t_high = remembered("times", key, lambda key=key: mean_bounds(evidence[key].times, alpha))
+        e = evidence[key]
+        slot = ("times", key, len(e.values), len(e.times), alpha, futility)
+        if slot not in memo:
+            memo[slot] = mean_bounds(e.times, alpha)
+        t_low, t_high = memo[slot]
         p = slower.get(key)
         if decision == "fail":
             eliminated, active, reason = True, False, "fails the target"
@@ -182,6 +191,15 @@ def race(
 
 def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values) if len(values) else math.inf
+
+
+def _remembered_mean(
+    memo: dict[Any, Any], key: str, e: Evidence, alpha: float, futility: float | None
+) -> float:
+    slot = ("mean", key, len(e.values), len(e.times), alpha, futility)
+    if slot not in memo:
+        memo[slot] = _mean(e.times)
+    return memo[slot]
 
 
 def _race_best(evidence: Mapping[str, Evidence], alpha: float, maximize: bool) -> dict[str, Verdict]:

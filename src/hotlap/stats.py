@@ -36,10 +36,12 @@ __all__ = [
     "describe",
     "holm",
     "mean_bounds",
+    "mean_of",
     "pooled_spread",
     "rate_bounds",
     "skew_test",
     "spread_above",
+    "success_count",
     "success_rate",
     "welch_greater",
 ]
@@ -108,16 +110,26 @@ def describe(
     ordered = sorted(values)  # one sort gives min, max and median (a report describes 25,000 sets)
     low, high, mid = ordered[0], ordered[-1], n // 2
     median = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    if low == high:  # exactly no spread (a rounding error must not invent one)
-        mean, std = float(low), 0.0
-    else:
-        mean = math.fsum(ordered) / n  # fsum is exactly rounded: the order does not matter
-        std = math.sqrt(math.fsum((v - mean) ** 2 for v in ordered) / (n - 1))
+    mean = _exact_mean(ordered, low, high)
+    std = 0.0 if low == high else math.sqrt(math.fsum((v - mean) ** 2 for v in ordered) / (n - 1))
     half = _t(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
     ci_low, ci_high = mean - half, mean + half
     if bounds is not None:
         ci_low, ci_high = max(bounds[0], ci_low), min(bounds[1], ci_high)
     return Summary(n, mean, std, median, low, high, ci_low, ci_high, confidence)
+
+
+def mean_of(values: Sequence[float]) -> float | None:
+    """The mean `describe` gives (None without values), without the rest of the summary: exactly
+    rounded (`math.fsum`: the order does not matter), and exactly the value where all are equal
+    (a rounding error must not invent a spread)."""
+    if not values:
+        return None
+    return float(values[0]) if len(values) == 1 else _exact_mean(values, min(values), max(values))
+
+
+def _exact_mean(values: Sequence[float], low: float, high: float) -> float:
+    return float(low) if low == high else math.fsum(values) / len(values)
 
 
 def mean_bounds(
@@ -226,11 +238,12 @@ def rate_bounds(successes: int, n: int, alpha: float) -> tuple[float, float]:
 
 def success_rate(values: Sequence[float], threshold: float, confidence: float = 0.95) -> Rate:
     """Share of values >= threshold, with its two-sided exact interval."""
-    return _rate(sum(1 for v in values if v >= threshold), len(values), confidence)
+    return success_count(sum(1 for v in values if v >= threshold), len(values), confidence)
 
 
 @lru_cache(maxsize=65536)  # (immutable: one per count, shared by the configs that have it)
-def _rate(k: int, n: int, confidence: float) -> Rate:
+def success_count(k: int, n: int, confidence: float = 0.95) -> Rate:
+    """`k` successes of `n`, with the rate's two-sided exact interval."""
     if n == 0:
         return Rate(0, 0, None, None, None, confidence)
     low, high = rate_bounds(k, n, (1 - confidence) / 2)

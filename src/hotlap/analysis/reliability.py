@@ -52,6 +52,8 @@ def time_spread(reports: Sequence[Any], cost: Metric) -> tuple[str, ...]:
         return ()
     spreads = []
     for report in reports:
+        if len(report.values.get(cost.name, ())) < 3:  # (no summary made for it: 50,000 configs)
+            continue
         summary = report.metrics.get(cost.name)
         if summary is not None and summary.n >= 3 and summary.mean and summary.std is not None:
             spreads.append((summary.std / abs(summary.mean), named(report)))

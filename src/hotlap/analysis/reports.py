@@ -18,7 +18,7 @@ from hotlap.analysis.judging import (
 from hotlap.decisions import Verdict
 from hotlap.rules import Target
 from hotlap.spec.schema import SweepSpec
-from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, success_rate
+from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, mean_of, success_count
 from hotlap.store import FINISHED, ConfigRecord, RunRecord
 
 __all__ = [
@@ -64,6 +64,12 @@ class ConfigReport:
     @property
     def n(self) -> int:
         return len(self.seeds)
+
+    def mean(self, metric: str) -> float | None:
+        """The metric's mean over the config's done runs (`metrics[metric].mean`, made alone)."""
+        if isinstance(self.metrics, Summaries):
+            return self.metrics.mean(metric)
+        return self.metrics[metric].mean
 
     def value(self, key: str) -> Any:
         """A swept key's value: its own where it was swept, else its resolved config's (read only
@@ -114,6 +120,12 @@ class Summaries(Mapping[str, Summary]):
             made = self._made[metric] = describe(values, self._confidence, self._bounds[metric])
         return made
 
+    def mean(self, metric: str) -> float | None:
+        """The metric's mean (`Summary.mean`) without the rest of its summary: ordering 50,000
+        configs by their cost reads nothing else."""
+        made = self._made.get(metric)
+        return made.mean if made is not None else mean_of(list(self._values[metric].values()))
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
@@ -121,27 +133,50 @@ class Summaries(Mapping[str, Summary]):
         return len(self._values)
 
 
+class _Runs:
+    """A config's finished runs at one fidelity and stage, read once: all of them, its done runs
+    (id order, as they finished) and their seeds (in order), each metric's value per seed, its
+    failed count and why the pruner stopped it (None: it did not)."""
+
+    __slots__ = ("done", "failed", "pruned", "runs", "seeds", "values")
+
+    def __init__(self, runs: Sequence[RunRecord], metrics: Iterable[str]) -> None:
+        done = [r for r in runs if r.status == "done"]
+        failed, pruned = 0, None
+        if len(done) < len(runs):
+            failed = sum(1 for r in runs if r.status == "failed")
+            pruned = next((r.error or "pruned" for r in runs if r.status == "pruned"), None)
+        ordered = sorted(done, key=_seed) if len(done) > 1 else done
+        values: dict[str, dict[int, float]] = {m: {} for m in metrics}
+        for run in ordered:  # every metric in one pass
+            for name, value in run.values.items():
+                if name in values:
+                    values[name][run.seed] = float(value)
+        self.runs, self.done, self.failed, self.pruned = runs, done, failed, pruned
+        self.seeds: tuple[int, ...] = tuple(r.seed for r in ordered)
+        self.values = values
+
+
+def _seed(run: RunRecord) -> int:
+    return run.seed
+
+
 def _config_report(
     config: ConfigRecord,
     fidelity: str,
     stage: str,
-    runs: Sequence[RunRecord],
+    runs: _Runs,
     spec: SweepSpec,
     verdict: Verdict | None,
     target: Target | None,
     bounds: dict[str, tuple[float, float] | None],
+    compared: tuple[Comparison | None, Comparison | None],
 ) -> ConfigReport:
-    done = sorted((r for r in runs if r.status == "done"), key=lambda r: r.seed)
-    values: dict[str, dict[int, float]] = {m: {} for m in bounds}
-    for run in done:  # one pass over the runs, every metric at once
-        for name, value in run.values.items():
-            if name in values:
-                values[name][run.seed] = float(value)
+    values = runs.values
     success = None
     if target is not None and not target.relative:  # (a relative one: differences, in `verdict`)
         observed = values[target.metric].values()
-        hits = [1.0 if target.reached(v) else 0.0 for v in observed]
-        success = success_rate(hits, 0.5, spec.confidence)
+        success = success_count(sum(1 for v in observed if target.reached(v)), len(observed), spec.confidence)
     return ConfigReport(
         config.config_id,
         config.params,
@@ -149,15 +184,14 @@ def _config_report(
         config.is_baseline,
         fidelity,
         stage,
-        sum(1 for r in runs if r.status == "failed"),
-        tuple(r.seed for r in done),
+        runs.failed,
+        runs.seeds,
         Summaries(values, spec.confidence, bounds),
         values,
         success,
         verdict,
-        None,
-        None,
-        next((r.error or "pruned" for r in runs if r.status == "pruned"), None),
+        *compared,
+        runs.pruned,
     )
 
 
@@ -175,54 +209,93 @@ def judge_configs(
     of them at once: `compare_many`)."""
     metrics = decision_metrics(spec)
     quality, cost = metrics.quality.name, metrics.cost.name
-    judged: dict[str, Verdict] = {}
     target = make_target(spec)
-    if alpha is not None:
-        values = {}
-        # Judged as the engine saw each config: at its last planned look (racing), or once every
-        # seed finished (fixed seeds); never on a partial round. (A derived sweep's configs run on
-        # the seeds their source has, which may be fewer.)
-        racing = spec.derived_from is None and all(stage == "search" for _, _, stage in keys)
-        reference = (
-            _baseline_values(by_id, groups, keys, quality) if target is not None and target.relative else None
-        )
-        schedule = spec.look_schedule()
-        for key in keys:
-            if any(r.status == "pruned" for r in groups[key]):
-                continue  # closed by the pruner: its finished seeds alone are a biased sample
-            done = [r for r in groups[key] if r.status == "done"]
-            if racing:  # judged as racing saw it: at its last planned look (not a partial round)
-                look = set(spec.seeds[: planned_look({r.seed for r in groups[key]}, spec.seeds, schedule)])
-                done = [r for r in done if r.seed in look]
-            values[key[0]] = {m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)}
-            if reference is not None:  # judged on the differences from the baseline, seed by seed
-                values[key[0]][quality] = [
-                    r.values[quality] - reference[r.seed]
-                    for r in sorted(done, key=lambda r: r.seed)
-                    if quality in r.values and r.seed in reference
-                ]
-        judged = verdicts(spec, values, alpha, time_alpha)
     bounds = {m: spec.metric(m).bounds for m in spec.metric_names}
-    reports = [
-        _config_report(by_id[c], f, s, groups[(c, f, s)], spec, judged.get(c), target, bounds)
+    read = {key: _Runs(groups[key], bounds) for key in keys}
+    judged: dict[str, Verdict] = {}
+    if alpha is not None:
+        values = _judged_values(spec, by_id, read, keys, quality, cost, target)
+        judged = verdicts(spec, values, alpha, time_alpha)
+    compared = _compared(by_id, read, keys, (quality, cost), spec.confidence) if comparisons else {}
+    return [
+        _config_report(
+            by_id[c],
+            f,
+            s,
+            read[(c, f, s)],
+            spec,
+            judged.get(c),
+            target,
+            bounds,
+            compared.get((c, f, s), _NONE),
+        )
         for c, f, s in keys
     ]
-    baseline = next((r for r in reports if r.is_baseline), None)
-    if not comparisons or baseline is None:
-        return reports
-    compared = [i for i, r in enumerate(reports) if r is not baseline and r.n > 0]
-    pairs = [(reports[i].values[m], baseline.values[m]) for i in compared for m in (quality, cost)]
-    results = _holm_per_metric(compare_many(pairs, spec.confidence), metrics=2)
-    for k, i in enumerate(compared):
-        reports[i] = dataclasses.replace(
-            reports[i], vs_baseline=results[2 * k], cost_vs_baseline=results[2 * k + 1]
-        )
-    return reports
+
+
+_NONE = (None, None)
+
+
+def _compared(
+    by_id: dict[str, ConfigRecord],
+    read: dict[tuple[str, str, str], _Runs],
+    keys: list[tuple[str, str, str]],
+    metrics: tuple[str, str],
+    confidence: float,
+) -> dict[tuple[str, str, str], tuple[Comparison, Comparison]]:
+    """Each config with a done run compared with the group's baseline in the quality and the cost
+    metric (this minus the baseline; Holm's p over the configs, per metric). None: no baseline."""
+    baseline = next((k for k in keys if by_id[k[0]].is_baseline), None)
+    if baseline is None:
+        return {}
+    base = read[baseline].values
+    others = [k for k in keys if k != baseline and read[k].seeds]
+    pairs = [(read[k].values[m], base[m]) for k in others for m in metrics]
+    results = _holm_per_metric(compare_many(pairs, confidence), metrics=2)
+    return {k: (results[2 * i], results[2 * i + 1]) for i, k in enumerate(others)}
+
+
+def _judged_values(
+    spec: SweepSpec,
+    by_id: dict[str, ConfigRecord],
+    read: dict[tuple[str, str, str], _Runs],
+    keys: list[tuple[str, str, str]],
+    quality: str,
+    cost: str,
+    target: Target | None,
+) -> dict[str, dict[str, list[float]]]:
+    """What each config is judged on (config id -> metric -> values, in the order its runs
+    finished). Judged as the engine saw each config: at its last planned look (racing), or once
+    every seed finished (fixed seeds); never on a partial round. (A derived sweep's configs run on
+    the seeds their source has, which may be fewer.) A config the pruner closed is not judged: its
+    finished seeds alone are a biased sample."""
+    racing = spec.derived_from is None and all(stage == "search" for _, _, stage in keys)
+    reference = (
+        _baseline_values(by_id, read, keys, quality) if target is not None and target.relative else None
+    )
+    schedule, seeds = spec.look_schedule(), spec.seeds
+    values = {}
+    for key in keys:
+        runs = read[key]
+        if runs.pruned is not None:
+            continue
+        done = runs.done
+        if racing:  # judged as racing saw it: at its last planned look (not a partial round)
+            look = set(seeds[: planned_look({r.seed for r in runs.runs}, seeds, schedule)])
+            done = [r for r in done if r.seed in look]
+        values[key[0]] = {m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)}
+        if reference is not None:  # judged on the differences from the baseline, seed by seed
+            values[key[0]][quality] = [
+                r.values[quality] - reference[r.seed]
+                for r in sorted(done, key=_seed)
+                if quality in r.values and r.seed in reference
+            ]
+    return values
 
 
 def _baseline_values(
     by_id: dict[str, ConfigRecord],
-    groups: dict[tuple[str, str, str], list[RunRecord]],
+    read: dict[tuple[str, str, str], _Runs],
     keys: list[tuple[str, str, str]],
     metric: str,
 ) -> dict[int, float]:
@@ -231,7 +304,7 @@ def _baseline_values(
     key = next((k for k in keys if by_id[k[0]].is_baseline), None)
     if key is None:
         return {}
-    return {r.seed: r.values[metric] for r in groups[key] if r.status == "done" and metric in r.values}
+    return {r.seed: r.values[metric] for r in read[key].done if metric in r.values}
 
 
 def _holm_per_metric(results: list[Comparison], metrics: int) -> list[Comparison]:

@@ -38,7 +38,7 @@ def candidates_of(
         return ()
     cost = decision_metrics(spec).cost
     passing = [r for r in full if r.verdict is not None and r.verdict.decision == "pass" and r.n > 0]
-    passing.sort(key=lambda r: -cost.sign * (r.metrics[cost.name].mean or 0.0))
+    passing.sort(key=lambda r: -cost.sign * (r.mean(cost.name) or 0.0))
     order = [recommendation.config] + [r.config_id for r in passing if r.config_id != recommendation.config]
     return tuple(order)
 
@@ -187,10 +187,10 @@ def order_key(
     if report.n == 0 or report.pruned is not None:  # last: nothing judged (pruned: never judged)
         return (fidelity, 9 if report.n == 0 else 8, 0.0)
     if target is not None and report.verdict is not None:
-        mean_cost = report.metrics[cost].mean
+        mean_cost = report.mean(cost)
         oriented = math.inf if mean_cost is None else -cost_sign * mean_cost
         return (fidelity, DECISION_ORDER[report.verdict.decision], oriented)
-    mean = report.metrics[spec.primary.metric].mean or 0.0
+    mean = report.mean(spec.primary.metric) or 0.0
     return (fidelity, 0, -spec.primary.sign * mean)
 
 
@@ -224,7 +224,8 @@ def recommended(
     metrics = decision_metrics(spec)
     if target is not None:
         judged = {r.config_id: r.verdict for r in reports if r.verdict is not None}
-        costs = {r.config_id: r.metrics[metrics.cost.name].mean for r in reports}
+        passing = (r for r in reports if r.verdict is not None and r.verdict.decision == "pass")
+        costs = {r.config_id: r.mean(metrics.cost.name) for r in passing}  # (what `recommend` reads)
         oriented = {k: math.inf if v is None else -metrics.cost.sign * v for k, v in costs.items()}
         recommendation = recommend(
             judged,

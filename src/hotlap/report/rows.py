@@ -126,10 +126,15 @@ def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) ->
     front = set(analysis.pareto)
     out = []
     shared = config_rows(analysis) if reports is analysis.configs else config_rows(analysis, reports)
+    others = _other_metrics(analysis)
+    names: list[str] = []
     for row in shared:
-        named = {renames.get(k, k): v for k, v in row.items() if k != "costs"}
+        if not names:  # every row has the same keys in the same order, `costs` last (left out)
+            assert list(row)[-1] == "costs"
+            names = [renames.get(k, k) for k in row if k != "costs"]
+        named = dict(zip(names, row.values(), strict=False))  # (stops before `costs`)
         report = by_id[(row["config_id"], row["fidelity"])]
-        for metric in _other_metrics(analysis):
+        for metric in others:
             summary = report.metrics.get(metric)
             named[f"mean_{metric}"] = summary.mean if summary else None
             named[f"std_{metric}"] = summary.std if summary else None
