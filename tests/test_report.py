@@ -571,3 +571,62 @@ def test_a_documents_table_shows_the_first_configs_and_the_baseline_past_its_lim
     assert len(table) == (2 if baseline_shown else 3)
     code, out, _ = cli("report", "race", "--format", "csv")
     assert len(list(csv.DictReader(io.StringIO(out)))) == len(rows)  # the CSV: all of them
+
+
+def test_the_accuracy_time_plot_summarizes_and_names_only_the_points_it_draws_with_intervals():
+    """A search of 1,000 configs: the points drawn with their CIs (`with_bars`' choice) carry
+    their CIs and names; the rest, drawn as dots, their means only (a report of 50,000 configs
+    made an interval and a label for every dot)."""
+    from hotlap.analysis.configs import analyze
+    from hotlap.report.plot_data import MAX_ERRORBARS, accuracy_time_points, with_bars
+    from hotlap.store import ConfigRecord, RunRecord
+
+    values = [round(0.001 * i, 3) for i in range(1000)]
+    spec = parse_spec(
+        {
+            "name": "s",
+            "recipe": "toy",
+            "dataset": "synthetic:8",
+            "device": "cpu",
+            "space": {"x": values},
+            "seeds": 3,
+            "objective": {"target": {"metric": "tta_accuracy", "at_least": 0.9}, "minimize": "train_time"},
+        }
+    )
+    configs = [
+        ConfigRecord("s", f"c{i}", "c" * 64, i, "grid", False, {"x": x}, {}, "now")
+        for i, x in enumerate(values)
+    ]
+    rng = random.Random(4)
+    runs = [
+        RunRecord(
+            3 * i + seed,
+            "s",
+            f"c{i}",
+            seed,
+            "full",
+            "done",
+            {"tta_accuracy": 0.85 + 0.1 * x + rng.gauss(0, 0.01), "train_time": 1.0 + x + rng.gauss(0, 0.05)},
+            *[None] * 5,
+            1,
+            *[None] * 4,
+        )
+        for i, x in enumerate(values)
+        for seed in range(3)
+    ]
+    analysis = analyze(spec, configs, runs, comparisons=False)
+    points = accuracy_time_points(analysis)
+    barred, dotted = with_bars(points, analysis.quality.sign)
+    assert len(points) == 1000 and len(barred) == MAX_ERRORBARS
+    for point in points:
+        report = analysis.report_for(point.config_id)
+        accuracy, time = report.metrics["tta_accuracy"], report.metrics["train_time"]
+        assert (point.accuracy, point.time) == (accuracy.mean, time.mean)
+    for point in barred:  # its interval and its name
+        accuracy = analysis.report_for(point.config_id).metrics["tta_accuracy"]
+        assert (point.accuracy_low, point.accuracy_high) == (accuracy.ci_low, accuracy.ci_high)
+        assert point.accuracy_low < point.accuracy < point.accuracy_high and point.time_low < point.time_high
+        assert point.label == f"x={analysis.report_for(point.config_id).params['x']:.4g}"
+    for point in dotted:  # a dot: its means only
+        assert point.label == "" and point.accuracy_low == point.accuracy == point.accuracy_high
+        assert point.time_low == point.time == point.time_high

@@ -126,6 +126,9 @@ class Summaries(Mapping[str, Summary]):
         made = self._made.get(metric)
         return made.mean if made is not None else mean_of(list(self._values[metric].values()))
 
+    def __contains__(self, metric: object) -> bool:  # (Mapping's would make the summary)
+        return metric in self._values
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 

@@ -126,34 +126,48 @@ def plotted_cost(analysis: Analysis) -> Metric:
 
 def accuracy_time_points(analysis: Analysis, cost: Metric | None = None) -> list[PlotPoint]:
     """A point per full-fidelity config: mean quality against mean `cost` (default: the
-    analysis' cost), each with its CI."""
+    analysis' cost). The points the plot draws with their CIs (`with_bars`) carry their CIs and
+    their names (by the keys whose values differ among them: `distinct_keys`); the rest, drawn as
+    dots, their means only (CI ends at the mean, no name): a search of 50,000 configs summarizes
+    and names 300 of them."""
     cost = analysis.cost if cost is None else cost
-    points = []
+    located = []
+    for report in full_reports(analysis):
+        if cost.name not in report.metrics:
+            continue
+        accuracy, time = report.mean(analysis.quality_metric), report.mean(cost.name)
+        if accuracy is None or time is None:  # a metric its runs did not report: no point
+            continue
+        decision = report.verdict.decision if report.verdict is not None and analysis.target else None
+        recommended = report.config_id == analysis.recommendation.config
+        located.append((report, accuracy, time, decision, recommended))
+    sign = analysis.quality.sign
+    ranked = sorted(located, key=lambda x: _bar_rank(x[4], x[0].is_baseline, x[1], sign))
+    barred = {id(x[0]) for x in ranked[:MAX_ERRORBARS]}
+    keys = distinct_keys([x[0] for x in ranked[:MAX_ERRORBARS]])
     quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
     cost_range = (0.0, math.inf) if cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
-    reports = full_reports(analysis)
-    keys = distinct_keys(reports)
-    for report in reports:
-        acc, time = report.metrics[analysis.quality_metric], report.metrics.get(cost.name)
-        if time is None:
-            continue
-        if acc.mean is None or time.mean is None:  # a metric its runs did not report: no point
-            continue
-        acc_low, acc_high = clip(acc.ci_low, acc.mean, acc.ci_high, quality_range)
-        time_low, time_high = clip(time.ci_low, time.mean, time.ci_high, cost_range)
+    points = []
+    for report, accuracy, time, decision, recommended in located:
+        label, acc_low, acc_high, time_low, time_high = "", accuracy, accuracy, time, time
+        if id(report) in barred:
+            acc, spent = report.metrics[analysis.quality_metric], report.metrics[cost.name]
+            acc_low, acc_high = clip(acc.ci_low, accuracy, acc.ci_high, quality_range)
+            time_low, time_high = clip(spent.ci_low, time, spent.ci_high, cost_range)
+            label = short_label(report, 40, keys)
         points.append(
             PlotPoint(
                 report.config_id,
-                short_label(report, 40, keys),
-                acc.mean,
+                label,
+                accuracy,
                 acc_low,
                 acc_high,
-                time.mean,
+                time,
                 time_low,
                 time_high,
-                report.verdict.decision if report.verdict is not None and analysis.target else None,
+                decision,
                 report.is_baseline,
-                report.config_id == analysis.recommendation.config,
+                recommended,
             )
         )
     return points
@@ -341,8 +355,13 @@ def with_bars(points: list[PlotPoint], sign: float) -> tuple[list[PlotPoint], li
     objective, MAX_ERRORBARS in all) and the rest."""
     if len(points) <= MAX_ERRORBARS:
         return points, []
-    ranked = sorted(points, key=lambda p: (not (p.recommended or p.is_baseline), -sign * p.accuracy))
+    ranked = sorted(points, key=lambda p: _bar_rank(p.recommended, p.is_baseline, p.accuracy, sign))
     return ranked[:MAX_ERRORBARS], ranked[MAX_ERRORBARS:]
+
+
+def _bar_rank(recommended: bool, is_baseline: bool, accuracy: float, sign: float) -> tuple[bool, float]:
+    """`with_bars`' order: the recommendation and the baseline, then the best quality."""
+    return (not (recommended or is_baseline), -sign * accuracy)
 
 
 def box_stats(data: list[list[float]]) -> dict[str, Any]:
