@@ -58,20 +58,18 @@ def export_rows(
 ) -> list[dict[str, Any]]:
     """One row per run: sweep, config id, every swept key, seed, fidelity, status, every metric."""
     by_id = {c.config_id: c for c in configs}
-    taken = {*swept_keys, *metrics}
+    names = export_columns(swept_keys, metrics)  # each row's values below, in this order
     rows = []
     for run in runs:
-        config = by_id[run.config_id]
-        leading = {"sweep": sweep_name, "config_id": run.config_id, "is_baseline": config.is_baseline}
-        keys = {"seed": run.seed, "fidelity": run.fidelity, "stage": run.stage, "status": run.status}
-        trailing = {"wall_time": run.wall_time, "device": run.device, "host": run.host}
-        trailing |= {"started": run.started, "ended": run.ended, "error": run.error}
-        row: dict[str, Any] = {_own(k, taken): v for k, v in leading.items()}
-        row |= {key: config.value(key) for key in swept_keys}
-        row |= {_own(k, taken): v for k, v in keys.items()}
-        row |= {metric: run.value(metric) for metric in metrics}
-        row |= {_own(k, taken): v for k, v in trailing.items()}
-        rows.append(row)
+        config, values = by_id[run.config_id], run.values
+        row = (
+            *(sweep_name, run.config_id, config.is_baseline),  # _LEADING
+            *[config.value(key) for key in swept_keys],
+            *(run.seed, run.fidelity, run.stage, run.status),  # _KEYS
+            *[values.get(metric) for metric in metrics],
+            *(run.wall_time, run.device, run.host, run.started, run.ended, run.error),  # _TRAILING
+        )
+        rows.append(dict(zip(names, row, strict=True)))
     return rows
 
 
