@@ -131,30 +131,34 @@ def race(
     if target is None:
         return _race_best(evidence, alpha, maximize)
     memo = {} if memo is None else memo
+
+    def remembered(
+        kind: str, key: str, extra: tuple[Any, ...], compute: Callable[..., Any], *args: Any
+    ) -> Any:
+        """compute(*args), once per config and number of its runs (no closure made per call: a
+        status of 50,000 configs calls this 100,000 times)."""
+        e = evidence[key]
+        slot = (kind, key, len(e.values), len(e.times), alpha, futility, *extra)
+        if slot not in memo:
+            memo[slot] = compute(*args)
+        return memo[slot]
+
     rule = target.rule
     # What the configs' bounds share (the mean rule's pooled spread): over every config here.
     shared = rule.share({key: e.values for key, e in evidence.items()}, target)
-    judged = {}
-    for key, e in evidence.items():  # each config's bounds once per number of its runs (memo)
-        slot = ("judge", key, len(e.values), len(e.times), alpha, futility, shared)
-        found = memo.get(slot)
-        if found is None:
-            found = memo[slot] = _judged(rule, e.values, target, alpha, futility, shared)
-        judged[key] = found
+    judged = {
+        key: remembered("judge", key, (shared,), _judged, rule, e.values, target, alpha, futility, shared)
+        for key, e in evidence.items()
+    }
     passing = [key for key, (decision, _, _) in judged.items() if decision == "pass"]
-    fastest = min(
-        passing, key=lambda k: _remembered_mean(memo, k, evidence[k], alpha, futility), default=None
-    )
+    fastest = min(passing, key=lambda k: remembered("mean", k, (), _mean, evidence[k].times), default=None)
     rivals = [k for k in judged if k != fastest and judged[k][0] != "fail"]
     raw = {}
     if fastest is not None:
         best = evidence[fastest]
         for key in rivals:
-            e = evidence[key]
-            slot = ("welch", key, len(e.values), len(e.times), alpha, futility, fastest, len(best.times))
-            if slot not in memo:
-                memo[slot] = welch_greater(e.times, best.times)
-            raw[key] = memo[slot]
+            extra = (fastest, len(best.times))
+            raw[key] = remembered("welch", key, extra, welch_greater, evidence[key].times, best.times)
     # The fastest is chosen by the data: "i is slower than the fastest" is one of the claims "i is
     # slower than j" over every ordered pair of these configs, so each p is multiplied by the
     # number of such pairs (Bonferroni), and no config as fast as another is called slower with
@@ -166,11 +170,7 @@ def race(
     verdicts: dict[str, Verdict] = {}
     for key in judged if only is None else [k for k in only if k in judged]:
         decision, low, high = judged[key]
-        e = evidence[key]
-        slot = ("times", key, len(e.values), len(e.times), alpha, futility)
-        if slot not in memo:
-            memo[slot] = mean_bounds(e.times, alpha)
-        t_low, t_high = memo[slot]
+        t_low, t_high = remembered("times", key, (), mean_bounds, evidence[key].times, alpha)
         p = slower.get(key)
         if decision == "fail":
             eliminated, active, reason = True, False, "fails the target"
@@ -191,15 +191,6 @@ def race(
 
 def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values) if len(values) else math.inf
-
-
-def _remembered_mean(
-    memo: dict[Any, Any], key: str, e: Evidence, alpha: float, futility: float | None
-) -> float:
-    slot = ("mean", key, len(e.values), len(e.times), alpha, futility)
-    if slot not in memo:
-        memo[slot] = _mean(e.times)
-    return memo[slot]
 
 
 def _race_best(evidence: Mapping[str, Evidence], alpha: float, maximize: bool) -> dict[str, Verdict]:
