@@ -823,3 +823,36 @@ def test_a_resume_with_nothing_to_run_reads_the_runs_once_and_reports_the_same(t
     assert [(c.config_id, c.n) for c in again.analysis.configs] == [
         (c.config_id, c.n) for c in finished.analysis.configs
     ]
+
+
+def test_a_resume_tells_the_known_results_only_to_a_strategy_that_keeps_them(tmp_path, monkeypatch):
+    """Resumed, a grid (which keeps no state) and a sampler with all its trials asked are told
+    nothing: telling them is a strategy's feedback per config, seconds at 50,000 configs. A
+    sampler that will still propose is told every finished config."""
+    from hotlap.engine.racing import Racing
+
+    told = []
+    real = Racing._told
+
+    def counted(self, config_id, stage):
+        told.append(config_id)
+        return real(self, config_id, stage)
+
+    monkeypatch.setattr(Racing, "_told", counted)
+    grid = {**TOY, "name": "grid", "space": {"x": [0.1, 0.3]}, "seeds": 1}
+    assert run_sweep(tmp_path, grid).state == "done"
+    told.clear()
+    assert run_sweep(tmp_path, grid).ran == 0 and told == []
+    sampler = {
+        **TOY,
+        "name": "sampler",
+        "space": {"x": {"low": 0.0, "high": 1.0}},
+        "strategy": {"name": "random", "trials": 4},
+        "seeds": 1,
+    }
+    assert run_sweep(tmp_path, {**sampler, "budget": {"max_runs": 2}}).state == "stopped"
+    told.clear()
+    assert run_sweep(tmp_path, sampler).state == "done"
+    assert len(told) >= 2  # the first session's two configs (and the new ones as their races close)
+    told.clear()
+    assert run_sweep(tmp_path, sampler).ran == 0 and told == []  # every trial asked: nothing to tell

@@ -270,9 +270,12 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
         asked = self.sweep.trials_asked
         self._stored = self._runs_by_config(stage)  # one read, not one per config
         try:
-            history = self._earlier_configs(stage)
-            if trials is None or asked < trials:  # (a sampler that proposes no more needs none:
-                strategy.restore(history)  # Optuna takes 10 s to add 50,000 trials)
+            # The configs' known results are told only to a strategy that keeps them (a sampler
+            # that will still propose: Optuna takes 10 s to add 50,000 trials; a grid keeps none).
+            restores = (trials is None or asked < trials) and type(strategy).restore is not Strategy.restore
+            history = self._earlier_configs(stage, history=restores)
+            if restores:
+                strategy.restore(history)
             if self.spec.baseline is not None:
                 self._join(self._register({}, origin="baseline", baseline=True), stage)
             self._race(stage, strategy)  # configs of an earlier session that are ready to be judged
@@ -301,17 +304,20 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
 
         self._dispatch(stage, refill, strategy)
 
-    def _earlier_configs(self, stage: Stage) -> list[tuple[dict[str, Any], Any, Any]]:
-        """Join the configs an earlier session proposed; the strategy's history: those whose
-        result is known (finished, or excluded before running). The others are told when their
-        race closes."""
-        history = []
+    def _earlier_configs(
+        self, stage: Stage, *, history: bool = True
+    ) -> list[tuple[dict[str, Any], Any, Any]]:
+        """Join the configs an earlier session proposed; the strategy's history (`history`: made,
+        else empty): those whose result is known (finished, or excluded before running). The
+        others are told when their race closes."""
+        known: list[tuple[dict[str, Any], Any, Any]] = []
         for config in list(self.configs.values()):
             if config.origin == "baseline":
                 continue
             if config.config_id in self.excluded:  # breaks a per-config bound: never runs
                 stage.seeds.mark_closed(config.config_id)
-                history.append((config.params, None, None))
+                if history:
+                    known.append((config.params, None, None))
                 continue
             self._join(config, stage)
             seeds = stage.seeds
@@ -319,10 +325,11 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
                 seeds.racing is None and seeds.remaining[config.config_id] == 0
             ):
                 seeds.mark_closed(config.config_id)  # finished in an earlier session
-                history.append((config.params, *self._told(config.config_id, stage)))
+                if history:
+                    known.append((config.params, *self._told(config.config_id, stage)))
             else:
                 stage.pending[config.config_id] = [None]  # told when its race closes
-        return history
+        return known
 
     def _propose(self, stage: Stage, strategy: Strategy, proposal: Proposal, *, tell: bool) -> bool:
         """Register a proposed config and join it to the stage; False where it has nothing new to
