@@ -84,11 +84,15 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 @lru_cache(maxsize=8192)
 def _described(values: tuple[float, ...]) -> tuple[float, float]:
-    n = len(values)
-    if max(values) == min(values):  # exactly no spread (a rounding error must not invent one)
-        return float(values[0]), 0.0
-    mean = math.fsum(values) / n
-    return mean, math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / (n - 1))
+    low, high = min(values), max(values)
+    mean = _exact_mean(values, low, high)
+    return mean, 0.0 if low == high else _std_about(values, mean)
+
+
+def _std_about(values: Sequence[float], mean: float) -> float:
+    """The sample standard deviation of two or more values around their `mean` (exactly rounded
+    sums: the order does not matter)."""
+    return math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / (len(values) - 1))
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def describe(
     low, high, mid = ordered[0], ordered[-1], n // 2
     median = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     mean = _exact_mean(ordered, low, high)
-    std = 0.0 if low == high else math.sqrt(math.fsum((v - mean) ** 2 for v in ordered) / (n - 1))
+    std = 0.0 if low == high else _std_about(ordered, mean)
     half = _t(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
     ci_low, ci_high = mean - half, mean + half
     if bounds is not None:
