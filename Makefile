@@ -48,10 +48,16 @@ demo: $(VENV)/.installed
 # each with one torch thread (tests/conftest.py); they build the docs site with --strict
 # (tests/test_docs.py) and install the built wheel into a clean venv (tests/test_package.py); the
 # 15 slowest tests are listed at the end (the suite is kept under 10 minutes with its install).
+# glibc's malloc hands every freed block over its threshold (at most 32 MiB) back to the kernel,
+# and the next tensor of that size faults its pages in afresh: the CPU trainings and TTA evaluations
+# of the tests spent up to a third of their time in the kernel so (an example study: 14 s of system time
+# against 33 s of user time; 2 s with the thresholds raised). The tests and every process they
+# start keep up to 256 MiB of freed memory for reuse (docs/how-to/cpu.md says the same for users).
+MALLOC := MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=268435456
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -n auto --dist worksteal --durations=15
+	$(MALLOC) $(BIN)/pytest -q -n auto --dist worksteal --durations=15
 
 # The documentation site into site/ (open site/index.html); a broken link or reference fails it.
 docs: $(VENV)/.installed-dev
