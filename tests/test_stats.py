@@ -14,6 +14,7 @@ from hotlap.stats import (
     describe,
     holm,
     mean_bounds,
+    mean_std,
     rate_bounds,
     success_rate,
 )
@@ -47,6 +48,22 @@ def test_describe_handles_tiny_samples():
     assert describe([]).mean is None
     one = describe([0.5])
     assert one.mean == 0.5 and one.std is None and one.ci_low is None
+
+
+def test_mean_std_is_describes_mean_and_std_to_the_last_bit():
+    """The report's columns of further metrics take `mean_std`, its intervals `describe`: one
+    config's numbers must not differ between them (all equal values included: no spread)."""
+    rng = np.random.default_rng(1)
+    sets = [
+        [],
+        [0.5],
+        [0.93] * 4,
+        *(list(rng.normal(0.94, 0.01, size=n)) for n in (2, 3, 7, 50) for _ in range(50)),
+    ]
+    for values in sets:
+        shuffled = list(rng.permutation(values)) if values else []
+        summary = describe(values)
+        assert mean_std(shuffled) == (summary.mean, summary.std), values
 
 
 def test_one_sided_bounds_are_the_two_sided_interval_at_twice_alpha():

@@ -37,6 +37,7 @@ __all__ = [
     "holm",
     "mean_bounds",
     "mean_of",
+    "mean_std",
     "pooled_spread",
     "rate_bounds",
     "skew_test",
@@ -82,11 +83,21 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     return _described(tuple(values))
 
 
-@lru_cache(maxsize=8192)
-def _described(values: tuple[float, ...]) -> tuple[float, float]:
+def _spread(values: Sequence[float]) -> tuple[float, float]:
     low, high = min(values), max(values)
     mean = _exact_mean(values, low, high)
     return mean, 0.0 if low == high else _std_about(values, mean)
+
+
+_described = lru_cache(maxsize=8192)(_spread)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """`describe`'s mean and std alone (the same floats; None where it gives None): a CSV row's
+    mean and std of each further metric, 150,000 of them at 50,000 configs, need nothing else."""
+    if len(values) < 2:
+        return (float(values[0]), None) if values else (None, None)
+    return _spread(values)
 
 
 def _std_about(values: Sequence[float], mean: float) -> float:

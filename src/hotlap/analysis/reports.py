@@ -18,7 +18,17 @@ from hotlap.analysis.judging import (
 from hotlap.decisions import Verdict
 from hotlap.rules import Target
 from hotlap.spec.schema import SweepSpec
-from hotlap.stats import Comparison, Rate, Summary, compare_many, describe, holm, mean_of, success_count
+from hotlap.stats import (
+    Comparison,
+    Rate,
+    Summary,
+    compare_many,
+    describe,
+    holm,
+    mean_of,
+    mean_std,
+    success_count,
+)
 from hotlap.store import FINISHED, ConfigRecord, RunRecord
 
 __all__ = [
@@ -70,6 +80,14 @@ class ConfigReport:
         if isinstance(self.metrics, Summaries):
             return self.metrics.mean(metric)
         return self.metrics[metric].mean
+
+    def mean_std(self, metric: str) -> tuple[float | None, float | None]:
+        """The metric's mean and std (`metrics[metric]`'s; None, None: the config has no such
+        metric), without the rest of the summary where it is not made yet."""
+        if isinstance(self.metrics, Summaries):
+            return self.metrics.mean_std(metric)
+        summary = self.metrics.get(metric)
+        return (summary.mean, summary.std) if summary is not None else (None, None)
 
     def value(self, key: str) -> Any:
         """A swept key's value: its own where it was swept, else its resolved config's (read only
@@ -125,6 +143,15 @@ class Summaries(Mapping[str, Summary]):
         configs by their cost reads nothing else."""
         made = self._made.get(metric)
         return made.mean if made is not None else mean_of(list(self._values[metric].values()))
+
+    def mean_std(self, metric: str) -> tuple[float | None, float | None]:
+        """The metric's mean and std (`Summary.mean`, `.std`; None, None where the config has no
+        such metric) without the rest of its summary."""
+        made = self._made.get(metric)
+        if made is not None:
+            return made.mean, made.std
+        values = self._values.get(metric)
+        return mean_std(list(values.values())) if values is not None else (None, None)
 
     def __contains__(self, metric: object) -> bool:  # (Mapping's would make the summary)
         return metric in self._values

@@ -135,9 +135,7 @@ def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) ->
         named = dict(zip(names, row.values(), strict=False))  # (stops before `costs`)
         report = by_id[(row["config_id"], row["fidelity"])]
         for metric in others:
-            summary = report.metrics.get(metric)
-            named[f"mean_{metric}"] = summary.mean if summary else None
-            named[f"std_{metric}"] = summary.std if summary else None
+            named[f"mean_{metric}"], named[f"std_{metric}"] = report.mean_std(metric)
         if len(analysis.spec.objective or []) >= 2:  # on the front of the objectives' means
             named["pareto"] = report.fidelity == "full" and report.config_id in front
         if analysis.spec.constraints:
