@@ -18,9 +18,9 @@ import numpy as np
 from rates import cell
 
 from hotlap.analysis.judging import guarantee
+from hotlap.comparisons import compare
 from hotlap.engine.scheduler import SeedScheduler
 from hotlap.spec import parse_spec
-from hotlap.stats import compare
 
 SPEC = parse_spec(
     {

@@ -62,6 +62,7 @@ def test_no_import_cycles_and_lower_layers_import_no_higher_one():
         "hotlap.store",
         "hotlap.records",
         "hotlap.stats",
+        "hotlap.comparisons",
         "hotlap.config",
         "hotlap.decisions",
         "hotlap.rules",

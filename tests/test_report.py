@@ -15,11 +15,11 @@ import subprocess
 import pytest
 import yaml
 
+from hotlap.comparisons import holm
 from hotlap.engine.driver import Engine
 from hotlap.engine.session import open_sweep
 from hotlap.executors import InProcessExecutor
 from hotlap.spec import parse_spec
-from hotlap.stats import holm
 from hotlap.store import Store
 
 from .test_sweep import RACE
@@ -525,7 +525,7 @@ def test_without_a_target_a_best_mean_tied_with_the_baseline_is_not_called_best(
     config is shown better than the baseline, with the difference and its test; a weighting
     clearly better is the best mean."""
     from hotlap.analysis.verification import recommended
-    from hotlap.stats import compare
+    from hotlap.comparisons import compare
 
     spec = parse_spec(
         {

@@ -8,16 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from hotlap.stats import (
-    compare,
-    compare_many,
-    describe,
-    holm,
-    mean_bounds,
-    mean_std,
-    rate_bounds,
-    success_rate,
-)
+from hotlap.comparisons import compare, compare_many, holm
+from hotlap.stats import describe, mean_bounds, mean_std, rate_bounds, success_rate
 
 RNG = np.random.default_rng(0)
 VALUES = list(RNG.normal(0.94, 0.0014, size=25))

@@ -6,9 +6,8 @@
 - `mean_bounds` / `rate_bounds`: one-sided lower and upper confidence bounds, each at level
   1 - alpha, which is what decisions are made on; `pooled_spread` the run-to-run spread pooled
   over many configs, and a mean's bounds with it.
-- `compare`: a config against a baseline: paired t and Wilcoxon on 5+ shared seeds, else Welch's
-  t; the difference of means with its CI and an effect size. `compare_many` vectorizes it over
-  configs with the same number of pairs (1,000 configs make a few SciPy calls, not 2,000).
+- `welch_greater`: the one-sided Welch test racing closes slower configs with. A config against
+  its baseline (paired t, Wilcoxon, Welch, Holm): `hotlap.comparisons`.
 
 `std` is the sample standard deviation (n - 1). With fewer than two values a spread or bound is
 undefined and reported as None (or as the widest possible bound where a decision needs one).
@@ -17,24 +16,15 @@ undefined and reported as None (or as the widest possible bound where a decision
 from __future__ import annotations
 
 import math
-import statistics
-import warnings
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 __all__ = [
-    "Comparison",
     "PooledSpread",
     "Rate",
     "Summary",
-    "compare",
-    "compare_many",
     "describe",
-    "holm",
     "mean_bounds",
     "mean_of",
     "mean_std",
@@ -46,9 +36,6 @@ __all__ = [
     "success_rate",
     "welch_greater",
 ]
-
-
-MIN_WILCOXON_PAIRS = 6  # below this the signed-rank test cannot reach 0.05 (two-sided)
 
 
 @lru_cache(maxsize=1)
@@ -273,110 +260,6 @@ def success_count(k: int, n: int, confidence: float = 0.95) -> Rate:
     return Rate(k, n, k / n, low, high, confidence)
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """`a` minus `b` (a config minus its baseline)."""
-
-    test: str  # "paired" (shared seeds) or "welch"
-    n_a: int
-    n_b: int
-    n_pairs: int
-    diff: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None  # paired t or Welch t, two-sided
-    p_wilcoxon: float | None  # Wilcoxon signed-rank on the pairs, two-sided
-    effect_size: float | None  # Cohen's d_z (paired) or Hedges' g (Welch)
-    confidence: float
-    # p_value Holm-adjusted over every config compared with the same baseline on the same metric
-    # (set by the analysis; None for a comparison made alone)
-    p_holm: float | None = None
-
-
-MIN_PAIRS = 5  # shared seeds a paired comparison needs
-
-
-def paired_enough(shared: int, n_a: int, n_b: int) -> bool:
-    """Pair on shared seeds whenever there are MIN_PAIRS of them: a seed's data order and
-    initialisation, and the machine's state at that moment, are common to both runs, so the
-    paired test removes what they share (the baseline races as long as its rivals, so it has their
-    seeds). Fewer: Welch's test on all runs."""
-    return shared >= MIN_PAIRS
-
-
-def compare(a: Mapping[int, float], b: Mapping[int, float], confidence: float = 0.95) -> Comparison:
-    """Compare two configs' values keyed by seed: paired on their shared seeds where there are
-    enough (`paired_enough`), else Welch's test on all of them."""
-    return compare_many([(a, b)], confidence)[0]
-
-
-def compare_many(
-    pairs: Sequence[tuple[Mapping[int, float], Mapping[int, float]]], confidence: float = 0.95
-) -> list[Comparison]:
-    """`[compare(a, b, confidence) for a, b in pairs]`, with the paired tests of every group of
-    pairs with the same number of shared seeds done in one vectorized SciPy call each."""
-    results: list[Comparison | None] = [None] * len(pairs)
-    groups: dict[int, list[tuple[int, list[float], list[float], int, int]]] = defaultdict(list)
-    for index, (a, b) in enumerate(pairs):
-        shared = sorted(set(a) & set(b))
-        if paired_enough(len(shared), len(a), len(b)):
-            groups[len(shared)].append(
-                (index, [a[s] for s in shared], [b[s] for s in shared], len(a), len(b))
-            )
-        else:
-            results[index] = _welch(list(a.values()), list(b.values()), confidence)
-    for n, members in groups.items():
-        a_rows = np.array([m[1] for m in members], dtype=np.float64)
-        b_rows = np.array([m[2] for m in members], dtype=np.float64)
-        diffs = a_rows - b_rows
-        flat = diffs.max(axis=1) == diffs.min(axis=1)  # no spread, exactly
-        means = np.where(flat, diffs[:, 0], diffs.mean(axis=1))
-        sds = np.where(flat, 0.0, diffs.std(axis=1, ddof=1))
-        halves = _t(0.5 + confidence / 2, n - 1) * sds / math.sqrt(n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_values = means / (sds / math.sqrt(n))
-        p_t = 2 * _sps().t.sf(np.abs(t_values), n - 1)  # ttest_rel, two-sided
-        # Wilcoxon's p can never fall below 0.0625 with 5 pairs: it says nothing there.
-        nonzero = (diffs != 0).any(axis=1) & (n >= MIN_WILCOXON_PAIRS)
-        p_w = np.full(len(members), np.nan)
-        if nonzero.any():
-            with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-                warnings.simplefilter("ignore", RuntimeWarning)
-                p_w[nonzero] = _sps().wilcoxon(diffs[nonzero], axis=1).pvalue
-        for row, (index, _a, _b, n_a, n_b) in enumerate(members):
-            mean, sd = float(means[row]), float(sds[row])
-            if sd == 0:  # no spread: no test (a rounded metric or a constant difference)
-                p_value, effect = None, None
-            else:
-                p_value, effect = float(p_t[row]), mean / sd
-            results[index] = Comparison(
-                "paired",
-                n_a,
-                n_b,
-                n,
-                mean,
-                None if sd == 0 else mean - float(halves[row]),
-                None if sd == 0 else mean + float(halves[row]),
-                p_value,
-                float(p_w[row]) if nonzero[row] else None,
-                effect,
-                confidence,
-            )
-    return results  # type: ignore[return-value]
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjustment: each p-value such that rejecting where it is at most alpha
-    keeps the family-wise error of the whole set at alpha (`multipletests(method="holm")`)."""
-    order = sorted(range(len(p_values)), key=p_values.__getitem__)
-    adjusted = [1.0] * len(p_values)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
-
-
 def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
     """One-sided Welch p-value that mean(a) > mean(b) (`ttest_ind(a, b, equal_var=False,
     alternative="greater")`, without its overhead: racing calls it per config per look); 1 with
@@ -389,23 +272,3 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
         return 1.0
     df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
     return float(_special().stdtr(df, -(mean_a - mean_b) / math.sqrt(var_a + var_b)))  # t.sf
-
-
-def _welch(a: list[float], b: list[float], confidence: float) -> Comparison:
-    n_a, n_b = len(a), len(b)
-    if n_a < 2 or n_b < 2:
-        diff = statistics.fmean(a) - statistics.fmean(b) if a and b else None
-        return Comparison("welch", n_a, n_b, 0, diff, None, None, None, None, None, confidence)
-    mean_a, mean_b = statistics.fmean(a), statistics.fmean(b)
-    var_a, var_b = statistics.variance(a), statistics.variance(b)
-    se2 = var_a / n_a + var_b / n_b
-    diff = mean_a - mean_b
-    if se2 == 0:  # no spread on either side: no test
-        return Comparison("welch", n_a, n_b, 0, diff, None, None, None, None, None, confidence)
-    df = se2**2 / ((var_a / n_a) ** 2 / (n_a - 1) + (var_b / n_b) ** 2 / (n_b - 1))
-    half = float(_sps().t.ppf(0.5 + confidence / 2, df)) * math.sqrt(se2)
-    p_value = float(_sps().ttest_ind(a, b, equal_var=False).pvalue)
-    pooled = math.sqrt(((n_a - 1) * var_a + (n_b - 1) * var_b) / (n_a + n_b - 2))
-    correction = 1 - 3 / (4 * (n_a + n_b) - 9)  # Hedges' small-sample correction
-    effect = diff / pooled * correction if pooled > 0 else None
-    return Comparison("welch", n_a, n_b, 0, diff, diff - half, diff + half, p_value, None, effect, confidence)

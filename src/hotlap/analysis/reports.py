@@ -15,20 +15,11 @@ from hotlap.analysis.judging import (
     planned_look,
     verdicts,
 )
+from hotlap.comparisons import Comparison, compare_many, holm
 from hotlap.decisions import Verdict
 from hotlap.rules import Target
 from hotlap.spec.schema import SweepSpec
-from hotlap.stats import (
-    Comparison,
-    Rate,
-    Summary,
-    compare_many,
-    describe,
-    holm,
-    mean_of,
-    mean_std,
-    success_count,
-)
+from hotlap.stats import Rate, Summary, describe, mean_of, mean_std, success_count
 from hotlap.store import FINISHED, ConfigRecord, RunRecord
 
 __all__ = [

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotlap.analysis.configs import analyze
+from hotlap.comparisons import Comparison, compare
 from hotlap.errors import HotlapError
 from hotlap.metrics import Metric
 from hotlap.spec.validate import stored_spec
-from hotlap.stats import Comparison, Summary, compare, describe
+from hotlap.stats import Summary, describe
 from hotlap.store import Store
 
 __all__ = [
