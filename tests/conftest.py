@@ -21,6 +21,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs a worker per core:
     # networks then train 2-3x slower (the extension pages' commands: 120 s -> 50 s).
     for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_name, "1")
+# glibc's malloc keeps freed blocks for reuse (`make test` sets the same for the tests' own
+# processes; read at a process's start, so here for the processes the tests start): docs/how-to/cpu.md
+for _name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+    os.environ.setdefault(_name, str(256 << 20))
 
 
 @pytest.fixture(autouse=True)
