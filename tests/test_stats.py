@@ -119,13 +119,25 @@ def test_compare_many_equals_scipy_pair_by_pair():
             values = {s: baseline[s] + 0.001 for s in range(n)}  # a constant difference
         pairs.append((values, baseline))
     pairs.append(({100 + s: 0.95 + s / 1000 for s in range(6)}, baseline))  # no shared seed
+    for k in range(30):  # fewer than 5 shared seeds: Welch, vectorized per pair of sizes
+        n_a, n_b = 1 + k % 4, 1 + k % 3 * 4
+        a = {200 + s: float(v) for s, v in enumerate(np.round(rng.normal(0.941, 0.002, n_a), 3))}
+        b = {s: float(v) for s, v in enumerate(np.round(rng.normal(0.94, 0.002, n_b), 3))}
+        pairs.append(({s: 0.94 for s in a}, {s: 0.93 for s in b}) if k % 9 == 0 else (a, b))
     for (a, b), got in zip(pairs, compare_many(pairs), strict=True):
         shared = sorted(set(a) & set(b))
         if len(shared) < 5:  # fewer than 5 shared seeds: Welch on all
-            assert got.test == "welch"
-            assert got.p_value == pytest.approx(
-                sps.ttest_ind(list(a.values()), list(b.values()), equal_var=False).pvalue
-            )
+            x, y = list(a.values()), list(b.values())
+            assert (got.test, got.n_a, got.n_b) == ("welch", len(x), len(y))
+            assert got.diff == pytest.approx(np.mean(x) - np.mean(y), abs=1e-12)
+            if min(len(x), len(y)) < 2 or np.ptp(x) == np.ptp(y) == 0:  # no test
+                assert got.p_value is None and got.ci_low is None
+            else:
+                welch = sps.ttest_ind(x, y, equal_var=False)
+                assert got.p_value == pytest.approx(welch.pvalue, rel=1e-12)
+                ci = welch.confidence_interval(0.95)
+                assert (got.ci_low, got.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+            assert got == compare(a, b)
             continue
         x, y = [a[s] for s in shared], [b[s] for s in shared]
         diffs = np.subtract(x, y)
