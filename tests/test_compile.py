@@ -9,15 +9,21 @@ import torch
 from hotlap.recipes import get_recipe
 from hotlap.recipes.compiling import COMPILES
 
-TINY = {"width": 0.125, "epochs": 4, "batch_size": 128, "lr": 30.0}
+TINY = {"width": 0.125, "epochs": 3, "batch_size": 128, "lr": 30.0}
+
+
+def traced_without_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.compile traces and differentiates as it does (dynamo, AOTAutograd: graph breaks,
+    guards, recompilations are its own), without generating inductor's C++ kernels: on the CPU
+    they cost 40-60 s on a cold cache, as a CI machine has, and are not the CUDA kernels a GPU run
+    compiles (benchmarks/gpu_check.py times those)."""
+    compile_ = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, **_: compile_(fn, backend="aot_eager"))
 
 
 @pytest.mark.slow
 def test_a_compiled_airbench94_compiles_once_per_shape_and_learns_as_the_plain_one(digits_data, monkeypatch):
-    # Traced and differentiated as torch.compile does (dynamo, AOTAutograd), without inductor's
-    # C++ kernels: compiling them is 40-60 s on a cold cache, and the muon test below runs them.
-    compile_ = torch.compile
-    monkeypatch.setattr(torch, "compile", lambda net, **_: compile_(net, backend="aot_eager"))
+    traced_without_kernels(monkeypatch)
     recipe = get_recipe("airbench94")
     before = sum(COMPILES.values())
     plain = recipe.train(recipe.config(TINY), digits_data, seed=0)
@@ -36,13 +42,12 @@ def test_a_compiled_airbench94_compiles_once_per_shape_and_learns_as_the_plain_o
 
 
 @pytest.mark.slow
-def test_a_compiled_airbench94_muon_makes_the_plain_ones_steps_and_compiles_once():
+def test_a_compiled_airbench94_muon_makes_the_plain_ones_steps_and_compiles_once(monkeypatch):
     """On random CIFAR-shaped images (the digits have whitening channels of zero variance, where
     BatchNorm's eps of 1e-12 turns kernel rounding into different runs, compiled or not), one
     optimizer step of the compiled network gives the plain one's weights, seed by seed; the
     Newton-Schulz iterations in fp32 so that bf16 rounding does not hide a difference."""
-    import torch
-
+    traced_without_kernels(monkeypatch)
     from hotlap.data.loader import DeviceData
     from hotlap.data.synthetic import make_synthetic
 
