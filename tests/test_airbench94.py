@@ -239,13 +239,13 @@ def test_a_worker_warms_up_airbench94_with_one_epoch(digits_data):
     assert warmed is not None and len(warmed.history) == 1
 
 
-def test_the_logging_evaluation_is_left_out_between_its_epochs_and_changes_nothing(digits_data):
+def test_the_logging_evaluation_is_left_out_between_its_epochs_and_changes_nothing(small):
     """`log_every`: the untimed per-epoch test evaluation after every Nth epoch and the last (0: the
     last only); the training and the final evaluation are the same bit for bit."""
     recipe = get_recipe("airbench94")
     config = recipe.config({**recipe.smoke, "epochs": 3})
-    every = recipe.train(config, digits_data, seed=1, keep_weights=False)
-    last = recipe.train(config, digits_data, seed=1, keep_weights=False, log_every=0)
+    every = recipe.train(config, small, seed=1, keep_weights=False)
+    last = recipe.train(config, small, seed=1, keep_weights=False, log_every=0)
     assert [r["val_acc"] is None for r in last.history] == [True, True, False]
     assert all(r["val_acc"] is not None for r in every.history)
     assert last.history[-1]["val_acc"] == every.history[-1]["val_acc"]

@@ -425,9 +425,9 @@ def test_a_bad_pretrained_file_in_a_run_is_exit_2_in_one_line(weights, tmp_path,
         assert not (tmp_path / "out").exists()
 
 
-def test_fine_tuning_from_a_local_file_trains(weights, digits_data):
+def test_fine_tuning_from_a_local_file_trains(weights, small):
     cfg = config(**{**TINY, "epochs": 1, "stem": "imagenet", "image_size": 32, "pretrained": str(weights)})
-    result = RECIPE.train(cfg, digits_data, seed=0, keep_weights=False)
+    result = RECIPE.train(cfg, small, seed=0, keep_weights=False)
     assert result.history and 0 <= result["accuracy"] <= 1
     assert result.history[0]["lr"] == pytest.approx(0.1 * 0.25)  # the stem's group (no warmup)
 
