@@ -169,11 +169,11 @@ def test_a_run_keeps_every_tta_view(digits_data):
     assert "model.pt" not in result.artifacts
 
 
-def test_a_run_is_reproducible_from_config_and_seed_on_cpu(digits_data):
+def test_a_run_is_reproducible_from_config_and_seed_on_cpu(small):
     cfg = config(width=0.125, epochs=1, batch_size=128)
-    first = RECIPE.train(cfg, digits_data, seed=3)
-    again = RECIPE.train(cfg, digits_data, seed=3)
-    other = RECIPE.train(cfg, digits_data, seed=4)
+    first = RECIPE.train(cfg, small, seed=3)
+    again = RECIPE.train(cfg, small, seed=3)
+    other = RECIPE.train(cfg, small, seed=4)
     assert first["tta_accuracy"] == again["tta_accuracy"]
     for key, value in first.artifacts["model.pt"].items():
         assert torch.equal(value, again.artifacts["model.pt"][key]), key
@@ -182,14 +182,14 @@ def test_a_run_is_reproducible_from_config_and_seed_on_cpu(digits_data):
     )
 
 
-def test_whitening_weights_move_only_when_unfrozen(digits_data):
-    base = dict(width=0.125, epochs=2, batch_size=256)
-    frozen = RECIPE.train(config(**base), digits_data, seed=0)
-    unfrozen = RECIPE.train(config(**base, whiten_unfreeze_epoch=1), digits_data, seed=0)
+def test_whitening_weights_move_only_when_unfrozen(small):
+    base = dict(width=0.125, epochs=2, batch_size=64)  # 4 steps an epoch on the small set
+    frozen = RECIPE.train(config(**base), small, seed=0)
+    unfrozen = RECIPE.train(config(**base, whiten_unfreeze_epoch=1), small, seed=0)
     net = make_net(config(**base))
     from hotlap.recipes.whitening import init_whitening
 
-    init_whitening(net[0], digits_data.normalize(digits_data.train_images[:5000]), 5e-4)
+    init_whitening(net[0], small.normalize(small.train_images[:5000]), 5e-4)
     torch.testing.assert_close(frozen.artifacts["model.pt"]["0.weight"], net[0].weight.data)
     assert not torch.allclose(unfrozen.artifacts["model.pt"]["0.weight"], net[0].weight.data)
 
@@ -209,8 +209,8 @@ def test_a_diverging_run_fails_with_a_clear_error(digits_data):
         {"tta_level": 1},
     ],
 )
-def test_variants_train(digits_data, variant):
-    result = RECIPE.train(config(width=0.125, epochs=1, batch_size=256, **variant), digits_data, seed=0)
+def test_variants_train(small, variant):
+    result = RECIPE.train(config(width=0.125, epochs=1, batch_size=256, **variant), small, seed=0)
     assert 0.0 <= result["tta_accuracy"] <= 1.0
     assert result.artifacts["logits.npy"].shape[0] == len(VIEW_NAMES[config(**variant).tta_level])
 
@@ -230,12 +230,12 @@ def test_the_warmup_run_is_one_epoch_of_the_shape_it_warms(name):
     assert recipe.warmup_config(short).epochs == 0.5  # never longer than the run
 
 
-def test_a_worker_warms_up_airbench94_with_one_epoch(digits_data):
+def test_a_worker_warms_up_airbench94_with_one_epoch(small):
     from hotlap.executors.inprocess import Worker
 
     recipe = get_recipe("airbench94")
     config = recipe.config(recipe.smoke)
-    warmed = Worker(digits_data).warmup(recipe, config)
+    warmed = Worker(small).warmup(recipe, config)
     assert warmed is not None and len(warmed.history) == 1
 
 

@@ -66,14 +66,14 @@ def test_batchnorm_keeps_torchs_default_momentum():
     assert len(norms) == 9 and all(m.momentum == pytest.approx(0.1) for m in norms)
 
 
-def test_a_trained_network_is_evaluated_again_as_the_same_network(digits_data):
+def test_a_trained_network_is_evaluated_again_as_the_same_network(small):
     """An evaluation-only config (another TTA level) rebuilds airbench96's network, not
     airbench94's, to load the trained weights (the load is strict)."""
     tiny = config(width=0.125, epochs=1, batch_size=256)
-    trained = RECIPE.train(tiny, digits_data, seed=0)
+    trained = RECIPE.train(tiny, small, seed=0)
     assert any(".conv3." in key for key in trained.artifacts["model.pt"])
     source = SourceRun(config=tiny.model_dump(), metrics=trained.metrics, state=trained.artifacts["model.pt"])
-    again = RECIPE.evaluate(config(width=0.125, epochs=1, batch_size=256), digits_data, source)
+    again = RECIPE.evaluate(config(width=0.125, epochs=1, batch_size=256), small, source)
     assert again["tta_accuracy"] == pytest.approx(trained["tta_accuracy"], abs=1e-6)
-    mirror = RECIPE.evaluate(config(width=0.125, epochs=1, batch_size=256, tta_level=0), digits_data, source)
+    mirror = RECIPE.evaluate(config(width=0.125, epochs=1, batch_size=256, tta_level=0), small, source)
     assert mirror["tta_accuracy"] == pytest.approx(trained["accuracy"], abs=1e-6)
