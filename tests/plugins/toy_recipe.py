@@ -11,15 +11,18 @@ seed raise; `nan` makes every run diverge. Its training shape is `y` (the warmup
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from pydantic import Field
-from torch import nn
 
 from hotlap.config import RecipeConfig
 from hotlap.errors import RunFailed
 from hotlap.metrics import Metric
 from hotlap.probes import CostProbe, ProbeRun, register_cost_probe
 from hotlap.recipes import RunResult, SourceRun, recipe
+
+if TYPE_CHECKING:
+    from torch import nn
 
 WARMUPS: list[int] = []  # the y of every warmup run, in order (seed 0x5EED)
 TRAINED: list[tuple[float, int, int]] = []  # (x, y, seed) of every run that trained
@@ -42,6 +45,8 @@ class ToyConfig(RecipeConfig):
 
 
 def _net(config: ToyConfig, num_classes: int) -> nn.Module:
+    from torch import nn  # here: the commands that train nothing (status, report) never import torch
+
     return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, num_classes))
 
 
