@@ -103,6 +103,7 @@ def test_compare_welch_matches_scipy():
     assert c.diff < 0 and c.effect_size < 0
 
 
+@pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")  # SciPy's, on sides without spread
 def test_compare_many_equals_scipy_pair_by_pair():
     """The vectorized comparisons (one SciPy call per group of equal pair counts) give what
     ttest_rel and wilcoxon give on each pair alone: with ties, zero differences, no spread at all,
