@@ -75,6 +75,9 @@ def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path,
     seeds = ["seeds={min: 2, max: 4, step: 2}"] if written.racing else ["seeds=2"]
     budget = [] if written.reweight or written.fidelity else ["budget.max_runs=3"]
     verify = ["verify.seeds=2"] if written.verify else []
+    # one TTA view where the study does not re-weight the views (six made each run's final
+    # evaluation a fifth of its time; the TTA path runs in tta_weights and tests/test_airbench94.py)
+    views = [] if written.reweight or written.recipe == "resnet" else ["base.tta_level=0"]
     code, _, err = cli(
         "sweep",
         str(path),
@@ -82,6 +85,7 @@ def test_example_states_its_question_and_runs_at_smoke_size(path, cli, tmp_path,
         *seeds,
         *budget,
         *verify,
+        *views,
         *extra,
         "--no-warmup",
     )
