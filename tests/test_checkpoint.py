@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -36,7 +37,8 @@ class _Stop(Exception):
 
 
 def test_a_run_resumed_from_its_checkpoint_ends_exactly_as_the_uninterrupted_one(small, tmp_path):
-    config = RECIPE.config({**TINY, "epochs": 3})
+    config = RECIPE.config({**TINY, "epochs": 3, "val_size": 64})
+    small = replace(small, train_images=small.train_images[:192], train_labels=small.train_labels[:192])
     whole = RECIPE.train(config, small, seed=3, keep_weights=False)
     checkpoint = Checkpoint(tmp_path / "run-1.pt", every=1)
 
@@ -71,10 +73,10 @@ def test_a_driver_killed_mid_run_resumes_the_run_from_its_checkpoint(tmp_path):
     raw = {
         "name": "long",
         "recipe": "resnet",
-        "dataset": "synthetic:400",  # random images: a checkpoint carries the same state whatever they show
+        "dataset": "synthetic:192",  # random images: a checkpoint carries the same state whatever they show
         "device": "cpu",
         "seeds": 1,
-        "base": {**TINY, "epochs": 3, "val_size": 100},  # 300 images to train on, 100 to validate
+        "base": {**TINY, "epochs": 3, "val_size": 64},  # 128 images to train on (2 steps), 64 to validate
         "checkpoint_every": 1,
         "keep_weights": False,
         "keep_artifacts": False,
