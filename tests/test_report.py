@@ -574,6 +574,47 @@ def test_a_documents_table_shows_the_first_configs_and_the_baseline_past_its_lim
     assert len(list(csv.DictReader(io.StringIO(out)))) == len(rows)  # the CSV: all of them
 
 
+def test_the_tables_make_rows_only_for_the_configs_they_show(cli, raced, monkeypatch, tmp_path):
+    """Past their limits the Markdown and the terminal table show the first configs in report
+    order, the baseline and the recommendation, and say how many are left out; rows are made for
+    those alone (a page of 1,000 configs made all 50,000 rows of the CSV first)."""
+    from rich.console import Console
+
+    import hotlap.report.render as render
+    import hotlap.report.rows as rows_module
+    import hotlap.report.terminal as terminal
+    from hotlap.report import load_report, render_table
+
+    code, out, _ = cli("report", "race", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    recommended = json.loads(cli("report", "race", "--format", "json")[1])["recommendation"]["config_id"]
+    baseline = next(r["config_id"] for r in rows if r["is_baseline"] == "True")
+    first = [r["config_id"] for r in rows[:2]]
+    assert code == 0 and len(rows) > 4 and recommended is not None
+    made: list[str] = []
+    make = rows_module._row
+    monkeypatch.setattr(
+        rows_module, "_row", lambda report, *args: made.append(report.config_id) or make(report, *args)
+    )
+    monkeypatch.setattr(render, "MAX_DOCUMENT_ROWS", 2)
+    monkeypatch.setattr(terminal, "MAX_TABLE_ROWS", 2)
+
+    code, md, _ = cli("report", "race", "--format", "md")
+    assert code == 0 and f"The first 2 of {len(rows)} configs in report order" in md
+    assert set(made) == {*first, baseline, recommended}  # (the recommendation: where it is listed)
+
+    made.clear()
+    with Store(tmp_path) as store:
+        report = load_report(store, "race")
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(render_table(report.analysis, report.sweep))
+    text = console.export_text()
+    left_out = len(rows) - len({*first, baseline, recommended})
+    assert f"{left_out} more configs, further down the order" in text
+    screened = {r.config_id for r in report.analysis.verification}  # its screening rows, beside
+    assert set(made) == {*first, baseline, recommended, *screened}
+
+
 def test_the_accuracy_time_plot_summarizes_and_names_only_the_points_it_draws_with_intervals():
     """A search of 1,000 configs: the points drawn with their CIs (`with_bars`' choice) carry
     their CIs and names; the rest, drawn as dots, their means only (a report of 50,000 configs

@@ -10,7 +10,7 @@ from typing import Any
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.judging import planned_configs
 from hotlap.analysis.reports import short_value
-from hotlap.report.rows import cached, config_rows, shown_costs
+from hotlap.report.rows import cached, shown_costs
 from hotlap.store import SweepRecord
 
 DECISION_STYLE = {"pass": "green", "fail": "red", "undecided": "yellow"}
@@ -31,12 +31,13 @@ def _p(value: float | None) -> str:
 
 
 def _table_cells(analysis: Analysis, rows: Sequence[dict[str, Any]]) -> list[list[str]]:
-    """`_cells` of each row (fresh lists, callers may change them); the config rows' once per
-    analysis, for every table that shows them."""
-    if rows is config_rows(analysis):
-        shared = cached("cells", analysis, lambda: [_cells(row, analysis) for row in rows])
-        return [list(cells) for cells in shared]
-    return [_cells(row, analysis) for row in rows]
+    """`_cells` of each row (fresh lists, callers may change them); made once per analysis and list
+    of rows, for every table that shows them (the Markdown and the HTML of a report folder)."""
+    made: dict[int, tuple[Sequence[dict[str, Any]], list[list[str]]]] = cached("cells", analysis, dict)
+    hit = made.get(id(rows))
+    if hit is None or hit[0] is not rows:  # (held with its rows: an id is not reused while held)
+        hit = made[id(rows)] = (rows, [_cells(row, analysis) for row in rows])
+    return [list(cells) for cells in hit[1]]
 
 
 def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:

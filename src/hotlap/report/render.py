@@ -27,7 +27,7 @@ from hotlap.report.cells import (
     _table_cells,
     _verification_line,
 )
-from hotlap.report.rows import config_rows, csv_columns, document, named_rows
+from hotlap.report.rows import cached, config_rows, csv_columns, document, listed, named_rows, rows_of
 from hotlap.report.terminal import render_table
 from hotlap.store import SweepRecord
 
@@ -71,21 +71,26 @@ def _md(text: str) -> str:
 
 def shown_rows(analysis: Analysis) -> tuple[list[dict[str, Any]], str | None]:
     """The config rows a document shows (Markdown, HTML): all, or past MAX_DOCUMENT_ROWS the first
-    in report order with the baseline and the recommendation, and a sentence saying so."""
-    rows = config_rows(analysis)
-    if len(rows) <= MAX_DOCUMENT_ROWS:
-        return rows, None
-    shown = rows[:MAX_DOCUMENT_ROWS]
+    in report order with the baseline and the recommendation, and a sentence saying so. Rows are
+    made for those alone (the CSV's 50,000 are not needed for a page of 1,000)."""
+    return cached("shown", analysis, lambda: _shown_rows(analysis))
+
+
+def _shown_rows(analysis: Analysis) -> tuple[list[dict[str, Any]], str | None]:
+    reports = listed(analysis)
+    if len(reports) <= MAX_DOCUMENT_ROWS:
+        return config_rows(analysis), None
+    shown = reports[:MAX_DOCUMENT_ROWS]
     shown += [
         r
-        for r in rows[MAX_DOCUMENT_ROWS:]
-        if r["is_baseline"] or (r["config_id"] == analysis.recommendation.config and r["fidelity"] == "full")
+        for r in reports[MAX_DOCUMENT_ROWS:]
+        if r.is_baseline or (r.config_id == analysis.recommendation.config and r.fidelity == "full")
     ]
     cut = (
-        f"The first {MAX_DOCUMENT_ROWS:,} of {len(rows):,} configs in report order (and the baseline); "
+        f"The first {MAX_DOCUMENT_ROWS:,} of {len(reports):,} configs in report order (and the baseline); "
         "report.csv and report.json hold every one."
     )
-    return shown, cut
+    return rows_of(analysis, shown), cut
 
 
 def render_markdown(analysis: Analysis, sweep: SweepRecord) -> str:

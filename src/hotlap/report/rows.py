@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.reports import ConfigReport
 from hotlap.store import SweepRecord
 
-__all__ = ["cached", "config_rows", "csv_columns", "document", "named_rows", "shown_costs"]
+__all__ = [
+    "cached",
+    "config_rows",
+    "csv_columns",
+    "document",
+    "listed",
+    "named_rows",
+    "rows_of",
+    "shown_costs",
+]
 
 CORE_COLUMNS = [
     "fidelity",
@@ -93,16 +102,16 @@ def csv_columns(analysis: Analysis) -> list[str]:
     ]
 
 
-_Rows = list[Any]
-_CACHE: dict[str, tuple[weakref.ref[Analysis], _Rows]] = {}
+_T = TypeVar("_T")
+_CACHE: dict[str, tuple[weakref.ref[Analysis], Any]] = {}
 
 
-def cached(kind: str, analysis: Analysis, compute: Callable[[], _Rows]) -> _Rows:
+def cached(kind: str, analysis: Analysis, compute: Callable[[], _T]) -> _T:
     """The rows of the latest analysis, computed once for all formats (the CSV, JSON, Markdown and
     HTML of a 5,000-config report share them). Callers never modify them."""
     cached = _CACHE.get(kind)
     if cached is not None and cached[0]() is analysis:
-        return cached[1]
+        return cached[1]  # type: ignore[no-any-return]
     rows = compute()
     _CACHE[kind] = (weakref.ref(analysis), rows)
     return rows
@@ -204,19 +213,38 @@ def _mean(report: ConfigReport, metric: str) -> float | None:
 
 
 def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
-    """One row per config (and fidelity), in the analysis' order: the CSV of `hotlap report`."""
+    """One row per config (and fidelity) with a finished, failed or pruned run, in the analysis'
+    order: the CSV of `hotlap report`. `reports`: another group's (the verification's)."""
     if reports is None:
-        return cached("config", analysis, lambda: config_rows(analysis, analysis.configs))
+        return cached("config", analysis, lambda: rows_of(analysis, listed(analysis)))
+    return _rows(analysis, [r for r in reports if _listed(r)], reports)
+
+
+def listed(analysis: Analysis) -> list[ConfigReport]:
+    """The search's reports that have a row (`config_rows`), in the analysis' order: what a table
+    picks the configs it shows from, without making 50,000 rows to show 1,000."""
+    return cached("listed", analysis, lambda: [r for r in analysis.configs if _listed(r)])
+
+
+def _listed(report: ConfigReport) -> bool:
+    return report.n > 0 or report.failed > 0 or report.pruned is not None
+
+
+def rows_of(analysis: Analysis, reports: Sequence[ConfigReport]) -> list[dict[str, Any]]:
+    """The rows `config_rows(analysis)` has for some of the search's listed reports."""
+    return _rows(analysis, reports, analysis.configs)
+
+
+def _rows(
+    analysis: Analysis, reports: Sequence[ConfigReport], group: Sequence[ConfigReport]
+) -> list[dict[str, Any]]:
+    """Rows of `reports`, each compared with its fidelity's baseline in `group` (its first)."""
     baselines: dict[str, ConfigReport] = {}
-    for report in reports:
+    for report in group:
         if report.is_baseline:
             baselines.setdefault(report.fidelity, report)
     costs = shown_costs(analysis)
-    return [
-        _row(report, analysis, baselines.get(report.fidelity), costs)
-        for report in reports
-        if report.n > 0 or report.failed > 0 or report.pruned is not None
-    ]
+    return [_row(report, analysis, baselines.get(report.fidelity), costs) for report in reports]
 
 
 def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None) -> dict[str, Any]:

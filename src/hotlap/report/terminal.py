@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hotlap.analysis.configs import Analysis
-from hotlap.analysis.reports import short_value
+from hotlap.analysis.reports import ConfigReport, short_value
 from hotlap.report.cells import (
     DECISION_STYLE,
     _cells,
@@ -25,7 +25,7 @@ from hotlap.report.cells import (
     _runs_line,
     _verification_line,
 )
-from hotlap.report.rows import config_rows
+from hotlap.report.rows import config_rows, listed, rows_of
 from hotlap.store import SweepRecord
 
 __all__ = ["render_table"]
@@ -116,17 +116,15 @@ def _name_cell(row: dict[str, Any], analysis: Analysis, marked: str) -> str:
 MAX_TABLE_ROWS = 30  # configs per table in the terminal; the files hold every one
 
 
-def _shown_rows(rows: list[dict[str, Any]], analysis: Analysis) -> tuple[list[dict[str, Any]], int]:
-    """The first MAX_TABLE_ROWS rows in the report's order, plus the baseline and the
-    recommendation wherever they are; and how many rows are left out."""
-    if len(rows) <= MAX_TABLE_ROWS:
-        return rows, 0
+def _shown_rows(reports: list[ConfigReport], analysis: Analysis) -> tuple[list[dict[str, Any]], int]:
+    """The rows of the first MAX_TABLE_ROWS reports in the report's order, plus the baseline and
+    the recommendation wherever they are; and how many are left out (their rows are not made)."""
     keep = [
         r
-        for i, r in enumerate(rows)
-        if i < MAX_TABLE_ROWS or r["is_baseline"] or r["config_id"] == analysis.recommendation.config
+        for i, r in enumerate(reports)
+        if i < MAX_TABLE_ROWS or r.is_baseline or r.config_id == analysis.recommendation.config
     ]
-    return keep, len(rows) - len(keep)
+    return rows_of(analysis, keep), len(reports) - len(keep)
 
 
 def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = None) -> Group:
@@ -137,10 +135,10 @@ def render_table(analysis: Analysis, sweep: SweepRecord, width: int | None = Non
     title = f"sweep {sweep.id}: {sweep.recipe} on {sweep.dataset}"
     if analysis.target is not None:
         title += f", target {analysis.target.describe()} at {analysis.target.confidence:.0%} confidence"
-    rows = config_rows(analysis)
+    reports = listed(analysis)
     parts: list[Any] = [
-        _fidelity_table(analysis, [r for r in rows if r["fidelity"] == fidelity], fidelity, title, width)
-        for fidelity in dict.fromkeys(r["fidelity"] for r in rows)
+        _fidelity_table(analysis, [r for r in reports if r.fidelity == fidelity], fidelity, title, width)
+        for fidelity in dict.fromkeys(r.fidelity for r in reports)
     ]
     parts.extend(_summary_lines(analysis, sweep))
     pareto = _pareto_table(analysis)
@@ -183,12 +181,12 @@ def _caption(hidden: list[str], left_out: int) -> str | None:
 
 
 def _fidelity_table(
-    analysis: Analysis, rows: list[dict[str, Any]], fidelity: str, title: str, width: int | None
+    analysis: Analysis, reports: list[ConfigReport], fidelity: str, title: str, width: int | None
 ) -> Table:
     """One fidelity's configs: one line per config where it fits (its name, a column per swept key,
     the numbers); else (a narrow terminal) the swept values under the name."""
     headers = _headers(analysis)
-    shown, left_out = _shown_rows(rows, analysis)
+    shown, left_out = _shown_rows(reports, analysis)
     cells_list = _styled_cells(analysis, shown, fidelity)
     names = [_name_cell(row, analysis, cells[0]) for row, cells in zip(shown, cells_list, strict=True)]
     keys = [k for k in analysis.spec.swept_keys if k != "variant"]
@@ -289,8 +287,12 @@ def _verification_table(analysis: Analysis) -> Table:
     ):
         verify.add_column(_split_header(header), justify="right", no_wrap=True)
     verified = {v.config_id for v in analysis.verification}
-    for stage, reports in (("screening", analysis.configs), ("verification", analysis.verification)):
-        for row in config_rows(analysis, reports):
+    screened = [r for r in listed(analysis) if r.fidelity == "full" and r.config_id in verified]
+    for stage, rows in (
+        ("screening", rows_of(analysis, screened)),
+        ("verification", config_rows(analysis, analysis.verification)),
+    ):
+        for row in rows:
             if row["fidelity"] != "full" or row["config_id"] not in verified:
                 continue
             cells = _cells(row, analysis)
