@@ -261,10 +261,12 @@ def verdicts(
     compared at `time_alpha`; `only` and `memo` as for `hotlap.decisions.race` (values that only
     grow between calls sharing a memo)."""
     metrics = decision_metrics(spec)
-    memo = {} if memo is None else memo
     evidence = {}
     for key, v in values.items():
         quality, cost = v.get(metrics.quality.name, ()), v.get(metrics.cost.name, ())
+        if memo is None:  # one look: made once anyway
+            evidence[key] = Evidence(list(quality), metrics.oriented_costs(cost))
+            continue
         slot = ("evidence", key, len(quality), len(cost))
         if slot not in memo:
             memo[slot] = Evidence(list(quality), metrics.oriented_costs(cost))

@@ -119,6 +119,7 @@ class Summaries(Mapping[str, Summary]):
     ) -> None:
         self._values, self._confidence, self._bounds = values, confidence, bounds
         self._made: dict[str, Summary] = {}
+        self._means: dict[str, float | None] = {}
 
     def __getitem__(self, metric: str) -> Summary:
         made = self._made.get(metric)
@@ -130,10 +131,15 @@ class Summaries(Mapping[str, Summary]):
         return made
 
     def mean(self, metric: str) -> float | None:
-        """The metric's mean (`Summary.mean`) without the rest of its summary: ordering 50,000
-        configs by their cost reads nothing else."""
+        """The metric's mean (`Summary.mean`) without the rest of its summary, remembered: ordering
+        50,000 configs by their cost reads nothing else, and the plots read it again."""
         made = self._made.get(metric)
-        return made.mean if made is not None else mean_of(list(self._values[metric].values()))
+        if made is not None:
+            return made.mean
+        means = self._means
+        if metric not in means:
+            means[metric] = mean_of(list(self._values[metric].values()))
+        return means[metric]
 
     def mean_std(self, metric: str) -> tuple[float | None, float | None]:
         """The metric's mean and std (`Summary.mean`, `.std`; None, None where the config has no
@@ -295,6 +301,7 @@ def _judged_values(
         _baseline_values(by_id, read, keys, quality) if target is not None and target.relative else None
     )
     schedule, seeds = spec.look_schedule(), spec.seeds
+    looks: dict[tuple[int, ...], set[int] | None] = {}  # finished seeds -> their last look's, None: all
     values = {}
     for key in keys:
         runs = read[key]
@@ -302,8 +309,12 @@ def _judged_values(
             continue
         done = runs.done
         if racing:  # judged as racing saw it: at its last planned look (not a partial round)
-            look = set(seeds[: planned_look({r.seed for r in runs.runs}, seeds, schedule)])
-            done = [r for r in done if r.seed in look]
+            finished = tuple(r.seed for r in runs.runs)  # (50,000 configs share a few of these)
+            if finished not in looks:
+                look = set(seeds[: planned_look(set(finished), seeds, schedule)])
+                looks[finished] = None if look.issuperset(finished) else look
+            look = looks[finished]
+            done = done if look is None else [r for r in done if r.seed in look]
         values[key[0]] = {m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)}
         if reference is not None:  # judged on the differences from the baseline, seed by seed
             values[key[0]][quality] = [

@@ -244,7 +244,7 @@ def key_panels(analysis: Analysis) -> list[tuple[str, list[dict[str, Any]]]]:
         pairs = [
             (report.params[key], mean)
             for report in reports
-            if key in report.params and (mean := report.metrics[analysis.quality_metric].mean) is not None
+            if key in report.params and (mean := report.mean(analysis.quality_metric)) is not None
         ]
         rows = _panel_rows(pairs, analysis.quality.sign)
         if len(rows) >= 2:
