@@ -179,7 +179,7 @@ def race(
             eliminated, active, reason = True, False, f"slower than {fastest} (p {p:.2g})"
         elif decision == "undecided":
             eliminated, active = False, True
-            reason = target.rule.why_undecided(evidence[key].values, target) or "undecided"
+            reason = rule.why_undecided(evidence[key].values, target) or "undecided"
         elif key == fastest:
             tied = [k for k, q in slower.items() if q > time_alpha and judged[k][0] == "pass"]
             eliminated, active = False, bool(tied)  # tied rivals race on until told apart

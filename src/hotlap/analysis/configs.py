@@ -236,6 +236,6 @@ def _pareto(full: list[ConfigReport], spec: SweepSpec) -> tuple[str, ...]:
     if len(objectives) < 2:
         return ()
     names = [o.metric for o in objectives]
-    rows = [[r.metrics[m].mean if r.metrics[m].mean is not None else math.nan for m in names] for r in full]
+    rows = [[math.nan if (mean := r.mean(m)) is None else mean for m in names] for r in full]
     signs = [1.0 if o.direction == "maximize" else -1.0 for o in objectives]
     return tuple(full[i].config_id for i in sorted(non_dominated(rows, signs)))

@@ -52,8 +52,8 @@ def swept_keys(analysis: Analysis, reports: list[ConfigReport]) -> list[str]:
     """The swept keys that take two values or more among `reports`."""
     keys = []
     for key in analysis.spec.swept_keys:
-        values = {repr(r.value(key)) for r in reports}
-        if len(values) > 1:
+        first = repr(reports[0].value(key)) if reports else None
+        if any(repr(r.value(key)) != first for r in reports):  # (stops at the first other value)
             keys.append(key)
     return keys
 
@@ -92,15 +92,13 @@ def importances(analysis: Analysis) -> dict[str, float]:
     """Swept key -> its importance (the shares sum to 1), largest first; empty for fewer than two
     keys that vary, fewer than MIN_CONFIGS configs, or no effect above chance."""
     metric = analysis.spec.metric(analysis.quality_metric)
-    reports = [
-        r
-        for r in judged_configs(analysis)
-        if r.metrics[metric.name].mean is not None and math.isfinite(r.metrics[metric.name].mean)  # type: ignore[arg-type]
-    ]
+    means = [(r, r.mean(metric.name)) for r in judged_configs(analysis)]  # (the summaries' means)
+    kept = [(r, mean) for r, mean in means if mean is not None and math.isfinite(mean)]
+    reports = [r for r, _ in kept]
     keys = swept_keys(analysis, reports)
     if len(keys) < 2 or len(reports) < MIN_CONFIGS:
         return {}
-    y = np.asarray([r.metrics[metric.name].mean for r in reports], dtype=float)
+    y = np.asarray([mean for _, mean in kept], dtype=float)
     columns = {k: [r.value(k) for r in reports] for k in keys}
     effects = main_effects(columns, y)
     total = sum(effects.values())
@@ -119,7 +117,7 @@ def parallel_axes(
     from hotlap.spec.fields import RangeSpec
 
     quality = analysis.quality_metric
-    reports = [r for r in judged_configs(analysis, MAX_LINES) if r.metrics[quality].mean is not None]
+    reports = [r for r in judged_configs(analysis, MAX_LINES) if r.mean(quality) is not None]
     keys = swept_keys(analysis, reports)
     if len(keys) < 2 or len(reports) < 2:
         return [], []
@@ -148,7 +146,7 @@ def parallel_axes(
         ticks = [(position, _short(value)) for position, value in shown]
         axes.append((key, ticks))
         columns.append(column)
-    means = [float(r.metrics[quality].mean) for r in reports]  # type: ignore[arg-type]
+    means = [float(r.mean(quality)) for r in reports]  # type: ignore[arg-type]
     low, high = min(means), max(means)
     span = high - low or 1.0
     columns.append([(m - low) / span for m in means])

@@ -43,7 +43,8 @@ class DecisionMetrics:
 
     def oriented_costs(self, values: Sequence[float]) -> list[float]:
         """Costs with lower better, whatever the cost metric's direction."""
-        return [-self.cost.sign * v for v in values]
+        sign = -self.cost.sign
+        return [sign * v for v in values]
 
     def cost_from_oriented(self, value: float) -> float:
         return -self.cost.sign * value

@@ -116,9 +116,7 @@ def plotted_cost(analysis: Analysis) -> Metric:
         return analysis.cost
     reports = full_reports(analysis)
     for name in shown_costs(analysis):
-        means = {
-            r.metrics[name].mean for r in reports if name in r.metrics and r.metrics[name].mean is not None
-        }
+        means = {mean for r in reports if name in r.metrics and (mean := r.mean(name)) is not None}
         if len(means) > 1:
             return spec.metric(name)
     return analysis.cost
@@ -302,16 +300,20 @@ def two_key_grid(analysis: Analysis) -> tuple[str, str, list[Any], list[Any], li
     reports = [
         r for r in full_reports(analysis) if not r.is_baseline and row_key in r.params and col_key in r.params
     ]
-    rows = sorted({r.params[row_key] for r in reports}, key=str)
-    cols = sorted({r.params[col_key] for r in reports}, key=str)
-    if not reports or len(rows) * len(cols) > MAX_CELLS or len(rows) < 2 or len(cols) < 2:
-        return None
+    row_values, col_values = {r.params[row_key] for r in reports}, {r.params[col_key] for r in reports}
+    if (
+        not reports
+        or len(row_values) * len(col_values) > MAX_CELLS
+        or min(len(row_values), len(col_values)) < 2
+    ):
+        return None  # (told before sorting 50,000 sampled values as text)
+    rows, cols = sorted(row_values, key=str), sorted(col_values, key=str)
     numeric = all(isinstance(v, int | float) for v in rows), all(isinstance(v, int | float) for v in cols)
     rows = sorted(rows) if numeric[0] else rows
     cols = sorted(cols) if numeric[1] else cols
     cells: list[list[Any]] = [[None] * len(cols) for _ in rows]
     for report in reports:
-        mean = report.metrics[analysis.quality_metric].mean
+        mean = report.mean(analysis.quality_metric)
         decision = report.verdict.decision if report.verdict is not None and analysis.target else None
         cells[rows.index(report.params[row_key])][cols.index(report.params[col_key])] = (
             mean,

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.reports import ConfigReport
-from hotlap.store import SweepRecord
+from hotlap.store import SweepRecord, without_gc
 
 __all__ = [
     "cached",
@@ -108,11 +108,14 @@ _CACHE: dict[str, tuple[weakref.ref[Analysis], Any]] = {}
 
 def cached(kind: str, analysis: Analysis, compute: Callable[[], _T]) -> _T:
     """The rows of the latest analysis, computed once for all formats (the CSV, JSON, Markdown and
-    HTML of a 5,000-config report share them). Callers never modify them."""
+    HTML of a 5,000-config report share them; without the cyclic collector, as the analysis: its
+    full collections over 50,000 rows found nothing to free and doubled their time). Callers
+    never modify them."""
     cached = _CACHE.get(kind)
     if cached is not None and cached[0]() is analysis:
         return cached[1]  # type: ignore[no-any-return]
-    rows = compute()
+    with without_gc():
+        rows = compute()
     _CACHE[kind] = (weakref.ref(analysis), rows)
     return rows
 
@@ -130,32 +133,34 @@ def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) ->
     if reports is None:
         return cached("named", analysis, lambda: named_rows(analysis, analysis.configs))
     renames = _renames(analysis)
-    reports = analysis.configs if reports is None else reports
-    by_id = {(r.config_id, r.fidelity): r for r in reports}
     front = set(analysis.pareto)
+    pareto, constraints = len(analysis.spec.objective or []) >= 2, bool(analysis.spec.constraints)
     out = []
-    shared = config_rows(analysis) if reports is analysis.configs else config_rows(analysis, reports)
-    others = _other_metrics(analysis)
+    if reports is analysis.configs:
+        shared, listed_reports = config_rows(analysis), listed(analysis)
+    else:
+        shared, listed_reports = config_rows(analysis, reports), [r for r in reports if _listed(r)]
+    others = [(metric, f"mean_{metric}", f"std_{metric}") for metric in _other_metrics(analysis)]
     names: list[str] = []
-    for row in shared:
+    for row, report in zip(shared, listed_reports, strict=True):  # (a row per listed report)
         if not names:  # every row has the same keys in the same order, `costs` last (left out)
             assert list(row)[-1] == "costs"
             names = [renames.get(k, k) for k in row if k != "costs"]
         named = dict(zip(names, row.values(), strict=False))  # (stops before `costs`)
-        report = by_id[(row["config_id"], row["fidelity"])]
-        for metric in others:
-            named[f"mean_{metric}"], named[f"std_{metric}"] = report.mean_std(metric)
-        if len(analysis.spec.objective or []) >= 2:  # on the front of the objectives' means
+        for metric, mean, std in others:
+            named[mean], named[std] = report.mean_std(metric)
+        if pareto:  # on the front of the objectives' means
             named["pareto"] = report.fidelity == "full" and report.config_id in front
-        if analysis.spec.constraints:
+        if constraints:
             named["constraints_kept"] = report.config_id not in analysis.broken
         out.append(named)
     return out
 
 
 def _row(
-    report: ConfigReport, analysis: Analysis, baseline: ConfigReport | None, costs: list[str]
+    report: ConfigReport, analysis: Analysis, base_time: float | None, costs: list[str]
 ) -> dict[str, Any]:
+    """A config's row; `base_time`: its fidelity's baseline's mean cost (None: no baseline)."""
     accuracy = report.metrics[analysis.quality_metric]
     time = report.metrics[analysis.cost_metric]
     row: dict[str, Any] = {"config_id": report.config_id}
@@ -163,53 +168,45 @@ def _row(
         row[key] = report.value(key)
     success = report.success
     vs, time_vs = report.vs_baseline, report.cost_vs_baseline
-    base_time = baseline.metrics[analysis.cost_metric].mean if baseline is not None else None
     time_diff = time_vs.diff if time_vs is not None else None
     decision = report.verdict.decision if report.verdict is not None and analysis.target is not None else None
     reason = report.verdict.reason if report.verdict is not None else None
     if report.pruned is not None:  # closed by the pruner: never judged
         decision, reason = "pruned", report.pruned
-    row.update(
-        {
-            "fidelity": report.fidelity,
-            "is_baseline": report.is_baseline,
-            "n": report.n,
-            "failed": report.failed,
-            "mean_accuracy": accuracy.mean,
-            "std_accuracy": accuracy.std,
-            "ci_low": accuracy.ci_low,
-            "ci_high": accuracy.ci_high,
-            # Racing chose this config's seed count by its runs: its intervals (the quality's and the
-            # time's) are naive; verification's, on fresh seeds, are free of that.
-            "ci_naive_after_racing": analysis.spec.racing is not None and report.stage == "search",
-            "success_rate": success.rate if success else None,
-            "success_ci_low": success.ci_low if success else None,
-            "success_ci_high": success.ci_high if success else None,
-            "mean_time": time.mean,
-            "std_time": time.std,
-            "time_ci_low": time.ci_low,
-            "time_ci_high": time.ci_high,
-            "accuracy_diff_vs_baseline": vs.diff if vs else None,
-            "time_diff_vs_baseline": time_diff,
-            "time_diff_pct": 100 * time_diff / base_time if time_diff is not None and base_time else None,
-            "achieves_target": decision == "pass" if decision is not None else None,
-            "decision": decision,
-            "reason": reason,
-            "p_value_vs_baseline": vs.p_value if vs else None,
-            "p_holm_vs_baseline": vs.p_holm if vs else None,
-            "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
-            "effect_size_vs_baseline": vs.effect_size if vs else None,
-            "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
-            "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
-            "costs": {m: _mean(report, m) for m in costs},  # shown_costs(analysis), found once
-        }
-    )
+    row["fidelity"] = report.fidelity
+    row["is_baseline"] = report.is_baseline
+    row["n"] = report.n
+    row["failed"] = report.failed
+    row["mean_accuracy"] = accuracy.mean
+    row["std_accuracy"] = accuracy.std
+    row["ci_low"] = accuracy.ci_low
+    row["ci_high"] = accuracy.ci_high
+    # Racing chose this config's seed count by its runs: its intervals (the quality's and the
+    # time's) are naive; verification's, on fresh seeds, are free of that.
+    row["ci_naive_after_racing"] = analysis.spec.racing is not None and report.stage == "search"
+    row["success_rate"] = success.rate if success else None
+    row["success_ci_low"] = success.ci_low if success else None
+    row["success_ci_high"] = success.ci_high if success else None
+    row["mean_time"] = time.mean
+    row["std_time"] = time.std
+    row["time_ci_low"] = time.ci_low
+    row["time_ci_high"] = time.ci_high
+    row["accuracy_diff_vs_baseline"] = vs.diff if vs else None
+    row["time_diff_vs_baseline"] = time_diff
+    row["time_diff_pct"] = 100 * time_diff / base_time if time_diff is not None and base_time else None
+    row["achieves_target"] = decision == "pass" if decision is not None else None
+    row["decision"] = decision
+    row["reason"] = reason
+    row["p_value_vs_baseline"] = vs.p_value if vs else None
+    row["p_holm_vs_baseline"] = vs.p_holm if vs else None
+    row["p_wilcoxon_vs_baseline"] = vs.p_wilcoxon if vs else None
+    row["effect_size_vs_baseline"] = vs.effect_size if vs else None
+    row["time_p_value_vs_baseline"] = time_vs.p_value if time_vs else None
+    row["time_p_holm_vs_baseline"] = time_vs.p_holm if time_vs else None
+    row["costs"] = {
+        m: report.mean(m) if m in report.metrics else None for m in costs
+    }  # shown_costs(analysis)
     return row
-
-
-def _mean(report: ConfigReport, metric: str) -> float | None:
-    summary = report.metrics.get(metric)
-    return summary.mean if summary is not None else None
 
 
 def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
@@ -239,12 +236,12 @@ def _rows(
     analysis: Analysis, reports: Sequence[ConfigReport], group: Sequence[ConfigReport]
 ) -> list[dict[str, Any]]:
     """Rows of `reports`, each compared with its fidelity's baseline in `group` (its first)."""
-    baselines: dict[str, ConfigReport] = {}
+    base_times: dict[str, float | None] = {}
     for report in group:
-        if report.is_baseline:
-            baselines.setdefault(report.fidelity, report)
+        if report.is_baseline and report.fidelity not in base_times:
+            base_times[report.fidelity] = report.metrics[analysis.cost_metric].mean
     costs = shown_costs(analysis)
-    return [_row(report, analysis, baselines.get(report.fidelity), costs) for report in reports]
+    return [_row(report, analysis, base_times.get(report.fidelity), costs) for report in reports]
 
 
 def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None) -> dict[str, Any]:
