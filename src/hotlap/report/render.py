@@ -27,7 +27,7 @@ from hotlap.report.cells import (
     _table_cells,
     _verification_line,
 )
-from hotlap.report.rows import cached, config_rows, csv_columns, document, listed, named_rows, rows_of
+from hotlap.report.rows import cached, config_rows, csv_columns, csv_rows, document, listed, rows_of
 from hotlap.report.terminal import render_table
 from hotlap.store import SweepRecord
 
@@ -39,10 +39,7 @@ def render_csv(analysis: Analysis) -> str:
     columns = csv_columns(analysis)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(
-        ["" if (value := row.get(column)) is None else value for column in columns]
-        for row in named_rows(analysis)
-    )
+    writer.writerows(["" if value is None else value for value in values] for values in csv_rows(analysis))
     return buffer.getvalue()
 
 
