@@ -11,6 +11,7 @@ import random
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -609,10 +610,67 @@ def test_the_tables_make_rows_only_for_the_configs_they_show(cli, raced, monkeyp
     console = Console(width=200, record=True, file=io.StringIO())
     console.print(render_table(report.analysis, report.sweep))
     text = console.export_text()
+    print(text)
     left_out = len(rows) - len({*first, baseline, recommended})
     assert f"{left_out} more configs, further down the order" in text
     screened = {r.config_id for r in report.analysis.verification}  # its screening rows, beside
     assert set(made) == {*first, baseline, recommended, *screened}
+
+
+def test_a_swept_key_named_like_a_column_keeps_its_own_values():
+    """A script's own key `n` (or `decision`) is swept: the report writes its values in a column
+    of its own (`swept_n`) and shows them in the tables, never the seed count of column `n`."""
+    from rich.console import Console
+
+    from hotlap.analysis.configs import analyze
+    from hotlap.report import render_csv, render_markdown, render_table
+    from hotlap.store import ConfigRecord, RunRecord, SweepRecord
+
+    script = {
+        "command": ["{python}", "p.py", "{n}", "{decision}"],
+        "metrics": {"val_acc": {"direction": "max", "kind": "fraction"}},
+    }
+    spec = parse_spec(
+        {
+            "name": "s",
+            "recipe": "script",
+            "base": {"n": 1, "decision": "a"},
+            "space": {"n": [1, 2, 3], "decision": ["a", "b"]},
+            "script": script,
+            "seeds": 2,
+        }
+    )
+    grid = [(n, d) for n in (1, 2, 3) for d in ("a", "b")]
+    configs = [
+        ConfigRecord("s", f"c{i}", "c" * 64, i, "grid", False, {"n": n, "decision": d}, {}, "now")
+        for i, (n, d) in enumerate(grid)
+    ]
+    runs = [
+        RunRecord(
+            2 * i + seed,
+            "s",
+            f"c{i}",
+            seed,
+            "full",
+            "done",
+            {"val_acc": 0.1 * n + 0.01 * seed},
+            *[None] * 5,
+            1,
+            *[None] * 4,
+        )
+        for i, (n, _) in enumerate(grid)
+        for seed in range(2)
+    ]
+    analysis = analyze(spec, configs, runs, comparisons=False)
+    rows = list(csv.DictReader(io.StringIO(render_csv(analysis))))
+    assert {(r["swept_n"], r["swept_decision"]) for r in rows} == {(str(n), d) for n, d in grid}
+    assert {r["n"] for r in rows} == {"2"} and {r["decision"] for r in rows} == {""}  # (no target)
+    sweep = SweepRecord("s", "s", "script", "own-data", {}, "", Path("."), "done", "", 0, "now", "now")
+    assert "n=3, decision=b" in render_markdown(analysis, sweep)
+    console = Console(width=60, record=True, file=io.StringIO())  # narrow: the values under names
+    console.print(render_table(analysis, sweep, width=60))
+    text = console.export_text()
+    assert "n=3" in text and "decision=b" in text
 
 
 def test_the_accuracy_time_plot_summarizes_and_names_only_the_points_it_draws_with_intervals():

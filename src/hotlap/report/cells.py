@@ -10,7 +10,7 @@ from typing import Any
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.judging import planned_configs
 from hotlap.analysis.reports import short_value
-from hotlap.report.rows import cached, shown_costs
+from hotlap.report.rows import cached, shown_costs, swept_columns
 from hotlap.store import SweepRecord
 
 DECISION_STYLE = {"pass": "green", "fail": "red", "undecided": "yellow"}
@@ -42,11 +42,11 @@ def _table_cells(analysis: Analysis, rows: Sequence[dict[str, Any]]) -> list[lis
 
 def _cells(row: dict[str, Any], analysis: Analysis) -> list[str]:
     """The display cells of one config row, shared by the terminal, Markdown and HTML tables."""
-    swept = analysis.spec.swept_keys
+    swept = swept_columns(analysis)
     parts = [
-        str(row[k]) if k == "variant" else f"{k}={short_value(row[k])}"
-        for k in swept
-        if not (k == "variant" and row[k] is None)
+        str(row[column]) if k == "variant" else f"{k}={short_value(row[column])}"
+        for k, column in swept.items()
+        if not (k == "variant" and row[column] is None)
     ]
     label = ", ".join(parts) or ("baseline" if row["is_baseline"] else "(base config)")
     if row["is_baseline"] and label != "baseline":

@@ -20,6 +20,7 @@ __all__ = [
     "named_rows",
     "rows_of",
     "shown_costs",
+    "swept_columns",
 ]
 
 CORE_COLUMNS = [
@@ -90,12 +91,21 @@ def _other_metrics(analysis: Analysis) -> list[str]:
     return [m for m in analysis.spec.metric_names if m not in (analysis.quality_metric, analysis.cost_metric)]
 
 
+def swept_columns(analysis: Analysis) -> dict[str, str]:
+    """Each swept key's column in the rows: the key itself, or `swept_<key>` where a row has a
+    column of that name already (a script's own key `n` is not the seed count `n`)."""
+    renames = _renames(analysis)
+    others = [f"{stat}_{m}" for m in _other_metrics(analysis) for stat in ("mean", "std")]
+    taken = {"config_id", "costs", "pareto", "constraints_kept", *CORE_COLUMNS, *renames.values(), *others}
+    return {key: f"swept_{key}" if key in taken else key for key in analysis.spec.swept_keys}
+
+
 def csv_columns(analysis: Analysis) -> list[str]:
     renames = _renames(analysis)
     extra = [f"{stat}_{m}" for m in _other_metrics(analysis) for stat in ("mean", "std")]
     return [
         "config_id",
-        *analysis.spec.swept_keys,
+        *swept_columns(analysis).values(),
         *(renames.get(c, c) for c in CORE_COLUMNS),
         *extra,
         *(["pareto"] if len(analysis.spec.objective or []) >= 2 else []),
@@ -182,14 +192,19 @@ def _named(analysis: Analysis, reports: list[ConfigReport]) -> Iterator[tuple[li
 
 
 def _row(
-    report: ConfigReport, analysis: Analysis, base_time: float | None, costs: list[str]
+    report: ConfigReport,
+    analysis: Analysis,
+    base_time: float | None,
+    costs: list[str],
+    swept: dict[str, str],
 ) -> dict[str, Any]:
-    """A config's row; `base_time`: its fidelity's baseline's mean cost (None: no baseline)."""
+    """A config's row; `base_time`: its fidelity's baseline's mean cost (None: no baseline);
+    `swept`: `swept_columns(analysis)`, found once."""
     accuracy = report.metrics[analysis.quality_metric]
     time = report.metrics[analysis.cost_metric]
     row: dict[str, Any] = {"config_id": report.config_id}
-    for key in analysis.spec.swept_keys:
-        row[key] = report.value(key)
+    for key, column in swept.items():
+        row[column] = report.value(key)
     success = report.success
     vs, time_vs = report.vs_baseline, report.cost_vs_baseline
     time_diff = time_vs.diff if time_vs is not None else None
@@ -264,8 +279,8 @@ def _rows(
     for report in group:
         if report.is_baseline and report.fidelity not in base_times:
             base_times[report.fidelity] = report.metrics[analysis.cost_metric].mean
-    costs = shown_costs(analysis)
-    return [_row(report, analysis, base_times.get(report.fidelity), costs) for report in reports]
+    costs, swept = shown_costs(analysis), swept_columns(analysis)
+    return [_row(report, analysis, base_times.get(report.fidelity), costs, swept) for report in reports]
 
 
 def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None) -> dict[str, Any]:

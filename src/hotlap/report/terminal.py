@@ -25,7 +25,7 @@ from hotlap.report.cells import (
     _runs_line,
     _verification_line,
 )
-from hotlap.report.rows import config_rows, listed, rows_of
+from hotlap.report.rows import config_rows, listed, rows_of, swept_columns
 from hotlap.store import SweepRecord
 
 __all__ = ["render_table"]
@@ -78,12 +78,16 @@ def _width(headers: list[str], rows: list[list[str]], columns: list[int]) -> int
     return total
 
 
-def _stacked(row: dict[str, Any], keys: list[str], label: str) -> str:
+def _stacked(row: dict[str, Any], keys: list[str], columns: list[str], label: str) -> str:
     """The swept values under a config's name in the compact table: one short key=value a line,
-    so that a narrow column breaks between them, never inside a key or a number."""
+    so that a narrow column breaks between them, never inside a key or a number (`columns`: the
+    keys' columns in the row, `swept_columns`)."""
     if not keys:
         return label
-    pairs = [f"{k}={escape(short_value(row[full]))}" for k, full in zip(_short_keys(keys), keys, strict=True)]
+    pairs = [
+        f"{k}={escape(short_value(row[column]))}"
+        for k, column in zip(_short_keys(keys), columns, strict=True)
+    ]
     note = f" ({_note(row)})" if _note(row) else ""
     return "\n".join(pairs) + note
 
@@ -189,8 +193,10 @@ def _fidelity_table(
     shown, left_out = _shown_rows(reports, analysis)
     cells_list = _styled_cells(analysis, shown, fidelity)
     names = [_name_cell(row, analysis, cells[0]) for row, cells in zip(shown, cells_list, strict=True)]
-    keys = [k for k in analysis.spec.swept_keys if k != "variant"]
-    key_cells = [[escape(short_value(row[k])) for k in keys] for row in shown]
+    swept = swept_columns(analysis)
+    keys = [k for k in swept if k != "variant"]
+    columns = [swept[k] for k in keys]
+    key_cells = [[escape(short_value(row[column])) for column in columns] for row in shown]
     notes = [_note(row) for row in shown]
     name_width = max([6, *(len(Text.from_markup(n).plain) for n in names)])
     lead = (
@@ -207,7 +213,7 @@ def _fidelity_table(
         lead += NOTE_WIDTH + 3
     wide = width is None or lead + _width(headers, cells_list, essential) <= width
     labels = [
-        f"{name}\n[dim]{_stacked(row, keys, cells[1])}[/]"
+        f"{name}\n[dim]{_stacked(row, keys, columns, cells[1])}[/]"
         for name, cells, row in zip(names, cells_list, shown, strict=True)
     ]
     longest = max([0, *(len(line) for label in labels for line in Text.from_markup(label).plain.split("\n"))])
