@@ -10,7 +10,7 @@ from hotlap.analysis.configs import Analysis
 from hotlap.analysis.importance import BINS, value_groups
 from hotlap.analysis.reports import ConfigReport, short_value
 from hotlap.metrics import Metric
-from hotlap.report.rows import shown_costs
+from hotlap.report.rows import cached, shown_costs
 
 __all__ = [
     "MAX_DISTRIBUTIONS",
@@ -53,7 +53,9 @@ class PlotPoint:
 
 
 def full_reports(analysis: Analysis) -> list[ConfigReport]:
-    return [r for r in analysis.configs if r.fidelity == "full" and r.n > 0]
+    """The full-fidelity configs with a done run, in report order: found once per analysis for
+    every plot (callers never modify the list)."""
+    return cached("full", analysis, lambda: [r for r in analysis.configs if r.fidelity == "full" and r.n > 0])
 
 
 def short_label(report: ConfigReport, width: int = 24, keys: dict[str, str] | None = None) -> str:
