@@ -212,39 +212,42 @@ def _row(
     reason = report.verdict.reason if report.verdict is not None else None
     if report.pruned is not None:  # closed by the pruner: never judged
         decision, reason = "pruned", report.pruned
-    row["fidelity"] = report.fidelity
-    row["is_baseline"] = report.is_baseline
-    row["n"] = report.n
-    row["failed"] = report.failed
-    row["mean_accuracy"] = accuracy.mean
-    row["std_accuracy"] = accuracy.std
-    row["ci_low"] = accuracy.ci_low
-    row["ci_high"] = accuracy.ci_high
-    # Racing chose this config's seed count by its runs: its intervals (the quality's and the
-    # time's) are naive; verification's, on fresh seeds, are free of that.
-    row["ci_naive_after_racing"] = analysis.spec.racing is not None and report.stage == "search"
-    row["success_rate"] = success.rate if success else None
-    row["success_ci_low"] = success.ci_low if success else None
-    row["success_ci_high"] = success.ci_high if success else None
-    row["mean_time"] = time.mean
-    row["std_time"] = time.std
-    row["time_ci_low"] = time.ci_low
-    row["time_ci_high"] = time.ci_high
-    row["accuracy_diff_vs_baseline"] = vs.diff if vs else None
-    row["time_diff_vs_baseline"] = time_diff
-    row["time_diff_pct"] = 100 * time_diff / base_time if time_diff is not None and base_time else None
-    row["achieves_target"] = decision == "pass" if decision is not None else None
-    row["decision"] = decision
-    row["reason"] = reason
-    row["p_value_vs_baseline"] = vs.p_value if vs else None
-    row["p_holm_vs_baseline"] = vs.p_holm if vs else None
-    row["p_wilcoxon_vs_baseline"] = vs.p_wilcoxon if vs else None
-    row["effect_size_vs_baseline"] = vs.effect_size if vs else None
-    row["time_p_value_vs_baseline"] = time_vs.p_value if time_vs else None
-    row["time_p_holm_vs_baseline"] = time_vs.p_holm if time_vs else None
-    row["costs"] = {
-        m: report.mean(m) if m in report.metrics else None for m in costs
-    }  # shown_costs(analysis)
+    row.update(
+        {
+            "fidelity": report.fidelity,
+            "is_baseline": report.is_baseline,
+            "n": report.n,
+            "failed": report.failed,
+            "mean_accuracy": accuracy.mean,
+            "std_accuracy": accuracy.std,
+            "ci_low": accuracy.ci_low,
+            "ci_high": accuracy.ci_high,
+            # Racing chose this config's seed count by its runs: its intervals (the quality's and the
+            # time's) are naive; verification's, on fresh seeds, are free of that.
+            "ci_naive_after_racing": analysis.spec.racing is not None and report.stage == "search",
+            "success_rate": success.rate if success else None,
+            "success_ci_low": success.ci_low if success else None,
+            "success_ci_high": success.ci_high if success else None,
+            "mean_time": time.mean,
+            "std_time": time.std,
+            "time_ci_low": time.ci_low,
+            "time_ci_high": time.ci_high,
+            "accuracy_diff_vs_baseline": vs.diff if vs else None,
+            "time_diff_vs_baseline": time_diff,
+            "time_diff_pct": 100 * time_diff / base_time if time_diff is not None and base_time else None,
+            "achieves_target": decision == "pass" if decision is not None else None,
+            "decision": decision,
+            "reason": reason,
+            "p_value_vs_baseline": vs.p_value if vs else None,
+            "p_holm_vs_baseline": vs.p_holm if vs else None,
+            "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
+            "effect_size_vs_baseline": vs.effect_size if vs else None,
+            "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
+            "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
+            # shown_costs(analysis), found once; each a mean alone, not its whole summary
+            "costs": {m: report.mean(m) if m in report.metrics else None for m in costs},
+        }
+    )
     return row
 
 
