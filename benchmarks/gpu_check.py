@@ -1,6 +1,6 @@
 """The GPU check: hotlap's CUDA path, hotlap against a bare loop, and the speed figures, in one call.
 
-    PYTHONPATH=src python3 benchmarks/gpu_check.py OUT [--budget 420] [--tiny] [--device auto]
+    PYTHONPATH=src python3 benchmarks/gpu_check.py OUT [--budget 420] [--tiny] [--device auto] [--only A,B]
 
 Writes OUT/gpu_check.json (every figure) and OUT/gpu_check.md (the tables for
 benchmarks/RESULTS.md), both rewritten after each section, so a run cut short keeps what it
@@ -211,9 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="the same code at a tiny size (CPU: < 1 min)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # a packing worker's folder
+    parser.add_argument("--only", help="these sections alone, comma-separated (a rerun of what failed)")
     args = parser.parse_args(argv)
     begin = time.monotonic()
     import gpu_speed
+
+    names = [name for name, _, _ in gpu_speed.SECTIONS]
+    only = names if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in only if n not in names]
+    if unknown or not only:
+        parser.error(f"--only {args.only!r}: expected sections among {', '.join(names)}")
 
     from hotlap.envinfo import resolve_device
 
@@ -224,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         return gpu_speed.packing_worker(check, args.worker)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, run, needs in gpu_speed.SECTIONS:
-        check.section(name, run, needs(check))
+        if name in only or name == "environment":  # (always: it names the machine)
+            check.section(name, run, needs(check))
     failed = [name for name, values in check.figures.items() if "error" in values]
     print(f"[gpu_check] wrote {args.out / 'gpu_check.md'}; {len(failed)} section(s) failed: {failed}")
     return 1 if failed else 0

@@ -55,3 +55,19 @@ def test_the_check_skips_what_its_budget_does_not_hold(tmp_path):
     assert "torch" in figures["environment"]
     later = {name: values for name, values in figures.items() if name != "environment"}
     assert later and all("needs about" in values["skipped"] for values in later.values())
+
+
+def test_only_runs_the_sections_named_and_refuses_an_unknown_one(tmp_path):
+    """`--only`: a rerun of what a first run skipped or failed, with the environment's section (it
+    names the machine); a name that is no section is refused with one line and exit 2."""
+    done, figures = check(tmp_path / "a", "--only", "airbench95", "--budget", "0.01")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert set(figures) == {"environment", "airbench95"}
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / "b"), "--tiny", "--only", "airbench95,nope"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert bad.returncode == 2 and "expected sections among" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "b").exists()
