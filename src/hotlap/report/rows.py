@@ -93,11 +93,19 @@ def _other_metrics(analysis: Analysis) -> list[str]:
 
 def swept_columns(analysis: Analysis) -> dict[str, str]:
     """Each swept key's column in the rows: the key itself, or `swept_<key>` where a row has a
-    column of that name already (a script's own key `n` is not the seed count `n`)."""
+    column of that name already (a script's own key `n` is not the seed count `n`): every column
+    named once."""
     renames = _renames(analysis)
     others = [f"{stat}_{m}" for m in _other_metrics(analysis) for stat in ("mean", "std")]
     taken = {"config_id", "costs", "pareto", "constraints_kept", *CORE_COLUMNS, *renames.values(), *others}
-    return {key: f"swept_{key}" if key in taken else key for key in analysis.spec.swept_keys}
+    columns = {}
+    for key in analysis.spec.swept_keys:
+        column = key
+        while column in taken:  # (`swept_n` may be swept too: every column its own)
+            column = f"swept_{column}"
+        taken.add(column)
+        columns[key] = column
+    return columns
 
 
 def csv_columns(analysis: Analysis) -> list[str]:
@@ -154,11 +162,12 @@ def csv_rows(analysis: Analysis) -> Iterator[list[Any]]:
     if named is not None and named[0]() is analysis:  # (the JSON's, made first)
         yield from ([row.get(column) for column in columns] for row in named[1])
         return
-    for names, values in _named(analysis, analysis.configs):
-        if names != columns:  # (a swept key named like a column: by name, as the JSON's)
-            yield [dict(zip(names, values, strict=True)).get(column) for column in columns]
-        else:
-            yield values
+    rows = _named(analysis, analysis.configs)
+    for names, values in rows:  # the first row's names: every row has the same (`_named`)
+        assert names == columns  # (one name per column: `swept_columns`)
+        yield values
+        break
+    yield from (values for _, values in rows)
 
 
 def _named(analysis: Analysis, reports: list[ConfigReport]) -> Iterator[tuple[list[str], list[Any]]]:
