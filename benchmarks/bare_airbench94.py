@@ -228,7 +228,7 @@ def train(data: dict[str, torch.Tensor], seed: int, **overrides: float) -> dict[
             for i in range(n // batch):
                 index = order[i * batch : (i + 1) * batch]
                 outputs = net(images[index])
-                loss = F.cross_entropy(outputs, labels[index], label_smoothing=0.2, reduction="sum")
+                loss = F.cross_entropy(outputs, labels[index], label_smoothing=0.2, reduction="none").sum()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -75,6 +75,22 @@ def test_a_compiled_airbench94_muon_makes_the_plain_ones_steps_and_compiles_once
     assert orthogonalize in _FUNCTIONS
 
 
+def test_the_exercise_compiles_before_the_clock_on_the_cpu_and_is_left_to_the_warmup_on_cuda():
+    """On the CPU the exercise runs each trainable state once, untimed. On CUDA it must not: a lone
+    forward and backward per state fails under max-autotune's CUDA graphs (torch 2.11, H200,
+    benchmarks/gpu_findings.py); the worker's warmup run compiles and records there. torch.compile
+    is lazy, so a CUDA device compiles nothing here (no GPU needed)."""
+    from hotlap.recipes.compiling import compiled
+
+    exercised = []
+    for device in ("cpu", "cuda"):
+        net = torch.nn.Linear(2, 2)
+        key = ("test_exercise", device)
+        module, forward = compiled(net, key, exercised.append, torch.device(device))
+        assert module is net and callable(forward)
+    assert len(exercised) == 1  # the CPU's only
+
+
 @pytest.mark.parametrize("name", ["airbench94", "airbench94_muon"])
 def test_a_compiled_config_is_a_training_shape_of_its_own(name):
     """A worker warm on the plain config warms up again for the compiled one, so that compiling

@@ -71,3 +71,27 @@ def test_only_runs_the_sections_named_and_refuses_an_unknown_one(tmp_path):
     )
     assert bad.returncode == 2 and "expected sections among" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "b").exists()
+
+
+def test_the_findings_script_refuses_an_unknown_part_in_one_line_and_tables_a_missing_one(tmp_path):
+    """benchmarks/gpu_findings.py (the closer look at what the check found): a misspelt part is
+    refused before anything runs (exit 2, one line); a part that left no result is named in the
+    table as missing, not dropped."""
+    findings = SCRIPT.parent / "gpu_findings.py"
+    done = subprocess.run(
+        [sys.executable, str(findings), str(tmp_path / "out"), "--only", "digits,compile_trce"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "compile_trce" in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out" / "findings.md").exists()
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import gpu_findings
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    (tmp_path / "digits.json").write_text(json.dumps({"cpu": {"runs": 5}}))
+    table = gpu_findings.markdown(tmp_path, ["digits", "muon"])
+    assert '| cpu | {"runs": 5} |' in table and "## muon" in table and "no result" in table

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
@@ -32,8 +31,8 @@ from hotlap.recipes.airbench_eval import (
     finished_run,
     logged_accuracy,
 )
-from hotlap.recipes.base import EpochCallback, RunResult, one_epoch, recipe, steps_per_epoch
-from hotlap.recipes.compiling import compiled
+from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
+from hotlap.recipes.compiling import compiled, warmup_epochs
 from hotlap.recipes.decoupled import decoupled_sgd
 from hotlap.recipes.layers import (
     WHITEN_KERNEL,
@@ -43,6 +42,7 @@ from hotlap.recipes.layers import (
     Scale,
     prepare_net,
     resolve_dtype,
+    summed_cross_entropy,
 )
 from hotlap.recipes.lookahead import LookaheadState, ema_decay
 from hotlap.recipes.quantize import quant_check, quant_field
@@ -287,7 +287,7 @@ LOOP = {
     "total_steps": total_steps,
     "evaluate": functools.partial(evaluate, build_net=make_net),
     "shape": training_shape,
-    "warmup": one_epoch,  # (a whole run's warmup only spent its time again)
+    "warmup": lambda c: warmup_epochs(c, (c.whiten_bias_epochs, c.whiten_unfreeze_epoch)),
     "eval_fields": EVAL_FIELDS,
     # tta_accuracy first: the default objective and target, as in the reference's headline figure.
     "metrics": ["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
@@ -382,7 +382,7 @@ def train(
             for inputs, labels in train_loader:
                 outputs = forward(inputs)
                 smoothing = label_smoothing_at(step, steps, config)
-                loss = F.cross_entropy(outputs, labels, label_smoothing=smoothing, reduction="sum")
+                loss = summed_cross_entropy(outputs, labels, smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

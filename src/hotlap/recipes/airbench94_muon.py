@@ -33,8 +33,8 @@ from hotlap.recipes.airbench_eval import (
     finished_run,
     logged_accuracy,
 )
-from hotlap.recipes.base import EpochCallback, RunResult, one_epoch, recipe, steps_per_epoch
-from hotlap.recipes.compiling import compiled, compiled_function
+from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
+from hotlap.recipes.compiling import compiled, compiled_function, warmup_epochs
 from hotlap.recipes.layers import (
     DTYPES,
     WHITEN_KERNEL,
@@ -42,6 +42,7 @@ from hotlap.recipes.layers import (
     ConvGroup,
     prepare_net,
     resolve_dtype,
+    summed_cross_entropy,
 )
 from hotlap.recipes.quantize import quant_check, quant_field
 from hotlap.recipes.tta import REWEIGHTING, TTAViews
@@ -240,7 +241,9 @@ def shape_of(config: Airbench94MuonConfig) -> tuple[Any, ...]:
     smoke={"width": 0.25, "batch_size": 128, "epochs": 4.0},
     metrics=["tta_accuracy", "accuracy", "total_time", "train_time", "eval_time"],
     shape=lambda c: shape_of(c),
-    warmup=one_epoch,  # (its first optimizer steps compile the Newton-Schulz, where compiled)
+    # One epoch; compiled, through the whitening bias's freeze (its first steps compile the
+    # Newton-Schulz, and on CUDA the network's graphs for both bias states).
+    warmup=lambda c: warmup_epochs(c, (c.whiten_bias_epochs,)),
     # A trained network evaluated again (other TTA, a quantization) as airbench94's, with this net.
     evaluate=functools.partial(evaluate, build_net=make_net),
     eval_fields=EVAL_FIELDS,
@@ -306,9 +309,7 @@ def train(
             for inputs, labels in loader:
                 net.whiten_bias_trains = step < bias_steps  # type: ignore[assignment]
                 outputs = forward(inputs)
-                loss = F.cross_entropy(
-                    outputs, labels, label_smoothing=config.label_smoothing, reduction="sum"
-                )
+                loss = summed_cross_entropy(outputs, labels, config.label_smoothing)
                 set_lrs(sgd, muon, step, steps, bias_steps)
                 sgd.zero_grad(set_to_none=True)
                 muon.zero_grad(set_to_none=True)

@@ -58,7 +58,7 @@ from hotlap.recipes.airbench_eval import (
 )
 from hotlap.recipes.base import EpochCallback, RunResult, recipe, steps_per_epoch
 from hotlap.recipes.compiling import compiled
-from hotlap.recipes.layers import prepare_net, resolve_dtype
+from hotlap.recipes.layers import prepare_net, resolve_dtype, summed_cross_entropy
 from hotlap.recipes.lookahead import LookaheadState
 from hotlap.recipes.measure import forward_flops
 from hotlap.recipes.whitening import init_whitening
@@ -178,7 +178,7 @@ class MaskedTraining:
         inputs, labels = inputs[mask], labels[mask]
         outputs = self.forward(inputs)
         smoothing = label_smoothing_at(step, self.steps, config)
-        loss = F.cross_entropy(outputs, labels, label_smoothing=smoothing, reduction="none").sum()
+        loss = summed_cross_entropy(outputs, labels, smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

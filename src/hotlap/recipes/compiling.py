@@ -3,18 +3,26 @@ every seed, and never compiled inside a timed region.
 
 A run asks for its network with `compiled(net, key, exercise)`. The first time a worker sees a
 `key` (the recipe's training shape, device, dtype, classes), it compiles `net` (mode max-autotune
-on CUDA, the reference's) and runs `exercise` on it, untimed: a forward and backward pass in
-every state the run will train in (the whitening bias trainable and frozen, ...), so that each
-graph is compiled before the clock starts, and a later state change mid-run finds its graph
-ready instead of recompiling (the reference gets the same with two compiled copies). Later runs
-of the same key get the same module with their own freshly initialized weights loaded into it:
-re-initialized, not recompiled. `COMPILES` counts the compilations per key.
+on CUDA, the reference's). Where the graphs compile is the device's:
+- on the CPU, `exercise` runs on it, untimed: a forward and backward pass in every state the run
+  will train in (the whitening bias trainable and frozen, ...), so that each graph is compiled
+  before the clock starts and a state change mid-run finds its graph ready;
+- on CUDA, max-autotune records CUDA graphs, and a lone forward and backward pass per state fails
+  there ("accessing tensor output of CUDAGraphs that has been overwritten by a subsequent run",
+  torch 2.11 on an H200, 2026-12-04: benchmarks/gpu_findings.py). The graphs compile and record in
+  the first training steps instead, which the worker's untimed warmup run holds: each recipe's
+  warmup of a compiled config trains through every state change (`warmup_epochs`), as the
+  reference's warmup run does. A worker run with `warmup: false` pays the compilation in its
+  first timed run.
+Later runs of the same key get the same module with their own freshly initialized weights loaded
+into it: re-initialized, not recompiled. `COMPILES` counts the compilations per key.
 """
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Hashable
+import math
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import torch
@@ -22,7 +30,7 @@ from torch import nn
 
 from hotlap.errors import RunFailed
 
-__all__ = ["COMPILES", "compiled", "compiled_function"]
+__all__ = ["COMPILES", "compiled", "compiled_function", "warmup_epochs"]
 
 COMPILES: collections.Counter[Hashable] = collections.Counter()
 _CACHE: dict[Hashable, tuple[nn.Module, Callable[..., Any]]] = {}
@@ -53,7 +61,8 @@ def compiled(
     try:
         forward = torch.compile(net, mode="max-autotune" if device.type == "cuda" else None)
         net.train()
-        exercise(forward)
+        if device.type != "cuda":  # (on CUDA the warmup run's first steps compile: see above)
+            exercise(forward)
     except Exception as exc:  # a platform without a compiler (or a backend error): say which
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         raise RunFailed(
@@ -90,3 +99,16 @@ def compiled_function(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         _FUNCTIONS[fn] = call
     return _FUNCTIONS[fn]
+
+
+def warmup_epochs(config: Any, changes: Iterable[float | None]) -> Any:
+    """The worker's warmup config: one epoch (cuDNN's shapes all come up in it), or, where the
+    config compiles (`compile` true or auto), through the epoch of the last state change that falls
+    inside the run (`changes`: the epochs where a state changes, None where it never does), so that
+    CUDA's graphs compile and record for every state before a timed run. Never past the run."""
+    epochs = 1
+    if config.compile is not False:
+        inside = [change for change in changes if change is not None and change < config.epochs]
+        if inside:
+            epochs = math.ceil(max(inside)) + 1
+    return config.model_copy(update={"epochs": min(config.epochs, epochs)})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Scale",
     "prepare_net",
     "resolve_dtype",
+    "summed_cross_entropy",
 ]
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -36,6 +38,14 @@ def resolve_dtype(config: _HasDtype, device: torch.device) -> torch.dtype:
     if config.dtype == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
     return DTYPES[config.dtype]
+
+
+def summed_cross_entropy(outputs: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """The training loss: each image's label-smoothed cross-entropy, then their sum, as the
+    references compute it. (`reduction="sum"` sums the smoothing term over every logit of the
+    batch in the logits' dtype: in fp16 it overflows to inf at a batch of 2,000 images whose loss
+    is about 1 each, where the per-image losses sum to 2,000; airbench94_muon failed so on an H200.)"""
+    return F.cross_entropy(outputs, labels, label_smoothing=smoothing, reduction="none").sum()
 
 
 class BatchNorm(nn.BatchNorm2d):
