@@ -91,6 +91,31 @@ def test_the_exercise_compiles_before_the_clock_on_the_cpu_and_is_left_to_the_wa
     assert len(exercised) == 1  # the CPU's only
 
 
+def test_on_cuda_a_compiler_error_in_the_first_steps_fails_the_run_in_one_line():
+    """On CUDA the graphs compile in the warmup run's first calls: a compiler error there fails
+    the run with the line the CPU's exercise gives (naming compile=false); any other error, an out
+    of memory say, passes as it is."""
+    from torch._dynamo.exc import TorchDynamoException
+
+    from hotlap.errors import RunFailed
+    from hotlap.recipes.compiling import _compile_errors_in_one_line
+
+    def broken(error):
+        def forward(x):
+            raise error
+
+        return _compile_errors_in_one_line(forward)
+
+    with pytest.raises(
+        RunFailed,
+        match=r"^torch.compile failed on this platform \(TorchDynamoException: no\s+triton\).*compile=false$",
+    ):
+        broken(TorchDynamoException("no\n  triton"))(1)
+    with pytest.raises(MemoryError):
+        broken(MemoryError("out of memory"))(1)
+    assert _compile_errors_in_one_line(lambda x: x + 1)(1) == 2
+
+
 @pytest.mark.parametrize("name", ["airbench94", "airbench94_muon"])
 def test_a_compiled_config_is_a_training_shape_of_its_own(name):
     """A worker warm on the plain config warms up again for the compiled one, so that compiling

@@ -63,11 +63,10 @@ def compiled(
         net.train()
         if device.type != "cuda":  # (on CUDA the warmup run's first steps compile: see above)
             exercise(forward)
+        if device.type == "cuda":
+            forward = _compile_errors_in_one_line(forward)
     except Exception as exc:  # a platform without a compiler (or a backend error): say which
-        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
-        raise RunFailed(
-            f"torch.compile failed on this platform ({type(exc).__name__}: {reason}); set compile=false"
-        ) from None
+        raise _failed("torch.compile", exc) from None
     net.load_state_dict(fresh)
     for p, flag in zip(net.parameters(), flags, strict=True):
         p.requires_grad_(flag)
@@ -75,6 +74,26 @@ def compiled(
     COMPILES[key] += 1
     _CACHE[key] = (net, forward)
     return net, forward
+
+
+def _failed(what: str, exc: Exception) -> RunFailed:
+    reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+    return RunFailed(f"{what} failed on this platform ({type(exc).__name__}: {reason}); set compile=false")
+
+
+def _compile_errors_in_one_line(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """`forward`, whose compiler errors (Dynamo's and its backend's, raised by the call that
+    compiles a graph: on CUDA, in the warmup run's first steps) fail the run with the one line
+    `compiled` gives on the CPU; any other error passes as it is."""
+    from torch._dynamo.exc import TorchDynamoException
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return forward(*args, **kwargs)
+        except TorchDynamoException as exc:
+            raise _failed("torch.compile", exc) from None
+
+    return call
 
 
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
@@ -91,11 +110,7 @@ def compiled_function(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return graph(*args, **kwargs)
             except Exception as exc:
-                reason = " ".join(str(exc).split())[:300] or type(exc).__name__
-                raise RunFailed(
-                    f"torch.compile of {fn.__name__} failed on this platform ({type(exc).__name__}: "
-                    f"{reason}); set compile=false"
-                ) from None
+                raise _failed(f"torch.compile of {fn.__name__}", exc) from None
 
         _FUNCTIONS[fn] = call
     return _FUNCTIONS[fn]
