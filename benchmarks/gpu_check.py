@@ -9,7 +9,7 @@ measured. The sections, most important first (gpu_sections.py, gpu_speed.py):
 1. environment: torch, CUDA, the GPU's name, NVML's clocks and power.
 2. cuda_path: airbench94 through hotlap's executor on CIFAR-sized learnable data: its precision,
    its loss falling, its CUDA-event train time per run; the digits (upscaled to 32x32) on the GPU
-   against the CPU, the same accuracy within noise.
+   (fp16, and fp32 to tell a gap of precision) against the CPU, the same accuracy within noise.
 3. overhead: the bare airbench94 loop (bare_airbench94.py, no hotlap) against hotlap's run of the
    same config, interleaved: the ratio of median train times (goal <= 1.02); then a hotlap sweep's
    untimed gap between runs (store, callbacks, bookkeeping).
