@@ -136,3 +136,42 @@ def test_the_warmup_is_on_an_accelerator_by_default_and_as_told_otherwise():
     assert warms(True, cpu) and not warms(False, gpu)
     with pytest.raises(ValueError, match="warmup is auto, true or false"):
         InProcessExecutor(warmup="sometimes")
+
+
+class _Counting(Executor):
+    """The in-process executor, counting the data it prepares and the runs it is given."""
+
+    def __init__(self) -> None:
+        self.inner = InProcessExecutor(warmup=False)
+        self.prepared, self.submitted = 0, 0
+
+    def prepare(self, dataset, data_dir, device) -> None:
+        self.prepared += 1
+        self.inner.prepare(dataset, data_dir, device)
+
+    def submit(self, task: Task, on_epoch=None) -> Future[Outcome]:
+        self.submitted += 1
+        return self.inner.submit(task, on_epoch)
+
+
+def test_a_finished_sweep_resumed_as_it_was_prepares_no_data_and_ends_as_before(tmp_path):
+    """Nothing to run: no dataset onto the device (a CIFAR sweep's 60,000 images, or a dataset
+    this machine lacks) and none of the racing bookkeeping; the same answer and store. A sweep
+    stopped by its budget, resumed with a larger one, prepares and runs what is left."""
+    spec = {"name": "again", "recipe": "toy", "dataset": "synthetic:8", "device": "cpu"}
+    spec |= {"space": {"x": [0.1, 0.3]}, "seeds": 2}
+    with Store(tmp_path) as store:
+        record, _ = open_sweep(store, parse_spec({**spec, "budget": {"max_runs": 2}}))
+        cut = Engine(store, record, _Counting()).run()
+        more = _Counting()
+        record, _ = open_sweep(store, parse_spec(spec))
+        first = Engine(store, record, more).run()
+        assert cut.state != "done" and (more.prepared, more.submitted) == (1, 2)
+        runs = store.runs(record.id)
+        idle = _Counting()
+        record, _ = open_sweep(store, parse_spec(spec))
+        again = Engine(store, record, idle).run()
+        assert (idle.prepared, idle.submitted) == (0, 0)
+        assert again.state == first.state == "done" and again.message == first.message
+        assert again.analysis.recommendation == first.analysis.recommendation
+        assert store.runs(record.id) == runs and store.sweep(record.id).state == "done"

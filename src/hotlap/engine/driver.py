@@ -140,7 +140,8 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
             files.callback(self._files.close)
             # A changed budget, device or limit is stored only now that this driver holds the lock.
             stored = self.store.sweep(self.sweep.id)
-            if stored is not None and stored.spec != self.sweep.spec:
+            changed = stored is not None and stored.spec != self.sweep.spec
+            if changed:
                 self.store.update_sweep(self.sweep.id, spec=self.sweep.spec)
             # A derived sweep's runs carry their source's device where they time nothing; a timed
             # evaluation on another device is refused run by run instead (sharing.check_device).
@@ -158,12 +159,8 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
             repaired = repair_files(self.store, self.sweep.id, self.directory)
             stale = self.store.requeue(self.sweep.id, statuses=("running",))
             retried = self.store.requeue(self.sweep.id, statuses=("failed",)) if self.retry_failed else 0
-            dataset = self.spec.preloaded_dataset(self.recipe.uses_data)
-            self.executor.prepare(dataset, self.data_dir, self.spec.device)
-            self.store.update_sweep(self.sweep.id, state="running", message=None)
-            self._load()
-            self._start_pruning()
-            finished = sum(s.n + s.failed for s in self.summaries.values())
+            idle = self._finished_before(stored, changed or bool(repaired or stale or retried))
+            finished = self._open(idle)
             self.callbacks.sweep_start(
                 SweepInfo(
                     self.sweep,
@@ -183,7 +180,7 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
             if retried:
                 self._log(f"re-queued {retried} failed run(s) (--retry-failed)")
             try:
-                state, message = self._drive()
+                state, message = ("done", self._done_message()) if idle else self._drive()
             except KeyboardInterrupt:
                 interrupts.reset()  # taken: the sweep stops here
                 self.store.requeue(self.sweep.id, statuses=("running",))
@@ -208,9 +205,12 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
                 self._verify()
         except Stop as stop:
             return stop.state, stop.message
+        return "done", self._done_message()
+
+    def _done_message(self) -> str:
         done = self.store.counts(self.sweep.id)
         pruned = f", {done['pruned']} pruned" if done.get("pruned") else ""
-        return "done", f"{done['done']} runs done, {done['failed']} failed{pruned}"
+        return f"{done['done']} runs done, {done['failed']} failed{pruned}"
 
     def _analysis(self) -> Analysis:
         runs = self._unchanged_runs()  # (a resume with nothing to run: the configs and runs it read)

@@ -24,7 +24,7 @@ from hotlap.executors import Outcome, Task
 from hotlap.faults import fault_point
 from hotlap.io import to_json
 from hotlap.recipes import Recipe
-from hotlap.store import ConfigRecord, RunRecord
+from hotlap.store import ConfigRecord, RunRecord, SweepRecord
 
 __all__ = ["Recording"]
 
@@ -305,6 +305,35 @@ class Recording:
             self.sharing.load(self.store, self._source_sweep, source, self._device)
         else:
             self.sharing.load(self.store, self.sweep, self.configs, self._device)
+
+    def _finished_before(self, stored: SweepRecord | None, changed: bool) -> bool:
+        """A sweep that finished, resumed as it was (`changed`: its spec, or runs this start
+        re-queued or repaired): it has nothing to run."""
+        return (
+            stored is not None
+            and stored.state == "done"
+            and not changed
+            and self.spec.derived_from is None
+            and self.store.counts(self.sweep.id)["queued"] == 0
+        )
+
+    def _open(self, idle: bool) -> int:
+        """The executor prepared (its data on the device) and the sweep read; the runs it finished
+        before. `idle` (`_finished_before`): no data, and the configs, runs and exclusions only (no
+        racing or strategy state, which only running more needs)."""
+        if not idle:
+            dataset = self.spec.preloaded_dataset(self.recipe.uses_data)
+            self.executor.prepare(dataset, self.data_dir, self.spec.device)
+        self.store.update_sweep(self.sweep.id, state="running", message=None)
+        if not idle:
+            self._load()
+            self._start_pruning()
+            return sum(s.n + s.failed for s in self.summaries.values())
+        self._loaded_at = getattr(self.store.db, "total_changes", None)
+        self.configs = {c.config_id: c for c in self.store.configs(self.sweep.id)}
+        self._loaded_runs = self.store.runs(self.sweep.id, details=False)
+        self.excluded = self.store.excluded(self.sweep.id)
+        return sum(1 for r in self._loaded_runs if r.stage == "search" and r.status in ("done", "failed"))
 
     def _planned_runs(self) -> int | None:
         """Runs the whole sweep will make at most (`hotlap plan` shows the same count)."""
