@@ -125,6 +125,11 @@ def test_compare_many_equals_scipy_pair_by_pair():
         a = {200 + s: float(v) for s, v in enumerate(np.round(rng.normal(0.941, 0.002, n_a), 3))}
         b = {s: float(v) for s, v in enumerate(np.round(rng.normal(0.94, 0.002, n_b), 3))}
         pairs.append(({s: 0.94 for s in a}, {s: 0.93 for s in b}) if k % 9 == 0 else (a, b))
+    empty = compare_many([({}, baseline), ({0: 0.94}, {})])  # a side without runs: no difference
+    assert [(c.test, c.n_a, c.n_b, c.diff, c.p_value) for c in empty] == [
+        ("welch", 0, 30, None, None),
+        ("welch", 1, 0, None, None),
+    ]
     for (a, b), got in zip(pairs, compare_many(pairs), strict=True):
         shared = sorted(set(a) & set(b))
         if len(shared) < 5:  # fewer than 5 shared seeds: Welch on all

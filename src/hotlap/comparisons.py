@@ -69,6 +69,11 @@ def compare_many(
     groups: dict[int, list[tuple[int, list[float], list[float], int, int]]] = defaultdict(list)
     unpaired: dict[tuple[int, int], list[tuple[int, list[float], list[float]]]] = defaultdict(list)
     for index, (a, b) in enumerate(pairs):
+        n_a, n_b = len(a), len(b)
+        if n_a < 2 or n_b < 2:  # too few to pair or test (50,000 configs of one seed each)
+            diff = math.fsum(a.values()) / n_a - math.fsum(b.values()) / n_b if n_a and n_b else None
+            results[index] = _untested(n_a, n_b, diff, confidence)  # (as `_welch_many` makes it)
+            continue
         shared = sorted(set(a) & set(b))
         if paired_enough(len(shared), len(a), len(b)):
             groups[len(shared)].append(
