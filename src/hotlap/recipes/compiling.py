@@ -61,10 +61,10 @@ def compiled(
     try:
         forward = torch.compile(net, mode="max-autotune" if device.type == "cuda" else None)
         net.train()
-        if device.type != "cuda":  # (on CUDA the warmup run's first steps compile: see above)
-            exercise(forward)
-        if device.type == "cuda":
+        if device.type == "cuda":  # the warmup run's first steps compile (see above)
             forward = _compile_errors_in_one_line(forward)
+        else:
+            exercise(forward)
     except Exception as exc:  # a platform without a compiler (or a backend error): say which
         raise _failed("torch.compile", exc) from None
     net.load_state_dict(fresh)
