@@ -54,20 +54,9 @@ def _executor() -> Any:
 
 
 def _run(executor: Any, recipe: str, config: dict[str, Any], dataset: str, seed: int, device: str) -> Any:
-    from hotlap.executors.base import Task
+    from gpu_runs import task_of
 
-    task = Task(
-        run_id=seed,
-        recipe=recipe,
-        config=config,
-        dataset=dataset,
-        seed=seed,
-        device=device,
-        keep_weights=False,
-        keep_artifacts=False,
-        costs=(),
-    )
-    return executor.submit(task).result()
+    return executor.submit(task_of(recipe, config, dataset, seed, device)).result()
 
 
 def _figures(outcomes: list[Any]) -> dict[str, Any]:

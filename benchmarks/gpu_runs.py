@@ -51,6 +51,23 @@ def executor(check: Any) -> InProcessExecutor:
     return check.shared["executor"]
 
 
+def task_of(
+    recipe: str, config: dict[str, Any], dataset: str, seed: int, device: str, costs: tuple[str, ...] = ()
+) -> Task:
+    """A measured run's task: no weights or artifacts kept."""
+    return Task(
+        run_id=seed,
+        recipe=recipe,
+        config=dict(config),
+        dataset=dataset,
+        seed=seed,
+        device=device,
+        keep_weights=False,
+        keep_artifacts=False,
+        costs=costs,
+    )
+
+
 def run(check: Any, seed: int, recipe: str = "airbench94", **options: Any) -> tuple[Outcome, float]:
     """One (config, seed) through hotlap's executor, and its wall time. `options`: config (the
     recipe's overrides; airbench94 on the check's sizes by default), dataset, device, costs."""
@@ -61,16 +78,13 @@ def run(check: Any, seed: int, recipe: str = "airbench94", **options: Any) -> tu
         config = check.sizes.config
     elif config is None:
         config = {**(get_recipe(recipe).smoke if check.tiny else {}), **check.sizes.family}
-    task = Task(
-        run_id=seed,
-        recipe=recipe,
-        config=dict(config),
-        dataset=options.get("dataset", check.dataset),
-        seed=seed,
-        device=str(options.get("device", check.device)),
-        keep_weights=False,
-        keep_artifacts=False,
-        costs=tuple(options.get("costs", ())),
+    task = task_of(
+        recipe,
+        config,
+        options.get("dataset", check.dataset),
+        seed,
+        str(options.get("device", check.device)),
+        tuple(options.get("costs", ())),
     )
     device = torch.device(task.device)
     sync(device)

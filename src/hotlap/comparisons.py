@@ -72,7 +72,7 @@ def compare_many(
         n_a, n_b = len(a), len(b)
         if n_a < 2 or n_b < 2:  # too few to pair or test (50,000 configs of one seed each)
             diff = math.fsum(a.values()) / n_a - math.fsum(b.values()) / n_b if n_a and n_b else None
-            results[index] = _untested(n_a, n_b, diff, confidence)  # (as `_welch_many` makes it)
+            results[index] = _untested(n_a, n_b, diff, confidence)
             continue
         shared = sorted(set(a) & set(b))
         if paired_enough(len(shared), len(a), len(b)):
@@ -144,12 +144,8 @@ def _welch_many(
     call per pair cost 1.5 ms: a report of 2,000 configs raced to 3 seeds spent 3 s there)."""
     done: list[tuple[int, Comparison]] = []
     tested: list[tuple[int, list[float], list[float], float, float, float, float | None]] = []
-    for index, a, b in members:
+    for index, a, b in members:  # (each side has two values or more: `compare_many`)
         n_a, n_b = len(a), len(b)
-        if n_a < 2 or n_b < 2:
-            diff = statistics.fmean(a) - statistics.fmean(b) if a and b else None
-            done.append((index, _untested(n_a, n_b, diff, confidence)))
-            continue
         var_a, var_b = statistics.variance(a), statistics.variance(b)
         se2 = var_a / n_a + var_b / n_b
         diff = statistics.fmean(a) - statistics.fmean(b)
