@@ -94,7 +94,11 @@ def _other_metrics(analysis: Analysis) -> list[str]:
 def swept_columns(analysis: Analysis) -> dict[str, str]:
     """Each swept key's column in the rows: the key itself, or `swept_<key>` where a row has a
     column of that name already (a script's own key `n` is not the seed count `n`): every column
-    named once."""
+    named once. Found once per analysis (each table cell's label reads it)."""
+    return cached("swept", analysis, lambda: _swept_columns(analysis))
+
+
+def _swept_columns(analysis: Analysis) -> dict[str, str]:
     renames = _renames(analysis)
     others = [f"{stat}_{m}" for m in _other_metrics(analysis) for stat in ("mean", "std")]
     taken = {"config_id", "costs", "pareto", "constraints_kept", *CORE_COLUMNS, *renames.values(), *others}
