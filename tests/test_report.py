@@ -593,9 +593,9 @@ def test_the_tables_make_rows_only_for_the_configs_they_show(cli, raced, monkeyp
     first = [r["config_id"] for r in rows[:2]]
     assert code == 0 and len(rows) > 4 and recommended is not None
     made: list[str] = []
-    make = rows_module._row
+    make = rows_module._Row.core  # (where each row's values are made)
     monkeypatch.setattr(
-        rows_module, "_row", lambda report, *args: made.append(report.config_id) or make(report, *args)
+        rows_module._Row, "core", lambda self, report: made.append(report.config_id) or make(self, report)
     )
     monkeypatch.setattr(render, "MAX_DOCUMENT_ROWS", 2)
     monkeypatch.setattr(terminal, "MAX_TABLE_ROWS", 2)

@@ -80,6 +80,14 @@ class ConfigReport:
         summary = self.metrics.get(metric)
         return (summary.mean, summary.std) if summary is not None else (None, None)
 
+    def stats(self, metric: str) -> tuple[float | None, float | None, float | None, float | None]:
+        """The metric's mean, std and CI (`metrics[metric]`'s), without the rest of the summary
+        where a single run makes them plain (a row of each of 50,000 one-seed configs)."""
+        if isinstance(self.metrics, Summaries):
+            return self.metrics.stats(metric)
+        summary = self.metrics[metric]
+        return summary.mean, summary.std, summary.ci_low, summary.ci_high
+
     def value(self, key: str) -> Any:
         """A swept key's value: its own where it was swept, else its resolved config's (read only
         then: parsing 50,000 configs costs seconds)."""
@@ -149,6 +157,18 @@ class Summaries(Mapping[str, Summary]):
             return made.mean, made.std
         values = self._values.get(metric)
         return mean_std(list(values.values())) if values is not None else (None, None)
+
+    def stats(self, metric: str) -> tuple[float | None, float | None, float | None, float | None]:
+        """The summary's mean, std, ci_low and ci_high; of one value (`describe`'s: its mean
+        alone) without making the summary."""
+        made = self._made.get(metric)
+        if made is None:
+            values = self._values[metric]
+            if len(values) == 1:
+                for value in values.values():
+                    return float(value), None, None, None
+            made = self[metric]
+        return made.mean, made.std, made.ci_low, made.ci_high
 
     def __contains__(self, metric: object) -> bool:  # (Mapping's would make the summary)
         return metric in self._values

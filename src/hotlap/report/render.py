@@ -39,7 +39,7 @@ def render_csv(analysis: Analysis) -> str:
     columns = csv_columns(analysis)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(["" if value is None else value for value in values] for values in csv_rows(analysis))
+    writer.writerows(csv_rows(analysis))  # (None is written as an empty field)
     return buffer.getvalue()
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hotlap.analysis.configs import Analysis
-from hotlap.analysis.reports import ConfigReport
+from hotlap.analysis.reports import ConfigReport, Summaries
 from hotlap.store import SweepRecord, without_gc
 
 __all__ = [
@@ -155,113 +155,117 @@ def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) ->
     std of every other metric the recipe reports."""
     if reports is None:
         return cached("named", analysis, lambda: named_rows(analysis, analysis.configs))
-    return [dict(zip(names, values, strict=True)) for names, values in _named(analysis, reports)]
+    names = csv_columns(analysis)
+    return [dict(zip(names, values, strict=True)) for values in _named(analysis, reports)]
 
 
-def csv_rows(analysis: Analysis) -> Iterator[list[Any]]:
+def csv_rows(analysis: Analysis) -> list[list[Any]]:
     """The CSV's rows: `named_rows`' values in `csv_columns`' order, without the dicts (50,000 of
-    40 keys, made to be read back in the same order) where they are not made already."""
-    columns = csv_columns(analysis)
-    named = _CACHE.get("named")
-    if named is not None and named[0]() is analysis:  # (the JSON's, made first)
-        yield from ([row.get(column) for column in columns] for row in named[1])
-        return
-    rows = _named(analysis, analysis.configs)
-    for names, values in rows:  # the first row's names: every row has the same (`_named`)
-        assert names == columns  # (one name per column: `swept_columns`)
-        yield values
-        break
-    yield from (values for _, values in rows)
+    40 keys, made to be read back in the same order)."""
+    return cached("named values", analysis, lambda: _named(analysis, analysis.configs))
 
 
-def _named(analysis: Analysis, reports: list[ConfigReport]) -> Iterator[tuple[list[str], list[Any]]]:
-    """Each listed report's column names and values: its `config_rows` row (renamed, `costs`
-    left out), then each other metric's mean and std, and where the spec asks, whether it is on
-    the Pareto front and keeps the constraints."""
-    renames = _renames(analysis)
+def _named(analysis: Analysis, reports: list[ConfigReport]) -> list[list[Any]]:
+    """Each listed report's values in `csv_columns`' order: its `config_rows` row (`costs` left
+    out), then each other metric's mean and std, and where the spec asks, whether it is on the
+    Pareto front and keeps the constraints."""
+    if reports is analysis.configs:
+        listed_reports, group = listed(analysis), reports
+    else:
+        listed_reports, group = [r for r in reports if _listed(r)], reports
     front = set(analysis.pareto)
     pareto, constraints = len(analysis.spec.objective or []) >= 2, bool(analysis.spec.constraints)
-    if reports is analysis.configs:
-        shared, listed_reports = config_rows(analysis), listed(analysis)
-    else:
-        shared, listed_reports = config_rows(analysis, reports), [r for r in reports if _listed(r)]
     others = _other_metrics(analysis)
-    further = [f"{stat}_{metric}" for metric in others for stat in ("mean", "std")]
-    further += ["pareto"] * pareto + ["constraints_kept"] * constraints
-    names: list[str] = []
-    for row, report in zip(shared, listed_reports, strict=True):  # (a row per listed report)
-        if not names:  # every row has the same keys in the same order, `costs` last (left out)
-            assert list(row)[-1] == "costs"
-            names = [renames.get(k, k) for k in row if k != "costs"] + further
-        values = list(row.values())
-        values.pop()  # (`costs`)
+    row = _Row(analysis, group)
+    out = []
+    for report in listed_reports:
+        values, stats = row.core(report), _stats_of(report)
         for metric in others:
-            values.extend(report.mean_std(metric))
+            values.extend(stats.mean_std(metric))
         if pareto:  # on the front of the objectives' means
             values.append(report.fidelity == "full" and report.config_id in front)
         if constraints:
             values.append(report.config_id not in analysis.broken)
-        yield names, values
+        out.append(values)
+    return out
 
 
-def _row(
-    report: ConfigReport,
-    analysis: Analysis,
-    base_time: float | None,
-    costs: list[str],
-    swept: dict[str, str],
-) -> dict[str, Any]:
-    """A config's row; `base_time`: its fidelity's baseline's mean cost (None: no baseline);
-    `swept`: `swept_columns(analysis)`, found once."""
-    accuracy = report.metrics[analysis.quality_metric]
-    time = report.metrics[analysis.cost_metric]
-    row: dict[str, Any] = {"config_id": report.config_id}
-    for key, column in swept.items():
-        row[column] = report.value(key)
-    success = report.success
-    vs, time_vs = report.vs_baseline, report.cost_vs_baseline
-    time_diff = time_vs.diff if time_vs is not None else None
-    decision = report.verdict.decision if report.verdict is not None and analysis.target is not None else None
-    reason = report.verdict.reason if report.verdict is not None else None
-    if report.pruned is not None:  # closed by the pruner: never judged
-        decision, reason = "pruned", report.pruned
-    row.update(
-        {
-            "fidelity": report.fidelity,
-            "is_baseline": report.is_baseline,
-            "n": report.n,
-            "failed": report.failed,
-            "mean_accuracy": accuracy.mean,
-            "std_accuracy": accuracy.std,
-            "ci_low": accuracy.ci_low,
-            "ci_high": accuracy.ci_high,
-            # Racing chose this config's seed count by its runs: its intervals (the quality's and the
-            # time's) are naive; verification's, on fresh seeds, are free of that.
-            "ci_naive_after_racing": analysis.spec.racing is not None and report.stage == "search",
-            "success_rate": success.rate if success else None,
-            "success_ci_low": success.ci_low if success else None,
-            "success_ci_high": success.ci_high if success else None,
-            "mean_time": time.mean,
-            "std_time": time.std,
-            "time_ci_low": time.ci_low,
-            "time_ci_high": time.ci_high,
-            "accuracy_diff_vs_baseline": vs.diff if vs else None,
-            "time_diff_vs_baseline": time_diff,
-            "time_diff_pct": 100 * time_diff / base_time if time_diff is not None and base_time else None,
-            "achieves_target": decision == "pass" if decision is not None else None,
-            "decision": decision,
-            "reason": reason,
-            "p_value_vs_baseline": vs.p_value if vs else None,
-            "p_holm_vs_baseline": vs.p_holm if vs else None,
-            "p_wilcoxon_vs_baseline": vs.p_wilcoxon if vs else None,
-            "effect_size_vs_baseline": vs.effect_size if vs else None,
-            "time_p_value_vs_baseline": time_vs.p_value if time_vs else None,
-            "time_p_holm_vs_baseline": time_vs.p_holm if time_vs else None,
-            # shown_costs(analysis), found once; each a mean alone, not its whole summary
-            "costs": {m: report.mean(m) if m in report.metrics else None for m in costs},
-        }
-    )
-    return row
+def _stats_of(report: ConfigReport) -> ConfigReport | Summaries:
+    """Where a report's `stats` and `mean_std` are read: its `Summaries` directly (one call
+    fewer for each of 50,000 rows), else the report."""
+    metrics = report.metrics
+    return metrics if isinstance(metrics, Summaries) else report
+
+
+class _Row:
+    """What every row of a group of reports shares, found once: the swept keys' columns, the
+    metrics, each fidelity's baseline's mean cost (`group`'s first baseline of the fidelity)."""
+
+    def __init__(self, analysis: Analysis, group: Sequence[ConfigReport]) -> None:
+        self.base_times: dict[str, float | None] = {}
+        for report in group:
+            if report.is_baseline and report.fidelity not in self.base_times:
+                self.base_times[report.fidelity] = report.mean(analysis.cost_metric)
+        self.swept = list(swept_columns(analysis))
+        self.costs = shown_costs(analysis)
+        self.quality, self.cost = analysis.quality_metric, analysis.cost_metric
+        self.racing = analysis.spec.racing is not None
+        self.target = analysis.target is not None
+        self.keys = ["config_id", *swept_columns(analysis).values(), *CORE_COLUMNS]
+
+    def core(self, report: ConfigReport) -> list[Any]:
+        """A config's values in `keys`' order: the CSV's columns up to its other metrics."""
+        stats = _stats_of(report)
+        mean, std, low, high = stats.stats(self.quality)
+        t_mean, t_std, t_low, t_high = stats.stats(self.cost)
+        success, verdict = report.success, report.verdict
+        vs, time_vs = report.vs_baseline, report.cost_vs_baseline
+        time_diff = time_vs.diff if time_vs is not None else None
+        base_time = self.base_times.get(report.fidelity)
+        decision = verdict.decision if verdict is not None and self.target else None
+        reason = verdict.reason if verdict is not None else None
+        if report.pruned is not None:  # closed by the pruner: never judged
+            decision, reason = "pruned", report.pruned
+        return [
+            report.config_id,
+            *[report.value(key) for key in self.swept],
+            report.fidelity,
+            report.is_baseline,
+            len(report.seeds),
+            report.failed,
+            mean,
+            std,
+            low,
+            high,
+            # Racing chose this config's seed count by its runs: its intervals (the quality's and
+            # the time's) are naive; verification's, on fresh seeds, are free of that.
+            self.racing and report.stage == "search",
+            success.rate if success else None,
+            success.ci_low if success else None,
+            success.ci_high if success else None,
+            t_mean,
+            t_std,
+            t_low,
+            t_high,
+            vs.diff if vs else None,
+            time_diff,
+            100 * time_diff / base_time if time_diff is not None and base_time else None,
+            decision == "pass" if decision is not None else None,
+            decision,
+            reason,
+            vs.p_value if vs else None,
+            vs.p_holm if vs else None,
+            vs.p_wilcoxon if vs else None,
+            vs.effect_size if vs else None,
+            time_vs.p_value if time_vs else None,
+            time_vs.p_holm if time_vs else None,
+        ]
+
+    def row(self, report: ConfigReport) -> dict[str, Any]:
+        """A config's row: `core`'s values by key, and `costs`: each shown cost's mean alone."""
+        row = dict(zip(self.keys, self.core(report), strict=True))
+        row["costs"] = {m: report.mean(m) if m in report.metrics else None for m in self.costs}
+        return row
 
 
 def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
@@ -269,7 +273,8 @@ def config_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -
     order: the CSV of `hotlap report`. `reports`: another group's (the verification's)."""
     if reports is None:
         return cached("config", analysis, lambda: rows_of(analysis, listed(analysis)))
-    return _rows(analysis, [r for r in reports if _listed(r)], reports)
+    row = _Row(analysis, reports)
+    return [row.row(r) for r in reports if _listed(r)]
 
 
 def listed(analysis: Analysis) -> list[ConfigReport]:
@@ -279,24 +284,13 @@ def listed(analysis: Analysis) -> list[ConfigReport]:
 
 
 def _listed(report: ConfigReport) -> bool:
-    return report.n > 0 or report.failed > 0 or report.pruned is not None
+    return len(report.seeds) > 0 or report.failed > 0 or report.pruned is not None
 
 
 def rows_of(analysis: Analysis, reports: Sequence[ConfigReport]) -> list[dict[str, Any]]:
     """The rows `config_rows(analysis)` has for some of the search's listed reports."""
-    return _rows(analysis, reports, analysis.configs)
-
-
-def _rows(
-    analysis: Analysis, reports: Sequence[ConfigReport], group: Sequence[ConfigReport]
-) -> list[dict[str, Any]]:
-    """Rows of `reports`, each compared with its fidelity's baseline in `group` (its first)."""
-    base_times: dict[str, float | None] = {}
-    for report in group:
-        if report.is_baseline and report.fidelity not in base_times:
-            base_times[report.fidelity] = report.metrics[analysis.cost_metric].mean
-    costs, swept = shown_costs(analysis), swept_columns(analysis)
-    return [_row(report, analysis, base_times.get(report.fidelity), costs, swept) for report in reports]
+    row = _Row(analysis, analysis.configs)
+    return [row.row(r) for r in reports]
 
 
 def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any] | None) -> dict[str, Any]:
