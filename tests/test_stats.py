@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
-from hotlap.comparisons import compare, compare_many, holm
+from hotlap.comparisons import Comparison, compare, compare_many, holm
 from hotlap.stats import describe, mean_bounds, mean_std, rate_bounds, success_rate
 
 RNG = np.random.default_rng(0)
@@ -125,11 +126,15 @@ def test_compare_many_equals_scipy_pair_by_pair():
         a = {200 + s: float(v) for s, v in enumerate(np.round(rng.normal(0.941, 0.002, n_a), 3))}
         b = {s: float(v) for s, v in enumerate(np.round(rng.normal(0.94, 0.002, n_b), 3))}
         pairs.append(({s: 0.94 for s in a}, {s: 0.93 for s in b}) if k % 9 == 0 else (a, b))
-    empty = compare_many([({}, baseline), ({0: 0.94}, {})])  # a side without runs: no difference
-    assert [(c.test, c.n_a, c.n_b, c.diff, c.p_value) for c in empty] == [
-        ("welch", 0, 30, None, None),
-        ("welch", 1, 0, None, None),
+    # a side without runs: no difference; one run on a side: the difference, untested (each field
+    # as the dataclass's own constructor sets it)
+    untested = compare_many([({}, baseline), ({0: 0.94}, {}), ({3: 0.94}, {3: 0.935})], confidence=0.9)
+    assert untested == [
+        Comparison("welch", 0, 30, 0, None, None, None, None, None, None, 0.9),
+        Comparison("welch", 1, 0, 0, None, None, None, None, None, None, 0.9),
+        Comparison("welch", 1, 1, 0, 0.94 - 0.935, None, None, None, None, None, 0.9),
     ]
+    assert dataclasses.replace(untested[2], p_holm=0.5).p_holm == 0.5 and untested[2].p_holm is None
     for (a, b), got in zip(pairs, compare_many(pairs), strict=True):
         shared = sorted(set(a) & set(b))
         if len(shared) < 5:  # fewer than 5 shared seeds: Welch on all

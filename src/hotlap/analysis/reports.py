@@ -323,7 +323,14 @@ def _judged_values(
                 looks[finished] = None if look.issuperset(finished) else look
             look = looks[finished]
             done = done if look is None else [r for r in done if r.seed in look]
-        values[key[0]] = {m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)}
+        if len(done) == 1:  # (50,000 configs of one seed each: no comprehension made per config)
+            got = done[0].values
+            values[key[0]] = {
+                quality: [got[quality]] if quality in got else [],
+                cost: [got[cost]] if cost in got else [],
+            }
+        else:
+            values[key[0]] = {m: [r.values[m] for r in done if m in r.values] for m in (quality, cost)}
         if reference is not None:  # judged on the differences from the baseline, seed by seed
             values[key[0]][quality] = [
                 r.values[quality] - reference[r.seed]

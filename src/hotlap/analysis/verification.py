@@ -199,7 +199,14 @@ class _Names(Mapping[str, str]):
     few that one names: the labels of 50,000 configs were a tenth of a status."""
 
     def __init__(self, reports: list[ConfigReport]) -> None:
-        self._by_id = {r.config_id: r for r in reports}
+        self._reports = reports
+        self._by: dict[str, ConfigReport] | None = None
+
+    @property
+    def _by_id(self) -> dict[str, ConfigReport]:
+        if self._by is None:  # (made where a name is read: a sentence names one or two)
+            self._by = {r.config_id: r for r in self._reports}
+        return self._by
 
     def __getitem__(self, config_id: str) -> str:
         report = self._by_id[config_id]
@@ -219,13 +226,13 @@ def recommended(
     spec: SweepSpec,
     time_alpha: float = 0.05,
 ) -> tuple[Recommendation, ConfigReport | None]:
-    reports = [r for r in reports if r.n > 0]
+    reports = [r for r in reports if r.seeds]
     names = _Names(reports)
     metrics = decision_metrics(spec)
     if target is not None:
-        judged = {r.config_id: r.verdict for r in reports if r.verdict is not None}
-        passing = (r for r in reports if r.verdict is not None and r.verdict.decision == "pass")
-        costs = {r.config_id: r.mean(metrics.cost.name) for r in passing}  # (what `recommend` reads)
+        passing = [r for r in reports if r.verdict is not None and r.verdict.decision == "pass"]
+        judged = {r.config_id: r.verdict for r in passing}  # (`recommend` reads the passing ones)
+        costs = {r.config_id: r.mean(metrics.cost.name) for r in passing}
         oriented = {k: math.inf if v is None else -metrics.cost.sign * v for k, v in costs.items()}
         recommendation = recommend(
             judged,
