@@ -6,9 +6,9 @@ for importance). Configs pruned or without a finished run are left out.
 A key's main effect is the variance of the configs' means between the groups of its values (a
 number range cut at up to BINS quantiles, anything else by value), less what that many groups show
 by chance (their number less one times the mean square within them, as omega squared does); the
-shares are the main effects over their sum. Computed directly with NumPy, in milliseconds at
-50,000 configs: Optuna's fANOVA evaluator imports scikit-learn (4 s here) and fits a forest that
-took 55 s over 2,000 configs.
+shares are the main effects over their sum. Computed directly with NumPy: 0.3 s at 50,000
+configs on a 2-core VM (most of it reading each config's mean), 5 ms at 1,000; Optuna's fANOVA
+evaluator imports scikit-learn (4 s here) and fits a forest that took 55 s over 2,000 configs.
 """
 
 from __future__ import annotations
