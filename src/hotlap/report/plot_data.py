@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -142,9 +143,11 @@ def accuracy_time_points(analysis: Analysis, cost: Metric | None = None) -> list
         recommended = report.config_id == analysis.recommendation.config
         located.append((report, accuracy, time, decision, recommended))
     sign = analysis.quality.sign
-    ranked = sorted(located, key=lambda x: _bar_rank(x[4], x[0].is_baseline, x[1], sign))
-    barred = {id(x[0]) for x in ranked[:MAX_ERRORBARS]}
-    keys = distinct_keys([x[0] for x in ranked[:MAX_ERRORBARS]])
+    ranked = heapq.nsmallest(  # (`sorted(...)[:MAX_ERRORBARS]`, without sorting 50,000)
+        MAX_ERRORBARS, located, key=lambda x: _bar_rank(x[4], x[0].is_baseline, x[1], sign)
+    )
+    barred = {id(x[0]) for x in ranked}
+    keys = distinct_keys([x[0] for x in ranked])
     quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
     cost_range = (0.0, math.inf) if cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
     points = []
@@ -238,14 +241,15 @@ def key_panels(analysis: Analysis) -> list[tuple[str, list[dict[str, Any]]]]:
     keys = [k for k in analysis.spec.swept_keys]
     if not 2 <= len(keys) <= MAX_PANELS:
         return []
-    reports = [r for r in full_reports(analysis) if not r.is_baseline]
+    quality = analysis.quality_metric
+    measured = [  # each config's mean read once for every panel
+        (r.params, mean)
+        for r in full_reports(analysis)
+        if not r.is_baseline and (mean := r.mean(quality)) is not None
+    ]
     panels = []
     for key in keys:
-        pairs = [
-            (report.params[key], mean)
-            for report in reports
-            if key in report.params and (mean := report.mean(analysis.quality_metric)) is not None
-        ]
+        pairs = [(params[key], mean) for params, mean in measured if key in params]
         rows = _panel_rows(pairs, analysis.quality.sign)
         if len(rows) >= 2:
             panels.append((key, rows))
@@ -299,16 +303,18 @@ def two_key_grid(analysis: Analysis) -> tuple[str, str, list[Any], list[Any], li
     if len(keys) != 2:
         return None
     row_key, col_key = keys
-    reports = [
-        r for r in full_reports(analysis) if not r.is_baseline and row_key in r.params and col_key in r.params
-    ]
-    row_values, col_values = {r.params[row_key] for r in reports}, {r.params[col_key] for r in reports}
-    if (
-        not reports
-        or len(row_values) * len(col_values) > MAX_CELLS
-        or min(len(row_values), len(col_values)) < 2
-    ):
-        return None  # (told before sorting 50,000 sampled values as text)
+    reports, row_values, col_values = [], set(), set()
+    for r in full_reports(analysis):
+        params = r.params
+        if r.is_baseline or row_key not in params or col_key not in params:
+            continue
+        reports.append(r)
+        row_values.add(params[row_key])
+        col_values.add(params[col_key])
+        if len(row_values) * len(col_values) > MAX_CELLS:
+            return None  # (told at the first configs of a random search, not after all 50,000)
+    if not reports or min(len(row_values), len(col_values)) < 2:
+        return None
     rows, cols = sorted(row_values, key=str), sorted(col_values, key=str)
     numeric = all(isinstance(v, int | float) for v in rows), all(isinstance(v, int | float) for v in cols)
     rows = sorted(rows) if numeric[0] else rows
