@@ -153,9 +153,11 @@ def key_importances(analysis: Analysis) -> dict[str, float]:
 def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
     """`config_rows` with the columns named by metric (the CSV and the JSON), and the mean and
     std of every other metric the recipe reports."""
-    if reports is None:
-        return cached("named", analysis, lambda: named_rows(analysis, analysis.configs))
     names = csv_columns(analysis)
+    if reports is None:  # (from the CSV's values where they are made: the report folder writes both)
+        return cached(
+            "named", analysis, lambda: [dict(zip(names, v, strict=True)) for v in csv_rows(analysis)]
+        )
     return [dict(zip(names, values, strict=True)) for values in _named(analysis, reports)]
 
 
