@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hotlap.analysis.configs import Analysis
-from hotlap.analysis.reports import ConfigReport, Summaries
+from hotlap.analysis.reports import ConfigReport
 from hotlap.store import SweepRecord, without_gc
 
 __all__ = [
@@ -171,32 +171,22 @@ def _named(analysis: Analysis, reports: list[ConfigReport]) -> list[list[Any]]:
     """Each listed report's values in `csv_columns`' order: its `config_rows` row (`costs` left
     out), then each other metric's mean and std, and where the spec asks, whether it is on the
     Pareto front and keeps the constraints."""
-    if reports is analysis.configs:
-        listed_reports, group = listed(analysis), reports
-    else:
-        listed_reports, group = [r for r in reports if _listed(r)], reports
+    listed_reports = listed(analysis) if reports is analysis.configs else [r for r in reports if _listed(r)]
     front = set(analysis.pareto)
     pareto, constraints = len(analysis.spec.objective or []) >= 2, bool(analysis.spec.constraints)
     others = _other_metrics(analysis)
-    row = _Row(analysis, group)
+    row = _Row(analysis, reports)
     out = []
     for report in listed_reports:
-        values, stats = row.core(report), _stats_of(report)
+        values = row.core(report)
         for metric in others:
-            values.extend(stats.mean_std(metric))
+            values.extend(report.mean_std(metric))
         if pareto:  # on the front of the objectives' means
             values.append(report.fidelity == "full" and report.config_id in front)
         if constraints:
             values.append(report.config_id not in analysis.broken)
         out.append(values)
     return out
-
-
-def _stats_of(report: ConfigReport) -> ConfigReport | Summaries:
-    """Where a report's `stats` and `mean_std` are read: its `Summaries` directly (one call
-    fewer for each of 50,000 rows), else the report."""
-    metrics = report.metrics
-    return metrics if isinstance(metrics, Summaries) else report
 
 
 class _Row:
@@ -217,9 +207,8 @@ class _Row:
 
     def core(self, report: ConfigReport) -> list[Any]:
         """A config's values in `keys`' order: the CSV's columns up to its other metrics."""
-        stats = _stats_of(report)
-        mean, std, low, high = stats.stats(self.quality)
-        t_mean, t_std, t_low, t_high = stats.stats(self.cost)
+        mean, std, low, high = report.stats(self.quality)
+        t_mean, t_std, t_low, t_high = report.stats(self.cost)
         success, verdict = report.success, report.verdict
         vs, time_vs = report.vs_baseline, report.cost_vs_baseline
         time_diff = time_vs.diff if time_vs is not None else None
