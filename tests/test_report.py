@@ -243,6 +243,36 @@ def test_a_multi_key_sweep_says_which_key_matters_from_the_configs_means(cli, ra
     assert code == 0 and json.loads(out)["importance"] == pytest.approx(found)
 
 
+def test_parallel_coordinates_say_how_many_of_the_configs_they_draw(raced, monkeypatch, tmp_path):
+    """The parallel-coordinates plot draws the first MAX_LINES configs in report order; where the
+    sweep judged more, its title says how many of them it drew (it said "the configs")."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from hotlap.analysis import importance
+    from hotlap.api import load_report
+    from hotlap.report import where_plots
+
+    matplotlib.use("Agg")
+    analysis = load_report("race").analysis
+    titles: list[str] = []
+
+    def keep_title(fig, path):
+        titles.append(fig.axes[0].get_title())
+        plt.close(fig)
+        return path
+
+    monkeypatch.setattr(where_plots, "save", keep_title)
+    judged = len(importance.judged_configs(analysis))
+    where_plots.draw_parallel(analysis, *importance.parallel_axes(analysis), tmp_path / "all.png")
+    monkeypatch.setattr(importance, "MAX_LINES", judged - 1)
+    axes, lines = importance.parallel_axes(analysis)
+    where_plots.draw_parallel(analysis, axes, lines, tmp_path / "fewer.png")
+    assert len(lines) == judged - 1 and len(axes) == 3
+    assert titles[0].startswith("The configs in parallel coordinates")
+    assert titles[1].startswith(f"The first {judged - 1:,} of {judged:,} configs (report order)")
+
+
 def test_the_html_renders_in_headless_chromium_without_console_errors(cli, raced, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:

@@ -35,7 +35,7 @@ __all__ = [
 MIN_CONFIGS = 4  # fewer: no key's share can be told from noise
 BINS = 10  # groups a number range is cut into (at its quantiles)
 MAX_TICKS = 8  # labelled values on an axis of parallel coordinates
-MAX_LINES = 2000  # configs drawn in parallel coordinates (the first ones, in report order)
+MAX_LINES = 500  # configs drawn in parallel coordinates: the first in report order (the best)
 
 
 def judged_configs(analysis: Analysis, limit: int | None = None) -> list[ConfigReport]:

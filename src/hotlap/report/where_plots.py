@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from hotlap.analysis.configs import Analysis
+from hotlap.analysis.importance import judged_configs
 from hotlap.report.figures import save
 
 __all__ = ["draw_importance", "draw_parallel"]
-
-MAX_LINES = 500  # configs drawn, at most (the best ones: report order)
 
 
 def draw_importance(analysis: Analysis, found: dict[str, float], path: Path) -> Path:
@@ -46,7 +45,7 @@ def draw_parallel(
     cmap = matplotlib.colormaps["viridis" if sign > 0 else "viridis_r"]
     fig, ax = plt.subplots(figsize=(max(6.5, 1.8 * len(axes)), 4.5))
     xs = list(range(len(axes)))
-    ordered = sorted(lines[:MAX_LINES], key=lambda line: sign * line[1])  # the best drawn last: on top
+    ordered = sorted(lines, key=lambda line: sign * line[1])  # the best drawn last: on top
     segments = [list(zip(xs, positions, strict=True)) for positions, _ in ordered]
     colours = [cmap(norm(mean)) for _, mean in ordered]
     ax.add_collection(LineCollection(segments, colors=colours, alpha=0.7, linewidths=1))  # one artist
@@ -59,5 +58,12 @@ def draw_parallel(
     ax.set_yticks([])
     ax.set_xlim(-0.2, len(axes) - 0.5)
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"mean {analysis.quality_metric}")
-    ax.set_title("The configs in parallel coordinates (colour: the mean; the best drawn on top)", fontsize=10)
+    quality = analysis.quality_metric
+    judged = sum(1 for r in judged_configs(analysis) if r.mean(quality) is not None)
+    which = (
+        "The configs"
+        if judged <= len(lines)
+        else f"The first {len(lines):,} of {judged:,} configs (report order)"
+    )
+    ax.set_title(f"{which} in parallel coordinates (colour: the mean; the best drawn on top)", fontsize=10)
     return save(fig, path)
