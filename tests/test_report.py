@@ -243,15 +243,17 @@ def test_a_multi_key_sweep_says_which_key_matters_from_the_configs_means(cli, ra
     assert code == 0 and json.loads(out)["importance"] == pytest.approx(found)
 
 
-def test_parallel_coordinates_say_how_many_of_the_configs_they_draw(raced, monkeypatch, tmp_path):
-    """The parallel-coordinates plot draws the first MAX_LINES configs in report order; where the
-    sweep judged more, its title says how many of them it drew (it said "the configs")."""
+def test_plots_of_some_configs_say_how_many_of_them_they_draw(raced, monkeypatch, tmp_path):
+    """The parallel-coordinates plot draws the first MAX_LINES configs in report order, the
+    distributions the first MAX_DISTRIBUTIONS; where the sweep has more, the title says how many of
+    them it drew (a 50,000-config sweep's said "the configs" of the 500 drawn)."""
     import matplotlib
     import matplotlib.pyplot as plt
 
     from hotlap.analysis import importance
     from hotlap.api import load_report
-    from hotlap.report import where_plots
+    from hotlap.report import plots, where_plots
+    from hotlap.report.plot_data import full_reports
 
     matplotlib.use("Agg")
     analysis = load_report("race").analysis
@@ -263,6 +265,7 @@ def test_parallel_coordinates_say_how_many_of_the_configs_they_draw(raced, monke
         return path
 
     monkeypatch.setattr(where_plots, "save", keep_title)
+    monkeypatch.setattr(plots, "save", keep_title)
     judged = len(importance.judged_configs(analysis))
     where_plots.draw_parallel(analysis, *importance.parallel_axes(analysis), tmp_path / "all.png")
     monkeypatch.setattr(importance, "MAX_LINES", judged - 1)
@@ -271,6 +274,12 @@ def test_parallel_coordinates_say_how_many_of_the_configs_they_draw(raced, monke
     assert len(lines) == judged - 1 and len(axes) == 3
     assert titles[0].startswith("The configs in parallel coordinates")
     assert titles[1].startswith(f"The first {judged - 1:,} of {judged:,} configs (report order)")
+    full = len(full_reports(analysis))
+    plots._draw_distributions(analysis, tmp_path / "boxes.png")
+    monkeypatch.setattr(plots, "MAX_DISTRIBUTIONS", 3)
+    plots._draw_distributions(analysis, tmp_path / "three.png")
+    assert "best first" in titles[2] and full > 3
+    assert f"per seed, the first 3 of {full:,} configs in report order" in titles[3]
 
 
 def test_the_html_renders_in_headless_chromium_without_console_errors(cli, raced, tmp_path):

@@ -238,7 +238,8 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
 
     scale = analysis.quality.scaled
 
-    reports = full_reports(analysis)[:MAX_DISTRIBUTIONS]
+    every = full_reports(analysis)
+    reports = every[:MAX_DISTRIBUTIONS]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(reports) + 2), 4.5))
     data = [[scale(v) for v in r.values[analysis.quality_metric].values()] for r in reports]
     _boxes(ax, data)
@@ -262,7 +263,12 @@ def _draw_distributions(analysis: Analysis, path: Path) -> Path:
             ax.axvspan(index - 0.4, index + 0.4, color="#1a7f37", alpha=0.12, linewidth=0)
     target_line(ax, analysis)
     ax.set_ylabel(f"{analysis.quality_metric} per seed{unit(analysis.quality)}")
-    ax.set_title(f"{analysis.quality_metric} per seed, best first (★ recommended)", fontsize=10)
+    shown = (
+        "best first"
+        if len(every) <= len(reports)
+        else f"the first {len(reports)} of {len(every):,} configs in report order"
+    )
+    ax.set_title(f"{analysis.quality_metric} per seed, {shown} (★ recommended)", fontsize=10)
     if analysis.target is not None and not analysis.target.relative:  # (its line has the label)
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
