@@ -155,6 +155,8 @@ def _same_report(form: str, text: str, expected: str) -> None:
     assert got["spec"].pop("log_every") is None  # this release's: the logging evaluation's period
     assert got["spec"].pop("run_folders") == "all"  # this release's: a folder for every run
     assert isinstance(got.pop("importance"), dict)  # this release's: where configs matter
+    explained = got.pop("importance_explained")  # this release's: how much the keys explain
+    assert explained is None or 0 <= explained <= 1
     check = got["verification"].pop("time_check")  # this release's: the verified time claim
     assert check is None or (check["holds"] and check["pairs"] == len(got["verification"]["seeds"]))
     for report in (got, want):

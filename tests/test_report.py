@@ -229,7 +229,7 @@ def test_a_multi_key_sweep_says_which_key_matters_from_the_configs_means(cli, ra
     """The toy's quality falls with (x - 0.3)**2 (0.09 over the swept x) and 0.01 y (0.02 over y):
     the main effects over the configs' means give x the larger share; the shares sum to 1, in the JSON and
     in a plot; the parallel-coordinates view has an axis per varying key and the mean."""
-    from hotlap.analysis.importance import importances, parallel_axes
+    from hotlap.analysis.importance import importance_of, importances, parallel_axes
     from hotlap.api import load_report
 
     analysis = load_report("race").analysis
@@ -241,6 +241,26 @@ def test_a_multi_key_sweep_says_which_key_matters_from_the_configs_means(cli, ra
     assert all(0 <= p <= 1 for positions, _ in lines for p in positions)
     code, out, _ = cli("report", "race", "--format", "json")
     assert code == 0 and json.loads(out)["importance"] == pytest.approx(found)
+    shares, explained = importance_of(analysis)
+    assert shares == found and json.loads(out)["importance_explained"] == pytest.approx(explained)
+    assert 0.5 < explained <= 1  # the toy's keys make most of the spread of its configs' means
+
+
+def test_importance_says_how_much_the_keys_explain_so_noise_does_not_pass_for_importance():
+    """The shares always sum to 1, even over noise: `explained` says how much of the configs'
+    variation the keys' main effects explain together, near 0 where the means do not depend on
+    the keys (a random search over configs that differ by chance alone), near 1 where they do."""
+    import numpy as np
+
+    from hotlap.analysis.importance import explained, main_effects
+
+    rng = np.random.default_rng(3)
+    columns = {"lr": rng.uniform(1, 20, 2000).tolist(), "epochs": rng.integers(8, 11, 2000).tolist()}
+    noise = rng.normal(0.94, 0.002, 2000)
+    assert explained(main_effects(columns, noise), noise) < 0.02
+    signal = 0.9 + 0.004 * np.asarray(columns["epochs"]) + rng.normal(0, 0.0005, 2000)
+    assert explained(main_effects(columns, signal), signal) > 0.9
+    assert explained({"lr": 0.0}, np.full(5, 0.94)) == 0.0  # no variation: nothing explained
 
 
 def test_plots_of_some_configs_say_how_many_of_them_they_draw(raced, monkeypatch, tmp_path):
@@ -272,8 +292,8 @@ def test_plots_of_some_configs_say_how_many_of_them_they_draw(raced, monkeypatch
     axes, lines = importance.parallel_axes(analysis)
     where_plots.draw_parallel(analysis, axes, lines, tmp_path / "fewer.png")
     assert len(lines) == judged - 1 and len(axes) == 3
-    assert titles[0].startswith("The configs in parallel coordinates")
-    assert titles[1].startswith(f"The first {judged - 1:,} of {judged:,} configs (report order)")
+    assert titles[0] == "The configs in parallel coordinates\ncolour: the mean; the best drawn on top"
+    assert titles[1].endswith(f"\nthe first {judged - 1:,} of {judged:,} configs, in report order")
     full = len(full_reports(analysis))
     plots._draw_distributions(analysis, tmp_path / "boxes.png")
     monkeypatch.setattr(plots, "MAX_DISTRIBUTIONS", 3)
@@ -409,6 +429,25 @@ def test_the_box_plots_show_matplotlibs_own_statistics():
             ("high", "whishi"),
         ):
             assert ours[name][i] == pytest.approx(theirs[key]), (i, name)
+
+
+def test_the_box_plots_keep_every_point_inside_the_axes():
+    """Configs of one run (or tied runs) are flat boxes: the highest and lowest of them must lie
+    inside the axes with a margin, not on their edge (a bar's base stopped the margin there)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hotlap.report.plots import _boxes
+
+    data = [[93.8], [94.2], [94.0, 94.0], [94.05]]
+    fig, ax = plt.subplots()
+    _boxes(ax, data)
+    ax.scatter([1, 2, 3, 3, 4], [v for values in data for v in values])
+    low, high = ax.get_ylim()
+    plt.close(fig)
+    assert low < 93.8 and high > 94.2
 
 
 def test_a_plot_of_thousands_of_configs_keeps_the_recommendation_and_the_baseline_barred():

@@ -1,5 +1,7 @@
-"""Where configs matter: each swept key's share of the variation in the configs' mean quality (the
-metric the sweep judges: the target's, else the first objective), as a first-order functional
+"""Where configs matter: each swept key's share of the keys' main effects on the configs' mean
+quality (the metric the sweep judges: the target's, else the first objective), and how much of the
+variation in those means the main effects explain together (`explained`: the shares sum to 1 even
+over noise, so this says whether to read them), as a first-order functional
 ANOVA over one value per config (its mean, never a single seed's value: the seeds' noise would pass
 for importance). Configs pruned or without a finished run are left out.
 
@@ -24,6 +26,8 @@ from hotlap.analysis.reports import ConfigReport
 __all__ = [
     "BINS",
     "MAX_LINES",
+    "explained",
+    "importance_of",
     "importances",
     "judged_configs",
     "main_effects",
@@ -91,20 +95,36 @@ def main_effects(columns: dict[str, list[Any]], y: np.ndarray) -> dict[str, floa
 def importances(analysis: Analysis) -> dict[str, float]:
     """Swept key -> its importance (the shares sum to 1), largest first; empty for fewer than two
     keys that vary, fewer than MIN_CONFIGS configs, or no effect above chance."""
+    return importance_of(analysis)[0]
+
+
+def importance_of(analysis: Analysis) -> tuple[dict[str, float], float | None]:
+    """`importances`, and the share of the variation in the configs' means that the keys' main
+    effects explain together (0 to 1; None where there are no importances): the shares split
+    that much. Near 0 the keys' effects are noise, however the shares split it (a search whose
+    configs differ by chance alone: 0.01%)."""
     metric = analysis.spec.metric(analysis.quality_metric)
     means = [(r, r.mean(metric.name)) for r in judged_configs(analysis)]  # (the summaries' means)
     kept = [(r, mean) for r, mean in means if mean is not None and math.isfinite(mean)]
     reports = [r for r, _ in kept]
     keys = swept_keys(analysis, reports)
     if len(keys) < 2 or len(reports) < MIN_CONFIGS:
-        return {}
+        return {}, None
     y = np.asarray([mean for _, mean in kept], dtype=float)
     columns = {k: [r.value(k) for r in reports] for k in keys}
     effects = main_effects(columns, y)
     total = sum(effects.values())
     if total <= 0:
-        return {}
-    return dict(sorted(((k, v / total) for k, v in effects.items()), key=lambda kv: -kv[1]))
+        return {}, None
+    shares = dict(sorted(((k, v / total) for k, v in effects.items()), key=lambda kv: -kv[1]))
+    return shares, explained(effects, y)
+
+
+def explained(effects: dict[str, float], y: np.ndarray) -> float:
+    """The share of `y`'s variation (its sum of squares about the mean) that the main `effects`
+    (`main_effects`) explain together, at most 1."""
+    variation = float(((y - y.mean()) ** 2).sum())
+    return min(1.0, sum(effects.values()) / variation) if variation > 0 else 0.0
 
 
 def parallel_axes(

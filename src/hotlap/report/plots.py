@@ -37,7 +37,7 @@ from hotlap.report.plot_data import (
     two_key_grid,
     with_bars,
 )
-from hotlap.report.rows import key_importances
+from hotlap.report.rows import importance_explained, key_importances
 from hotlap.report.study_plots import draw_grid, draw_one_key, draw_paired, draw_panels, draw_verification
 from hotlap.report.where_plots import draw_importance, draw_parallel
 
@@ -69,7 +69,8 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
         written.append(draw_panels(analysis, panels, directory / "by_key_panels.png"))
     found = key_importances(analysis)
     if found:  # two keys or more: where configs matter
-        written.append(draw_importance(analysis, found, directory / "importance.png"))
+        share = importance_explained(analysis)
+        written.append(draw_importance(analysis, found, share, directory / "importance.png"))
     axes, lines = parallel_axes(analysis)
     if axes:
         written.append(draw_parallel(analysis, axes, lines, directory / "parallel_coordinates.png"))
@@ -170,7 +171,7 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path,
     )
     title = f"{analysis.quality_metric} vs {cost.name} per config"
     if dotted:
-        title += f"\n(CIs of the {len(barred)} best; {len(dotted)} more as dots)"
+        title += f"\n(CIs of the {len(barred)} best; {len(dotted):,} more as dots)"
     ax.set_title(title, fontsize=10 if dotted else None)
     ax.grid(alpha=0.3)
     return save(fig, path)
@@ -231,6 +232,9 @@ def _boxes(ax: Any, data: list[list[float]]) -> None:
     )
     ax.hlines(b["median"], at - 0.25, at + 0.25, color="#e36209", linewidth=1.5)
     ax.set_xlim(0.5, len(data) + 0.5)
+    # A bar's base is a "sticky" edge the y margin stops at: where a box is flat (one run, or ties)
+    # at the highest or lowest value, its point sat half outside the axes.
+    ax.use_sticky_edges = False
 
 
 def _draw_distributions(analysis: Analysis, path: Path) -> Path:

@@ -145,9 +145,19 @@ def cached(kind: str, analysis: Analysis, compute: Callable[[], _T]) -> _T:
 
 def key_importances(analysis: Analysis) -> dict[str, float]:
     """`hotlap.analysis.importance.importances`, computed once for the plots and the JSON."""
-    from hotlap.analysis.importance import importances
+    return _importance(analysis)[0]
 
-    return cached("importance", analysis, lambda: importances(analysis))
+
+def importance_explained(analysis: Analysis) -> float | None:
+    """The share of the variation in the configs' means the keys' main effects explain together
+    (`hotlap.analysis.importance.importance_of`), with `key_importances`."""
+    return _importance(analysis)[1]
+
+
+def _importance(analysis: Analysis) -> tuple[dict[str, float], float | None]:
+    from hotlap.analysis.importance import importance_of
+
+    return cached("importance", analysis, lambda: importance_of(analysis))
 
 
 def named_rows(analysis: Analysis, reports: list[ConfigReport] | None = None) -> list[dict[str, Any]]:
@@ -297,8 +307,11 @@ def document(analysis: Analysis, sweep: SweepRecord, environment: dict[str, Any]
             "message": sweep.message,
         },
         "quality_metric": analysis.quality_metric,
-        # each swept key's share of the variation in the configs' means (main effects; two keys or more)
+        # each swept key's share of the keys' main effects on the configs' means (summing to 1; two
+        # keys or more), and the share of the variation in those means the main effects explain
+        # together (near 0: the shares split noise)
         "importance": key_importances(analysis),
+        "importance_explained": importance_explained(analysis),
         "cost_metric": analysis.cost_metric,
         "target": None
         if analysis.target is None

@@ -131,16 +131,17 @@ def draw_panels(analysis: Analysis, panels: list[tuple[str, list[dict[str, Any]]
         high = [quality.scaled(max(r["best"], r["worst"])) - m for m, r in zip(means, rows, strict=True)]
         ax.errorbar(xs, means, yerr=[low, high], fmt="o", color="#0969da", capsize=3)
         if len(rows) > 5:  # many values: slanted, on one line, each ending under its point
-            ticks = [f"{r['label']} ({r['configs']})" for r in rows]
+            ticks = [f"{r['label']} ({r['configs']:,})" for r in rows]
             ax.set_xticks(xs, ticks, fontsize=7, rotation=45, ha="right", rotation_mode="anchor")
         else:
-            ax.set_xticks(xs, [f"{r['label']}\n({r['configs']})" for r in rows], fontsize=7)
+            ax.set_xticks(xs, [f"{r['label']}\n({r['configs']:,})" for r in rows], fontsize=7)
         ax.set_xlabel(key, fontsize=8)
         ax.grid(alpha=0.3)
         target_line(ax, analysis)
     axes[0][0].set_ylabel(f"mean {quality.name}{unit(quality)}")
-    fig.suptitle(
-        f"{quality.name} by each swept key: the configs' mean, best to worst (configs per value in brackets)",
+    fig.suptitle(  # (two short lines: with two keys the figure is narrow, and one line was cut)
+        f"{quality.name} by each swept key\n"
+        "dot: the configs' mean; bar: best to worst; configs per value in brackets",
         fontsize=10,
     )
     return save(fig, path)

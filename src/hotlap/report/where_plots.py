@@ -13,7 +13,9 @@ from hotlap.report.figures import save
 __all__ = ["draw_importance", "draw_parallel"]
 
 
-def draw_importance(analysis: Analysis, found: dict[str, float], path: Path) -> Path:
+def draw_importance(analysis: Analysis, found: dict[str, float], explained: float | None, path: Path) -> Path:
+    """Each key's share of the keys' main effects, and (`explained`) how much of the variation in
+    the configs' means those effects explain together: near 0, the shares split noise."""
     import matplotlib.pyplot as plt
 
     keys = list(found)[::-1]  # the largest on top
@@ -22,10 +24,20 @@ def draw_importance(analysis: Analysis, found: dict[str, float], path: Path) -> 
     for y, key in enumerate(keys):
         ax.text(found[key], y, f" {found[key]:.2f}", va="center", fontsize=8)
     ax.set_xlim(0, max(1.0, max(found.values()) * 1.15))
-    ax.set_xlabel(f"share of the variation in the configs' mean {analysis.quality_metric} (main effects)")
-    ax.set_title("Where configs matter: each swept key's importance", fontsize=10)
+    ax.set_xlabel(
+        f"each key's share of the keys' main effects on the configs' mean {analysis.quality_metric}"
+    )
+    title = "Where configs matter: each swept key's importance"
+    if explained is not None:
+        title += f"\nthe main effects together explain {_percent(explained)} of the variation in the configs' means"
+    ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return save(fig, path)
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage with two significant digits: 78%, 4.2%, 0.011%."""
+    return f"{100 * share:.2g}%" if share < 0.995 else "100%"
 
 
 def draw_parallel(
@@ -60,10 +72,9 @@ def draw_parallel(
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"mean {analysis.quality_metric}")
     quality = analysis.quality_metric
     judged = sum(1 for r in judged_configs(analysis) if r.mean(quality) is not None)
-    which = (
-        "The configs"
-        if judged <= len(lines)
-        else f"The first {len(lines):,} of {judged:,} configs (report order)"
-    )
-    ax.set_title(f"{which} in parallel coordinates (colour: the mean; the best drawn on top)", fontsize=10)
+    # (short lines: the figure is as wide as its few axes, and a longer title was cut at its edges)
+    title = "The configs in parallel coordinates\ncolour: the mean; the best drawn on top"
+    if judged > len(lines):
+        title += f"\nthe first {len(lines):,} of {judged:,} configs, in report order"
+    ax.set_title(title, fontsize=10)
     return save(fig, path)
