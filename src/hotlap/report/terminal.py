@@ -179,7 +179,8 @@ def _caption(hidden: list[str], left_out: int) -> str | None:
     lines = [f"hidden to fit the terminal: {', '.join(hidden)} (all in report.csv)"] if hidden else []
     if left_out:
         lines.append(
-            f"{left_out} more configs, further down the order: every config is in report.csv and report.html"
+            # (report.html and report.md show the first MAX_DOCUMENT_ROWS: not every config past them)
+            f"{left_out:,} more configs, further down the order: every config is in report.csv and report.json"
         )
     return "\n".join(lines) or None
 
