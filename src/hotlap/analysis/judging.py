@@ -156,7 +156,7 @@ class Guarantee:
 
     def describe(self) -> str:
         scope = (
-            f"family-wise over {self.family} config{'s' if self.family != 1 else ''}"
+            f"family-wise over {self.family:,} config{'s' if self.family != 1 else ''}"
             if self.family is not None
             else "per config (no planned number of configs to split it over)"
         )

@@ -122,12 +122,12 @@ def _print_status(store: Any, sweep: Any, analysis: Any = None) -> None:
     table.add_column("value")
     table.add_row("state", escape(status.state + (f": {sweep.message}" if sweep.message else "")))
     table.add_row("recipe / dataset", f"{sweep.recipe} on {sweep.dataset}, strategy {spec.strategy.name}")
-    table.add_row("runs", ", ".join(f"{n} {state}" for state, n in status.counts.items()))
+    table.add_row("runs", ", ".join(f"{n:,} {state}" for state, n in status.counts.items()))
     seeds = f"{spec.racing.min}-{len(spec.seeds)} (racing)" if spec.racing else str(len(spec.seeds))
     planned = status.planned
-    of = f"{status.configs} of {planned}" if planned and status.state != "done" else str(status.configs)
+    of = f"{status.configs:,} of {planned:,}" if planned and status.state != "done" else f"{status.configs:,}"
     if status.excluded:  # never run: they break a per-config bound
-        of += f" ({status.excluded} excluded before running)"
+        of += f" ({status.excluded:,} excluded before running)"
     table.add_row("configs", f"{of}, seeds {seeds} each")
     analysis = status.analysis
     best = analysis.best

@@ -209,8 +209,8 @@ class Engine(Racing, Verifying, Pruning, Dispatch, Recording, RunFiles):
 
     def _done_message(self) -> str:
         done = self.store.counts(self.sweep.id)
-        pruned = f", {done['pruned']} pruned" if done.get("pruned") else ""
-        return f"{done['done']} runs done, {done['failed']} failed{pruned}"
+        pruned = f", {done['pruned']:,} pruned" if done.get("pruned") else ""
+        return f"{done['done']:,} runs done, {done['failed']:,} failed{pruned}"
 
     def _analysis(self) -> Analysis:
         runs = self._unchanged_runs()  # (a resume with nothing to run: the configs and runs it read)

@@ -163,24 +163,26 @@ def _pruned_line(analysis: Analysis) -> str:
 
 def _runs_counts(analysis: Analysis) -> str:
     if analysis.runs_max is None:
-        return f"{analysis.runs_used} runs."
+        return f"{analysis.runs_used:,} runs."
     line = (
-        f"{analysis.runs_used} runs; giving every config all {len(analysis.spec.seeds)} seeds would have taken "
-        f"{analysis.runs_max}"
+        f"{analysis.runs_used:,} runs; giving every config all {len(analysis.spec.seeds)} seeds would have taken "
+        f"{analysis.runs_max:,}"
     )
     fixed, cost = analysis.fixed, analysis.runs_fixed
     if fixed is None or cost is None:  # no decision rule to hold the comparison to: against max seeds
         saved = analysis.runs_saved or 0
         share = 100 * saved / analysis.runs_max if analysis.runs_max else 0.0
-        return f"{line}: racing saved {saved} runs ({share:.0f}%)."
+        return f"{line}: racing saved {saved:,} runs ({share:.0f}%)."
     than = cost - analysis.runs_used
     verdict = (
-        f"racing saved {than} runs ({100 * than / cost:.0f}%)" if than >= 0 else f"racing used {-than} more"
+        f"racing saved {than:,} runs ({100 * than / cost:.0f}%)"
+        if than >= 0
+        else f"racing used {-than:,} more"
     )
     return (
         f"{line}; a fixed design of equal error and power ({fixed.seeds} seeds per config, one look: "
         f"{fixed.power:.0%} power for a config {fixed.delta:.2f} std above the target) would have taken "
-        f"{cost}: {verdict}."
+        f"{cost:,}: {verdict}."
     )
 
 
