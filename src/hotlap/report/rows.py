@@ -23,6 +23,7 @@ __all__ = [
     "swept_columns",
 ]
 
+# In the order `_Row.core` gives a config's values (rows are made as lists, named by position).
 CORE_COLUMNS = [
     "fidelity",
     "is_baseline",
