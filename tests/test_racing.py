@@ -279,6 +279,25 @@ def test_a_failing_config_and_a_slow_one_are_dropped():
     assert rec.sentence.startswith("Use fast: it reaches mean tta_accuracy >= 94.00% with 95% confidence")
 
 
+@pytest.mark.parametrize("criterion", ["mean", "mean_t", "success_rate"])
+def test_one_look_judges_every_config_as_the_looks_that_remember_do(criterion):
+    """A report's one look judges all configs together (`bounds_many`, equal verdicts shared);
+    racing's remembered looks judge each alone: the same verdicts, to the bit."""
+    rng = np.random.default_rng(3)
+    target = Target(threshold=0.94, criterion=criterion, success_rate=0.6, bounds=(0.0, 1.0), min_std=0.001)
+    evidence = {}
+    for i in range(60):
+        n = (0, 1, 1, 2, 5, 12)[i % 6]  # one-seed configs among ones with several
+        center = 0.93 + 0.0005 * i
+        evidence[f"c{i}"] = Evidence(
+            list(center + rng.normal(0, 0.002, n)), list(3.0 + rng.normal(0, 0.05, n))
+        )
+    once = race(evidence, target, 0.01, futility=0.2)
+    remembered = race(evidence, target, 0.01, futility=0.2, memo={})
+    assert once == remembered
+    assert {v.decision for v in once.values()} == {"pass", "fail", "undecided"}
+
+
 def test_racing_without_a_target_drops_configs_below_the_best():
     evidence = {
         "best": Evidence(np.full(8, 0.95) + np.linspace(-1e-4, 1e-4, 8)),

@@ -16,6 +16,8 @@ class WorstRun(DecisionRule):
     assumes = ""  # nothing beyond independent runs: the report states no assumption
 
     def bounds(self, values, target, alpha, futility):
+        if not values:  # a config whose runs all failed: nothing known
+            return -math.inf, math.inf
         worst = min(values) if target.maximize else max(values)
         if not target.maximize:
             return worst, (worst if len(values) >= 3 else math.inf)

@@ -97,8 +97,29 @@ def _judged(
         low, high = rule.bounds(values, target, alpha, futility)
     else:
         low, high = rule.bounds(values, target, alpha, futility, shared=shared)
-    threshold = rule.threshold(target)
-    if rule.higher_is_better(target):
+    return _decided(low, high, rule.threshold(target), rule.higher_is_better(target))
+
+
+def _judged_once(
+    rule: DecisionRule,
+    evidence: Mapping[str, Evidence],
+    target: Target,
+    alpha: float,
+    futility: float | None,
+    shared: Any,
+) -> dict[str, tuple[Decision, float, float]]:
+    """`_judged` of every config at one look, their bounds made together (`bounds_many`)."""
+    futility = alpha if futility is None else futility
+    bounds = rule.bounds_many([e.values for e in evidence.values()], target, alpha, futility, shared)
+    threshold, higher = rule.threshold(target), rule.higher_is_better(target)
+    return {
+        key: _decided(low, high, threshold, higher) for key, (low, high) in zip(evidence, bounds, strict=True)
+    }
+
+
+def _decided(low: float, high: float, threshold: float, higher: bool) -> tuple[Decision, float, float]:
+    """pass where the passing bound reaches the threshold, fail where the failing one cannot."""
+    if higher:
         passes, fails = low >= threshold, high < threshold
     else:
         passes, fails = high <= threshold, low > threshold
@@ -147,10 +168,13 @@ def race(
     rule = target.rule
     # What the configs' bounds share (the mean rule's pooled spread): over every config here.
     shared = rule.share({key: e.values for key, e in evidence.items()}, target)
-    judged = {
-        key: remembered("judge", key, (shared,), _judged, rule, e.values, target, alpha, futility, shared)
-        for key, e in evidence.items()
-    }
+    if memo is None:  # one look (a report): every config's bounds made together
+        judged = _judged_once(rule, evidence, target, alpha, futility, shared)
+    else:
+        judged = {
+            key: remembered("judge", key, (shared,), _judged, rule, e.values, target, alpha, futility, shared)
+            for key, e in evidence.items()
+        }
     passing = [key for key, (decision, _, _) in judged.items() if decision == "pass"]
     fastest = min(passing, key=lambda k: remembered("mean", k, (), _mean, evidence[k].times), default=None)
     rivals = [k for k in judged if k != fastest and judged[k][0] != "fail"]
@@ -169,6 +193,8 @@ def race(
     pairs = len(raw) * (len(raw) + 1)
     slower = {key: min(1.0, p * pairs) for key, p in raw.items()}
     verdicts: dict[str, Verdict] = {}
+    # Equal verdicts are one object (immutable): 50,000 one-seed configs share a few.
+    made: dict[tuple[Any, ...], Verdict] = {}
     for key in judged if only is None else [k for k in only if k in judged]:
         decision, low, high = judged[key]
         t_low, t_high = remembered("times", key, (), mean_bounds, evidence[key].times, alpha)
@@ -186,7 +212,11 @@ def race(
             reason = "passes, fastest" + (", not yet told apart from " + ", ".join(tied) if tied else "")
         else:
             eliminated, active, reason = False, True, f"passes, not yet told apart from {fastest}"
-        verdicts[key] = Verdict(decision, low, high, t_low, t_high, eliminated, active, reason, p)
+        fields = (decision, low, high, t_low, t_high, eliminated, active, reason, p)
+        verdict = made.get(fields)
+        if verdict is None:
+            verdict = made[fields] = Verdict(*fields)
+        verdicts[key] = verdict
     return verdicts
 
 

@@ -107,6 +107,20 @@ class DecisionRule(ABC):
     def threshold(self, target: Target) -> float:
         """The value the judged quantity must reach."""
 
+    def bounds_many(
+        self,
+        values: Sequence[Sequence[float]],
+        target: Target,
+        alpha: float,
+        futility: float,
+        shared: Any = None,
+    ) -> list[tuple[float, float]]:
+        """`bounds` of each config's values at one look (`shared`: `share`'s for them all): a rule
+        may judge many faster together; config by config the same as `bounds` (the kit checks)."""
+        if shared is None:
+            return [self.bounds(v, target, alpha, futility) for v in values]
+        return [self.bounds(v, target, alpha, futility, shared=shared) for v in values]  # type: ignore[call-arg]
+
     def doubts(self, values: Mapping[str, Sequence[float]], candidates: Sequence[str]) -> dict[str, str]:
         """The candidates (configs that pass: the recommendation's rivals) whose runs contradict
         `assumes` by a test at `doubt_level`, each with what the test found; a rule without an
@@ -182,6 +196,24 @@ class MeanTRule(DecisionRule):
             f_low, f_high = mean_bounds(values, futility, min_std=target.min_std, bounds=target.bounds)
             low, high = (low, f_high) if target.maximize else (f_low, high)
         return low, high
+
+    def bounds_many(
+        self,
+        values: Sequence[Sequence[float]],
+        target: Target,
+        alpha: float,
+        futility: float,
+        shared: Any = None,
+    ) -> list[tuple[float, float]]:
+        """`bounds` of each; one run bounds its mean by the metric's range alone (`mean_bounds`),
+        which 50,000 one-seed configs get without a call each."""
+        whole = target.bounds if target.bounds is not None else (-math.inf, math.inf)
+        kept = [i for i, v in enumerate(values) if len(v) >= 2]
+        made = super().bounds_many([values[i] for i in kept], target, alpha, futility, shared)
+        out = [whole] * len(values)
+        for i, bounds in zip(kept, made, strict=True):
+            out[i] = bounds
+        return out
 
     def threshold(self, target: Target) -> float:
         return target.threshold

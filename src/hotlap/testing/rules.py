@@ -9,8 +9,8 @@ __all__ = ["check_rule"]
 
 def check_rule(name: str) -> None:
     """Decision rule `name`: clear evidence decides the right way for a maximized and a minimized
-    target, bounds are ordered, the per-look level is within alpha, its claim and cache key are
-    text, and its gap to the target has the right sign."""
+    target, bounds are ordered (and the same judged together, `bounds_many`), the per-look level is
+    within alpha, its claim and cache key are text, and its gap to the target has the right sign."""
     from hotlap.decisions import judge
     from hotlap.rules import Target, get_rule
 
@@ -43,6 +43,13 @@ def check_rule(name: str) -> None:
         )
         low, high = rule.bounds(above, up, 0.05, 0.05, shared=shared)
         assert low <= high, f"{name}: with what they share, lower bound {low} above upper {high}"
+    # A report judges every config of a look at once: the same bounds as one by one (a config whose
+    # runs all failed has no values).
+    each = [above, below, above[:1], below[:2], []]
+    kwargs = {} if shared is None else {"shared": shared}
+    together = rule.bounds_many(each, up, 0.05, 0.2, shared)
+    alone = [rule.bounds(v, up, 0.05, 0.2, **kwargs) for v in each]
+    assert together == alone, f"{name}: bounds_many gives {together}, bounds one by one {alone}"
     assert isinstance(rule.assumes, str), f"{name}: assumes is not text"
     doubted = rule.doubts(values, ["above"])
     assert isinstance(doubted, dict) and set(doubted) <= {"above"}, f"{name}: doubts a config not asked about"
