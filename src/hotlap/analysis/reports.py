@@ -181,22 +181,24 @@ class Summaries(Mapping[str, Summary]):
 
 
 class _Runs:
-    """A config's finished runs at one fidelity and stage, read once: all of them, its done runs
-    (id order, as they finished) and their seeds (in order), each metric's value per seed, its
-    failed count and why the pruner stopped it (None: it did not)."""
+    """A config's finished runs at one fidelity and stage, read once: all of them and their seeds
+    (`finished`, id order), its done runs (id order, as they finished) and their seeds (in order),
+    each metric's value per seed, its failed count and why the pruner stopped it (None: it did
+    not)."""
 
-    __slots__ = ("done", "failed", "pruned", "runs", "seeds", "values")
+    __slots__ = ("done", "failed", "finished", "pruned", "runs", "seeds", "values")
 
     def __init__(self, runs: Sequence[RunRecord], metrics: Iterable[str]) -> None:
-        values: dict[str, dict[int, float]] = {m: {} for m in metrics}
-        self.runs, self.failed, self.pruned, self.values = runs, 0, None, values
+        self.runs, self.failed, self.pruned = runs, 0, None
         if len(runs) == 1 and runs[0].status == "done":  # (a search of 50,000 configs, one seed each)
             run = runs[0]
-            self.done, self.seeds = [run], (run.seed,)
-            for name, value in run.values.items():
-                if name in values:
-                    values[name][run.seed] = float(value)
+            seed, got = run.seed, run.values
+            self.done, self.seeds = [run], (seed,)
+            self.finished = self.seeds
+            self.values = {m: {seed: float(got[m])} if m in got else {} for m in metrics}
             return
+        values: dict[str, dict[int, float]] = {m: {} for m in metrics}
+        self.values, self.finished = values, tuple(r.seed for r in runs)
         done = [r for r in runs if r.status == "done"]
         if len(done) < len(runs):
             self.failed = sum(1 for r in runs if r.status == "failed")
@@ -317,7 +319,7 @@ def _judged_values(
             continue
         done = runs.done
         if racing:  # judged as racing saw it: at its last planned look (not a partial round)
-            finished = tuple(r.seed for r in runs.runs)  # (50,000 configs share a few of these)
+            finished = runs.finished  # (50,000 configs share a few of these)
             if finished not in looks:
                 look = set(seeds[: planned_look(set(finished), seeds, schedule)])
                 looks[finished] = None if look.issuperset(finished) else look
