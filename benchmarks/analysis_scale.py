@@ -14,7 +14,11 @@ Each command runs as a user types it (`hotlap status ID`, ...), `--repeat` times
 is its median wall time minus the same command's on a sweep of the same shape with 2 configs,
 measured side by side (imports, opening the store, writing a report's files).
 
-    .venv/bin/python benchmarks/analysis_scale.py [--configs 1000] [--seeds 50] [--repeat 3]
+`--floors` adds, in one process on each store, the parts of a report that no faster analysis can
+remove: reading the store, writing the rows as CSV, encoding them as JSON (one line each, as
+report.json has them), and drawing the plots; the least of `--repeat` timings of each.
+
+    .venv/bin/python benchmarks/analysis_scale.py [--configs 1000] [--seeds 50] [--repeat 3] [--floors]
 
 The goal (issue 27): within 2 s beyond start-up for each command, at both shapes.
 """
@@ -22,7 +26,9 @@ The goal (issue 27): within 2 s beyond start-up for each command, at both shapes
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import io
 import random
 import statistics
 import subprocess
@@ -149,8 +155,41 @@ def timed(words: list[str], sweep_id: str, workdir: Path, repeat: int) -> float:
     return statistics.median(command(*args, workdir=workdir) for _ in range(repeat))
 
 
-def measure(configs: int, seeds: int, repeat: int, commands: list[str]) -> dict[str, tuple[float, float]]:
-    """Each command's median wall on the large sweep and on the 2-config one."""
+def floors(workdir: Path, sweep_id: str, repeat: int) -> dict[str, float]:
+    """The least of `repeat` timings, in this process, of each part of a report that does not
+    depend on how the analysis computes: the store read, the rows written as CSV and encoded as
+    JSON, and the plots drawn (the analysis and the rows made once, untimed)."""
+    from hotlap.io import to_json
+    from hotlap.report import load_report
+    from hotlap.report.plots import draw_all
+    from hotlap.report.rows import csv_rows, named_rows
+
+    def least(work) -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            begin = time.perf_counter()
+            work()
+            best = min(best, time.perf_counter() - begin)
+        return best
+
+    with Store(workdir, create=False) as store:
+        read = least(lambda: (store.configs(sweep_id), store.runs(sweep_id, details=False)))
+        analysis = load_report(store, sweep_id).analysis
+    values, named = csv_rows(analysis), named_rows(analysis)
+    with tempfile.TemporaryDirectory() as tmp:
+        return {
+            "store read (configs, runs)": read,
+            "rows written as CSV": least(lambda: csv.writer(io.StringIO()).writerows(values)),
+            "rows encoded as JSON": least(lambda: [to_json(row) for row in named]),
+            "plots drawn (PNG)": least(lambda: draw_all(analysis, Path(tmp))),
+        }
+
+
+def measure(
+    configs: int, seeds: int, repeat: int, commands: list[str], with_floors: bool = False
+) -> dict[str, tuple[float, float]]:
+    """Each command's median wall on the large sweep and on the 2-config one (and with
+    `with_floors`, each floor's)."""
     with tempfile.TemporaryDirectory() as tmp:
         large_dir, small_dir = Path(tmp) / "large", Path(tmp) / "small"
         begin = time.perf_counter()
@@ -171,6 +210,14 @@ def measure(configs: int, seeds: int, repeat: int, commands: list[str]) -> dict[
             print(
                 f"  hotlap {name:28s} {big:6.2f} s; on 2 configs {tiny:5.2f} s: {big - tiny:5.2f} s beyond start-up"
             )
+        if with_floors:
+            large_floors, small_floors = floors(large_dir, large, repeat), floors(small_dir, small, repeat)
+            for name, big in large_floors.items():
+                tiny = small_floors[name]
+                found[f"floor: {name}"] = (big, tiny)
+                print(
+                    f"  floor: {name:29s} {big:6.2f} s; on 2 configs {tiny:5.2f} s: {big - tiny:5.2f} s beyond"
+                )
     return found
 
 
@@ -180,12 +227,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3, help="timings per command; the median is shown")
     parser.add_argument("--commands", default=",".join(COMMANDS), help="of: " + ", ".join(COMMANDS))
+    parser.add_argument("--floors", action="store_true", help="also time what no faster analysis removes")
     args = parser.parse_args()
     commands = [c.strip() for c in args.commands.split(",") if c.strip()]
     unknown = [c for c in commands if c not in COMMANDS]
     if unknown or args.configs < 2 or args.seeds < 1:
         parser.error(f"unknown command {unknown[0]!r}" if unknown else "at least 2 configs and 1 seed")
-    measure(args.configs, args.seeds, args.repeat, commands)
+    measure(args.configs, args.seeds, args.repeat, commands, args.floors)
 
 
 if __name__ == "__main__":

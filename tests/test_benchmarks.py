@@ -37,7 +37,9 @@ def test_analysis_scale_builds_a_store_with_the_engine_and_times_the_commands():
     out = bench(
         "analysis_scale.py",
         *("--configs", "3", "--seeds", "2", "--repeat", "1"),
-        *("--commands", "status,export (csv)"),
+        *("--commands", "status,export (csv)", "--floors"),
     )
     assert "store: 3 configs x up to 2 seeds, 6 runs" in out, out
     assert "hotlap status" in out and "hotlap export (csv)" in out and out.count("beyond start-up") == 2
+    floors = [line for line in out.splitlines() if line.strip().startswith("floor:")]
+    assert len(floors) == 4 and all(line.endswith(" s beyond") for line in floors), out
