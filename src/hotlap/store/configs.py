@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from hotlap.records import CONFIG_COLUMNS, ConfigRecord, config_from_row, configs_from_rows
-from hotlap.store.part import StorePart
+from hotlap.store.part import StorePart, without_gc
 from hotlap.store.races import now
 
 __all__ = ["Configs"]
@@ -79,7 +79,8 @@ class Configs(StorePart):
             f"SELECT {CONFIG_COLUMNS} FROM configs WHERE sweep_id = ? ORDER BY ordinal", (sweep_id,)
         )
         cursor.row_factory = None  # plain tuples
-        return configs_from_rows(cursor.fetchall())
+        with without_gc():  # (50,000 records: full collections that free nothing, of torch's objects too)
+            return configs_from_rows(cursor.fetchall())
 
     def config_count(self, sweep_id: str) -> int:
         """How many configs the sweep has, without reading them."""

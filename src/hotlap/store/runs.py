@@ -3,37 +3,16 @@ leaves; the queries of a sweep's runs, its counts and what its budget has spent.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from hotlap.records import RUN_COLUMNS, RunRecord, runs_from_rows
-from hotlap.store.part import StorePart
+from hotlap.store.part import StorePart, without_gc
 from hotlap.store.races import now
 from hotlap.store.schema import FINISHED
 
 __all__ = ["Runs", "without_gc"]
-
-
-@contextmanager
-def without_gc() -> Iterator[None]:
-    """Build many small objects (50,000 run records, their statistics) without the cyclic garbage
-    collector: it would run full collections that find nothing to free, a third of the time.
-
-    On the way out the objects there are go to the collector's permanent generation
-    (`gc.freeze()`): else the first allocation after it walks them all in one full collection
-    (0.3 s after an analysis of 50,000 configs). They are freed by their reference counts as any
-    object is; only a reference cycle among them would stay (records and reports hold none)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.freeze()
-            gc.enable()
 
 
 class Runs(StorePart):
