@@ -113,10 +113,12 @@ def _drive_derived(store: Any, derived: Any, data_dir: Path | None, warmup: bool
 
 def _print_status(store: Any, sweep: Any, analysis: Any = None) -> None:
     from hotlap.api import status_of
+    from hotlap.memory import keep_until_exit
     from hotlap.spec.validate import stored_spec
 
     spec = stored_spec(sweep.spec)
     status = status_of(store, sweep, analysis)
+    keep_until_exit("status", status)  # (its analysis of every config: left to the process's end)
     table = Table(title=f"sweep {sweep.id}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")

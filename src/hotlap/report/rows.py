@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.reports import ConfigReport
-from hotlap.store import SweepRecord, without_gc
+from hotlap.memory import keep_until_exit, without_gc
+from hotlap.store import SweepRecord
 
 __all__ = [
     "cached",
@@ -128,6 +129,7 @@ def csv_columns(analysis: Analysis) -> list[str]:
 
 _T = TypeVar("_T")
 _CACHE: dict[str, tuple[weakref.ref[Analysis], Any]] = {}
+keep_until_exit("report rows", _CACHE)  # (the process's last report's rows: never freed one by one)
 
 
 def cached(kind: str, analysis: Analysis, compute: Callable[[], _T]) -> _T:

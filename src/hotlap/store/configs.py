@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hotlap.memory import without_gc
 from hotlap.records import CONFIG_COLUMNS, ConfigRecord, config_from_row, configs_from_rows
-from hotlap.store.part import StorePart, without_gc
+from hotlap.store.part import StorePart
 from hotlap.store.races import now
 
 __all__ = ["Configs"]

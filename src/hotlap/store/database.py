@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hotlap.errors import HotlapError
+from hotlap.memory import without_gc
 from hotlap.records import (  # re-exported: the store returns them
     SweepRecord,
     sweep_from_row,
@@ -35,7 +36,7 @@ from hotlap.records import (  # re-exported: the store returns them
 from hotlap.store.configs import Configs
 from hotlap.store.exports import export_columns, export_rows, sweep_columns
 from hotlap.store.races import Races, now
-from hotlap.store.runs import Runs, without_gc
+from hotlap.store.runs import Runs
 from hotlap.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["Store", "SweepExists", "damaged", "default_workdir", "open_store", "without_gc"]

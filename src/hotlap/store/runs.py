@@ -7,12 +7,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from hotlap.memory import without_gc
 from hotlap.records import RUN_COLUMNS, RunRecord, runs_from_rows
-from hotlap.store.part import StorePart, without_gc
+from hotlap.store.part import StorePart
 from hotlap.store.races import now
 from hotlap.store.schema import FINISHED
 
-__all__ = ["Runs", "without_gc"]
+__all__ = ["Runs"]
 
 
 class Runs(StorePart):
