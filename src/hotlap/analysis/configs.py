@@ -34,9 +34,10 @@ from hotlap.analysis.verification import (
     verification_reports,
 )
 from hotlap.decisions import Recommendation, Target
+from hotlap.memory import without_gc
 from hotlap.metrics import Metric
 from hotlap.spec.schema import SweepSpec
-from hotlap.store import ConfigRecord, RunRecord, without_gc
+from hotlap.store import ConfigRecord, RunRecord
 
 __all__ = ["Analysis", "analyze"]
 
