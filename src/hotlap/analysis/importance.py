@@ -15,6 +15,7 @@ evaluator imports scikit-learn (4 s here) and fits a forest that took 55 s over 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -43,13 +44,14 @@ MAX_LINES = 500  # configs drawn in parallel coordinates: the first in report or
 
 
 def judged_configs(analysis: Analysis, limit: int | None = None) -> list[ConfigReport]:
-    """The full-fidelity search configs with a finished run, never pruned, in report order."""
-    found = [
+    """The full-fidelity search configs with a finished run, never pruned, in report order (the
+    first `limit` of them: found without reading the rest)."""
+    found = (
         r
         for r in analysis.configs
         if r.fidelity == "full" and r.stage == "search" and r.n > 0 and r.pruned is None
-    ]
-    return found if limit is None else found[:limit]
+    )
+    return list(itertools.islice(found, limit))
 
 
 def swept_keys(analysis: Analysis, reports: list[ConfigReport]) -> list[str]:

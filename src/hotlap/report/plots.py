@@ -89,6 +89,7 @@ def draw_all(analysis: Analysis, directory: Path) -> list[Path]:
 
 def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path, cost: Any) -> Path:
     import matplotlib.pyplot as plt
+    import numpy as np
 
     scale = analysis.quality.scaled
 
@@ -98,9 +99,9 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path,
     for point in dotted:
         dots.setdefault(point.decision, []).append(point)
     for decision, members in dots.items():
-        ax.scatter(
-            [p.time for p in members],
-            [scale(p.accuracy) for p in members],
+        ax.scatter(  # (arrays: from lists matplotlib's masking checks each of 50,000 points alone)
+            np.asarray([p.time for p in members], dtype=float),
+            np.asarray([scale(p.accuracy) for p in members], dtype=float),
             s=4,
             alpha=0.5,
             color=COLORS.get(decision, COLORS[None]),
