@@ -208,12 +208,9 @@ class MeanTRule(DecisionRule):
         """`bounds` of each; one run bounds its mean by the metric's range alone (`mean_bounds`),
         which 50,000 one-seed configs get without a call each."""
         whole = target.bounds if target.bounds is not None else (-math.inf, math.inf)
-        kept = [i for i, v in enumerate(values) if len(v) >= 2]
-        made = super().bounds_many([values[i] for i in kept], target, alpha, futility, shared)
-        out = [whole] * len(values)
-        for i, bounds in zip(kept, made, strict=True):
-            out[i] = bounds
-        return out
+        several = [v for v in values if len(v) >= 2]
+        made = iter(super().bounds_many(several, target, alpha, futility, shared))
+        return [next(made) if len(v) >= 2 else whole for v in values]
 
     def threshold(self, target: Target) -> float:
         return target.threshold

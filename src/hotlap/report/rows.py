@@ -211,12 +211,13 @@ class _Row:
         for report in group:
             if report.is_baseline and report.fidelity not in self.base_times:
                 self.base_times[report.fidelity] = report.mean(analysis.cost_metric)
-        self.swept = list(swept_columns(analysis))
+        swept = swept_columns(analysis)
+        self.swept = list(swept)
         self.costs = shown_costs(analysis)
         self.quality, self.cost = analysis.quality_metric, analysis.cost_metric
         self.racing = analysis.spec.racing is not None
         self.target = analysis.target is not None
-        self.keys = ["config_id", *swept_columns(analysis).values(), *CORE_COLUMNS]
+        self.keys = ["config_id", *swept.values(), *CORE_COLUMNS]
 
     def core(self, report: ConfigReport) -> list[Any]:
         """A config's values in `keys`' order: the CSV's columns up to its other metrics."""
