@@ -8,7 +8,8 @@ start-up, imports, set-up, every suggest, write and teardown included, for every
 "Steady state" is the slope between the two largest sizes, (cost(N2) - cost(N1)) / (N2 - N1):
 the per-run cost with start-up and set-up taken out (Ray Tune's runtime start-up, hotlap's and
 Optuna's imports). Each tool runs once untimed first, and every child may write its bytecode
-cache: imports are timed as an installed tool has them, compiled once.
+cache: imports are timed as an installed tool has them, compiled once. The tools take turns going
+first in each round (sizes and repeats), so none always follows the same one.
 
 - Optuna (random sampler, `study.optimize`): in memory, on SQLite (WAL), on a journal file;
 - Ray Tune, where `ray[tune]` is importable: `tune.Tuner` with actor reuse and no checkpoints;
@@ -125,6 +126,14 @@ def available(tool: str) -> bool:
     return subprocess.run(probe, capture_output=True, check=False, env=CHILD_ENV).returncode == 0
 
 
+def rotated(tools: list[str], turn: int) -> list[str]:
+    """The tools in the order of round `turn`: each goes first in turn. A process that follows
+    another pays for the disk work that one left behind (its removed folders' blocks discarded:
+    hotlap with a budget, always run after hotlap, was 0.15 ms a run dearer; first, it was not)."""
+    k = turn % len(tools) if tools else 0
+    return tools[k:] + tools[:k]
+
+
 def measure(tool: str, trials: int) -> tuple[float, float]:
     """CPU seconds (user + system) and wall seconds of one whole process running `trials`."""
     with tempfile.TemporaryDirectory() as folder:
@@ -168,10 +177,12 @@ def main() -> None:
     for tool in tools:  # untimed: its modules compiled and cached, as an installed tool has them
         measure(tool, 2)
     costs: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
+    turn = 0
     for trials in sizes:  # tools in turn at each size: a drift of the machine spreads over them all
         for _ in range(args.repeat):
-            for tool in tools:
+            for tool in rotated(tools, turn):
                 costs[(tool, trials)].append(measure(tool, trials))
+            turn += 1
     print(
         f"whole process per run, CPU (user + system) / wall, median of {args.repeat}; {os.cpu_count()} CPUs"
     )

@@ -4,6 +4,7 @@ measures what it says, not how fast anything is."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,19 @@ def test_peers_overhead_times_whole_processes_of_each_tool():
     rows = {line.split("  ")[0]: line for line in out.splitlines() if "ms" in line}
     assert set(rows) == {"Optuna, journal file", "hotlap, the same with budget: {max_runs}"}, out
     assert all(line.count(" ms") == 3 for line in rows.values())  # two sizes and the steady state
+
+
+def test_peers_overhead_lets_each_tool_go_first_in_turn():
+    """A process pays for the disk work the one before it left (its removed folders' discards):
+    no tool may always follow the same one."""
+    spec = importlib.util.spec_from_file_location("peers_overhead", BENCHMARKS / "peers_overhead.py")
+    assert spec is not None and spec.loader is not None
+    peers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peers)
+    tools = ["optuna-journal", "hotlap", "hotlap-budget"]
+    rounds = [peers.rotated(tools, turn) for turn in range(len(tools))]
+    assert all(sorted(order) == sorted(tools) for order in rounds)  # every tool, once a round
+    assert {order[0] for order in rounds} == set(tools)  # each goes first once
 
 
 def test_analysis_scale_builds_a_store_with_the_engine_and_times_the_commands():
