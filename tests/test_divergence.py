@@ -7,7 +7,7 @@ import pytest
 from hotlap.errors import RunFailed
 from hotlap.executors.inprocess import Worker
 from hotlap.recipes import get_recipe
-from hotlap.recipes.base import check_learned
+from hotlap.recipes.divergence import check_learned
 
 
 def test_a_loss_that_never_leaves_chance_is_a_diverged_run():

@@ -29,8 +29,9 @@ from hotlap.executors.base import (
 )
 from hotlap.probes import CostProbe, ProbeRun, probes_for
 from hotlap.recipes import Recipe, RunResult, get_recipe
-from hotlap.recipes.base import Placement, SourceRun, check_learned
+from hotlap.recipes.base import Placement, SourceRun
 from hotlap.recipes.checkpoint import Checkpoint
+from hotlap.recipes.divergence import check_learned
 
 if TYPE_CHECKING:
     from hotlap.data import DeviceData

@@ -387,9 +387,6 @@ def list_recipes() -> list[Recipe]:
     return RECIPES.entries()
 
 
-CHANCE_TOLERANCE = 1e-3  # relative: lr=1e6 on digits stays at 2.302585 = ln 10 to 7 digits
-
-
 @functools.cache
 def _parameters(train: Any) -> frozenset[str]:
     """A train function's parameter names, read once (every run asks)."""
@@ -404,22 +401,6 @@ def one_epoch(config: Any) -> Any:
     done; a whole run would only spend the time again (airbench: compile is exercised inside the
     run, untimed, in each trainable state)."""
     return config.model_copy(update={"epochs": min(config.epochs, 1)})
-
-
-def check_learned(history: Sequence[dict[str, Any]], num_classes: int) -> None:
-    """Raise RunFailed where the training loss sat at ln(classes) in every epoch: the loss of a
-    constant prediction, so the network never learned (it diverged to constant logits, as
-    airbench94 does at lr=1e6), and its chance accuracy is not a result to average. Recipes that
-    log no `train_loss` are not judged."""
-    losses = [record.get("train_loss") for record in history]
-    if not losses or num_classes < 2 or not all(isinstance(v, int | float) for v in losses):
-        return
-    chance = math.log(num_classes)
-    if all(abs(loss - chance) <= CHANCE_TOLERANCE * chance for loss in losses):  # type: ignore[operator]
-        raise RunFailed(
-            f"diverged: the training loss stayed at ln({num_classes}) = {chance:.4f} (a constant "
-            f"prediction) in all {len(losses)} epochs; is the learning rate too high?"
-        )
 
 
 def steps_per_epoch(train_size: int, batch_size: int, drop_last: bool = True) -> int:
