@@ -8,8 +8,9 @@ start-up, imports, set-up, every suggest, write and teardown included, for every
 "Steady state" is the slope between the two largest sizes, (cost(N2) - cost(N1)) / (N2 - N1):
 the per-run cost with start-up and set-up taken out (Ray Tune's runtime start-up, hotlap's and
 Optuna's imports). Each tool runs once untimed first, and every child may write its bytecode
-cache: imports are timed as an installed tool has them, compiled once. The tools take turns going
-first in each round (sizes and repeats), so none always follows the same one.
+cache: imports are timed as an installed tool has them, compiled once. The tools run in turn, in the
+given order in one round and reversed in the next (sizes and repeats): use `--repeat 2` or more
+for figures to compare, as what a process follows moves its cost.
 
 - Optuna (random sampler, `study.optimize`): in memory, on SQLite (WAL), on a journal file;
 - Ray Tune, where `ray[tune]` is importable: `tune.Tuner` with actor reuse and no checkpoints;
@@ -126,12 +127,12 @@ def available(tool: str) -> bool:
     return subprocess.run(probe, capture_output=True, check=False, env=CHILD_ENV).returncode == 0
 
 
-def rotated(tools: list[str], turn: int) -> list[str]:
-    """The tools in the order of round `turn`: each goes first in turn. A process that follows
-    another pays for the disk work that one left behind (its removed folders' blocks discarded:
-    hotlap with a budget, always run after hotlap, was 0.15 ms a run dearer; first, it was not)."""
-    k = turn % len(tools) if tools else 0
-    return tools[k:] + tools[:k]
+def in_turn(tools: list[str], turn: int) -> list[str]:
+    """The tools in the order of round `turn`: as given, then reversed, and so on, so that over
+    two rounds each pair of neighbours runs in both orders. A process pays for the disk work the
+    one before it left (its removed folders): hotlap with a budget run right after hotlap was
+    0.15-0.2 ms a run dearer, and hotlap right after it dearer by as much."""
+    return list(tools) if turn % 2 == 0 else list(reversed(tools))
 
 
 def measure(tool: str, trials: int) -> tuple[float, float]:
@@ -180,7 +181,7 @@ def main() -> None:
     turn = 0
     for trials in sizes:  # tools in turn at each size: a drift of the machine spreads over them all
         for _ in range(args.repeat):
-            for tool in rotated(tools, turn):
+            for tool in in_turn(tools, turn):
                 costs[(tool, trials)].append(measure(tool, trials))
             turn += 1
     print(
