@@ -13,7 +13,9 @@ given order in one round and reversed in the next (sizes and repeats): use `--re
 for figures to compare, as what a process follows moves its cost.
 
 - Optuna (random sampler, `study.optimize`): in memory, on SQLite (WAL), on a journal file;
-- Ray Tune, where `ray[tune]` is importable: `tune.Tuner` with actor reuse and no checkpoints;
+- Ray Tune, where `ray[tune]` is importable: `tune.Tuner` with actor reuse and no checkpoints
+  (its workers' and daemons' CPU is not all accounted to the child: the machine's busy CPU
+  meanwhile, from /proc/stat, is printed under the table where it is larger);
 - hotlap: `hotlap.run_sweep` of a no-op recipe (`engine_overhead.py`'s): the SQLite store, a run
   folder per run, runs.jsonl, callbacks; again with `budget: {max_runs}`, and with
   `run_folders: artifacts` (no folder for a run with no files).
@@ -135,10 +137,23 @@ def in_turn(tools: list[str], turn: int) -> list[str]:
     return list(tools) if turn % 2 == 0 else list(reversed(tools))
 
 
-def measure(tool: str, trials: int) -> tuple[float, float]:
-    """CPU seconds (user + system) and wall seconds of one whole process running `trials`."""
+def machine_busy() -> float | None:
+    """CPU seconds this machine has spent busy (all processes, all CPUs: Linux's /proc/stat),
+    None elsewhere."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
+def measure(tool: str, trials: int) -> tuple[float, float, float | None]:
+    """CPU seconds (user + system) and wall seconds of one whole process running `trials`, and
+    the machine's busy CPU seconds meanwhile (None where unknown): the kernel accounts a process
+    the CPU of the children it waited for, and Ray's workers and daemons are not all among them."""
     with tempfile.TemporaryDirectory() as folder:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy = machine_busy()
         begin = time.perf_counter()
         done = subprocess.run(
             [sys.executable, __file__, "--child", tool, str(trials), folder],
@@ -148,13 +163,18 @@ def measure(tool: str, trials: int) -> tuple[float, float]:
             env=CHILD_ENV,
         )
         wall = time.perf_counter() - begin
+        busy_after = machine_busy()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.sync()  # the removed folders' writes, flushed now: never charged to the next tool's process
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise SystemExit(f"{tool} at {trials} runs failed: {tail[0]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, wall
+    machine = busy_after - busy if busy is not None and busy_after is not None else None
+    return cpu, wall, machine
+
+
+UNACCOUNTED = 1.25  # the machine busier than the child's accounted CPU by this: said under the table
 
 
 def main() -> None:
@@ -177,7 +197,7 @@ def main() -> None:
     tools = [t for t in tools if t not in skipped]
     for tool in tools:  # untimed: its modules compiled and cached, as an installed tool has them
         measure(tool, 2)
-    costs: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
+    costs: dict[tuple[str, int], list[tuple[float, float, float | None]]] = defaultdict(list)
     turn = 0
     for trials in sizes:  # tools in turn at each size: a drift of the machine spreads over them all
         for _ in range(args.repeat):
@@ -192,8 +212,8 @@ def main() -> None:
     for tool in tools:
         cells, cpu_at = [], {}
         for trials in sizes:
-            cpu = statistics.median(c for c, _ in costs[(tool, trials)])
-            wall = statistics.median(w for _, w in costs[(tool, trials)])
+            cpu = statistics.median(c for c, _, _ in costs[(tool, trials)])
+            wall = statistics.median(w for _, w, _ in costs[(tool, trials)])
             cpu_at[trials] = cpu
             cells.append(f"{1000 * cpu / trials:8.2f} /{1000 * wall / trials:7.2f} ms")
         steady = ""
@@ -201,6 +221,15 @@ def main() -> None:
             n1, n2 = sizes[-2], sizes[-1]
             steady = f"{1000 * (cpu_at[n2] - cpu_at[n1]) / (n2 - n1):17.2f} ms"
         print(f"{TOOLS[tool][0]:55s}" + "".join(f"{c:>20s}" for c in cells) + f"{steady:>20s}")
+    for tool in tools:  # CPU spent outside what the kernel accounted to the child (Ray's workers)
+        largest = sizes[-1]
+        machine = [m for _, _, m in costs[(tool, largest)] if m is not None]
+        cpu = statistics.median(c for c, _, _ in costs[(tool, largest)])
+        if machine and statistics.median(machine) > UNACCOUNTED * cpu:
+            print(
+                f"{TOOLS[tool][0]}: the machine was busy {1000 * statistics.median(machine) / largest:.2f} ms "
+                f"per run at {largest:,} (its other processes' CPU is not the child's): compare it by that"
+            )
     for tool in skipped:
         print(f"{TOOLS[tool][0]:55s} not installed")
 
