@@ -142,10 +142,12 @@ def machine_busy() -> float | None:
     """CPU seconds this machine has spent busy (all processes, all CPUs: Linux's /proc/stat),
     None elsewhere."""
     try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+        user, nice, system, _idle, _iowait, irq, softirq = fields
     except (OSError, ValueError):
         return None
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+    # (steal is the hypervisor's, and guest time is counted in user already: neither is added)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(tool: str, trials: int) -> tuple[float, float, float | None]:
