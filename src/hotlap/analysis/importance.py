@@ -64,6 +64,12 @@ def swept_keys(analysis: Analysis, reports: list[ConfigReport]) -> list[str]:
     return keys
 
 
+def _column(reports: list[ConfigReport], key: str) -> list[Any]:
+    """Each config's value of a swept key (`ConfigReport.value`: its own, else its resolved
+    config's), with no call per config where it was swept (50,000 configs, two keys or more)."""
+    return [r.params[key] if key in r.params else r.value(key) for r in reports]
+
+
 def value_groups(values: list[Any]) -> np.ndarray:
     """Each value's group: its quantile bin for numbers with more than BINS distinct values, else
     the value itself."""
@@ -105,15 +111,18 @@ def importance_of(analysis: Analysis) -> tuple[dict[str, float], float | None]:
     effects explain together (0 to 1; None where there are no importances): the shares split
     that much. Near 0 the keys' effects are noise, however the shares split it (a search whose
     configs differ by chance alone: 0.01%)."""
-    metric = analysis.spec.metric(analysis.quality_metric)
-    means = [(r, r.mean(metric.name)) for r in judged_configs(analysis)]  # (the summaries' means)
-    kept = [(r, mean) for r, mean in means if mean is not None and math.isfinite(mean)]
-    reports = [r for r, _ in kept]
+    name = analysis.quality_metric
+    reports, kept = [], []
+    for report in judged_configs(analysis):  # (the summaries' means)
+        mean = report.mean(name)
+        if mean is not None and math.isfinite(mean):
+            reports.append(report)
+            kept.append(mean)
     keys = swept_keys(analysis, reports)
     if len(keys) < 2 or len(reports) < MIN_CONFIGS:
         return {}, None
-    y = np.asarray([mean for _, mean in kept], dtype=float)
-    columns = {k: [r.value(k) for r in reports] for k in keys}
+    y = np.asarray(kept, dtype=float)
+    columns = {k: _column(reports, k) for k in keys}
     effects = main_effects(columns, y)
     total = sum(effects.values())
     if total <= 0:
@@ -146,7 +155,7 @@ def parallel_axes(
     axes: list[tuple[str, list[tuple[float, str]]]] = []
     columns: list[list[float]] = []
     for key in keys:
-        values = [r.value(key) for r in reports]
+        values = _column(reports, key)
         entry = analysis.spec.space.get(key)
         logged = isinstance(entry, RangeSpec) and entry.log
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) and (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.importance import BINS, value_groups
@@ -38,8 +37,7 @@ MAX_DISTRIBUTIONS = 30  # a box per config; beyond this the figure stops being r
 MAX_ERRORBARS = 300
 
 
-@dataclass(frozen=True)
-class PlotPoint:
+class PlotPoint(NamedTuple):  # (a tuple: 50,000 of them made in a fifth of a frozen dataclass' time)
     config_id: str
     label: str  # short: the variant's name, else key=value with values to 4 significant digits
     accuracy: float
@@ -132,46 +130,53 @@ def accuracy_time_points(analysis: Analysis, cost: Metric | None = None) -> list
     dots, their means only (CI ends at the mean, no name): a search of 50,000 configs summarizes
     and names 300 of them."""
     cost = analysis.cost if cost is None else cost
-    located = []
-    for report in full_reports(analysis):
-        if cost.name not in report.metrics:
+    quality, spent = analysis.quality_metric, cost.name
+    judged = analysis.target is not None
+    chosen = analysis.recommendation.config
+    points, owners = [], []
+    for report in full_reports(analysis):  # (one pass, no call per config but the means)
+        if spent not in report.metrics:
             continue
-        accuracy, time = report.mean(analysis.quality_metric), report.mean(cost.name)
+        accuracy, time = report.mean(quality), report.mean(spent)
         if accuracy is None or time is None:  # a metric its runs did not report: no point
             continue
-        decision = report.verdict.decision if report.verdict is not None and analysis.target else None
-        recommended = report.config_id == analysis.recommendation.config
-        located.append((report, accuracy, time, decision, recommended))
-    sign = analysis.quality.sign
-    ranked = heapq.nsmallest(  # (`sorted(...)[:MAX_ERRORBARS]`, without sorting 50,000)
-        MAX_ERRORBARS, located, key=lambda x: _bar_rank(x[4], x[0].is_baseline, x[1], sign)
-    )
-    barred = {id(x[0]) for x in ranked}
-    keys = distinct_keys([x[0] for x in ranked])
-    quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
-    cost_range = (0.0, math.inf) if cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
-    points = []
-    for report, accuracy, time, decision, recommended in located:
-        label, acc_low, acc_high, time_low, time_high = "", accuracy, accuracy, time, time
-        if id(report) in barred:
-            acc, spent = report.metrics[analysis.quality_metric], report.metrics[cost.name]
-            acc_low, acc_high = clip(acc.ci_low, accuracy, acc.ci_high, quality_range)
-            time_low, time_high = clip(spent.ci_low, time, spent.ci_high, cost_range)
-            label = short_label(report, 40, keys)
+        verdict = report.verdict
+        decision = verdict.decision if verdict is not None and judged else None
+        config_id = report.config_id
+        owners.append(report)
         points.append(
             PlotPoint(
-                report.config_id,
-                label,
+                config_id,
+                "",
                 accuracy,
-                acc_low,
-                acc_high,
+                accuracy,
+                accuracy,
                 time,
-                time_low,
-                time_high,
+                time,
+                time,
                 decision,
                 report.is_baseline,
-                recommended,
+                config_id == chosen,
             )
+        )
+    if not points:
+        return points
+    sign = analysis.quality.sign
+    barred = heapq.nsmallest(  # (`sorted(...)[:MAX_ERRORBARS]`, without sorting 50,000)
+        MAX_ERRORBARS, range(len(points)), key=lambda i: _bar_rank(points[i], sign)
+    )
+    reports = [owners[i] for i in barred]
+    keys = distinct_keys(reports)
+    quality_range = (0.0, 1.0) if analysis.quality.kind == "fraction" else (-math.inf, math.inf)
+    cost_range = (0.0, math.inf) if cost.kind in ("time", "cost", "count") else (-math.inf, math.inf)
+    for i, report in zip(barred, reports, strict=True):  # their CIs and names
+        point = points[i]
+        acc, took = report.metrics[quality], report.metrics[spent]
+        acc_low, acc_high = clip(acc.ci_low, point.accuracy, acc.ci_high, quality_range)
+        time_low, time_high = clip(took.ci_low, point.time, took.ci_high, cost_range)
+        label = short_label(report, 40, keys)
+        points[i] = point._replace(
+            label=label, accuracy_low=acc_low, accuracy_high=acc_high, time_low=time_low, time_high=time_high
         )
     return points
 
@@ -181,19 +186,46 @@ def pareto_front(
 ) -> list[PlotPoint]:
     """Points no other point beats on both the quality and the cost (each in its metric's
     direction: by default higher accuracy, lower time), sorted by cost. O(n log n): one pass over
-    the points from the best cost down, keeping the best quality seen so far."""
+    the points from the best cost down, keeping the best quality seen so far (with NumPy: a search
+    of 50,000 configs has as many points)."""
+    import numpy as np
+
+    if not points:
+        return []
+    quality = quality_sign * np.fromiter((p.accuracy for p in points), float, len(points))
+    cost = cost_sign * np.fromiter((p.time for p in points), float, len(points))
+    if np.isnan(quality).any() or np.isnan(cost).any():
+        return _pareto_front_of(points, quality.tolist(), cost.tolist())
+    order = np.lexsort((-quality, -cost))  # best cost first; within it, best quality; else as given
+    q, c = quality[order], cost[order]
+    opens = np.ones(len(order), dtype=bool)  # the first point of its cost: the best of its quality
+    opens[1:] = c[1:] != c[:-1]
+    best_before = np.maximum.accumulate(np.where(opens, q, -np.inf))  # best of strictly better costs
+    beats = opens.copy()
+    beats[1:] &= q[1:] > best_before[:-1]
+    beats[0] = q[0] > -np.inf
+    # Its ties (the same quality and cost) are on the front with it.
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = (c[1:] == c[:-1]) & (q[1:] == q[:-1])
+    run = np.cumsum(~same) - 1  # each point's run of ties
+    on_front = beats[np.flatnonzero(~same)][run]
+    return sorted((points[i] for i in order[on_front].tolist()), key=lambda p: p.time)
+
+
+def _pareto_front_of(points: list[PlotPoint], quality: list[float], cost: list[float]) -> list[PlotPoint]:
+    """`pareto_front` in Python, over oriented values (where one is NaN: NumPy orders NaN apart)."""
     by_key: dict[tuple[float, float], list[PlotPoint]] = {}
-    for p in points:  # oriented so that larger is better on both
-        by_key.setdefault((quality_sign * p.accuracy, cost_sign * p.time), []).append(p)
+    for p, q, c in zip(points, quality, cost, strict=True):
+        by_key.setdefault((q, c), []).append(p)
     front: list[PlotPoint] = []
     best_quality = -math.inf  # the best quality among keys of a strictly better cost
     keys = sorted(by_key, key=lambda k: (-k[1], -k[0]))  # best cost first; within it, best quality
-    for i, (quality, cost) in enumerate(keys):
-        if i > 0 and keys[i - 1][1] == cost:
+    for i, (q, c) in enumerate(keys):
+        if i > 0 and keys[i - 1][1] == c:
             continue  # beaten on quality by the first key of its cost
-        if quality > best_quality:
-            front += by_key[(quality, cost)]
-            best_quality = quality
+        if q > best_quality:
+            front += by_key[(q, c)]
+            best_quality = q
     return sorted(front, key=lambda p: p.time)
 
 
@@ -259,28 +291,21 @@ def key_panels(analysis: Analysis) -> list[tuple[str, list[dict[str, Any]]]]:
 def _panel_rows(pairs: list[tuple[Any, float]], sign: float) -> list[dict[str, Any]]:
     """A panel's points: per value (a number range of many values: per quantile bin, labelled by its
     range), the configs' best, mean and worst quality and their count, in value order."""
-    groups: dict[Any, list[float]] = {}
-    labels: dict[Any, str] = {}
-    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v, _ in pairs)
-    if numeric and len({v for v, _ in pairs}) > BINS:  # a sampled range: every config its own value
-        codes = value_groups([v for v, _ in pairs])
-        members: dict[int, list[float]] = {}
-        for code, (value, mean) in zip(codes.tolist(), pairs, strict=True):
-            members.setdefault(code, []).append(value)
-            groups.setdefault(code, []).append(mean)
-        for code, values in members.items():
-            labels[code] = f"{min(values):.3g}-{max(values):.3g}"
-        groups = {min(members[code]): means for code, means in groups.items()}
-        labels = {min(members[code]): label for code, label in labels.items()}
+    values = [v for v, _ in pairs]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if numeric and len(set(values)) > BINS:  # a sampled range: every config its own value
+        groups, labels = _binned([m for _, m in pairs], values)
     else:
+        groups, labels = {}, {}
         for value, mean in pairs:
             groups.setdefault(value, []).append(mean)
+    best, worst = (max, min) if sign > 0 else (min, max)
     rows = [
         {
             "value": value,
             "label": labels.get(value, short_value(value)),
-            "best": max(means, key=lambda m: sign * m),
-            "worst": min(means, key=lambda m: sign * m),
+            "best": best(means),
+            "worst": worst(means),
             "mean": sum(means) / len(means),
             "configs": len(means),
         }
@@ -294,6 +319,24 @@ def _panel_rows(pairs: list[tuple[Any, float]], sign: float) -> list[dict[str, A
         )
     )
     return rows
+
+
+def _binned(means: list[float], values: list[Any]) -> tuple[dict[Any, list[float]], dict[Any, str]]:
+    """The means grouped by the quantile bin of their configs' values (`value_groups`), each group
+    keyed by its least value and labelled by its range; in the order the values came within a bin
+    (sorted by bin, not config by config: 50,000 configs of a random search)."""
+    import numpy as np
+
+    codes = value_groups(values)
+    order = np.argsort(codes, kind="stable")
+    x, y = np.asarray(values, dtype=float), np.asarray(means, dtype=float)
+    groups, labels = {}, {}
+    for members in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1):
+        spread = x[members]
+        low, high = values[members[spread.argmin()]], values[members[spread.argmax()]]
+        groups[low] = y[members].tolist()
+        labels[low] = f"{low:.3g}-{high:.3g}"
+    return groups, labels
 
 
 def two_key_grid(analysis: Analysis) -> tuple[str, str, list[Any], list[Any], list[list[Any]]] | None:
@@ -365,13 +408,13 @@ def with_bars(points: list[PlotPoint], sign: float) -> tuple[list[PlotPoint], li
     objective, MAX_ERRORBARS in all) and the rest."""
     if len(points) <= MAX_ERRORBARS:
         return points, []
-    ranked = sorted(points, key=lambda p: _bar_rank(p.recommended, p.is_baseline, p.accuracy, sign))
+    ranked = sorted(points, key=lambda p: _bar_rank(p, sign))
     return ranked[:MAX_ERRORBARS], ranked[MAX_ERRORBARS:]
 
 
-def _bar_rank(recommended: bool, is_baseline: bool, accuracy: float, sign: float) -> tuple[bool, float]:
+def _bar_rank(point: PlotPoint, sign: float) -> tuple[bool, float]:
     """`with_bars`' order: the recommendation and the baseline, then the best quality."""
-    return (not (recommended or is_baseline), -sign * accuracy)
+    return (not (point.recommended or point.is_baseline), -sign * point.accuracy)
 
 
 def box_stats(data: list[list[float]]) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def _draw_accuracy_time(analysis: Analysis, points: list[PlotPoint], path: Path,
     for decision, members in dots.items():
         ax.scatter(  # (arrays: from lists matplotlib's masking checks each of 50,000 points alone)
             np.asarray([p.time for p in members], dtype=float),
-            np.asarray([scale(p.accuracy) for p in members], dtype=float),
+            scale(np.asarray([p.accuracy for p in members], dtype=float)),  # (scaled as one array)
             s=4,
             alpha=0.5,
             color=COLORS.get(decision, COLORS[None]),
