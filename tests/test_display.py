@@ -403,8 +403,8 @@ def test_a_grid_over_two_keys_is_a_heatmap_and_over_three_a_panel_per_key(tmp_pa
     by_keys.png (not past MAX_CELLS cells: a random search's sampled values); three: each key read
     alone (its values' configs, best to worst) in by_key_panels.png."""
     from hotlap.analysis.configs import analyze
-    from hotlap.report import plot_data
-    from hotlap.report.plot_data import key_panels, two_key_grid
+    from hotlap.report import key_data
+    from hotlap.report.key_data import key_panels, two_key_grid
     from hotlap.report.plots import draw_all
     from hotlap.spec.validate import stored_spec
 
@@ -416,9 +416,9 @@ def test_a_grid_over_two_keys_is_a_heatmap_and_over_three_a_panel_per_key(tmp_pa
     assert (row_key, col_key, rows, cols) == ("x", "y", [0.0, 0.3], [0, 1, 2])
     assert all(cells[i][j][0] == means[(x, y)] for i, x in enumerate(rows) for j, y in enumerate(cols))
     assert {p.name for p in draw_all(analysis, tmp_path / "two-plots")} >= {"by_keys.png"}
-    monkeypatch.setattr(plot_data, "MAX_CELLS", 5)  # 2 x 3 cells: one past it, no heatmap
+    monkeypatch.setattr(key_data, "MAX_CELLS", 5)  # 2 x 3 cells: one past it, no heatmap
     assert two_key_grid(analysis) is None and {k for k, _ in key_panels(analysis)} == {"x", "y"}
-    monkeypatch.setattr(plot_data, "MAX_CELLS", 6)
+    monkeypatch.setattr(key_data, "MAX_CELLS", 6)
     assert two_key_grid(analysis) == (row_key, col_key, rows, cols, cells)
 
     record = _toy_sweep(tmp_path, "three", space={"x": [0.0, 0.3], "y": [0, 2], "choice": ["a", "b"]})

@@ -1,4 +1,5 @@
-"""The report's plots, drawn from their data (hotlap.report.plot_data: pure functions of the Analysis).
+"""The report's plots, drawn from their data (hotlap.report.plot_data and key_data: pure functions of
+the Analysis).
 
 - accuracy_time: mean accuracy vs mean time per config, CI bars on both, the target line, the
   Pareto front (no other config is both more accurate and faster).
@@ -22,19 +23,17 @@ from typing import Any
 from hotlap.analysis.configs import Analysis
 from hotlap.analysis.importance import parallel_axes
 from hotlap.report.figures import COLORS, save, target_line, unit
+from hotlap.report.key_data import key_panels, one_key_series, two_key_grid
 from hotlap.report.plot_data import (
     MAX_DISTRIBUTIONS,
     PlotPoint,
     accuracy_time_points,
     box_stats,
     full_reports,
-    key_panels,
-    one_key_series,
     pareto_front,
     plotted_cost,
     screening_and_verification,
     short_label,
-    two_key_grid,
     with_bars,
 )
 from hotlap.report.rows import importance_explained, key_importances
