@@ -78,10 +78,11 @@ def _panel_rows(pairs: list[tuple[Any, float]], sign: float) -> list[dict[str, A
     range), the configs' best, mean and worst quality and their count, in value order."""
     values = [v for v, _ in pairs]
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    groups: dict[Any, list[float]] = {}
+    labels: dict[Any, str] = {}
     if numeric and len(set(values)) > BINS:  # a sampled range: every config its own value
         groups, labels = _binned([m for _, m in pairs], values)
     else:
-        groups, labels = {}, {}
         for value, mean in pairs:
             groups.setdefault(value, []).append(mean)
     best, worst = (max, min) if sign > 0 else (min, max)
@@ -115,7 +116,8 @@ def _binned(means: list[float], values: list[Any]) -> tuple[dict[Any, list[float
     codes = value_groups(values)
     order = np.argsort(codes, kind="stable")
     x, y = np.asarray(values, dtype=float), np.asarray(means, dtype=float)
-    groups, labels = {}, {}
+    groups: dict[Any, list[float]] = {}
+    labels: dict[Any, str] = {}
     for members in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1):
         spread = x[members]
         low, high = values[members[spread.argmin()]], values[members[spread.argmax()]]
