@@ -33,7 +33,7 @@ MAX_DISTRIBUTIONS = 30  # a box per config; beyond this the figure stops being r
 MAX_ERRORBARS = 300
 
 
-class PlotPoint(NamedTuple):  # (a tuple: 50,000 of them made in a fifth of a frozen dataclass' time)
+class PlotPoint(NamedTuple):  # (a tuple: 50,000 made in a quarter of a frozen dataclass' time)
     config_id: str
     label: str  # short: the variant's name, else key=value with values to 4 significant digits
     accuracy: float
